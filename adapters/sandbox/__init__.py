@@ -1,0 +1,6 @@
+"""The sandbox: the four government systems simulated as real SOAP 1.1 servers over HTTP.
+
+It implements the contracts of ``adapters/wsdl/`` with seeded fake residents (:mod:`.people`),
+keeps a journal keyed by the exchange header's message id (a repeated message acts once) and
+injects latency and faults on demand through a small JSON control API under ``/_sandbox/``.
+"""

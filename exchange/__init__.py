@@ -1,0 +1,1 @@
+"""Exchange with government systems: the transactional outbox, delivery, the message log."""

@@ -1,0 +1,182 @@
+"""Delivery of outbox messages through the adapters, with a lease, retries and a budget.
+
+``deliver`` is safe to run twice for the same message, concurrently or after a crash: a lease on
+the row lets one attempt at a time through, and a retry carries the same message id, which the
+receiver uses to act once. Transient failures wait with exponential backoff and jitter until the
+adapter's attempt budget is spent; permanent failures and an exhausted budget park the message as
+dead. Nothing here touches a workflow: the engine settles delivered and dead messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from adapters import client as adapter_client
+from adapters.config import AdapterSettings, get_config
+from exchange.models import MessageStatus, OutboxMessage
+from huiju.db import Database, utcnow
+from huiju.errors import AdapterError, InputError, NotFoundError
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 300.0
+Caller = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    message_id: str
+    operation: str
+    params: dict[str, Any]
+    user_id: str
+    case_number: str | None
+    attempt: int
+    settings: AdapterSettings
+
+
+def claim(db: Database, message_id: str, lease_seconds: float) -> Claimed | None:
+    """Take the lease on a pending message, or return None if it is not ours to send now."""
+    now = utcnow()
+    with db.transaction() as session:
+        taken = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.message_id == message_id,
+                OutboxMessage.status == MessageStatus.PENDING,
+                or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+            )
+            .values(locked_until=now + timedelta(seconds=lease_seconds), attempts=OutboxMessage.attempts + 1)
+        ).rowcount
+        if not taken:
+            return None
+        message = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).one()
+        settings = get_config(session, message.system).snapshot()
+        return Claimed(
+            message_id=message.message_id,
+            operation=message.operation,
+            params=dict(message.params),
+            user_id=message.user_id,
+            case_number=message.case_number,
+            attempt=message.attempts,
+            settings=settings,
+        )
+
+
+def backoff(settings: AdapterSettings, attempt: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter between half and one and a half times the step."""
+    base = min(settings.backoff_seconds * (2 ** max(attempt - 1, 0)), MAX_BACKOFF_SECONDS)
+    return base * (0.5 + (rng or random).random())  # noqa: S311 - jitter, not cryptography
+
+
+def deliver(
+    db: Database, message_id: str, *, lease_seconds: float, caller: Caller = adapter_client.call
+) -> MessageStatus | None:
+    """Send one message if it is due and not leased; store the reply or the failure.
+
+    Returns the message's status afterwards, or None when another attempt holds it or it is no
+    longer pending.
+    """
+    claimed = claim(db, message_id, lease_seconds)
+    if claimed is None:
+        return None
+    reply: dict[str, Any] | None = None
+    error: AdapterError | InputError | None = None
+    try:
+        reply = caller(
+            claimed.operation,
+            claimed.params,
+            settings=claimed.settings,
+            message_id=claimed.message_id,
+            user_id=claimed.user_id,
+            case_number=claimed.case_number,
+        )
+    except (AdapterError, InputError) as exc:
+        error = exc
+    return _record(db, claimed, reply, error)
+
+
+def _record(
+    db: Database, claimed: Claimed, reply: dict[str, Any] | None, error: AdapterError | InputError | None
+) -> MessageStatus:
+    now = utcnow()
+    with db.transaction() as session:
+        message = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.message_id == claimed.message_id)
+        ).one()
+        message.locked_until = None
+        if error is None:
+            message.status = MessageStatus.DELIVERED
+            message.reply = reply
+            message.delivered_at = now
+            message.last_error = None
+            return message.status
+        transient = isinstance(error, AdapterError) and error.transient
+        message.last_error = error.message
+        message.last_error_transient = transient
+        if transient and claimed.attempt < claimed.settings.max_attempts:
+            delay = backoff(claimed.settings, claimed.attempt)
+            message.next_attempt_at = now + timedelta(seconds=delay)
+            log.info("message %s attempt %s failed (%s); next in %.1fs",
+                     claimed.message_id, claimed.attempt, error.message, delay)
+        else:
+            message.status = MessageStatus.DEAD
+            log.warning("message %s is dead after %s attempt(s): %s",
+                        claimed.message_id, claimed.attempt, error.message)
+        return message.status
+
+
+def due_messages(db: Database, limit: int = 100) -> list[str]:
+    """Pending messages whose time has come and whose lease (if any) has run out."""
+    now = utcnow()
+    with db.transaction() as session:
+        ids = list(
+            session.scalars(
+                select(OutboxMessage.message_id)
+                .where(
+                    OutboxMessage.status == MessageStatus.PENDING,
+                    OutboxMessage.next_attempt_at <= now,
+                    or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            )
+        )
+        if ids:
+            # Not before the lease time again: the task just queued sends them meanwhile.
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.message_id.in_(ids))
+                .values(next_attempt_at=now + timedelta(seconds=5))
+            )
+        return ids
+
+
+def unsettled_messages(db: Database, limit: int = 100) -> list[str]:
+    """Delivered or dead messages whose outcome the engine has not taken yet."""
+    with db.sessions() as session:
+        return list(
+            session.scalars(
+                select(OutboxMessage.message_id)
+                .where(
+                    OutboxMessage.settled_at.is_(None),
+                    OutboxMessage.status.in_([MessageStatus.DELIVERED, MessageStatus.DEAD]),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            )
+        )
+
+
+def get_message(db: Database, message_id: str) -> OutboxMessage:
+    with db.sessions() as session:
+        message = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).first()
+        if message is None:
+            raise NotFoundError(f"no message {message_id}")
+        return message

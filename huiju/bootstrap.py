@@ -1,0 +1,67 @@
+"""Assembly: the database, the engine and the Celery app built from the settings, once per process.
+
+This is the top of the layering: it may import every layer, and it is where the layers above the
+engine register themselves with it (the case service's step listener).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from huiju.db import Database
+from huiju.settings import Settings, load_settings
+
+
+def import_models() -> None:
+    """Import every module that declares tables, so that ``Base.metadata`` knows them all."""
+    import adapters.config  # noqa: F401
+    import exchange.models  # noqa: F401
+    import huiju.calendar  # noqa: F401
+    import huiju.models  # noqa: F401
+    import workflows_bpmn.models  # noqa: F401
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    engine: Any
+    celery: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.settings.lease_seconds
+
+    def dispatch(self, message_ids: list[str]) -> None:
+        if self.celery is None:
+            return
+        for message_id in message_ids:
+            self.celery.send_task("huiju.deliver", args=[message_id])
+
+
+def build_runtime(settings: Settings | None = None, *, with_celery: bool = True) -> Runtime:
+    from huiju.calendar import WorkingCalendar
+    from huiju.services.cases import on_step
+    from workflows_bpmn.definitions import SpecCache
+    from workflows_bpmn.expressions import host_functions
+    from workflows_bpmn.runner import Engine
+
+    settings = settings or load_settings()
+    settings.ensure_folders()
+    import_models()
+    db = Database(settings.resolved_database_url)
+    runtime = Runtime(settings=settings, db=db, engine=None)
+    runtime.engine = Engine(
+        cache=SpecCache(host_functions()),
+        functions=lambda session: host_functions(WorkingCalendar.load(session)),
+        dispatch=runtime.dispatch,
+        listeners=[on_step],
+    )
+    if with_celery:
+        from huiju.worker import create_celery
+
+        runtime.celery = create_celery(settings, lambda: runtime)
+    return runtime

@@ -1,0 +1,259 @@
+"""Chinese working days: public holidays and adjusted working weekends (调休).
+
+The official schedule is the yearly notice of the General Office of the State Council (国务院办公厅关于
+某年部分节假日安排的通知). The ``holidays`` library carries those notices for the years in
+:data:`LIBRARY_YEARS` (2001–2026 with ``holidays`` 0.109); each next year is published late in the
+year before, so the administrator enters it in the :class:`CalendarOverride` table until the library
+catches up. Overrides always win over the library.
+
+For a year that neither the library nor the overrides know, only Saturdays and Sundays are rest days
+and every deadline that crosses it is marked *provisional*. When entering a year the library does not
+know, enter the whole schedule: every weekday rest day (``holiday``, statutory days included) and
+every adjusted working weekend day (``workday``). One override in a year makes the year "known".
+
+:class:`WorkingCalendar` is pure: it is built from a list of overrides (``WorkingCalendar.load``
+reads them from the table) and caches one sorted array of working days per year, so that
+``add_working_days`` over a whole year is a couple of binary searches.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import MAXYEAR, date, datetime, timedelta
+from functools import lru_cache
+from typing import Literal, Protocol, get_args
+
+from holidays.countries.china import China, ChinaStaticHolidays
+from sqlalchemy import CheckConstraint, Date, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, validates
+
+from huiju.db import Base, UTCDateTime, utcnow
+from huiju.errors import InputError
+
+OverrideKind = Literal["holiday", "workday"]
+DeadlineUnit = Literal["working_days", "calendar_days"]
+OVERRIDE_KINDS: tuple[str, ...] = get_args(OverrideKind)
+DEADLINE_UNITS: tuple[str, ...] = get_args(DeadlineUnit)
+
+#: Years for which the installed ``holidays`` library carries the State Council's notice (the
+#: years with adjusted days off / working weekends in its China data).
+LIBRARY_YEARS: frozenset[int] = frozenset(getattr(ChinaStaticHolidays, "special_public_holidays", {}))
+
+_SATURDAY = 5
+
+
+class CalendarOverride(Base):
+    """One day of the official schedule entered by the administrator; it wins over the library."""
+
+    __tablename__ = "calendar_override"
+    __table_args__ = (CheckConstraint("kind IN ('holiday', 'workday')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @validates("kind")
+    def _check_kind(self, _key: str, value: str) -> str:
+        return _check_override_kind(value)
+
+    def __repr__(self) -> str:
+        return f"CalendarOverride({self.day.isoformat()}, {self.kind!r}, {self.name!r})"
+
+
+class OverrideLike(Protocol):
+    """What :class:`WorkingCalendar` reads from an override (a row or an :class:`Override`)."""
+
+    @property
+    def day(self) -> date: ...
+
+    @property
+    def kind(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A session-free override, for building a calendar in pure code and tests."""
+
+    day: date
+    kind: OverrideKind
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A computed due date; ``provisional`` when a year crossed has no known official schedule."""
+
+    due: date
+    provisional: bool
+    unknown_years: tuple[int, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Year:
+    working: tuple[int, ...]  # sorted ordinals of the year's working days
+    working_set: frozenset[int]
+
+
+def _check_override_kind(value: str) -> str:
+    if value not in OVERRIDE_KINDS:
+        raise InputError(f"calendar override kind must be 'holiday' or 'workday', not {value!r}")
+    return value
+
+
+def _as_date(value: date, what: str) -> date:
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise TypeError(f"{what} must be a datetime.date (a local date in China), not {type(value).__name__}")
+    return value
+
+
+def _check_count(n: int) -> None:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise InputError(f"number of days must be an integer, not {n!r}")
+    if n < 0:
+        raise InputError(f"number of days must not be negative, got {n}")
+
+
+@lru_cache(maxsize=64)
+def _library_year(year: int) -> tuple[frozenset[date], frozenset[date]]:
+    """(weekday rest days, weekend working days) of ``year`` from the library's official data."""
+    # The neighbouring years are populated too: a notice may move a day across New Year.
+    cn = China(years=[y for y in (year - 1, year, year + 1) if 1 <= y <= MAXYEAR])
+    rest = frozenset(d for d in cn if d.year == year and d.weekday() < _SATURDAY)
+    workdays = frozenset(d for d in cn.weekend_workdays if d.year == year and d.weekday() >= _SATURDAY)
+    return rest, workdays
+
+
+class WorkingCalendar:
+    """Working-day arithmetic on the State Council schedule, the library and the overrides."""
+
+    def __init__(self, overrides: Iterable[OverrideLike] = (), *, use_library: bool = True) -> None:
+        self._overrides: dict[date, bool] = {}  # day -> is a working day
+        for override in overrides:
+            day = _as_date(override.day, "override day")
+            working = _check_override_kind(override.kind) == "workday"
+            if self._overrides.get(day, working) != working:
+                raise InputError(f"conflicting calendar overrides for {day.isoformat()}")
+            self._overrides[day] = working
+        self._override_years = frozenset(d.year for d in self._overrides)
+        self._library_years = LIBRARY_YEARS if use_library else frozenset()
+        self._years: dict[int, _Year] = {}
+
+    @classmethod
+    def load(cls, session: Session) -> WorkingCalendar:
+        """A calendar with every row of the ``calendar_override`` table."""
+        return cls(session.scalars(select(CalendarOverride)).all())
+
+    # -- per-year data -------------------------------------------------------------------------
+
+    def known_year(self, year: int) -> bool:
+        """True when the official schedule of ``year`` is known (library data or overrides)."""
+        return year in self._library_years or year in self._override_years
+
+    def _year(self, year: int) -> _Year:
+        cached = self._years.get(year)
+        if cached is not None:
+            return cached
+        if not 1 <= year <= MAXYEAR:
+            raise InputError(f"date out of the supported range (year {year})")
+        if year in self._library_years:
+            rest, workdays = _library_year(year)
+        else:
+            rest, workdays = frozenset(), frozenset()
+        first = date(year, 1, 1).toordinal()
+        last = date(year, 12, 31).toordinal()
+        working: list[int] = []
+        for ordinal in range(first, last + 1):
+            day = date.fromordinal(ordinal)
+            is_working = self._overrides.get(day)
+            if is_working is None:
+                if day.weekday() >= _SATURDAY:
+                    is_working = day in workdays
+                else:
+                    is_working = day not in rest
+            if is_working:
+                working.append(ordinal)
+        data = _Year(tuple(working), frozenset(working))
+        self._years[year] = data
+        return data
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def is_working_day(self, day: date) -> bool:
+        day = _as_date(day, "day")
+        return day.toordinal() in self._year(day.year).working_set
+
+    def add_working_days(self, start: date, n: int) -> date:
+        """The ``n``-th working day after ``start`` (``start`` itself is never counted)."""
+        start = _as_date(start, "start")
+        _check_count(n)
+        if n == 0:
+            return start
+        if n > 366 * (MAXYEAR - start.year + 1):
+            raise InputError(f"date out of the supported range ({start.isoformat()} + {n} working days)")
+        year = start.year
+        data = self._year(year)
+        index = bisect_right(data.working, start.toordinal())
+        remaining = n
+        while True:
+            available = len(data.working) - index
+            if remaining <= available:
+                return date.fromordinal(data.working[index + remaining - 1])
+            remaining -= available
+            year += 1
+            data = self._year(year)
+            index = 0
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Working days after ``start`` up to and including ``end``; negative when ``end < start``.
+
+        ``working_days_between(s, add_working_days(s, n)) == n`` for every ``n >= 0``.
+        """
+        start = _as_date(start, "start")
+        end = _as_date(end, "end")
+        if end < start:
+            return -self.working_days_between(end, start)
+        first = self._year(start.year)
+        after_start = bisect_right(first.working, start.toordinal())
+        if end.year == start.year:
+            return bisect_right(first.working, end.toordinal()) - after_start
+        count = len(first.working) - after_start
+        count += sum(len(self._year(y).working) for y in range(start.year + 1, end.year))
+        return count + bisect_right(self._year(end.year).working, end.toordinal())
+
+    def add_calendar_days(self, start: date, n: int) -> date:
+        start = _as_date(start, "start")
+        _check_count(n)
+        try:
+            return start + timedelta(days=n)
+        except OverflowError as exc:
+            raise InputError(f"date out of the supported range ({start.isoformat()} + {n} days)") from exc
+
+    def next_working_day(self, day: date) -> date:
+        """``day`` itself when it is a working day, else the first working day after it."""
+        day = _as_date(day, "day")
+        return day if self.is_working_day(day) else self.add_working_days(day, 1)
+
+    def deadline(
+        self, start: date, n: int, unit: DeadlineUnit = "working_days", *, roll_to_working_day: bool = True
+    ) -> Deadline:
+        """The due date ``n`` working or calendar days after ``start``.
+
+        For calendar days, a due date on a rest day moves to the next working day (民法典 第二百零三条:
+        a period whose last day is a statutory rest day ends on the day after the rest), unless
+        ``roll_to_working_day`` is false.
+        """
+        start = _as_date(start, "start")
+        if unit == "working_days":
+            due = self.add_working_days(start, n)
+        elif unit == "calendar_days":
+            due = self.add_calendar_days(start, n)
+            if roll_to_working_day:
+                due = self.next_working_day(due)
+        else:
+            raise InputError(f"deadline unit must be one of {', '.join(DEADLINE_UNITS)}, not {unit!r}")
+        unknown = tuple(y for y in range(start.year, due.year + 1) if not self.known_year(y))
+        return Deadline(due=due, provisional=bool(unknown), unknown_years=unknown)

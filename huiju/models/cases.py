@@ -1,0 +1,74 @@
+"""Cases (办件) and their timeline.
+
+A case refers to a process instance by id; the serialized workflow lives in the engine's tables.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from huiju.db import Base, UTCDateTime, utcnow
+from huiju.models.items import Item
+from huiju.models.orgs import Org
+from huiju.models.residents import Resident
+
+
+class CaseStatus(enum.StrEnum):
+    SUBMITTED = "submitted"  # 已提交
+    VERIFYING = "verifying"  # 核验中
+    INTAKE = "intake"  # 待受理
+    AWAITING_SUPPLEMENT = "awaiting_supplement"  # 待补正
+    STREET_REVIEW = "street_review"  # 街道审核中
+    PROCESSING = "processing"  # 办理中 (a government system is being called)
+    INCIDENT = "incident"  # 异常 (a government system failed after its retries)
+    CONCLUDED = "concluded"  # 已办结
+
+
+class Case(Base):
+    __tablename__ = "case"
+    __table_args__ = (Index("ix_case_community_status", "community_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), index=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
+    status: Mapped[CaseStatus] = mapped_column(Enum(CaseStatus, native_enum=False, length=32))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    form_data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    process_instance_id: Mapped[int | None] = mapped_column(index=True)
+    submitted_by: Mapped[str] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    item: Mapped[Item] = relationship()
+    applicant: Mapped[Resident] = relationship()
+    community: Mapped[Org] = relationship()
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class CaseEvent(Base):
+    """One line of a case's timeline: every step, who, when, which system was called."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))  # submitted, task_ready, task_completed, service_*, ...
+    step: Mapped[str | None] = mapped_column(String(100))  # BPMN element id
+    step_name: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(64))  # username, or "system"
+    system: Mapped[str | None] = mapped_column(String(32))  # government system called, if any
+    detail: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events")

@@ -1,0 +1,43 @@
+"""Accounts and roles. Every officer belongs to one organisation, which scopes what they see."""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from huiju.db import Base
+from huiju.models.orgs import Org
+from huiju.models.residents import Resident
+
+
+class Role(enum.StrEnum):
+    RESIDENT = "resident"  # 居民
+    COMMUNITY_OFFICER = "community_officer"  # 社区专干
+    STREET_REVIEWER = "street_reviewer"  # 街道审核
+    ADMINISTRATOR = "administrator"
+    INTEGRATOR = "integrator"
+
+
+class User(Base):
+    __tablename__ = "huiju_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=32))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    org: Mapped[Org | None] = relationship()
+    resident: Mapped[Resident | None] = relationship()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)

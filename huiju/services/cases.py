@@ -1,0 +1,190 @@
+"""Cases (办件): submit, read, list, and keep a case in step with its process instance."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+import jsonschema
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from huiju import idnumber
+from huiju.calendar import WorkingCalendar
+from huiju.db import utcnow
+from huiju.errors import InputError, NotFoundError, PermissionDenied, SchemaError
+from huiju.models import Case, CaseEvent, CaseStatus, Item, Resident, Role
+from huiju.services.actors import Actor, community_ids_of_street
+from workflows_bpmn.expressions import CHINA
+from workflows_bpmn.models import InstanceStatus, ProcessInstance
+from workflows_bpmn.runner import Engine, StepResult
+
+CASE_PREFIX = "HJ"
+
+
+def get_item(session: Session, code: str) -> Item:
+    item = session.scalars(select(Item).where(Item.code == code)).one_or_none()
+    if item is None or not item.active:
+        raise NotFoundError(f"unknown item '{code}'")
+    return item
+
+
+def list_items(session: Session) -> list[Item]:
+    return list(session.scalars(select(Item).where(Item.active.is_(True)).order_by(Item.code)))
+
+
+def _check_form(item: Item, data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise SchemaError("form data must be a JSON object")
+    validator = jsonschema.Draft202012Validator(item.form_schema)
+    problems = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if problems:
+        errors = {"/".join(str(p) for p in e.absolute_path) or "(form)": e.message for e in problems}
+        first = next(iter(errors.items()))
+        raise SchemaError(f"form data does not fit item '{item.code}': {first[0]}: {first[1]}", **errors)
+    return data
+
+
+def _next_number(session: Session, today: date) -> str:
+    prefix = f"{CASE_PREFIX}{today:%Y%m%d}"
+    count = session.scalar(select(func.count()).select_from(Case).where(Case.number.like(f"{prefix}%")))
+    return f"{prefix}{(count or 0) + 1:05d}"
+
+
+def submit_case(
+    session: Session, engine: Engine, actor: Actor, item_code: str, applicant_id_number: str, data: Any
+) -> Case:
+    """Check everything first, then create the case and start its process in one transaction."""
+    item = get_item(session, item_code)
+    id_number = idnumber.validate(applicant_id_number)
+    applicant = session.scalars(select(Resident).where(Resident.id_number == id_number)).one_or_none()
+    if applicant is None:
+        raise NotFoundError(f"no resident registered with ID number {idnumber.mask(id_number)}")
+    if actor.role is Role.RESIDENT and actor.resident_id != applicant.id:
+        raise PermissionDenied("a resident may apply only for themselves")
+    if actor.role is Role.COMMUNITY_OFFICER and actor.org_id != applicant.community_id:
+        raise PermissionDenied("the applicant lives in another community")
+    form = _check_form(item, data)
+    now = utcnow()
+    today = now.astimezone(CHINA).date()
+    calendar = WorkingCalendar.load(session)
+    deadline = calendar.deadline(today, item.committed_limit, item.limit_unit.value)
+    street = applicant.community.street
+    case = Case(
+        number=_next_number(session, today),
+        item=item,
+        applicant=applicant,
+        community_id=applicant.community_id,
+        status=CaseStatus.SUBMITTED,
+        form_data=form,
+        submitted_by=actor.username,
+        submitted_at=now,
+    )
+    session.add(case)
+    session.flush()
+    case.events.append(CaseEvent(kind="submitted", actor=actor.username, detail=item.name))
+    due_at = datetime.combine(deadline.due, time(17, 30), tzinfo=CHINA)
+    result = engine.start(
+        session,
+        item.process_id,
+        data={
+            "case_number": case.number,
+            "item_code": item.code,
+            "submitted_on": today.isoformat(),
+            "applicant": {
+                "id_number": applicant.id_number,
+                "name": applicant.name,
+                "phone": applicant.phone or "",
+                "community_code": applicant.community.code,
+            },
+            "form": form,
+        },
+        context={
+            "case_id": case.id,
+            "case_number": case.number,
+            "community_id": applicant.community_id,
+            "street_id": street.id if street else None,
+            "applicant_resident_id": applicant.id,
+            "due_at": due_at.isoformat(),
+            "due_provisional": deadline.provisional,
+            "actor": actor.username,
+        },
+        actor=actor.username,
+    )
+    case.process_instance_id = result.instance.id
+    return case
+
+
+def on_step(session: Session, result: StepResult) -> None:
+    """Engine listener: write the step into the case's timeline and status (same transaction)."""
+    instance = result.instance
+    case_id = instance.context.get("case_id")
+    if case_id is None:
+        return
+    case = session.get(Case, case_id)
+    if case is None:
+        return
+    for entry in result.timeline:
+        session.add(
+            CaseEvent(
+                case_id=case.id, kind=entry.kind, step=entry.step, step_name=entry.step_name,
+                actor=entry.actor, system=entry.system, detail=entry.detail, data=entry.data,
+            )
+        )  # fmt: skip
+    if instance.status is InstanceStatus.COMPLETED:
+        case.status = CaseStatus.CONCLUDED
+        case.outcome = instance.outcome
+        case.concluded_at = case.concluded_at or utcnow()
+    elif instance.status is InstanceStatus.INCIDENT:
+        case.status = CaseStatus.INCIDENT
+    elif result.waiting_status:
+        case.status = CaseStatus(result.waiting_status)
+    else:
+        case.status = CaseStatus.PROCESSING
+    case.updated_at = utcnow()
+
+
+def _visible(session: Session, actor: Actor) -> Any:
+    stmt = select(Case)
+    if actor.sees_everything:
+        return stmt
+    if actor.role is Role.RESIDENT:
+        return stmt.where(Case.applicant_id == (actor.resident_id or -1))
+    if actor.role is Role.COMMUNITY_OFFICER:
+        return stmt.where(Case.community_id == actor.org_id)
+    if actor.role is Role.STREET_REVIEWER and actor.org_id is not None:
+        return stmt.where(Case.community_id.in_(community_ids_of_street(session, actor.org_id)))
+    return stmt.where(Case.id == -1)
+
+
+def get_case(session: Session, actor: Actor, number: str) -> Case:
+    """A case the actor may see; any other case answers 'not found', so that nothing leaks."""
+    case = session.scalars(_visible(session, actor).where(Case.number == number)).one_or_none()
+    if case is None:
+        raise NotFoundError(f"no case {number}")
+    return case
+
+
+def list_cases(
+    session: Session, actor: Actor, *, status: str | None = None, limit: int = 100, offset: int = 0
+) -> list[Case]:
+    stmt = _visible(session, actor)
+    if status:
+        try:
+            stmt = stmt.where(Case.status == CaseStatus(status))
+        except ValueError as exc:
+            raise InputError(f"unknown case status '{status}'") from exc
+    return list(session.scalars(stmt.order_by(Case.id.desc()).limit(min(limit, 500)).offset(offset)))
+
+
+def instance_of(session: Session, case: Case) -> ProcessInstance | None:
+    return session.get(ProcessInstance, case.process_instance_id) if case.process_instance_id else None
+
+
+def retry_incident(session: Session, engine: Engine, actor: Actor, number: str) -> list[str]:
+    case = get_case(session, actor, number)
+    if actor.role not in (Role.COMMUNITY_OFFICER, Role.STREET_REVIEWER, Role.INTEGRATOR, Role.ADMINISTRATOR):
+        raise PermissionDenied("only officers and integrators may retry an incident")
+    if case.process_instance_id is None:
+        raise InputError(f"case {number} has no process")
+    return engine.retry_incident(session, case.process_instance_id, actor.username)

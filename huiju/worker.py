@@ -1,0 +1,49 @@
+"""The Celery app factory (the worker, its beat, and the senders in the web process and CLI).
+
+Default broker: kombu's filesystem transport in the instance folder (no server to install; about
+45 ms a round trip). ``HUIJU_BROKER_URL=redis://...`` scales out. No result backend: tasks take
+ids, write to the database and return nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery
+
+from huiju.settings import Settings
+
+
+def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
+    from workflows_bpmn import tasks
+
+    app = Celery("huiju", set_as_current=False)
+    broker = settings.resolved_broker_url
+    conf: dict[str, Any] = {
+        "broker_url": broker,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_hijack_root_logger": False,
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "beat_schedule": {
+            "huiju-sweep": {"task": "huiju.sweep", "schedule": settings.sweep_seconds},
+        },
+        "beat_schedule_filename": str(settings.instance_path.resolve() / "celerybeat-schedule"),
+        "timezone": "Asia/Shanghai",
+    }
+    if broker.startswith("filesystem://"):
+        folder = settings.broker_folder
+        conf["broker_transport_options"] = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    app.conf.update(conf)
+    tasks.register(app, runtime)
+    return app

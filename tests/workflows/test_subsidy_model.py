@@ -1,0 +1,370 @@
+"""The elderly-care subsidy model (居家养老服务补贴), run on bare SpiffWorkflow by bench/bare_subsidy.py."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO / "bench") not in sys.path:
+    sys.path.insert(0, str(REPO / "bench"))
+
+import bare_subsidy  # noqa: E402
+
+BPMN_NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+}
+DMN_NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return bare_subsidy.load_specs()
+
+
+# ---------------------------------------------------------------- structure and conventions
+
+
+def test_user_task_and_end_event_extensions(specs):
+    spec, subprocess_specs = specs
+    assert subprocess_specs == {}
+    assert spec.name == "elderly_care_subsidy"
+    ts = spec.task_specs
+    assert ts["intake"].lane == "community_officer"
+    assert ts["intake"].extensions == {
+        "properties": {"case_status": "intake", "decisions": "accept,refuse,supplement"}
+    }
+    assert ts["supplement"].lane == "applicant"
+    assert ts["supplement"].extensions == {
+        "properties": {"case_status": "awaiting_supplement", "decisions": "submit", "pauses_clock": "true"}
+    }
+    assert ts["street_review"].lane == "street_reviewer"
+    assert ts["street_review"].extensions["properties"] == {"case_status": "street_review",
+                                                            "decisions": "approve,deny"}
+    assert ts["identity_incident"].lane == "community_officer"
+    assert ts["identity_incident"].extensions["properties"] == {"case_status": "incident",
+                                                                "decisions": "retry,close"}
+    outcomes = {
+        name: t.extensions["properties"]["outcome"]
+        for name, t in ts.items()
+        if name.startswith("end_")
+    }
+    assert outcomes == {
+        "end_approved": "approved",
+        "end_refused": "refused",
+        "end_denied": "denied",
+        "end_ineligible": "ineligible",
+        "end_identity_mismatch": "identity_mismatch",
+        "end_closed": "closed",
+        "end_supplement_expired": "supplement_expired",
+    }
+    assert ts["verify_identity"].lane == "system"
+    assert ts["determine_tier"].extensions == {"calledDecisionId": "subsidy_tier"}
+
+
+def test_gateway_flows_have_conditions_except_default():
+    doc = etree.parse(str(bare_subsidy.BPMN_FILE))
+    gateways = doc.xpath("//bpmn:exclusiveGateway", namespaces=BPMN_NS)
+    assert len(gateways) == 5
+    for gw in gateways:
+        default = gw.get("default")
+        assert default, gw.get("id")
+        flows = doc.xpath(f"//bpmn:sequenceFlow[@sourceRef='{gw.get('id')}']", namespaces=BPMN_NS)
+        assert len(flows) >= 2
+        for flow in flows:
+            has_condition = flow.find("bpmn:conditionExpression", BPMN_NS) is not None
+            assert has_condition == (flow.get("id") != default), flow.get("id")
+
+
+def test_every_element_has_diagram_shape_or_edge():
+    doc = etree.parse(str(bare_subsidy.BPMN_FILE))
+    process = doc.xpath("//bpmn:process", namespaces=BPMN_NS)[0]
+    ids = {el.get("id") for el in process if el.get("id") and not el.tag.endswith("laneSet")}
+    ids |= set(process.xpath("bpmn:laneSet/bpmn:lane/@id", namespaces=BPMN_NS))
+    assert len(ids) > 50
+    drawn = set(doc.xpath("//bpmndi:BPMNShape/@bpmnElement | //bpmndi:BPMNEdge/@bpmnElement",
+                          namespaces=BPMN_NS))
+    assert ids - drawn == set()
+    user_tasks = doc.xpath("//bpmn:userTask/@id", namespaces=BPMN_NS)
+    laned = set(doc.xpath("//bpmn:flowNodeRef/text()", namespaces=BPMN_NS))
+    assert set(user_tasks) <= laned
+
+
+# Expression subset the host's evaluator accepts.
+_ALLOWED_NODES = (
+    ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Subscript, ast.Compare, ast.BoolOp, ast.UnaryOp,
+    ast.BinOp, ast.Dict, ast.List, ast.Call, ast.And, ast.Or, ast.Not, ast.USub, ast.Add, ast.Sub,
+    ast.Mult, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,
+)
+_FUNCTIONS = {"age_on", "today", "add_working_days", "str", "int", "len"}
+
+
+def _check_expression(expr: str) -> None:
+    tree = ast.parse(expr, mode="eval")
+    for node in ast.walk(tree):
+        assert isinstance(node, _ALLOWED_NODES), (expr, type(node).__name__)
+        if isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS, expr
+            assert not node.keywords, expr
+
+
+def _all_expressions() -> list[str]:
+    bpmn = etree.parse(str(bare_subsidy.BPMN_FILE))
+    timed_or_conditional = bpmn.xpath("//bpmn:conditionExpression | //bpmn:timeDuration", namespaces=BPMN_NS)
+    exprs = [e.text for e in timed_or_conditional]
+    exprs += bpmn.xpath("//spiffworkflow:parameter/@value", namespaces=BPMN_NS)
+    assert not bpmn.xpath("//bpmn:scriptTask | //spiffworkflow:preScript | //spiffworkflow:postScript",
+                          namespaces=BPMN_NS)
+    dmn = etree.parse(str(bare_subsidy.DMN_FILE))
+    inputs = [t.text for t in dmn.xpath("//dmn:inputExpression/dmn:text", namespaces=DMN_NS)]
+    exprs += inputs
+    for rule in dmn.xpath("//dmn:rule", namespaces=DMN_NS):
+        cells = [t.text for t in rule.xpath("dmn:inputEntry/dmn:text", namespaces=DMN_NS)]
+        for input_expr, cell in zip(inputs, cells, strict=True):
+            if cell != "-":
+                # Spiff either appends the cell ("x >= 60") or compares ("(x) == (cell)")
+                starts_with_operator = cell.lstrip()[:1] in "<>=!"
+                exprs.append(f"{input_expr}{cell}" if starts_with_operator else f"({input_expr}) == ({cell})")
+        exprs += [t.text for t in rule.xpath("dmn:outputEntry/dmn:text", namespaces=DMN_NS)]
+    return exprs
+
+
+def test_expressions_stay_in_the_restricted_subset():
+    exprs = _all_expressions()
+    assert len(exprs) > 40
+    for expr in exprs:
+        _check_expression(expr)
+
+
+# ---------------------------------------------------------------- paths
+
+EXPECTED_CALLS = {
+    "approved": ["citizen_info.verify_identity", "citizen_info.query_person", "egov.submit_case",
+                 "sms.send_sms:SUBSIDY_APPROVED", "data_exchange.publish_record"],
+    "supplement_then_approved": ["citizen_info.verify_identity", "citizen_info.query_person",
+                                 "sms.send_sms:SUPPLEMENT_REQUESTED", "egov.submit_case",
+                                 "sms.send_sms:SUBSIDY_APPROVED", "data_exchange.publish_record"],
+    "refused": ["citizen_info.verify_identity", "citizen_info.query_person", "sms.send_sms:CASE_REFUSED"],
+    "denied": ["citizen_info.verify_identity", "citizen_info.query_person", "sms.send_sms:SUBSIDY_DENIED"],
+    "ineligible": ["citizen_info.verify_identity", "citizen_info.query_person",
+                   "sms.send_sms:SUBSIDY_INELIGIBLE"],
+    "identity_mismatch": ["citizen_info.verify_identity", "sms.send_sms:IDENTITY_MISMATCH"],
+    "incident_close": ["citizen_info.verify_identity"],
+}
+EXPECTED_OUTCOME = {
+    "approved": "approved",
+    "supplement_then_approved": "approved",
+    "refused": "refused",
+    "denied": "denied",
+    "ineligible": "ineligible",
+    "identity_mismatch": "identity_mismatch",
+    "incident_close": "closed",
+}
+
+
+def _call_names(engine):
+    return [f"{op}:{params['template']}" if op == "sms.send_sms" else op for op, params in engine.calls]
+
+
+@pytest.mark.parametrize("path", bare_subsidy.PATHS)
+def test_run_case_outcome(specs, path):
+    assert bare_subsidy.run_case(*specs, path) == EXPECTED_OUTCOME[path]
+
+
+@pytest.mark.parametrize("path", bare_subsidy.PATHS)
+def test_path_calls_and_data(specs, path):
+    run = bare_subsidy.drive(*specs, path)
+    assert run.workflow.is_completed()
+    assert _call_names(run.engine) == EXPECTED_CALLS[path]
+    data = run.workflow.data
+    if path in ("approved", "supplement_then_approved", "refused", "denied"):
+        # born 1938-05-01, 低保, submitted 2026-03-02: 87 years old -> tier A, 600
+        assert data["eligibility"] == {"eligible": True, "tier": "A", "monthly_amount": 600}
+        assert data["person"]["birth_date"] == "1938-05-01"
+
+
+def test_approved_service_parameters(specs):
+    run = bare_subsidy.drive(*specs, "approved")
+    calls = dict(run.engine.calls)
+    egov = calls["egov.submit_case"]
+    assert egov["case_number"] == "JJYL-2026-000001"
+    assert egov["decision"] == "approved"
+    assert egov["decided_by"] == "reviewer_li"
+    assert egov["applicant_id_number"] == "110101193805010012"
+    assert "A" in egov["summary"] and "600" in egov["summary"]
+    assert all(isinstance(v, str) for v in egov.values())
+    sms = calls["sms.send_sms"]
+    assert sms == {"phone": "13800138000", "template": "SUBSIDY_APPROVED",
+                   "params": {"case_number": "JJYL-2026-000001", "tier": "A", "amount": "600"}}
+    record = calls["data_exchange.publish_record"]
+    assert record["dataset"] == "elderly_care_subsidy"
+    assert {k: v for k, v in record["record"].items() if k != "granted_on"} == {
+        "case_number": "JJYL-2026-000001", "id_number": "110101193805010012",
+        "tier": "A", "monthly_amount": "600"}
+    assert all(isinstance(v, str) for v in record["record"].values())
+    data = run.workflow.data
+    assert data["egov_receipt"]["receipt_number"].startswith("ZW")
+    assert data["street_review"] == {"decision": "approve", "by": "reviewer_li"}
+
+
+def test_supplement_and_refusal_sms_params(specs):
+    run = bare_subsidy.drive(*specs, "supplement_then_approved")
+    supplement_sms = [p for op, p in run.engine.calls if p.get("template") == "SUPPLEMENT_REQUESTED"][0]
+    assert supplement_sms["params"] == {
+        "case_number": "JJYL-2026-000001",
+        "missing_materials": str(["户口簿复印件", "银行卡复印件"]),
+    }
+    assert run.wait_states == ["intake", "supplement", "intake", "street_review"]
+    assert run.workflow.data["supplement"]["materials"] == ["hukou_copy.pdf", "bank_card.pdf"]
+    refused = bare_subsidy.drive(*specs, "refused")
+    refusal = [p for op, p in refused.engine.calls if p.get("template") == "CASE_REFUSED"][0]
+    assert refusal["params"] == {"case_number": "JJYL-2026-000001", "reason": "户籍不在本社区"}
+
+
+def test_1970_born_applicant_is_ineligible(specs):
+    run = bare_subsidy.drive(*specs, "ineligible")
+    assert run.outcome == "ineligible"
+    assert run.workflow.data["eligibility"] == {"eligible": False, "tier": "none", "monthly_amount": 0}
+
+
+@pytest.mark.parametrize(
+    ("birth_date", "income_band", "disability", "expected"),
+    [
+        ("1938-05-01", "subsistence", "none", (True, "A", 600)),
+        ("1966-03-02", "subsistence", "none", (True, "A", 600)),  # 60th birthday on the day of submission
+        ("1966-03-03", "subsistence", "severe", (False, "none", 0)),  # one day short of 60
+        ("1960-01-01", "low_income", "severe", (True, "A", 600)),
+        ("1960-01-01", "low_income", "moderate", (True, "B", 400)),
+        ("1960-01-01", "ordinary", "severe", (True, "B", 400)),
+        ("1960-01-01", "ordinary", "moderate", (False, "none", 0)),
+        ("1946-03-02", "ordinary", "none", (True, "C", 200)),  # 80 on the day
+        ("1946-03-03", "ordinary", "none", (False, "none", 0)),  # 79
+        ("1970-07-15", "ordinary", "severe", (False, "none", 0)),
+    ],
+)
+def test_tier_table(specs, birth_date, income_band, disability, expected):
+    scenario = bare_subsidy.Scenario(birth_date=birth_date, income_band=income_band, disability=disability)
+    wf, _engine = bare_subsidy.start_case(*specs, "approved", scenario=scenario)
+    completed = wf.get_tasks(state=TaskState.COMPLETED)
+    tier_task = [t for t in completed if t.task_spec.name == "determine_tier"][0]
+    eligible, tier, amount = expected
+    assert tier_task.data["eligibility"] == {"eligible": eligible, "tier": tier, "monthly_amount": amount}
+    ready = [t.task_spec.bpmn_id for t in bare_subsidy.ready_user_tasks(wf)]
+    if eligible:
+        assert ready == ["intake"]
+    else:
+        assert wf.is_completed() and bare_subsidy.outcome_of(wf) == "ineligible"
+
+
+def test_incident_error_payload_and_retry(specs):
+    wf, engine = bare_subsidy.start_case(*specs, "incident_close")
+    (incident,) = bare_subsidy.ready_user_tasks(wf)
+    assert incident.task_spec.bpmn_id == "identity_incident"
+    assert incident.data["service_error"] == {"operation": "citizen_info.verify_identity",
+                                              "message": "公民信息库接口重试后仍不可用"}
+    assert "identity_check" not in incident.data
+    # the interrupting boundary cancelled the normal path
+    assert not [t for t in wf.get_tasks(state=TaskState.READY | TaskState.COMPLETED)
+                if t.task_spec.name in ("gw_identity", "query_person")]
+
+    run = bare_subsidy.drive(*specs, "incident_retry_then_approved")
+    assert run.outcome == "approved"
+    assert run.wait_states == ["identity_incident", "intake", "street_review"]
+    assert _call_names(run.engine)[:3] == ["citizen_info.verify_identity", "citizen_info.verify_identity",
+                                           "citizen_info.query_person"]
+
+
+def test_query_person_failure_is_caught_too(specs):
+    class FailQueryPerson(bare_subsidy.CannedScriptEngine):
+        def call_service(self, task, operation_name, operation_params, **kwargs):
+            self.failures_left = 1 if operation_name == "citizen_info.query_person" else 0
+            return super().call_service(task, operation_name, operation_params, **kwargs)
+
+    spec, subprocess_specs = specs
+    scenario = bare_subsidy.Scenario()
+    wf = BpmnWorkflow(spec, subprocess_specs, script_engine=FailQueryPerson(scenario))
+    wf.get_next_task(state=TaskState.READY).data.update(bare_subsidy.initial_data(scenario))
+    wf.do_engine_steps()
+    (incident,) = bare_subsidy.ready_user_tasks(wf)
+    assert incident.task_spec.bpmn_id == "identity_incident"
+    assert incident.data["service_error"]["operation"] == "citizen_info.query_person"
+    assert incident.data["identity_check"] == {"match": True, "reason": None}
+    assert "person" not in incident.data
+
+
+def test_uncaught_service_failure_raises(specs):
+    """Outside a task with a service_failed boundary event the error is not swallowed."""
+    wf, _engine = bare_subsidy.start_case(*specs, "approved")
+    (intake,) = bare_subsidy.ready_user_tasks(wf)
+    with pytest.raises(bare_subsidy.ServiceFailed):
+        bare_subsidy.throw_service_failed(intake, "sms.send_sms", "down")
+
+
+# ---------------------------------------------------------------- persistence and time
+
+
+def test_json_round_trip_at_every_wait_state(specs):
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
+    sizes = []
+
+    def save_and_restore(wf):
+        engine = wf.script_engine
+        text = serializer.serialize_json(wf)
+        sizes.append(len(text))
+        restored = serializer.deserialize_json(text)
+        restored.script_engine = engine
+        return restored
+
+    run = bare_subsidy.drive(*specs, "supplement_then_approved", wait_hook=save_and_restore)
+    assert run.outcome == "approved"
+    assert len(sizes) == 4
+    assert run.workflow.data["eligibility"] == {"eligible": True, "tier": "A", "monthly_amount": 600}
+
+    sizes.clear()
+    run = bare_subsidy.drive(*specs, "incident_retry_then_approved", wait_hook=save_and_restore)
+    assert run.outcome == "approved"
+    assert len(sizes) == 3
+
+
+def test_supplement_timer_expires_after_30_days(specs):
+    freezegun = pytest.importorskip("freezegun")
+    with freezegun.freeze_time("2026-03-02T01:00:00+00:00") as clock:
+        wf, engine = bare_subsidy.start_case(*specs, "supplement_then_approved")
+        (intake,) = bare_subsidy.ready_user_tasks(wf)
+        bare_subsidy.complete_user_task(wf, intake, {"decision": "supplement", "by": "officer_wang",
+                                                     "missing_materials": ["户口簿复印件"]})
+        (supplement,) = bare_subsidy.ready_user_tasks(wf)
+        assert supplement.task_spec.bpmn_id == "supplement"
+        waiting = wf.waiting_events()
+        assert [(e.event_type, e.value) for e in waiting] == [
+            ("DurationTimerEventDefinition", "2026-04-01T01:00:00+00:00")
+        ]
+
+        clock.tick(timedelta(days=29, hours=23))
+        wf.refresh_timers()
+        wf.do_engine_steps()
+        assert [t.task_spec.bpmn_id for t in bare_subsidy.ready_user_tasks(wf)] == ["supplement"]
+
+        clock.tick(timedelta(hours=2))
+        wf.refresh_timers()
+        wf.do_engine_steps()
+        assert wf.is_completed()
+        assert bare_subsidy.outcome_of(wf) == "supplement_expired"
+        assert bare_subsidy.ready_user_tasks(wf) == []
+        templates = [p.get("template") for op, p in engine.calls if op == "sms.send_sms"]
+        assert templates == ["SUPPLEMENT_REQUESTED"]
+
+
+def test_run_many_reports_a_rate():
+    assert bare_subsidy.run_many(5) > 0

@@ -1,0 +1,157 @@
+"""Deployed process definitions: deploy a new version, find one, and cache its parsed spec.
+
+A definition is parsed once per process and version (about 1 ms a file, but a case step must not
+pay it); the cache is keyed by the definition row id, which never changes meaning.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from huiju.errors import DeployError, NotFoundError
+from workflows_bpmn.models import ProcessDefinition
+from workflows_bpmn.validation import ParsedBundle, parse_bundle
+
+PROCESS_FOLDER = Path(__file__).parent / "processes"
+_DMN_DECISION_XPATH = "//*[local-name()='decision']/@id"
+_CALLED_DECISION_XPATH = "//*[local-name()='calledDecisionId']/text()"
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    definition: ProcessDefinition
+    created: bool  # False when the same content was already the latest version
+
+
+def read_sources(paths: Iterable[Path]) -> dict[str, str]:
+    """Read the given files, adding the DMN files of their folders that they call and lack."""
+    sources: dict[str, str] = {}
+    folders: set[Path] = set()
+    for path in paths:
+        if not path.is_file():
+            raise DeployError(f"{path}: no such file")
+        try:
+            sources[path.name] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise DeployError(f"{path}: not a UTF-8 text file") from exc
+        folders.add(path.parent)
+    called = set()
+    provided = set()
+    for text in sources.values():
+        try:
+            root = etree.fromstring(text.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+        except etree.XMLSyntaxError:
+            continue  # validation reports it with the file name
+        called.update(str(x).strip() for x in root.xpath(_CALLED_DECISION_XPATH))
+        provided.update(str(x) for x in root.xpath(_DMN_DECISION_XPATH))
+    missing = called - provided
+    for folder in sorted(folders):
+        for dmn in sorted(folder.glob("*.dmn")):
+            if not missing or dmn.name in sources:
+                continue
+            text = dmn.read_text(encoding="utf-8")
+            root = etree.fromstring(text.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+            ids = {str(x) for x in root.xpath(_DMN_DECISION_XPATH)}
+            if ids & missing:
+                sources[dmn.name] = text
+                missing -= ids
+    return sources
+
+
+class SpecCache:
+    """Parsed specs per deployed definition id (thread-safe; one per process)."""
+
+    def __init__(self, functions: Mapping[str, Callable[..., Any]]) -> None:
+        self.functions = functions
+        self._specs: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, definition: ProcessDefinition) -> tuple[Any, dict[str, Any]]:
+        found = self._specs.get(definition.id)
+        if found is None:
+            bundle = parse_bundle(definition.sources, self.functions, definition.process_id)
+            found = (bundle.spec, bundle.subprocess_specs)
+            with self._lock:
+                self._specs[definition.id] = found
+        return found
+
+    def prime(self, definition: ProcessDefinition, bundle: ParsedBundle) -> None:
+        with self._lock:
+            self._specs[definition.id] = (bundle.spec, bundle.subprocess_specs)
+
+
+def validate(sources: Mapping[str, str], functions: Mapping[str, Callable[..., Any]]) -> ParsedBundle:
+    return parse_bundle(sources, functions)
+
+
+def deploy(
+    session: Session,
+    sources: Mapping[str, str],
+    functions: Mapping[str, Callable[..., Any]],
+    *,
+    deployed_by: str,
+    cache: SpecCache | None = None,
+) -> DeployResult:
+    """Store a new version of the process, unless the latest version has the same content."""
+    bundle = parse_bundle(sources, functions)
+    latest = latest_definition(session, bundle.process_id, required=False)
+    if latest is not None and latest.content_hash == bundle.content_hash:
+        return DeployResult(latest, created=False)
+    version = (latest.version if latest else 0) + 1
+    definition = ProcessDefinition(
+        process_id=bundle.process_id,
+        version=version,
+        name=bundle.name,
+        content_hash=bundle.content_hash,
+        sources=bundle.sources,
+        deployed_by=deployed_by,
+    )
+    session.add(definition)
+    session.flush()
+    if cache is not None:
+        cache.prime(definition, bundle)
+    return DeployResult(definition, created=True)
+
+
+def latest_definition(session: Session, process_id: str, *, required: bool = True) -> ProcessDefinition | None:
+    stmt = (
+        select(ProcessDefinition)
+        .where(ProcessDefinition.process_id == process_id)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    )
+    found = session.scalars(stmt).first()
+    if found is None and required:
+        raise NotFoundError(f"process '{process_id}' is not deployed")
+    return found
+
+
+def list_definitions(session: Session) -> list[tuple[ProcessDefinition, int]]:
+    """Every deployed version with the number of its instances still running."""
+    from workflows_bpmn.models import InstanceStatus, ProcessInstance
+
+    running = (
+        select(ProcessInstance.definition_id, func.count().label("n"))
+        .where(ProcessInstance.status != InstanceStatus.COMPLETED)
+        .group_by(ProcessInstance.definition_id)
+        .subquery()
+    )
+    stmt = (
+        select(ProcessDefinition, func.coalesce(running.c.n, 0))
+        .outerjoin(running, running.c.definition_id == ProcessDefinition.id)
+        .order_by(ProcessDefinition.process_id, ProcessDefinition.version)
+    )
+    return [(d, int(n)) for d, n in session.execute(stmt).all()]
+
+
+def bundled_process_files() -> list[Path]:
+    """The BPMN files shipped with Huiju (deployed by ``huiju init``)."""
+    return sorted(PROCESS_FOLDER.glob("*.bpmn"))

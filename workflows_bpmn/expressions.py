@@ -1,0 +1,174 @@
+"""The restricted expression environment (受限表达式环境).
+
+Administrators upload BPMN, so every expression in it (gateway conditions, service parameters,
+timer expressions, DMN cells) is untrusted input. Nothing here calls ``eval`` or ``exec``: an
+expression is parsed with :mod:`ast`, checked against a whitelist of node types, and then
+interpreted by ``simpleeval`` with only the pure helper functions listed in :data:`SAFE_FUNCTIONS`
+(plus the calendar-bound ones the engine adds). Attribute access is refused altogether (task data
+is JSON: subscripts reach every value), as are names starting with ``_``, imports, lambdas and
+comprehensions. Script tasks are refused at deploy time, and :meth:`SafeEnvironment.execute`
+refuses them again at run time.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import simpleeval
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+
+from huiju.calendar import WorkingCalendar
+from huiju.errors import ExpressionError
+
+CHINA = ZoneInfo("Asia/Shanghai")
+MAX_EXPRESSION_LENGTH = 2000
+
+_ALLOWED_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Subscript, ast.Slice,
+    ast.Tuple, ast.List, ast.Dict, ast.Set,
+    ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
+    ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod,
+    ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn, ast.Is, ast.IsNot,
+    ast.IfExp, ast.Call,
+)  # fmt: skip
+
+
+def check_expression(expression: str, functions: Mapping[str, Callable[..., Any]]) -> ast.Expression:
+    """Parse and check one expression; raise :class:`ExpressionError` saying what is refused."""
+    if len(expression) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
+    tree = _parse(expression)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            raise ExpressionError(
+                f"attribute access '.{node.attr}' is not allowed in '{expression}' (use subscripts)"
+            )
+        if not isinstance(node, _ALLOWED_NODES):
+            raise ExpressionError(f"'{type(node).__name__}' is not allowed in expression '{expression}'")
+        if isinstance(node, ast.Name) and node.id.startswith("_"):
+            raise ExpressionError(f"names starting with '_' are not allowed: '{node.id}' in '{expression}'")
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in functions:
+                called = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+                raise ExpressionError(f"function '{called}' is not allowed in '{expression}'")
+            if node.keywords:
+                raise ExpressionError(f"keyword arguments are not allowed in '{expression}'")
+    return tree
+
+
+@lru_cache(maxsize=4096)
+def _parse(expression: str) -> ast.Expression:
+    try:
+        return ast.parse(expression.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"syntax error in expression '{expression}': {exc.msg}") from exc
+
+
+def _as_date(value: str | date) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise ExpressionError(f"not an ISO date: {value!r}") from exc
+
+
+def age_on(birth_date: str | date, on: str | date) -> int:
+    """Full years of age on a day (周岁)."""
+    born, day = _as_date(birth_date), _as_date(on)
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def today() -> str:
+    """Today's date in China (UTC+8), ISO formatted."""
+    return datetime.now(CHINA).date().isoformat()
+
+
+SAFE_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "age_on": age_on,
+    "today": today,
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "len": len,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "round": round,
+}
+
+
+class SafeEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
+    """A SpiffWorkflow environment that evaluates with simpleeval and never executes scripts."""
+
+    def __init__(self, extra_functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
+        super().__init__({})
+        self.functions: dict[str, Callable[..., Any]] = {**SAFE_FUNCTIONS, **(extra_functions or {})}
+
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
+        tree = check_expression(expression, self.functions)
+        names = {**(external_context or {}), **context}
+        evaluator = simpleeval.EvalWithCompoundTypes(names=names, functions=self.functions)
+        try:
+            return evaluator.eval(expression, previously_parsed=tree.body)
+        except simpleeval.InvalidExpression as exc:
+            raise ExpressionError(f"cannot evaluate '{expression}': {exc}") from exc
+        except (TypeError, KeyError, IndexError, ValueError, ZeroDivisionError) as exc:
+            raise ExpressionError(f"cannot evaluate '{expression}': {type(exc).__name__}: {exc}") from exc
+
+    def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
+        raise ExpressionError("script tasks and pre/post scripts are not allowed in Huiju processes")
+
+    def call_service(self, context: dict[str, Any], **kwargs: Any) -> str:
+        raise ExpressionError("service tasks are run by the host, never by the environment")
+
+
+class HuijuScriptEngine(PythonScriptEngine):  # type: ignore[misc]
+    """The only script engine Huiju hands to SpiffWorkflow.
+
+    Service tasks do not call anything here: :class:`workflows_bpmn.specs.AsyncServiceTask`
+    appends a request to :attr:`service_requests`, which the runner turns into outbox rows in the
+    same transaction as the step.
+    """
+
+    def __init__(self, extra_functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
+        super().__init__(environment=SafeEnvironment(extra_functions))
+        self.service_requests: list[dict[str, Any]] = []
+
+    @property
+    def functions(self) -> dict[str, Callable[..., Any]]:
+        return self.environment.functions  # type: ignore[no-any-return]
+
+    def validate(self, expression: str) -> None:
+        # SpiffWorkflow's DMN engine relies on SyntaxError to decide whether a cell needs "==".
+        try:
+            ast.parse(expression.strip(), mode="eval")
+        except SyntaxError:
+            raise
+        check_expression(expression, self.functions)
+
+    def call_service(self, task: Any, **kwargs: Any) -> str:
+        raise ExpressionError("service tasks are asynchronous in Huiju; this path is never taken")
+
+
+def calendar_functions(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
+    """The helpers that need the working-day calendar (holidays and 调休 included)."""
+
+    def add_working_days(start: str | date, n: int) -> str:
+        return calendar.add_working_days(_as_date(start), int(n)).isoformat()
+
+    return {"add_working_days": add_working_days}
+
+
+def host_functions(calendar: WorkingCalendar | None = None) -> dict[str, Callable[..., Any]]:
+    """Every function an expression may call; deploy-time checks use the same names."""
+    return {**SAFE_FUNCTIONS, **calendar_functions(calendar or WorkingCalendar())}

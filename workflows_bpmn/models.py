@@ -1,0 +1,96 @@
+"""Engine tables, apart from domain tables: deployed definitions, instances, human tasks."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from huiju.db import Base, UTCDateTime, utcnow
+
+
+class ProcessDefinition(Base):
+    """One deployed version of a process: its BPMN/DMN sources, their hash and a version number."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("process_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # {"file name": "xml text"} for every BPMN and DMN file the process needs.
+    sources: Mapped[dict[str, str]] = mapped_column(JSON)
+    deployed_by: Mapped[str] = mapped_column(String(64))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InstanceStatus(enum.StrEnum):
+    RUNNING = "running"  # waiting for a person, a timer or a government system
+    INCIDENT = "incident"  # a service call failed and nothing in the model caught it
+    COMPLETED = "completed"
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    __table_args__ = (Index("ix_process_instance_timer", "status", "next_timer_due"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[InstanceStatus] = mapped_column(Enum(InstanceStatus, native_enum=False, length=16))
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    # What the host told the engine about the instance (case id, community, street, applicant).
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    serialized: Mapped[str] = mapped_column(Text)
+    serializer_version: Mapped[str] = mapped_column(String(16))
+    next_timer_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Optimistic locking: a stale writer fails instead of overwriting a newer step.
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    definition: Mapped[ProcessDefinition] = relationship()
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class HumanTaskStatus(enum.StrEnum):
+    READY = "ready"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class HumanTask(Base):
+    """A ready user task mirrored out of the serialized state, so that an inbox is one query."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_inbox", "status", "role", "community_id"),
+        Index("ix_human_task_street", "status", "role", "street_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow's task UUID
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(index=True)
+    step: Mapped[str] = mapped_column(String(100))  # BPMN element id
+    name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    community_id: Mapped[int | None]
+    street_id: Mapped[int | None]
+    # For tasks of the applicant lane: only this resident may complete them.
+    resident_id: Mapped[int | None]
+    assignee: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[HumanTaskStatus] = mapped_column(Enum(HumanTaskStatus, native_enum=False, length=16))
+    decisions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(64))
+    decision: Mapped[str | None] = mapped_column(String(32))

@@ -1,0 +1,440 @@
+"""The runner: every engine step, under a per-instance lock, persisted in the caller's transaction.
+
+A step loads the instance (its row locked: ``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
+transactions here take the write lock at BEGIN), runs SpiffWorkflow, then writes in the same
+transaction the new state, the outbox rows of the service calls the step asked for, the mirrored
+human tasks and the timeline entries. The row's version column makes a stale writer fail rather
+than overwrite a newer step. Listeners registered by the layers above (the case service) see each
+step's result inside the transaction, so that domain state and engine state commit together.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adapters import registry as adapter_registry
+from exchange.models import MessageStatus, OutboxMessage
+from huiju.db import utcnow
+from huiju.errors import ConflictError, InputError, NotFoundError, WorkflowError
+from workflows_bpmn.definitions import SpecCache, latest_definition
+from workflows_bpmn.expressions import HuijuScriptEngine
+from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus, ProcessInstance
+from workflows_bpmn.serialization import SERIALIZER_VERSION, WorkflowStore
+from workflows_bpmn.specs import AsyncServiceTask
+from workflows_bpmn.validation import lane_role
+
+log = logging.getLogger(__name__)
+
+#: The BPMN error code the engine throws at a service task whose call finally failed.
+SERVICE_FAILED = "service_failed"
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str
+    actor: str
+    step: str | None = None
+    step_name: str | None = None
+    system: str | None = None
+    detail: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StepResult:
+    instance: ProcessInstance
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    ready_tasks: list[HumanTask] = field(default_factory=list)
+    messages: list[OutboxMessage] = field(default_factory=list)
+    waiting_status: str | None = None  # the case_status property of a ready task, if any
+
+
+StepListener = Callable[[Session, StepResult], None]
+Dispatcher = Callable[[list[str]], None]
+FunctionsFactory = Callable[[Session], dict[str, Callable[..., Any]]]
+
+
+class Engine:
+    """One per process (web, worker, CLI): holds the spec cache and the serializer."""
+
+    def __init__(
+        self,
+        *,
+        cache: SpecCache,
+        functions: FunctionsFactory,
+        dispatch: Dispatcher | None = None,
+        listeners: list[StepListener] | None = None,
+    ) -> None:
+        self.cache = cache
+        self.functions = functions
+        self.dispatch = dispatch
+        self.listeners = list(listeners or [])
+        self.store = WorkflowStore()
+
+    # -- the ways in ---------------------------------------------------------------------------
+
+    def start(
+        self, session: Session, process_id: str, data: dict[str, Any], context: dict[str, Any], actor: str
+    ) -> StepResult:
+        definition = latest_definition(session, process_id)
+        assert definition is not None  # noqa: S101 - latest_definition raises when required
+        spec, subprocess_specs = self.cache.get(definition)
+        script_engine = HuijuScriptEngine(self.functions(session))
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        instance = ProcessInstance(
+            definition_id=definition.id,
+            process_id=process_id,
+            status=InstanceStatus.RUNNING,
+            context=context,
+            serialized="",
+            serializer_version=SERIALIZER_VERSION,
+        )
+        session.add(instance)
+        session.flush()
+        result = StepResult(instance)
+        result.timeline.append(
+            TimelineEntry("process_started", actor, detail=f"{definition.name} v{definition.version}")
+        )
+        self._advance(session, instance, workflow, script_engine, result)
+        return result
+
+    def complete_task(
+        self, session: Session, task_id: str, actor: str, form: dict[str, Any]
+    ) -> StepResult:
+        """Complete a ready user task with the given form (its ``decision`` included)."""
+        human = self._human_task(session, task_id)
+        instance = self._lock(session, human.instance_id)
+        session.refresh(human)
+        if human.status is not HumanTaskStatus.READY:
+            who = f" by {human.completed_by}" if human.completed_by else ""
+            raise ConflictError(f"task {task_id} is already {human.status.value}{who}")
+        workflow, script_engine = self._load(session, instance)
+        task = workflow.get_task_from_id(UUID(task_id))
+        if task is None or task.state != TaskState.READY:
+            raise ConflictError(f"task {task_id} is not ready in its process")
+        now = utcnow()
+        task.data[human.step] = {**form, "by": actor, "at": now.isoformat()}
+        task.run()
+        human.status = HumanTaskStatus.COMPLETED
+        human.completed_at = now
+        human.completed_by = actor
+        human.decision = form.get("decision")
+        result = StepResult(instance)
+        result.timeline.append(
+            TimelineEntry(
+                "task_completed", actor, human.step, human.name,
+                detail=str(form.get("decision") or ""), data={"form": form, "task_id": task_id},
+            )
+        )  # fmt: skip
+        self._advance(session, instance, workflow, script_engine, result)
+        return result
+
+    def settle(self, session: Session, message_id: str) -> StepResult | None:
+        """Feed a delivered reply, or a final failure, back into the step that waits for it."""
+        message = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.message_id == message_id)
+        ).one_or_none()
+        if message is None:
+            raise NotFoundError(f"no outbox message {message_id}")
+        instance = self._lock(session, int(message.reply_to["instance_id"]))
+        session.refresh(message)
+        if message.settled_at is not None or message.status is MessageStatus.PENDING:
+            return None
+        message.settled_at = utcnow()
+        workflow, script_engine = self._load(session, instance)
+        task = workflow.get_task_from_id(UUID(message.reply_to["task_id"]))
+        result = StepResult(instance)
+        step, step_name = message.reply_to.get("step"), message.reply_to.get("step_name")
+        if task is None or task.state != TaskState.STARTED:
+            result.timeline.append(
+                TimelineEntry("service_ignored", "system", step, step_name, message.system,
+                              detail=f"{message.operation}: the step no longer waits for this reply")
+            )  # fmt: skip
+        elif message.status is MessageStatus.DELIVERED:
+            task.data[message.reply_to["result_variable"]] = message.reply
+            task.complete()
+            result.timeline.append(
+                TimelineEntry("service_replied", "system", step, step_name, message.system,
+                              detail=message.operation, data={"message_id": message_id})
+            )  # fmt: skip
+        else:
+            self._fail_service_task(instance, task, message, result)
+        self._advance(session, instance, workflow, script_engine, result)
+        return result
+
+    def retry_incident(self, session: Session, instance_id: int, actor: str) -> list[str]:
+        """Send the dead messages of an instance in incident again (same message ids)."""
+        instance = self._lock(session, instance_id)
+        if instance.status is not InstanceStatus.INCIDENT:
+            raise ConflictError(f"process instance {instance_id} has no incident")
+        dead = session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.status == MessageStatus.DEAD,
+                OutboxMessage.reply_to["instance_id"].as_integer() == instance_id,
+            )
+        ).all()
+        ids = []
+        for message in dead:
+            message.status = MessageStatus.PENDING
+            message.settled_at = None
+            message.attempts = 0
+            message.next_attempt_at = utcnow()
+            ids.append(message.message_id)
+        instance.status = InstanceStatus.RUNNING
+        instance.updated_at = utcnow()
+        result = StepResult(instance, waiting_status="processing")
+        result.timeline.append(TimelineEntry("incident_retried", actor, detail=", ".join(ids)))
+        self._notify(session, result)
+        self._dispatch_after_commit(session, ids)
+        return ids
+
+    def wake_timers(self, session: Session, instance_id: int) -> StepResult | None:
+        """Fire the due timers of one instance (called by the periodic sweep)."""
+        instance = self._lock(session, instance_id)
+        due = instance.next_timer_due
+        if instance.status is InstanceStatus.COMPLETED or due is None or due > utcnow():
+            return None
+        workflow, script_engine = self._load(session, instance)
+        result = StepResult(instance)
+        result.timeline.append(TimelineEntry("timer_fired", "system", detail=due.isoformat()))
+        workflow.refresh_timers()
+        self._advance(session, instance, workflow, script_engine, result)
+        return result
+
+    # -- inside a step ---------------------------------------------------------------------------
+
+    def _human_task(self, session: Session, task_id: str) -> HumanTask:
+        human = session.get(HumanTask, task_id)
+        if human is None:
+            raise NotFoundError(f"no task {task_id}")
+        return human
+
+    def _lock(self, session: Session, instance_id: int) -> ProcessInstance:
+        stmt = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+        if session.get_bind().dialect.name != "sqlite":
+            stmt = stmt.with_for_update()
+        instance = session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+        if instance is None:
+            raise NotFoundError(f"no process instance {instance_id}")
+        return instance
+
+    def _load(self, session: Session, instance: ProcessInstance) -> tuple[BpmnWorkflow, HuijuScriptEngine]:
+        spec, subprocess_specs = self.cache.get(instance.definition)
+        script_engine = HuijuScriptEngine(self.functions(session))
+        workflow = self.store.loads(
+            instance.serialized, instance.serializer_version, spec, subprocess_specs, script_engine
+        )
+        return workflow, script_engine
+
+    def _fail_service_task(
+        self, instance: ProcessInstance, task: Any, message: OutboxMessage, result: StepResult
+    ) -> None:
+        """Throw ``service_failed`` at the boundary of the task; with no catcher, raise an incident."""
+        definition = ErrorEventDefinition(SERVICE_FAILED, code=SERVICE_FAILED)
+        event = BpmnEvent(definition, payload={"operation": message.operation, "error": message.last_error})
+        catchers = [
+            t for t in (task.parent.children if task.parent else [])
+            if t is not task and t.state == TaskState.WAITING and t.task_spec.catches(t, event)
+        ]  # fmt: skip
+        step, step_name = message.reply_to.get("step"), message.reply_to.get("step_name")
+        detail = f"{message.operation}: {message.last_error}"
+        if catchers:
+            for catcher in catchers:
+                catcher.task_spec.catch(catcher, event)
+                catcher.task_spec._update(catcher)
+            result.timeline.append(
+                TimelineEntry("service_failed", "system", step, step_name, message.system, detail=detail,
+                              data={"message_id": message.message_id, "caught": True})
+            )  # fmt: skip
+        else:
+            instance.status = InstanceStatus.INCIDENT
+            result.timeline.append(
+                TimelineEntry("incident", "system", step, step_name, message.system, detail=detail,
+                              data={"message_id": message.message_id, "caught": False})
+            )  # fmt: skip
+
+    def _advance(
+        self,
+        session: Session,
+        instance: ProcessInstance,
+        workflow: BpmnWorkflow,
+        script_engine: HuijuScriptEngine,
+        result: StepResult,
+    ) -> None:
+        try:
+            workflow.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            raise WorkflowError(f"process {instance.process_id} #{instance.id}: {exc}") from exc
+        self._write_service_requests(session, instance, script_engine, result)
+        self._sync_human_tasks(session, instance, workflow, result)
+        if workflow.completed:
+            instance.status = InstanceStatus.COMPLETED
+            instance.outcome = _outcome(workflow)
+            instance.next_timer_due = None
+            result.timeline.append(TimelineEntry("process_completed", "system", detail=instance.outcome or ""))
+        else:
+            instance.next_timer_due = _next_timer(workflow)
+        instance.serialized = self.store.dumps(workflow)
+        instance.serializer_version = SERIALIZER_VERSION
+        instance.updated_at = utcnow()
+        session.flush()
+        self._notify(session, result)
+        self._dispatch_after_commit(session, [m.message_id for m in result.messages])
+
+    def _write_service_requests(
+        self, session: Session, instance: ProcessInstance, script_engine: HuijuScriptEngine, result: StepResult
+    ) -> None:
+        now = utcnow()
+        for request in script_engine.service_requests:
+            operation = request["operation"]
+            spec = adapter_registry.OPERATIONS[operation]
+            message = OutboxMessage(
+                message_id=str(uuid.uuid4()),
+                operation=operation,
+                system=spec.system,
+                params=request["params"],
+                user_id=str(instance.context.get("actor") or "system"),
+                case_number=instance.context.get("case_number"),
+                reply_to={
+                    "instance_id": instance.id,
+                    "task_id": request["task_id"],
+                    "step": request["step"],
+                    "step_name": request["step_name"],
+                    "result_variable": request["result_variable"],
+                },
+                status=MessageStatus.PENDING,
+                # The sweeper leaves it alone for a while: the dispatch after commit sends it now.
+                next_attempt_at=now + timedelta(seconds=5),
+            )
+            try:
+                adapter_registry.validate_params(operation, request["params"])
+            except InputError as exc:
+                # The model computed parameters the contract refuses: nothing is sent, and the
+                # failure takes the same road as a refused call (boundary error or incident).
+                message.status = MessageStatus.DEAD
+                message.last_error = exc.message
+                message.last_error_transient = False
+            session.add(message)
+            if message.status is MessageStatus.PENDING:
+                result.messages.append(message)
+            result.timeline.append(
+                TimelineEntry("service_requested", "system", request["step"], request["step_name"],
+                              spec.system, detail=operation, data={"message_id": message.message_id})
+            )  # fmt: skip
+        script_engine.service_requests.clear()
+
+    def _sync_human_tasks(
+        self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, result: StepResult
+    ) -> None:
+        known = {
+            h.id: h
+            for h in session.scalars(
+                select(HumanTask).where(
+                    HumanTask.instance_id == instance.id, HumanTask.status == HumanTaskStatus.READY
+                )
+            )
+        }
+        ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+        ready_ids = {str(t.id) for t in ready}
+        for task_id, human in known.items():
+            if task_id not in ready_ids:  # interrupted by a boundary event (timer, error)
+                human.status = HumanTaskStatus.CANCELLED
+                result.timeline.append(
+                    TimelineEntry("task_cancelled", "system", human.step, human.name)
+                )
+        context = instance.context
+        due = context.get("due_at")
+        for task in ready:
+            properties = dict(task.task_spec.extensions.get("properties", {}))
+            if str(task.id) in known:
+                result.waiting_status = result.waiting_status or properties.get("case_status")
+                continue
+            lane = task.task_spec.lane
+            role = lane_role(lane)
+            if role is None:
+                raise WorkflowError(f"user task {task.task_spec.bpmn_id} is in unknown lane {lane!r}")
+            human = HumanTask(
+                id=str(task.id),
+                instance_id=instance.id,
+                case_id=context.get("case_id"),
+                step=task.task_spec.bpmn_id,
+                name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                lane=lane,
+                role=role,
+                community_id=context.get("community_id"),
+                street_id=context.get("street_id"),
+                resident_id=context.get("applicant_resident_id") if role == "resident" else None,
+                status=HumanTaskStatus.READY,
+                decisions=[d.strip() for d in properties.get("decisions", "").split(",") if d.strip()],
+                properties=properties,
+                due_at=datetime.fromisoformat(due) if due else None,
+            )
+            session.add(human)
+            result.ready_tasks.append(human)
+            result.waiting_status = result.waiting_status or properties.get("case_status")
+            result.timeline.append(
+                TimelineEntry("task_ready", "system", human.step, human.name, detail=role,
+                              data={"task_id": human.id})
+            )  # fmt: skip
+
+    def _notify(self, session: Session, result: StepResult) -> None:
+        for listener in self.listeners:
+            listener(session, result)
+
+    def _dispatch_after_commit(self, session: Session, message_ids: list[str]) -> None:
+        if not message_ids or self.dispatch is None:
+            return
+        dispatch = self.dispatch
+
+        def send(_session: Session) -> None:
+            try:
+                dispatch(message_ids)
+            except Exception:  # the sweeper sends it later; a broker hiccup must not fail the step
+                log.warning("could not hand messages %s to the broker; the sweeper will", message_ids)
+
+        sa_event.listen(session, "after_commit", send, once=True)
+
+
+def _outcome(workflow: BpmnWorkflow) -> str | None:
+    ends = [
+        t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+        if isinstance(t.task_spec, EndEvent) and t.workflow is workflow
+    ]  # fmt: skip
+    for task in sorted(ends, key=lambda t: t.last_state_change, reverse=True):
+        outcome = task.task_spec.extensions.get("properties", {}).get("outcome")
+        if outcome:
+            return str(outcome)
+    return None
+
+
+def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
+    due: list[datetime] = []
+    for pending in workflow.waiting_events():
+        if pending.event_type not in {cls.__name__ for cls in TimerEventDefinition.__subclasses__()}:
+            continue
+        if isinstance(pending.value, str):
+            moment = datetime.fromisoformat(pending.value)
+            due.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return min(due) if due else None
+
+
+def is_service_task(task: Any) -> bool:
+    return isinstance(task.task_spec, AsyncServiceTask)

@@ -1,0 +1,44 @@
+"""Task specs that Huiju adds to SpiffWorkflow's, and the parser and serializer that know them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+
+
+class AsyncServiceTask(ServiceTask):  # type: ignore[misc]
+    """A service task that never calls the network inside an engine step.
+
+    When it runs, it evaluates its parameters and records a service request on the script engine;
+    the task then stays STARTED. The runner writes the request to the outbox in the same
+    transaction, and completes the task (or raises the BPMN error ``service_failed``) when the
+    worker brings the reply back.
+    """
+
+    def _execute(self, task: Any) -> None:
+        params = {name: p["value"] for name, p in self.evaluate_params(task).items()}
+        task.workflow.script_engine.service_requests.append(
+            {
+                "task_id": str(task.id),
+                "step": self.bpmn_id,
+                "step_name": self.bpmn_name or self.bpmn_id,
+                "operation": self.operation_name,
+                "params": params,
+                "result_variable": self.result_variable,
+            }
+        )
+        return None
+
+
+class HuijuBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        **{
+            tag: (ServiceTaskParser, AsyncServiceTask)
+            for tag, (parser, _spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
+            if parser is ServiceTaskParser
+        },
+    }

@@ -1,0 +1,218 @@
+"""Deploy-time checks of BPMN and DMN sources (what ``huiju process validate`` runs).
+
+Uploaded definitions are untrusted. A file is refused, with a message that names the element, when
+it is not XML, not BPMN/DMN, carries a DTD, holds a script task or a pre/post script, calls an
+unknown service operation, puts a user task outside a known lane, or holds an expression that the
+restricted evaluator would refuse. The sources are then parsed by SpiffWorkflow, so that what passes
+here is exactly what the runner can load.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser import VALIDATOR
+
+from adapters import registry as adapter_registry
+from huiju.errors import DeployError, ExpressionError
+from workflows_bpmn.expressions import check_expression
+from workflows_bpmn.specs import HuijuBpmnParser
+
+MAX_SOURCE_BYTES = 2 * 1024 * 1024
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+DMN_NAMESPACES = {
+    "https://www.omg.org/spec/DMN/20191111/MODEL/",
+    "http://www.omg.org/spec/DMN/20180521/MODEL/",
+    "https://www.omg.org/spec/DMN/20230324/MODEL/",
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+}
+#: BPMN lanes that Huiju knows, and the role that may work on their tasks.
+LANE_ROLES = {
+    "community_officer": "community_officer",
+    "street_reviewer": "street_reviewer",
+    "applicant": "resident",
+}
+NS = {"bpmn": BPMN_NS, "spiff": SPIFF_NS}
+
+
+@dataclass(frozen=True)
+class ParsedBundle:
+    """Checked sources of one deployable process and what SpiffWorkflow made of them."""
+
+    process_id: str
+    name: str
+    sources: dict[str, str]
+    content_hash: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+
+
+def _parse_xml(name: str, text: str) -> etree._Element:
+    data = text.encode("utf-8")
+    if len(data) > MAX_SOURCE_BYTES:
+        raise DeployError(f"{name}: larger than {MAX_SOURCE_BYTES // 1024} KB")
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise DeployError(f"{name}: not well-formed XML: {exc}") from exc
+    if root.getroottree().docinfo.doctype:
+        raise DeployError(f"{name}: a DOCTYPE is not allowed in process definitions")
+    return root
+
+
+def _where(element: etree._Element) -> str:
+    local = etree.QName(element).localname
+    ident = element.get("id")
+    return f"{local} '{ident}' (line {element.sourceline})" if ident else f"{local} (line {element.sourceline})"
+
+
+def _check_expr(name: str, element: etree._Element, text: str | None, functions: Mapping[str, Any]) -> None:
+    if text is None or not text.strip():
+        return
+    try:
+        check_expression(text, functions)
+    except ExpressionError as exc:
+        raise DeployError(f"{name}: {_where(element)}: {exc.message}") from exc
+
+
+def check_bpmn(name: str, root: etree._Element, functions: Mapping[str, Callable[..., Any]]) -> None:
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        raise DeployError(f"{name}: not a BPMN 2.0 file (root element is {etree.QName(root).localname})")
+    for el in root.iter(f"{{{BPMN_NS}}}scriptTask"):
+        raise DeployError(f"{name}: {_where(el)}: script tasks are not allowed; use a service task or a DMN")
+    for tag in ("preScript", "postScript"):
+        for el in root.iter(f"{{{SPIFF_NS}}}{tag}"):
+            if (el.text or "").strip():
+                raise DeployError(f"{name}: {_where(el.getparent().getparent())}: {tag} is not allowed")
+    for el in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
+        operation = el.get("id", "")
+        task = el.getparent().getparent()
+        if not adapter_registry.is_known(operation):
+            raise DeployError(f"{name}: {_where(task)}: unknown service operation '{operation}'")
+        for param in el.iter(f"{{{SPIFF_NS}}}parameter"):
+            _check_expr(name, task, param.get("value"), functions)
+    for tag in ("conditionExpression", "timeDuration", "timeDate", "timeCycle"):
+        for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            _check_expr(name, el.getparent(), el.text, functions)
+    lanes = {lane.get("id"): lane for lane in root.iter(f"{{{BPMN_NS}}}lane")}
+    for el in root.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask"):
+        lane_names = [
+            lane.get("name") or lid
+            for lid, lane in lanes.items()
+            if any(ref.text == el.get("id") for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef"))
+        ]
+        if not lane_names:
+            raise DeployError(f"{name}: {_where(el)}: a user task must sit in a lane ({', '.join(LANE_ROLES)})")
+    for lid, lane in lanes.items():
+        has_user_task = any(
+            root.xpath(f".//bpmn:userTask[@id='{ref.text}']", namespaces=NS)
+            for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef")
+        )
+        if has_user_task and lane_role(lane.get("name") or lid) is None:
+            raise DeployError(
+                f"{name}: lane '{lane.get('name') or lid}' holds user tasks but is not one of "
+                f"{', '.join(LANE_ROLES)}"
+            )
+
+
+def lane_role(lane: str | None) -> str | None:
+    """The role that works on a lane's tasks; lanes may be named 'community_officer (社区专干)'."""
+    if lane is None:
+        return None
+    key = lane.split("(")[0].split("（")[0].strip()
+    return LANE_ROLES.get(key)
+
+
+def check_dmn(name: str, root: etree._Element, functions: Mapping[str, Callable[..., Any]]) -> None:
+    ns = etree.QName(root).namespace
+    if ns not in DMN_NAMESPACES or etree.QName(root).localname != "definitions":
+        raise DeployError(f"{name}: not a DMN file")
+    for el in root.iter(f"{{{ns}}}inputExpression"):
+        text_el = el.find(f"{{{ns}}}text")
+        _check_expr(name, el.getparent(), text_el.text if text_el is not None else None, functions)
+    for tag in ("inputEntry", "outputEntry"):
+        for el in root.iter(f"{{{ns}}}{tag}"):
+            text_el = el.find(f"{{{ns}}}text")
+            text = (text_el.text or "").strip() if text_el is not None else ""
+            if text in ("", "-"):
+                continue
+            # A cell is either a whole expression or an operator tail such as '>= 60'.
+            candidate = text.replace("?", "dmninputexpr")
+            try:
+                ast.parse(candidate, mode="eval")
+            except SyntaxError:
+                candidate = f"dmninputexpr {candidate}"
+            _check_expr(name, el, candidate, functions)
+
+
+def kind_of(name: str, root: etree._Element) -> str:
+    ns = etree.QName(root).namespace
+    if ns == BPMN_NS:
+        return "bpmn"
+    if ns in DMN_NAMESPACES:
+        return "dmn"
+    raise DeployError(f"{name}: neither BPMN nor DMN (root element {etree.QName(root).localname} in {ns})")
+
+
+def content_hash(sources: Mapping[str, str]) -> str:
+    digest = hashlib.sha256()
+    for fname in sorted(sources):
+        digest.update(fname.encode() + b"\0" + sources[fname].encode() + b"\0")
+    return digest.hexdigest()
+
+
+def parse_bundle(
+    sources: Mapping[str, str], functions: Mapping[str, Callable[..., Any]], process_id: str | None = None
+) -> ParsedBundle:
+    """Check every source, then parse them together; return the process that is to be deployed."""
+    if not sources:
+        raise DeployError("no BPMN file given")
+    parser = HuijuBpmnParser(validator=VALIDATOR)
+    bpmn_roots = []
+    for fname, text in sources.items():
+        root = _parse_xml(fname, text)
+        kind = kind_of(fname, root)
+        try:
+            if kind == "bpmn":
+                check_bpmn(fname, root, functions)
+                parser.add_bpmn_xml(root, filename=fname)
+                bpmn_roots.append(root)
+            else:
+                check_dmn(fname, root, functions)
+                parser.add_dmn_xml(root, filename=fname)
+        except (ValidationException, SpiffWorkflowException) as exc:
+            raise DeployError(f"{fname}: {exc}") from exc
+    if not bpmn_roots:
+        raise DeployError("no BPMN file given (only DMN)")
+    executable = parser.get_process_ids()
+    if process_id is None:
+        if len(executable) != 1:
+            raise DeployError(f"expected one executable process, found {executable or 'none'}")
+        process_id = executable[0]
+    elif process_id not in executable:
+        raise DeployError(f"process '{process_id}' is not defined (found {executable})")
+    try:
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except (ValidationException, SpiffWorkflowException) as exc:
+        raise DeployError(f"process '{process_id}': {exc}") from exc
+    name = getattr(spec, "description", None) or spec.name or process_id
+    return ParsedBundle(
+        process_id=process_id,
+        name=name,
+        sources=dict(sources),
+        content_hash=content_hash(sources),
+        spec=spec,
+        subprocess_specs=subprocess_specs,
+    )
