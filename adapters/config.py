@@ -64,15 +64,28 @@ class AdapterSettings:
     enabled: bool = True
 
     @classmethod
-    def for_sandbox(cls, system: str, sandbox_url: str, **overrides: float | int | bool) -> AdapterSettings:
+    def for_sandbox(
+        cls,
+        system: str,
+        sandbox_url: str,
+        *,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        operation_timeout: float = DEFAULT_OPERATION_TIMEOUT,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
+        enabled: bool = True,
+    ) -> AdapterSettings:
         """Settings pointing at the sandbox, for the demo, tests and benchmarks."""
-        contract = CONTRACTS[system]
-        base = cls(system, f"{sandbox_url.rstrip('/')}/{system}", contract.wsdl_file)
-        return cls(**{**_fields(base), **overrides})
-
-
-def _fields(settings: AdapterSettings) -> dict[str, object]:
-    return {name: getattr(settings, name) for name in AdapterSettings.__slots__}
+        return cls(
+            system=system,
+            endpoint=f"{sandbox_url.rstrip('/')}/{system}",
+            wsdl_file=CONTRACTS[system].wsdl_file,
+            connect_timeout=connect_timeout,
+            operation_timeout=operation_timeout,
+            max_attempts=max_attempts,
+            backoff_seconds=backoff_seconds,
+            enabled=enabled,
+        )
 
 
 def ensure_defaults(session: Session, sandbox_url: str) -> list[AdapterConfig]:

@@ -222,7 +222,7 @@ def _check_value(operation: str, p: ParamSpec, value: Any) -> None:
         raise refuse(f"must be {wanted}, not {type(value).__name__}")
     if isinstance(value, str) and not value.strip():
         raise refuse("must not be empty")
-    if p.name in _ID_PARAMS and not ric.is_valid(value):
+    if p.name in _ID_PARAMS and isinstance(value, str) and not ric.is_valid(value):
         raise refuse("is not a valid GB 11643 ID number")
     if isinstance(value, dict):
         for key, item in value.items():
@@ -233,12 +233,10 @@ def _check_value(operation: str, p: ParamSpec, value: Any) -> None:
             if p.name == "params" and not isinstance(item, str):
                 raise refuse(f"must map names to strings ({key!r} is {type(item).__name__})")
     if p.name == "decided_at":
-        moment = value
-        if isinstance(value, str):
-            try:
-                moment = datetime.fromisoformat(value)
-            except ValueError:
-                raise refuse("is not an ISO 8601 date-time") from None
+        try:
+            moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        except ValueError:
+            raise refuse("is not an ISO 8601 date-time") from None
         if moment.tzinfo is None:
             raise refuse("must carry a UTC offset")
     if p.name == "decision" and value not in ("approved", "denied"):

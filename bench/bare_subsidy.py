@@ -95,7 +95,7 @@ class Scenario:
 
 
 _ACCEPT = ("intake", {"decision": "accept", "by": "officer_wang"})
-_APPROVE = ("street_review", {"decision": "approve", "by": "reviewer_li"})
+_APPROVE = ("street_review", {"decision": "approve", "by": "reviewer_li", "at": "2026-11-30T10:00:00+08:00"})
 
 SCENARIOS: dict[str, Scenario] = {
     "approved": Scenario(steps=(_ACCEPT, _APPROVE)),

@@ -64,7 +64,7 @@ class SandboxApp:
         if request.method == "GET" and "wsdl" in request.args:
             return self.wsdl(request, system)
         if request.method == "POST":
-            return self.soap(request, system)
+            return self.handle_soap(request, system)
         return _json({"error": "use GET ?wsdl or POST a SOAP request"}, 405)
 
     # --- contracts -----------------------------------------------------------------------------
@@ -88,7 +88,7 @@ class SandboxApp:
             drained += 64 * 1024
         return None
 
-    def soap(self, request: Request, system: str) -> Response:
+    def handle_soap(self, request: Request, system: str) -> Response:
         data = self._read_capped(request)
         if data is None:
             return _fault("Client", f"request too large (more than {soap.MAX_REQUEST_BYTES} bytes)")

@@ -43,7 +43,15 @@ def inbox(session: Session, actor: Actor, *, include_done: bool = False, limit: 
 
 
 def get_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
-    task = session.scalars(_scope(select(HumanTask), actor).where(HumanTask.id == task_id)).one_or_none()
+    """A task the actor may see, by its id or (for people typing it) a unique prefix of 8+ characters."""
+    stmt = _scope(select(HumanTask), actor)
+    if 8 <= len(task_id) < 36:
+        found = list(session.scalars(stmt.where(HumanTask.id.startswith(task_id, autoescape=True)).limit(2)))
+        if len(found) > 1:
+            raise InputError(f"task id prefix '{task_id}' is ambiguous; give more characters")
+        task = found[0] if found else None
+    else:
+        task = session.scalars(stmt.where(HumanTask.id == task_id)).one_or_none()
     if task is None:
         raise NotFoundError(f"no task {task_id}")
     return task
@@ -77,4 +85,4 @@ def complete_task(
     if actor.sees_everything:
         raise PermissionDenied("administrators and integrators do not decide cases")
     form = check_form(task, decision, data)
-    return engine.complete_task(session, task_id, actor.username, form)
+    return engine.complete_task(session, task.id, actor.username, form)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -25,9 +26,8 @@ def _clean_sandbox(sandbox: SandboxServer) -> None:
 
 @pytest.fixture
 def settings_for(sandbox: SandboxServer) -> Callable[..., AdapterSettings]:
-    def make(system: str, **overrides: float | int | bool) -> AdapterSettings:
-        values: dict[str, float | int | bool] = {"connect_timeout": 2.0, "operation_timeout": 5.0}
-        values.update(overrides)
+    def make(system: str, **overrides: Any) -> AdapterSettings:
+        values: dict[str, Any] = {"connect_timeout": 2.0, "operation_timeout": 5.0, **overrides}
         return AdapterSettings.for_sandbox(system, sandbox.url, **values)
 
     return make
@@ -46,6 +46,12 @@ def control(sandbox: SandboxServer) -> Iterator[requests.Session]:
         yield session
 
 
-def inject(session: requests.Session, url: str, **rule: object) -> None:
-    response = session.post(f"{url}/_sandbox/faults", json=rule, timeout=5)
-    assert response.status_code == 201, response.text
+@pytest.fixture
+def inject(sandbox: SandboxServer, control: requests.Session) -> Callable[..., None]:
+    """Add a fault rule through the control API, as an operator or a benchmark would."""
+
+    def add(**rule: Any) -> None:
+        response = control.post(f"{sandbox.url}/_sandbox/faults", json=rule, timeout=5)
+        assert response.status_code == 201, response.text
+
+    return add

@@ -215,7 +215,7 @@ def test_approved_service_parameters(specs):
     assert all(isinstance(v, str) for v in record["record"].values())
     data = run.workflow.data
     assert data["egov_receipt"]["receipt_number"].startswith("ZW")
-    assert data["street_review"] == {"decision": "approve", "by": "reviewer_li"}
+    assert data["street_review"] == {"decision": "approve", "by": "reviewer_li", "at": "2026-11-30T10:00:00+08:00"}
 
 
 def test_supplement_and_refusal_sms_params(specs):

@@ -1,0 +1,17 @@
+"""The :class:`~huiju.bootstrap.Runtime` that the application factory stored on the app."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from huiju.bootstrap import Runtime
+from huiju.errors import ConfigurationError
+
+EXTENSION_KEY = "huiju"
+
+
+def runtime() -> Runtime:
+    found = current_app.extensions.get(EXTENSION_KEY)
+    if not isinstance(found, Runtime):
+        raise ConfigurationError("the application has no Huiju runtime; build it with huiju.web.create_app")
+    return found

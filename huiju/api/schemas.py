@@ -1,0 +1,204 @@
+"""The shapes of the API: request bodies checked on the way in, rows turned into JSON on the way out.
+
+Only the *shape* is checked here (a JSON object, the right keys, the right types); what the values
+mean (an item that exists, a valid ID number, form data that fits the item's schema, a decision the
+step offers) is the service layer's business.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from flask import request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from huiju import idnumber
+from huiju.api.errors import BodyTooLarge, UnsupportedMediaType
+from huiju.errors import InputError
+from huiju.models import Case, CaseEvent, Item, Role
+from huiju.services.actors import Actor
+from workflows_bpmn.models import HumanTask
+
+#: Request bodies are small JSON documents; uploads have their own endpoints and limits.
+MAX_BODY_BYTES = 256 * 1024
+MAX_LIMIT = 500
+
+
+# -- in -------------------------------------------------------------------------------------------
+
+
+def json_body(allowed: Mapping[str, type | tuple[type, ...]], required: tuple[str, ...]) -> dict[str, Any]:
+    """The request body as a JSON object with only ``allowed`` keys, of the given types."""
+    mimetype = request.mimetype
+    if not (mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))):
+        shown = mimetype or "none"
+        raise UnsupportedMediaType(f"the request body must be JSON (Content-Type: application/json), not {shown}")
+    length = request.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        raise BodyTooLarge(f"the request body has {length} bytes; at most {MAX_BODY_BYTES} are accepted")
+    request.max_content_length = MAX_BODY_BYTES
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge as exc:
+        raise BodyTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes") from exc
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError("the request body is not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise InputError(f"the request body is not valid JSON: {exc.msg} ({where})") from exc
+    if not isinstance(body, dict):
+        raise InputError(f"the request body must be a JSON object, not {_json_type(body)}")
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise InputError(f"unknown field '{unknown[0]}'; the fields are: {', '.join(allowed)}", field=unknown[0])
+    for name in required:
+        if name not in body or body[name] is None:
+            raise InputError(f"missing field '{name}'", field=name)
+    for name, value in body.items():
+        expected = allowed[name]
+        if not isinstance(value, expected) or isinstance(value, bool) and bool not in _as_tuple(expected):
+            wanted = " or ".join(_JSON_NAMES.get(t, t.__name__) for t in _as_tuple(expected))
+            raise InputError(f"field '{name}' must be {wanted}, not {_json_type(value)}", field=name)
+    return body
+
+
+def query_int(name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise InputError(f"query parameter '{name}' must be a whole number, not '{raw}'", parameter=name) from exc
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and at most {maximum}" if maximum is not None else ""
+        raise InputError(f"query parameter '{name}' must be at least {minimum}{upper}", parameter=name)
+    return value
+
+
+_JSON_NAMES: dict[type, str] = {
+    str: "a string",
+    dict: "an object",
+    list: "an array",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+}
+
+
+def _as_tuple(expected: type | tuple[type, ...]) -> tuple[type, ...]:
+    return expected if isinstance(expected, tuple) else (expected,)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return _JSON_NAMES.get(type(value), type(value).__name__)
+
+
+# -- out ------------------------------------------------------------------------------------------
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 with its offset (the database gives back aware datetimes in UTC)."""
+    return moment.isoformat() if moment is not None else None
+
+
+def item_json(item: Item) -> dict[str, Any]:
+    return {
+        "code": item.code,
+        "name": item.name,
+        "name_en": item.name_en,
+        "kind": item.kind.value,
+        "responsible_level": item.responsible_level.value,
+        "statutory_limit": item.statutory_limit,
+        "committed_limit": item.committed_limit,
+        "limit_unit": item.limit_unit.value,
+        "required_materials": item.required_materials,
+        "form_schema": item.form_schema,
+        "process_id": item.process_id,
+    }
+
+
+def sees_full_id_number(actor: Actor, case: Case) -> bool:
+    """Officers need the number to do their work; a resident sees their own; anyone else a mask."""
+    if actor.is_officer or actor.role is Role.ADMINISTRATOR:
+        return True
+    return actor.resident_id is not None and actor.resident_id == case.applicant_id
+
+
+def case_json(case: Case, actor: Actor) -> dict[str, Any]:
+    id_number = case.applicant.id_number
+    return {
+        "number": case.number,
+        "item": case.item.code,
+        "item_name": case.item.name,
+        "applicant": id_number if sees_full_id_number(actor, case) else idnumber.mask(id_number),
+        "applicant_name": case.applicant.name,
+        "community": {"code": case.community.code, "name": case.community.name},
+        "status": case.status.value,
+        "outcome": case.outcome,
+        "form_data": case.form_data,
+        "submitted_by": case.submitted_by,
+        "submitted_at": iso(case.submitted_at),
+        "updated_at": iso(case.updated_at),
+        "concluded_at": iso(case.concluded_at),
+    }
+
+
+def timeline_entry_json(event: CaseEvent) -> dict[str, Any]:
+    return {
+        "at": iso(event.at),
+        "kind": event.kind,
+        "step": event.step,
+        "step_name": event.step_name,
+        "actor": event.actor,
+        "system": event.system,
+        "detail": event.detail,
+    }
+
+
+def task_json(task: HumanTask, case_number: str | None) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "case": case_number,
+        "step": task.step,
+        "name": task.name,
+        "role": task.role,
+        "status": task.status.value,
+        "decisions": list(task.decisions),
+        "assignee": task.assignee,
+        "created_at": iso(task.created_at),
+        "due_at": iso(task.due_at),
+        "completed_at": iso(task.completed_at),
+        "completed_by": task.completed_by,
+        "decision": task.decision,
+    }
+
+
+def case_detail_json(session: Session, case: Case, actor: Actor) -> dict[str, Any]:
+    """A case with its timeline and the human tasks of its process, oldest first."""
+    tasks = session.scalars(
+        select(HumanTask).where(HumanTask.case_id == case.id).order_by(HumanTask.created_at, HumanTask.id)
+    )
+    return {
+        **case_json(case, actor),
+        "timeline": [timeline_entry_json(e) for e in case.events],
+        "tasks": [task_json(t, case.number) for t in tasks],
+    }
+
+
+def case_numbers(session: Session, tasks: list[HumanTask]) -> dict[int, str]:
+    """Case id → case number for a page of tasks, in one query."""
+    ids = {t.case_id for t in tasks if t.case_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(select(Case.id, Case.number).where(Case.id.in_(ids))).all()
+    return {case_id: number for case_id, number in rows}

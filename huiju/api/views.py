@@ -1,0 +1,137 @@
+"""The routes of ``/api/v1``: each validates the shape of its input, calls one service function in
+a transaction, and serialises what it got back."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from flask import Blueprint, Response, current_app, request, url_for
+from flask.typing import ResponseReturnValue
+
+from huiju.api.auth import current_actor, login_required
+from huiju.api.runtime import runtime
+from huiju.api.schemas import (
+    MAX_LIMIT,
+    case_detail_json,
+    case_json,
+    case_numbers,
+    item_json,
+    json_body,
+    query_int,
+    task_json,
+)
+from huiju.errors import NotFoundError
+from huiju.models import Case
+from huiju.services import cases as case_service
+from huiju.services import tasks as task_service
+from workflows_bpmn.models import HumanTask
+
+
+def openapi_document() -> Response:
+    text = resources.files("huiju.api").joinpath("openapi.yaml").read_bytes()
+    return current_app.response_class(text, mimetype="application/yaml")
+
+
+@login_required
+def list_items() -> ResponseReturnValue:
+    with runtime().db.transaction() as session:
+        body = {"items": [item_json(i) for i in case_service.list_items(session)]}
+    return body
+
+
+@login_required
+def get_item(code: str) -> ResponseReturnValue:
+    with runtime().db.transaction() as session:
+        body = item_json(case_service.get_item(session, code))
+    return body
+
+
+@login_required
+def submit_case() -> ResponseReturnValue:
+    actor = current_actor()
+    body = json_body({"item": str, "applicant": str, "data": dict}, required=("item", "applicant", "data"))
+    rt = runtime()
+    with rt.db.transaction() as session:
+        case = case_service.submit_case(session, rt.engine, actor, body["item"], body["applicant"], body["data"])
+        result = case_json(case, actor)
+    return result, 201, {"Location": url_for(".get_case", number=result["number"])}
+
+
+@login_required
+def list_cases() -> ResponseReturnValue:
+    actor = current_actor()
+    status = request.args.get("status") or None
+    limit = query_int("limit", 100, minimum=1, maximum=MAX_LIMIT)
+    offset = query_int("offset", 0, minimum=0)
+    with runtime().db.transaction() as session:
+        found = case_service.list_cases(session, actor, status=status, limit=limit, offset=offset)
+        body = {"cases": [case_json(c, actor) for c in found], "limit": limit, "offset": offset}
+    return body
+
+
+@login_required
+def get_case(number: str) -> ResponseReturnValue:
+    actor = current_actor()
+    with runtime().db.transaction() as session:
+        body = case_detail_json(session, case_service.get_case(session, actor, number), actor)
+    return body
+
+
+@login_required
+def retry_case(number: str) -> ResponseReturnValue:
+    actor = current_actor()
+    rt = runtime()
+    with rt.db.transaction() as session:
+        messages = case_service.retry_incident(session, rt.engine, actor, number)
+    return {"messages": messages}
+
+
+@login_required
+def list_tasks() -> ResponseReturnValue:
+    actor = current_actor()
+    with runtime().db.transaction() as session:
+        tasks = task_service.inbox(session, actor)
+        numbers = case_numbers(session, tasks)
+        body = {"tasks": [task_json(t, numbers.get(t.case_id or -1)) for t in tasks]}
+    return body
+
+
+@login_required
+def get_task(task_id: str) -> ResponseReturnValue:
+    actor = current_actor()
+    with runtime().db.transaction() as session:
+        task = task_service.get_task(session, actor, task_id)
+        body = task_json(task, case_numbers(session, [task]).get(task.case_id or -1))
+    return body
+
+
+@login_required
+def complete_task(task_id: str) -> ResponseReturnValue:
+    actor = current_actor()
+    body = json_body({"decision": str, "data": dict}, required=("decision",))
+    rt = runtime()
+    with rt.db.transaction() as session:
+        result = task_service.complete_task(session, rt.engine, actor, task_id, body["decision"], body.get("data", {}))
+        task = session.get(HumanTask, task_id)
+        case_id = result.instance.context.get("case_id")
+        case = session.get(Case, case_id) if case_id is not None else None
+        if task is None or case is None:
+            raise NotFoundError(f"task {task_id} has no case")
+        reply = {
+            "task": task_json(task, case.number),
+            "case": {"number": case.number, "status": case.status.value, "outcome": case.outcome},
+        }
+    return reply
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/openapi.yaml", view_func=openapi_document, methods=["GET"])
+    bp.add_url_rule("/items", view_func=list_items, methods=["GET"])
+    bp.add_url_rule("/items/<code>", view_func=get_item, methods=["GET"])
+    bp.add_url_rule("/cases", view_func=list_cases, methods=["GET"])
+    bp.add_url_rule("/cases", view_func=submit_case, methods=["POST"])
+    bp.add_url_rule("/cases/<number>", view_func=get_case, methods=["GET"])
+    bp.add_url_rule("/cases/<number>/retry", view_func=retry_case, methods=["POST"])
+    bp.add_url_rule("/tasks", view_func=list_tasks, methods=["GET"])
+    bp.add_url_rule("/tasks/<task_id>", view_func=get_task, methods=["GET"])
+    bp.add_url_rule("/tasks/<task_id>/complete", view_func=complete_task, methods=["POST"])

@@ -1,0 +1,168 @@
+"""Development data: the organisation tree, residents, the item catalog and one account per role.
+
+Residents are taken from the citizen-information sandbox, so that identity checks succeed against
+it. Idempotent: running it again adds only what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from importlib import resources
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adapters.config import ensure_defaults
+from adapters.sandbox.people import seeded_people
+from huiju.models import Item, ItemKind, Org, OrgLevel, Resident, ResponsibleLevel, Role, TimeUnit, User
+from workflows_bpmn.definitions import bundled_process_files, deploy, read_sources
+from workflows_bpmn.expressions import host_functions
+
+DEMO_PASSWORD = "huiju-demo"  # noqa: S105 - development accounts, printed by `make demo`
+DEMO_APPLICANT = "110105193801012340"
+
+ORGS = [
+    # code, name, level, parent code
+    ("110105", "北京市朝阳区", OrgLevel.DISTRICT, None),
+    ("110105001", "望京街道", OrgLevel.STREET, "110105"),
+    ("110105002", "六里屯街道", OrgLevel.STREET, "110105"),
+    ("110105001001", "望京西园社区", OrgLevel.COMMUNITY, "110105001"),
+    ("110105001002", "花家地社区", OrgLevel.COMMUNITY, "110105001"),
+    ("110105002001", "六里屯北社区", OrgLevel.COMMUNITY, "110105002"),
+]
+COMMUNITIES = [code for code, _n, level, _p in ORGS if level is OrgLevel.COMMUNITY]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    display_name: str
+    role: Role
+    org_code: str | None
+    resident_id_number: str | None = None
+
+
+ACCOUNTS = [
+    DemoAccount("resident-zhang", "张秀英", Role.RESIDENT, None, DEMO_APPLICANT),
+    DemoAccount("officer-chaoyang-01", "望京西园社区专干 李敏", Role.COMMUNITY_OFFICER, "110105001001"),
+    DemoAccount("officer-chaoyang-02", "花家地社区专干 王强", Role.COMMUNITY_OFFICER, "110105001002"),
+    DemoAccount("officer-liulitun-01", "六里屯北社区专干 赵静", Role.COMMUNITY_OFFICER, "110105002001"),
+    DemoAccount("reviewer-wangjing-01", "望京街道审核 陈建国", Role.STREET_REVIEWER, "110105001"),
+    DemoAccount("reviewer-liulitun-01", "六里屯街道审核 周红梅", Role.STREET_REVIEWER, "110105002"),
+    DemoAccount("admin", "系统管理员", Role.ADMINISTRATOR, "110105"),
+    DemoAccount("integrator", "接口管理员", Role.INTEGRATOR, "110105"),
+]
+
+
+def community_for(id_number: str) -> str:
+    """A stable community for a sandbox resident; the demo applicant lives in 望京西园社区."""
+    if id_number == DEMO_APPLICANT:
+        return COMMUNITIES[0]
+    return COMMUNITIES[zlib.crc32(id_number.encode()) % len(COMMUNITIES)]
+
+
+def seed_orgs(session: Session) -> dict[str, Org]:
+    orgs = {o.code: o for o in session.scalars(select(Org))}
+    for code, name, level, parent in ORGS:
+        if code not in orgs:
+            org = Org(code=code, name=name, level=level, parent=orgs[parent] if parent else None)
+            org.check_parent()
+            session.add(org)
+            orgs[code] = org
+    session.flush()
+    return orgs
+
+
+def seed_residents(session: Session, orgs: dict[str, Org]) -> int:
+    known = set(session.scalars(select(Resident.id_number)))
+    added = 0
+    for person in seeded_people():
+        if person.id_number in known:
+            continue
+        session.add(
+            Resident(
+                id_number=person.id_number,
+                name=person.name,
+                phone=person.phone,
+                birth_date=person.birth_date,
+                community=orgs[community_for(person.id_number)],
+            )
+        )
+        added += 1
+    session.flush()
+    return added
+
+
+def seed_items(session: Session) -> int:
+    data = json.loads(resources.files("huiju").joinpath("data/items.json").read_text(encoding="utf-8"))
+    known = set(session.scalars(select(Item.code)))
+    added = 0
+    for entry in data:
+        if entry["code"] in known:
+            continue
+        session.add(
+            Item(
+                code=entry["code"],
+                name=entry["name"],
+                name_en=entry["name_en"],
+                kind=ItemKind(entry["kind"]),
+                responsible_level=ResponsibleLevel(entry["responsible_level"]),
+                statutory_limit=entry["statutory_limit"],
+                committed_limit=entry["committed_limit"],
+                limit_unit=TimeUnit(entry["limit_unit"]),
+                required_materials=entry["required_materials"],
+                form_schema=entry["form_schema"],
+                process_id=entry["process_id"],
+            )
+        )
+        added += 1
+    session.flush()
+    return added
+
+
+def seed_accounts(session: Session, orgs: dict[str, Org]) -> list[DemoAccount]:
+    known = set(session.scalars(select(User.username)))
+    added = []
+    for account in ACCOUNTS:
+        if account.username in known:
+            continue
+        resident = None
+        if account.resident_id_number:
+            resident = session.scalars(
+                select(Resident).where(Resident.id_number == account.resident_id_number)
+            ).one()
+        user = User(
+            username=account.username,
+            display_name=account.display_name,
+            role=account.role,
+            org=orgs[account.org_code] if account.org_code else (resident.community if resident else None),
+            resident=resident,
+        )
+        user.set_password(DEMO_PASSWORD)
+        session.add(user)
+        added.append(account)
+    session.flush()
+    return added
+
+
+def deploy_bundled(session: Session, deployed_by: str = "huiju-init", cache: object | None = None) -> list[str]:
+    """Deploy every shipped process (a new version only when its content changed)."""
+    done = []
+    for path in bundled_process_files():
+        result = deploy(session, read_sources([path]), host_functions(), deployed_by=deployed_by, cache=cache)  # type: ignore[arg-type]
+        d = result.definition
+        done.append(f"{d.process_id} v{d.version}{'' if result.created else ' (unchanged)'}")
+    return done
+
+
+def seed_all(session: Session, sandbox_url: str) -> dict[str, object]:
+    orgs = seed_orgs(session)
+    return {
+        "residents": seed_residents(session, orgs),
+        "items": seed_items(session),
+        "accounts": [a.username for a in seed_accounts(session, orgs)],
+        "processes": deploy_bundled(session),
+        "adapters": [a.system for a in ensure_defaults(session, sandbox_url)],
+    }

@@ -1,0 +1,201 @@
+"""A real sandbox (SOAP over loopback HTTP) and a real Celery worker process, shared by the session.
+
+The worker is started as ``huiju worker --pool solo`` in its own process with the embedded sweep,
+on the filesystem broker of a temporary instance folder; the test process submits cases and
+completes tasks through the service layer on the same SQLite database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from adapters.config import AdapterConfig
+from adapters.sandbox.server import SandboxServer
+from huiju.bootstrap import Runtime, build_runtime
+from huiju.models import Case, CaseStatus
+from huiju.seed import seed_all
+from huiju.services.actors import load_actor
+from huiju.services.cases import submit_case
+from huiju.services.tasks import complete_task, inbox
+from huiju.settings import load_settings
+
+LEASE_SECONDS = 3.0
+SWEEP_SECONDS = 0.5
+WAIT_SECONDS = 40.0
+
+
+class Sandbox:
+    def __init__(self, server: SandboxServer) -> None:
+        self.server = server
+        self.url = server.url
+
+    def _request(self, method: str, path: str, body: Any = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(  # noqa: S310 - loopback
+            f"{self.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(req, timeout=5) as reply:  # noqa: S310 - loopback
+            raw = reply.read()
+            return json.loads(raw) if raw else None
+
+    def fault(self, operation: str, mode: str, count: int | None = None, seconds: float | None = None) -> None:
+        rule: dict[str, Any] = {"operation": operation, "mode": mode, "count": count}
+        if seconds is not None:
+            rule["seconds"] = seconds
+        self._request("POST", "/_sandbox/faults", rule)
+
+    def clear_faults(self) -> None:
+        self._request("DELETE", "/_sandbox/faults")
+
+    def journal(self, **filters: str) -> list[dict[str, Any]]:
+        query = "&".join(f"{k}={v}" for k, v in filters.items())
+        return list(self._request("GET", f"/_sandbox/journal?{query}"))
+
+
+class Worker:
+    """One `huiju worker` process; restartable, killable."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "huiju.cli", "worker", "--pool", "solo", "--loglevel", "INFO"],
+                env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    with SandboxServer() as server:
+        yield Sandbox(server)
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("huiju-instance")
+
+
+@pytest.fixture(scope="session")
+def worker_env(instance_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUIJU_")}
+    env.update(
+        HUIJU_ENV="test",
+        HUIJU_INSTANCE_PATH=str(instance_dir),
+        HUIJU_LEASE_SECONDS=str(LEASE_SECONDS),
+        HUIJU_SWEEP_SECONDS=str(SWEEP_SECONDS),
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def runtime(instance_dir: Path, sandbox: Sandbox) -> Iterator[Runtime]:
+    settings = load_settings(
+        env="test", instance_path=instance_dir, lease_seconds=LEASE_SECONDS, sweep_seconds=SWEEP_SECONDS
+    )
+    rt = build_runtime(settings)
+    rt.db.create_all()
+    with rt.db.transaction() as session:
+        seed_all(session, sandbox.url)
+        # Short budgets, so that failure paths finish in a test's time.
+        session.execute(update(AdapterConfig).values(max_attempts=3, backoff_seconds=0.2, operation_timeout=4.0))
+    yield rt
+    rt.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def worker(runtime: Runtime, worker_env: dict[str, str], instance_dir: Path) -> Iterator[Worker]:
+    w = Worker(worker_env, instance_dir / "worker.log")
+    w.start()
+    yield w
+    w.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clean_faults(sandbox: Sandbox) -> Iterator[None]:
+    sandbox.clear_faults()
+    yield
+    sandbox.clear_faults()
+
+
+def wait_for(predicate: Callable[[], Any], what: str, seconds: float = WAIT_SECONDS) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Driver:
+    """Drives cases the way officers and residents do, through the service layer."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def submit(self, id_number: str, form: dict[str, Any], as_user: str = "admin") -> str:
+        with self.rt.db.transaction() as session:
+            case = submit_case(
+                session, self.rt.engine, load_actor(session, as_user), "elderly-care-subsidy", id_number, form
+            )
+            return case.number
+
+    def case(self, number: str) -> Case:
+        with self.rt.db.sessions() as session:
+            case = session.scalars(select(Case).where(Case.number == number)).one()
+            _ = case.events, case.item  # load before the session closes
+            return case
+
+    def wait_status(self, number: str, *statuses: CaseStatus) -> Case:
+        return wait_for(
+            lambda: (c := self.case(number)).status in statuses and c,
+            f"case {number} to reach {[s.value for s in statuses]} (now {self.case(number).status.value})",
+        )
+
+    def task_of(self, number: str, username: str) -> str:
+        def find() -> str | None:
+            with self.rt.db.transaction() as session:
+                case_id = session.scalars(select(Case.id).where(Case.number == number)).one()
+                mine = [t for t in inbox(session, load_actor(session, username)) if t.case_id == case_id]
+                return mine[0].id if mine else None
+
+        return str(wait_for(find, f"a task of {number} for {username}"))
+
+    def complete(self, number: str, username: str, decision: str, **data: Any) -> None:
+        task_id = self.task_of(number, username)
+        with self.rt.db.transaction() as session:
+            complete_task(session, self.rt.engine, load_actor(session, username), task_id, decision, data)
+
+
+@pytest.fixture()
+def driver(runtime: Runtime, worker: Worker) -> Driver:
+    return Driver(runtime)

@@ -1,0 +1,161 @@
+"""The elderly-care subsidy, every branch, through the real sandbox and a real worker process."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from adapters.sandbox.people import id_number as make_id_number
+from adapters.sandbox.people import seeded_people
+from exchange.models import OutboxMessage
+from huiju.models import CaseStatus, Org, Resident
+from tests.integration.conftest import Driver, Sandbox
+
+pytestmark = pytest.mark.integration
+
+APPLICANT = "110105193801012340"  # 张秀英, born 1938, 望京西园社区
+ELIGIBLE = {"income_band": "subsistence", "disability": "none", "living_alone": True}
+OFFICER, OTHER_OFFICER, REVIEWER = "officer-chaoyang-01", "officer-liulitun-01", "reviewer-wangjing-01"
+
+
+def sms_templates(sandbox: Sandbox, number: str) -> list[str]:
+    store = sandbox._request("GET", "/_sandbox/store")
+    return [m["template"] for m in store["sms"] if number in str(m.get("params"))]
+
+
+def kinds(case: object) -> list[str]:
+    return [e.kind for e in case.events]  # type: ignore[attr-defined]
+
+
+def test_approved_case_reports_notifies_and_publishes(driver: Driver, sandbox: Sandbox) -> None:
+    number = driver.submit(APPLICANT, ELIGIBLE)
+    driver.wait_status(number, CaseStatus.INTAKE)
+    driver.complete(number, OFFICER, "accept")
+    driver.wait_status(number, CaseStatus.STREET_REVIEW)
+    driver.complete(number, REVIEWER, "approve")
+    case = driver.wait_status(number, CaseStatus.CONCLUDED)
+    assert case.outcome == "approved"
+    systems = [e.system for e in case.events if e.kind == "service_replied"]
+    assert systems == ["citizen_info", "citizen_info", "egov_approval", "sms", "data_exchange"]
+    submitted = [j for j in sandbox.journal(operation="SubmitCase") if j["request"].get("caseNumber") == number]
+    assert len(submitted) == 1 and submitted[0]["received_count"] == 1
+    assert submitted[0]["request"]["decidedBy"] == REVIEWER
+    assert "SUBSIDY_APPROVED" in sms_templates(sandbox, number)
+    store = sandbox._request("GET", "/_sandbox/store")
+    records = [r["fields"] for r in store["records"]["elderly_care_subsidy"] if r["fields"]["case_number"] == number]
+    assert len(records) == 1 and records[0]["tier"] == "A" and records[0]["monthly_amount"] == "600"
+
+
+def test_supplement_goes_back_to_the_applicant_and_returns(driver: Driver, sandbox: Sandbox) -> None:
+    number = driver.submit(APPLICANT, ELIGIBLE)
+    driver.wait_status(number, CaseStatus.INTAKE)
+    driver.complete(number, OFFICER, "supplement", missing_materials=["低保证", "户口簿"])
+    driver.wait_status(number, CaseStatus.AWAITING_SUPPLEMENT)
+    assert "SUPPLEMENT_REQUESTED" in sms_templates(sandbox, number)
+    driver.complete(number, "resident-zhang", "submit", materials=["低保证.pdf", "户口簿.pdf"])
+    driver.wait_status(number, CaseStatus.INTAKE)
+    driver.complete(number, OFFICER, "accept")
+    driver.complete(number, REVIEWER, "approve")
+    case = driver.wait_status(number, CaseStatus.CONCLUDED)
+    assert case.outcome == "approved"
+    assert kinds(case).count("task_completed") == 4
+
+
+def test_refused_at_intake(driver: Driver, sandbox: Sandbox) -> None:
+    number = driver.submit(APPLICANT, ELIGIBLE)
+    driver.complete(number, OFFICER, "refuse", reason="户籍不在本社区")
+    case = driver.wait_status(number, CaseStatus.CONCLUDED)
+    assert case.outcome == "refused"
+    assert "CASE_REFUSED" in sms_templates(sandbox, number)
+
+
+def test_denied_by_the_street(driver: Driver, sandbox: Sandbox) -> None:
+    number = driver.submit(APPLICANT, ELIGIBLE)
+    driver.complete(number, OFFICER, "accept")
+    driver.complete(number, REVIEWER, "deny", reason="收入核查不符")
+    case = driver.wait_status(number, CaseStatus.CONCLUDED)
+    assert case.outcome == "denied"
+    assert "SUBSIDY_DENIED" in sms_templates(sandbox, number)
+    assert not [j for j in sandbox.journal(operation="SubmitCase") if j["request"].get("caseNumber") == number]
+
+
+def test_too_young_is_ineligible(driver: Driver, sandbox: Sandbox) -> None:
+    young = next(p for p in seeded_people() if p.birth_date.year >= 1975)
+    number = driver.submit(young.id_number, {"income_band": "subsistence", "disability": "none", "living_alone": False})
+    case = driver.wait_status(number, CaseStatus.CONCLUDED)
+    assert case.outcome == "ineligible"
+    assert "SUBSIDY_INELIGIBLE" in sms_templates(sandbox, number)
+
+
+def test_identity_mismatch_ends_the_case(driver: Driver, sandbox: Sandbox) -> None:
+    # Known to Huiju, unknown to the citizen information system.
+    stranger = make_id_number("110105", date(1940, 3, 3), 998)
+    with driver.rt.db.transaction() as session:
+        community = session.scalars(select(Org).where(Org.code == "110105001001")).one()
+        session.add(Resident(id_number=stranger, name="钱多多", phone="13900000001",
+                             birth_date=date(1940, 3, 3), community=community))  # fmt: skip
+    number = driver.submit(stranger, ELIGIBLE)
+    case = driver.wait_status(number, CaseStatus.CONCLUDED)
+    assert case.outcome == "identity_mismatch"
+    assert "IDENTITY_MISMATCH" in sms_templates(sandbox, number)
+
+
+def test_citizen_information_down_raises_an_incident_task_then_retry_succeeds(
+    driver: Driver, sandbox: Sandbox
+) -> None:
+    sandbox.fault("VerifyIdentity", "server_fault")  # until cleared: every retry fails
+    number = driver.submit(APPLICANT, ELIGIBLE)
+    case = driver.wait_status(number, CaseStatus.INCIDENT)
+    failed = [e for e in case.events if e.kind == "service_failed"]
+    assert failed and failed[0].system == "citizen_info"
+    with driver.rt.db.sessions() as session:
+        message_id = failed[0].data["message_id"]
+        message = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).one()
+        assert message.attempts == 3 and message.status.value == "dead"
+    assert not sandbox.journal(message_id=message_id)  # refused calls acted on nothing
+    # The officer sees the incident as a task of the case, and retries once the system is back.
+    sandbox.clear_faults()
+    driver.complete(number, OFFICER, "retry")
+    driver.wait_status(number, CaseStatus.INTAKE)
+
+
+def test_citizen_information_down_and_the_officer_closes_the_case(driver: Driver, sandbox: Sandbox) -> None:
+    sandbox.fault("QueryPerson", "http_500")
+    number = driver.submit(APPLICANT, ELIGIBLE)
+    driver.wait_status(number, CaseStatus.INCIDENT)
+    driver.complete(number, OFFICER, "close", reason="申请人要求撤回")
+    case = driver.wait_status(number, CaseStatus.CONCLUDED)
+    assert case.outcome == "closed"
+
+
+def test_uncaught_failure_is_an_incident_that_an_officer_retries(driver: Driver, sandbox: Sandbox) -> None:
+    from huiju.services.actors import load_actor
+    from huiju.services.cases import retry_incident
+
+    sandbox.fault("PublishRecord", "client_fault")  # permanent: dead at the first attempt
+    number = driver.submit(APPLICANT, ELIGIBLE)
+    driver.complete(number, OFFICER, "accept")
+    driver.complete(number, REVIEWER, "approve")
+    case = driver.wait_status(number, CaseStatus.INCIDENT)
+    assert case.events[-1].kind == "incident" and case.events[-1].system == "data_exchange"
+    sandbox.clear_faults()
+    with driver.rt.db.transaction() as session:
+        sent = retry_incident(session, driver.rt.engine, load_actor(session, OFFICER), number)
+    assert len(sent) == 1
+    case = driver.wait_status(number, CaseStatus.CONCLUDED)
+    assert case.outcome == "approved"
+    assert [j["received_count"] for j in sandbox.journal(message_id=sent[0])] == [1]
+
+
+def test_officer_of_another_community_never_sees_the_task(driver: Driver) -> None:
+    from huiju.errors import NotFoundError
+    from huiju.services.actors import load_actor
+    from huiju.services.tasks import complete_task
+
+    number = driver.submit(APPLICANT, ELIGIBLE)
+    task_id = driver.task_of(number, OFFICER)
+    with pytest.raises(NotFoundError), driver.rt.db.transaction() as session:
+        complete_task(session, driver.rt.engine, load_actor(session, OTHER_OFFICER), task_id, "accept", {})
+    assert driver.case(number).status is CaseStatus.INTAKE
