@@ -14,9 +14,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, and_, not_, or_, select, update
 
 from adapters import client as adapter_client
 from adapters.config import AdapterSettings, get_config
@@ -45,15 +45,19 @@ def claim(db: Database, message_id: str, lease_seconds: float) -> Claimed | None
     """Take the lease on a pending message, or return None if it is not ours to send now."""
     now = utcnow()
     with db.transaction() as session:
-        taken = session.execute(
+        # A retry waits out its backoff even when a duplicate broker message asks for it early.
+        waiting = and_(OutboxMessage.attempts > 0, OutboxMessage.next_attempt_at > now)
+        claimed = session.execute(
             update(OutboxMessage)
             .where(
                 OutboxMessage.message_id == message_id,
                 OutboxMessage.status == MessageStatus.PENDING,
                 or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+                not_(waiting),
             )
             .values(locked_until=now + timedelta(seconds=lease_seconds), attempts=OutboxMessage.attempts + 1)
-        ).rowcount
+        )
+        taken = cast(CursorResult[Any], claimed).rowcount
         if not taken:
             return None
         message = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).one()
@@ -132,8 +136,12 @@ def _record(
         return message.status
 
 
-def due_messages(db: Database, limit: int = 100) -> list[str]:
-    """Pending messages whose time has come and whose lease (if any) has run out."""
+def due_messages(db: Database, *, redispatch_after: float = 5.0, limit: int = 100) -> list[str]:
+    """Pending messages whose time has come, that no attempt holds and no recent job will send.
+
+    Marks them dispatched, so that a sweep running every second does not queue the same message
+    again while its job waits in the broker.
+    """
     now = utcnow()
     with db.transaction() as session:
         ids = list(
@@ -143,17 +151,19 @@ def due_messages(db: Database, limit: int = 100) -> list[str]:
                     OutboxMessage.status == MessageStatus.PENDING,
                     OutboxMessage.next_attempt_at <= now,
                     or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+                    or_(
+                        OutboxMessage.dispatched_at.is_(None),
+                        OutboxMessage.dispatched_at < now - timedelta(seconds=redispatch_after),
+                        OutboxMessage.dispatched_at < OutboxMessage.next_attempt_at,
+                    ),
                 )
                 .order_by(OutboxMessage.id)
                 .limit(limit)
             )
         )
         if ids:
-            # Not before the lease time again: the task just queued sends them meanwhile.
             session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.message_id.in_(ids))
-                .values(next_attempt_at=now + timedelta(seconds=5))
+                update(OutboxMessage).where(OutboxMessage.message_id.in_(ids)).values(dispatched_at=now)
             )
         return ids
 

@@ -44,6 +44,9 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a delivery job was last handed to the broker; the sweeper hands it again only when
+    # that job seems lost (no attempt within a while).
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reply: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_transient: Mapped[bool | None]

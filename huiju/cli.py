@@ -17,10 +17,11 @@ from typing import Any
 
 import click
 
-from huiju.errors import ConflictError, HuijuError, InputError, NotFoundError, PermissionDenied
+from huiju.errors import ConflictError, DeployError, HuijuError, InputError, NotFoundError, PermissionDenied
 
 EXIT_CODES: list[tuple[type[HuijuError], int]] = [
     (InputError, 2),
+    (DeployError, 2),
     (NotFoundError, 3),
     (PermissionDenied, 4),
     (ConflictError, 5),
@@ -231,17 +232,23 @@ def task() -> None:
 @click.option("--as", "username", required=True)
 @handle_errors
 def task_list(username: str) -> None:
+    from sqlalchemy import select
+
+    from huiju.models import Case
     from huiju.services.actors import load_actor
     from huiju.services.tasks import inbox
 
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
         tasks = inbox(session, load_actor(session, username))
+        rows = session.execute(select(Case.id, Case.number).where(Case.id.in_({t.case_id for t in tasks})))
+        numbers = {case_id: number for case_id, number in rows}
         if not tasks:
             click.echo("no tasks")
         for t in tasks:
-            number = t.properties.get("case_number") or ""
             due = t.due_at.date().isoformat() if t.due_at else "-"
-            click.echo(f"{t.id}  {t.name:<16}{t.role:<20}due {due}  decisions: {','.join(t.decisions)} {number}")
+            click.echo(
+                f"{t.id}  {numbers.get(t.case_id, '-')}  {t.name:<12}due {due}  decisions: {','.join(t.decisions)}"
+            )
 
 
 @task.command("complete", help="Complete a task with a decision.")

@@ -33,8 +33,15 @@ def _wait_http(url: str, seconds: float = 20.0) -> bool:
     return False
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_demo() -> None:
     settings = load_settings()
+    # Also when started in the background (SIGINT ignored) or stopped by a supervisor (SIGTERM).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     subprocess.run([sys.executable, "-m", "huiju.cli", "init"], check=True)  # noqa: S603
     children = {
         "sandbox": _start("sandbox", "sandbox"),

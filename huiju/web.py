@@ -21,10 +21,7 @@ API_PREFIX = "/api/v1"
 def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | None = None) -> Flask:
     runtime = runtime or build_runtime()
     app = Flask(__name__, instance_path=str(runtime.settings.instance_path.resolve()))
-    app.config.from_mapping(
-        SECRET_KEY=runtime.settings.secret_key,
-        JSON_SORT_KEYS=False,
-    )
+    app.config.from_mapping(SECRET_KEY=runtime.settings.secret_key)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if test_config:

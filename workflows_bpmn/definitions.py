@@ -43,8 +43,8 @@ def read_sources(paths: Iterable[Path]) -> dict[str, str]:
         except UnicodeDecodeError as exc:
             raise DeployError(f"{path}: not a UTF-8 text file") from exc
         folders.add(path.parent)
-    called = set()
-    provided = set()
+    called: set[str] = set()
+    provided: set[str] = set()
     for text in sources.values():
         try:
             root = etree.fromstring(text.encode(), etree.XMLParser(resolve_entities=False, no_network=True))

@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -321,8 +321,8 @@ class Engine:
                     "result_variable": request["result_variable"],
                 },
                 status=MessageStatus.PENDING,
-                # The sweeper leaves it alone for a while: the dispatch after commit sends it now.
-                next_attempt_at=now + timedelta(seconds=5),
+                next_attempt_at=now,
+                dispatched_at=now,  # handed to the broker after commit; the sweeper waits a while
             )
             try:
                 adapter_registry.validate_params(operation, request["params"])

@@ -28,7 +28,9 @@ STEP_ATTEMPTS = 3
 class Runtime(Protocol):
     db: Database
     engine: Engine
-    lease_seconds: float
+
+    @property
+    def lease_seconds(self) -> float: ...
 
 
 @dataclass

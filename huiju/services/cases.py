@@ -139,6 +139,8 @@ def on_step(session: Session, result: StepResult) -> None:
         case.status = CaseStatus.INCIDENT
     elif result.waiting_status:
         case.status = CaseStatus(result.waiting_status)
+    elif result.messages and all(m.system == "citizen_info" for m in result.messages):
+        case.status = CaseStatus.VERIFYING
     else:
         case.status = CaseStatus.PROCESSING
     case.updated_at = utcnow()

@@ -8,10 +8,8 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from conftest import APPLICANT_ID, GOOD_FORM, ITEM_CODE, OTHER_RESIDENT_ID, Api, snapshot
+from api_support import APPLICANT_ID, GOOD_FORM, ITEM_CODE, OTHER_RESIDENT_ID, Api, Snapshot
 from openapi_spec_validator import validate
-
-from huiju.bootstrap import Runtime
 
 
 def submit(api: Api, user: str = "zhang", **overrides: Any) -> dict[str, Any]:
@@ -53,7 +51,7 @@ def test_submit_then_read_the_case(api: Api) -> None:
     assert case["item"] == ITEM_CODE and case["item_name"] == "居家养老服务补贴"
     assert case["applicant"] == APPLICANT_ID and case["applicant_name"] == "张桂兰"
     assert case["community"] == {"code": "110105001001", "name": "永安里社区"}
-    assert case["status"] == "processing"  # waiting for the citizen registry
+    assert case["status"] == "verifying"  # waiting for the citizen registry
     assert case["outcome"] is None and case["concluded_at"] is None
     assert case["form_data"] == GOOD_FORM and case["submitted_by"] == "zhang"
     assert datetime.fromisoformat(case["submitted_at"]).utcoffset() is not None
@@ -101,7 +99,7 @@ def test_list_cases_filters_and_pages(api: Api) -> None:
     page = api.get("/api/v1/cases?limit=1&offset=1", user="zhang", expect=200).get_json()
     assert [c["number"] for c in page["cases"]] == [first]
     assert api.get("/api/v1/cases?status=concluded", user="zhang", expect=200).get_json()["cases"] == []
-    assert len(api.get("/api/v1/cases?status=processing", user="zhang", expect=200).get_json()["cases"]) == 2
+    assert len(api.get("/api/v1/cases?status=verifying", user="zhang", expect=200).get_json()["cases"]) == 2
 
 
 def test_list_cases_refuses_bad_query_parameters(api: Api) -> None:
@@ -117,85 +115,85 @@ def test_list_cases_refuses_bad_query_parameters(api: Api) -> None:
 # -- refused submissions: a clear problem, and nothing written ------------------------------------------
 
 
-def refused(api: Api, runtime: Runtime, expect: int, *, user: str = "zhang", **kwargs: Any) -> dict[str, Any]:
-    before = snapshot(runtime)
+def refused(api: Api, snapshot: Snapshot, expect: int, *, user: str = "zhang", **kwargs: Any) -> dict[str, Any]:
+    before = snapshot()
     problem = api.post("/api/v1/cases", user=user, expect=expect, check_request=False, **kwargs).get_json()
-    assert snapshot(runtime) == before
+    assert snapshot() == before
     return problem
 
 
-def test_unknown_item_refused(api: Api, runtime: Runtime) -> None:
-    problem = refused(api, runtime, 404, json={"item": "NO_SUCH_ITEM", "applicant": APPLICANT_ID, "data": GOOD_FORM})
+def test_unknown_item_refused(api: Api, snapshot: Snapshot) -> None:
+    problem = refused(api, snapshot, 404, json={"item": "NO_SUCH_ITEM", "applicant": APPLICANT_ID, "data": GOOD_FORM})
     assert problem["detail"] == "unknown item 'NO_SUCH_ITEM'"
 
 
-def test_invalid_id_number_refused_with_the_reason(api: Api, runtime: Runtime) -> None:
+def test_invalid_id_number_refused_with_the_reason(api: Api, snapshot: Snapshot) -> None:
     wrong_check_digit = APPLICANT_ID[:-1] + "1"
-    problem = refused(api, runtime, 400, json={"item": ITEM_CODE, "applicant": wrong_check_digit, "data": GOOD_FORM})
+    problem = refused(api, snapshot, 400, json={"item": ITEM_CODE, "applicant": wrong_check_digit, "data": GOOD_FORM})
     assert problem["title"] == "invalid-input"
     assert problem["detail"] == (
         "the check digit (18th character) is 1, but the first 17 digits give 0; a digit is probably mistyped"
     )
     assert problem["errors"] == {"field": "id_number", "reason": "checksum"}
     assert wrong_check_digit not in json.dumps(problem)
-    problem = refused(api, runtime, 400, json={"item": ITEM_CODE, "applicant": "11010519380101", "data": GOOD_FORM})
+    problem = refused(api, snapshot, 400, json={"item": ITEM_CODE, "applicant": "11010519380101", "data": GOOD_FORM})
     assert problem["detail"] == "an ID number has 18 characters, this one has 14"
 
 
-def test_unregistered_applicant_refused(api: Api, runtime: Runtime) -> None:
+def test_unregistered_applicant_refused(api: Api, snapshot: Snapshot) -> None:
     problem = refused(
-        api, runtime, 404, user="admin", json={"item": ITEM_CODE, "applicant": "110101199003070011", "data": GOOD_FORM}
+        api, snapshot, 404, user="admin", json={"item": ITEM_CODE, "applicant": "110101199003070011", "data": GOOD_FORM}
     )
     assert problem["detail"] == "no resident registered with ID number 110101********0011"
 
 
-def test_form_data_failing_the_schema_refused_with_the_field(api: Api, runtime: Runtime) -> None:
+def test_form_data_failing_the_schema_refused_with_the_field(api: Api, snapshot: Snapshot) -> None:
     data = {**GOOD_FORM, "income_band": "wealthy"}
-    problem = refused(api, runtime, 422, json={"item": ITEM_CODE, "applicant": APPLICANT_ID, "data": data})
+    problem = refused(api, snapshot, 422, json={"item": ITEM_CODE, "applicant": APPLICANT_ID, "data": data})
     assert problem["title"] == "invalid-form-data"
     assert problem["detail"].startswith(f"form data does not fit item '{ITEM_CODE}': income_band: ")
     assert set(problem["errors"]) == {"income_band"}
     missing = {"income_band": "subsistence", "living_alone": False}
-    problem = refused(api, runtime, 422, json={"item": ITEM_CODE, "applicant": APPLICANT_ID, "data": missing})
+    problem = refused(api, snapshot, 422, json={"item": ITEM_CODE, "applicant": APPLICANT_ID, "data": missing})
     assert problem["errors"] == {"(form)": "'disability' is a required property"}
 
 
-def test_applying_for_someone_else_refused(api: Api, runtime: Runtime) -> None:
+def test_applying_for_someone_else_refused(api: Api, snapshot: Snapshot) -> None:
     body = {"item": ITEM_CODE, "applicant": OTHER_RESIDENT_ID, "data": GOOD_FORM}
-    assert refused(api, runtime, 403, json=body)["detail"] == "a resident may apply only for themselves"
+    assert refused(api, snapshot, 403, json=body)["detail"] == "a resident may apply only for themselves"
     body = {"item": ITEM_CODE, "applicant": APPLICANT_ID, "data": GOOD_FORM}
-    problem = refused(api, runtime, 403, user="officer_zhao", json=body)
+    problem = refused(api, snapshot, 403, user="officer_zhao", json=body)
     assert problem["detail"] == "the applicant lives in another community"
 
 
-def test_a_body_that_is_not_json_refused(api: Api, runtime: Runtime) -> None:
-    problem = refused(api, runtime, 415, data="item=ELDERLY_CARE_SUBSIDY", content_type="text/plain")
+def test_a_body_that_is_not_json_refused(api: Api, snapshot: Snapshot) -> None:
+    problem = refused(api, snapshot, 415, data="item=ELDERLY_CARE_SUBSIDY", content_type="text/plain")
     assert problem["detail"] == "the request body must be JSON (Content-Type: application/json), not text/plain"
-    problem = refused(api, runtime, 415, data="item=x")
+    problem = refused(api, snapshot, 415, data="item=x")
     assert problem["detail"].endswith("not none")
-    problem = refused(api, runtime, 400, data='{"item": ', content_type="application/json")
+    problem = refused(api, snapshot, 400, data='{"item": ', content_type="application/json")
     assert problem["detail"].startswith("the request body is not valid JSON: Expecting value (line 1, column")
-    problem = refused(api, runtime, 400, data=b"\xff\xfe", content_type="application/json")
+    problem = refused(api, snapshot, 400, data=b"\xff\xfe", content_type="application/json")
     assert problem["detail"] == "the request body is not UTF-8 text"
 
 
-def test_a_body_of_the_wrong_shape_refused(api: Api, runtime: Runtime) -> None:
-    problem = refused(api, runtime, 400, json=[ITEM_CODE, APPLICANT_ID])
+def test_a_body_of_the_wrong_shape_refused(api: Api, snapshot: Snapshot) -> None:
+    problem = refused(api, snapshot, 400, json=[ITEM_CODE, APPLICANT_ID])
     assert problem["detail"] == "the request body must be a JSON object, not an array"
-    problem = refused(api, runtime, 400, json={"item": ITEM_CODE, "data": GOOD_FORM})
+    problem = refused(api, snapshot, 400, json={"item": ITEM_CODE, "data": GOOD_FORM})
     assert problem["detail"] == "missing field 'applicant'"
     assert problem["errors"] == {"field": "applicant"}
-    problem = refused(api, runtime, 400, json={"item": ITEM_CODE, "applicant": 110105193801012340, "data": GOOD_FORM})
+    problem = refused(api, snapshot, 400, json={"item": ITEM_CODE, "applicant": 110105193801012340, "data": GOOD_FORM})
     assert problem["detail"] == "field 'applicant' must be a string, not an integer"
-    problem = refused(api, runtime, 400, json={"item": ITEM_CODE, "applicant": APPLICANT_ID, "data": "x"})
+    problem = refused(api, snapshot, 400, json={"item": ITEM_CODE, "applicant": APPLICANT_ID, "data": "x"})
     assert problem["detail"] == "field 'data' must be an object, not a string"
     body = {"item": ITEM_CODE, "applicant": APPLICANT_ID, "data": GOOD_FORM, "status": "concluded"}
-    problem = refused(api, runtime, 400, json=body)
+    problem = refused(api, snapshot, 400, json=body)
     assert problem["detail"] == "unknown field 'status'; the fields are: item, applicant, data"
 
 
-def test_a_body_too_large_refused(api: Api, runtime: Runtime) -> None:
+def test_a_body_too_large_refused(api: Api, snapshot: Snapshot) -> None:
     data = {**GOOD_FORM, "note": "x" * (300 * 1024)}
-    problem = refused(api, runtime, 413, json={"item": ITEM_CODE, "applicant": APPLICANT_ID, "data": data})
+    problem = refused(api, snapshot, 413, json={"item": ITEM_CODE, "applicant": APPLICANT_ID, "data": data})
     assert problem["title"] == "body-too-large"
     assert "at most 262144" in problem["detail"]

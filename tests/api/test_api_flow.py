@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import APPLICANT_ID, GOOD_FORM, ITEM_CODE, Api, deliver, fail, snapshot
-
-from huiju.bootstrap import Runtime
+from api_support import APPLICANT_ID, GOOD_FORM, ITEM_CODE, Api, Calls, Snapshot
 
 
-def start_case(api: Api, runtime: Runtime) -> str:
+def start_case(api: Api, deliver: Calls) -> str:
     body = {"item": ITEM_CODE, "applicant": APPLICANT_ID, "data": GOOD_FORM}
     number: str = api.post("/api/v1/cases", user="zhang", json=body, expect=201).get_json()["number"]
-    assert deliver(runtime) == ["citizen_info.verify_identity", "citizen_info.query_person"]
+    assert deliver() == ["citizen_info.verify_identity", "citizen_info.query_person"]
     return number
 
 
@@ -33,8 +31,8 @@ def case_of(api: Api, number: str, user: str = "zhang") -> dict[str, Any]:
     return api.get(f"/api/v1/cases/{number}", user=user, expect=200).get_json()
 
 
-def test_happy_path_accept_approve_concluded(api: Api, runtime: Runtime) -> None:
-    number = start_case(api, runtime)
+def test_happy_path_accept_approve_concluded(api: Api, deliver: Calls) -> None:
+    number = start_case(api, deliver)
     assert case_of(api, number)["status"] == "intake"
 
     intake = only_task(api, "officer_wang", "intake")
@@ -52,7 +50,7 @@ def test_happy_path_accept_approve_concluded(api: Api, runtime: Runtime) -> None
     review = only_task(api, "reviewer_li", "street_review")
     done = complete(api, "reviewer_li", review["id"], "approve")
     assert done["case"]["status"] == "processing"  # reporting to the e-gov platform
-    assert deliver(runtime) == ["egov.submit_case", "sms.send_sms", "data_exchange.publish_record"]
+    assert deliver() == ["egov.submit_case", "sms.send_sms", "data_exchange.publish_record"]
 
     case = case_of(api, number)
     assert case["status"] == "concluded" and case["outcome"] == "approved"
@@ -72,12 +70,12 @@ def test_happy_path_accept_approve_concluded(api: Api, runtime: Runtime) -> None
     assert [c["number"] for c in listed] == [number]
 
 
-def test_supplement_path(api: Api, runtime: Runtime) -> None:
-    number = start_case(api, runtime)
+def test_supplement_path(api: Api, deliver: Calls) -> None:
+    number = start_case(api, deliver)
     intake = only_task(api, "officer_wang", "intake")
     done = complete(api, "officer_wang", intake["id"], "supplement", {"missing_materials": ["户口簿复印件"]})
     assert done["case"]["status"] == "processing"  # the SMS asking for the material
-    assert deliver(runtime) == ["sms.send_sms"]
+    assert deliver() == ["sms.send_sms"]
     assert case_of(api, number)["status"] == "awaiting_supplement"
 
     # The supplement is the applicant's task: in their inbox, in nobody else's.
@@ -92,89 +90,87 @@ def test_supplement_path(api: Api, runtime: Runtime) -> None:
     assert second_intake["id"] != intake["id"]
     complete(api, "officer_wang", second_intake["id"], "accept")
     complete(api, "reviewer_li", only_task(api, "reviewer_li", "street_review")["id"], "approve")
-    deliver(runtime)
+    deliver()
 
     case = case_of(api, number, user="officer_wang")
     assert (case["status"], case["outcome"]) == ("concluded", "approved")
     assert [t["step"] for t in case["tasks"]] == ["intake", "supplement", "intake", "street_review"]
 
 
-def test_an_incident_is_retried_through_the_api(api: Api, runtime: Runtime) -> None:
-    number = start_case(api, runtime)
+def test_an_incident_is_retried_through_the_api(api: Api, deliver: Calls, fail: Calls, snapshot: Snapshot) -> None:
+    number = start_case(api, deliver)
     intake = only_task(api, "officer_wang", "intake")
     complete(api, "officer_wang", intake["id"], "refuse", {"reason": "户籍不在本社区"})
     # The refusal SMS fails for good and nothing in the model catches it: the case is in incident.
-    [dead] = fail(runtime)
+    [dead] = fail()
     assert case_of(api, number)["status"] == "incident"
 
-    before = snapshot(runtime)
+    before = snapshot()
     api.post(f"/api/v1/cases/{number}/retry", user="zhang", expect=403)
     api.post(f"/api/v1/cases/{number}/retry", user="officer_zhao", expect=404)
-    assert snapshot(runtime) == before
+    assert snapshot() == before
 
-    assert api.post(f"/api/v1/cases/{number}/retry", user="officer_wang", expect=200).get_json() == {
-        "messages": [dead]
-    }
+    assert api.post(f"/api/v1/cases/{number}/retry", user="officer_wang", expect=200).get_json() == {"messages": [dead]}
     assert case_of(api, number)["status"] == "processing"
-    assert deliver(runtime) == ["sms.send_sms"]
+    assert deliver() == ["sms.send_sms"]
     case = case_of(api, number)
     assert (case["status"], case["outcome"]) == ("concluded", "refused")
     assert [e["kind"] for e in case["timeline"]].count("incident_retried") == 1
 
-    before = snapshot(runtime)
+    before = snapshot()
     problem = api.post(f"/api/v1/cases/{number}/retry", user="officer_wang", expect=409).get_json()
     assert problem["title"] == "conflict" and "has no incident" in problem["detail"]
-    assert snapshot(runtime) == before
+    assert snapshot() == before
 
 
 # -- refused completions: a clear problem, and nothing written --------------------------------------------
 
 
-def refused(api: Api, runtime: Runtime, task_id: str, user: str, expect: int, **kwargs: Any) -> dict[str, Any]:
-    before = snapshot(runtime)
+def refused(api: Api, snapshot: Snapshot, task_id: str, user: str, expect: int, **kwargs: Any) -> dict[str, Any]:
+    before = snapshot()
     problem = api.post(
         f"/api/v1/tasks/{task_id}/complete", user=user, expect=expect, check_request=False, **kwargs
     ).get_json()
-    assert snapshot(runtime) == before
+    assert snapshot() == before
     return problem
 
 
-def test_refused_completions_change_nothing(api: Api, runtime: Runtime) -> None:
-    start_case(api, runtime)
+def test_refused_completions_change_nothing(api: Api, deliver: Calls, snapshot: Snapshot) -> None:
+    start_case(api, deliver)
     task_id = only_task(api, "officer_wang", "intake")["id"]
 
     # Another community's officer, the applicant and a reviewer cannot even see the task.
     for user in ("officer_zhao", "zhang", "reviewer_li"):
-        problem = refused(api, runtime, task_id, user, 404, json={"decision": "accept"})
+        problem = refused(api, snapshot, task_id, user, 404, json={"decision": "accept"})
         assert problem["detail"] == f"no task {task_id}"
     api.get(f"/api/v1/tasks/{task_id}", user="officer_zhao", expect=404)
-    problem = refused(api, runtime, task_id, "admin", 403, json={"decision": "accept"})
+    problem = refused(api, snapshot, task_id, "admin", 403, json={"decision": "accept"})
     assert problem["detail"] == "administrators and integrators do not decide cases"
 
-    problem = refused(api, runtime, task_id, "officer_wang", 400, json={"decision": "approve"})
+    problem = refused(api, snapshot, task_id, "officer_wang", 400, json={"decision": "approve"})
     assert problem["detail"] == (
         "'approve' is not a decision of step '社区受理'; choose one of: accept, refuse, supplement"
     )
-    problem = refused(api, runtime, task_id, "officer_wang", 400, json={"decision": "refuse", "data": {}})
+    problem = refused(api, snapshot, task_id, "officer_wang", 400, json={"decision": "refuse", "data": {}})
     assert problem["detail"] == "decision 'refuse' needs 'reason'"
     assert problem["errors"] == {"field": "reason"}
     body = {"decision": "supplement", "data": {"missing_materials": "户口簿"}}
-    problem = refused(api, runtime, task_id, "officer_wang", 400, json=body)
+    problem = refused(api, snapshot, task_id, "officer_wang", 400, json=body)
     assert problem["detail"] == "'missing_materials' must be a list of strings"
-    problem = refused(api, runtime, task_id, "officer_wang", 400, json={"decision": "accept", "data": {"by": "x"}})
+    problem = refused(api, snapshot, task_id, "officer_wang", 400, json={"decision": "accept", "data": {"by": "x"}})
     assert problem["detail"] == "'by' is set by Huiju, not by the form"
-    problem = refused(api, runtime, task_id, "officer_wang", 400, json={"data": {}})
+    problem = refused(api, snapshot, task_id, "officer_wang", 400, json={"data": {}})
     assert problem["detail"] == "missing field 'decision'"
-    problem = refused(api, runtime, task_id, "officer_wang", 400, json={"decision": "accept", "data": []})
+    problem = refused(api, snapshot, task_id, "officer_wang", 400, json={"decision": "accept", "data": []})
     assert problem["detail"] == "field 'data' must be an object, not an array"
-    problem = refused(api, runtime, task_id, "officer_wang", 415, data="decision=accept")
+    problem = refused(api, snapshot, task_id, "officer_wang", 415, data="decision=accept")
     assert problem["title"] == "unsupported-media-type"
-    problem = refused(api, runtime, task_id, "officer_wang", 400, data="accept", content_type="application/json")
+    problem = refused(api, snapshot, task_id, "officer_wang", 400, data="accept", content_type="application/json")
     assert problem["detail"].startswith("the request body is not valid JSON")
-    problem = refused(api, runtime, "no-such-task", "officer_wang", 404, json={"decision": "accept"})
+    problem = refused(api, snapshot, "no-such-task", "officer_wang", 404, json={"decision": "accept"})
     assert problem["detail"] == "no task no-such-task"
 
     complete(api, "officer_wang", task_id, "accept")
-    problem = refused(api, runtime, task_id, "officer_wang", 409, json={"decision": "accept"})
+    problem = refused(api, snapshot, task_id, "officer_wang", 409, json={"decision": "accept"})
     assert problem["title"] == "conflict"
     assert problem["detail"] == f"task {task_id} is already completed by officer_wang"

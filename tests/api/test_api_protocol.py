@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from conftest import Api, basic, snapshot
+import json
+
+import pytest
+from api_support import Api, Snapshot, basic
 from flask import Flask
+from openapi_core import OpenAPI
+from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+from openapi_core.exceptions import OpenAPIError
 from sqlalchemy import text
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Response
 
 from huiju.bootstrap import Runtime
 from huiju.web import create_app
@@ -19,8 +27,8 @@ def test_no_credentials_is_401_with_a_challenge(api: Api) -> None:
         assert problem["detail"] == "this API needs HTTP Basic credentials (user name and password)"
 
 
-def test_wrong_credentials_are_401_and_write_nothing(api: Api, runtime: Runtime) -> None:
-    before = snapshot(runtime)
+def test_wrong_credentials_are_401_and_write_nothing(api: Api, snapshot: Snapshot) -> None:
+    before = snapshot()
     body = {"item": "ELDERLY_CARE_SUBSIDY", "applicant": "110105193801012340", "data": {}}
     for headers in (
         basic("zhang", "wrong password"),
@@ -31,7 +39,7 @@ def test_wrong_credentials_are_401_and_write_nothing(api: Api, runtime: Runtime)
         response = api.post("/api/v1/cases", headers=headers, json=body, expect=401, check_request=False)
         assert response.headers["WWW-Authenticate"] == 'Basic realm="huiju"'
         assert "password" in response.get_json()["detail"] or "credentials" in response.get_json()["detail"]
-    assert snapshot(runtime) == before
+    assert snapshot() == before
 
 
 def test_an_inactive_account_is_refused(api: Api, runtime: Runtime) -> None:
@@ -79,3 +87,14 @@ def test_the_factory_keeps_the_runtime_and_the_secret(runtime: Runtime) -> None:
     assert app.config["SECRET_KEY"] == runtime.settings.secret_key
     assert app.testing
     assert "api.submit_case" in app.view_functions
+
+
+def test_the_document_refuses_fields_it_does_not_describe(api: Api, openapi: OpenAPI) -> None:
+    """The response checks of these tests have teeth: an undescribed field fails them."""
+    response = api.get("/api/v1/items", user="zhang", expect=200)
+    body = response.get_json()
+    body["items"][0]["secret"] = "x"
+    tampered = Response(json.dumps(body), status=200, mimetype="application/json")
+    request = EnvironBuilder(path="/api/v1/items", headers=basic("zhang")).get_request()
+    with pytest.raises(OpenAPIError):
+        openapi.validate_response(WerkzeugOpenAPIRequest(request), WerkzeugOpenAPIResponse(tampered))

@@ -99,9 +99,7 @@ class CaseDriver:
         task_id = self.ready_task().id
         return self.complete_id(task_id, username, decision, data)
 
-    def complete_id(
-        self, task_id: str, username: str, decision: str, data: dict[str, Any] | None = None
-    ) -> StepResult:
+    def complete_id(self, task_id: str, username: str, decision: str, data: dict[str, Any] | None = None) -> StepResult:
         with self.rt.db.transaction() as session:
             actor = load_actor(session, username)
             return task_service.complete_task(session, self.rt.engine, actor, task_id, decision, data or {})
@@ -133,9 +131,7 @@ class CaseDriver:
             else canned_reply(message.operation, message.params, identity_match=self.identity_match)
         )
         with self.rt.db.transaction() as session:
-            row = session.scalars(
-                select(OutboxMessage).where(OutboxMessage.message_id == message.message_id)
-            ).one()
+            row = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message.message_id)).one()
             if reply == DEAD:
                 row.status = MessageStatus.DEAD
                 row.attempts = 5
@@ -198,9 +194,7 @@ class CaseDriver:
     def timeline(self) -> list[str]:
         with self.rt.db.sessions() as session:
             return list(
-                session.scalars(
-                    select(CaseEvent.kind).where(CaseEvent.case_id == self.case_id).order_by(CaseEvent.id)
-                )
+                session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == self.case_id).order_by(CaseEvent.id))
             )
 
 
@@ -211,8 +205,7 @@ def snapshot(session: Session) -> dict[str, Any]:
         for i in session.scalars(select(ProcessInstance).order_by(ProcessInstance.id))
     ]
     humans = [
-        (h.id, h.status, h.completed_by, h.decision)
-        for h in session.scalars(select(HumanTask).order_by(HumanTask.id))
+        (h.id, h.status, h.completed_by, h.decision) for h in session.scalars(select(HumanTask).order_by(HumanTask.id))
     ]
     cases = [(c.id, c.status, c.outcome) for c in session.scalars(select(Case).order_by(Case.id))]
     return {

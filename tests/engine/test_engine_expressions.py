@@ -66,7 +66,8 @@ def test_add_working_days_across_national_day_2025(env: SafeEnvironment, start: 
     ],
 )
 def test_allowed_expressions(env: SafeEnvironment, expression: str, expected: Any) -> None:
-    names = {"n": 7, "t": "A", "form": {"income_band": "subsistence", "tags": ["a", "b", "c"]}, "flags": {"alone": False}}
+    form = {"income_band": "subsistence", "tags": ["a", "b", "c"]}
+    names = {"n": 7, "t": "A", "form": form, "flags": {"alone": False}}
     assert env.evaluate(expression, names) == expected
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from engine_support import OFFICER, REVIEWER, CaseDriver
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -11,6 +12,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 
 from huiju.bootstrap import Runtime
+from huiju.errors import WorkflowError
 from workflows_bpmn.expressions import HuijuScriptEngine, host_functions
 from workflows_bpmn.models import ProcessInstance
 from workflows_bpmn.serialization import SERIALIZER_VERSION, WorkflowStore
@@ -78,10 +80,6 @@ def test_stored_state_is_small_and_round_trips_at_every_wait_state(rt: Runtime) 
 
 
 def test_loading_needs_the_right_serializer_version(rt: Runtime) -> None:
-    import pytest
-
-    from huiju.errors import WorkflowError
-
     driver = CaseDriver(rt).submit()
     instance = driver.instance()
     store = WorkflowStore()

@@ -1,0 +1,122 @@
+"""The ``huiju`` command: specific messages, exit codes, and nothing half-written on bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select
+
+from huiju.bootstrap import build_runtime
+from huiju.cli import main
+from huiju.models import Case, CaseEvent
+from huiju.settings import load_settings
+from workflows_bpmn.models import HumanTask, ProcessDefinition, ProcessInstance
+
+SUBSIDY_BPMN = Path(__file__).parents[2] / "workflows_bpmn" / "processes" / "elderly_care_subsidy.bpmn"
+FORM = '{"income_band": "subsistence", "disability": "none", "living_alone": true}'
+
+
+@pytest.fixture()
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("HUIJU_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("HUIJU_ENV", "test")
+    runner = CliRunner()
+    result = runner.invoke(main, ["init"])
+    assert result.exit_code == 0, result.output
+    yield runner
+
+
+def run(runner: CliRunner, *args: str) -> Result:
+    return runner.invoke(main, list(args))
+
+
+def counts(tmp_path: Path) -> tuple[int, ...]:
+    rt = build_runtime(load_settings(instance_path=tmp_path, env="test"), with_celery=False)
+    with rt.db.sessions() as s:
+        found = tuple(
+            s.scalar(select(func.count()).select_from(m)) or 0
+            for m in (Case, CaseEvent, ProcessInstance, HumanTask, ProcessDefinition)
+        )
+    rt.db.dispose()
+    return found
+
+
+def test_init_is_idempotent_and_lists_the_deployed_process(cli: CliRunner) -> None:
+    again = run(cli, "init")
+    assert again.exit_code == 0
+    assert "elderly_care_subsidy v1 (unchanged)" in again.output
+    listed = run(cli, "process", "list")
+    assert listed.exit_code == 0 and "elderly_care_subsidy" in listed.output and "v1" in listed.output
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--item", "no-such-item", "--applicant", "110105193801012340", "--data", FORM], 3, "unknown item 'no-such-item'"),
+        (["--item", "elderly-care-subsidy", "--applicant", "110105193801012341", "--data", FORM], 2, "check digit"),
+        (["--item", "elderly-care-subsidy", "--applicant", "11010519380101234", "--data", FORM], 2, "18 characters"),
+        (["--item", "elderly-care-subsidy", "--applicant", "110105193801012340", "--data", '{"income_band": "rich"}'],
+         2, "does not fit item"),
+        (["--item", "elderly-care-subsidy", "--applicant", "110105193801012340", "--data", "{oops"], 2, "not valid JSON"),
+        (["--item", "elderly-care-subsidy", "--applicant", "110105193801012340", "--data", FORM,
+          "--as", "nobody"], 3, "no active account"),
+    ],
+)  # fmt: skip
+def test_bad_submissions_are_refused_and_write_nothing(
+    cli: CliRunner, tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    before = counts(tmp_path)
+    result = run(cli, "case", "submit", *args)
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert counts(tmp_path) == before
+
+
+def test_submit_then_task_list_and_bad_completions(cli: CliRunner, tmp_path: Path) -> None:
+    submitted = run(cli, "case", "submit", "--item", "elderly-care-subsidy", "--applicant", "110105193801012340",
+                    "--data", FORM)  # fmt: skip
+    assert submitted.exit_code == 0 and "submitted" in submitted.output
+    number = submitted.output.split()[1]
+    shown = run(cli, "case", "show", number)
+    assert "process_started" in shown.output and "service_requested" in shown.output
+    assert "citizen_info" in shown.output
+    # No worker runs here: the identity check waits in the outbox, and no task is ready yet.
+    assert "no tasks" in run(cli, "task", "list", "--as", "officer-chaoyang-01").output
+    before = counts(tmp_path)
+    missing = run(cli, "task", "complete", "0" * 36, "--as", "officer-chaoyang-01", "--decision", "accept")
+    assert missing.exit_code == 3 and "no task" in missing.output
+    assert counts(tmp_path) == before
+
+
+def test_process_validate_names_the_problem(cli: CliRunner, tmp_path: Path) -> None:
+    ok = run(cli, "process", "validate", str(SUBSIDY_BPMN))
+    assert ok.exit_code == 0 and "elderly_care_subsidy" in ok.output
+    bad = tmp_path / "bad.bpmn"
+    bad.write_text(SUBSIDY_BPMN.read_text(encoding="utf-8").replace(
+        'id="citizen_info.verify_identity"', 'id="citizen_info.steal_everything"'), encoding="utf-8")  # fmt: skip
+    refused = run(cli, "process", "validate", str(bad))
+    assert refused.exit_code == 2
+    assert "unknown service operation 'citizen_info.steal_everything'" in refused.output
+    assert "verify_identity" in refused.output
+    (tmp_path / "notxml.bpmn").write_text("this is not xml", encoding="utf-8")
+    assert "not well-formed XML" in run(cli, "process", "validate", str(tmp_path / "notxml.bpmn")).output
+    (tmp_path / "other.bpmn").write_text("<html><body/></html>", encoding="utf-8")
+    other = run(cli, "process", "validate", str(tmp_path / "other.bpmn"))
+    assert other.exit_code == 2 and "neither BPMN nor DMN" in other.output
+
+
+def test_deploy_needs_an_administrator_and_makes_a_new_version(cli: CliRunner, tmp_path: Path) -> None:
+    refused = run(cli, "process", "deploy", str(SUBSIDY_BPMN), "--as", "officer-chaoyang-01")
+    assert refused.exit_code == 4 and "only administrators" in refused.output
+    same = run(cli, "process", "deploy", str(SUBSIDY_BPMN))
+    assert same.exit_code == 0 and "unchanged" in same.output and "version 1" in same.output
+    changed = tmp_path / "elderly_care_subsidy.bpmn"
+    changed.write_text(SUBSIDY_BPMN.read_text(encoding="utf-8").replace("社区受理", "社区受理（新版）"), encoding="utf-8")
+    # The DMN it calls is found beside the original; copy it beside the changed file.
+    dmn = SUBSIDY_BPMN.with_name("elderly_care_subsidy_tier.dmn")
+    (tmp_path / dmn.name).write_text(dmn.read_text(encoding="utf-8"), encoding="utf-8")
+    deployed = run(cli, "process", "deploy", str(changed))
+    assert deployed.exit_code == 0 and "deployed elderly_care_subsidy version 2" in deployed.output

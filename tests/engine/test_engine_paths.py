@@ -1,0 +1,205 @@
+"""Every path of the subsidy model through the Engine and the case services, with canned replies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from engine_support import APPLICANT, DEAD, OFFICER, REVIEWER, CaseDriver, young_resident_in
+from sqlalchemy import select
+
+from exchange.models import MessageStatus, OutboxMessage
+from huiju.bootstrap import Runtime
+from huiju.errors import ConflictError
+from huiju.models import CaseStatus, Org, Resident
+from workflows_bpmn.models import HumanTaskStatus, InstanceStatus
+
+SUPPLEMENT = {"missing_materials": ["户口簿复印件", "银行卡复印件"]}
+
+
+def org_ids(rt: Runtime) -> tuple[int, int]:
+    with rt.db.sessions() as session:
+        community = session.scalars(select(Org).where(Org.code == "110105001001")).one()
+        street = session.scalars(select(Org).where(Org.code == "110105001")).one()
+        return community.id, street.id
+
+
+def to_intake(rt: Runtime) -> CaseDriver:
+    driver = CaseDriver(rt).submit()
+    assert driver.status is CaseStatus.VERIFYING  # only the citizen registry is being asked
+    assert [m.operation for m in driver.pending()] == ["citizen_info.verify_identity"]
+    assert driver.settle_all() == ["citizen_info.verify_identity", "citizen_info.query_person"]
+    assert driver.status is CaseStatus.INTAKE
+    return driver
+
+
+def check_task(rt: Runtime, driver: CaseDriver, step: str, role: str, decisions: list[str]) -> str:
+    task = driver.ready_task()
+    community_id, street_id = org_ids(rt)
+    assert (task.step, task.role, task.decisions) == (step, role, decisions)
+    assert (task.community_id, task.street_id, task.case_id) == (community_id, street_id, driver.case_id)
+    assert isinstance(task.due_at, datetime) and task.due_at.tzinfo is not None
+    assert task.due_at == datetime.fromisoformat(driver.instance().context["due_at"])
+    if role == "resident":
+        with rt.db.sessions() as session:
+            applicant = session.scalars(select(Resident).where(Resident.id_number == "110105193801012340")).one()
+        assert task.resident_id == applicant.id
+    else:
+        assert task.resident_id is None
+    return task.id
+
+
+def approve(rt: Runtime, driver: CaseDriver) -> None:
+    check_task(rt, driver, "intake", "community_officer", ["accept", "refuse", "supplement"])
+    driver.complete(OFFICER, "accept")
+    assert driver.status is CaseStatus.STREET_REVIEW
+    check_task(rt, driver, "street_review", "street_reviewer", ["approve", "deny"])
+    driver.complete(REVIEWER, "approve")
+    assert driver.status is CaseStatus.PROCESSING
+    assert driver.settle_all() == ["egov.submit_case", "sms.send_sms", "data_exchange.publish_record"]
+
+
+def concluded(driver: CaseDriver, outcome: str) -> None:
+    case = driver.case()
+    assert (case.status, case.outcome) == (CaseStatus.CONCLUDED, outcome)
+    assert case.concluded_at is not None
+    instance = driver.instance()
+    assert (instance.status, instance.outcome, instance.next_timer_due) == (InstanceStatus.COMPLETED, outcome, None)
+    assert driver.tasks(HumanTaskStatus.READY) == []
+    assert driver.pending() == []
+    assert driver.timeline()[-1] == "process_completed"
+
+
+def test_approved(rt: Runtime) -> None:
+    driver = to_intake(rt)
+    approve(rt, driver)
+    concluded(driver, "approved")
+    assert driver.timeline() == [
+        "submitted", "process_started",
+        "service_requested", "service_replied", "service_requested", "service_replied", "task_ready",
+        "task_completed", "task_ready",
+        "task_completed", "service_requested",
+        "service_replied", "service_requested",
+        "service_replied", "service_requested",
+        "service_replied", "process_completed",
+    ]  # fmt: skip
+    done = driver.tasks(HumanTaskStatus.COMPLETED)
+    assert [(t.step, t.completed_by, t.decision) for t in done] == [
+        ("intake", OFFICER, "accept"), ("street_review", REVIEWER, "approve"),
+    ]  # fmt: skip
+
+
+def test_supplement_then_approved(rt: Runtime) -> None:
+    driver = to_intake(rt)
+    driver.complete(OFFICER, "supplement", SUPPLEMENT)
+    assert driver.status is CaseStatus.PROCESSING
+    assert driver.settle_all() == ["sms.send_sms"]
+    assert driver.status is CaseStatus.AWAITING_SUPPLEMENT
+    check_task(rt, driver, "supplement", "resident", ["submit"])
+    assert driver.instance().next_timer_due is not None
+    driver.complete(APPLICANT, "submit", {"materials": ["hukou.pdf", "bank_card.pdf"]})
+    assert driver.status is CaseStatus.INTAKE
+    assert driver.instance().next_timer_due is None
+    approve(rt, driver)
+    concluded(driver, "approved")
+    steps = [(t.step, t.decision) for t in driver.tasks(HumanTaskStatus.COMPLETED)]
+    assert steps == [
+        ("intake", "supplement"), ("supplement", "submit"), ("intake", "accept"), ("street_review", "approve"),
+    ]  # fmt: skip
+
+
+def test_refused(rt: Runtime) -> None:
+    driver = to_intake(rt)
+    driver.complete(OFFICER, "refuse", {"reason": "户籍不在本社区"})
+    [sms] = driver.pending()
+    assert sms.params["template"] == "CASE_REFUSED" and sms.params["params"]["reason"] == "户籍不在本社区"
+    driver.settle_all()
+    concluded(driver, "refused")
+
+
+def test_denied(rt: Runtime) -> None:
+    driver = to_intake(rt)
+    driver.complete(OFFICER, "accept")
+    driver.complete(REVIEWER, "deny", {"reason": "家庭经济状况核对不符"})
+    assert driver.settle_all() == ["sms.send_sms"]
+    concluded(driver, "denied")
+
+
+def test_ineligible(rt: Runtime) -> None:
+    driver = CaseDriver(rt).submit(young_resident_in("110105001001"), username=OFFICER)
+    assert driver.settle_all() == ["citizen_info.verify_identity", "citizen_info.query_person", "sms.send_sms"]
+    concluded(driver, "ineligible")
+    assert driver.tasks() == []
+
+
+def test_identity_mismatch(rt: Runtime) -> None:
+    driver = CaseDriver(rt, identity_match=False).submit()
+    assert driver.settle_one() == "citizen_info.verify_identity"
+    [sms] = driver.pending()
+    assert sms.params["template"] == "IDENTITY_MISMATCH"
+    driver.settle_all()
+    concluded(driver, "identity_mismatch")
+
+
+def test_incident_close(rt: Runtime) -> None:
+    driver = CaseDriver(rt, replies={"citizen_info.verify_identity": [DEAD]}).submit()
+    driver.settle_one()
+    assert driver.status is CaseStatus.INCIDENT
+    assert driver.instance().status is InstanceStatus.RUNNING  # caught by the boundary event
+    assert "service_failed" in driver.timeline()
+    check_task(rt, driver, "identity_incident", "community_officer", ["retry", "close"])
+    driver.complete(OFFICER, "close", {"reason": "系统长时间不可用"})
+    concluded(driver, "closed")
+
+
+def test_incident_retry(rt: Runtime) -> None:
+    driver = CaseDriver(rt, replies={"citizen_info.verify_identity": [DEAD]}).submit()
+    driver.settle_one()
+    driver.complete(OFFICER, "retry")
+    assert driver.status is CaseStatus.VERIFYING
+    assert [m.operation for m in driver.pending()] == ["citizen_info.verify_identity"]
+    driver.settle_all()
+    assert driver.status is CaseStatus.INTAKE
+    approve(rt, driver)
+    concluded(driver, "approved")
+
+
+def test_uncaught_failure_is_an_incident_until_retried(rt: Runtime) -> None:
+    driver = to_intake(rt)
+    driver.replies["egov.submit_case"] = [DEAD]
+    driver.complete(OFFICER, "accept")
+    driver.complete(REVIEWER, "approve")
+    assert driver.settle_one() == "egov.submit_case"
+    assert driver.instance().status is InstanceStatus.INCIDENT
+    assert driver.status is CaseStatus.INCIDENT
+    assert driver.timeline()[-1] == "incident"
+    assert driver.pending() == []
+    with rt.db.sessions() as session:
+        [dead] = session.scalars(select(OutboxMessage).where(OutboxMessage.status == MessageStatus.DEAD)).all()
+        assert dead.settled_at is not None
+
+    ids = driver.retry_incident()
+    assert ids == [dead.message_id]
+    assert driver.instance().status is InstanceStatus.RUNNING
+    assert driver.status is CaseStatus.PROCESSING
+    assert [(m.message_id, m.attempts, m.settled_at) for m in driver.pending()] == [(dead.message_id, 0, None)]
+    assert driver.timeline()[-1] == "incident_retried"
+    with pytest.raises(ConflictError, match="no incident"):
+        driver.retry_incident()
+
+    assert driver.settle_all() == ["egov.submit_case", "sms.send_sms", "data_exchange.publish_record"]
+    concluded(driver, "approved")
+
+
+def test_approved_end_to_end_over_soap(rt: Runtime) -> None:
+    driver = CaseDriver(rt).submit()
+    assert driver.deliver_all() == ["citizen_info.verify_identity", "citizen_info.query_person"]
+    driver.complete(OFFICER, "accept")
+    driver.complete(REVIEWER, "approve")
+    assert driver.deliver_all() == ["egov.submit_case", "sms.send_sms", "data_exchange.publish_record"]
+    concluded(driver, "approved")
+    with rt.db.sessions() as session:
+        receipts = session.scalars(
+            select(OutboxMessage.reply).where(OutboxMessage.operation == "egov.submit_case")
+        ).all()
+    assert receipts[0] is not None and receipts[0]["receipt_number"]
