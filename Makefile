@@ -5,7 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint bench clean
+DEBIAN_TEST_PACKAGES := postgresql redis-server
+
+.PHONY: demo test install test-servers lint bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +22,15 @@ demo: $(STAMP)
 	$(BIN)/huiju demo
 
 ## Set up and run the whole test suite.
-test: $(STAMP)
+test: $(STAMP) test-servers
 	$(BIN)/python -m pytest
+
+# The integration suite runs once more on PostgreSQL with Redis as the broker, from Debian's packages.
+test-servers:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TEST_PACKAGES) >/dev/null; \
+	else echo "The tests need Debian's $(DEBIAN_TEST_PACKAGES): install them as root (apt-get install $(DEBIAN_TEST_PACKAGES))"; exit 1; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

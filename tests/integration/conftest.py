@@ -30,6 +30,7 @@ from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
 from huiju.services.tasks import complete_task, inbox
 from huiju.settings import load_settings
+from tests.support.servers import PostgresServer, RedisServer
 
 LEASE_SECONDS = 3.0
 SWEEP_SECONDS = 0.5
@@ -99,33 +100,49 @@ class Worker:
                 pass
 
 
+@pytest.fixture(scope="session", params=["embedded", "postgresql-redis"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The same suite twice: on the embedded defaults, and on PostgreSQL with Redis as the broker."""
+    if request.param == "embedded":
+        yield {}
+        return
+    folder = tmp_path_factory.mktemp("servers")
+    with PostgresServer() as pg, RedisServer(folder / "redis") as redis:
+        yield {"database_url": pg.url, "broker_url": redis.url}
+
+
 @pytest.fixture(scope="session")
-def sandbox() -> Iterator[Sandbox]:
+def sandbox(backend: dict[str, str]) -> Iterator[Sandbox]:
     with SandboxServer() as server:
         yield Sandbox(server)
 
 
 @pytest.fixture(scope="session")
-def instance_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def instance_dir(backend: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("huiju-instance")
 
 
 @pytest.fixture(scope="session")
-def worker_env(instance_dir: Path) -> dict[str, str]:
+def worker_env(instance_dir: Path, backend: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUIJU_")}
     env.update(
         HUIJU_ENV="test",
         HUIJU_INSTANCE_PATH=str(instance_dir),
         HUIJU_LEASE_SECONDS=str(LEASE_SECONDS),
         HUIJU_SWEEP_SECONDS=str(SWEEP_SECONDS),
+        **{f"HUIJU_{key.upper()}": value for key, value in backend.items()},
     )
     return env
 
 
 @pytest.fixture(scope="session")
-def runtime(instance_dir: Path, sandbox: Sandbox) -> Iterator[Runtime]:
+def runtime(instance_dir: Path, sandbox: Sandbox, backend: dict[str, str]) -> Iterator[Runtime]:
     settings = load_settings(
-        env="test", instance_path=instance_dir, lease_seconds=LEASE_SECONDS, sweep_seconds=SWEEP_SECONDS
+        env="test",
+        instance_path=instance_dir,
+        lease_seconds=LEASE_SECONDS,
+        sweep_seconds=SWEEP_SECONDS,
+        **backend,
     )
     rt = build_runtime(settings)
     rt.db.create_all()
