@@ -56,7 +56,7 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
     runtime = Runtime(settings=settings, db=db, engine=None)
     runtime.engine = Engine(
         cache=SpecCache(host_functions()),
-        functions=lambda session: host_functions(WorkingCalendar.load(session)),
+        functions=lambda session: host_functions(lambda: WorkingCalendar.load(session)),
         dispatch=runtime.dispatch,
         listeners=[on_step],
     )

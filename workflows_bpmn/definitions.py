@@ -77,10 +77,24 @@ class SpecCache:
     def get(self, definition: ProcessDefinition) -> tuple[Any, dict[str, Any]]:
         found = self._specs.get(definition.id)
         if found is None:
-            bundle = parse_bundle(definition.sources, self.functions, definition.process_id)
-            found = (bundle.spec, bundle.subprocess_specs)
-            with self._lock:
-                self._specs[definition.id] = found
+            found = self._parse(definition)
+        return found
+
+    def get_by_id(self, session: Session, definition_id: int) -> tuple[Any, dict[str, Any]]:
+        """The parsed spec of a definition; its row is read only on a cache miss."""
+        found = self._specs.get(definition_id)
+        if found is None:
+            definition = session.get(ProcessDefinition, definition_id)
+            if definition is None:
+                raise NotFoundError(f"no process definition {definition_id}")
+            found = self._parse(definition)
+        return found
+
+    def _parse(self, definition: ProcessDefinition) -> tuple[Any, dict[str, Any]]:
+        bundle = parse_bundle(definition.sources, self.functions, definition.process_id)
+        found = (bundle.spec, bundle.subprocess_specs)
+        with self._lock:
+            self._specs[definition.id] = found
         return found
 
     def prime(self, definition: ProcessDefinition, bundle: ParsedBundle) -> None:

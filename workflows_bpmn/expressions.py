@@ -70,6 +70,15 @@ def _parse(expression: str) -> ast.Expression:
         raise ExpressionError(f"syntax error in expression '{expression}': {exc.msg}") from exc
 
 
+@lru_cache(maxsize=4096)
+def _parses(expression: str) -> bool:
+    try:
+        ast.parse(expression.strip(), mode="eval")
+    except SyntaxError:
+        return False
+    return True
+
+
 def _as_date(value: str | date) -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -150,25 +159,30 @@ class HuijuScriptEngine(PythonScriptEngine):  # type: ignore[misc]
 
     def validate(self, expression: str) -> None:
         # SpiffWorkflow's DMN engine relies on SyntaxError to decide whether a cell needs "==".
-        try:
-            ast.parse(expression.strip(), mode="eval")
-        except SyntaxError:
-            raise
+        if not _parses(expression):
+            raise SyntaxError(f"not an expression: {expression!r}")
         check_expression(expression, self.functions)
 
     def call_service(self, task: Any, **kwargs: Any) -> str:
         raise ExpressionError("service tasks are asynchronous in Huiju; this path is never taken")
 
 
-def calendar_functions(calendar: WorkingCalendar) -> dict[str, Callable[..., Any]]:
-    """The helpers that need the working-day calendar (holidays and 调休 included)."""
+def calendar_functions(calendar: Callable[[], WorkingCalendar]) -> dict[str, Callable[..., Any]]:
+    """The helpers that need the working-day calendar (holidays and 调休 included).
+
+    ``calendar`` is called on first use only: most steps evaluate no date arithmetic, and loading
+    the administrator's calendar entries costs a query.
+    """
+    loaded: list[WorkingCalendar] = []
 
     def add_working_days(start: str | date, n: int) -> str:
-        return calendar.add_working_days(_as_date(start), int(n)).isoformat()
+        if not loaded:
+            loaded.append(calendar())
+        return loaded[0].add_working_days(_as_date(start), int(n)).isoformat()
 
     return {"add_working_days": add_working_days}
 
 
-def host_functions(calendar: WorkingCalendar | None = None) -> dict[str, Callable[..., Any]]:
+def host_functions(calendar: Callable[[], WorkingCalendar] = WorkingCalendar) -> dict[str, Callable[..., Any]]:
     """Every function an expression may call; deploy-time checks use the same names."""
-    return {**SAFE_FUNCTIONS, **calendar_functions(calendar or WorkingCalendar())}
+    return {**SAFE_FUNCTIONS, **calendar_functions(calendar)}

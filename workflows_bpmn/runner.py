@@ -237,7 +237,7 @@ class Engine:
         return instance
 
     def _load(self, session: Session, instance: ProcessInstance) -> tuple[BpmnWorkflow, HuijuScriptEngine]:
-        spec, subprocess_specs = self.cache.get(instance.definition)
+        spec, subprocess_specs = self.cache.get_by_id(session, instance.definition_id)
         script_engine = HuijuScriptEngine(self.functions(session))
         workflow = self.store.loads(
             instance.serialized, instance.serializer_version, spec, subprocess_specs, script_engine

@@ -13,7 +13,7 @@ from workflows_bpmn.expressions import HuijuScriptEngine, SafeEnvironment, age_o
 
 @pytest.fixture(scope="module")
 def env() -> SafeEnvironment:
-    return SafeEnvironment(host_functions(WorkingCalendar()))
+    return SafeEnvironment(host_functions(WorkingCalendar))
 
 
 def evaluate(env: SafeEnvironment, expression: str, **names: Any) -> Any:
