@@ -26,23 +26,35 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from huiju.i18n import Message, localize
+
 
 class HuijuError(Exception):
+    """Base of every Huiju error.
+
+    ``text`` is what a person reads, translatable (a :class:`~huiju.i18n.Message`) where it can
+    reach residents or officers; ``message`` is its English form, for logs and tests.
+    """
+
     code: ClassVar[str] = "error"
     http_status: ClassVar[int] = 500
 
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, text: str | Message, **details: Any) -> None:
+        self.text = text
+        self.message = str(text)
+        super().__init__(self.message)
         self.details = details
 
-    def to_problem(self) -> dict[str, Any]:
-        """An RFC 9457 problem+json body."""
+    def localized(self, locale: str | None = None) -> str:
+        return localize(self.text, locale)
+
+    def to_problem(self, locale: str | None = "en") -> dict[str, Any]:
+        """An RFC 9457 problem+json body, its detail in the given locale."""
         body: dict[str, Any] = {
             "type": f"https://huiju.example/problems/{self.code}",
             "title": self.code,
             "status": self.http_status,
-            "detail": self.message,
+            "detail": self.localized(locale),
         }
         if self.details:
             body["errors"] = self.details

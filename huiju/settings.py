@@ -15,6 +15,7 @@ HUIJU_SANDBOX_HOST/PORT     where ``huiju sandbox`` listens                     
 HUIJU_WEB_HOST/PORT         where ``huiju serve`` listens                               127.0.0.1:8700
 HUIJU_SWEEP_SECONDS         how often the worker looks for due outbox rows and timers   2.0
 HUIJU_LEASE_SECONDS         how long a delivery attempt holds its outbox row            30
+HUIJU_LANG                  language of the command line: ``zh_CN`` or ``en``           ``zh_CN``
 ==========================  ==========================================================  =====================
 """
 
@@ -46,6 +47,7 @@ class Settings(BaseSettings):
     web_port: int = 8700
     sweep_seconds: float = 2.0
     lease_seconds: float = 30.0
+    lang: Literal["zh_CN", "en"] = "zh_CN"
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
