@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from adapters.config import AdapterConfig
 from adapters.sandbox.server import SandboxServer
 from huiju.bootstrap import Runtime, build_runtime
+from huiju.migrate import upgrade
 from huiju.models import Case, CaseStatus
 from huiju.seed import seed_all
 from huiju.services.actors import load_actor
@@ -145,7 +146,7 @@ def runtime(instance_dir: Path, sandbox: Sandbox, backend: dict[str, str]) -> It
         **backend,
     )
     rt = build_runtime(settings)
-    rt.db.create_all()
+    upgrade(rt.db)  # the migrations, on SQLite and on PostgreSQL
     with rt.db.transaction() as session:
         seed_all(session, sandbox.url)
         # Short budgets, so that failure paths finish in a test's time.
