@@ -43,6 +43,8 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
             "store_processed": False,
+            # kombu polls the folder once a second by default: a case step would wait that long.
+            "polling_interval": 0.1,
         }
     app.conf.update(conf)
     tasks.register(app, runtime)
