@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 DEBIAN_TEST_PACKAGES := postgresql redis-server
 
-.PHONY: demo test install test-servers lint bench clean
+.PHONY: demo test install test-servers lint translations bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,23 @@ test-servers:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy huiju workflows_bpmn exchange adapters
+
+# The Chinese catalogue (zh_CN, read by Babel and gettext from zh/): extract every _() message id,
+# merge it into messages.po (translate what is new or fuzzy there), and compile messages.mo.
+# Locations are left out so that moving code does not churn the catalogue.
+TRANSLATIONS := huiju/translations
+ZH_PO := $(TRANSLATIONS)/zh/LC_MESSAGES/messages.po
+
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k _ --no-location --sort-output \
+		--project=huiju --version=0.1.0 --copyright-holder=Huiju -o $(TRANSLATIONS)/messages.pot \
+		huiju workflows_bpmn exchange adapters
+	if [ -f $(ZH_PO) ]; then \
+		$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l zh --ignore-obsolete; \
+	else \
+		$(BIN)/pybabel init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l zh; \
+	fi
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) -l zh --statistics
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py

@@ -18,6 +18,7 @@ from typing import Any
 from stdnum.cn import ric
 
 from huiju.errors import InputError
+from huiju.i18n import Message, _
 
 Json = dict[str, Any]
 
@@ -188,7 +189,7 @@ def get_operation(name: str) -> OperationSpec:
     try:
         return OPERATIONS[name]
     except KeyError:
-        raise InputError(f"unknown adapter operation {name!r}", operation=name) from None
+        raise InputError(_("unknown adapter operation {operation}", operation=repr(name)), operation=name) from None
 
 
 def validate_params(name: str, params: Mapping[str, Any]) -> OperationSpec:
@@ -199,45 +200,56 @@ def validate_params(name: str, params: Mapping[str, Any]) -> OperationSpec:
     """
     spec = get_operation(name)
     if not isinstance(params, Mapping):
-        raise InputError(f"{name}: parameters must be a mapping", operation=name)
+        raise InputError(_("{operation}: parameters must be a mapping", operation=name), operation=name)
     known = {p.name for p in spec.params}
     extra = sorted(set(params) - known)
     if extra:
-        raise InputError(f"{name}: unexpected parameter {extra[0]!r}", operation=name, parameter=extra[0])
+        raise InputError(
+            _("{operation}: unexpected parameter {parameter}", operation=name, parameter=repr(extra[0])),
+            operation=name,
+            parameter=extra[0],
+        )
     for p in spec.params:
         if p.name not in params or params[p.name] is None:
             if p.required:
-                raise InputError(f"{name}: missing parameter {p.name!r}", operation=name, parameter=p.name)
+                raise InputError(
+                    _("{operation}: missing parameter {parameter}", operation=name, parameter=repr(p.name)),
+                    operation=name,
+                    parameter=p.name,
+                )
             continue
         _check_value(name, p, params[p.name])
     return spec
 
 
 def _check_value(operation: str, p: ParamSpec, value: Any) -> None:
-    def refuse(why: str) -> InputError:
-        return InputError(f"{operation}: parameter {p.name!r} {why}", operation=operation, parameter=p.name)
+    def refuse(why: Message) -> InputError:
+        text = _(
+            "{operation}: parameter {parameter} {problem}", operation=operation, parameter=repr(p.name), problem=why
+        )
+        return InputError(text, operation=operation, parameter=p.name)
 
     if not isinstance(value, p.types) or isinstance(value, bool) and bool not in p.types:
         wanted = " or ".join(t.__name__ for t in p.types)
-        raise refuse(f"must be {wanted}, not {type(value).__name__}")
+        raise refuse(_("must be {wanted}, not {kind}", wanted=wanted, kind=type(value).__name__))
     if isinstance(value, str) and not value.strip():
-        raise refuse("must not be empty")
+        raise refuse(_("must not be empty"))
     if p.name in _ID_PARAMS and isinstance(value, str) and not ric.is_valid(value):
-        raise refuse("is not a valid GB 11643 ID number")
+        raise refuse(_("is not a valid GB 11643 ID number"))
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str) or not key:
-                raise refuse("must have non-empty string keys")
+                raise refuse(_("must have non-empty string keys"))
             if not isinstance(item, str | int | float | bool | Decimal):
-                raise refuse(f"has a value of type {type(item).__name__} under {key!r}")
+                raise refuse(_("has a value of type {kind} under {key}", kind=type(item).__name__, key=repr(key)))
             if p.name == "params" and not isinstance(item, str):
-                raise refuse(f"must map names to strings ({key!r} is {type(item).__name__})")
+                raise refuse(_("must map names to strings ({key} is {kind})", key=repr(key), kind=type(item).__name__))
     if p.name == "decided_at":
         try:
             moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
         except ValueError:
-            raise refuse("is not an ISO 8601 date-time") from None
+            raise refuse(_("is not an ISO 8601 date-time")) from None
         if moment.tzinfo is None:
-            raise refuse("must carry a UTC offset")
+            raise refuse(_("must carry a UTC offset"))
     if p.name == "decision" and value not in ("approved", "denied"):
-        raise refuse("must be 'approved' or 'denied'")
+        raise refuse(_("must be 'approved' or 'denied'"))

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 
 from huiju.db import Base, UTCDateTime, utcnow
 from huiju.errors import InputError
+from huiju.i18n import _
 
 OverrideKind = Literal["holiday", "workday"]
 DeadlineUnit = Literal["working_days", "calendar_days"]
@@ -100,7 +101,7 @@ class _Year:
 
 def _check_override_kind(value: str) -> str:
     if value not in OVERRIDE_KINDS:
-        raise InputError(f"calendar override kind must be 'holiday' or 'workday', not {value!r}")
+        raise InputError(_("calendar override kind must be 'holiday' or 'workday', not {kind}", kind=repr(value)))
     return value
 
 
@@ -112,9 +113,9 @@ def _as_date(value: date, what: str) -> date:
 
 def _check_count(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, int):
-        raise InputError(f"number of days must be an integer, not {n!r}")
+        raise InputError(_("number of days must be an integer, not {value}", value=repr(n)))
     if n < 0:
-        raise InputError(f"number of days must not be negative, got {n}")
+        raise InputError(_("number of days must not be negative, got {value}", value=n))
 
 
 @lru_cache(maxsize=64)
@@ -136,7 +137,7 @@ class WorkingCalendar:
             day = _as_date(override.day, "override day")
             working = _check_override_kind(override.kind) == "workday"
             if self._overrides.get(day, working) != working:
-                raise InputError(f"conflicting calendar overrides for {day.isoformat()}")
+                raise InputError(_("conflicting calendar overrides for {day}", day=day.isoformat()))
             self._overrides[day] = working
         self._override_years = frozenset(d.year for d in self._overrides)
         self._library_years = LIBRARY_YEARS if use_library else frozenset()
@@ -158,7 +159,7 @@ class WorkingCalendar:
         if cached is not None:
             return cached
         if not 1 <= year <= MAXYEAR:
-            raise InputError(f"date out of the supported range (year {year})")
+            raise InputError(_("date out of the supported range (year {year})", year=year))
         if year in self._library_years:
             rest, workdays = _library_year(year)
         else:
@@ -193,7 +194,9 @@ class WorkingCalendar:
         if n == 0:
             return start
         if n > 366 * (MAXYEAR - start.year + 1):
-            raise InputError(f"date out of the supported range ({start.isoformat()} + {n} working days)")
+            raise InputError(
+                _("date out of the supported range ({start} + {days} working days)", start=start.isoformat(), days=n)
+            )
         year = start.year
         data = self._year(year)
         index = bisect_right(data.working, start.toordinal())
@@ -230,7 +233,9 @@ class WorkingCalendar:
         try:
             return start + timedelta(days=n)
         except OverflowError as exc:
-            raise InputError(f"date out of the supported range ({start.isoformat()} + {n} days)") from exc
+            raise InputError(
+                _("date out of the supported range ({start} + {days} days)", start=start.isoformat(), days=n)
+            ) from exc
 
     def next_working_day(self, day: date) -> date:
         """``day`` itself when it is a working day, else the first working day after it."""
@@ -254,6 +259,8 @@ class WorkingCalendar:
             if roll_to_working_day:
                 due = self.next_working_day(due)
         else:
-            raise InputError(f"deadline unit must be one of {', '.join(DEADLINE_UNITS)}, not {unit!r}")
+            raise InputError(
+                _("deadline unit must be one of {units}, not {unit}", units=", ".join(DEADLINE_UNITS), unit=repr(unit))
+            )
         unknown = tuple(y for y in range(start.year, due.year + 1) if not self.known_year(y))
         return Deadline(due=due, provisional=bool(unknown), unknown_years=unknown)

@@ -3,6 +3,8 @@
 Every command reads the same settings as the web process and the worker (``HUIJU_*``), so with
 ``make demo`` running in one terminal, another terminal drives the same database and broker.
 Errors print one line to stderr and exit with a code per kind of error (see ``EXIT_CODES``).
+What it prints for a person is in ``HUIJU_LANG`` (Chinese unless set to ``en``); codes a person types
+back (statuses, decisions) keep their code beside the label.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 import click
 
 from huiju.errors import ConflictError, DeployError, HuijuError, InputError, NotFoundError, PermissionDenied
+from huiju.i18n import Message, _, localize
+from huiju.labels import DECISIONS, STATUSES
 
 EXIT_CODES: list[tuple[type[HuijuError], int]] = [
     (InputError, 2),
@@ -26,6 +30,22 @@ EXIT_CODES: list[tuple[type[HuijuError], int]] = [
     (PermissionDenied, 4),
     (ConflictError, 5),
 ]
+
+
+def cli_locale() -> str:
+    """The language of the command line (``HUIJU_LANG``); Chinese when the settings cannot be read."""
+    from huiju.errors import ConfigurationError
+    from huiju.settings import load_settings
+
+    try:
+        return load_settings().lang
+    except ConfigurationError:
+        return "zh_CN"
+
+
+def say(text: str | Message, *, err: bool = False) -> None:
+    """Print one line for a person, in the language of the command line."""
+    click.echo(localize(text, cli_locale()), err=err)
 
 
 def _exit_code(exc: HuijuError) -> int:
@@ -38,7 +58,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except HuijuError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            say(_("error: {message}", message=exc.text), err=True)
             for key, value in exc.details.items():
                 click.echo(f"  {key}: {value}", err=True)
             sys.exit(_exit_code(exc))
@@ -70,9 +90,10 @@ def main() -> None:
 @handle_errors
 def init(no_demo_data: bool) -> None:
     from huiju import seed
+    from huiju.migrate import upgrade
 
     with runtime_ctx(with_celery=False) as rt:
-        rt.db.create_all()
+        upgrade(rt.db)
         with rt.db.transaction() as session:
             if no_demo_data:
                 from adapters.config import ensure_defaults
@@ -83,18 +104,32 @@ def init(no_demo_data: bool) -> None:
                 }
             else:
                 report = seed.seed_all(session, rt.settings.sandbox_url)
-        click.echo(f"database: {rt.settings.resolved_database_url}")
+        say(_("database: {url}", url=rt.settings.resolved_database_url))
         for key, value in report.items():
-            click.echo(f"{key}: {value}")
+            shown = ", ".join(localize(v, rt.settings.lang) for v in value) if isinstance(value, list) else value
+            say(_("{what}: {value}", what=INIT_REPORT.get(key, key), value=shown))
+
+
+#: What ``huiju init`` reports, by the keys of :func:`huiju.seed.seed_all`.
+INIT_REPORT: dict[str, Message] = {
+    "residents": _("residents"),
+    "items": _("items"),
+    "accounts": _("accounts"),
+    "processes": _("processes"),
+    "adapters": _("adapters"),
+}
 
 
 @main.command(help="Print the development accounts (one per role).")
 def accounts() -> None:
+    from huiju.labels import label
     from huiju.seed import ACCOUNTS, DEMO_PASSWORD
 
-    click.echo(f"{'account':<24}{'role':<20}{'password':<14}who")
+    locale = cli_locale()
+    headings = [localize(h, locale) for h in (_("account"), _("role"), _("password"), _("who"))]
+    click.echo(f"{headings[0]:<24}{headings[1]:<20}{headings[2]:<14}{headings[3]}")
     for a in ACCOUNTS:
-        click.echo(f"{a.username:<24}{a.role.value:<20}{DEMO_PASSWORD:<14}{a.display_name}")
+        click.echo(f"{a.username:<24}{label('role', a.role.value, locale):<20}{DEMO_PASSWORD:<14}{a.display_name}")
 
 
 @main.command(help="Serve the simulated government systems (SOAP over HTTP) on loopback.")
@@ -155,9 +190,11 @@ def _json_arg(raw: str | None, what: str) -> dict[str, Any]:
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{what} is not valid JSON: {exc.msg} at column {exc.colno}") from exc
+        raise InputError(
+            _("{what} is not valid JSON: {error} at column {column}", what=what, error=exc.msg, column=exc.colno)
+        ) from exc
     if not isinstance(value, dict):
-        raise InputError(f"{what} must be a JSON object")
+        raise InputError(_("{what} must be a JSON object", what=what))
     return value
 
 
@@ -181,7 +218,7 @@ def case_submit(item_code: str, applicant: str, data: str, username: str) -> Non
         actor = load_actor(session, username)
         created = submit_case(session, rt.engine, actor, item_code, applicant, form)
         number, status = created.number, created.status.value
-    click.echo(f"case {number} submitted; status: {status}")
+    say(_("case {number} submitted; status: {status}", number=number, status=STATUSES.get(status, status)))
 
 
 @case.command("show", help="A case with its timeline: every step, who, when, which system.")
@@ -194,7 +231,7 @@ def case_show(number: str, username: str) -> None:
     from huiju.services.cases import get_case
 
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
-        print_case(session, get_case(session, load_actor(session, username), number))
+        print_case(session, get_case(session, load_actor(session, username), number), rt.settings.lang)
 
 
 @case.command("list", help="Cases the account may see.")
@@ -202,12 +239,16 @@ def case_show(number: str, username: str) -> None:
 @click.option("--status", default=None)
 @handle_errors
 def case_list(username: str, status: str | None) -> None:
+    from huiju.labels import label
     from huiju.services.actors import load_actor
     from huiju.services.cases import list_cases
 
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
+        locale = rt.settings.lang
         for c in list_cases(session, load_actor(session, username), status=status):
-            click.echo(f"{c.number}  {c.item.code:<24}{c.applicant.name:<8}{c.status.value:<22}{c.outcome or ''}")
+            shown = label("status", c.status.value, locale)
+            outcome = label("outcome", c.outcome, locale) if c.outcome else ""
+            click.echo(f"{c.number}  {c.item.code:<24}{c.applicant.name:<8}{shown:<22}{outcome}")
 
 
 @case.command("retry", help="Send the failed government calls of a case in incident again.")
@@ -220,7 +261,7 @@ def case_retry(number: str, username: str) -> None:
 
     with runtime_ctx() as rt, rt.db.transaction() as session:
         ids = retry_incident(session, rt.engine, load_actor(session, username), number)
-    click.echo(f"sent again: {', '.join(ids)}")
+    say(_("sent again: {messages}", messages=", ".join(ids)))
 
 
 @main.group(help="Human tasks: inboxes and decisions.")
@@ -234,6 +275,7 @@ def task() -> None:
 def task_list(username: str) -> None:
     from sqlalchemy import select
 
+    from huiju.labels import label_with_code
     from huiju.models import Case
     from huiju.services.actors import load_actor
     from huiju.services.tasks import inbox
@@ -242,13 +284,19 @@ def task_list(username: str) -> None:
         tasks = inbox(session, load_actor(session, username))
         rows = session.execute(select(Case.id, Case.number).where(Case.id.in_({t.case_id for t in tasks})))
         numbers = {case_id: number for case_id, number in rows}
+        locale = rt.settings.lang
         if not tasks:
-            click.echo("no tasks")
+            say(_("no tasks"))
         for t in tasks:
-            due = t.due_at.date().isoformat() if t.due_at else "-"
-            click.echo(
-                f"{t.id}  {numbers.get(t.case_id, '-')}  {t.name:<12}due {due}  decisions: {','.join(t.decisions)}"
+            line = _(
+                "{task}  {case}  {step}due {due}  decisions: {decisions}",
+                task=t.id,
+                case=numbers.get(t.case_id, "-"),
+                step=f"{t.name:<12}",
+                due=t.due_at.date().isoformat() if t.due_at else "-",
+                decisions=",".join(label_with_code("decision", d, locale) for d in t.decisions),
             )
+            click.echo(line.localize(locale))
 
 
 @task.command("complete", help="Complete a task with a decision.")
@@ -273,7 +321,7 @@ def task_complete(
     with runtime_ctx() as rt, rt.db.transaction() as session:
         result = complete_task(session, rt.engine, load_actor(session, username), task_id, decision, form)
         nxt = ", ".join(f"{t.name} ({t.role})" for t in result.ready_tasks) or "-"
-    click.echo(f"done: {decision}; next: {nxt}")
+    say(_("done: {decision}; next: {next}", decision=DECISIONS.get(decision, decision), next=nxt))
 
 
 # -- process definitions ----------------------------------------------------------------------------
@@ -292,7 +340,14 @@ def process_validate(files: tuple[Path, ...]) -> None:
     from workflows_bpmn.expressions import host_functions
 
     bundle = validate(read_sources(files), host_functions())
-    click.echo(f"ok: process '{bundle.process_id}' ({bundle.name}) from {', '.join(bundle.sources)}")
+    say(
+        _(
+            "ok: process '{process_id}' ({name}) from {files}",
+            process_id=bundle.process_id,
+            name=bundle.name,
+            files=", ".join(bundle.sources),
+        )
+    )
 
 
 @process.command("deploy", help="Deploy a new version (running cases stay on theirs).")
@@ -309,11 +364,14 @@ def process_deploy(files: tuple[Path, ...], username: str) -> None:
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
         actor = load_actor(session, username)
         if actor.role is not Role.ADMINISTRATOR:
-            raise PermissionDenied("only administrators deploy processes")
+            raise PermissionDenied(_("only administrators deploy processes"))
         result = deploy(session, sources, host_functions(), deployed_by=actor.username)
         d = result.definition
-        verb = "deployed" if result.created else "unchanged, already"
-        click.echo(f"{verb} {d.process_id} version {d.version} ({d.content_hash[:12]})")
+        fields = {"process_id": d.process_id, "version": d.version, "hash": d.content_hash[:12]}
+        if result.created:
+            say(_("deployed {process_id} version {version} ({hash})", **fields))
+        else:
+            say(_("unchanged, already {process_id} version {version} ({hash})", **fields))
 
 
 @process.command("list", help="Deployed versions and their running cases.")
@@ -323,10 +381,16 @@ def process_list() -> None:
 
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
         for d, running in list_definitions(session):
-            click.echo(
-                f"{d.process_id:<28}v{d.version:<4}{d.content_hash[:12]}  {d.deployed_at:%Y-%m-%d %H:%M}  "
-                f"by {d.deployed_by:<14}running: {running}"
+            line = _(
+                "{process_id}v{version}{hash}  {deployed_at}  by {deployed_by}running: {running}",
+                process_id=f"{d.process_id:<28}",
+                version=f"{d.version:<4}",
+                hash=d.content_hash[:12],
+                deployed_at=f"{d.deployed_at:%Y-%m-%d %H:%M}",
+                deployed_by=f"{d.deployed_by:<14}",
+                running=running,
             )
+            click.echo(line.localize(rt.settings.lang))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import urllib.request
 
 import click
 
+from huiju.i18n import Message, _
 from huiju.settings import load_settings
 
 
@@ -39,6 +40,10 @@ def _interrupt(_signum: int, _frame: object) -> None:
 
 def run_demo() -> None:
     settings = load_settings()
+
+    def say(text: str | Message = "", *, err: bool = False) -> None:
+        click.echo(text.localize(settings.lang) if isinstance(text, Message) else text, err=err)
+
     # Also when started in the background (SIGINT ignored) or stopped by a supervisor (SIGTERM).
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -51,28 +56,31 @@ def run_demo() -> None:
     try:
         sandbox_ok = _wait_http(f"{settings.sandbox_url}/_sandbox/health")
         web_ok = _wait_http(f"http://{settings.web_host}:{settings.web_port}/healthz")
-        click.echo("")
-        click.echo("Huiju is running (Ctrl-C stops everything):")
-        click.echo(f"  sandbox  {settings.sandbox_url}/  (citizen_info, sms, egov_approval, data_exchange)"
-                   f"{'' if sandbox_ok else '  NOT ANSWERING'}")
-        click.echo(f"  web      http://{settings.web_host}:{settings.web_port}/api/v1/items"
-                   f"{'' if web_ok else '  NOT ANSWERING'}")
-        click.echo(f"  worker   celery, broker {settings.resolved_broker_url} (pid {children['worker'].pid})")
-        click.echo(f"  database {settings.resolved_database_url}")
-        click.echo("")
+        silent = _("  NOT ANSWERING")
+        say()
+        say(_("Huiju is running (Ctrl-C stops everything):"))
+        say(_("  sandbox  {url}/  (citizen_info, sms, egov_approval, data_exchange){warning}",
+              url=settings.sandbox_url, warning="" if sandbox_ok else silent))  # fmt: skip
+        say(_("  web      {url}{warning}", url=f"http://{settings.web_host}:{settings.web_port}/api/v1/items",
+              warning="" if web_ok else silent))  # fmt: skip
+        say(_("  worker   celery, broker {broker} (pid {pid})", broker=settings.resolved_broker_url,
+              pid=children["worker"].pid))  # fmt: skip
+        say(_("  database {url}", url=settings.resolved_database_url))
+        say()
         subprocess.run([sys.executable, "-m", "huiju.cli", "accounts"], check=False)  # noqa: S603
-        click.echo("")
-        click.echo("Try, in another terminal (with the venv's bin on PATH: . .venv/bin/activate):")
-        click.echo("  huiju case submit --item elderly-care-subsidy --applicant 110105193801012340 \\")
+        say()
+        say(_("Try, in another terminal (with the venv's bin on PATH: . .venv/bin/activate):"))
+        say("  huiju case submit --item elderly-care-subsidy --applicant 110105193801012340 \\")
         form = '{"income_band": "subsistence", "disability": "none", "living_alone": true}'
-        click.echo(f"      --data '{form}'")
-        click.echo("  huiju task list --as officer-chaoyang-01")
+        say(f"      --data '{form}'")
+        say("  huiju task list --as officer-chaoyang-01")
         while all(p.poll() is None for p in children.values()):
             time.sleep(0.5)
         dead = [name for name, p in children.items() if p.poll() is not None]
-        click.echo(f"stopped: {', '.join(dead)} exited", err=True)
+        say(_("stopped: {processes} exited", processes=", ".join(dead)), err=True)
     except KeyboardInterrupt:
-        click.echo("\nstopping ...")
+        say()
+        say(_("stopping ..."))
     finally:
         for p in children.values():
             if p.poll() is None:

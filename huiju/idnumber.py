@@ -17,6 +17,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
 from huiju.errors import InputError
+from huiju.i18n import Message, _
 
 Gender = Literal["female", "male"]
 
@@ -30,35 +31,48 @@ def normalize(raw: str) -> str:
     return "".join(unicodedata.normalize("NFKC", raw).split()).upper()
 
 
-def _error(message: str, reason: str) -> InputError:
+def _error(message: Message, reason: str) -> InputError:
     return InputError(message, field="id_number", reason=reason)
 
 
 def validate(raw: str) -> str:
     """The normalized number, or :class:`InputError` saying precisely what is wrong."""
     if not isinstance(raw, str):
-        raise _error("the ID number must be text", "type")
+        raise _error(_("the ID number must be text"), "type")
     number = normalize(raw)
     if len(number) != LENGTH:
         if len(number) == 15 and set(number) <= _DIGITS:
             raise _error(
-                "15-digit first-generation ID numbers are not accepted; give the 18-digit number",
+                _("15-digit first-generation ID numbers are not accepted; give the 18-digit number"),
                 "length",
             )
-        raise _error(f"an ID number has {LENGTH} characters, this one has {len(number)}", "length")
+        raise _error(
+            _("an ID number has {expected} characters, this one has {actual}", expected=LENGTH, actual=len(number)),
+            "length",
+        )
     for position, char in enumerate(number[:-1], start=1):
         if char not in _DIGITS:
             raise _error(
-                f"the first 17 characters of an ID number must be digits; character {position} is {char!r}",
+                _(
+                    "the first 17 characters of an ID number must be digits; character {position} is {char}",
+                    position=position,
+                    char=repr(char),
+                ),
                 "format",
             )
     if number[-1] not in _DIGITS and number[-1] != "X":
-        raise _error(f"the last character of an ID number must be a digit or X, not {number[-1]!r}", "format")
+        raise _error(
+            _("the last character of an ID number must be a digit or X, not {char}", char=repr(number[-1])), "format"
+        )
     expected = ric.calc_check_digit(number)
     if number[-1] != expected:
         raise _error(
-            f"the check digit (18th character) is {number[-1]}, but the first 17 digits give {expected}; "
-            "a digit is probably mistyped",
+            _(
+                "the check digit (18th character) is {given}, but the first 17 digits give {expected}; "
+                "a digit is probably mistyped",
+                given=number[-1],
+                expected=expected,
+            ),
             "checksum",
         )
     try:
@@ -66,17 +80,24 @@ def validate(raw: str) -> str:
     except ValidationError as exc:
         raw_date = number[6:14]
         raise _error(
-            f"the birth date {raw_date[:4]}-{raw_date[4:6]}-{raw_date[6:]} (characters 7-14) does not exist",
+            _(
+                "the birth date {date} (characters 7-14) does not exist",
+                date=f"{raw_date[:4]}-{raw_date[4:6]}-{raw_date[6:]}",
+            ),
             "birth_date",
         ) from exc
     if born > datetime.now(_CHINA_TZ).date():
-        raise _error(f"the birth date {born.isoformat()} (characters 7-14) is in the future", "birth_date")
+        raise _error(_("the birth date {date} (characters 7-14) is in the future", date=born.isoformat()), "birth_date")
     try:
         ric.get_birth_place(number)
     except ValidationError as exc:
         raise _error(
-            f"the region code {number[:6]} (characters 1-6) is not an administrative division code "
-            f"(GB/T 2260) in use for someone born in {born.year}",
+            _(
+                "the region code {region} (characters 1-6) is not an administrative division code "
+                "(GB/T 2260) in use for someone born in {year}",
+                region=number[:6],
+                year=born.year,
+            ),
             "region",
         ) from exc
     return number

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from adapters.config import ensure_defaults
 from adapters.sandbox.people import seeded_people
+from huiju.i18n import Message, _
 from huiju.models import Item, ItemKind, Org, OrgLevel, Resident, ResponsibleLevel, Role, TimeUnit, User
 from workflows_bpmn.definitions import bundled_process_files, deploy, read_sources
 from workflows_bpmn.expressions import host_functions
@@ -147,13 +148,19 @@ def seed_accounts(session: Session, orgs: dict[str, Org]) -> list[DemoAccount]:
     return added
 
 
-def deploy_bundled(session: Session, deployed_by: str = "huiju-init", cache: object | None = None) -> list[str]:
+def deploy_bundled(
+    session: Session, deployed_by: str = "huiju-init", cache: object | None = None
+) -> list[Message]:
     """Deploy every shipped process (a new version only when its content changed)."""
-    done = []
+    done: list[Message] = []
     for path in bundled_process_files():
         result = deploy(session, read_sources([path]), host_functions(), deployed_by=deployed_by, cache=cache)  # type: ignore[arg-type]
         d = result.definition
-        done.append(f"{d.process_id} v{d.version}{'' if result.created else ' (unchanged)'}")
+        fields = {"process_id": d.process_id, "version": d.version}
+        if result.created:
+            done.append(_("{process_id} v{version}", **fields))
+        else:
+            done.append(_("{process_id} v{version} (unchanged)", **fields))
     return done
 
 

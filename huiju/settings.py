@@ -29,6 +29,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from huiju.errors import ConfigurationError
+from huiju.i18n import _
 
 _DEV_SECRET = "huiju-development-only-secret"  # noqa: S105 - refused in production below
 
@@ -52,7 +53,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.env == "production" and self.secret_key == _DEV_SECRET:
-            raise ConfigurationError("HUIJU_SECRET_KEY must be set when HUIJU_ENV=production")
+            raise ConfigurationError(_("HUIJU_SECRET_KEY must be set when HUIJU_ENV=production"))
         return self
 
     @cached_property
@@ -86,4 +87,4 @@ def load_settings(**overrides: object) -> Settings:
     except ConfigurationError:
         raise
     except ValueError as exc:
-        raise ConfigurationError(f"invalid Huiju setting: {exc}") from exc
+        raise ConfigurationError(_("invalid Huiju setting: {error}", error=str(exc))) from exc

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from huiju.errors import DeployError, NotFoundError
+from huiju.i18n import _
 from workflows_bpmn.models import ProcessDefinition
 from workflows_bpmn.validation import ParsedBundle, parse_bundle
 
@@ -37,11 +38,11 @@ def read_sources(paths: Iterable[Path]) -> dict[str, str]:
     folders: set[Path] = set()
     for path in paths:
         if not path.is_file():
-            raise DeployError(f"{path}: no such file")
+            raise DeployError(_("{file}: no such file", file=str(path)))
         try:
             sources[path.name] = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
-            raise DeployError(f"{path}: not a UTF-8 text file") from exc
+            raise DeployError(_("{file}: not a UTF-8 text file", file=str(path))) from exc
         folders.add(path.parent)
     called: set[str] = set()
     provided: set[str] = set()
@@ -86,7 +87,7 @@ class SpecCache:
         if found is None:
             definition = session.get(ProcessDefinition, definition_id)
             if definition is None:
-                raise NotFoundError(f"no process definition {definition_id}")
+                raise NotFoundError(_("no process definition {definition_id}", definition_id=definition_id))
             found = self._parse(definition)
         return found
 
@@ -144,7 +145,7 @@ def latest_definition(session: Session, process_id: str, *, required: bool = Tru
     )
     found = session.scalars(stmt).first()
     if found is None and required:
-        raise NotFoundError(f"process '{process_id}' is not deployed")
+        raise NotFoundError(_("process '{process_id}' is not deployed", process_id=process_id))
     return found
 
 

@@ -15,6 +15,7 @@ from flask import g, request
 from huiju.api.errors import AuthenticationRequired
 from huiju.api.runtime import runtime
 from huiju.errors import PermissionDenied
+from huiju.i18n import _
 from huiju.services.actors import Actor, authenticate
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -23,15 +24,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _check_credentials() -> Actor:
     credentials = request.authorization
     if credentials is None or credentials.type != "basic":
-        raise AuthenticationRequired("this API needs HTTP Basic credentials (user name and password)")
+        raise AuthenticationRequired(_("this API needs HTTP Basic credentials (user name and password)"))
     username, password = credentials.username, credentials.password
     if not username or password is None:
-        raise AuthenticationRequired("HTTP Basic credentials need a user name and a password")
+        raise AuthenticationRequired(_("HTTP Basic credentials need a user name and a password"))
     try:
         with runtime().db.transaction() as session:
             return authenticate(session, username, password)
     except PermissionDenied as exc:
-        raise AuthenticationRequired(exc.message) from exc
+        raise AuthenticationRequired(exc.text) from exc
 
 
 def login_required(view: F) -> F:
@@ -46,5 +47,5 @@ def login_required(view: F) -> F:
 def current_actor() -> Actor:
     actor = g.get("huiju_actor")
     if not isinstance(actor, Actor):
-        raise AuthenticationRequired("not authenticated")
+        raise AuthenticationRequired(_("not authenticated"))
     return actor

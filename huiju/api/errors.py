@@ -3,6 +3,7 @@
 Huiju's own errors answer with their ``http_status`` and ``to_problem()``; Flask's HTTP errors
 (404, 405, 413, 415 ...) inside ``/api/v1`` are turned into the same shape; anything unexpected
 becomes a 500 problem that names nothing of the internals (the traceback goes to the log only).
+Details are in the language negotiated from ``Accept-Language`` (see :mod:`huiju.api.language`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from flask import Blueprint, Response, current_app, json, request
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from huiju.api.language import mark_language, request_locale
 from huiju.errors import HuijuError, InputError
+from huiju.i18n import Message, _
 
 PROBLEM_MIMETYPE = "application/problem+json"
 REALM = "huiju"
@@ -43,24 +46,37 @@ def problem_response(problem: dict[str, Any], status: int) -> Response:
     )
     if status == 401:
         response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}"'
-    return response
+    return mark_language(response)
+
+
+#: Details of the HTTP errors that Flask raises before a view runs (its own texts are English only).
+HTTP_DETAILS: dict[int, Message] = {
+    404: _("there is no such resource in this API"),
+    405: _("this resource does not answer to this method"),
+}
 
 
 def _http_problem(exc: HTTPException) -> dict[str, Any]:
     status = exc.code or 500
     title = (exc.name or "error").lower().replace(" ", "-")
+    locale = request_locale()
+    known = HTTP_DETAILS.get(status)
+    if known is not None and locale != "en":
+        detail = known.localize(locale)
+    else:
+        detail = exc.description or exc.name or ""
     return {
         "type": f"https://huiju.example/problems/{title}",
         "title": title,
         "status": status,
-        "detail": exc.description or exc.name or "",
+        "detail": detail,
     }
 
 
 def handle_huiju_error(exc: HuijuError) -> Response:
     if exc.http_status >= 500:
         current_app.logger.error("API request %s %s failed: %s", request.method, request.path, exc)
-    return problem_response(exc.to_problem(), exc.http_status)
+    return problem_response(exc.to_problem(request_locale()), exc.http_status)
 
 
 def handle_http_exception(exc: HTTPException) -> Response | HTTPException:
@@ -85,7 +101,7 @@ def handle_unexpected(exc: Exception) -> Response:
         "type": "https://huiju.example/problems/internal",
         "title": "internal",
         "status": 500,
-        "detail": "an unexpected error occurred; it has been logged",
+        "detail": _("an unexpected error occurred; it has been logged").localize(request_locale()),
     }
     return problem_response(problem, 500)
 
@@ -93,6 +109,7 @@ def handle_unexpected(exc: Exception) -> Response:
 def register(bp: Blueprint) -> None:
     bp.register_error_handler(HuijuError, handle_huiju_error)
     bp.register_error_handler(Exception, handle_unexpected)
+    bp.after_request(mark_language)
     # Routing errors (unknown path, wrong method) happen before a blueprint is chosen, so this
     # handler sits on the application and looks at the path.
     bp.app_errorhandler(HTTPException)(handle_http_exception)

@@ -6,6 +6,7 @@ from flask import current_app
 
 from huiju.bootstrap import Runtime
 from huiju.errors import ConfigurationError
+from huiju.i18n import _
 
 EXTENSION_KEY = "huiju"
 
@@ -13,5 +14,5 @@ EXTENSION_KEY = "huiju"
 def runtime() -> Runtime:
     found = current_app.extensions.get(EXTENSION_KEY)
     if not isinstance(found, Runtime):
-        raise ConfigurationError("the application has no Huiju runtime; build it with huiju.web.create_app")
+        raise ConfigurationError(_("the application has no Huiju runtime; build it with huiju.web.create_app"))
     return found

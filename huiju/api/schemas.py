@@ -20,6 +20,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from huiju import idnumber
 from huiju.api.errors import BodyTooLarge, UnsupportedMediaType
 from huiju.errors import InputError
+from huiju.i18n import Message, _
 from huiju.models import Case, CaseEvent, Item, Role
 from huiju.services.actors import Actor
 from workflows_bpmn.models import HumanTask
@@ -37,35 +38,51 @@ def json_body(allowed: Mapping[str, type | tuple[type, ...]], required: tuple[st
     mimetype = request.mimetype
     if not (mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))):
         shown = mimetype or "none"
-        raise UnsupportedMediaType(f"the request body must be JSON (Content-Type: application/json), not {shown}")
+        raise UnsupportedMediaType(
+            _("the request body must be JSON (Content-Type: application/json), not {mimetype}", mimetype=shown)
+        )
     length = request.content_length
     if length is not None and length > MAX_BODY_BYTES:
-        raise BodyTooLarge(f"the request body has {length} bytes; at most {MAX_BODY_BYTES} are accepted")
+        raise BodyTooLarge(
+            _("the request body has {size} bytes; at most {limit} are accepted", size=length, limit=MAX_BODY_BYTES)
+        )
     request.max_content_length = MAX_BODY_BYTES
     try:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge as exc:
-        raise BodyTooLarge(f"the request body is larger than {MAX_BODY_BYTES} bytes") from exc
+        raise BodyTooLarge(_("the request body is larger than {limit} bytes", limit=MAX_BODY_BYTES)) from exc
     try:
         body = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise InputError("the request body is not UTF-8 text") from exc
+        raise InputError(_("the request body is not UTF-8 text")) from exc
     except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise InputError(f"the request body is not valid JSON: {exc.msg} ({where})") from exc
+        raise InputError(
+            _(
+                "the request body is not valid JSON: {error} (line {line}, column {column})",
+                error=exc.msg,
+                line=exc.lineno,
+                column=exc.colno,
+            )
+        ) from exc
     if not isinstance(body, dict):
-        raise InputError(f"the request body must be a JSON object, not {_json_type(body)}")
+        raise InputError(_("the request body must be a JSON object, not {kind}", kind=_json_type(body)))
     unknown = sorted(set(body) - set(allowed))
     if unknown:
-        raise InputError(f"unknown field '{unknown[0]}'; the fields are: {', '.join(allowed)}", field=unknown[0])
+        raise InputError(
+            _("unknown field '{field}'; the fields are: {fields}", field=unknown[0], fields=", ".join(allowed)),
+            field=unknown[0],
+        )
     for name in required:
         if name not in body or body[name] is None:
-            raise InputError(f"missing field '{name}'", field=name)
+            raise InputError(_("missing field '{field}'", field=name), field=name)
     for name, value in body.items():
         expected = allowed[name]
         if not isinstance(value, expected) or isinstance(value, bool) and bool not in _as_tuple(expected):
-            wanted = " or ".join(_JSON_NAMES.get(t, t.__name__) for t in _as_tuple(expected))
-            raise InputError(f"field '{name}' must be {wanted}, not {_json_type(value)}", field=name)
+            wanted = _one_of([_type_name(t) for t in _as_tuple(expected)])
+            raise InputError(
+                _("field '{field}' must be {wanted}, not {kind}", field=name, wanted=wanted, kind=_json_type(value)),
+                field=name,
+            )
     return body
 
 
@@ -76,20 +93,32 @@ def query_int(name: str, default: int, *, minimum: int, maximum: int | None = No
     try:
         value = int(raw)
     except ValueError as exc:
-        raise InputError(f"query parameter '{name}' must be a whole number, not '{raw}'", parameter=name) from exc
+        raise InputError(
+            _("query parameter '{parameter}' must be a whole number, not '{value}'", parameter=name, value=raw),
+            parameter=name,
+        ) from exc
     if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and at most {maximum}" if maximum is not None else ""
-        raise InputError(f"query parameter '{name}' must be at least {minimum}{upper}", parameter=name)
+        text = (
+            _("query parameter '{parameter}' must be at least {minimum}", parameter=name, minimum=minimum)
+            if maximum is None
+            else _(
+                "query parameter '{parameter}' must be at least {minimum} and at most {maximum}",
+                parameter=name,
+                minimum=minimum,
+                maximum=maximum,
+            )
+        )
+        raise InputError(text, parameter=name)
     return value
 
 
-_JSON_NAMES: dict[type, str] = {
-    str: "a string",
-    dict: "an object",
-    list: "an array",
-    int: "an integer",
-    float: "a number",
-    bool: "a boolean",
+_JSON_NAMES: dict[type, Message] = {
+    str: _("a string"),
+    dict: _("an object"),
+    list: _("an array"),
+    int: _("an integer"),
+    float: _("a number"),
+    bool: _("a boolean"),
 }
 
 
@@ -97,10 +126,22 @@ def _as_tuple(expected: type | tuple[type, ...]) -> tuple[type, ...]:
     return expected if isinstance(expected, tuple) else (expected,)
 
 
-def _json_type(value: Any) -> str:
+def _type_name(kind: type) -> Message | str:
+    return _JSON_NAMES.get(kind, kind.__name__)
+
+
+def _one_of(names: list[Message | str]) -> Message | str:
+    """'a string or an object': the alternatives joined, each translated."""
+    text = names[0]
+    for other in names[1:]:
+        text = _("{first} or {second}", first=text, second=other)
+    return text
+
+
+def _json_type(value: Any) -> Message | str:
     if value is None:
         return "null"
-    return _JSON_NAMES.get(type(value), type(value).__name__)
+    return _type_name(type(value))
 
 
 # -- out ------------------------------------------------------------------------------------------

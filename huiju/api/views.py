@@ -21,6 +21,7 @@ from huiju.api.schemas import (
     task_json,
 )
 from huiju.errors import NotFoundError
+from huiju.i18n import _
 from huiju.models import Case
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
@@ -29,7 +30,8 @@ from workflows_bpmn.models import HumanTask
 
 def openapi_document() -> Response:
     text = resources.files("huiju.api").joinpath("openapi.yaml").read_bytes()
-    return current_app.response_class(text, mimetype="application/yaml")
+    # The document is written in English, whatever the caller asked for.
+    return current_app.response_class(text, mimetype="application/yaml", headers={"Content-Language": "en"})
 
 
 @login_required
@@ -116,7 +118,7 @@ def complete_task(task_id: str) -> ResponseReturnValue:
         case_id = result.instance.context.get("case_id")
         case = session.get(Case, case_id) if case_id is not None else None
         if task is None or case is None:
-            raise NotFoundError(f"task {task_id} has no case")
+            raise NotFoundError(_("task {task_id} has no case", task_id=task_id))
         reply = {
             "task": task_json(task, case.number),
             "case": {"number": case.number, "status": case.status.value, "outcome": case.outcome},

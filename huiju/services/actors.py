@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huiju.errors import NotFoundError, PermissionDenied
+from huiju.i18n import _
 from huiju.models import Org, Role, User
 
 
@@ -42,14 +43,14 @@ def actor_for(user: User) -> Actor:
 def load_actor(session: Session, username: str) -> Actor:
     user = session.scalars(select(User).where(User.username == username)).one_or_none()
     if user is None or not user.active:
-        raise NotFoundError(f"no active account '{username}'")
+        raise NotFoundError(_("no active account '{username}'", username=username))
     return actor_for(user)
 
 
 def authenticate(session: Session, username: str, password: str) -> Actor:
     user = session.scalars(select(User).where(User.username == username)).one_or_none()
     if user is None or not user.active or not user.check_password(password):
-        raise PermissionDenied("wrong user name or password")
+        raise PermissionDenied(_("wrong user name or password"))
     return actor_for(user)
 
 

@@ -13,6 +13,7 @@ from huiju import idnumber
 from huiju.calendar import WorkingCalendar
 from huiju.db import utcnow
 from huiju.errors import InputError, NotFoundError, PermissionDenied, SchemaError
+from huiju.i18n import _
 from huiju.models import Case, CaseEvent, CaseStatus, Item, Resident, Role
 from huiju.services.actors import Actor, community_ids_of_street
 from workflows_bpmn.expressions import CHINA
@@ -25,7 +26,7 @@ CASE_PREFIX = "HJ"
 def get_item(session: Session, code: str) -> Item:
     item = session.scalars(select(Item).where(Item.code == code)).one_or_none()
     if item is None or not item.active:
-        raise NotFoundError(f"unknown item '{code}'")
+        raise NotFoundError(_("unknown item '{code}'", code=code))
     return item
 
 
@@ -35,13 +36,21 @@ def list_items(session: Session) -> list[Item]:
 
 def _check_form(item: Item, data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise SchemaError("form data must be a JSON object")
+        raise SchemaError(_("form data must be a JSON object"))
     validator = jsonschema.Draft202012Validator(item.form_schema)
     problems = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if problems:
         errors = {"/".join(str(p) for p in e.absolute_path) or "(form)": e.message for e in problems}
         first = next(iter(errors.items()))
-        raise SchemaError(f"form data does not fit item '{item.code}': {first[0]}: {first[1]}", **errors)
+        raise SchemaError(
+            _(
+                "form data does not fit item '{item}': {field}: {problem}",
+                item=item.code,
+                field=first[0],
+                problem=first[1],
+            ),
+            **errors,
+        )
     return data
 
 
@@ -59,11 +68,13 @@ def submit_case(
     id_number = idnumber.validate(applicant_id_number)
     applicant = session.scalars(select(Resident).where(Resident.id_number == id_number)).one_or_none()
     if applicant is None:
-        raise NotFoundError(f"no resident registered with ID number {idnumber.mask(id_number)}")
+        raise NotFoundError(
+            _("no resident registered with ID number {id_number}", id_number=idnumber.mask(id_number))
+        )
     if actor.role is Role.RESIDENT and actor.resident_id != applicant.id:
-        raise PermissionDenied("a resident may apply only for themselves")
+        raise PermissionDenied(_("a resident may apply only for themselves"))
     if actor.role is Role.COMMUNITY_OFFICER and actor.org_id != applicant.community_id:
-        raise PermissionDenied("the applicant lives in another community")
+        raise PermissionDenied(_("the applicant lives in another community"))
     form = _check_form(item, data)
     now = utcnow()
     today = now.astimezone(CHINA).date()
@@ -163,7 +174,7 @@ def get_case(session: Session, actor: Actor, number: str) -> Case:
     """A case the actor may see; any other case answers 'not found', so that nothing leaks."""
     case = session.scalars(_visible(session, actor).where(Case.number == number)).one_or_none()
     if case is None:
-        raise NotFoundError(f"no case {number}")
+        raise NotFoundError(_("no case {number}", number=number))
     return case
 
 
@@ -175,7 +186,7 @@ def list_cases(
         try:
             stmt = stmt.where(Case.status == CaseStatus(status))
         except ValueError as exc:
-            raise InputError(f"unknown case status '{status}'") from exc
+            raise InputError(_("unknown case status '{status}'", status=status)) from exc
     return list(session.scalars(stmt.order_by(Case.id.desc()).limit(min(limit, 500)).offset(offset)))
 
 
@@ -186,7 +197,7 @@ def instance_of(session: Session, case: Case) -> ProcessInstance | None:
 def retry_incident(session: Session, engine: Engine, actor: Actor, number: str) -> list[str]:
     case = get_case(session, actor, number)
     if actor.role not in (Role.COMMUNITY_OFFICER, Role.STREET_REVIEWER, Role.INTEGRATOR, Role.ADMINISTRATOR):
-        raise PermissionDenied("only officers and integrators may retry an incident")
+        raise PermissionDenied(_("only officers and integrators may retry an incident"))
     if case.process_instance_id is None:
-        raise InputError(f"case {number} has no process")
+        raise InputError(_("case {number} has no process", number=number))
     return engine.retry_incident(session, case.process_instance_id, actor.username)

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from huiju.errors import InputError, NotFoundError, PermissionDenied
+from huiju.i18n import _
 from huiju.models import Role
 from huiju.services.actors import Actor
 from workflows_bpmn.models import HumanTask, HumanTaskStatus
@@ -48,33 +49,38 @@ def get_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
     if 8 <= len(task_id) < 36:
         found = list(session.scalars(stmt.where(HumanTask.id.startswith(task_id, autoescape=True)).limit(2)))
         if len(found) > 1:
-            raise InputError(f"task id prefix '{task_id}' is ambiguous; give more characters")
+            raise InputError(_("task id prefix '{prefix}' is ambiguous; give more characters", prefix=task_id))
         task = found[0] if found else None
     else:
         task = session.scalars(stmt.where(HumanTask.id == task_id)).one_or_none()
     if task is None:
-        raise NotFoundError(f"no task {task_id}")
+        raise NotFoundError(_("no task {task_id}", task_id=task_id))
     return task
 
 
 def check_form(task: HumanTask, decision: str, data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise InputError("task data must be a JSON object")
+        raise InputError(_("task data must be a JSON object"))
     if task.decisions and decision not in task.decisions:
         raise InputError(
-            f"'{decision}' is not a decision of step '{task.name}'; choose one of: {', '.join(task.decisions)}"
+            _(
+                "'{decision}' is not a decision of step '{step}'; choose one of: {decisions}",
+                decision=decision,
+                step=task.name,
+                decisions=", ".join(task.decisions),
+            )
         )
     for name in REQUIRED_FIELDS.get(decision, ()):
         value = data.get(name)
         if value in (None, "", []):
-            raise InputError(f"decision '{decision}' needs '{name}'", field=name)
+            raise InputError(_("decision '{decision}' needs '{field}'", decision=decision, field=name), field=name)
     if "missing_materials" in data and not (
         isinstance(data["missing_materials"], list) and all(isinstance(m, str) for m in data["missing_materials"])
     ):
-        raise InputError("'missing_materials' must be a list of strings", field="missing_materials")
+        raise InputError(_("'missing_materials' must be a list of strings"), field="missing_materials")
     reserved = {"by", "at"} & set(data)
     if reserved:
-        raise InputError(f"'{sorted(reserved)[0]}' is set by Huiju, not by the form")
+        raise InputError(_("'{field}' is set by Huiju, not by the form", field=sorted(reserved)[0]))
     return {**data, "decision": decision}
 
 
@@ -83,6 +89,6 @@ def complete_task(
 ) -> StepResult:
     task = get_task(session, actor, task_id)
     if actor.sees_everything:
-        raise PermissionDenied("administrators and integrators do not decide cases")
+        raise PermissionDenied(_("administrators and integrators do not decide cases"))
     form = check_form(task, decision, data)
     return engine.complete_task(session, task.id, actor.username, form)

@@ -146,7 +146,9 @@ class Api:
         in_spec: bool = True,
         **kwargs: Any,
     ) -> TestResponse:
-        headers = dict(kwargs.pop("headers", {}))
+        # English unless a test asks for another language (or for none: pass Accept-Language=None).
+        headers = {"Accept-Language": "en", **kwargs.pop("headers", {})}
+        headers = {k: v for k, v in headers.items() if v is not None}
         if user is not None:
             headers.update(basic(user))
         response = self.client.open(path, method=method, headers=headers, **kwargs)

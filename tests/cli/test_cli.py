@@ -23,6 +23,7 @@ FORM = '{"income_band": "subsistence", "disability": "none", "living_alone": tru
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.setenv("HUIJU_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("HUIJU_ENV", "test")
+    monkeypatch.setenv("HUIJU_LANG", "en")  # the assertions below read the English texts
     runner = CliRunner()
     result = runner.invoke(main, ["init"])
     assert result.exit_code == 0, result.output
@@ -120,3 +121,23 @@ def test_deploy_needs_an_administrator_and_makes_a_new_version(cli: CliRunner, t
     (tmp_path / dmn.name).write_text(dmn.read_text(encoding="utf-8"), encoding="utf-8")
     deployed = run(cli, "process", "deploy", str(changed))
     assert deployed.exit_code == 0 and "deployed elderly_care_subsidy version 2" in deployed.output
+
+
+def test_the_command_line_speaks_chinese_by_default(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HUIJU_LANG")
+    refused = run(cli, "case", "submit", "--item", "no-such-item", "--applicant", "110105193801012340", "--data", FORM)
+    assert refused.exit_code == 3
+    assert "错误：未知事项“no-such-item”" in refused.output
+    submitted = run(cli, "case", "submit", "--item", "elderly-care-subsidy", "--applicant", "110105193801012340",
+                    "--data", FORM)  # fmt: skip
+    assert submitted.exit_code == 0, submitted.output
+    assert "已提交；状态：" in submitted.output
+    number = submitted.output.split()[1]
+    shown = run(cli, "case", "show", number)
+    assert "办理过程" in shown.output and "流程启动" in shown.output and "请求政务系统" in shown.output
+    assert "process_started" not in shown.output
+    listed = run(cli, "case", "list")
+    assert number in listed.output and any(s in listed.output for s in ("已提交", "核验中", "待受理"))
+    assert "暂无待办" in run(cli, "task", "list", "--as", "officer-chaoyang-01").output
+    monkeypatch.setenv("HUIJU_LANG", "en")
+    assert "no tasks" in run(cli, "task", "list", "--as", "officer-chaoyang-01").output

@@ -1,0 +1,97 @@
+"""Labels for the codes a person reads: case statuses, outcomes, decisions, timeline kinds, roles.
+
+The codes themselves (``intake``, ``approve``, ``task_ready`` ...) stay what the API returns and
+what the command line accepts (``--status intake``, ``--decision accept``); this module is the one
+place where they get words. A label's message id *is* its code, so English shows the code a person
+can type back, and the Chinese catalogue gives the term of the trade (``awaiting_supplement`` =
+待补正, ``refuse`` = 不予受理).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from huiju.i18n import Message, _, normalize
+
+LabelKind = Literal["status", "outcome", "decision", "timeline", "role"]
+
+#: Case statuses (:class:`huiju.models.CaseStatus`).
+STATUSES: dict[str, Message] = {
+    "submitted": _("submitted"),
+    "verifying": _("verifying"),
+    "intake": _("intake"),
+    "awaiting_supplement": _("awaiting_supplement"),
+    "street_review": _("street_review"),
+    "processing": _("processing"),
+    "incident": _("incident"),
+    "concluded": _("concluded"),
+}
+
+#: How a concluded case ended (the ``outcome`` property of the BPMN end event).
+OUTCOMES: dict[str, Message] = {
+    "approved": _("approved"),
+    "refused": _("refused"),
+    "denied": _("denied"),
+    "ineligible": _("ineligible"),
+    "identity_mismatch": _("identity_mismatch"),
+    "closed": _("closed"),
+    "supplement_expired": _("supplement_expired"),
+}
+
+#: Decisions offered by human tasks.
+DECISIONS: dict[str, Message] = {
+    "accept": _("accept"),
+    "refuse": _("refuse"),
+    "supplement": _("supplement"),
+    "approve": _("approve"),
+    "deny": _("deny"),
+    "submit": _("submit"),
+    "retry": _("retry"),
+    "close": _("close"),
+}
+
+#: Kinds of case timeline entries (:class:`huiju.models.CaseEvent`).
+TIMELINE: dict[str, Message] = {
+    "submitted": _("submitted"),
+    "process_started": _("process_started"),
+    "service_requested": _("service_requested"),
+    "service_replied": _("service_replied"),
+    "service_failed": _("service_failed"),
+    "service_ignored": _("service_ignored"),
+    "incident": _("incident"),
+    "incident_retried": _("incident_retried"),
+    "task_ready": _("task_ready"),
+    "task_completed": _("task_completed"),
+    "task_cancelled": _("task_cancelled"),
+    "timer_fired": _("timer_fired"),
+    "process_completed": _("process_completed"),
+}
+
+#: Account roles (:class:`huiju.models.Role`).
+ROLES: dict[str, Message] = {
+    "resident": _("resident"),
+    "community_officer": _("community_officer"),
+    "street_reviewer": _("street_reviewer"),
+    "administrator": _("administrator"),
+    "integrator": _("integrator"),
+}
+
+TABLES: dict[LabelKind, dict[str, Message]] = {
+    "status": STATUSES,
+    "outcome": OUTCOMES,
+    "decision": DECISIONS,
+    "timeline": TIMELINE,
+    "role": ROLES,
+}
+
+
+def label(kind: LabelKind, code: str, locale: str | None = None) -> str:
+    """The label of ``code`` in ``locale``; an unknown code is shown as it is."""
+    message = TABLES[kind].get(code)
+    return message.localize(locale) if message is not None else code
+
+
+def label_with_code(kind: LabelKind, code: str, locale: str | None = None) -> str:
+    """``受理(accept)`` where the code must be typed back; just the code in English."""
+    shown = label(kind, code, locale)
+    return code if normalize(locale) == "en" or shown == code else f"{shown}({code})"
