@@ -14,19 +14,21 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, and_, not_, or_, select, update
+from sqlalchemy import or_, select, update
 
 from adapters import client as adapter_client
 from adapters.config import AdapterSettings, get_config
 from exchange.models import MessageStatus, OutboxMessage
 from huiju.db import Database, utcnow
 from huiju.errors import AdapterError, InputError, NotFoundError
+from huiju.i18n import _
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300.0
+LEASE_MARGIN_SECONDS = 5.0
 Caller = Callable[..., dict[str, Any]]
 
 
@@ -42,26 +44,35 @@ class Claimed:
 
 
 def claim(db: Database, message_id: str, lease_seconds: float) -> Claimed | None:
-    """Take the lease on a pending message, or return None if it is not ours to send now."""
+    """Take the lease on a pending message, or return None if it is not ours to send now.
+
+    The lease outlasts the adapter's own timeouts, so that a slow but living attempt is not
+    overtaken. A message whose attempts are spent without an answer (workers lost mid-call) is
+    parked as dead here, so that it cannot circle for ever.
+    """
     now = utcnow()
     with db.transaction() as session:
-        # A retry waits out its backoff even when a duplicate broker message asks for it early.
-        waiting = and_(OutboxMessage.attempts > 0, OutboxMessage.next_attempt_at > now)
-        claimed = session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.message_id == message_id,
-                OutboxMessage.status == MessageStatus.PENDING,
-                or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
-                not_(waiting),
-            )
-            .values(locked_until=now + timedelta(seconds=lease_seconds), attempts=OutboxMessage.attempts + 1)
-        )
-        taken = cast(CursorResult[Any], claimed).rowcount
-        if not taken:
+        stmt = select(OutboxMessage).where(OutboxMessage.message_id == message_id)
+        if not db.is_sqlite:  # SQLite: the write transaction already holds the database lock
+            stmt = stmt.with_for_update()
+        message = session.scalars(stmt).one_or_none()
+        if message is None or message.status is not MessageStatus.PENDING:
             return None
-        message = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).one()
+        if message.locked_until is not None and message.locked_until >= now:
+            return None  # another attempt holds it
+        if message.attempts > 0 and message.next_attempt_at > now:
+            return None  # a retry waits out its backoff, even if a duplicate job asks early
         settings = get_config(session, message.system).snapshot()
+        if message.attempts >= settings.max_attempts:
+            message.status = MessageStatus.DEAD
+            message.locked_until = None
+            message.last_error = f"no answer after {message.attempts} attempt(s)"
+            message.last_error_transient = True
+            log.warning("message %s is dead: %s", message_id, message.last_error)
+            return None
+        lease = max(lease_seconds, settings.connect_timeout + settings.operation_timeout + LEASE_MARGIN_SECONDS)
+        message.locked_until = now + timedelta(seconds=lease)
+        message.attempts += 1
         return Claimed(
             message_id=message.message_id,
             operation=message.operation,
@@ -111,9 +122,16 @@ def _record(
 ) -> MessageStatus:
     now = utcnow()
     with db.transaction() as session:
-        message = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.message_id == claimed.message_id)
-        ).one()
+        stmt = select(OutboxMessage).where(OutboxMessage.message_id == claimed.message_id)
+        if not db.is_sqlite:
+            stmt = stmt.with_for_update()
+        message = session.scalars(stmt).one()
+        if message.status is not MessageStatus.PENDING or message.attempts != claimed.attempt:
+            # Our lease ran out and a later attempt took over (it carries the same message id,
+            # so the receiver answers it alike): what that attempt records stands.
+            log.warning("message %s attempt %s finished after losing its lease; its outcome is dropped",
+                        claimed.message_id, claimed.attempt)
+            return message.status
         message.locked_until = None
         if error is None:
             message.status = MessageStatus.DELIVERED
@@ -168,25 +186,9 @@ def due_messages(db: Database, *, redispatch_after: float = 5.0, limit: int = 10
         return ids
 
 
-def unsettled_messages(db: Database, limit: int = 100) -> list[str]:
-    """Delivered or dead messages whose outcome the engine has not taken yet."""
-    with db.sessions() as session:
-        return list(
-            session.scalars(
-                select(OutboxMessage.message_id)
-                .where(
-                    OutboxMessage.settled_at.is_(None),
-                    OutboxMessage.status.in_([MessageStatus.DELIVERED, MessageStatus.DEAD]),
-                )
-                .order_by(OutboxMessage.id)
-                .limit(limit)
-            )
-        )
-
-
 def get_message(db: Database, message_id: str) -> OutboxMessage:
     with db.sessions() as session:
         message = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).first()
         if message is None:
-            raise NotFoundError(f"no message {message_id}")
+            raise NotFoundError(_("no message {message_id}", message_id=message_id))
         return message

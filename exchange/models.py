@@ -22,6 +22,7 @@ class MessageStatus(enum.StrEnum):
     PENDING = "pending"  # not delivered yet (maybe waiting for its next attempt)
     DELIVERED = "delivered"  # the reply is stored
     DEAD = "dead"  # failed permanently or ran out of attempts
+    CANCELLED = "cancelled"  # the step that asked for it no longer waits (a timer interrupted it)
 
 
 class OutboxMessage(Base):
@@ -38,8 +39,10 @@ class OutboxMessage(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     user_id: Mapped[str] = mapped_column(String(64), default="system")
     case_number: Mapped[str | None] = mapped_column(String(32), index=True)
-    # Where the reply goes back to: {"instance_id": ..., "task_id": ..., "result_variable": ...}.
+    # Where the reply goes back to: {"instance_id": ..., "task_id": ..., "result_variable": ...};
+    # the process instance also as a column, so that its messages are found by an index.
     reply_to: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    process_instance_id: Mapped[int | None] = mapped_column(index=True)
     status: Mapped[MessageStatus] = mapped_column(Enum(MessageStatus, native_enum=False, length=16))
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -64,11 +64,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
-    # SQLite has one writer at a time. Taking the write lock when the transaction starts, not at
-    # its first write, turns the engine step's read-modify-write into a critical section and
-    # avoids the "database is locked" deadlock of two readers upgrading at once.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+WRITE_OPTION = "huiju_write"
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # SQLite has one writer at a time. A writing transaction takes the write lock when it starts,
+    # not at its first write: that turns the engine step's read-modify-write into a critical
+    # section and avoids the "database is locked" deadlock of two readers upgrading at once.
+    # Read-only sessions begin deferred and never wait for a writer (WAL).
+    if connection.get_execution_options().get(WRITE_OPTION):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
 
 
 class Database:
@@ -82,8 +89,12 @@ class Database:
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin_immediate)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        #: Sessions for reading; use :meth:`transaction` to write.
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(
+            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -96,7 +107,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work is committed on success and rolled back on any error."""
-        with self.sessions() as session, session.begin():
+        with self._write_sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

@@ -15,7 +15,8 @@ the boundary where they happen, with ``raise ... from exc``. Each error carries 
     ├── ConflictError                 the state moved on: task not ready, done twice, stale version
     ├── WorkflowError                 the engine
     │   ├── DeployError               a BPMN/DMN file is refused at deploy time (names the element)
-    │   └── ExpressionError           an expression is unsafe or fails to evaluate
+    │   ├── ExpressionError           an expression is unsafe or fails to evaluate
+    │   └── StepError                 a process instance cannot take a step with the data it has
     ├── AdapterError                  a call to a government system failed
     │   ├── TransientAdapterError     timeouts, connection errors, 5xx, 429: worth retrying
     │   └── PermanentAdapterError     faults, 4xx, invalid replies: retrying cannot help
@@ -101,6 +102,11 @@ class DeployError(WorkflowError):
 
 class ExpressionError(WorkflowError):
     code = "invalid-expression"
+    http_status = 422
+
+
+class StepError(WorkflowError):
+    code = "step-failed"
     http_status = 422
 
 

@@ -25,9 +25,12 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from huiju.calendar import WorkingCalendar
 from huiju.errors import ExpressionError
+from huiju.i18n import _
 
 CHINA = ZoneInfo("Asia/Shanghai")
 MAX_EXPRESSION_LENGTH = 2000
+MAX_DEPTH = 40  # nesting of the syntax tree: deeper ones would exhaust Python's recursion
+MAX_VALUE_SIZE = 100_000  # characters and items a value computed by an expression may hold
 
 _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
     ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Subscript, ast.Slice,
@@ -42,23 +45,45 @@ _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
 def check_expression(expression: str, functions: Mapping[str, Callable[..., Any]]) -> ast.Expression:
     """Parse and check one expression; raise :class:`ExpressionError` saying what is refused."""
     if len(expression) > MAX_EXPRESSION_LENGTH:
-        raise ExpressionError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
+        raise ExpressionError(_("expression longer than {limit} characters", limit=MAX_EXPRESSION_LENGTH))
     tree = _parse(expression)
+    if _depth(tree) > MAX_DEPTH:
+        raise ExpressionError(
+            _("expression nested deeper than {limit} levels: '{expression}'", limit=MAX_DEPTH, expression=expression)
+        )
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
             raise ExpressionError(
-                f"attribute access '.{node.attr}' is not allowed in '{expression}' (use subscripts)"
+                _(
+                    "attribute access '.{attribute}' is not allowed in '{expression}' (use subscripts)",
+                    attribute=node.attr,
+                    expression=expression,
+                )
             )
         if not isinstance(node, _ALLOWED_NODES):
-            raise ExpressionError(f"'{type(node).__name__}' is not allowed in expression '{expression}'")
+            raise ExpressionError(
+                _(
+                    "'{node}' is not allowed in expression '{expression}'",
+                    node=type(node).__name__,
+                    expression=expression,
+                )
+            )
         if isinstance(node, ast.Name) and node.id.startswith("_"):
-            raise ExpressionError(f"names starting with '_' are not allowed: '{node.id}' in '{expression}'")
+            raise ExpressionError(
+                _(
+                    "names starting with '_' are not allowed: '{name}' in '{expression}'",
+                    name=node.id,
+                    expression=expression,
+                )
+            )
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in functions:
                 called = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
-                raise ExpressionError(f"function '{called}' is not allowed in '{expression}'")
+                raise ExpressionError(
+                    _("function '{function}' is not allowed in '{expression}'", function=called, expression=expression)
+                )
             if node.keywords:
-                raise ExpressionError(f"keyword arguments are not allowed in '{expression}'")
+                raise ExpressionError(_("keyword arguments are not allowed in '{expression}'", expression=expression))
     return tree
 
 
@@ -67,7 +92,75 @@ def _parse(expression: str) -> ast.Expression:
     try:
         return ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"syntax error in expression '{expression}': {exc.msg}") from exc
+        raise ExpressionError(
+            _("syntax error in expression '{expression}': {error}", expression=expression, error=exc.msg)
+        ) from exc
+
+
+def _depth(node: ast.AST) -> int:
+    # Iterative, so that measuring a hostile tree cannot itself overflow the stack.
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(current))
+    return deepest
+
+
+def _size(value: Any, budget: int = MAX_VALUE_SIZE) -> int:
+    """Characters plus items in a value, counted until ``budget`` is passed (then budget + 1)."""
+    total, stack = 0, [value]
+    while stack and total <= budget:
+        current = stack.pop()
+        if isinstance(current, str | bytes):
+            total += len(current)
+        elif isinstance(current, dict):
+            total += len(current)
+            stack.extend(current.keys())
+            stack.extend(current.values())
+        elif isinstance(current, list | tuple | set):
+            total += len(current)
+            stack.extend(current)
+        else:
+            total += 1
+    return min(total, budget + 1)
+
+
+def _too_big() -> ExpressionError:
+    return ExpressionError(_("an expression may not build values larger than {limit}", limit=MAX_VALUE_SIZE))
+
+
+def _bounded_add(a: Any, b: Any) -> Any:
+    if _size(a) + _size(b) > MAX_VALUE_SIZE:
+        raise _too_big()
+    return a + b
+
+
+def _bounded_mult(a: Any, b: Any) -> Any:
+    for seq, times in ((a, b), (b, a)):
+        if isinstance(seq, str | list | tuple) and isinstance(times, int) and _size(seq) * times > MAX_VALUE_SIZE:
+            raise _too_big()
+    return a * b
+
+
+def _numeric_mod(a: Any, b: Any) -> Any:
+    if isinstance(a, str | bytes):  # printf-style formatting builds strings of any width
+        raise ExpressionError(_("string formatting with '%' is not allowed in expressions"))
+    return a % b
+
+
+def _bounded_str(value: Any = "") -> str:
+    if _size(value) > MAX_VALUE_SIZE:
+        raise _too_big()
+    return str(value)
+
+
+OPERATORS = {
+    **simpleeval.DEFAULT_OPERATORS,
+    ast.Add: _bounded_add,
+    ast.Mult: _bounded_mult,
+    ast.Mod: _numeric_mod,
+}
 
 
 @lru_cache(maxsize=4096)
@@ -87,7 +180,7 @@ def _as_date(value: str | date) -> date:
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError as exc:
-        raise ExpressionError(f"not an ISO date: {value!r}") from exc
+        raise ExpressionError(_("not an ISO date: {value}", value=repr(value))) from exc
 
 
 def age_on(birth_date: str | date, on: str | date) -> int:
@@ -104,7 +197,7 @@ def today() -> str:
 SAFE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "age_on": age_on,
     "today": today,
-    "str": str,
+    "str": _bounded_str,
     "int": int,
     "float": float,
     "bool": bool,
@@ -126,19 +219,29 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
         tree = check_expression(expression, self.functions)
         names = {**(external_context or {}), **context}
-        evaluator = simpleeval.EvalWithCompoundTypes(names=names, functions=self.functions)
+        evaluator = simpleeval.EvalWithCompoundTypes(names=names, functions=self.functions, operators=OPERATORS)
         try:
             return evaluator.eval(expression, previously_parsed=tree.body)
+        except ExpressionError:
+            raise
         except simpleeval.InvalidExpression as exc:
-            raise ExpressionError(f"cannot evaluate '{expression}': {exc}") from exc
-        except (TypeError, KeyError, IndexError, ValueError, ZeroDivisionError) as exc:
-            raise ExpressionError(f"cannot evaluate '{expression}': {type(exc).__name__}: {exc}") from exc
+            raise ExpressionError(
+                _("cannot evaluate '{expression}': {error}", expression=expression, error=str(exc))
+            ) from exc
+        except (TypeError, KeyError, IndexError, ValueError, ArithmeticError, RecursionError, MemoryError) as exc:
+            raise ExpressionError(
+                _(
+                    "cannot evaluate '{expression}': {error}",
+                    expression=expression,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            ) from exc
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
-        raise ExpressionError("script tasks and pre/post scripts are not allowed in Huiju processes")
+        raise ExpressionError(_("script tasks and pre/post scripts are not allowed in Huiju processes"))
 
     def call_service(self, context: dict[str, Any], **kwargs: Any) -> str:
-        raise ExpressionError("service tasks are run by the host, never by the environment")
+        raise ExpressionError(_("service tasks are run by the host, never by the environment"))
 
 
 class HuijuScriptEngine(PythonScriptEngine):  # type: ignore[misc]
@@ -164,7 +267,7 @@ class HuijuScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         check_expression(expression, self.functions)
 
     def call_service(self, task: Any, **kwargs: Any) -> str:
-        raise ExpressionError("service tasks are asynchronous in Huiju; this path is never taken")
+        raise ExpressionError(_("service tasks are asynchronous in Huiju; this path is never taken"))
 
 
 def calendar_functions(calendar: Callable[[], WorkingCalendar]) -> dict[str, Callable[..., Any]]:

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event as sa_event
@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 from adapters import registry as adapter_registry
 from exchange.models import MessageStatus, OutboxMessage
 from huiju.db import utcnow
-from huiju.errors import ConflictError, InputError, NotFoundError, WorkflowError
+from huiju.errors import ConflictError, HuijuError, InputError, NotFoundError, StepError, WorkflowError
+from huiju.i18n import Message, _
 from workflows_bpmn.definitions import SpecCache, latest_definition
 from workflows_bpmn.expressions import HuijuScriptEngine
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus, ProcessInstance
@@ -98,7 +99,7 @@ class Engine:
         script_engine = HuijuScriptEngine(self.functions(session))
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
         for task in workflow.get_tasks(state=TaskState.READY):
-            task.data.update(data)
+            task.data.update(check_data(data, _("start data")))
         instance = ProcessInstance(
             definition_id=definition.id,
             process_id=process_id,
@@ -124,15 +125,20 @@ class Engine:
         instance = self._lock(session, human.instance_id)
         session.refresh(human)
         if human.status is not HumanTaskStatus.READY:
-            who = f" by {human.completed_by}" if human.completed_by else ""
-            raise ConflictError(f"task {task_id} is already {human.status.value}{who}")
+            fields = {"task_id": task_id, "status": human.status.value}
+            raise ConflictError(
+                _("task {task_id} is already {status} by {user}", user=human.completed_by, **fields)
+                if human.completed_by
+                else _("task {task_id} is already {status}", **fields)
+            )
         workflow, script_engine = self._load(session, instance)
         task = workflow.get_task_from_id(UUID(task_id))
         if task is None or task.state != TaskState.READY:
-            raise ConflictError(f"task {task_id} is not ready in its process")
+            raise ConflictError(_("task {task_id} is not ready in its process", task_id=task_id))
         now = utcnow()
-        task.data[human.step] = {**form, "by": actor, "at": now.isoformat()}
-        task.run()
+        task.data[human.step] = check_data({**form, "by": actor, "at": now.isoformat()}, _("form data"))
+        with step_errors(instance):
+            task.run()
         human.status = HumanTaskStatus.COMPLETED
         human.completed_at = now
         human.completed_by = actor
@@ -153,7 +159,7 @@ class Engine:
             select(OutboxMessage).where(OutboxMessage.message_id == message_id)
         ).one_or_none()
         if message is None:
-            raise NotFoundError(f"no outbox message {message_id}")
+            raise NotFoundError(_("no outbox message {message_id}", message_id=message_id))
         instance = self._lock(session, int(message.reply_to["instance_id"]))
         session.refresh(message)
         if message.settled_at is not None or message.status is MessageStatus.PENDING:
@@ -169,8 +175,9 @@ class Engine:
                               detail=f"{message.operation}: the step no longer waits for this reply")
             )  # fmt: skip
         elif message.status is MessageStatus.DELIVERED:
-            task.data[message.reply_to["result_variable"]] = message.reply
-            task.complete()
+            task.data[message.reply_to["result_variable"]] = escape_reply(message.reply)
+            with step_errors(instance):
+                task.complete()
             result.timeline.append(
                 TimelineEntry("service_replied", "system", step, step_name, message.system,
                               detail=message.operation, data={"message_id": message_id})
@@ -181,30 +188,47 @@ class Engine:
         return result
 
     def retry_incident(self, session: Session, instance_id: int, actor: str) -> list[str]:
-        """Send the dead messages of an instance in incident again (same message ids)."""
+        """Take an instance out of incident: send again (same message ids) the dead messages whose
+        step still waits; the sweep then retries whatever else was held (replies, timers)."""
         instance = self._lock(session, instance_id)
         if instance.status is not InstanceStatus.INCIDENT:
-            raise ConflictError(f"process instance {instance_id} has no incident")
+            raise ConflictError(_("process instance {instance_id} has no incident", instance_id=instance_id))
+        workflow, _engine = self._load(session, instance)
         dead = session.scalars(
             select(OutboxMessage).where(
-                OutboxMessage.status == MessageStatus.DEAD,
-                OutboxMessage.reply_to["instance_id"].as_integer() == instance_id,
+                OutboxMessage.status == MessageStatus.DEAD, OutboxMessage.process_instance_id == instance_id
             )
         ).all()
         ids = []
+        now = utcnow()
         for message in dead:
+            task = workflow.get_task_from_id(UUID(message.reply_to["task_id"]))
+            if task is None or task.state != TaskState.STARTED:
+                continue  # caught long ago by the model, or its step was interrupted
             message.status = MessageStatus.PENDING
             message.settled_at = None
             message.attempts = 0
-            message.next_attempt_at = utcnow()
+            message.next_attempt_at = now
+            message.dispatched_at = now
             ids.append(message.message_id)
         instance.status = InstanceStatus.RUNNING
-        instance.updated_at = utcnow()
-        result = StepResult(instance, waiting_status="processing")
+        instance.updated_at = now
+        result = StepResult(instance, waiting_status="processing" if ids else None)
         result.timeline.append(TimelineEntry("incident_retried", actor, detail=", ".join(ids)))
         self._notify(session, result)
         self._dispatch_after_commit(session, ids)
         return ids
+
+    def mark_incident(self, session: Session, instance_id: int, detail: str) -> None:
+        """Stop an instance whose step cannot be taken; an officer retries it once mended."""
+        instance = self._lock(session, instance_id)
+        if instance.status is not InstanceStatus.RUNNING:
+            return
+        instance.status = InstanceStatus.INCIDENT
+        instance.updated_at = utcnow()
+        result = StepResult(instance)
+        result.timeline.append(TimelineEntry("incident", "system", detail=detail))
+        self._notify(session, result)
 
     def wake_timers(self, session: Session, instance_id: int) -> StepResult | None:
         """Fire the due timers of one instance (called by the periodic sweep)."""
@@ -213,9 +237,15 @@ class Engine:
         if instance.status is InstanceStatus.COMPLETED or due is None or due > utcnow():
             return None
         workflow, script_engine = self._load(session, instance)
+        waiting = {t.id for t in workflow.get_tasks(state=TaskState.WAITING)}
+        with step_errors(instance):
+            workflow.refresh_timers()
+        if waiting == {t.id for t in workflow.get_tasks(state=TaskState.WAITING)}:
+            # Nothing fired (a clock a little behind ours): look again later, never in a hot loop.
+            instance.next_timer_due = max(_next_timer(workflow) or due, utcnow() + timedelta(seconds=30))
+            return None
         result = StepResult(instance)
         result.timeline.append(TimelineEntry("timer_fired", "system", detail=due.isoformat()))
-        workflow.refresh_timers()
         self._advance(session, instance, workflow, script_engine, result)
         return result
 
@@ -224,7 +254,7 @@ class Engine:
     def _human_task(self, session: Session, task_id: str) -> HumanTask:
         human = session.get(HumanTask, task_id)
         if human is None:
-            raise NotFoundError(f"no task {task_id}")
+            raise NotFoundError(_("no task {task_id}", task_id=task_id))
         return human
 
     def _lock(self, session: Session, instance_id: int) -> ProcessInstance:
@@ -233,7 +263,7 @@ class Engine:
             stmt = stmt.with_for_update()
         instance = session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
         if instance is None:
-            raise NotFoundError(f"no process instance {instance_id}")
+            raise NotFoundError(_("no process instance {instance_id}", instance_id=instance_id))
         return instance
 
     def _load(self, session: Session, instance: ProcessInstance) -> tuple[BpmnWorkflow, HuijuScriptEngine]:
@@ -250,16 +280,14 @@ class Engine:
         """Throw ``service_failed`` at the boundary of the task; with no catcher, raise an incident."""
         definition = ErrorEventDefinition(SERVICE_FAILED, code=SERVICE_FAILED)
         event = BpmnEvent(definition, payload={"operation": message.operation, "error": message.last_error})
-        catchers = [
-            t for t in (task.parent.children if task.parent else [])
-            if t is not task and t.state == TaskState.WAITING and t.task_spec.catches(t, event)
-        ]  # fmt: skip
+        catchers = _boundary_catchers(task, event)
         step, step_name = message.reply_to.get("step"), message.reply_to.get("step_name")
         detail = f"{message.operation}: {message.last_error}"
         if catchers:
-            for catcher in catchers:
-                catcher.task_spec.catch(catcher, event)
-                catcher.task_spec._update(catcher)
+            with step_errors(instance):
+                for catcher in catchers:
+                    catcher.task_spec.catch(catcher, event)
+                    catcher.task_spec._update(catcher)
             result.timeline.append(
                 TimelineEntry("service_failed", "system", step, step_name, message.system, detail=detail,
                               data={"message_id": message.message_id, "caught": True})
@@ -279,11 +307,10 @@ class Engine:
         script_engine: HuijuScriptEngine,
         result: StepResult,
     ) -> None:
-        try:
+        with step_errors(instance):
             workflow.do_engine_steps()
-        except SpiffWorkflowException as exc:
-            raise WorkflowError(f"process {instance.process_id} #{instance.id}: {exc}") from exc
         self._write_service_requests(session, instance, script_engine, result)
+        self._cancel_abandoned_messages(session, instance, workflow, result)
         self._sync_human_tasks(session, instance, workflow, result)
         if workflow.completed:
             instance.status = InstanceStatus.COMPLETED
@@ -313,6 +340,7 @@ class Engine:
                 params=request["params"],
                 user_id=str(instance.context.get("actor") or "system"),
                 case_number=instance.context.get("case_number"),
+                process_instance_id=instance.id,
                 reply_to={
                     "instance_id": instance.id,
                     "task_id": request["task_id"],
@@ -395,6 +423,27 @@ class Engine:
                               data={"task_id": human.id})
             )  # fmt: skip
 
+    def _cancel_abandoned_messages(
+        self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, result: StepResult
+    ) -> None:
+        """A pending call whose step was interrupted (a boundary timer) is not sent any more."""
+        pending = session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.process_instance_id == instance.id, OutboxMessage.status == MessageStatus.PENDING
+            )
+        ).all()
+        for message in pending:
+            if message in result.messages:
+                continue
+            task = workflow.get_task_from_id(UUID(message.reply_to["task_id"]))
+            if task is None or task.state != TaskState.STARTED:
+                message.status = MessageStatus.CANCELLED
+                message.settled_at = utcnow()
+                result.timeline.append(
+                    TimelineEntry("service_cancelled", "system", message.reply_to.get("step"),
+                                  message.reply_to.get("step_name"), message.system, detail=message.operation)
+                )  # fmt: skip
+
     def _notify(self, session: Session, result: StepResult) -> None:
         for listener in self.listeners:
             listener(session, result)
@@ -431,10 +480,87 @@ def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
         if pending.event_type not in {cls.__name__ for cls in TimerEventDefinition.__subclasses__()}:
             continue
         if isinstance(pending.value, str):
-            moment = datetime.fromisoformat(pending.value)
-            due.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+            # Read exactly as SpiffWorkflow reads it when it decides whether the timer fired
+            # (a naive time is in the server's zone, not UTC).
+            try:
+                due.append(TimerEventDefinition.parse_time_or_duration(pending.value))
+            except (ValueError, TypeError):
+                log.warning("timer value %r cannot be read; it is left to the library", pending.value)
     return min(due) if due else None
 
 
 def is_service_task(task: Any) -> bool:
     return isinstance(task.task_spec, AsyncServiceTask)
+
+
+def _boundary_catchers(task: Any, event: BpmnEvent) -> list[Any]:
+    """Boundary events that catch ``event`` on the task, or else on the nearest enclosing
+    subprocess that has one (BPMN error propagation)."""
+    current = task
+    while current is not None:
+        parent = current.parent
+        catchers = [
+            t for t in (parent.children if parent else [])
+            if t is not current and t.state == TaskState.WAITING and t.task_spec.catches(t, event)
+        ]  # fmt: skip
+        if catchers:
+            return catchers
+        workflow = current.workflow
+        parent_id = getattr(workflow, "parent_task_id", None)
+        current = workflow.top_workflow.get_task_from_id(parent_id) if parent_id is not None else None
+    return []
+
+
+@contextmanager
+def step_errors(instance: ProcessInstance) -> Iterator[None]:
+    """Turn anything a step raises into a :class:`StepError` that names the instance.
+
+    A step runs model expressions on data from outside (forms, replies): what fails there is a
+    property of this instance, reported as such, never a bare library exception.
+    """
+    try:
+        yield
+    except HuijuError:
+        raise
+    except Exception as exc:
+        cause = _huiju_cause(exc)
+        reason = cause.message if cause is not None else f"{type(exc).__name__}: {exc}"
+        raise StepError(
+            _("case process #{instance} cannot take this step: {reason}", instance=instance.id, reason=reason)
+        ) from exc
+
+
+def _huiju_cause(exc: BaseException) -> HuijuError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, HuijuError):
+            return current
+        seen.add(id(current))
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+    return None
+
+
+RESERVED_KEY = "typename"  # SpiffWorkflow's serializer reads a dict holding it as a stored object
+
+
+def check_data(value: Any, what: Message) -> Any:
+    """Refuse data that would corrupt the stored state when it is loaded again."""
+    if isinstance(value, dict):
+        if RESERVED_KEY in value:
+            raise InputError(_("{what} may not hold a field named 'typename'", what=what))
+        for item in value.values():
+            check_data(item, what)
+    elif isinstance(value, list):
+        for item in value:
+            check_data(item, what)
+    return value
+
+
+def escape_reply(value: Any) -> Any:
+    """A reply from outside keeps its content, but a 'typename' key is renamed (see check_data)."""
+    if isinstance(value, dict):
+        return {(f"{k}_" if k == RESERVED_KEY else k): escape_reply(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escape_reply(v) for v in value]
+    return value

@@ -9,15 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from exchange import delivery
-from exchange.models import MessageStatus
+from exchange.models import MessageStatus, OutboxMessage
 from huiju.db import Database, utcnow
-from huiju.errors import ConflictError
+from huiju.errors import ConflictError, HuijuError
 from workflows_bpmn.models import InstanceStatus, ProcessInstance
 from workflows_bpmn.runner import Engine
 
@@ -60,6 +61,26 @@ def process_message(runtime: Runtime, message_id: str) -> MessageStatus | None:
     return status
 
 
+def unsettled_messages(db: Database, limit: int = 100) -> list[tuple[str, int | None]]:
+    """Delivered or dead messages whose outcome their instance has not taken yet.
+
+    Instances in incident are left alone until an officer retries them.
+    """
+    with db.sessions() as session:
+        rows = session.execute(
+            select(OutboxMessage.message_id, OutboxMessage.process_instance_id)
+            .outerjoin(ProcessInstance, ProcessInstance.id == OutboxMessage.process_instance_id)
+            .where(
+                OutboxMessage.settled_at.is_(None),
+                OutboxMessage.status.in_([MessageStatus.DELIVERED, MessageStatus.DEAD]),
+                or_(ProcessInstance.id.is_(None), ProcessInstance.status != InstanceStatus.INCIDENT),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        return [(message_id, instance_id) for message_id, instance_id in rows]
+
+
 def due_timer_instances(db: Database, limit: int = 100) -> list[int]:
     with db.sessions() as session:
         return list(
@@ -76,19 +97,40 @@ def due_timer_instances(db: Database, limit: int = 100) -> list[int]:
 
 
 def sweep(runtime: Runtime, dispatch: Callable[[list[str]], None]) -> SweepReport:
-    """Find what a lost broker message, a killed worker or a due timer left waiting, and move it."""
+    """Find what a lost broker message, a killed worker or a due timer left waiting, and move it.
+
+    One instance whose step fails (a model error, a value the model cannot take) is put in
+    incident and the sweep goes on: it must never hold up the timers and replies of the others.
+    """
     report = SweepReport()
     report.sent = delivery.due_messages(runtime.db)
     if report.sent:
         dispatch(report.sent)
-    for message_id in delivery.unsettled_messages(runtime.db):
-        settle_message(runtime.db, runtime.engine, message_id)
-        report.settled.append(message_id)
+    for message_id, instance_id in unsettled_messages(runtime.db):
+        if _guarded(runtime, instance_id, partial(settle_message, runtime.db, runtime.engine, message_id)):
+            report.settled.append(message_id)
     for instance_id in due_timer_instances(runtime.db):
-        with runtime.db.transaction() as session:
-            if runtime.engine.wake_timers(session, instance_id) is not None:
-                report.woken.append(instance_id)
+        if _guarded(runtime, instance_id, partial(_wake, runtime, instance_id)):
+            report.woken.append(instance_id)
     return report
+
+
+def _wake(runtime: Runtime, instance_id: int) -> None:
+    with runtime.db.transaction() as session:
+        runtime.engine.wake_timers(session, instance_id)
+
+
+def _guarded(runtime: Runtime, instance_id: int | None, step: Callable[[], None]) -> bool:
+    try:
+        step()
+        return True
+    except Exception as exc:
+        log.exception("step of process instance %s failed; it goes to incident", instance_id)
+        if instance_id is not None:
+            detail = exc.message if isinstance(exc, HuijuError) else f"{type(exc).__name__}: {exc}"
+            with runtime.db.transaction() as session:
+                runtime.engine.mark_incident(session, instance_id, detail)
+        return False
 
 
 def register(celery: Any, runtime: Callable[[], Runtime]) -> None:

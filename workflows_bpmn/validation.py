@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from SpiffWorkflow.spiff.parser import VALIDATOR
 
 from adapters import registry as adapter_registry
 from huiju.errors import DeployError, ExpressionError
+from huiju.i18n import Message, _
 from workflows_bpmn.expressions import check_expression
 from workflows_bpmn.specs import HuijuBpmnParser
 
@@ -58,23 +60,25 @@ class ParsedBundle:
 def _parse_xml(name: str, text: str) -> etree._Element:
     data = text.encode("utf-8")
     if len(data) > MAX_SOURCE_BYTES:
-        raise DeployError(f"{name}: larger than {MAX_SOURCE_BYTES // 1024} KB")
+        raise DeployError(_("{file}: larger than {limit} KB", file=name, limit=MAX_SOURCE_BYTES // 1024))
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
     )
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise DeployError(f"{name}: not well-formed XML: {exc}") from exc
+        raise DeployError(_("{file}: not well-formed XML: {error}", file=name, error=str(exc))) from exc
     if root.getroottree().docinfo.doctype:
-        raise DeployError(f"{name}: a DOCTYPE is not allowed in process definitions")
+        raise DeployError(_("{file}: a DOCTYPE is not allowed in process definitions", file=name))
     return root
 
 
-def _where(element: etree._Element) -> str:
+def _where(element: etree._Element) -> Message:
     local = etree.QName(element).localname
     ident = element.get("id")
-    return f"{local} '{ident}' (line {element.sourceline})" if ident else f"{local} (line {element.sourceline})"
+    if ident:
+        return _("{element} '{id}' (line {line})", element=local, id=ident, line=element.sourceline)
+    return _("{element} (line {line})", element=local, line=element.sourceline)
 
 
 def _check_expr(name: str, element: etree._Element, text: str | None, functions: Mapping[str, Any]) -> None:
@@ -83,28 +87,52 @@ def _check_expr(name: str, element: etree._Element, text: str | None, functions:
     try:
         check_expression(text, functions)
     except ExpressionError as exc:
-        raise DeployError(f"{name}: {_where(element)}: {exc.message}") from exc
+        raise DeployError(_("{file}: {where}: {problem}", file=name, where=_where(element), problem=exc.text)) from exc
 
 
 def check_bpmn(name: str, root: etree._Element, functions: Mapping[str, Callable[..., Any]]) -> None:
     if root.tag != f"{{{BPMN_NS}}}definitions":
-        raise DeployError(f"{name}: not a BPMN 2.0 file (root element is {etree.QName(root).localname})")
+        raise DeployError(
+            _("{file}: not a BPMN 2.0 file (root element is {root})", file=name, root=etree.QName(root).localname)
+        )
     for el in root.iter(f"{{{BPMN_NS}}}scriptTask"):
-        raise DeployError(f"{name}: {_where(el)}: script tasks are not allowed; use a service task or a DMN")
+        raise DeployError(
+            _("{file}: {where}: script tasks are not allowed; use a service task or a DMN", file=name, where=_where(el))
+        )
     for tag in ("preScript", "postScript"):
         for el in root.iter(f"{{{SPIFF_NS}}}{tag}"):
             if (el.text or "").strip():
-                raise DeployError(f"{name}: {_where(el.getparent().getparent())}: {tag} is not allowed")
+                raise DeployError(
+                    _(
+                        "{file}: {where}: {tag} is not allowed",
+                        file=name,
+                        where=_where(el.getparent().getparent()),
+                        tag=tag,
+                    )
+                )
     for el in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
         operation = el.get("id", "")
         task = el.getparent().getparent()
         if not adapter_registry.is_known(operation):
-            raise DeployError(f"{name}: {_where(task)}: unknown service operation '{operation}'")
+            raise DeployError(
+                _(
+                    "{file}: {where}: unknown service operation '{operation}'",
+                    file=name,
+                    where=_where(task),
+                    operation=operation,
+                )
+            )
         for param in el.iter(f"{{{SPIFF_NS}}}parameter"):
             _check_expr(name, task, param.get("value"), functions)
-    for tag in ("conditionExpression", "timeDuration", "timeDate", "timeCycle"):
+    # Every element whose text SpiffWorkflow evaluates as an expression.
+    for tag in (
+        "conditionExpression", "condition", "timeDuration", "timeDate", "timeCycle",
+        "loopCardinality", "completionCondition", "formalExpression", "messagePath",
+    ):  # fmt: skip
         for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
             _check_expr(name, el.getparent(), el.text, functions)
+    for el in root.iter(f"{{{SPIFF_NS}}}messagePayload"):
+        _check_expr(name, el.getparent().getparent(), el.text, functions)
     lanes = {lane.get("id"): lane for lane in root.iter(f"{{{BPMN_NS}}}lane")}
     for el in root.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask"):
         lane_names = [
@@ -113,16 +141,27 @@ def check_bpmn(name: str, root: etree._Element, functions: Mapping[str, Callable
             if any(ref.text == el.get("id") for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef"))
         ]
         if not lane_names:
-            raise DeployError(f"{name}: {_where(el)}: a user task must sit in a lane ({', '.join(LANE_ROLES)})")
+            raise DeployError(
+                _(
+                    "{file}: {where}: a user task must sit in a lane ({lanes})",
+                    file=name,
+                    where=_where(el),
+                    lanes=", ".join(LANE_ROLES),
+                )
+            )
     for lid, lane in lanes.items():
         has_user_task = any(
-            root.xpath(f".//bpmn:userTask[@id='{ref.text}']", namespaces=NS)
+            root.xpath(f".//bpmn:userTask[@id='{ref.text}'] | .//bpmn:manualTask[@id='{ref.text}']", namespaces=NS)
             for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef")
         )
         if has_user_task and lane_role(lane.get("name") or lid) is None:
             raise DeployError(
-                f"{name}: lane '{lane.get('name') or lid}' holds user tasks but is not one of "
-                f"{', '.join(LANE_ROLES)}"
+                _(
+                    "{file}: lane '{lane}' holds user tasks but is not one of {lanes}",
+                    file=name,
+                    lane=lane.get("name") or lid,
+                    lanes=", ".join(LANE_ROLES),
+                )
             )
 
 
@@ -137,23 +176,40 @@ def lane_role(lane: str | None) -> str | None:
 def check_dmn(name: str, root: etree._Element, functions: Mapping[str, Callable[..., Any]]) -> None:
     ns = etree.QName(root).namespace
     if ns not in DMN_NAMESPACES or etree.QName(root).localname != "definitions":
-        raise DeployError(f"{name}: not a DMN file")
-    for el in root.iter(f"{{{ns}}}inputExpression"):
-        text_el = el.find(f"{{{ns}}}text")
-        _check_expr(name, el.getparent(), text_el.text if text_el is not None else None, functions)
-    for tag in ("inputEntry", "outputEntry"):
-        for el in root.iter(f"{{{ns}}}{tag}"):
-            text_el = el.find(f"{{{ns}}}text")
-            text = (text_el.text or "").strip() if text_el is not None else ""
-            if text in ("", "-"):
-                continue
-            # A cell is either a whole expression or an operator tail such as '>= 60'.
-            candidate = text.replace("?", "dmninputexpr")
-            try:
-                ast.parse(candidate, mode="eval")
-            except SyntaxError:
-                candidate = f"dmninputexpr {candidate}"
-            _check_expr(name, el, candidate, functions)
+        raise DeployError(_("{file}: not a DMN file", file=name))
+    for table in root.iter(f"{{{ns}}}decisionTable"):
+        inputs = []
+        for column in table.findall(f"{{{ns}}}input"):
+            text_el = column.find(f"{{{ns}}}inputExpression/{{{ns}}}text")
+            expression = (text_el.text or "").strip() if text_el is not None else ""
+            _check_expr(name, column, expression, functions)
+            inputs.append(expression)
+        for rule in table.findall(f"{{{ns}}}rule"):
+            for position, cell in enumerate(rule.findall(f"{{{ns}}}inputEntry")):
+                text_el = cell.find(f"{{{ns}}}text")
+                text = (text_el.text or "").strip() if text_el is not None else ""
+                if text in ("", "-") or position >= len(inputs):
+                    continue
+                _check_expr(name, cell, dmn_cell_expression(inputs[position], text), functions)
+            for cell in rule.findall(f"{{{ns}}}outputEntry"):
+                text_el = cell.find(f"{{{ns}}}text")
+                _check_expr(name, cell, text_el.text if text_el is not None else None, functions)
+
+
+# SpiffWorkflow's DMN engine replaces '?' outside quotes by the input's value.
+_QUESTION_MARK = re.compile(r"""(\?)(?=(?:[^'"]|['"][^'"]*['"])*$)""")
+
+
+def dmn_cell_expression(input_expression: str, cell: str) -> str:
+    """The expression SpiffWorkflow's DMN engine evaluates for one input cell, built as it does."""
+    replaced = _QUESTION_MARK.sub("dmninputexpr", cell)
+    if "dmninputexpr" in replaced:
+        return replaced
+    try:
+        ast.parse(cell, mode="eval")
+    except SyntaxError:
+        return input_expression + cell  # an operator tail such as '>= 60', appended as is
+    return f"({input_expression}) == ({cell})"
 
 
 def kind_of(name: str, root: etree._Element) -> str:
@@ -162,7 +218,14 @@ def kind_of(name: str, root: etree._Element) -> str:
         return "bpmn"
     if ns in DMN_NAMESPACES:
         return "dmn"
-    raise DeployError(f"{name}: neither BPMN nor DMN (root element {etree.QName(root).localname} in {ns})")
+    raise DeployError(
+        _(
+            "{file}: neither BPMN nor DMN (root element {root} in {namespace})",
+            file=name,
+            root=etree.QName(root).localname,
+            namespace=ns,
+        )
+    )
 
 
 def content_hash(sources: Mapping[str, str]) -> str:
@@ -177,7 +240,7 @@ def parse_bundle(
 ) -> ParsedBundle:
     """Check every source, then parse them together; return the process that is to be deployed."""
     if not sources:
-        raise DeployError("no BPMN file given")
+        raise DeployError(_("no BPMN file given"))
     parser = HuijuBpmnParser(validator=VALIDATOR)
     bpmn_roots = []
     for fname, text in sources.items():
@@ -192,21 +255,23 @@ def parse_bundle(
                 check_dmn(fname, root, functions)
                 parser.add_dmn_xml(root, filename=fname)
         except (ValidationException, SpiffWorkflowException) as exc:
-            raise DeployError(f"{fname}: {exc}") from exc
+            raise DeployError(_("{file}: {problem}", file=fname, problem=str(exc))) from exc
     if not bpmn_roots:
-        raise DeployError("no BPMN file given (only DMN)")
+        raise DeployError(_("no BPMN file given (only DMN)"))
     executable = parser.get_process_ids()
     if process_id is None:
         if len(executable) != 1:
-            raise DeployError(f"expected one executable process, found {executable or 'none'}")
+            raise DeployError(_("expected one executable process, found {found}", found=executable or "none"))
         process_id = executable[0]
     elif process_id not in executable:
-        raise DeployError(f"process '{process_id}' is not defined (found {executable})")
+        raise DeployError(
+            _("process '{process_id}' is not defined (found {found})", process_id=process_id, found=executable)
+        )
     try:
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except (ValidationException, SpiffWorkflowException) as exc:
-        raise DeployError(f"process '{process_id}': {exc}") from exc
+        raise DeployError(_("process '{process_id}': {problem}", process_id=process_id, problem=str(exc))) from exc
     name = getattr(spec, "description", None) or spec.name or process_id
     return ParsedBundle(
         process_id=process_id,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 03:53:06.431888
+Create Date: 2026-11-29 04:01:38.219807
 """
 
 from __future__ import annotations
@@ -106,9 +106,10 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=64), nullable=False),
         sa.Column("case_number", sa.String(length=32), nullable=True),
         sa.Column("reply_to", sa.JSON(), nullable=False),
+        sa.Column("process_instance_id", sa.Integer(), nullable=True),
         sa.Column(
             "status",
-            sa.Enum("PENDING", "DELIVERED", "DEAD", name="messagestatus", native_enum=False, length=16),
+            sa.Enum("PENDING", "DELIVERED", "DEAD", "CANCELLED", name="messagestatus", native_enum=False, length=16),
             nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -127,6 +128,9 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_due", ["status", "next_attempt_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_message_case_number"), ["case_number"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_outbox_message_process_instance_id"), ["process_instance_id"], unique=False
+        )
         batch_op.create_index("ix_outbox_unsettled", ["settled_at", "status"], unique=False)
 
     op.create_table(
@@ -364,6 +368,7 @@ def downgrade() -> None:
     op.drop_table("process_definition")
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_unsettled")
+        batch_op.drop_index(batch_op.f("ix_outbox_message_process_instance_id"))
         batch_op.drop_index(batch_op.f("ix_outbox_message_case_number"))
         batch_op.drop_index("ix_outbox_due")
 
