@@ -120,6 +120,42 @@ INIT_REPORT: dict[str, Message] = {
 }
 
 
+@main.group(help="Database schema: upgrade, show the revision, write a new migration.")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Bring the schema to the newest migration (huiju init does this too).")
+@handle_errors
+def db_upgrade() -> None:
+    from huiju.migrate import current_revision, upgrade
+
+    with runtime_ctx(with_celery=False) as rt:
+        upgrade(rt.db)
+        say(_("schema at revision {revision}", revision=current_revision(rt.db) or "-"))
+
+
+@db.command("current", help="The schema revision of the database and the newest one shipped.")
+@handle_errors
+def db_current() -> None:
+    from huiju.migrate import current_revision, head_revision
+
+    with runtime_ctx(with_celery=False) as rt:
+        say(_("database: {current}; newest: {head}", current=current_revision(rt.db) or "-",
+              head=head_revision() or "-"))  # fmt: skip
+
+
+@db.command("revision", help="Write a migration for the models' changes (developers).")
+@click.option("-m", "--message", required=True, help="Why the schema changes.")
+@handle_errors
+def db_revision(message: str) -> None:
+    from huiju.migrate import revision, upgrade
+
+    with runtime_ctx(with_celery=False) as rt:
+        upgrade(rt.db)
+        revision(rt.db, message)
+
+
 @main.command(help="Print the development accounts (one per role).")
 def accounts() -> None:
     from huiju.labels import label
@@ -148,13 +184,16 @@ def sandbox(host: str | None, port: int | None) -> None:
 @click.option("--no-beat", is_flag=True, help="Leave the sweep to another worker.")
 @click.option("--loglevel", default="INFO")
 @click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True)
-def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str) -> None:
+@click.option("--quiet", is_flag=True, help="No start-up banner.")
+def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: bool) -> None:
     from huiju.bootstrap import build_runtime
 
     runtime = build_runtime()
     argv = ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", f"--pool={pool}"]
     if not no_beat:
         argv.append("--beat")
+    if quiet:
+        argv.append("--quiet")
     runtime.celery.worker_main(argv)
 
 

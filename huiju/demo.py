@@ -50,7 +50,7 @@ def run_demo() -> None:
     subprocess.run([sys.executable, "-m", "huiju.cli", "init"], check=True)  # noqa: S603
     children = {
         "sandbox": _start("sandbox", "sandbox"),
-        "worker": _start("worker", "worker", "--loglevel=WARNING"),
+        "worker": _start("worker", "worker", "--loglevel=WARNING", "--quiet"),
         "web": _start("web", "serve"),
     }
     try:

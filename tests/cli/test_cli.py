@@ -141,3 +141,14 @@ def test_the_command_line_speaks_chinese_by_default(cli: CliRunner, monkeypatch:
     assert "暂无待办" in run(cli, "task", "list", "--as", "officer-chaoyang-01").output
     monkeypatch.setenv("HUIJU_LANG", "en")
     assert "no tasks" in run(cli, "task", "list", "--as", "officer-chaoyang-01").output
+
+
+def test_db_commands_report_the_schema_revision(cli: CliRunner) -> None:
+    from huiju.migrate import head_revision
+
+    head = head_revision()
+    assert head
+    current = run(cli, "db", "current")
+    assert current.exit_code == 0 and f"database: {head}; newest: {head}" in current.output
+    upgraded = run(cli, "db", "upgrade")
+    assert upgraded.exit_code == 0 and f"schema at revision {head}" in upgraded.output
