@@ -21,8 +21,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/huiju demo
 
-## Set up and run the whole test suite.
-test: $(STAMP) test-servers
+## Set up and run the whole test suite (the linters first: they are part of the checks).
+test: $(STAMP) test-servers lint
 	$(BIN)/python -m pytest
 
 # The integration suite runs once more on PostgreSQL with Redis as the broker, from Debian's packages.
@@ -34,7 +34,7 @@ test-servers:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy huiju workflows_bpmn exchange adapters
+	$(BIN)/mypy huiju workflows_bpmn exchange adapters bench
 
 # The Chinese catalogue (zh_CN, read by Babel and gettext from zh/): extract every _() message id,
 # merge it into messages.po (translate what is new or fuzzy there), and compile messages.mo.
