@@ -137,6 +137,7 @@ def initial_data(scenario: Scenario, case_number: str = "JJYL-2026-000001") -> d
         "case_number": case_number,
         "item_code": "ELDERLY_CARE_SUBSIDY",
         "submitted_on": "2026-03-02",
+        "limits": {"supplement_wait": "P30D"},
         "applicant": {
             "id_number": "110101193805010012",
             "name": "张桂兰",

@@ -116,6 +116,7 @@ def seed_items(session: Session) -> int:
                 required_materials=entry["required_materials"],
                 form_schema=entry["form_schema"],
                 process_id=entry["process_id"],
+                supplement_wait=entry.get("supplement_wait", "P30D"),
             )
         )
         added += 1

@@ -107,7 +107,7 @@ def sweep(runtime: Runtime, dispatch: Callable[[list[str]], None]) -> SweepRepor
     if report.sent:
         dispatch(report.sent)
     for message_id, instance_id in unsettled_messages(runtime.db):
-        if _guarded(runtime, instance_id, partial(settle_message, runtime.db, runtime.engine, message_id)):
+        if _guarded(runtime, instance_id, partial(_settle, runtime, message_id)):
             report.settled.append(message_id)
     for instance_id in due_timer_instances(runtime.db):
         if _guarded(runtime, instance_id, partial(_wake, runtime, instance_id)):
@@ -115,15 +115,20 @@ def sweep(runtime: Runtime, dispatch: Callable[[list[str]], None]) -> SweepRepor
     return report
 
 
-def _wake(runtime: Runtime, instance_id: int) -> None:
+def _settle(runtime: Runtime, message_id: str) -> bool:
+    settle_message(runtime.db, runtime.engine, message_id)
+    return True
+
+
+def _wake(runtime: Runtime, instance_id: int) -> bool:
+    """True when a timer fired (a wake-up that finds nothing due is not reported)."""
     with runtime.db.transaction() as session:
-        runtime.engine.wake_timers(session, instance_id)
+        return runtime.engine.wake_timers(session, instance_id) is not None
 
 
-def _guarded(runtime: Runtime, instance_id: int | None, step: Callable[[], None]) -> bool:
+def _guarded(runtime: Runtime, instance_id: int | None, step: Callable[[], bool]) -> bool:
     try:
-        step()
-        return True
+        return step()
     except Exception as exc:
         log.exception("step of process instance %s failed; it goes to incident", instance_id)
         if instance_id is not None:

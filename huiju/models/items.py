@@ -46,4 +46,6 @@ class Item(Base):
     required_materials: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     form_schema: Mapped[dict[str, Any]] = mapped_column(JSON)
     process_id: Mapped[str] = mapped_column(String(100))
+    # How long a resident has to answer a request for more material (补正), ISO 8601 duration.
+    supplement_wait: Mapped[str] = mapped_column(String(32), default="P30D")
     active: Mapped[bool] = mapped_column(default=True)

@@ -109,6 +109,7 @@ def submit_case(
                 "community_code": applicant.community.code,
             },
             "form": form,
+            "limits": {"supplement_wait": item.supplement_wait},
         },
         context={
             "case_id": case.id,

@@ -113,7 +113,7 @@ def test_unsafe_service_parameter_is_refused_naming_the_task(expression: str) ->
 
 
 def test_unsafe_timer_is_refused_naming_the_event() -> None:
-    message = refused(mutated('>"P30D"<', '>open("x")<'))
+    message = refused(mutated('>limits["supplement_wait"]<', '>open("x")<'))
     assert "timer_supplement" in message
 
 

@@ -159,3 +159,28 @@ def test_officer_of_another_community_never_sees_the_task(driver: Driver) -> Non
     with pytest.raises(NotFoundError), driver.rt.db.transaction() as session:
         complete_task(session, driver.rt.engine, load_actor(session, OTHER_OFFICER), task_id, "accept", {})
     assert driver.case(number).status is CaseStatus.INTAKE
+
+
+def test_unanswered_supplement_expires_by_the_workers_timer(driver: Driver) -> None:
+    from sqlalchemy import update
+
+    from huiju.errors import ConflictError
+    from huiju.models import Item
+    from huiju.services.actors import load_actor
+    from huiju.services.tasks import complete_task
+
+    with driver.rt.db.transaction() as session:  # this item's residents get two seconds, not 30 days
+        session.execute(update(Item).where(Item.code == "elderly-care-subsidy").values(supplement_wait="PT2S"))
+    try:
+        number = driver.submit(APPLICANT, ELIGIBLE)
+    finally:
+        with driver.rt.db.transaction() as session:
+            session.execute(update(Item).where(Item.code == "elderly-care-subsidy").values(supplement_wait="P30D"))
+    driver.complete(number, OFFICER, "supplement", missing_materials=["户口簿"])
+    driver.wait_status(number, CaseStatus.AWAITING_SUPPLEMENT)
+    task_id = driver.task_of(number, "resident-zhang")
+    case = driver.wait_status(number, CaseStatus.CONCLUDED)
+    assert case.outcome == "supplement_expired"
+    assert {"timer_fired", "task_cancelled"} <= set(kinds(case))
+    with pytest.raises(ConflictError), driver.rt.db.transaction() as session:
+        complete_task(session, driver.rt.engine, load_actor(session, "resident-zhang"), task_id, "submit", {})

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 04:01:38.219807
+Create Date: 2026-11-29 04:08:30.840009
 """
 
 from __future__ import annotations
@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.Column("required_materials", sa.JSON(), nullable=False),
         sa.Column("form_schema", sa.JSON(), nullable=False),
         sa.Column("process_id", sa.String(length=100), nullable=False),
+        sa.Column("supplement_wait", sa.String(length=32), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_item")),
         sa.UniqueConstraint("code", name=op.f("uq_item_code")),
