@@ -187,18 +187,21 @@ class Engine:
         self._advance(session, instance, workflow, script_engine, result)
         return result
 
-    def retry_incident(self, session: Session, instance_id: int, actor: str) -> list[str]:
+    def retry_incident(
+        self, session: Session, instance_id: int, actor: str, *, message_id: str | None = None
+    ) -> list[str]:
         """Take an instance out of incident: send again (same message ids) the dead messages whose
-        step still waits; the sweep then retries whatever else was held (replies, timers)."""
+        step still waits, or only ``message_id``; the sweep then retries whatever else was held."""
         instance = self._lock(session, instance_id)
         if instance.status is not InstanceStatus.INCIDENT:
             raise ConflictError(_("process instance {instance_id} has no incident", instance_id=instance_id))
         workflow, _engine = self._load(session, instance)
-        dead = session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.status == MessageStatus.DEAD, OutboxMessage.process_instance_id == instance_id
-            )
-        ).all()
+        stmt = select(OutboxMessage).where(
+            OutboxMessage.status == MessageStatus.DEAD, OutboxMessage.process_instance_id == instance_id
+        )
+        if message_id is not None:
+            stmt = stmt.where(OutboxMessage.message_id == message_id)
+        dead = session.scalars(stmt).all()
         ids = []
         now = utcnow()
         for message in dead:
@@ -211,6 +214,10 @@ class Engine:
             message.next_attempt_at = now
             message.dispatched_at = now
             ids.append(message.message_id)
+        if message_id is not None and not ids:
+            raise ConflictError(
+                _("the step that sent message {message_id} no longer waits for it", message_id=message_id)
+            )
         instance.status = InstanceStatus.RUNNING
         instance.updated_at = now
         result = StepResult(instance, waiting_status="processing" if ids else None)

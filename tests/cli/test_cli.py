@@ -152,3 +152,10 @@ def test_db_commands_report_the_schema_revision(cli: CliRunner) -> None:
     assert current.exit_code == 0 and f"database: {head}; newest: {head}" in current.output
     upgraded = run(cli, "db", "upgrade")
     assert upgraded.exit_code == 0 and f"schema at revision {head}" in upgraded.output
+
+
+def test_exchange_retry_refuses_unknown_messages(cli: CliRunner) -> None:
+    missing = run(cli, "exchange", "retry", "no-such-message")
+    assert missing.exit_code == 3 and "no message no-such-message" in missing.output
+    officer = run(cli, "exchange", "retry", "no-such-message", "--as", "resident-zhang")
+    assert officer.exit_code == 4

@@ -184,3 +184,22 @@ def test_unanswered_supplement_expires_by_the_workers_timer(driver: Driver) -> N
     assert {"timer_fired", "task_cancelled"} <= set(kinds(case))
     with pytest.raises(ConflictError), driver.rt.db.transaction() as session:
         complete_task(session, driver.rt.engine, load_actor(session, "resident-zhang"), task_id, "submit", {})
+
+
+def test_integrator_sends_a_dead_message_again_with_the_same_id(driver: Driver, sandbox: Sandbox) -> None:
+    from huiju.services.actors import load_actor
+    from huiju.services.messages import retry_message
+
+    sandbox.fault("SubmitCase", "http_429")  # transient, but for longer than the retry budget
+    number = driver.submit(APPLICANT, ELIGIBLE)
+    driver.complete(number, OFFICER, "accept")
+    driver.complete(number, REVIEWER, "approve")
+    case = driver.wait_status(number, CaseStatus.INCIDENT)
+    message_id = case.events[-1].data["message_id"]
+    sandbox.clear_faults()
+    with driver.rt.db.transaction() as session:
+        retry_message(session, driver.rt.engine, load_actor(session, "integrator"), message_id)
+    case = driver.wait_status(number, CaseStatus.CONCLUDED)
+    assert case.outcome == "approved"
+    entries = sandbox.journal(message_id=message_id)
+    assert len(entries) == 1 and entries[0]["received_count"] == 1
