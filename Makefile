@@ -45,7 +45,7 @@ ZH_PO := $(TRANSLATIONS)/zh/LC_MESSAGES/messages.po
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k _ --no-location --sort-output \
 		--project=huiju --version=0.1.0 --copyright-holder=Huiju -o $(TRANSLATIONS)/messages.pot \
-		huiju workflows_bpmn exchange adapters
+		huiju workflows_bpmn exchange adapters certs
 	if [ -f $(ZH_PO) ]; then \
 		$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l zh --ignore-obsolete; \
 	else \

@@ -1,5 +1,15 @@
 """PKI for the exchange: development CA, issuing, trust store, rotation, XML signatures.
 
-Messages to the sandbox are not signed yet; signing and verification arrive with the exchange and
-certificates work, and live here (below ``adapters`` in the layering).
+Modules, from the bottom up:
+
+- :mod:`certs.errors` — the ``CertificateError`` branch of the exception tree (drawn there).
+- :mod:`certs.issuing` — building keys, the CA certificate, member certificates and the CRL (RFC 5280).
+- :mod:`certs.store` — the key and certificate folder (``<instance>/certs``): ``init_dev_pki``,
+  ``issue_certificate``, ``rotate_signing``, ``revoke`` (writes ``crl.pem``), ``list_certificates``,
+  ``load_signing_identity``.
+- :mod:`certs.trust` — ``TrustStore``: trusted CAs and the CRL; chain, revocation, validity and role checks.
+- :mod:`certs.xmlsig` — XML-DSig over SOAP envelopes: ``sign_envelope``, ``verify_envelope``,
+  ``request_hash``, ``parse_untrusted``, and the pluggable ``SignatureSuite`` (signxml by default).
+
+``certs`` sits below ``adapters`` and ``exchange`` and imports only from ``huiju`` core.
 """

@@ -17,6 +17,7 @@ from huiju.settings import Settings, load_settings
 def import_models() -> None:
     """Import every module that declares tables, so that ``Base.metadata`` knows them all."""
     import adapters.config  # noqa: F401
+    import exchange.log  # noqa: F401
     import exchange.models  # noqa: F401
     import huiju.calendar  # noqa: F401
     import huiju.models  # noqa: F401

@@ -363,24 +363,6 @@ def task_complete(
     say(_("done: {decision}; next: {next}", decision=DECISIONS.get(decision, decision), next=nxt))
 
 
-@main.group(help="Messages exchanged with the government systems.")
-def exchange() -> None:
-    pass
-
-
-@exchange.command("retry", help="Send a dead message again (same message id: the receiver acts once).")
-@click.argument("message_id")
-@click.option("--as", "username", default="integrator", show_default=True)
-@handle_errors
-def exchange_retry(message_id: str, username: str) -> None:
-    from huiju.services.actors import load_actor
-    from huiju.services.messages import retry_message
-
-    with runtime_ctx() as rt, rt.db.transaction() as session:
-        retry_message(session, rt.engine, load_actor(session, username), message_id)
-    say(_("sent again: {messages}", messages=message_id))
-
-
 # -- process definitions ----------------------------------------------------------------------------
 
 
@@ -449,6 +431,10 @@ def process_list() -> None:
             )
             click.echo(line.localize(rt.settings.lang))
 
+
+from huiju import cli_exchange  # noqa: E402 - registers the exchange and certs commands on main
+
+cli_exchange.register(main)
 
 if __name__ == "__main__":
     main()

@@ -16,6 +16,8 @@ HUIJU_WEB_HOST/PORT         where ``huiju serve`` listens                       
 HUIJU_SWEEP_SECONDS         how often the worker looks for due outbox rows and timers   2.0
 HUIJU_LEASE_SECONDS         how long a delivery attempt holds its outbox row            30
 HUIJU_LANG                  language of the command line: ``zh_CN`` or ``en``           ``zh_CN``
+HUIJU_CERTS_FOLDER          keys, certificates, trust store and CRL                     ``<instance>/certs``
+HUIJU_CERTS_PASSPHRASE      passphrase of the private keys (none in development)        none
 ==========================  ==========================================================  =====================
 """
 
@@ -49,6 +51,8 @@ class Settings(BaseSettings):
     sweep_seconds: float = 2.0
     lease_seconds: float = 30.0
     lang: Literal["zh_CN", "en"] = "zh_CN"
+    certs_folder: Path | None = None
+    certs_passphrase: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -68,6 +72,10 @@ class Settings(BaseSettings):
     def broker_folder(self) -> Path:
         """Where the embedded (filesystem) broker keeps its messages."""
         return self.instance_path.resolve() / "broker"
+
+    @property
+    def resolved_certs_folder(self) -> Path:
+        return (self.certs_folder or self.instance_path / "certs").resolve()
 
     @property
     def sandbox_url(self) -> str:

@@ -11,7 +11,7 @@ from adapters.sandbox.people import id_number as make_id_number
 from adapters.sandbox.people import seeded_people
 from exchange.models import OutboxMessage
 from huiju.models import CaseStatus, Org, Resident
-from tests.integration.conftest import Driver, Sandbox
+from tests.integration.conftest import Driver, Sandbox, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -203,3 +203,44 @@ def test_integrator_sends_a_dead_message_again_with_the_same_id(driver: Driver, 
     assert case.outcome == "approved"
     entries = sandbox.journal(message_id=message_id)
     assert len(entries) == 1 and entries[0]["received_count"] == 1
+
+
+def test_sandbox_down_then_up_messages_wait_then_go_in_order(driver: Driver, sandbox: Sandbox) -> None:
+    from sqlalchemy import update
+
+    from adapters.config import AdapterConfig
+
+    with driver.rt.db.transaction() as session:  # a budget that outlasts the outage
+        session.execute(update(AdapterConfig).where(AdapterConfig.system == "citizen_info")
+                        .values(max_attempts=10, backoff_seconds=0.3))  # fmt: skip
+    sandbox.server.stop()
+    try:
+        numbers = [driver.submit(APPLICANT, ELIGIBLE) for _ in range(3)]
+
+        def all_tried() -> bool:
+            with driver.rt.db.sessions() as session:
+                messages = session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.case_number.in_(numbers))
+                ).all()
+                return len(messages) == 3 and all(m.attempts >= 2 and m.last_error_transient for m in messages)
+
+        wait_for(all_tried, "every case to try the citizen registry while it is down")
+        assert all(driver.case(n).status is CaseStatus.VERIFYING for n in numbers)
+    finally:
+        sandbox.server.start()
+        with driver.rt.db.transaction() as session:
+            session.execute(update(AdapterConfig).where(AdapterConfig.system == "citizen_info")
+                            .values(max_attempts=3, backoff_seconds=0.2))  # fmt: skip
+    for number in numbers:
+        driver.wait_status(number, CaseStatus.INTAKE)
+    for number in numbers:
+        operations = [
+            j["operation"] for j in sandbox.journal()
+            if j["request"].get("idNumber") == APPLICANT and j["message_id"] in _message_ids(driver, number)
+        ]  # fmt: skip
+        assert operations == ["VerifyIdentity", "QueryPerson"]
+
+
+def _message_ids(driver: Driver, number: str) -> set[str]:
+    with driver.rt.db.sessions() as session:
+        return set(session.scalars(select(OutboxMessage.message_id).where(OutboxMessage.case_number == number)))

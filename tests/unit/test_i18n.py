@@ -17,7 +17,7 @@ from huiju.labels import TABLES, label, label_with_code
 from huiju.models import CaseStatus, Role
 
 ROOT = Path(__file__).parents[2]
-PACKAGES = ("huiju", "workflows_bpmn", "exchange", "adapters")
+PACKAGES = ("huiju", "workflows_bpmn", "exchange", "adapters", "certs")
 PO = TRANSLATIONS / "zh" / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")
 

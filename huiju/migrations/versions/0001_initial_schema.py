@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 04:08:30.840009
+Create Date: 2026-11-29 04:18:55.564044
 """
 
 from __future__ import annotations
@@ -79,6 +79,58 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_item")),
         sa.UniqueConstraint("code", name=op.f("uq_item_code")),
     )
+    op.create_table(
+        "message_log",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("at", huiju.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("direction", sa.Enum("out", "in", name="direction", native_enum=False, length=24), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("request", "reply", "callback", "refusal", name="kind", native_enum=False, length=24),
+            nullable=False,
+        ),
+        sa.Column("message_id", sa.String(length=64), nullable=True),
+        sa.Column("related_message_id", sa.String(length=64), nullable=True),
+        sa.Column("system", sa.String(length=32), nullable=True),
+        sa.Column("operation", sa.String(length=64), nullable=True),
+        sa.Column("client", sa.String(length=128), nullable=True),
+        sa.Column("service", sa.String(length=128), nullable=True),
+        sa.Column("user_id", sa.String(length=64), nullable=True),
+        sa.Column("case_number", sa.String(length=32), nullable=True),
+        sa.Column("envelope", sa.Text(), nullable=True),
+        sa.Column(
+            "signature_status",
+            sa.Enum("valid", "invalid", "absent", "not_checked", name="signaturestatus", native_enum=False, length=24),
+            nullable=False,
+        ),
+        sa.Column("verification", sa.Text(), nullable=True),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column(
+            "outcome",
+            sa.Enum(
+                "sent",
+                "delivered",
+                "transient_failure",
+                "permanent_failure",
+                "refused",
+                "accepted",
+                name="outcome",
+                native_enum=False,
+                length=24,
+            ),
+            nullable=False,
+        ),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("entry_hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_message_log")),
+    )
+    with op.batch_alter_table("message_log", schema=None) as batch_op:
+        batch_op.create_index("ix_message_log_at", ["at"], unique=False)
+        batch_op.create_index("ix_message_log_case_number", ["case_number"], unique=False)
+        batch_op.create_index("ix_message_log_message_id", ["message_id"], unique=False)
+        batch_op.create_index("ix_message_log_related_message_id", ["related_message_id"], unique=False)
+
     op.create_table(
         "org",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -378,6 +430,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_org_parent_id"))
 
     op.drop_table("org")
+    with op.batch_alter_table("message_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_message_log_related_message_id")
+        batch_op.drop_index("ix_message_log_message_id")
+        batch_op.drop_index("ix_message_log_case_number")
+        batch_op.drop_index("ix_message_log_at")
+
+    op.drop_table("message_log")
     op.drop_table("item")
     op.drop_table("calendar_override")
     op.drop_table("adapter_config")

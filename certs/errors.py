@@ -1,0 +1,80 @@
+"""Errors of the PKI and signature layer, a branch of the one tree in :mod:`huiju.errors`.
+
+::
+
+    HuijuError
+    └── CertificateError                  the PKI or a signature check
+        ├── CertificateStoreError         the key and certificate folder: CA exists, unreadable key
+        │   │                             (wrong passphrase), damaged index
+        │   └── UnknownCertificate        no certificate for that serial, fingerprint, member or role
+        │                                 (also a NotFoundError)
+        ├── SigningError                  an envelope cannot be signed (no Body, no ExchangeHeader)
+        ├── XmlRefused                    input refused before any signature check: not XML, a DOCTYPE,
+        │   │                             entities, not a SOAP envelope
+        │   └── MessageTooLarge           over the byte cap
+        ├── SignatureInvalid              unsigned, a digest or signature mismatch, a required part not
+        │                                 signed, a signature-wrapping layout, a forbidden algorithm
+        ├── UntrustedCertificate          not issued by a trusted CA (or a chain that does not verify)
+        │   └── CertificateRoleError      a trusted certificate used outside its role (TLS cert signing)
+        ├── RevokedCertificate            listed in the CA's revocation list (crl.pem)
+        └── ExpiredCertificate            outside its validity period at the time of the check
+
+Each names the certificate's subject and serial where there is one, so an integrator reading a
+SOAP Fault or the message log knows which certificate to look at.
+"""
+
+from __future__ import annotations
+
+from huiju.errors import HuijuError, NotFoundError
+
+
+class CertificateError(HuijuError):
+    code = "certificate"
+    http_status = 403
+
+
+class CertificateStoreError(CertificateError):
+    code = "certificate-store"
+    http_status = 500
+
+
+class UnknownCertificate(CertificateStoreError, NotFoundError):
+    """No certificate answers to the serial, fingerprint, member or role asked for."""
+
+    code = "unknown-certificate"
+    http_status = 404
+
+
+class SigningError(CertificateError):
+    code = "signing-failed"
+    http_status = 500
+
+
+class XmlRefused(CertificateError):
+    code = "xml-refused"
+    http_status = 400
+
+
+class MessageTooLarge(XmlRefused):
+    code = "message-too-large"
+    http_status = 413
+
+
+class SignatureInvalid(CertificateError):
+    code = "signature-invalid"
+
+
+class UntrustedCertificate(CertificateError):
+    code = "certificate-untrusted"
+
+
+class CertificateRoleError(UntrustedCertificate):
+    code = "certificate-wrong-role"
+
+
+class RevokedCertificate(CertificateError):
+    code = "certificate-revoked"
+
+
+class ExpiredCertificate(CertificateError):
+    code = "certificate-expired"

@@ -1,0 +1,194 @@
+"""``huiju exchange`` (messages, the message log) and ``huiju certs`` (keys and certificates).
+
+The commands use the shared helpers of :mod:`huiju.cli` (imported inside them: that module
+registers these groups on its ``main``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from huiju.i18n import _
+
+if TYPE_CHECKING:
+    from certs.store import CertInfo
+
+
+def register(main: click.Group) -> None:
+    main.add_command(exchange)
+    main.add_command(certs)
+
+
+@click.group(help="Messages exchanged with the government systems, and their log.")
+def exchange() -> None:
+    pass
+
+
+@exchange.command("retry", help="Send a dead message again (same message id: the receiver acts once).")
+@click.argument("message_id")
+@click.option("--as", "username", default="integrator", show_default=True)
+def exchange_retry(message_id: str, username: str) -> None:
+    from huiju import cli
+    from huiju.services.actors import load_actor
+    from huiju.services.messages import retry_message
+
+    @cli.handle_errors
+    def run() -> None:
+        with cli.runtime_ctx() as rt, rt.db.transaction() as session:
+            retry_message(session, rt.engine, load_actor(session, username), message_id)
+        cli.say(_("sent again: {messages}", messages=message_id))
+
+    run()
+
+
+@exchange.command("log", help="The message log, newest first, with filters.")
+@click.option("--message", "message_id", default=None, help="A message id (its replies included).")
+@click.option("--case", "case_number", default=None)
+@click.option("--system", default=None)
+@click.option("--direction", type=click.Choice(["in", "out"]), default=None)
+@click.option("--outcome", default=None)
+@click.option("--hours", type=float, default=None, help="Only the last N hours.")
+@click.option("--limit", type=int, default=50, show_default=True)
+def exchange_log(
+    message_id: str | None, case_number: str | None, system: str | None, direction: str | None,
+    outcome: str | None, hours: float | None, limit: int,
+) -> None:  # fmt: skip
+    from huiju import cli
+    from workflows_bpmn.expressions import CHINA
+
+    @cli.handle_errors
+    def run() -> None:
+        from exchange.log import query
+
+        since = datetime.now(UTC) - timedelta(hours=hours) if hours else None
+        with cli.runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
+            entries = query(session, message_id=message_id, case_number=case_number, system=system,
+                            direction=direction, outcome=outcome, since=since, limit=limit)  # fmt: skip
+            if not entries:
+                cli.say(_("no messages"))
+            for e in entries:
+                click.echo(
+                    f"{e.id:>6}  {e.at.astimezone(CHINA):%Y-%m-%d %H:%M:%S}  {e.direction.value:<3} {e.kind.value:<8} "
+                    f"{(e.system or '-'):<14}{(e.operation or '-'):<16}{e.outcome.value:<18}"
+                    f"{e.signature_status.value:<12}{e.case_number or '-':<18}{e.message_id or '-'}"
+                )
+
+    run()
+
+
+@exchange.command("verify-log", help="Prove the message log's hash chain intact, or name the first altered entry.")
+def exchange_verify_log() -> None:
+    from huiju import cli
+
+    @cli.handle_errors
+    def run() -> None:
+        from exchange.log import verify_chain
+
+        with cli.runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
+            report = verify_chain(session)
+        cli.say(report.summary(), err=not report.ok)
+        if not report.ok:
+            raise SystemExit(6)
+
+    run()
+
+
+@click.group(help="Keys and certificates: the development CA, signing and TLS certificates, revocation.")
+def certs() -> None:
+    pass
+
+
+def _folder_and_passphrase() -> tuple[Path, bytes | None]:
+    from certs.store import default_folder, passphrase_of
+    from huiju.settings import load_settings
+
+    settings = load_settings()
+    return default_folder(settings), passphrase_of(settings)
+
+
+@certs.command("init", help="Create a development CA and the certificates of Huiju and the sandbox.")
+@click.option("--key-type", type=click.Choice(["ec", "rsa"]), default="ec", show_default=True)
+@click.option("--days", type=int, default=365, show_default=True)
+@click.option("--force", is_flag=True, help="Replace an existing CA (every certificate is issued anew).")
+def certs_init(key_type: str, days: int, force: bool) -> None:
+    from huiju import cli
+
+    @cli.handle_errors
+    def run() -> None:
+        from certs.store import init_dev_pki
+
+        folder, passphrase = _folder_and_passphrase()
+        issued = init_dev_pki(folder, key_type=key_type, days=days, force=force, passphrase=passphrase)  # type: ignore[arg-type]
+        cli.say(_("certificates in {folder}:", folder=str(folder)))
+        _print(issued)
+
+    run()
+
+
+@certs.command("list", help="Every certificate: subject, role, expiry, fingerprint; warns of near expiry.")
+@click.option("--warn-days", type=int, default=30, show_default=True)
+def certs_list(warn_days: int) -> None:
+    from huiju import cli
+
+    @cli.handle_errors
+    def run() -> None:
+        from certs.store import list_certificates
+
+        folder, _passphrase = _folder_and_passphrase()
+        infos = list_certificates(folder)
+        _print(infos)
+        for info in infos:
+            if info.status == "active" and info.expires_within(warn_days):
+                cli.say(_("warning: {member} {role} certificate (serial {serial}) expires on {date}",
+                          member=info.member, role=info.role, serial=info.serial_hex,
+                          date=f"{info.not_after:%Y-%m-%d}"), err=True)  # fmt: skip
+
+    run()
+
+
+@certs.command("rotate", help="Issue a new signing certificate; older messages still verify.")
+@click.option("--member", default="huiju", show_default=True)
+@click.option("--days", type=int, default=365, show_default=True)
+def certs_rotate(member: str, days: int) -> None:
+    from huiju import cli
+
+    @cli.handle_errors
+    def run() -> None:
+        from certs.store import rotate_signing
+
+        folder, passphrase = _folder_and_passphrase()
+        info = rotate_signing(folder, member, days=days, passphrase=passphrase)
+        cli.say(_("new signing certificate for {member}: serial {serial}", member=member, serial=info.serial_hex))
+
+    run()
+
+
+@certs.command("revoke", help="Revoke a certificate (by serial or fingerprint) and write the revocation list.")
+@click.argument("serial_or_fingerprint")
+@click.option("--reason", default="unspecified", show_default=True)
+def certs_revoke(serial_or_fingerprint: str, reason: str) -> None:
+    from huiju import cli
+
+    @cli.handle_errors
+    def run() -> None:
+        from certs.store import revoke
+
+        folder, passphrase = _folder_and_passphrase()
+        info = revoke(folder, serial_or_fingerprint, reason, passphrase=passphrase)
+        cli.say(_("revoked {member} {role} certificate, serial {serial}",
+                  member=info.member, role=info.role, serial=info.serial_hex))  # fmt: skip
+
+    run()
+
+
+def _print(infos: list[CertInfo]) -> None:
+    for info in infos:
+        click.echo(
+            f"{info.member:<9}{info.role:<11}{info.status:<11}{info.serial_hex:<42}"
+            f"{info.not_after:%Y-%m-%d}  {info.fingerprint[:23]}  {info.subject}"
+        )
+

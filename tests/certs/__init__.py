@@ -1,0 +1,1 @@
+"""Tests of the PKI and XML signature layer (certs)."""
