@@ -94,3 +94,21 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(64))
     decision: Mapped[str | None] = mapped_column(String(32))
+
+
+class WaitingMessage(Base):
+    """A message event an instance waits for, with the correlation values that select it.
+
+    Mirrored from the serialized state after every step, so that a callback finds its instance
+    with one indexed query instead of loading workflows.
+    """
+
+    __tablename__ = "waiting_message"
+    __table_args__ = (Index("ix_waiting_message_lookup", "name", "correlation_key", "correlation_value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    correlation_key: Mapped[str] = mapped_column(String(100))
+    correlation_value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
-from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
@@ -31,13 +29,21 @@ from sqlalchemy.orm import Session
 from adapters import registry as adapter_registry
 from exchange.models import MessageStatus, OutboxMessage
 from huiju.db import utcnow
-from huiju.errors import ConflictError, HuijuError, InputError, NotFoundError, StepError, WorkflowError
-from huiju.i18n import Message, _
+from huiju.errors import ConflictError, InputError, NotFoundError, WorkflowError
+from huiju.i18n import _
 from workflows_bpmn.definitions import SpecCache, latest_definition
 from workflows_bpmn.expressions import HuijuScriptEngine
-from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus, ProcessInstance
+from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus, ProcessInstance, WaitingMessage
 from workflows_bpmn.serialization import SERIALIZER_VERSION, WorkflowStore
-from workflows_bpmn.specs import AsyncServiceTask
+from workflows_bpmn.steps import (
+    boundary_catchers,
+    check_data,
+    check_data_dict,
+    escape_reply,
+    next_timer,
+    outcome_of,
+    step_errors,
+)
 from workflows_bpmn.validation import lane_role
 
 log = logging.getLogger(__name__)
@@ -226,6 +232,50 @@ class Engine:
         self._dispatch_after_commit(session, ids)
         return ids
 
+    def deliver_message(
+        self, session: Session, name: str, correlations: dict[str, str], payload: dict[str, Any], actor: str
+    ) -> StepResult:
+        """Hand a verified incoming message (a callback) to the one instance that waits for it.
+
+        The instance is found by the message name and every correlation value; a message that no
+        instance waits for, or that matches several, is refused, never dropped silently.
+        """
+        if not correlations:
+            raise InputError(_("message {name} carries no correlation", name=name))
+        candidates: set[int] | None = None
+        for key, value in correlations.items():
+            found = set(
+                session.scalars(
+                    select(WaitingMessage.instance_id).where(
+                        WaitingMessage.name == name,
+                        WaitingMessage.correlation_key == key,
+                        WaitingMessage.correlation_value == str(value),
+                    )
+                )
+            )
+            candidates = found if candidates is None else candidates & found
+        if not candidates:
+            raise NotFoundError(
+                _("no case waits for message {name} with {correlations}", name=name, correlations=correlations)
+            )
+        if len(candidates) > 1:
+            raise ConflictError(_("several cases wait for message {name} with {correlations}",
+                                  name=name, correlations=correlations))  # fmt: skip
+        instance = self._lock(session, candidates.pop())
+        workflow, script_engine = self._load(session, instance)
+        event = BpmnEvent(MessageEventDefinition(name), escape_reply(check_data_dict(payload)), dict(correlations))
+        with step_errors(instance):
+            try:
+                workflow.send_event(event)
+            except WorkflowException as exc:
+                raise ConflictError(
+                    _("the case no longer waits for message {name}: {reason}", name=name, reason=str(exc))
+                ) from exc
+        result = StepResult(instance)
+        result.timeline.append(TimelineEntry("message_received", actor, detail=name, data={"payload": payload}))
+        self._advance(session, instance, workflow, script_engine, result)
+        return result
+
     def mark_incident(self, session: Session, instance_id: int, detail: str) -> None:
         """Stop an instance whose step cannot be taken; an officer retries it once mended."""
         instance = self._lock(session, instance_id)
@@ -249,7 +299,7 @@ class Engine:
             workflow.refresh_timers()
         if waiting == {t.id for t in workflow.get_tasks(state=TaskState.WAITING)}:
             # Nothing fired (a clock a little behind ours): look again later, never in a hot loop.
-            instance.next_timer_due = max(_next_timer(workflow) or due, utcnow() + timedelta(seconds=30))
+            instance.next_timer_due = max(next_timer(workflow) or due, utcnow() + timedelta(seconds=30))
             return None
         result = StepResult(instance)
         result.timeline.append(TimelineEntry("timer_fired", "system", detail=due.isoformat()))
@@ -287,7 +337,7 @@ class Engine:
         """Throw ``service_failed`` at the boundary of the task; with no catcher, raise an incident."""
         definition = ErrorEventDefinition(SERVICE_FAILED, code=SERVICE_FAILED)
         event = BpmnEvent(definition, payload={"operation": message.operation, "error": message.last_error})
-        catchers = _boundary_catchers(task, event)
+        catchers = boundary_catchers(task, event)
         step, step_name = message.reply_to.get("step"), message.reply_to.get("step_name")
         detail = f"{message.operation}: {message.last_error}"
         if catchers:
@@ -318,14 +368,15 @@ class Engine:
             workflow.do_engine_steps()
         self._write_service_requests(session, instance, script_engine, result)
         self._cancel_abandoned_messages(session, instance, workflow, result)
+        self._sync_waiting_messages(session, instance, workflow)
         self._sync_human_tasks(session, instance, workflow, result)
         if workflow.completed:
             instance.status = InstanceStatus.COMPLETED
-            instance.outcome = _outcome(workflow)
+            instance.outcome = outcome_of(workflow)
             instance.next_timer_due = None
             result.timeline.append(TimelineEntry("process_completed", "system", detail=instance.outcome or ""))
         else:
-            instance.next_timer_due = _next_timer(workflow)
+            instance.next_timer_due = next_timer(workflow)
         instance.serialized = self.store.dumps(workflow)
         instance.serializer_version = SERIALIZER_VERSION
         instance.updated_at = utcnow()
@@ -451,6 +502,25 @@ class Engine:
                                   message.reply_to.get("step_name"), message.system, detail=message.operation)
                 )  # fmt: skip
 
+    def _sync_waiting_messages(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+        wanted = {
+            (pending.name, key, str(value))
+            for pending in workflow.waiting_events()
+            if pending.event_type == "MessageEventDefinition"
+            for key, value in (pending.correlations or {}).items()
+        }
+        existing = session.scalars(select(WaitingMessage).where(WaitingMessage.instance_id == instance.id)).all()
+        for row in existing:
+            key = (row.name, row.correlation_key, row.correlation_value)
+            if key in wanted:
+                wanted.discard(key)
+            else:
+                session.delete(row)
+        for name, key, value in sorted(wanted):
+            session.add(
+                WaitingMessage(instance_id=instance.id, name=name, correlation_key=key, correlation_value=value)
+            )
+
     def _notify(self, session: Session, result: StepResult) -> None:
         for listener in self.listeners:
             listener(session, result)
@@ -467,107 +537,3 @@ class Engine:
                 log.warning("could not hand messages %s to the broker; the sweeper will", message_ids)
 
         sa_event.listen(session, "after_commit", send, once=True)
-
-
-def _outcome(workflow: BpmnWorkflow) -> str | None:
-    ends = [
-        t for t in workflow.get_tasks(state=TaskState.COMPLETED)
-        if isinstance(t.task_spec, EndEvent) and t.workflow is workflow
-    ]  # fmt: skip
-    for task in sorted(ends, key=lambda t: t.last_state_change, reverse=True):
-        outcome = task.task_spec.extensions.get("properties", {}).get("outcome")
-        if outcome:
-            return str(outcome)
-    return None
-
-
-def _next_timer(workflow: BpmnWorkflow) -> datetime | None:
-    due: list[datetime] = []
-    for pending in workflow.waiting_events():
-        if pending.event_type not in {cls.__name__ for cls in TimerEventDefinition.__subclasses__()}:
-            continue
-        if isinstance(pending.value, str):
-            # Read exactly as SpiffWorkflow reads it when it decides whether the timer fired
-            # (a naive time is in the server's zone, not UTC).
-            try:
-                due.append(TimerEventDefinition.parse_time_or_duration(pending.value))
-            except (ValueError, TypeError):
-                log.warning("timer value %r cannot be read; it is left to the library", pending.value)
-    return min(due) if due else None
-
-
-def is_service_task(task: Any) -> bool:
-    return isinstance(task.task_spec, AsyncServiceTask)
-
-
-def _boundary_catchers(task: Any, event: BpmnEvent) -> list[Any]:
-    """Boundary events that catch ``event`` on the task, or else on the nearest enclosing
-    subprocess that has one (BPMN error propagation)."""
-    current = task
-    while current is not None:
-        parent = current.parent
-        catchers = [
-            t for t in (parent.children if parent else [])
-            if t is not current and t.state == TaskState.WAITING and t.task_spec.catches(t, event)
-        ]  # fmt: skip
-        if catchers:
-            return catchers
-        workflow = current.workflow
-        parent_id = getattr(workflow, "parent_task_id", None)
-        current = workflow.top_workflow.get_task_from_id(parent_id) if parent_id is not None else None
-    return []
-
-
-@contextmanager
-def step_errors(instance: ProcessInstance) -> Iterator[None]:
-    """Turn anything a step raises into a :class:`StepError` that names the instance.
-
-    A step runs model expressions on data from outside (forms, replies): what fails there is a
-    property of this instance, reported as such, never a bare library exception.
-    """
-    try:
-        yield
-    except HuijuError:
-        raise
-    except Exception as exc:
-        cause = _huiju_cause(exc)
-        reason = cause.message if cause is not None else f"{type(exc).__name__}: {exc}"
-        raise StepError(
-            _("case process #{instance} cannot take this step: {reason}", instance=instance.id, reason=reason)
-        ) from exc
-
-
-def _huiju_cause(exc: BaseException) -> HuijuError | None:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, HuijuError):
-            return current
-        seen.add(id(current))
-        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
-    return None
-
-
-RESERVED_KEY = "typename"  # SpiffWorkflow's serializer reads a dict holding it as a stored object
-
-
-def check_data(value: Any, what: Message) -> Any:
-    """Refuse data that would corrupt the stored state when it is loaded again."""
-    if isinstance(value, dict):
-        if RESERVED_KEY in value:
-            raise InputError(_("{what} may not hold a field named 'typename'", what=what))
-        for item in value.values():
-            check_data(item, what)
-    elif isinstance(value, list):
-        for item in value:
-            check_data(item, what)
-    return value
-
-
-def escape_reply(value: Any) -> Any:
-    """A reply from outside keeps its content, but a 'typename' key is renamed (see check_data)."""
-    if isinstance(value, dict):
-        return {(f"{k}_" if k == RESERVED_KEY else k): escape_reply(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [escape_reply(v) for v in value]
-    return value

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 04:18:55.564044
+Create Date: 2026-11-29 04:23:28.521169
 """
 
 from __future__ import annotations
@@ -360,6 +360,25 @@ def upgrade() -> None:
         batch_op.create_index("ix_human_task_street", ["status", "role", "street_id"], unique=False)
 
     op.create_table(
+        "waiting_message",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instance_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("correlation_key", sa.String(length=100), nullable=False),
+        sa.Column("correlation_value", sa.String(length=200), nullable=False),
+        sa.Column("created_at", huiju.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["instance_id"], ["process_instance.id"], name=op.f("fk_waiting_message_instance_id_process_instance")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_waiting_message")),
+    )
+    with op.batch_alter_table("waiting_message", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_waiting_message_instance_id"), ["instance_id"], unique=False)
+        batch_op.create_index(
+            "ix_waiting_message_lookup", ["name", "correlation_key", "correlation_value"], unique=False
+        )
+
+    op.create_table(
         "case_event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=False),
@@ -386,6 +405,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_case_event_case_id"))
 
     op.drop_table("case_event")
+    with op.batch_alter_table("waiting_message", schema=None) as batch_op:
+        batch_op.drop_index("ix_waiting_message_lookup")
+        batch_op.drop_index(batch_op.f("ix_waiting_message_instance_id"))
+
+    op.drop_table("waiting_message")
     with op.batch_alter_table("human_task", schema=None) as batch_op:
         batch_op.drop_index("ix_human_task_street")
         batch_op.drop_index(batch_op.f("ix_human_task_instance_id"))

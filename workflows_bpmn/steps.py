@@ -1,0 +1,134 @@
+"""What a runner step needs around SpiffWorkflow: reading results, catching errors, guarding data.
+
+Kept apart from :mod:`workflows_bpmn.runner` so that the runner reads as the sequence of a step.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.util.task import TaskState
+
+from huiju.errors import HuijuError, InputError, StepError
+from huiju.i18n import Message, _
+from workflows_bpmn.models import ProcessInstance
+from workflows_bpmn.specs import AsyncServiceTask
+
+log = logging.getLogger(__name__)
+
+
+def outcome_of(workflow: BpmnWorkflow) -> str | None:
+    ends = [
+        t for t in workflow.get_tasks(state=TaskState.COMPLETED)
+        if isinstance(t.task_spec, EndEvent) and t.workflow is workflow
+    ]  # fmt: skip
+    for task in sorted(ends, key=lambda t: t.last_state_change, reverse=True):
+        outcome = task.task_spec.extensions.get("properties", {}).get("outcome")
+        if outcome:
+            return str(outcome)
+    return None
+
+
+def next_timer(workflow: BpmnWorkflow) -> datetime | None:
+    due: list[datetime] = []
+    for pending in workflow.waiting_events():
+        if pending.event_type not in {cls.__name__ for cls in TimerEventDefinition.__subclasses__()}:
+            continue
+        if isinstance(pending.value, str):
+            # Read exactly as SpiffWorkflow reads it when it decides whether the timer fired
+            # (a naive time is in the server's zone, not UTC).
+            try:
+                due.append(TimerEventDefinition.parse_time_or_duration(pending.value))
+            except (ValueError, TypeError):
+                log.warning("timer value %r cannot be read; it is left to the library", pending.value)
+    return min(due) if due else None
+
+
+def is_service_task(task: Any) -> bool:
+    return isinstance(task.task_spec, AsyncServiceTask)
+
+
+def boundary_catchers(task: Any, event: BpmnEvent) -> list[Any]:
+    """Boundary events that catch ``event`` on the task, or else on the nearest enclosing
+    subprocess that has one (BPMN error propagation)."""
+    current = task
+    while current is not None:
+        parent = current.parent
+        catchers = [
+            t for t in (parent.children if parent else [])
+            if t is not current and t.state == TaskState.WAITING and t.task_spec.catches(t, event)
+        ]  # fmt: skip
+        if catchers:
+            return catchers
+        workflow = current.workflow
+        parent_id = getattr(workflow, "parent_task_id", None)
+        current = workflow.top_workflow.get_task_from_id(parent_id) if parent_id is not None else None
+    return []
+
+
+@contextmanager
+def step_errors(instance: ProcessInstance) -> Iterator[None]:
+    """Turn anything a step raises into a :class:`StepError` that names the instance.
+
+    A step runs model expressions on data from outside (forms, replies): what fails there is a
+    property of this instance, reported as such, never a bare library exception.
+    """
+    try:
+        yield
+    except HuijuError:
+        raise
+    except Exception as exc:
+        cause = _huiju_cause(exc)
+        reason = cause.message if cause is not None else f"{type(exc).__name__}: {exc}"
+        raise StepError(
+            _("case process #{instance} cannot take this step: {reason}", instance=instance.id, reason=reason)
+        ) from exc
+
+
+def _huiju_cause(exc: BaseException) -> HuijuError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, HuijuError):
+            return current
+        seen.add(id(current))
+        current = getattr(current, "exception", None) or current.__cause__ or current.__context__
+    return None
+
+
+RESERVED_KEY = "typename"  # SpiffWorkflow's serializer reads a dict holding it as a stored object
+
+
+def check_data(value: Any, what: Message) -> Any:
+    """Refuse data that would corrupt the stored state when it is loaded again."""
+    if isinstance(value, dict):
+        if RESERVED_KEY in value:
+            raise InputError(_("{what} may not hold a field named 'typename'", what=what))
+        for item in value.values():
+            check_data(item, what)
+    elif isinstance(value, list):
+        for item in value:
+            check_data(item, what)
+    return value
+
+
+def check_data_dict(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InputError(_("a message payload must be an object"))
+    return value
+
+
+def escape_reply(value: Any) -> Any:
+    """A reply from outside keeps its content, but a 'typename' key is renamed (see check_data)."""
+    if isinstance(value, dict):
+        return {(f"{k}_" if k == RESERVED_KEY else k): escape_reply(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escape_reply(v) for v in value]
+    return value
