@@ -13,13 +13,23 @@ Third-party errors become Huiju errors here and nowhere else::
 
 Every error carries ``operation`` and ``message_id`` (and ``status_code`` or ``fault_code``) in
 its ``details`` so the message log can show what happened to which message.
+
+Signed exchange (:mod:`adapters.signing`): with ``signer`` the request is signed; with ``trust``
+the reply is verified on its raw bytes before zeep parses anything, and must echo the message id
+and carry the requestHash of the exact request sent::
+
+    reply unsigned, badly signed, untrusted/revoked/expired signer,
+    wrong messageId or requestHash, hostile XML                -> PermanentAdapterError
+    ...unless it is an unverified "busy" SOAP Fault or HTTP 429/5xx -> TransientAdapterError
+
+``exchange_record`` (a list) receives one :class:`~adapters.signing.Exchanged` per request sent.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,13 +46,16 @@ from zeep.wsdl import Document
 from adapters.config import AdapterSettings
 from adapters.contracts import CLIENT_NAME, CONTRACTS, EXCHANGE_NS, PROTOCOL_VERSION, WSDL_DIR, contract_file
 from adapters.registry import validate_params
+from adapters.signing import Exchanged, ReplyGuard, ReplyRefused, SigningPlugin, exchanged, is_transient_fault
+from certs.store import SigningIdentity
+from certs.trust import TrustStore
 from huiju.db import utcnow
 from huiju.errors import AdapterError, InputError, PermanentAdapterError, TransientAdapterError
 
 log = logging.getLogger(__name__)
 
 MAX_REPLY_BYTES = 2 * 1024 * 1024
-_TRANSIENT_WORDS = ("busy", "unavailable", "overload", "try again", "try later")
+ReplyCheck = Callable[[bytes, int, bytes], bytes]
 
 
 class ReplyTooLarge(Exception):
@@ -67,6 +80,7 @@ class GuardedTransport(Transport):
         connect_timeout: float = 3.0,
         operation_timeout: float = 10.0,
         max_reply_bytes: int = MAX_REPLY_BYTES,
+        reply_check: ReplyCheck | None = None,
     ) -> None:
         if session is None:
             session = requests.Session()
@@ -74,6 +88,13 @@ class GuardedTransport(Transport):
         super().__init__(session=session, timeout=connect_timeout, operation_timeout=operation_timeout)
         self.connect_timeout = connect_timeout
         self.max_reply_bytes = max_reply_bytes
+        # Called with (request bytes, HTTP status, reply bytes) before zeep sees the reply; returns
+        # the bytes zeep may parse or raises (see adapters.signing.ReplyGuard).
+        self.reply_check: ReplyCheck | None = reply_check
+        self.sent: bytes | None = None
+        self.received: bytes | None = None
+        self.status: int | None = None
+        self.refusal: str | None = None  # why the reply was not read (too large)
 
     def load(self, url: str) -> bytes:
         parsed = urlparse(url)
@@ -88,9 +109,11 @@ class GuardedTransport(Transport):
             raise LoadRefused(str(exc)) from exc
 
     def post(self, address: str, message: bytes | str, headers: dict[str, str]) -> requests.Response:
+        data = message.encode() if isinstance(message, str) else bytes(message)
+        self.sent, self.received, self.status, self.refusal = data, None, None, None
         response = self.session.post(
             address,
-            data=message,
+            data=data,
             headers=headers,
             timeout=(self.connect_timeout, self.operation_timeout),
             stream=True,
@@ -98,6 +121,7 @@ class GuardedTransport(Transport):
         )
         try:
             declared = response.headers.get("Content-Length", "")
+            self.status = response.status_code
             if declared.isdigit() and int(declared) > self.max_reply_bytes:
                 raise ReplyTooLarge(f"reply declares {declared} bytes")
             chunks: list[bytes] = []
@@ -107,10 +131,17 @@ class GuardedTransport(Transport):
                 if size > self.max_reply_bytes:
                     raise ReplyTooLarge(f"reply exceeds {self.max_reply_bytes} bytes")
                 chunks.append(chunk)
+        except ReplyTooLarge as exc:
+            self.refusal = str(exc)
+            raise
         finally:
             response.close()
+        content = b"".join(chunks)
+        self.received = content
+        if self.reply_check is not None:
+            content = self.reply_check(data, response.status_code, content)
         # requests has no public way to hand over a body read by hand; zeep reads .content.
-        response._content = b"".join(chunks)
+        response._content = content
         return response
 
 
@@ -135,11 +166,19 @@ def call(
     message_id: str,
     user_id: str = "system",
     case_number: str | None = None,
+    signer: SigningIdentity | None = None,
+    trust: TrustStore | None = None,
+    exchange_record: list[Exchanged] | None = None,
 ) -> dict[str, Any]:
     """Call one registered operation and return its reply as a JSON-safe dict.
 
     Raises InputError for bad parameters (nothing is sent), TransientAdapterError when a retry
     with the SAME ``message_id`` may succeed, PermanentAdapterError when it cannot.
+
+    ``signer`` signs the request; ``trust`` requires a reply signed by a certificate it trusts,
+    echoing ``message_id`` and carrying the requestHash of the request sent. When a request was
+    sent, ``exchange_record`` gets its :class:`~adapters.signing.Exchanged` record, whatever the
+    outcome.
     """
     spec = validate_params(operation, params)
     if not message_id or len(message_id) > 64:
@@ -155,11 +194,18 @@ def call(
     started = time.perf_counter()
     session = requests.Session()
     session.trust_env = False  # REQUESTS_CA_BUNDLE and proxies from the environment must not apply
+    guard = ReplyGuard(trust, message_id) if trust is not None else None
+    transport = GuardedTransport(
+        session,
+        connect_timeout=settings.connect_timeout,
+        operation_timeout=settings.operation_timeout,
+        reply_check=guard,
+    )
+    plugins = [SigningPlugin(signer)] if signer is not None else []
     try:
-        transport = GuardedTransport(
-            session, connect_timeout=settings.connect_timeout, operation_timeout=settings.operation_timeout
+        client = Client(
+            _document(settings.wsdl_file), transport=transport, settings=_zeep_settings(), plugins=plugins
         )
-        client = Client(_document(settings.wsdl_file), transport=transport, settings=_zeep_settings())
         service = client.create_service(contract.binding_qname, settings.endpoint)
         header_type = client.get_element(f"{{{EXCHANGE_NS}}}ExchangeHeader")
         header = header_type(
@@ -187,6 +233,17 @@ def call(
         raise error from exc
     finally:
         session.close()
+        if exchange_record is not None and transport.sent is not None:
+            exchange_record.append(
+                exchanged(
+                    transport.sent,
+                    transport.received,
+                    transport.status,
+                    signed=signer is not None,
+                    guard=guard,
+                    transport_error=transport.refusal,
+                )
+            )
     log.info(
         "adapter call %s ok in %.1f ms", operation, (time.perf_counter() - started) * 1000,
         extra={"details": details},
@@ -229,6 +286,10 @@ def translate(exc: BaseException, details: Mapping[str, Any]) -> AdapterError | 
         if status == 200:
             return PermanentAdapterError(f"{d['operation']}: reply is not valid XML", **d)
         return kind(f"{d['operation']}: HTTP {status}", **d)
+    if isinstance(exc, ReplyRefused):
+        d.update(exc.details())
+        kind = TransientAdapterError if exc.transient else PermanentAdapterError
+        return kind(f"{d['operation']}: {exc.reason}", **d)
     if isinstance(exc, ReplyTooLarge):
         return PermanentAdapterError(f"{d['operation']}: {exc}", **d)
     if isinstance(exc, LoadRefused):
@@ -246,7 +307,5 @@ def _fault(exc: zeep_errors.Fault, d: dict[str, Any]) -> AdapterError:
     detail_text = ""
     if exc.detail is not None:
         detail_text = " ".join(exc.detail.itertext())
-    text = f"{exc.message} {detail_text}".lower()
-    transient = local.startswith("Server") or any(word in text for word in _TRANSIENT_WORDS)
-    kind = TransientAdapterError if transient else PermanentAdapterError
+    kind = TransientAdapterError if is_transient_fault(code, f"{exc.message} {detail_text}") else PermanentAdapterError
     return kind(f"{d['operation']}: SOAP fault {local}: {exc.message}", **d)

@@ -10,8 +10,12 @@
     GET    /_sandbox/faults        the rules in force
     DELETE /_sandbox/faults        clear them
     GET    /_sandbox/journal       ?message_id=&operation=
+    GET    /_sandbox/refusals      ?message_id= (secure mode: requests refused before acting)
     GET    /_sandbox/store         what the systems stored (SMS, cases, records)
-    POST   /_sandbox/reset         journal, faults and stores cleared; people stay
+    POST   /_sandbox/reset         journal, refusals, faults and stores cleared; people stay
+
+In secure mode (a :class:`~adapters.sandbox.security.SandboxSecurity`) every request must be signed
+and every reply is signed; see :mod:`adapters.sandbox.security`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
@@ -26,7 +31,16 @@ from werkzeug.wrappers import Request, Response
 
 from adapters.contracts import CONTRACTS, EXCHANGE_HEADER_FILE, contract_file
 from adapters.sandbox import people, soap
-from adapters.sandbox.state import FAULT_MODES, DigestMismatch, FaultRule, JournalEntry, SandboxState, Stores
+from adapters.sandbox.security import Refused, SandboxSecurity, claimed_message_id, signed_reply, verified_request
+from adapters.sandbox.state import (
+    FAULT_MODES,
+    DigestMismatch,
+    FaultRule,
+    JournalEntry,
+    Refusal,
+    SandboxState,
+    Stores,
+)
 from adapters.sandbox.systems import HANDLERS, response_element
 from huiju.db import utcnow
 
@@ -43,9 +57,47 @@ def _fault(code: str, string: str, detail: etree._Element | None = None) -> Resp
     return Response(soap.fault_envelope(soap.SoapFault(code, string, detail)), status=500, content_type=XML)
 
 
+def _contract_problem(parsed: soap.SoapRequest, system: str) -> str | None:
+    contract = CONTRACTS[system]
+    if parsed.namespace != contract.namespace or parsed.operation not in contract.operations:
+        return f"{contract.title} ({system}) has no operation {parsed.operation!r}"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Replier:
+    """How to answer one request: plain envelopes, or (secure mode) signed ones with requestHash."""
+
+    security: SandboxSecurity | None
+    system: str
+    request: bytes
+    parsed: soap.SoapRequest
+
+    def envelope(self, content: etree._Element | soap.SoapFault) -> bytes:
+        if self.security is None:
+            if isinstance(content, soap.SoapFault):
+                return soap.fault_envelope(content)
+            return soap.envelope(content, self.parsed.header_element)
+        return signed_reply(
+            self.security,
+            content,
+            request=self.request,
+            limit=soap.MAX_REQUEST_BYTES,
+            echo=self.parsed.header,
+            system=self.system,
+            message_id=self.parsed.header.get("messageId"),
+        )
+
+    def fault(self, code: str, string: str) -> Response:
+        return Response(self.envelope(soap.SoapFault(code, string)), status=500, content_type=XML)
+
+
 class SandboxApp:
-    def __init__(self, state: SandboxState | None = None) -> None:
+    """The WSGI app; with ``security`` it runs in secure mode (:mod:`adapters.sandbox.security`)."""
+
+    def __init__(self, state: SandboxState | None = None, security: SandboxSecurity | None = None) -> None:
         self.state = state or SandboxState()
+        self.security = security
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -90,25 +142,69 @@ class SandboxApp:
 
     def handle_soap(self, request: Request, system: str) -> Response:
         data = self._read_capped(request)
+        if self.security is not None:
+            return self._handle_secure(data, system, self.security)
         if data is None:
             return _fault("Client", f"request too large (more than {soap.MAX_REQUEST_BYTES} bytes)")
         try:
             parsed = soap.parse_request(data)
         except soap.SoapFault as exc:
             return _fault(exc.code, exc.string, exc.detail)
-        contract = CONTRACTS[system]
-        if parsed.namespace != contract.namespace or parsed.operation not in contract.operations:
-            return _fault("Client", f"{contract.title} ({system}) has no operation {parsed.operation!r}")
+        problem = _contract_problem(parsed, system)
+        if problem is not None:
+            return _fault("Client", problem)
         message_id = parsed.header.get("messageId", "")
         if not message_id:
             return _fault("Client", "the ExchangeHeader with a messageId is required")
+        return self._serve(system, parsed, _Replier(None, system, data, parsed))
 
+    def _handle_secure(self, data: bytes | None, system: str, security: SandboxSecurity) -> Response:
+        """Secure mode: verify first, act only on what verified, sign every answer (see .security)."""
+        limit = soap.MAX_REQUEST_BYTES
+        if data is None:
+            refused = Refused("message-too-large", f"request too large (more than {limit} bytes)")
+            return self._refuse(security, system, b"", refused, size=limit + 1)
+        try:
+            parsed = verified_request(data, security, limit=limit, now=utcnow())
+        except Refused as exc:
+            return self._refuse(security, system, data, exc)
+        problem = _contract_problem(parsed, system)
+        if problem is not None:
+            refused = Refused("operation-unknown", problem, parsed.header["messageId"])
+            return self._refuse(security, system, data, refused)
+        return self._serve(system, parsed, _Replier(security, system, data, parsed))
+
+    def _refuse(
+        self, security: SandboxSecurity, system: str, data: bytes, refused: Refused, *, size: int | None = None
+    ) -> Response:
+        """Record a refusal (never in the journal) and answer a signed Client fault saying why."""
+        limit = soap.MAX_REQUEST_BYTES
+        message_id = refused.message_id or claimed_message_id(data, limit=limit)
+        self.state.refuse(
+            Refusal(
+                system=system,
+                message_id=message_id,
+                code=refused.code,
+                reason=refused.reason,
+                received_at=utcnow(),
+                size=len(data) if size is None else size,
+            )
+        )
+        fault = soap.SoapFault("Client", refused.faultstring)
+        reply = signed_reply(
+            security, fault, request=data, limit=limit, echo=None, system=system, message_id=message_id
+        )
+        return Response(reply, status=500, content_type=XML)
+
+    def _serve(self, system: str, parsed: soap.SoapRequest, replier: _Replier) -> Response:
+        """Injected failures, then act once per message id (the journal), then answer."""
+        message_id = parsed.header["messageId"]
         rule = self.state.take_fault(parsed.operation)
         # Injected failures happen before acting, so a retry under the same id acts exactly once.
         if rule is not None and rule.mode == "server_fault":
-            return _fault("Server", "service busy, try again later (injected)")
+            return replier.fault("Server", "service busy, try again later (injected)")
         if rule is not None and rule.mode == "client_fault":
-            return _fault("Client", "request refused (injected)")
+            return replier.fault("Client", "request refused (injected)")
         if rule is not None and rule.mode == "http_500":
             return Response("internal server error (injected)", status=500, mimetype="text/plain")
         if rule is not None and rule.mode == "http_429":
@@ -116,31 +212,35 @@ class SandboxApp:
                             headers={"Retry-After": "1"})
 
         def act(stores: Stores) -> JournalEntry:
-            return self._act(system, parsed, stores)
+            return self._act(system, parsed, stores, replier)
 
         try:
             entry, _acted = self.state.once(message_id, parsed.digest, act)
         except DigestMismatch:
-            return _fault("Client", f"message id {message_id!r} already used for another request")
+            reason = f"message id {message_id!r} already used for another request"
+            if replier.security is not None:
+                refused = Refused("message-id-reused", reason, message_id)
+                return self._refuse(replier.security, system, replier.request, refused)
+            return _fault("Client", reason)
         if rule is not None and rule.mode == "delay":
             # Acted and journaled first, answered late: the receiver did the work but a caller
             # with a short timeout never hears of it, the hard case for exactly-once delivery.
             time.sleep(rule.seconds)
         return Response(entry.reply, status=entry.http_status, content_type=XML)
 
-    def _act(self, system: str, parsed: soap.SoapRequest, stores: Stores) -> JournalEntry:
+    def _act(self, system: str, parsed: soap.SoapRequest, stores: Stores, replier: _Replier) -> JournalEntry:
         now = utcnow()
         handler = HANDLERS[(system, parsed.operation)]
         try:
             content = handler(parsed.values, stores)
         except soap.SoapFault as fault:
-            reply = soap.fault_envelope(fault)
+            reply = replier.envelope(fault)
             response: dict[str, Any] = {"fault_code": fault.code, "fault_string": fault.string}
             outcome, status = "fault", 500
         else:
             payload = response_element(system, parsed.operation, content)
             response = soap.to_dict(payload)
-            reply = soap.envelope(payload, parsed.header_element)
+            reply = replier.envelope(payload)
             outcome, status = "ok", 200
         return JournalEntry(
             message_id=parsed.header["messageId"],
@@ -174,6 +274,8 @@ class SandboxApp:
         if action == "journal" and method == "GET":
             entries = self.state.entries(request.args.get("message_id"), request.args.get("operation"))
             return _json(entries)
+        if action == "refusals" and method == "GET":
+            return _json(self.state.refused(request.args.get("message_id")))
         if action == "store" and method == "GET":
             return _json(self.state.stored())
         if action == "reset" and method == "POST":

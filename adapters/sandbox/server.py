@@ -8,17 +8,29 @@ from types import TracebackType
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from adapters.sandbox.app import SandboxApp
+from adapters.sandbox.security import DEFAULT_MAX_SKEW_SECONDS, SandboxSecurity
 from adapters.sandbox.state import SandboxState
+from certs.store import SigningIdentity
+from certs.trust import TrustStore
 
 
 class SandboxServer:
     """A threaded werkzeug server for :class:`SandboxApp`; ``port=0`` picks a free port."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        trust: TrustStore | None = None,
+        signer: SigningIdentity | None = None,
+        max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS,
+    ) -> None:
         self.host = host
         self.port = port
         self.state = SandboxState()
-        self.app = SandboxApp(self.state)
+        self.security = security_config(trust, signer, max_skew_seconds)
+        self.app = SandboxApp(self.state, self.security)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -32,6 +44,7 @@ class SandboxServer:
         if self._server is not None:
             return self
         self._server = make_server(self.host, self.port, self.app, threaded=True)
+        self.port = self._server.server_port  # a restart after stop() comes back on the same port
         self._thread = threading.Thread(target=self._server.serve_forever, name="huiju-sandbox", daemon=True)
         self._thread.start()
         return self
@@ -55,10 +68,32 @@ class SandboxServer:
         self.stop()
 
 
-def run(host: str = "127.0.0.1", port: int = 8701) -> None:
-    """Serve in the foreground until Ctrl-C (``huiju sandbox``)."""
-    server = make_server(host, port, SandboxApp(), threaded=True)
-    print(f"Huiju sandbox on http://{host}:{server.server_port} (Ctrl-C to stop)")
+def security_config(
+    trust: TrustStore | None, signer: SigningIdentity | None, max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS
+) -> SandboxSecurity | None:
+    """Secure mode needs both a trust store (requests) and a signing identity (replies), or neither."""
+    if trust is None and signer is None:
+        return None
+    if trust is None or signer is None:
+        raise ValueError("the sandbox's secure mode needs both trust and signer")
+    if max_skew_seconds <= 0:
+        raise ValueError("max_skew_seconds must be positive")
+    return SandboxSecurity(trust=trust, signer=signer, max_skew_seconds=max_skew_seconds)
+
+
+def run(
+    host: str = "127.0.0.1",
+    port: int = 8701,
+    *,
+    trust: TrustStore | None = None,
+    signer: SigningIdentity | None = None,
+    max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS,
+) -> None:
+    """Serve in the foreground until Ctrl-C (``huiju sandbox``); secure mode with ``trust`` and ``signer``."""
+    security = security_config(trust, signer, max_skew_seconds)
+    server = make_server(host, port, SandboxApp(security=security), threaded=True)
+    mode = "secure mode, signed messages only" if security is not None else "plain mode"
+    print(f"Huiju sandbox on http://{host}:{server.server_port} ({mode}; Ctrl-C to stop)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -149,15 +149,19 @@ def envelope(payload: etree._Element, header: etree._Element | None = None) -> b
     return etree.tostring(env, xml_declaration=True, encoding="utf-8")
 
 
-def fault_envelope(fault: SoapFault) -> bytes:
-    env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
-    body = etree.SubElement(env, f"{{{SOAP_ENV}}}Body")
-    node = etree.SubElement(body, f"{{{SOAP_ENV}}}Fault")
+def fault_element(fault: SoapFault) -> etree._Element:
+    node = etree.Element(f"{{{SOAP_ENV}}}Fault", nsmap={"soap": SOAP_ENV})
     # SOAP 1.1: faultcode is a QName in the envelope namespace; the children are unqualified.
     etree.SubElement(node, "faultcode").text = f"soap:{fault.code}"
     etree.SubElement(node, "faultstring").text = fault.string
     if fault.detail is not None:
         etree.SubElement(node, "detail").append(_copy(fault.detail))
+    return node
+
+
+def fault_envelope(fault: SoapFault) -> bytes:
+    env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
+    etree.SubElement(env, f"{{{SOAP_ENV}}}Body").append(fault_element(fault))
     return etree.tostring(env, xml_declaration=True, encoding="utf-8")
 
 

@@ -4,6 +4,8 @@ Exactly-once as the receiver sees it: the journal is keyed by the exchange heade
 The first request under an id acts and its reply is stored; a repeat with the same Body (same
 SHA-256 of the exclusive-c14n Body) gets the stored reply and acts again never; a repeat with
 another Body is refused. One lock guards everything, so concurrent duplicates also act once.
+In secure mode, requests refused before acting (signature, certificate, timestamp, reused id)
+are kept apart in ``refusals``, never in the journal.
 """
 
 from __future__ import annotations
@@ -62,6 +64,28 @@ class FaultRule:
         }
 
 
+@dataclass(slots=True)
+class Refusal:
+    """A request the secure sandbox refused: nothing was acted on or journaled for it."""
+
+    system: str
+    message_id: str | None  # as the request claimed it (unverified)
+    code: str
+    reason: str
+    received_at: datetime
+    size: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "system": self.system,
+            "message_id": self.message_id,
+            "code": self.code,
+            "reason": self.reason,
+            "received_at": self.received_at.isoformat(),
+            "size": self.size,
+        }
+
+
 class DigestMismatch(Exception):
     """A used message id arrived with another request."""
 
@@ -83,13 +107,23 @@ class SandboxState:
         self.lock = threading.RLock()
         self.journal: dict[str, JournalEntry] = {}
         self.faults: list[FaultRule] = []
+        self.refusals: list[Refusal] = []
         self.stores = Stores()
 
     def reset(self) -> None:
         with self.lock:
             self.journal.clear()
             self.faults.clear()
+            self.refusals.clear()
             self.stores = Stores()
+
+    def refuse(self, refusal: Refusal) -> None:
+        with self.lock:
+            self.refusals.append(refusal)
+
+    def refused(self, message_id: str | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            return [r.to_json() for r in self.refusals if not message_id or r.message_id == message_id]
 
     # --- faults on demand ----------------------------------------------------------------------
 
