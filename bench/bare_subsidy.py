@@ -21,8 +21,9 @@ from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.message import CorrelationProperty
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 PROCESS_ID = "elderly_care_subsidy"
@@ -32,11 +33,20 @@ DMN_FILE = PROCESS_DIR / "elderly_care_subsidy_tier.dmn"
 
 SERVICE_FAILED = "service_failed"
 
+# The e-gov extranet's asynchronous decision (callback after the SubmitCase receipt).
+EGOV_WAIT_TASK = "await_egov_decision"  # receive task that waits for it
+EGOV_DECISION_MESSAGE = "egov_decision"  # bpmn:message name
+EGOV_CORRELATION_KEY = "egov_case"  # bpmn:correlationKey name
+EGOV_CORRELATION_PROPERTY = "case_number_key"  # bpmn:correlationProperty id
+EGOV_DECISIONS = ("approved", "denied")
+EGOV_PAYLOAD_KEYS = frozenset({"case_number", "receipt_number", "decision", "decided_by", "decided_at", "reason"})
+
 PATHS = (
     "approved",
     "supplement_then_approved",
     "refused",
     "denied",
+    "egov_denied",
     "ineligible",
     "identity_mismatch",
     "incident_close",
@@ -96,9 +106,14 @@ class Scenario:
 
 _ACCEPT = ("intake", {"decision": "accept", "by": "officer_wang"})
 _APPROVE = ("street_review", {"decision": "approve", "by": "reviewer_li", "at": "2026-11-30T10:00:00+08:00"})
+# Not a user task: the extranet's callback, delivered by ``drive`` while the case waits at EGOV_WAIT_TASK.
+_EGOV_APPROVE = (EGOV_WAIT_TASK, {"decision": "approved", "decided_by": "egov_zhao",
+                                  "decided_at": "2026-12-02T15:30:00+08:00", "reason": None})
+_EGOV_DENY = (EGOV_WAIT_TASK, {"decision": "denied", "decided_by": "egov_zhao",
+                               "decided_at": "2026-12-02T15:30:00+08:00", "reason": "重复享受同类补贴"})
 
 SCENARIOS: dict[str, Scenario] = {
-    "approved": Scenario(steps=(_ACCEPT, _APPROVE)),
+    "approved": Scenario(steps=(_ACCEPT, _APPROVE, _EGOV_APPROVE)),
     "supplement_then_approved": Scenario(
         steps=(
             ("intake", {"decision": "supplement", "by": "officer_wang",
@@ -107,6 +122,7 @@ SCENARIOS: dict[str, Scenario] = {
                             "materials": ["hukou_copy.pdf", "bank_card.pdf"]}),
             _ACCEPT,
             _APPROVE,
+            _EGOV_APPROVE,
         )
     ),
     "refused": Scenario(
@@ -116,6 +132,7 @@ SCENARIOS: dict[str, Scenario] = {
         steps=(_ACCEPT, ("street_review", {"decision": "deny", "by": "reviewer_li",
                                            "reason": "家庭经济状况核对不符"}))
     ),
+    "egov_denied": Scenario(steps=(_ACCEPT, _APPROVE, _EGOV_DENY)),
     "ineligible": Scenario(birth_date="1970-07-15", income_band="ordinary"),
     "identity_mismatch": Scenario(identity_match=False),
     "incident_close": Scenario(
@@ -127,7 +144,7 @@ SCENARIOS: dict[str, Scenario] = {
     # Not one of the benchmark paths: the first call fails, the officer retries, the case then goes through.
     "incident_retry_then_approved": Scenario(
         citizen_info_failures=1,
-        steps=(("identity_incident", {"decision": "retry", "by": "officer_wang"}), _ACCEPT, _APPROVE),
+        steps=(("identity_incident", {"decision": "retry", "by": "officer_wang"}), _ACCEPT, _APPROVE, _EGOV_APPROVE),
     ),
 }
 
@@ -171,6 +188,7 @@ class CannedScriptEngine(PythonScriptEngine):
         self.scenario = scenario
         self.failures_left = scenario.citizen_info_failures
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.receipts: dict[str, str] = {}  # case_number -> receipt_number issued by egov.submit_case
         self._serial = itertools.count(1)
 
     def call_service(self, task, operation_name, operation_params, **kwargs):
@@ -204,7 +222,13 @@ class CannedScriptEngine(PythonScriptEngine):
         return {"sms_id": f"SMS{next(self._serial):08d}", "accepted": True}
 
     def _egov_submit_case(self, params):
-        return {"receipt_number": f"ZW{next(self._serial):010d}", "received_at": today() + "T10:00:00+08:00"}
+        receipt_number = f"ZW{next(self._serial):010d}"
+        self.receipts[params["case_number"]] = receipt_number
+        return {"receipt_number": receipt_number, "received_at": today() + "T10:00:00+08:00"}
+
+    def egov_decision_payload(self, case_number: str, decision: dict[str, Any]) -> dict[str, Any]:
+        """The callback the canned extranet sends later for a case it gave a receipt for."""
+        return {"case_number": case_number, "receipt_number": self.receipts[case_number], **decision}
 
     def _data_exchange_publish_record(self, params):
         return {"record_id": f"REC-{params['dataset']}-{next(self._serial)}"}
@@ -230,6 +254,54 @@ def throw_service_failed(task, operation_name: str, message: str) -> None:
     if not catchers:
         raise ServiceFailed(f"{operation_name}: {message}")
     task.workflow.top_workflow.catch(event)
+
+
+# ---------------------------------------------------------------- asynchronous e-gov decision
+
+
+def egov_decision_correlations(case_number: str) -> dict[str, dict[str, str]]:
+    """Correlations of an ``egov_decision`` message, in the library's shape {key name: {property id: value}}."""
+    return {EGOV_CORRELATION_KEY: {EGOV_CORRELATION_PROPERTY: case_number}}
+
+
+def deliver_egov_decision(workflow: BpmnWorkflow, payload: dict) -> None:
+    """Deliver the extranet's decision callback to a case waiting at ``await_egov_decision``, then advance.
+
+    The event must use the *spiff* ``MessageEventDefinition`` (the parser built the receive task with it;
+    events compare by class and message name). ``send_event`` raises ``WorkflowException`` ("This process is
+    not waiting for egov_decision") when nothing waits for the message or the correlation differs from the
+    case's; the workflow is then left unchanged. The correlations are computed from the payload itself so
+    that a callback cannot claim one case number in its correlations and carry another.
+    """
+    missing = EGOV_PAYLOAD_KEYS - payload.keys()
+    if missing:
+        raise ValueError(f"egov_decision payload lacks {sorted(missing)}")
+    if payload["decision"] not in EGOV_DECISIONS:
+        raise ValueError(f"egov_decision: unknown decision {payload['decision']!r}")
+    definition = MessageEventDefinition(
+        EGOV_DECISION_MESSAGE,
+        correlation_properties=[CorrelationProperty(EGOV_CORRELATION_PROPERTY, "case_number", [EGOV_CORRELATION_KEY])],
+    )
+    event = BpmnEvent(definition, dict(payload), egov_decision_correlations(str(payload["case_number"])))
+    workflow.send_event(event)
+    workflow.do_engine_steps()
+
+
+def waiting_messages(workflow: BpmnWorkflow) -> list[tuple[str, dict[str, dict[str, Any]]]]:
+    """(message name, correlations) for every message the instance waits for: what a host indexes.
+
+    ``waiting_events()`` gives one ``PendingBpmnEvent`` per waiting catch task; for a message its
+    ``correlations`` is the whole (live) ``workflow.correlations`` dict, so it is narrowed to the keys of
+    the message's own correlation properties (``value``) and copied.
+    """
+    result = []
+    for pending in workflow.waiting_events():
+        if pending.event_type != "MessageEventDefinition":
+            continue
+        keys = {key for prop in pending.value for key in prop.correlation_keys}
+        correlations = {key: dict(pending.correlations[key]) for key in sorted(keys) if key in pending.correlations}
+        result.append((pending.name, correlations))
+    return result
 
 
 # ---------------------------------------------------------------- driving a case
@@ -308,13 +380,20 @@ def drive(
     wait_hook: Callable[[BpmnWorkflow], BpmnWorkflow] | None = None,
     case_number: str = "JJYL-2026-000001",
 ) -> CaseRun:
-    """Run one case along ``path``. ``wait_hook`` is called at every wait state and may return a new
-    workflow object (e.g. one restored from JSON)."""
+    """Run one case along ``path``. ``wait_hook`` is called at every wait state (user task or e-gov
+    callback) and may return a new workflow object (e.g. one restored from JSON)."""
     wf, engine = start_case(spec, subprocess_specs, path, case_number)
     waits: list[str] = []
     for expected, form in SCENARIOS[path].steps:
         if wait_hook is not None:
             wf = wait_hook(wf)
+        if expected == EGOV_WAIT_TASK:
+            waiting = waiting_messages(wf)
+            if waiting != [(EGOV_DECISION_MESSAGE, egov_decision_correlations(case_number))]:
+                raise AssertionError(f"path {path!r}: expected to wait for the e-gov decision, waiting: {waiting}")
+            waits.append(expected)
+            deliver_egov_decision(wf, engine.egov_decision_payload(case_number, form))
+            continue
         ready = ready_user_tasks(wf)
         if len(ready) != 1 or ready[0].task_spec.bpmn_id != expected:
             names = [t.task_spec.bpmn_id for t in ready]

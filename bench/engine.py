@@ -32,8 +32,11 @@ from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG  # noqa: E402
 
 from adapters.sandbox.people import ZHANG_XIUYING, find  # noqa: E402
 from adapters.sandbox.server import SandboxServer  # noqa: E402
+from certs.store import init_dev_pki, load_signing_identity  # noqa: E402
+from certs.trust import TrustStore  # noqa: E402
 from exchange.models import MessageStatus, OutboxMessage  # noqa: E402
 from huiju.bootstrap import Runtime, build_runtime  # noqa: E402
+from huiju.callbacks import deliver_decision  # noqa: E402
 from huiju.models import Case  # noqa: E402
 from huiju.seed import seed_all  # noqa: E402
 from huiju.services import cases as case_service  # noqa: E402
@@ -72,11 +75,21 @@ def settle_canned(rt: Runtime, message_id: str) -> None:
         message.attempts = 1
         message.reply = canned(message.operation, message.params)
         rt.engine.settle(session, message_id)
+    extranet_decides(rt, message_id)
 
 
 def deliver_soap(rt: Runtime, message_id: str) -> None:
     if process_message(rt, message_id) is not MessageStatus.DELIVERED:
         raise RuntimeError(f"message {message_id} was not delivered")
+    extranet_decides(rt, message_id)
+
+
+def extranet_decides(rt: Runtime, message_id: str) -> None:
+    """After SubmitCase the extranet's decision comes back; played in-process (no web server here)."""
+    with rt.db.transaction() as session:
+        message = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).one()
+        if message.operation == "egov.submit_case" and message.reply is not None:
+            deliver_decision(session, rt.engine, str(message.case_number), str(message.reply["receipt_number"]))
 
 
 def drain(rt: Runtime, case_number: str, deliver: Deliver) -> None:
@@ -120,9 +133,13 @@ def run_case(rt: Runtime, actors: dict[str, Actor], deliver: Deliver) -> None:
         raise RuntimeError(f"case {number} ended {outcome!r}")
 
 
-def huiju_rate(folder: Path, sandbox_url: str, n: int, deliver: Deliver) -> tuple[float, float]:
+def huiju_rate(
+    folder: Path, sandbox_url: str, n: int, deliver: Deliver, *, signing: bool = False
+) -> tuple[float, float]:
     """Cases per second through Huiju, and the mean stored state of the completed instances."""
-    rt = build_runtime(load_settings(instance_path=folder, env="test"), with_celery=False)
+    rt = build_runtime(
+        load_settings(instance_path=folder, env="test", exchange_signing=signing), with_celery=False
+    )
     rt.db.create_all()
     with rt.db.transaction() as session:
         seed_all(session, sandbox_url)
@@ -163,15 +180,19 @@ def main(argv: list[str] | None = None) -> None:
 
     bare_subsidy.run_many(20)  # warm up
     bare = bare_subsidy.run_many(n)
-    with tempfile.TemporaryDirectory(prefix="huiju-bench-") as tmp, SandboxServer(port=0) as sandbox:
-        engine, stored = huiju_rate(Path(tmp) / "canned", sandbox.url, n, lambda rt, mid: settle_canned(rt, mid))
-        soap, _ = huiju_rate(Path(tmp) / "soap", sandbox.url, n, deliver_soap)
+    with tempfile.TemporaryDirectory(prefix="huiju-bench-") as tmp:
+        pki = Path(tmp) / "soap" / "certs"  # the instance's own certificate folder
+        init_dev_pki(pki)
+        secure = SandboxServer(port=0, trust=TrustStore.load(pki), signer=load_signing_identity(pki, "sandbox"))
+        with SandboxServer(port=0) as plain, secure:
+            engine, stored = huiju_rate(Path(tmp) / "canned", plain.url, n, lambda rt, mid: settle_canned(rt, mid))
+            soap, _ = huiju_rate(Path(tmp) / "soap", secure.url, n, deliver_soap, signing=True)
     bare_size = bare_state_size()
 
     rows = [
         ("(a) bare SpiffWorkflow, in memory", f"{bare:,.0f}", "1.00"),
         ("(b) Huiju engine, SQLite, canned replies", f"{engine:,.0f}", f"{bare / engine:.1f}"),
-        ("(c) Huiju end to end, SOAP to the sandbox", f"{soap:,.0f}", f"{bare / soap:.1f}"),
+        ("(c) Huiju end to end, signed SOAP to the sandbox", f"{soap:,.0f}", f"{bare / soap:.1f}"),
     ]
     print(f"elderly_care_subsidy, approved path, {n} cases per row (5 service calls, 2 human tasks each)")
     print(f"{'':44} {'cases/s':>9} {'a / row':>8}")

@@ -17,12 +17,18 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from adapters import client as adapter_client
 from adapters.config import AdapterSettings, get_config
+from adapters.signing import Exchanged
+from certs.errors import CertificateError
+from exchange.log import Direction, Kind, Outcome, SignatureStatus
+from exchange.log import append as log_append
 from exchange.models import MessageStatus, OutboxMessage
+from exchange.security import ExchangeSecurity
 from huiju.db import Database, utcnow
-from huiju.errors import AdapterError, InputError, NotFoundError
+from huiju.errors import AdapterError, HuijuError, InputError, NotFoundError, PermanentAdapterError
 from huiju.i18n import _
 
 log = logging.getLogger(__name__)
@@ -91,10 +97,17 @@ def backoff(settings: AdapterSettings, attempt: int, rng: random.Random | None =
 
 
 def deliver(
-    db: Database, message_id: str, *, lease_seconds: float, caller: Caller = adapter_client.call
+    db: Database,
+    message_id: str,
+    *,
+    lease_seconds: float,
+    caller: Caller = adapter_client.call,
+    security: Callable[[], ExchangeSecurity] | None = None,
 ) -> MessageStatus | None:
     """Send one message if it is due and not leased; store the reply or the failure.
 
+    With ``security`` the request is signed and only a signed, trusted reply to that exact request
+    is accepted; every request sent and every reply received goes to the message log.
     Returns the message's status afterwards, or None when another attempt holds it or it is no
     longer pending.
     """
@@ -102,8 +115,13 @@ def deliver(
     if claimed is None:
         return None
     reply: dict[str, Any] | None = None
-    error: AdapterError | InputError | None = None
+    error: HuijuError | None = None
+    exchanged: list[Exchanged] = []
     try:
+        keys: dict[str, Any] = {}
+        if security is not None:
+            current = security()
+            keys = {"signer": current.signer, "trust": current.trust, "exchange_record": exchanged}
         reply = caller(
             claimed.operation,
             claimed.params,
@@ -111,14 +129,21 @@ def deliver(
             message_id=claimed.message_id,
             user_id=claimed.user_id,
             case_number=claimed.case_number,
+            **keys,
         )
     except (AdapterError, InputError) as exc:
         error = exc
-    return _record(db, claimed, reply, error)
+    except CertificateError as exc:  # no signing key, or it is revoked: nothing can be sent
+        error = PermanentAdapterError(exc.text, **exc.details)
+    return _record(db, claimed, reply, error, exchanged)
 
 
 def _record(
-    db: Database, claimed: Claimed, reply: dict[str, Any] | None, error: AdapterError | InputError | None
+    db: Database,
+    claimed: Claimed,
+    reply: dict[str, Any] | None,
+    error: HuijuError | None,
+    exchanged: list[Exchanged] | None = None,
 ) -> MessageStatus:
     now = utcnow()
     with db.transaction() as session:
@@ -126,6 +151,8 @@ def _record(
         if not db.is_sqlite:
             stmt = stmt.with_for_update()
         message = session.scalars(stmt).one()
+        for record in exchanged or []:  # what went over the wire is logged, whoever holds the lease
+            _log_exchange(session, claimed, record, error)
         if message.status is not MessageStatus.PENDING or message.attempts != claimed.attempt:
             # Our lease ran out and a later attempt took over (it carries the same message id,
             # so the receiver answers it alike): what that attempt records stands.
@@ -152,6 +179,46 @@ def _record(
             log.warning("message %s is dead after %s attempt(s): %s",
                         claimed.message_id, claimed.attempt, error.message)
         return message.status
+
+
+_REPLY_SIGNATURE = {
+    "verified": SignatureStatus.VALID,
+    "refused": SignatureStatus.INVALID,
+    "not-checked": SignatureStatus.NOT_CHECKED,
+}
+
+
+def _log_exchange(session: Session, claimed: Claimed, record: Exchanged, error: HuijuError | None) -> None:
+    """Two entries per attempt: the signed request out, and what came back (or did not)."""
+    system, operation = claimed.settings.system, claimed.operation
+
+    def put(
+        direction: Direction, kind: Kind, outcome: Outcome, envelope: bytes | None, status: SignatureStatus,
+        verification: str | None, related: str | None = None, failure: str | None = None,
+    ) -> None:  # fmt: skip
+        log_append(
+            session, direction=direction, kind=kind, outcome=outcome, message_id=claimed.message_id,
+            related_message_id=related, system=system, operation=operation, client="huiju",
+            service=f"{system}.{operation}", user_id=claimed.user_id, case_number=claimed.case_number,
+            envelope=envelope, signature_status=status, verification=verification,
+            attempt=claimed.attempt, error=failure,
+        )  # fmt: skip
+
+    put(Direction.OUT, Kind.REQUEST, Outcome.SENT, record.request,
+        SignatureStatus.VALID if record.signed else SignatureStatus.ABSENT, f"request hash {record.request_hash}")
+    if error is None:
+        outcome = Outcome.DELIVERED
+    elif isinstance(error, AdapterError) and error.transient:
+        outcome = Outcome.TRANSIENT_FAILURE
+    else:
+        outcome = Outcome.PERMANENT_FAILURE
+    status = (
+        SignatureStatus.ABSENT if record.reply is None
+        else _REPLY_SIGNATURE.get(record.reply_signature, SignatureStatus.NOT_CHECKED)
+    )  # fmt: skip
+    detail = record.reply_error or (f"signed by {record.signer_subject}" if record.signer_subject else None)
+    put(Direction.IN, Kind.REPLY, outcome, record.reply, status, detail, related=claimed.message_id,
+        failure=error.message if error is not None else None)  # fmt: skip
 
 
 def due_messages(db: Database, *, redispatch_after: float = 5.0, limit: int = 100) -> list[str]:

@@ -57,3 +57,16 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the engine consumed the reply or the failure; NULL means it still has to.
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InboundMessage(Base):
+    """A message id accepted at the inbound endpoint: a second message with it is a replay."""
+
+    __tablename__ = "inbound_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    client: Mapped[str] = mapped_column(String(64))
+    operation: Mapped[str] = mapped_column(String(64))
+    case_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,6 +7,7 @@ engine register themselves with it (the case service's step listener).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,8 @@ class Runtime:
     db: Database
     engine: Any
     celery: Any = None
+    #: The signing key and trust store for the exchange (None: plain, unsigned messages).
+    security: Callable[[], Any] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -55,6 +58,13 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
     import_models()
     db = Database(settings.resolved_database_url)
     runtime = Runtime(settings=settings, db=db, engine=None)
+    if settings.exchange_signing:
+        from certs.store import passphrase_of
+        from exchange.security import SecurityProvider
+
+        runtime.security = SecurityProvider(
+            settings.resolved_certs_folder, passphrase=passphrase_of(settings)
+        ).current
     runtime.engine = Engine(
         cache=SpecCache(host_functions()),
         functions=lambda session: host_functions(lambda: WorkingCalendar.load(session)),

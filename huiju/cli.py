@@ -105,13 +105,27 @@ def init(no_demo_data: bool) -> None:
             else:
                 report = seed.seed_all(session, rt.settings.sandbox_url)
         say(_("database: {url}", url=rt.settings.resolved_database_url))
+        if rt.settings.exchange_signing and not no_demo_data:
+            report["certificates"] = _dev_certificates(rt.settings)
         for key, value in report.items():
             shown = ", ".join(localize(v, rt.settings.lang) for v in value) if isinstance(value, list) else value
             say(_("{what}: {value}", what=INIT_REPORT.get(key, key), value=shown))
 
 
+def _dev_certificates(settings: Any) -> str:
+    """A development PKI (CA, Huiju's and the sandbox's certificates) unless one exists."""
+    from certs.store import init_dev_pki, passphrase_of
+
+    folder = settings.resolved_certs_folder
+    if (folder / "ca.cert.pem").exists():
+        return str(folder)
+    init_dev_pki(folder, passphrase=passphrase_of(settings))
+    return str(folder)
+
+
 #: What ``huiju init`` reports, by the keys of :func:`huiju.seed.seed_all`.
 INIT_REPORT: dict[str, Message] = {
+    "certificates": _("certificates"),
     "residents": _("residents"),
     "items": _("items"),
     "accounts": _("accounts"),
@@ -171,12 +185,27 @@ def accounts() -> None:
 @main.command(help="Serve the simulated government systems (SOAP over HTTP) on loopback.")
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
-def sandbox(host: str | None, port: int | None) -> None:
+@click.option("--plain", is_flag=True, help="Verify and sign nothing (default: secure when certificates exist).")
+@handle_errors
+def sandbox(host: str | None, port: int | None, plain: bool) -> None:
     from adapters.sandbox.server import run
+    from certs.store import load_signing_identity, passphrase_of
+    from certs.trust import TrustStore
     from huiju.settings import load_settings
 
     settings = load_settings()
-    run(host or settings.sandbox_host, port or settings.sandbox_port)
+    folder = settings.resolved_certs_folder
+    if plain or not (folder / "ca.cert.pem").exists():
+        say(_("the sandbox runs in plain mode: requests are not verified, replies not signed"), err=True)
+        run(host or settings.sandbox_host, port or settings.sandbox_port)
+        return
+    run(
+        host or settings.sandbox_host,
+        port or settings.sandbox_port,
+        trust=TrustStore.load(folder),
+        signer=load_signing_identity(folder, "sandbox", passphrase=passphrase_of(settings)),
+        callback_url=f"http://{settings.web_host}:{settings.web_port}/exchange/soap",
+    )
 
 
 @main.command(help="Run a Celery worker with the periodic sweep (beat) embedded.")

@@ -18,6 +18,8 @@ HUIJU_LEASE_SECONDS         how long a delivery attempt holds its outbox row    
 HUIJU_LANG                  language of the command line: ``zh_CN`` or ``en``           ``zh_CN``
 HUIJU_CERTS_FOLDER          keys, certificates, trust store and CRL                     ``<instance>/certs``
 HUIJU_CERTS_PASSPHRASE      passphrase of the private keys (none in development)        none
+HUIJU_EXCHANGE_SIGNING      sign requests and verify replies (off only for a plain      ``true``
+                            sandbox in development)
 ==========================  ==========================================================  =====================
 """
 
@@ -53,6 +55,7 @@ class Settings(BaseSettings):
     lang: Literal["zh_CN", "en"] = "zh_CN"
     certs_folder: Path | None = None
     certs_passphrase: str | None = None
+    exchange_signing: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

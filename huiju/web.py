@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
 from sqlalchemy import text
 
+from exchange.inbound import MAX_REQUEST_BYTES, wsdl_text
 from huiju.api import bp as api_bp
 from huiju.api.runtime import EXTENSION_KEY
 from huiju.bootstrap import Runtime, build_runtime
+from huiju.callbacks import inbound_endpoint
 
 API_PREFIX = "/api/v1"
 
@@ -28,6 +30,22 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
         app.config.from_mapping(test_config)
     app.extensions[EXTENSION_KEY] = runtime
     app.register_blueprint(api_bp, url_prefix=API_PREFIX)
+
+    inbound = inbound_endpoint(runtime)
+
+    @app.route("/exchange/soap", methods=["GET", "POST"])
+    def exchange_soap() -> Response:
+        # The callbacks of the government systems; verified and answered by the exchange layer.
+        if request.method == "GET":
+            if "wsdl" not in request.args:
+                return Response("POST a signed SOAP 1.1 call here, or GET ?wsdl", 405, {"Allow": "POST"})
+            return Response(wsdl_text(request.base_url), 200, {"Content-Type": "text/xml; charset=utf-8"})
+        if (request.content_length or 0) > MAX_REQUEST_BYTES:
+            data = request.stream.read(MAX_REQUEST_BYTES + 1)
+        else:
+            data = request.get_data(cache=False)
+        status, body = inbound.handle(data)
+        return Response(body, status, {"Content-Type": "text/xml; charset=utf-8"})
 
     @app.get("/healthz")
     def healthz() -> tuple[dict[str, str], int]:

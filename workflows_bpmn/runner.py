@@ -20,7 +20,7 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
-from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, MessageEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
@@ -40,9 +40,11 @@ from workflows_bpmn.steps import (
     check_data,
     check_data_dict,
     escape_reply,
+    message_event,
     next_timer,
     outcome_of,
     step_errors,
+    waiting_message_correlations,
 )
 from workflows_bpmn.validation import lane_role
 
@@ -263,7 +265,9 @@ class Engine:
                                   name=name, correlations=correlations))  # fmt: skip
         instance = self._lock(session, candidates.pop())
         workflow, script_engine = self._load(session, instance)
-        event = BpmnEvent(MessageEventDefinition(name), escape_reply(check_data_dict(payload)), dict(correlations))
+        event = message_event(workflow, name, correlations, escape_reply(check_data_dict(payload)))
+        if event is None:
+            raise ConflictError(_("the case no longer waits for message {name}: {reason}", name=name, reason="-"))
         with step_errors(instance):
             try:
                 workflow.send_event(event)
@@ -504,21 +508,19 @@ class Engine:
 
     def _sync_waiting_messages(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
         wanted = {
-            (pending.name, key, str(value))
-            for pending in workflow.waiting_events()
-            if pending.event_type == "MessageEventDefinition"
-            for key, value in (pending.correlations or {}).items()
-        }
+            (name, prop, str(value)) for name, values in waiting_message_correlations(workflow)
+            for prop, value in values.items()
+        }  # fmt: skip
         existing = session.scalars(select(WaitingMessage).where(WaitingMessage.instance_id == instance.id)).all()
         for row in existing:
-            key = (row.name, row.correlation_key, row.correlation_value)
-            if key in wanted:
-                wanted.discard(key)
+            entry = (row.name, row.correlation_key, row.correlation_value)
+            if entry in wanted:
+                wanted.discard(entry)
             else:
                 session.delete(row)
-        for name, key, value in sorted(wanted):
+        for message, prop, value in sorted(wanted):
             session.add(
-                WaitingMessage(instance_id=instance.id, name=name, correlation_key=key, correlation_value=value)
+                WaitingMessage(instance_id=instance.id, name=message, correlation_key=prop, correlation_value=value)
             )
 
     def _notify(self, session: Session, result: StepResult) -> None:

@@ -132,3 +132,46 @@ def escape_reply(value: Any) -> Any:
     if isinstance(value, list):
         return [escape_reply(v) for v in value]
     return value
+
+
+def waiting_message_correlations(workflow: BpmnWorkflow) -> list[tuple[str, dict[str, str]]]:
+    """(message name, {correlation property: value}) of every message event the instance waits for.
+
+    SpiffWorkflow keeps correlations per correlation key as {key: {property: value}}; a host finds
+    an instance by property values, so they are flattened to the message's own properties.
+    """
+    found = []
+    for pending in workflow.waiting_events():
+        if pending.event_type != "MessageEventDefinition":
+            continue
+        values: dict[str, str] = {}
+        for prop in pending.value or []:
+            for key in prop.correlation_keys:
+                value = (pending.correlations or {}).get(key, {}).get(prop.name)
+                if value is not None:
+                    values[prop.name] = str(value)
+        found.append((pending.name, values))
+    return found
+
+
+def message_event(
+    workflow: BpmnWorkflow, name: str, by_property: dict[str, str], payload: dict[str, Any]
+) -> BpmnEvent | None:
+    """The event that delivers message ``name`` to the task waiting for it, or None if none waits.
+
+    It uses the waiting task's own event definition (SpiffWorkflow matches by class and name) and
+    the correlations in the library's shape, built from the given property values.
+    """
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if definition is None or getattr(definition, "name", None) != name:
+            continue
+        if type(definition).__name__ != "MessageEventDefinition":
+            continue
+        correlations: dict[str, dict[str, str]] = {}
+        for prop in definition.correlation_properties:
+            if prop.name in by_property:
+                for key in prop.correlation_keys:
+                    correlations.setdefault(key, {})[prop.name] = by_property[prop.name]
+        return BpmnEvent(definition, payload, correlations)
+    return None

@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from exchange import delivery
 from exchange.models import MessageStatus, OutboxMessage
+from exchange.security import ExchangeSecurity
 from huiju.db import Database, utcnow
 from huiju.errors import ConflictError, HuijuError
 from workflows_bpmn.models import InstanceStatus, ProcessInstance
@@ -29,6 +30,7 @@ STEP_ATTEMPTS = 3
 class Runtime(Protocol):
     db: Database
     engine: Engine
+    security: Callable[[], ExchangeSecurity] | None
 
     @property
     def lease_seconds(self) -> float: ...
@@ -55,7 +57,9 @@ def settle_message(db: Database, engine: Engine, message_id: str) -> None:
 
 
 def process_message(runtime: Runtime, message_id: str) -> MessageStatus | None:
-    status = delivery.deliver(runtime.db, message_id, lease_seconds=runtime.lease_seconds)
+    status = delivery.deliver(
+        runtime.db, message_id, lease_seconds=runtime.lease_seconds, security=runtime.security
+    )
     if status in (MessageStatus.DELIVERED, MessageStatus.DEAD):
         settle_message(runtime.db, runtime.engine, message_id)
     return status

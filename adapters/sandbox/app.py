@@ -12,10 +12,12 @@
     GET    /_sandbox/journal       ?message_id=&operation=
     GET    /_sandbox/refusals      ?message_id= (secure mode: requests refused before acting)
     GET    /_sandbox/store         what the systems stored (SMS, cases, records)
+    GET    /_sandbox/callbacks     the callbacks sent to Huiju and how each ended
+    POST   /_sandbox/decisions     {"case_number", "decision", "reason"}: the extranet's next decision
     POST   /_sandbox/reset         journal, refusals, faults and stores cleared; people stay
 
-In secure mode (a :class:`~adapters.sandbox.security.SandboxSecurity`) every request must be signed
-and every reply is signed; see :mod:`adapters.sandbox.security`.
+In secure mode (a :class:`~adapters.receiver.SandboxSecurity`) every request must be signed
+and every reply is signed; see :mod:`adapters.receiver`.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from typing import Any
 from lxml import etree
 from werkzeug.wrappers import Request, Response
 
+from adapters import soapserver as soap
 from adapters.contracts import CONTRACTS, EXCHANGE_HEADER_FILE, contract_file
-from adapters.sandbox import people, soap
-from adapters.sandbox.security import Refused, SandboxSecurity, claimed_message_id, signed_reply, verified_request
+from adapters.receiver import Refused, SandboxSecurity, claimed_message_id, signed_reply, verified_request
+from adapters.sandbox import people
+from adapters.sandbox.callbacks import CallbackSender
 from adapters.sandbox.state import (
     FAULT_MODES,
     DigestMismatch,
@@ -93,11 +97,17 @@ class _Replier:
 
 
 class SandboxApp:
-    """The WSGI app; with ``security`` it runs in secure mode (:mod:`adapters.sandbox.security`)."""
+    """The WSGI app; with ``security`` it runs in secure mode (:mod:`adapters.receiver`)."""
 
-    def __init__(self, state: SandboxState | None = None, security: SandboxSecurity | None = None) -> None:
+    def __init__(
+        self,
+        state: SandboxState | None = None,
+        security: SandboxSecurity | None = None,
+        callbacks: CallbackSender | None = None,
+    ) -> None:
         self.state = state or SandboxState()
         self.security = security
+        self.callbacks = callbacks
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -215,13 +225,15 @@ class SandboxApp:
             return self._act(system, parsed, stores, replier)
 
         try:
-            entry, _acted = self.state.once(message_id, parsed.digest, act)
+            entry, acted = self.state.once(message_id, parsed.digest, act)
         except DigestMismatch:
             reason = f"message id {message_id!r} already used for another request"
             if replier.security is not None:
                 refused = Refused("message-id-reused", reason, message_id)
                 return self._refuse(replier.security, system, replier.request, refused)
             return _fault("Client", reason)
+        if acted and entry.outcome == "ok" and self.callbacks is not None:
+            self._call_back(parsed, entry)
         if rule is not None and rule.mode == "delay":
             # Acted and journaled first, answered late: the receiver did the work but a caller
             # with a short timeout never hears of it, the hard case for exactly-once delivery.
@@ -256,6 +268,16 @@ class SandboxApp:
             last_received_at=now,
         )
 
+    def _call_back(self, parsed: soap.SoapRequest, entry: JournalEntry) -> None:
+        """What the real systems do later: the extranet decides, the SMS platform reports."""
+        assert self.callbacks is not None  # noqa: S101 - checked by the caller
+        if parsed.operation == "SubmitCase":
+            self.callbacks.decision(str(parsed.values["caseNumber"]), str(entry.response["receiptNumber"]))
+        elif parsed.operation == "SendSms":
+            self.callbacks.delivery(
+                str(entry.response["smsId"]), parsed.header["messageId"], parsed.header.get("caseNumber") or None
+            )
+
     # --- control API ---------------------------------------------------------------------------
 
     def control(self, request: Request, action: str) -> Response:
@@ -278,10 +300,28 @@ class SandboxApp:
             return _json(self.state.refused(request.args.get("message_id")))
         if action == "store" and method == "GET":
             return _json(self.state.stored())
+        if action == "callbacks" and method == "GET":
+            return _json(self.callbacks.to_json() if self.callbacks else [])
+        if action == "decisions" and method == "POST":
+            return self._preset_decision(request)
         if action == "reset" and method == "POST":
             self.state.reset()
             return _json({"reset": True})
         return _json({"error": f"no control action {method} /_sandbox/{action}"}, 404)
+
+    def _preset_decision(self, request: Request) -> Response:
+        if self.callbacks is None:
+            return _json({"error": "this sandbox sends no callbacks (it needs secure mode and a callback URL)"}, 409)
+        try:
+            body = json.loads(request.get_data(cache=False)[: 64 * 1024] or b"null")
+        except ValueError:
+            return _json({"error": "body must be JSON"}, 400)
+        if not isinstance(body, dict) or body.get("decision") not in ("approved", "denied") or not body.get(
+            "case_number"
+        ):
+            return _json({"error": 'give {"case_number", "decision": "approved"|"denied", "reason"}'}, 400)
+        self.callbacks.preset_decision(str(body["case_number"]), body["decision"], str(body.get("reason") or ""))
+        return _json({"preset": True})
 
     def _add_fault(self, request: Request) -> Response:
         try:

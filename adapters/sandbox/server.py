@@ -7,8 +7,9 @@ from types import TracebackType
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from adapters.receiver import DEFAULT_MAX_SKEW_SECONDS, SandboxSecurity
 from adapters.sandbox.app import SandboxApp
-from adapters.sandbox.security import DEFAULT_MAX_SKEW_SECONDS, SandboxSecurity
+from adapters.sandbox.callbacks import CallbackSender
 from adapters.sandbox.state import SandboxState
 from certs.store import SigningIdentity
 from certs.trust import TrustStore
@@ -25,14 +26,22 @@ class SandboxServer:
         trust: TrustStore | None = None,
         signer: SigningIdentity | None = None,
         max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS,
+        callback_url: str | None = None,
+        callback_delay: float = 0.3,
     ) -> None:
         self.host = host
         self.port = port
         self.state = SandboxState()
         self.security = security_config(trust, signer, max_skew_seconds)
-        self.app = SandboxApp(self.state, self.security)
+        self.callbacks = _callbacks(self.security, callback_url, callback_delay)
+        self.app = SandboxApp(self.state, self.security, self.callbacks)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+
+    def call_back_to(self, url: str, *, delay: float = 0.3) -> None:
+        """Send callbacks to ``url`` from now on (secure mode only): for a Huiju started after us."""
+        self.callbacks = _callbacks(self.security, url, delay)
+        self.app.callbacks = self.callbacks
 
     @property
     def url(self) -> str:
@@ -88,10 +97,13 @@ def run(
     trust: TrustStore | None = None,
     signer: SigningIdentity | None = None,
     max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS,
+    callback_url: str | None = None,
 ) -> None:
-    """Serve in the foreground until Ctrl-C (``huiju sandbox``); secure mode with ``trust`` and ``signer``."""
+    """Serve in the foreground until Ctrl-C (``huiju sandbox``); secure mode with ``trust`` and ``signer``,
+    and callbacks to ``callback_url`` (Huiju's inbound endpoint) in secure mode."""
     security = security_config(trust, signer, max_skew_seconds)
-    server = make_server(host, port, SandboxApp(security=security), threaded=True)
+    app = SandboxApp(security=security, callbacks=_callbacks(security, callback_url, 0.5))
+    server = make_server(host, port, app, threaded=True)
     mode = "secure mode, signed messages only" if security is not None else "plain mode"
     print(f"Huiju sandbox on http://{host}:{server.server_port} ({mode}; Ctrl-C to stop)")
     try:
@@ -100,3 +112,10 @@ def run(
         pass
     finally:
         server.server_close()
+
+
+def _callbacks(security: SandboxSecurity | None, url: str | None, delay: float) -> CallbackSender | None:
+    """Callbacks are signed: the sandbox sends them only in secure mode, and only when told where."""
+    if security is None or not url:
+        return None
+    return CallbackSender(url, security, delay=delay)

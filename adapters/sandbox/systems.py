@@ -1,6 +1,6 @@
 """What each simulated system does with a request: the business side of the four contracts.
 
-A handler receives the request Body as a dict (see :func:`adapters.sandbox.soap.to_dict`) and
+A handler receives the request Body as a dict (see :func:`adapters.soapserver.to_dict`) and
 the sandbox stores, and returns the content of the response element, or raises a Client
 :class:`SoapFault` for a request the real system would refuse. Handlers run under the state lock.
 """
@@ -15,8 +15,8 @@ from lxml import etree
 
 from adapters.contracts import CONTRACTS
 from adapters.sandbox import people
-from adapters.sandbox.soap import SoapFault, element
 from adapters.sandbox.state import Stores
+from adapters.soapserver import SoapFault, element
 from huiju.db import utcnow
 
 Handler = Callable[[dict[str, Any], Stores], dict[str, Any]]

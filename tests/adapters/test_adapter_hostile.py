@@ -10,7 +10,7 @@ from lxml import etree
 
 from adapters.contracts import CONTRACTS
 from adapters.sandbox.server import SandboxServer
-from adapters.sandbox.soap import SOAP_ENV, safe_parser
+from adapters.soapserver import SOAP_ENV, safe_parser
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">

@@ -14,8 +14,8 @@ from adapters.client import call
 from adapters.config import AdapterSettings
 from adapters.contracts import CONTRACTS, EXCHANGE_NS, PROTOCOL_VERSION
 from adapters.sandbox.server import SandboxServer
-from adapters.sandbox.soap import SOAP_ENV, safe_parser
 from adapters.signing import Exchanged
+from adapters.soapserver import SOAP_ENV, safe_parser
 from certs.store import SigningIdentity
 from certs.xmlsig import request_hash, sign_envelope, verify_envelope
 from huiju.errors import PermanentAdapterError, TransientAdapterError

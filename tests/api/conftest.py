@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from exchange.models import MessageStatus, OutboxMessage
 from huiju import idnumber
 from huiju.bootstrap import Runtime, build_runtime
+from huiju.callbacks import deliver_decision
 from huiju.db import utcnow
 from huiju.models import Case, CaseEvent
 from huiju.settings import load_settings
@@ -116,6 +117,12 @@ def deliver_replies(runtime: Runtime, reply: Callable[[OutboxMessage], dict[str,
             with runtime.db.transaction() as session:
                 runtime.engine.settle(session, message_id)
             done.append(operation)
+            if operation == "egov.submit_case":  # the extranet decides at once and calls back
+                with runtime.db.transaction() as session:
+                    message = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).one()
+                    if message.reply is not None:
+                        deliver_decision(session, runtime.engine, str(message.case_number),
+                                         str(message.reply["receipt_number"]))  # fmt: skip
 
 
 def fail_calls(runtime: Runtime, error: str = "the system did not answer after 5 attempts") -> list[str]:

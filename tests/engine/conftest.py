@@ -29,7 +29,7 @@ def sandbox() -> Iterator[SandboxServer]:
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory: pytest.TempPathFactory, sandbox: SandboxServer) -> Path:
     folder = tmp_path_factory.mktemp("template")
-    rt = build_runtime(load_settings(instance_path=folder, env="test"), with_celery=False)
+    rt = build_runtime(load_settings(instance_path=folder, env="test", exchange_signing=False), with_celery=False)
     rt.db.create_all()
     with rt.db.transaction() as session:
         seed_all(session, sandbox.url)
@@ -40,7 +40,7 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory, sandbox: SandboxSe
 def runtime_from(template: Path, folder: Path) -> Runtime:
     for path in template.glob(f"{DB_FILE}*"):
         shutil.copy(path, folder / path.name)
-    return build_runtime(load_settings(instance_path=folder, env="test"), with_celery=False)
+    return build_runtime(load_settings(instance_path=folder, env="test", exchange_signing=False), with_celery=False)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from adapters.sandbox.people import ZHANG_XIUYING, find, seeded_people
 from exchange.models import MessageStatus, OutboxMessage
 from huiju.bootstrap import Runtime
+from huiju.callbacks import deliver_decision
 from huiju.models import Case, CaseEvent, CaseStatus
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
@@ -83,6 +84,7 @@ class CaseDriver:
     instance_id: int = 0
     replies: dict[str, list[Reply]] = field(default_factory=dict)  # per operation, used first-in first-out
     identity_match: bool = True
+    egov_decision: tuple[str, str] = ("approved", "")  # what the extranet calls back with
 
     # -- the ways in ---------------------------------------------------------------------------
 
@@ -143,7 +145,15 @@ class CaseDriver:
                 row.attempts = 1
                 row.reply = reply
             self.rt.engine.settle(session, message.message_id)
+        if message.operation == "egov.submit_case" and isinstance(reply, dict):
+            self.extranet_decides(str(reply["receipt_number"]))
         return message.operation
+
+    def extranet_decides(self, receipt_number: str) -> None:
+        """The extranet's decision callback, delivered in-process (``egov_decision``, default approved)."""
+        decision, reason = self.egov_decision
+        with self.rt.db.transaction() as session:
+            deliver_decision(session, self.rt.engine, self.number, receipt_number, decision, reason)
 
     def settle_all(self) -> list[str]:
         done = []
@@ -159,6 +169,13 @@ class CaseDriver:
                 status = process_message(self.rt, message.message_id)
                 assert status is MessageStatus.DELIVERED, (message.operation, status)
                 done.append(message.operation)
+                if message.operation == "egov.submit_case":
+                    with self.rt.db.sessions() as session:
+                        row = session.scalars(
+                            select(OutboxMessage).where(OutboxMessage.message_id == message.message_id)
+                        ).one()
+                        receipt = str((row.reply or {})["receipt_number"])
+                    self.extranet_decides(receipt)
         return done
 
     # -- what happened --------------------------------------------------------------------------

@@ -59,6 +59,29 @@ def approve(rt: Runtime, driver: CaseDriver) -> None:
     assert driver.settle_all() == ["egov.submit_case", "sms.send_sms", "data_exchange.publish_record"]
 
 
+def test_denied_by_the_extranet(rt: Runtime) -> None:
+    driver = to_intake(rt)
+    driver.egov_decision = ("denied", "收入核查不符")
+    driver.complete(OFFICER, "accept")
+    driver.complete(REVIEWER, "approve")
+    assert driver.settle_all() == ["egov.submit_case", "sms.send_sms"]
+    concluded(driver, "denied")
+    assert "message_received" in driver.timeline()
+
+
+def test_waiting_message_index_follows_the_instance(rt: Runtime) -> None:
+    from sqlalchemy import select
+
+    from workflows_bpmn.models import WaitingMessage
+
+    driver = to_intake(rt)
+    driver.complete(OFFICER, "accept")
+    driver.complete(REVIEWER, "approve")
+    driver.settle_one()  # egov.submit_case answered, and the extranet calls back at once
+    with rt.db.sessions() as session:
+        assert session.scalars(select(WaitingMessage)).all() == []  # consumed by the decision
+
+
 def concluded(driver: CaseDriver, outcome: str) -> None:
     case = driver.case()
     assert (case.status, case.outcome) == (CaseStatus.CONCLUDED, outcome)
@@ -79,7 +102,7 @@ def test_approved(rt: Runtime) -> None:
         "service_requested", "service_replied", "service_requested", "service_replied", "task_ready",
         "task_completed", "task_ready",
         "task_completed", "service_requested",
-        "service_replied", "service_requested",
+        "service_replied", "message_received", "service_requested",
         "service_replied", "service_requested",
         "service_replied", "process_completed",
     ]  # fmt: skip

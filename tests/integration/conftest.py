@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,6 +24,8 @@ from sqlalchemy import select, update
 
 from adapters.config import AdapterConfig
 from adapters.sandbox.server import SandboxServer
+from certs.store import init_dev_pki, load_signing_identity
+from certs.trust import TrustStore
 from huiju.bootstrap import Runtime, build_runtime
 from huiju.migrate import upgrade
 from huiju.models import Case, CaseStatus
@@ -113,14 +116,18 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="session")
-def sandbox(backend: dict[str, str]) -> Iterator[Sandbox]:
-    with SandboxServer() as server:
-        yield Sandbox(server)
+def instance_dir(backend: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("huiju-instance")
+    init_dev_pki(folder / "certs")  # what `huiju init` makes: the platform and the sandbox sign
+    return folder
 
 
 @pytest.fixture(scope="session")
-def instance_dir(backend: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("huiju-instance")
+def sandbox(instance_dir: Path) -> Iterator[Sandbox]:
+    """The sandbox in secure mode: it verifies every request and signs every reply."""
+    pki = instance_dir / "certs"
+    with SandboxServer(trust=TrustStore.load(pki), signer=load_signing_identity(pki, "sandbox")) as server:
+        yield Sandbox(server)
 
 
 @pytest.fixture(scope="session")
@@ -156,7 +163,24 @@ def runtime(instance_dir: Path, sandbox: Sandbox, backend: dict[str, str]) -> It
 
 
 @pytest.fixture(scope="session")
-def worker(runtime: Runtime, worker_env: dict[str, str], instance_dir: Path) -> Iterator[Worker]:
+def web(runtime: Runtime, sandbox: Sandbox) -> Iterator[str]:
+    """The web process (API and the inbound endpoint); the sandbox sends its callbacks there."""
+    from werkzeug.serving import make_server
+
+    from huiju.web import create_app
+
+    server = make_server("127.0.0.1", 0, create_app(runtime), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="huiju-web", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    sandbox.server.call_back_to(f"{url}/exchange/soap")
+    yield url
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def worker(runtime: Runtime, worker_env: dict[str, str], instance_dir: Path, web: str) -> Iterator[Worker]:
     w = Worker(worker_env, instance_dir / "worker.log")
     w.start()
     yield w

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
+from SpiffWorkflow.spiff.specs.defaults import ReceiveTask
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,6 +27,7 @@ BPMN_NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
     "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
 }
 DMN_NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
 
@@ -64,6 +68,7 @@ def test_user_task_and_end_event_extensions(specs):
         "end_approved": "approved",
         "end_refused": "refused",
         "end_denied": "denied",
+        "end_denied_by_egov": "denied",
         "end_ineligible": "ineligible",
         "end_identity_mismatch": "identity_mismatch",
         "end_closed": "closed",
@@ -73,10 +78,33 @@ def test_user_task_and_end_event_extensions(specs):
     assert ts["determine_tier"].extensions == {"calledDecisionId": "subsidy_tier"}
 
 
+def test_egov_decision_receive_task(specs):
+    spec, _ = specs
+    await_task = spec.task_specs["await_egov_decision"]
+    assert isinstance(await_task, ReceiveTask)
+    assert await_task.lane == "system"
+    assert not await_task.manual
+    assert await_task.bpmn_name == "等待政务外网审批结果"
+    assert [t.name for t in await_task.inputs] == ["report_to_egov"]
+    assert [t.name for t in await_task.outputs] == ["gw_egov_decision"]
+    definition = await_task.event_definition
+    assert isinstance(definition, MessageEventDefinition)
+    assert definition.name == "egov_decision"
+    assert definition.message_var == "egov_decision"
+    assert definition.expression is None
+    # one property, read from the payload (correlation_properties) and from the process data (process_correlations)
+    for props in (definition.correlation_properties, definition.process_correlations):
+        assert [vars(p) for p in props] == [
+            {"name": "case_number_key", "retrieval_expression": "case_number", "correlation_keys": ["egov_case"]}
+        ]
+    assert spec.task_specs["sms_egov_denied"].lane == "system"
+    assert spec.task_specs["end_denied_by_egov"].lane == "system"
+
+
 def test_gateway_flows_have_conditions_except_default():
     doc = etree.parse(str(bare_subsidy.BPMN_FILE))
     gateways = doc.xpath("//bpmn:exclusiveGateway", namespaces=BPMN_NS)
-    assert len(gateways) == 5
+    assert len(gateways) == 6
     for gw in gateways:
         default = gw.get("default")
         assert default, gw.get("id")
@@ -99,6 +127,31 @@ def test_every_element_has_diagram_shape_or_edge():
     user_tasks = doc.xpath("//bpmn:userTask/@id", namespaces=BPMN_NS)
     laned = set(doc.xpath("//bpmn:flowNodeRef/text()", namespaces=BPMN_NS))
     assert set(user_tasks) <= laned
+    assert set(doc.xpath("//bpmn:receiveTask/@id", namespaces=BPMN_NS)) <= laned
+
+
+def _bounds(doc, element_id):
+    (bounds,) = doc.xpath(f"//bpmndi:BPMNShape[@bpmnElement='{element_id}']/dc:Bounds", namespaces=BPMN_NS)
+    return tuple(float(bounds.get(k)) for k in ("x", "y", "width", "height"))
+
+
+def test_egov_elements_are_drawn_inside_the_system_lane_without_overlap():
+    doc = etree.parse(str(bare_subsidy.BPMN_FILE))
+    lane_x, lane_y, lane_w, lane_h = _bounds(doc, "system")
+    system_nodes = doc.xpath("//bpmn:lane[@id='system']/bpmn:flowNodeRef/text()", namespaces=BPMN_NS)
+    new = ["await_egov_decision", "gw_egov_decision", "sms_egov_denied", "end_denied_by_egov"]
+    assert set(new) <= set(system_nodes)
+    boxes = {node: _bounds(doc, node) for node in system_nodes}
+    for node in new:
+        x, y, w, h = boxes[node]
+        assert lane_x <= x and x + w <= lane_x + lane_w and lane_y <= y and y + h <= lane_y + lane_h, node
+        for other, (ox, oy, ow, oh) in boxes.items():
+            if other != node and not other.startswith("err_"):  # boundary events sit on their task's border
+                assert x + w <= ox or ox + ow <= x or y + h <= oy or oy + oh <= y, (node, other)
+    (participant,) = doc.xpath("//bpmndi:BPMNShape[@bpmnElement='participant_elderly_care_subsidy']/dc:Bounds",
+                               namespaces=BPMN_NS)
+    right_edge = float(participant.get("x")) + float(participant.get("width"))
+    assert all(x + w <= right_edge for x, _y, w, _h in boxes.values())
 
 
 # Expression subset the host's evaluator accepts.
@@ -124,6 +177,12 @@ def _all_expressions() -> list[str]:
     timed_or_conditional = bpmn.xpath("//bpmn:conditionExpression | //bpmn:timeDuration", namespaces=BPMN_NS)
     exprs = [e.text for e in timed_or_conditional]
     exprs += bpmn.xpath("//spiffworkflow:parameter/@value", namespaces=BPMN_NS)
+    # correlation retrieval: from the message payload and from the process data
+    correlation_exprs = bpmn.xpath("//bpmn:correlationPropertyRetrievalExpression/*/text()"
+                                   " | //spiffworkflow:processVariableCorrelation/spiffworkflow:expression/text()",
+                                   namespaces=BPMN_NS)
+    assert correlation_exprs == ["case_number", "case_number"]
+    exprs += correlation_exprs
     assert not bpmn.xpath("//bpmn:scriptTask | //spiffworkflow:preScript | //spiffworkflow:postScript",
                           namespaces=BPMN_NS)
     dmn = etree.parse(str(bare_subsidy.DMN_FILE))
@@ -157,6 +216,8 @@ EXPECTED_CALLS = {
                                  "sms.send_sms:SUBSIDY_APPROVED", "data_exchange.publish_record"],
     "refused": ["citizen_info.verify_identity", "citizen_info.query_person", "sms.send_sms:CASE_REFUSED"],
     "denied": ["citizen_info.verify_identity", "citizen_info.query_person", "sms.send_sms:SUBSIDY_DENIED"],
+    "egov_denied": ["citizen_info.verify_identity", "citizen_info.query_person", "egov.submit_case",
+                    "sms.send_sms:SUBSIDY_DENIED"],
     "ineligible": ["citizen_info.verify_identity", "citizen_info.query_person",
                    "sms.send_sms:SUBSIDY_INELIGIBLE"],
     "identity_mismatch": ["citizen_info.verify_identity", "sms.send_sms:IDENTITY_MISMATCH"],
@@ -167,6 +228,7 @@ EXPECTED_OUTCOME = {
     "supplement_then_approved": "approved",
     "refused": "refused",
     "denied": "denied",
+    "egov_denied": "denied",
     "ineligible": "ineligible",
     "identity_mismatch": "identity_mismatch",
     "incident_close": "closed",
@@ -188,7 +250,7 @@ def test_path_calls_and_data(specs, path):
     assert run.workflow.is_completed()
     assert _call_names(run.engine) == EXPECTED_CALLS[path]
     data = run.workflow.data
-    if path in ("approved", "supplement_then_approved", "refused", "denied"):
+    if path in ("approved", "supplement_then_approved", "refused", "denied", "egov_denied"):
         # born 1938-05-01, 低保, submitted 2026-03-02: 87 years old -> tier A, 600
         assert data["eligibility"] == {"eligible": True, "tier": "A", "monthly_amount": 600}
         assert data["person"]["birth_date"] == "1938-05-01"
@@ -216,6 +278,12 @@ def test_approved_service_parameters(specs):
     data = run.workflow.data
     assert data["egov_receipt"]["receipt_number"].startswith("ZW")
     assert data["street_review"] == {"decision": "approve", "by": "reviewer_li", "at": "2026-11-30T10:00:00+08:00"}
+    assert data["egov_decision"] == {
+        "case_number": "JJYL-2026-000001", "receipt_number": data["egov_receipt"]["receipt_number"],
+        "decision": "approved", "decided_by": "egov_zhao", "decided_at": "2026-12-02T15:30:00+08:00", "reason": None}
+    assert run.wait_states == ["intake", "street_review", "await_egov_decision"]
+    assert _completed_ids(run.workflow)[-5:] == ["await_egov_decision", "gw_egov_decision", "notify_applicant",
+                                                 "publish_subsidy", "end_approved"]
 
 
 def test_supplement_and_refusal_sms_params(specs):
@@ -225,7 +293,7 @@ def test_supplement_and_refusal_sms_params(specs):
         "case_number": "JJYL-2026-000001",
         "missing_materials": str(["户口簿复印件", "银行卡复印件"]),
     }
-    assert run.wait_states == ["intake", "supplement", "intake", "street_review"]
+    assert run.wait_states == ["intake", "supplement", "intake", "street_review", "await_egov_decision"]
     assert run.workflow.data["supplement"]["materials"] == ["hukou_copy.pdf", "bank_card.pdf"]
     refused = bare_subsidy.drive(*specs, "refused")
     refusal = [p for op, p in refused.engine.calls if p.get("template") == "CASE_REFUSED"][0]
@@ -280,7 +348,7 @@ def test_incident_error_payload_and_retry(specs):
 
     run = bare_subsidy.drive(*specs, "incident_retry_then_approved")
     assert run.outcome == "approved"
-    assert run.wait_states == ["identity_incident", "intake", "street_review"]
+    assert run.wait_states == ["identity_incident", "intake", "street_review", "await_egov_decision"]
     assert _call_names(run.engine)[:3] == ["citizen_info.verify_identity", "citizen_info.verify_identity",
                                            "citizen_info.query_person"]
 
@@ -311,6 +379,150 @@ def test_uncaught_service_failure_raises(specs):
         bare_subsidy.throw_service_failed(intake, "sms.send_sms", "down")
 
 
+# ---------------------------------------------------------------- the e-gov decision callback
+
+CASE = "JJYL-2026-000001"
+
+
+def _completed_ids(wf):
+    return [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.COMPLETED) if t.task_spec.bpmn_id]
+
+
+def _waiting_for_egov(specs, case_number=CASE):
+    """A case that the street approved and the extranet acknowledged: it now waits for the callback."""
+    wf, engine = bare_subsidy.start_case(*specs, "approved", case_number=case_number)
+    for _task_id, form in (bare_subsidy._ACCEPT, bare_subsidy._APPROVE):
+        (task,) = bare_subsidy.ready_user_tasks(wf)
+        bare_subsidy.complete_user_task(wf, task, form)
+    return wf, engine
+
+
+def _decision(engine, decision="approved", reason=None, case_number=CASE):
+    return engine.egov_decision_payload(case_number, {"decision": decision, "decided_by": "egov_zhao",
+                                                      "decided_at": "2026-12-02T15:30:00+08:00", "reason": reason})
+
+
+def test_egov_denied_path(specs):
+    run = bare_subsidy.drive(*specs, "egov_denied")
+    assert run.outcome == "denied"
+    assert run.wait_states == ["intake", "street_review", "await_egov_decision"]
+    assert _completed_ids(run.workflow)[-4:] == ["await_egov_decision", "gw_egov_decision", "sms_egov_denied",
+                                                 "end_denied_by_egov"]
+    calls = dict(run.engine.calls)
+    assert calls["sms.send_sms"] == {"phone": "13800138000", "template": "SUBSIDY_DENIED",
+                                     "params": {"case_number": CASE, "reason": "重复享受同类补贴"}}
+    assert "data_exchange.publish_record" not in calls
+    data = run.workflow.data
+    assert data["egov_decision"]["decision"] == "denied"
+    assert data["egov_decision"]["receipt_number"] == data["egov_receipt"]["receipt_number"]
+    assert "sms_approved" not in data and "published_record" not in data
+
+
+def test_waiting_events_shape(specs):
+    wf, engine = _waiting_for_egov(specs)
+    assert bare_subsidy.ready_user_tasks(wf) == []
+    (waiting_task,) = wf.get_tasks(state=TaskState.WAITING)
+    assert waiting_task.task_spec.bpmn_id == "await_egov_decision"
+    assert waiting_task.data["egov_receipt"]["receipt_number"] == engine.receipts[CASE]
+    (pending,) = wf.waiting_events()
+    assert pending.name == "egov_decision"
+    assert pending.event_type == "MessageEventDefinition"
+    assert pending.correlations == {"egov_case": {"case_number_key": CASE}}
+    assert pending.correlations is wf.correlations  # the live dict of the whole workflow: copy before storing
+    assert [vars(p) for p in pending.value] == [
+        {"name": "case_number_key", "retrieval_expression": "case_number", "correlation_keys": ["egov_case"]}
+    ]
+    assert bare_subsidy.waiting_messages(wf) == [("egov_decision", {"egov_case": {"case_number_key": CASE}})]
+    # nothing to index while the case waits for a person
+    other, _ = bare_subsidy.start_case(*specs, "approved")
+    assert other.waiting_events() == [] and bare_subsidy.waiting_messages(other) == []
+
+
+def test_callback_with_wrong_case_number_is_refused_and_changes_nothing(specs):
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
+    wf, engine = _waiting_for_egov(specs)
+    before = serializer.serialize_json(wf)
+    wrong = dict(_decision(engine), case_number="JJYL-2026-000002")
+    with pytest.raises(WorkflowException, match="not waiting for egov_decision"):
+        bare_subsidy.deliver_egov_decision(wf, wrong)
+    assert serializer.serialize_json(wf) == before
+    assert bare_subsidy.waiting_messages(wf) == [("egov_decision", {"egov_case": {"case_number_key": CASE}})]
+    # the right one still goes through afterwards
+    bare_subsidy.deliver_egov_decision(wf, _decision(engine))
+    assert wf.is_completed() and bare_subsidy.outcome_of(wf) == "approved"
+
+
+def test_callback_without_matching_correlations_is_refused(specs):
+    """Message name and class alone are not enough once the case has its correlation."""
+    wf, engine = _waiting_for_egov(specs)
+    payload = _decision(engine)
+    with pytest.raises(WorkflowException):
+        wf.send_event(BpmnEvent(MessageEventDefinition("egov_decision"), payload))
+    with pytest.raises(WorkflowException):
+        wf.send_event(BpmnEvent(MessageEventDefinition("egov_decision"), payload,
+                                {"egov_case": {"case_number_key": "JJYL-2026-000002"}}))
+    assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.WAITING)] == ["await_egov_decision"]
+
+
+def test_callback_before_the_case_waits_for_it_is_refused(specs):
+    wf, engine = bare_subsidy.start_case(*specs, "approved")
+    (intake,) = bare_subsidy.ready_user_tasks(wf)
+    payload = {"case_number": CASE, "receipt_number": "ZW0000000001", "decision": "approved",
+               "decided_by": "egov_zhao", "decided_at": "2026-12-02T15:30:00+08:00", "reason": None}
+    with pytest.raises(WorkflowException, match="not waiting for egov_decision"):
+        bare_subsidy.deliver_egov_decision(wf, payload)
+    assert bare_subsidy.ready_user_tasks(wf) == [intake]
+    assert "egov_decision" not in intake.data
+    # a second callback after the first one was consumed is refused as well
+    wf, engine = _waiting_for_egov(specs)
+    bare_subsidy.deliver_egov_decision(wf, _decision(engine))
+    with pytest.raises(WorkflowException):
+        bare_subsidy.deliver_egov_decision(wf, _decision(engine, "denied", "迟到的回调"))
+    assert bare_subsidy.outcome_of(wf) == "approved" and wf.data["egov_decision"]["decision"] == "approved"
+
+
+def test_malformed_callback_is_refused_before_sending(specs):
+    wf, engine = _waiting_for_egov(specs)
+    with pytest.raises(ValueError, match="unknown decision"):
+        bare_subsidy.deliver_egov_decision(wf, _decision(engine, decision="maybe"))
+    incomplete = _decision(engine)
+    del incomplete["reason"]
+    with pytest.raises(ValueError, match="reason"):
+        bare_subsidy.deliver_egov_decision(wf, incomplete)
+    assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.WAITING)] == ["await_egov_decision"]
+
+
+@pytest.mark.parametrize(("decision", "outcome", "template"),
+                         [("approved", "approved", "SUBSIDY_APPROVED"), ("denied", "denied", "SUBSIDY_DENIED")])
+def test_round_trip_while_waiting_for_the_callback(specs, decision, outcome, template):
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
+    wf, engine = _waiting_for_egov(specs)
+    restored = serializer.deserialize_json(serializer.serialize_json(wf))
+    restored.script_engine = engine
+    assert restored.correlations == {"egov_case": {"case_number_key": CASE}}
+    assert bare_subsidy.waiting_messages(restored) == [("egov_decision", {"egov_case": {"case_number_key": CASE}})]
+    with pytest.raises(WorkflowException):  # correlation still enforced after loading
+        bare_subsidy.deliver_egov_decision(restored, dict(_decision(engine), case_number="JJYL-2026-000009"))
+    bare_subsidy.deliver_egov_decision(restored, _decision(engine, decision, "重复享受同类补贴"))
+    assert restored.is_completed()
+    assert bare_subsidy.outcome_of(restored) == outcome
+    assert restored.data["egov_decision"]["decision"] == decision
+    assert [p["template"] for op, p in engine.calls if op == "sms.send_sms"] == [template]
+    assert restored.waiting_events() == []
+
+
+def test_callbacks_reach_only_their_own_case(specs):
+    """Two cases wait at once: each accepts only the callback carrying its own case number."""
+    first, first_engine = _waiting_for_egov(specs, "JJYL-2026-000001")
+    second, second_engine = _waiting_for_egov(specs, "JJYL-2026-000002")
+    for_second = _decision(second_engine, "denied", "重复享受同类补贴", case_number="JJYL-2026-000002")
+    with pytest.raises(WorkflowException):
+        bare_subsidy.deliver_egov_decision(first, for_second)
+    bare_subsidy.deliver_egov_decision(second, for_second)
+    bare_subsidy.deliver_egov_decision(first, _decision(first_engine, case_number="JJYL-2026-000001"))
+    assert (bare_subsidy.outcome_of(first), bare_subsidy.outcome_of(second)) == ("approved", "denied")
+
+
 # ---------------------------------------------------------------- persistence and time
 
 
@@ -328,13 +540,13 @@ def test_json_round_trip_at_every_wait_state(specs):
 
     run = bare_subsidy.drive(*specs, "supplement_then_approved", wait_hook=save_and_restore)
     assert run.outcome == "approved"
-    assert len(sizes) == 4
+    assert len(sizes) == 5  # the last one while waiting for the e-gov callback
     assert run.workflow.data["eligibility"] == {"eligible": True, "tier": "A", "monthly_amount": 600}
 
     sizes.clear()
     run = bare_subsidy.drive(*specs, "incident_retry_then_approved", wait_hook=save_and_restore)
     assert run.outcome == "approved"
-    assert len(sizes) == 3
+    assert len(sizes) == 4
 
 
 def test_supplement_timer_expires_after_30_days(specs):

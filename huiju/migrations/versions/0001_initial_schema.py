@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 04:23:28.521169
+Create Date: 2026-11-29 04:27:52.696506
 """
 
 from __future__ import annotations
@@ -48,6 +48,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_override")),
         sa.UniqueConstraint("day", name=op.f("uq_calendar_override_day")),
     )
+    op.create_table(
+        "inbound_message",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.String(length=64), nullable=False),
+        sa.Column("client", sa.String(length=64), nullable=False),
+        sa.Column("operation", sa.String(length=64), nullable=False),
+        sa.Column("case_number", sa.String(length=32), nullable=True),
+        sa.Column("received_at", huiju.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_message")),
+        sa.UniqueConstraint("message_id", name=op.f("uq_inbound_message_message_id")),
+    )
+    with op.batch_alter_table("inbound_message", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_inbound_message_case_number"), ["case_number"], unique=False)
+
     op.create_table(
         "item",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -462,6 +476,10 @@ def downgrade() -> None:
 
     op.drop_table("message_log")
     op.drop_table("item")
+    with op.batch_alter_table("inbound_message", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_inbound_message_case_number"))
+
+    op.drop_table("inbound_message")
     op.drop_table("calendar_override")
     op.drop_table("adapter_config")
     # ### end Alembic commands ###

@@ -1,6 +1,8 @@
-"""The sandbox's secure mode: verify every request's signature, sign every reply (X-Road style).
+"""The receiving side of the exchange protocol: verify every request, sign every reply (X-Road style).
 
-With a :class:`SandboxSecurity` the sandbox behaves like a partner system behind a security server:
+Used by the sandbox (the simulated government systems) and by Huiju's own inbound endpoint
+(callbacks from those systems). With a :class:`ReceiverSecurity` a receiver behaves like a
+member behind a security server:
 
 - a request must verify with :func:`certs.xmlsig.verify_envelope` (signed Body and ExchangeHeader,
   one signature by a trusted, unrevoked, unexpired ``signing`` certificate) and its header
@@ -27,24 +29,31 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from adapters.contracts import EXCHANGE_NS, PROTOCOL_VERSION
-from adapters.sandbox.soap import SOAP_ENV, SoapFault, SoapRequest, fault_element, to_dict
+from adapters.soapserver import SOAP_ENV, SoapFault, SoapRequest, fault_element, to_dict
 from certs.errors import CertificateError
 from certs.store import SigningIdentity
 from certs.trust import TrustStore
 from certs.xmlsig import parse_untrusted, request_hash, sign_envelope, verify_envelope
 
 DEFAULT_MAX_SKEW_SECONDS = 300
-SANDBOX_CLIENT = "sandbox"
 _HEADER_FIELDS = ("client", "service", "messageId", "userId", "caseNumber", "timestamp", "protocolVersion")
 
 
 @dataclass(frozen=True, slots=True)
-class SandboxSecurity:
-    """Trust store to verify requests with, identity to sign replies with, allowed clock skew."""
+class ReceiverSecurity:
+    """Trust store to verify requests with, identity to sign replies with, allowed clock skew.
+
+    ``member`` names the receiver in the headers of the replies it makes up itself (refusals).
+    """
 
     trust: TrustStore
     signer: SigningIdentity
     max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS
+    member: str = "sandbox"
+
+
+#: The sandbox's name for it (it was the first receiver).
+SandboxSecurity = ReceiverSecurity
 
 
 class Refused(Exception):
@@ -61,7 +70,7 @@ class Refused(Exception):
         return f"request refused ({self.code}): {self.reason}"
 
 
-def verified_request(data: bytes, security: SandboxSecurity, *, limit: int, now: datetime) -> SoapRequest:
+def verified_request(data: bytes, security: ReceiverSecurity, *, limit: int, now: datetime) -> SoapRequest:
     """Verify a received request and build the request to act on from its verified parts only."""
     try:
         verified = verify_envelope(data, security.trust, max_bytes=limit)
@@ -126,7 +135,7 @@ def claimed_message_id(data: bytes, *, limit: int) -> str | None:
 
 
 def signed_reply(
-    security: SandboxSecurity,
+    security: ReceiverSecurity,
     content: etree._Element | SoapFault,
     *,
     request: bytes,
@@ -142,7 +151,9 @@ def signed_reply(
     """
     envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
     header = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Header")
-    header.append(_reply_header(echo, request, limit=limit, system=system, message_id=message_id))
+    header.append(
+        _reply_header(echo, request, limit=limit, system=system, message_id=message_id, member=security.member)
+    )
     body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
     if isinstance(content, SoapFault):
         body.append(fault_element(content))
@@ -153,13 +164,13 @@ def signed_reply(
 
 
 def _reply_header(
-    echo: dict[str, str] | None, request: bytes, *, limit: int, system: str, message_id: str | None
+    echo: dict[str, str] | None, request: bytes, *, limit: int, system: str, message_id: str | None, member: str
 ) -> etree._Element:
     node = etree.Element(f"{{{EXCHANGE_NS}}}ExchangeHeader", nsmap={"ex": EXCHANGE_NS})
     values = dict(echo or {})
     if echo is None:
         values = {
-            "client": SANDBOX_CLIENT,
+            "client": member,
             "service": system[:64],
             "messageId": message_id or "unknown",
             "userId": "system",

@@ -1,0 +1,160 @@
+"""The inbound endpoint (``/exchange/soap``): callbacks from the government systems.
+
+The e-gov extranet sends its decision on a reported case (NotifyDecision) and the SMS platform its
+delivery reports (NotifyDelivery) as signed SOAP calls. Each call is verified before anything reads
+it (:func:`adapters.receiver.verified_request`: signature by a trusted, unrevoked signing
+certificate; Body and exchange header both signed; timestamp within the allowed skew), then:
+
+- its message id must be new (a replayed id is refused),
+- its client must be a system allowed to call that operation,
+- a handler registered by the layers above (the case service resumes the case waiting for it)
+  must accept it.
+
+The id, the log entry and the handler's work commit in one transaction; a refusal rolls all of it
+back and leaves only a log entry of the refusal (with the received envelope, capped), so a call
+that came too early can be sent again later with the same id. Answers and faults are signed and
+carry the requestHash of the call they answer. The module knows no web framework: bytes in,
+status and bytes out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adapters.receiver import ReceiverSecurity, Refused, claimed_message_id, signed_reply, verified_request
+from adapters.soapserver import SoapFault, SoapRequest, element
+from exchange.log import Direction, Kind, Outcome, SignatureStatus
+from exchange.log import append as log_append
+from exchange.models import InboundMessage
+from huiju.db import Database
+from huiju.errors import HuijuError
+
+log = logging.getLogger(__name__)
+
+INBOUND_NS = "urn:huiju:inbound:1"
+WSDL_FILE = Path(__file__).parent / "wsdl" / "inbound.wsdl"
+MAX_REQUEST_BYTES = 512 * 1024
+LOGGED_BYTES = 64 * 1024  # a refused oversize call is logged capped
+#: Which system may call which operation.
+ALLOWED_CLIENTS = {"NotifyDecision": {"egov_approval"}, "NotifyDelivery": {"sms"}}
+
+
+@dataclass(frozen=True)
+class InboundCall:
+    """A verified call: what a handler may trust (nothing else of the request is given to it)."""
+
+    operation: str
+    client: str
+    message_id: str
+    case_number: str | None
+    values: dict[str, Any]
+
+
+InboundHandler = Callable[[Session, InboundCall], dict[str, Any]]
+
+
+class InboundEndpoint:
+    def __init__(
+        self,
+        db: Database,
+        security: Callable[[], ReceiverSecurity],
+        handlers: Mapping[str, InboundHandler],
+        *,
+        max_bytes: int = MAX_REQUEST_BYTES,
+    ) -> None:
+        self.db = db
+        self.security = security
+        self.handlers = dict(handlers)
+        self.max_bytes = max_bytes
+
+    def handle(self, data: bytes) -> tuple[int, bytes]:
+        """Answer one POSTed SOAP call: HTTP 200 with a signed answer, or 500 with a signed Fault."""
+        security = self.security()
+        now = datetime.now(UTC)
+        try:
+            request = verified_request(data, security, limit=self.max_bytes, now=now)
+        except Refused as refused:
+            return self._refuse(security, data, refused.code, refused.reason, refused.message_id, None)
+        call = InboundCall(
+            operation=request.operation,
+            client=request.header.get("client", ""),
+            message_id=request.header["messageId"],
+            case_number=request.header.get("caseNumber") or None,
+            values=request.values,
+        )
+        handler = self.handlers.get(call.operation)
+        if handler is None:
+            return self._refuse(security, data, "operation-unknown",
+                                f"no operation {call.operation} here", call.message_id, request)  # fmt: skip
+        if call.client not in ALLOWED_CLIENTS.get(call.operation, set()):
+            return self._refuse(security, data, "client-not-allowed",
+                                f"{call.client} may not call {call.operation}", call.message_id, request)  # fmt: skip
+        try:
+            with self.db.transaction() as session:
+                seen = session.scalars(
+                    select(InboundMessage.id).where(InboundMessage.message_id == call.message_id)
+                ).first()
+                if seen is not None:
+                    raise _Replay(call.message_id)
+                session.add(InboundMessage(message_id=call.message_id, client=call.client,
+                                           operation=call.operation, case_number=call.case_number))  # fmt: skip
+                answer = handler(session, call)
+                self._log(session, data, call, request, Outcome.ACCEPTED, SignatureStatus.VALID, None)
+        except _Replay:
+            reason = f"message id {call.message_id} was received before"
+            return self._refuse(security, data, "message-id-replayed", reason, call.message_id, request)
+        except HuijuError as exc:
+            return self._refuse(security, data, exc.code, exc.message, call.message_id, request)
+        reply = element(INBOUND_NS, f"{call.operation}Response", {"accepted": "true", **answer})
+        return 200, signed_reply(security, reply, request=data, limit=self.max_bytes,
+                                 echo=request.header, system="huiju", message_id=call.message_id)  # fmt: skip
+
+    def _refuse(
+        self, security: ReceiverSecurity, data: bytes, code: str, reason: str, message_id: str | None,
+        request: SoapRequest | None,
+    ) -> tuple[int, bytes]:  # fmt: skip
+        message_id = message_id or claimed_message_id(data, limit=self.max_bytes)
+        log.warning("inbound call %s refused (%s): %s", message_id, code, reason)
+        with self.db.transaction() as session:
+            self._log(session, data, None, request, Outcome.REFUSED,
+                      SignatureStatus.VALID if request is not None else SignatureStatus.INVALID,
+                      f"{code}: {reason}", message_id=message_id)  # fmt: skip
+        fault = SoapFault("Client", f"request refused ({code}): {reason}")
+        echo = request.header if request is not None else None
+        body = signed_reply(security, fault, request=data, limit=self.max_bytes, echo=echo, system="huiju",
+                            message_id=message_id)  # fmt: skip
+        return 500, body
+
+    def _log(
+        self, session: Session, data: bytes, call: InboundCall | None, request: SoapRequest | None,
+        outcome: Outcome, signature: SignatureStatus, error: str | None, *, message_id: str | None = None,
+    ) -> None:  # fmt: skip
+        header = request.header if request is not None else {}
+        log_append(
+            session, direction=Direction.IN, kind=Kind.CALLBACK if outcome is Outcome.ACCEPTED else Kind.REFUSAL,
+            outcome=outcome, message_id=call.message_id if call else message_id, system=header.get("client"),
+            operation=request.operation if request else None, client=header.get("client"),
+            service=header.get("service"), user_id=header.get("userId"), case_number=header.get("caseNumber"),
+            envelope=data[:LOGGED_BYTES], signature_status=signature, error=error,
+        )  # fmt: skip
+
+
+class _Replay(Exception):
+    pass
+
+
+def wsdl_text(address: str) -> str:
+    """The inbound contract, its soap:address pointed at where it is served."""
+    root = etree.parse(str(WSDL_FILE)).getroot()  # noqa: S320 - our own file
+    for node in root.iter("{http://schemas.xmlsoap.org/wsdl/soap/}address"):
+        node.set("location", address)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8").decode()

@@ -1,0 +1,52 @@
+"""The keys and trust a delivering process signs and verifies with, loaded once and kept fresh.
+
+A worker loads its signing identity once (a PEM load costs tens of milliseconds) and the trust
+store whenever the trusted CA file or the revocation list changes on disk, so that a certificate
+revoked with ``huiju certs revoke`` is refused by running workers without a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from certs.store import SigningIdentity, load_signing_identity
+from certs.trust import TrustStore
+
+PLATFORM_MEMBER = "huiju"
+
+
+@dataclass(frozen=True)
+class ExchangeSecurity:
+    signer: SigningIdentity
+    trust: TrustStore
+
+
+class SecurityProvider:
+    """Gives the current :class:`ExchangeSecurity` for a certificate folder (thread-safe)."""
+
+    def __init__(self, folder: Path, *, member: str = PLATFORM_MEMBER, passphrase: bytes | None = None) -> None:
+        self.folder = folder
+        self.member = member
+        self.passphrase = passphrase
+        self._lock = threading.Lock()
+        self._signer: SigningIdentity | None = None
+        self._signer_stamp: float | None = None
+        self._trust: TrustStore | None = None
+        self._trust_stamp: tuple[float, ...] | None = None
+
+    def _stamp(self, *names: str) -> tuple[float, ...]:
+        return tuple((self.folder / name).stat().st_mtime if (self.folder / name).exists() else 0.0 for name in names)
+
+    def current(self) -> ExchangeSecurity:
+        with self._lock:
+            index_stamp = self._stamp("index.json")[0]
+            if self._signer is None or self._signer_stamp != index_stamp:  # rotated signing key
+                self._signer = load_signing_identity(self.folder, self.member, passphrase=self.passphrase)
+                self._signer_stamp = index_stamp
+            trust_stamp = self._stamp("trusted.pem", "crl.pem")
+            if self._trust is None or self._trust_stamp != trust_stamp:
+                self._trust = TrustStore.load(self.folder)
+                self._trust_stamp = trust_stamp
+            return ExchangeSecurity(self._signer, self._trust)

@@ -1,0 +1,241 @@
+"""The inbound endpoint refuses, with a signed SOAP Fault that says why, and stores nothing but the refusal.
+
+Each case POSTs bytes to ``/exchange/soap`` while a case waits for the extranet's decision, and checks:
+HTTP 500, a Fault signed by Huiju (verified with the trust store) whose faultstring names the check
+that failed, its requestHash when the request has a Body, no InboundMessage row, the case still
+waiting with the same lock_version, nothing else moved, and exactly one new message-log entry of
+kind ``refusal`` with the chain still intact.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from adapters.soapserver import SOAP_ENV
+from certs.store import init_dev_pki, load_signing_identity, revoke
+from exchange.inbound import MAX_REQUEST_BYTES
+from tests.certs.test_certs_hostile import BILLION_LAUGHS, EXTERNAL_DTD, XXE
+from tests.inbound.inbound_support import (
+    Inbound,
+    assert_refused,
+    callback_tree,
+    decision_values,
+    identity_for,
+    new_message_id,
+    signed,
+)
+
+Build = Callable[[Inbound, Path], bytes]
+
+
+# -- how each hostile or wrong call is made ------------------------------------------------------
+
+
+def _unsigned(inbound: Inbound, _tmp: Path) -> bytes:
+    tree = callback_tree("NotifyDecision", decision_values(inbound.case_number, inbound.receipt_number),
+                         client="egov_approval", message_id=new_message_id(), case_number=inbound.case_number)  # fmt: skip
+    return etree.tostring(tree, xml_declaration=True, encoding="utf-8")
+
+
+def _other_ca(inbound: Inbound, tmp: Path) -> bytes:
+    other = tmp / "other-pki"
+    init_dev_pki(other)
+    return inbound.decision(identity=load_signing_identity(other, "sandbox"))
+
+
+def _tls_certificate(inbound: Inbound, _tmp: Path) -> bytes:
+    return inbound.decision(identity=identity_for(inbound.folder, "sandbox", "tls-client"))
+
+
+def _replace_once(data: bytes, old: bytes, new: bytes) -> bytes:
+    assert data.count(old) == 1, (old, data.count(old))
+    return data.replace(old, new)
+
+
+def _body_altered(inbound: Inbound, _tmp: Path) -> bytes:
+    return _replace_once(inbound.decision(), b">approved<", b">denied<")
+
+
+def _header_altered(inbound: Inbound, _tmp: Path) -> bytes:
+    return _replace_once(inbound.decision(), b">system<", b">egov-admin<")
+
+
+def _wrapped(inbound: Inbound, *, forged_id: str | None) -> bytes:
+    """The signed Body moved into a wrapper in the Header, a forged Body in its place."""
+    signed_request = inbound.decision(decision="denied", reason="signed")
+    root = etree.fromstring(signed_request)
+    body = root.find(f"{{{SOAP_ENV}}}Body")
+    header = root.find(f"{{{SOAP_ENV}}}Header")
+    assert body is not None and header is not None
+    forged = copy.deepcopy(body)
+    for node in forged.iter("{urn:huiju:inbound:1}decision"):
+        node.text = "approved"
+    if forged_id is None:
+        del forged.attrib["Id"]
+    else:
+        forged.set("Id", forged_id)
+    root.remove(body)
+    wrapper = etree.SubElement(header, "{urn:evil}Wrapper")
+    wrapper.append(body)
+    root.append(forged)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def _wrapped_same_id(inbound: Inbound, _tmp: Path) -> bytes:
+    return _wrapped(inbound, forged_id="huiju-body")
+
+
+def _wrapped_no_id(inbound: Inbound, _tmp: Path) -> bytes:
+    return _wrapped(inbound, forged_id=None)
+
+
+def _stale(inbound: Inbound, _tmp: Path) -> bytes:
+    return inbound.decision(timestamp=datetime.now(UTC) - timedelta(minutes=10))
+
+
+def _future(inbound: Inbound, _tmp: Path) -> bytes:
+    return inbound.decision(timestamp=datetime.now(UTC) + timedelta(minutes=10))
+
+
+def _naive_timestamp(inbound: Inbound, _tmp: Path) -> bytes:
+    return inbound.decision(timestamp=datetime.now(UTC).replace(tzinfo=None))
+
+
+def _oversize(inbound: Inbound, _tmp: Path) -> bytes:
+    data = inbound.decision(reason="x" * (MAX_REQUEST_BYTES + 1024))
+    assert len(data) > MAX_REQUEST_BYTES
+    return data
+
+
+def _sms_calls_decision(inbound: Inbound, _tmp: Path) -> bytes:
+    return inbound.decision(client="sms")
+
+
+def _no_case_waits(inbound: Inbound, _tmp: Path) -> bytes:
+    return inbound.decision(caseNumber="HJ20990101-0001", header_case="HJ20990101-0001")
+
+
+def _wrong_correlation(inbound: Inbound, _tmp: Path) -> bytes:
+    # the header names the waiting case, the decision another case number
+    return inbound.decision(caseNumber="HJ20990101-0002")
+
+
+def _unknown_operation(inbound: Inbound, _tmp: Path) -> bytes:
+    tree = callback_tree("NotifyWhatever", {"caseNumber": inbound.case_number}, client="egov_approval",
+                         message_id=new_message_id(), case_number=inbound.case_number)  # fmt: skip
+    return signed(tree, inbound.sandbox)
+
+
+def _unknown_decision(inbound: Inbound, _tmp: Path) -> bytes:
+    return inbound.decision(decision="maybe")
+
+
+def _missing_receipt(inbound: Inbound, _tmp: Path) -> bytes:
+    return inbound.decision(receiptNumber=None)
+
+
+def _two_payloads(inbound: Inbound, _tmp: Path) -> bytes:
+    tree = callback_tree("NotifyDecision", decision_values(inbound.case_number, inbound.receipt_number),
+                         client="egov_approval", message_id=new_message_id(), case_number=inbound.case_number)  # fmt: skip
+    body = tree.find(f"{{{SOAP_ENV}}}Body")
+    assert body is not None
+    body.append(copy.deepcopy(body[0]))
+    return signed(tree, inbound.sandbox)
+
+
+CASES: list[tuple[str, Build, str]] = [
+    ("no-signature", _unsigned, "signature-invalid"),
+    ("other-ca", _other_ca, "certificate-untrusted"),
+    ("tls-certificate", _tls_certificate, "certificate-wrong-role"),
+    ("body-altered", _body_altered, "signature-invalid"),
+    ("header-altered", _header_altered, "signature-invalid"),
+    ("wrapping-same-id", _wrapped_same_id, "signature-invalid"),
+    ("wrapping-no-id", _wrapped_no_id, "signature-invalid"),
+    ("timestamp-10-min-old", _stale, "timestamp-stale"),
+    ("timestamp-10-min-ahead", _future, "timestamp-stale"),
+    ("timestamp-without-offset", _naive_timestamp, "timestamp-invalid"),
+    ("billion-laughs", lambda _i, _t: BILLION_LAUGHS, "xml-refused"),
+    ("xxe", lambda _i, _t: XXE, "xml-refused"),
+    ("external-dtd", lambda _i, _t: EXTERNAL_DTD, "xml-refused"),
+    ("over-512-kb", _oversize, "message-too-large"),
+    ("not-xml", lambda _i, _t: b"not xml at all", "xml-refused"),
+    ("empty", lambda _i, _t: b"", "xml-refused"),
+    ("not-soap", lambda _i, _t: b"<Envelope><Body/></Envelope>", "xml-refused"),
+    ("sms-calls-notify-decision", _sms_calls_decision, "client-not-allowed"),
+    ("no-case-waits", _no_case_waits, "not-found"),
+    ("wrong-correlation", _wrong_correlation, "invalid-input"),  # the signed header names another case
+    ("unknown-operation", _unknown_operation, "operation-unknown"),
+    ("unknown-decision", _unknown_decision, "invalid-input"),
+    ("missing-receipt-number", _missing_receipt, "invalid-input"),
+    ("two-payloads", _two_payloads, "body-invalid"),
+]
+
+
+@pytest.mark.parametrize(("build", "code"), [pytest.param(b, c, id=name) for name, b, c in CASES])
+def test_refused(inbound: Inbound, tmp_path: Path, build: Build, code: str) -> None:
+    data = build(inbound, tmp_path)
+    answer = assert_refused(inbound, data, code)
+    assert answer.header("messageId")  # a refusal too names the call it answers
+
+
+def test_hostile_xml_leaks_nothing(inbound: Inbound) -> None:
+    answer = assert_refused(inbound, XXE, "xml-refused")
+    assert b"root:" not in answer.data
+    assert "DOCTYPE" in answer.faultstring
+
+
+def test_refusal_logs_what_the_call_claimed(inbound: Inbound) -> None:
+    """A refused signed call is logged with its claimed message id and its envelope."""
+    message_id = new_message_id()
+    data = inbound.decision(message_id=message_id, client="sms")
+    last = inbound.last_log_id()
+    answer = assert_refused(inbound, data, "client-not-allowed")
+    assert answer.header("messageId") == message_id
+    (entry,) = inbound.log_after(last)
+    assert entry.message_id == message_id
+    assert entry.case_number == inbound.case_number
+    assert entry.envelope is not None and message_id in entry.envelope
+
+
+def test_oversize_is_logged_capped(inbound: Inbound) -> None:
+    last = inbound.last_log_id()
+    assert_refused(inbound, _oversize(inbound, Path()), "message-too-large")
+    (entry,) = inbound.log_after(last)
+    assert entry.envelope is not None and len(entry.envelope) <= 64 * 1024
+
+
+def test_revoked_signing_certificate_is_refused_without_restart(inbound: Inbound) -> None:
+    """The sandbox's signing certificate is revoked while the app runs: the next call is refused.
+
+    A first call, signed by the same certificate, proves the trust store was loaded before the
+    revocation (it passes the signature checks and is refused only because no case waits for it).
+    """
+    assert_refused(inbound, _no_case_waits(inbound, Path()), "not-found")
+    revoke(inbound.folder, inbound.sandbox.info.serial, "keyCompromise")
+    answer = assert_refused(inbound, inbound.decision(), "certificate-revoked")
+    assert "keyCompromise" in answer.faultstring or "key_compromise" in answer.faultstring
+
+
+def test_replayed_message_id_is_refused(inbound: Inbound) -> None:
+    message_id = new_message_id()
+    data = inbound.decision(message_id=message_id)
+    first = inbound.call(data)
+    assert first.status == 200 and first.fault is None
+    assert not inbound.waits()
+    # the same bytes again, and the same id with another body
+    answer = assert_refused(inbound, data, "message-id-replayed", still_waits=False)
+    assert message_id in answer.faultstring
+    other = inbound.decision(message_id=message_id, decision="denied", reason="again")
+    assert_refused(inbound, other, "message-id-replayed", still_waits=False)
+
+
+def test_decision_after_the_case_moved_on_is_refused(inbound: Inbound) -> None:
+    """A second decision (new id) for a case that no longer waits is refused, not applied twice."""
+    assert inbound.call(inbound.decision()).status == 200
+    assert_refused(inbound, inbound.decision(decision="denied", reason="late"), "not-found", still_waits=False)
