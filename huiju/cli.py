@@ -218,11 +218,11 @@ def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: boo
     from huiju.bootstrap import build_runtime
 
     runtime = build_runtime()
-    argv = ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", f"--pool={pool}"]
+    # --quiet (no banner) is an option of the celery command, not of its worker sub-command.
+    argv = ["--quiet"] if quiet else []
+    argv += ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", f"--pool={pool}"]
     if not no_beat:
         argv.append("--beat")
-    if quiet:
-        argv.append("--quiet")
     runtime.celery.worker_main(argv)
 
 

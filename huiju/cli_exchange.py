@@ -73,7 +73,7 @@ def exchange_log(
             for e in entries:
                 click.echo(
                     f"{e.id:>6}  {e.at.astimezone(CHINA):%Y-%m-%d %H:%M:%S}  {e.direction.value:<3} {e.kind.value:<8} "
-                    f"{(e.system or '-'):<14}{(e.operation or '-'):<16}{e.outcome.value:<18}"
+                    f"{(e.system or '-'):<14}{(e.operation or '-'):<30}{e.outcome.value:<18}"
                     f"{e.signature_status.value:<12}{e.case_number or '-':<18}{e.message_id or '-'}"
                 )
 
