@@ -1,0 +1,278 @@
+"""Benchmark: signed SOAP exchange against plain zeep, side by side, on an idempotent read.
+
+(a) signed: ``adapters.client.call`` with a signer and a trust store to a secure sandbox, which
+    verifies the request and signs its reply (with requestHash); the reply is verified before use;
+(b) plain: the same calls through ``adapters.client.call`` without signing to a plain sandbox, and
+    a bare ``zeep.Client`` built once from the local WSDL (``create_service``), to show what the
+    adapter itself costs (validation, a client and a session per call, reply checks);
+(c) sign-only and verify-only cost per message (``certs.xmlsig.sign_envelope`` /
+    ``verify_envelope``) on a typical request envelope, EC P-256 and RSA-2048;
+(d) signed calls from 4 threads against 1 thread (the sandbox is threaded; client and server share
+    this process and its GIL).
+
+Every call is ``citizen_info.query_person`` for a seeded resident, each with a new message id.
+Client and sandbox run in one process over loopback HTTP, so a round trip pays both sides' work.
+The round-trip rows are measured in interleaved rounds, so that other load on the host falls on
+all of them alike.
+
+Usage: ``python bench/exchange.py [-n N]`` (default 300).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from lxml import etree
+from zeep import Client, Settings
+from zeep.transports import Transport
+
+from adapters.client import call
+from adapters.config import AdapterSettings
+from adapters.contracts import CLIENT_NAME, CONTRACTS, EXCHANGE_NS, PROTOCOL_VERSION
+from adapters.sandbox.people import seeded_people
+from adapters.sandbox.server import SandboxServer
+from adapters.signing import Exchanged
+from certs.store import SigningIdentity, init_dev_pki, load_signing_identity
+from certs.trust import TrustStore
+from certs.xmlsig import sign_envelope, verify_envelope
+from huiju.db import utcnow
+
+SYSTEM = "citizen_info"
+OPERATION = "citizen_info.query_person"
+WARMUP = 20
+THREADS = 4
+ROUNDS = 3
+
+Caller = Callable[[str], Any]  # called with an ID number; one SOAP round trip
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One throughput measurement: messages per second and the per-call latency (ms)."""
+
+    per_second: float
+    median_ms: float
+    p95_ms: float
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Per-message cost of one operation, in milliseconds."""
+
+    median_ms: float
+    p95_ms: float
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[18]
+
+
+def new_message_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Row:
+    """One throughput row: who calls, from how many threads, and what was measured so far."""
+
+    label: str
+    caller: Caller
+    threads: int = 1
+    times: list[float] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def warm_up(self, ids: list[str]) -> None:
+        for i in range(WARMUP * self.threads):
+            self.caller(ids[i % len(ids)])
+
+    def run(self, ids: list[str], start: int, count: int) -> None:
+        """``count`` calls, in a row or spread over the row's threads; adds latencies and wall time."""
+        batch = [ids[(start + i) % len(ids)] for i in range(count)]
+        began = time.perf_counter()
+        if self.threads == 1:
+            self.times.extend(timed(self.caller, id_number) for id_number in batch)
+        else:
+            with ThreadPoolExecutor(max_workers=self.threads) as pool:
+                self.times.extend(pool.map(lambda id_number: timed(self.caller, id_number), batch))
+        self.elapsed += time.perf_counter() - began
+
+    def rate(self) -> Rate:
+        return Rate(len(self.times) / self.elapsed, statistics.median(self.times), p95(self.times))
+
+
+def timed(caller: Caller, id_number: str) -> float:
+    start = time.perf_counter()
+    caller(id_number)
+    return (time.perf_counter() - start) * 1000
+
+
+def measure_rows(rows: list[Row], ids: list[str], n: int) -> None:
+    """Each row makes ``n`` calls, in ROUNDS blocks interleaved across the rows, so that a change of
+    load on a shared host during the run falls on every row alike."""
+    for row in rows:
+        row.warm_up(ids)
+    done = 0
+    for r in range(ROUNDS):
+        count = n // ROUNDS + (1 if r < n % ROUNDS else 0)
+        for row in rows:
+            row.run(ids, done, count)
+        done += count
+
+
+def measure_cost(operation: Callable[[], object], n: int) -> Cost:
+    for _ in range(WARMUP):
+        operation()
+    times: list[float] = []
+    for _ in range(n):
+        start = time.perf_counter()
+        operation()
+        times.append((time.perf_counter() - start) * 1000)
+    return Cost(statistics.median(times), p95(times))
+
+
+def adapter_caller(
+    settings: AdapterSettings, signer: SigningIdentity | None = None, trust: TrustStore | None = None
+) -> Caller:
+    def caller(id_number: str) -> dict[str, Any]:
+        reply = call(
+            OPERATION, {"id_number": id_number}, settings=settings, message_id=new_message_id(),
+            signer=signer, trust=trust,
+        )  # fmt: skip
+        if reply.get("id_number") != id_number:
+            raise RuntimeError(f"reply for {reply.get('id_number')!r}, asked for {id_number!r}")
+        return reply
+
+    return caller
+
+
+def bare_zeep_caller(sandbox_url: str, *, stock: bool = False) -> Caller:
+    """A zeep client built once from the local WSDL file, pointed at the plain sandbox; no checks.
+
+    By default its session ignores the environment (``trust_env = False``, as the adapter's does);
+    ``stock`` keeps zeep's default transport, which looks up proxies and .netrc on every request.
+    """
+    contract = CONTRACTS[SYSTEM]
+    session = requests.Session()
+    session.trust_env = stock
+    transport = Transport(session=session, timeout=3.0, operation_timeout=10.0)
+    settings = Settings(strict=True, forbid_dtd=True, forbid_entities=True)
+    client = Client(str(contract.wsdl_path), settings=settings, transport=None if stock else transport)
+    service = client.create_service(contract.binding_qname, f"{sandbox_url.rstrip('/')}/{SYSTEM}")
+    header_type = client.get_element(f"{{{EXCHANGE_NS}}}ExchangeHeader")
+
+    def caller(id_number: str) -> Any:
+        header = header_type(
+            client=CLIENT_NAME, service=f"{SYSTEM}.QueryPerson", messageId=new_message_id(), userId="system",
+            caseNumber=None, timestamp=utcnow(), protocolVersion=PROTOCOL_VERSION,
+        )  # fmt: skip
+        result = service.QueryPerson(idNumber=id_number, _soapheaders=[header])
+        if result.body.idNumber != id_number:
+            raise RuntimeError(f"reply for {result.body.idNumber!r}, asked for {id_number!r}")
+        return result
+
+    return caller
+
+
+def typical_request(settings: AdapterSettings, id_number: str) -> etree._Element:
+    """The unsigned envelope ``call`` sends for one query_person (captured from a real call)."""
+    record: list[Exchanged] = []
+    call(OPERATION, {"id_number": id_number}, settings=settings, message_id=new_message_id(), exchange_record=record)
+    return etree.fromstring(record[0].request)
+
+
+def crypto_costs(folder: Path, envelope: etree._Element, n: int) -> tuple[Cost, Cost, int]:
+    """Sign-only and verify-only cost with the folder's PKI, and the signed envelope's size in bytes."""
+    identity = load_signing_identity(folder, "huiju")
+    trust = TrustStore.load(folder)
+    signed = etree.tostring(sign_envelope(envelope, identity))
+    verify_envelope(signed, trust)  # it must verify before it is timed
+    sign = measure_cost(lambda: etree.tostring(sign_envelope(envelope, identity)), n)
+    verify = measure_cost(lambda: verify_envelope(signed, trust), n)
+    return sign, verify, len(signed)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("-n", type=int, default=300, help="messages per measurement (default 300)")
+    n = parser.parse_args(argv).n
+    if n < 2:
+        parser.error("-n must be at least 2")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access line per SOAP call otherwise
+    logging.getLogger("adapters").setLevel(logging.WARNING)
+
+    ids = [person.id_number for person in seeded_people()]
+    with tempfile.TemporaryDirectory(prefix="huiju-bench-") as tmp:
+        ec_pki, rsa_pki = Path(tmp) / "ec", Path(tmp) / "rsa"
+        init_dev_pki(ec_pki)
+        init_dev_pki(rsa_pki, key_type="rsa")
+        trust = TrustStore.load(ec_pki)
+        signer = load_signing_identity(ec_pki, "huiju")
+        secure = SandboxServer(port=0, trust=trust, signer=load_signing_identity(ec_pki, "sandbox"))
+        with SandboxServer(port=0) as plain, secure:
+            signed_settings = AdapterSettings.for_sandbox(SYSTEM, secure.url)
+            plain_settings = AdapterSettings.for_sandbox(SYSTEM, plain.url)
+            signed_call = adapter_caller(signed_settings, signer, trust)
+            plain_call = adapter_caller(plain_settings)
+            rows = [
+                Row("(a) signed + verified, adapter -> secure sandbox", signed_call),
+                Row("(b) plain, adapter (call without signing)", plain_call),
+                Row("(b) plain, bare zeep client built once", bare_zeep_caller(plain.url)),
+                Row("    same, zeep's stock transport (trust_env)", bare_zeep_caller(plain.url, stock=True)),
+                Row(f"(d) signed, {THREADS} threads", signed_call, THREADS),
+                Row(f"(d) plain adapter, {THREADS} threads", plain_call, THREADS),
+            ]
+            measure_rows(rows, ids, n)
+            signed, adapter, bare, stock, threaded, plain_threaded = (row.rate() for row in rows)
+            envelope = typical_request(plain_settings, ids[0])
+        ec_sign, ec_verify, ec_size = crypto_costs(ec_pki, envelope, n)
+        rsa_sign, rsa_verify, rsa_size = crypto_costs(rsa_pki, envelope, n)
+    unsigned_size = len(etree.tostring(envelope))
+
+    print(f"{OPERATION}, {n} messages per row, client and sandbox in one process over loopback HTTP")
+    print()
+    print(f"{'round trips (1 thread unless said)':48} {'msg/s':>7} {'median ms':>10} {'p95 ms':>7}")
+    for row in rows:
+        rate = row.rate()
+        print(f"{row.label:48} {rate.per_second:>7,.0f} {rate.median_ms:>10.2f} {rate.p95_ms:>7.2f}")
+    print()
+    ratios = [
+        ("signed / plain adapter (throughput)", signed.per_second / adapter.per_second),
+        ("plain adapter / bare zeep (throughput)", adapter.per_second / bare.per_second),
+        ("signed / bare zeep (throughput)", signed.per_second / bare.per_second),
+        ("bare zeep stock transport / pinned session", stock.per_second / bare.per_second),
+        (f"signed {THREADS} threads / 1 thread (throughput)", threaded.per_second / signed.per_second),
+        (f"plain adapter {THREADS} threads / 1 thread", plain_threaded.per_second / adapter.per_second),
+    ]
+    for label, ratio in ratios:
+        print(f"{label:48} {ratio:>7.2f}")
+    print()
+    print(f"per message, {n} each (envelope {unsigned_size} B unsigned)")
+    print(f"{'(c) signature only':28} {'sign ms':>8} {'p95':>6} {'verify ms':>10} {'p95':>6} {'signed B':>9}")
+    for label, sign, verify, size in (
+        ("EC P-256 (default dev PKI)", ec_sign, ec_verify, ec_size),
+        ("RSA-2048", rsa_sign, rsa_verify, rsa_size),
+    ):
+        print(
+            f"{label:28} {sign.median_ms:>8.2f} {sign.p95_ms:>6.2f} {verify.median_ms:>10.2f} {verify.p95_ms:>6.2f}"
+            f" {size:>9,}"
+        )
+    crypto = 2 * (ec_sign.median_ms + ec_verify.median_ms)
+    extra = signed.median_ms - adapter.median_ms
+    print()
+    print(f"EC signing work per signed round trip (2 signs + 2 verifies, medians): {crypto:.2f} ms")
+    print(f"measured extra latency of a signed round trip over a plain one (medians): {extra:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""`huiju demo` (what `make demo` runs): everything starts, a case moves, Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support.servers import free_port
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310 - loopback
+            return int(reply.status)
+    except OSError:
+        return 0
+
+
+def _wait(predicate: object, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.3)
+    return False
+
+
+@pytest.mark.integration
+def test_demo_starts_everything_moves_a_case_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUIJU_")}
+    web, sandbox = free_port(), free_port()
+    env.update(HUIJU_INSTANCE_PATH=str(tmp_path), HUIJU_WEB_PORT=str(web), HUIJU_SANDBOX_PORT=str(sandbox),
+               HUIJU_LANG="en", HUIJU_ENV="test")  # fmt: skip
+    log = (tmp_path / "demo.log").open("wb")
+    demo = subprocess.Popen([sys.executable, "-m", "huiju.cli", "demo"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        assert _wait(lambda: _get(f"http://127.0.0.1:{web}/healthz") == 200, 60), "the web process did not start"
+        assert _get(f"http://127.0.0.1:{sandbox}/_sandbox/health") == 200
+        cli = [sys.executable, "-m", "huiju.cli"]
+        form = json.dumps({"income_band": "subsistence", "disability": "none", "living_alone": True})
+        submitted = subprocess.run([*cli, "case", "submit", "--item", "elderly-care-subsidy", "--applicant",
+                                    "110105193801012340", "--data", form], env=env, capture_output=True,
+                                   text=True, check=True)  # fmt: skip
+        number = submitted.stdout.split()[1]
+
+        def at_intake() -> bool:
+            shown = subprocess.run([*cli, "case", "show", number], env=env, capture_output=True, text=True)
+            return "status    intake" in shown.stdout
+
+        assert _wait(at_intake, 60), "the worker did not move the case (signed calls to the sandbox)"
+    finally:
+        demo.send_signal(signal.SIGINT)
+        try:
+            code = demo.wait(timeout=30)
+        finally:
+            if demo.poll() is None:
+                os.killpg(demo.pid, signal.SIGKILL)
+            log.close()
+    assert code == 0, (tmp_path / "demo.log").read_text(errors="replace")[-2000:]
+    assert _get(f"http://127.0.0.1:{web}/healthz") == 0, "the web process outlived Ctrl-C"
+    assert _get(f"http://127.0.0.1:{sandbox}/_sandbox/health") == 0, "the sandbox outlived Ctrl-C"
