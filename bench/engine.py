@@ -24,14 +24,18 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Run as a file, Python puts this folder first on sys.path, where exchange.py would shadow the
+# exchange package: the repository root goes there instead.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
-import bare_subsidy  # noqa: E402
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer  # noqa: E402
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG  # noqa: E402
 
 from adapters.sandbox.people import ZHANG_XIUYING, find  # noqa: E402
 from adapters.sandbox.server import SandboxServer  # noqa: E402
+from bench import bare_subsidy  # noqa: E402
 from certs.store import init_dev_pki, load_signing_identity  # noqa: E402
 from certs.trust import TrustStore  # noqa: E402
 from exchange.models import MessageStatus, OutboxMessage  # noqa: E402

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -32,21 +33,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
-from lxml import etree
-from zeep import Client, Settings
-from zeep.transports import Transport
+# Run as a file, Python puts this folder first on sys.path, where this very file would shadow the
+# exchange package: the repository root goes there instead.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
-from adapters.client import call
-from adapters.config import AdapterSettings
-from adapters.contracts import CLIENT_NAME, CONTRACTS, EXCHANGE_NS, PROTOCOL_VERSION
-from adapters.sandbox.people import seeded_people
-from adapters.sandbox.server import SandboxServer
-from adapters.signing import Exchanged
-from certs.store import SigningIdentity, init_dev_pki, load_signing_identity
-from certs.trust import TrustStore
-from certs.xmlsig import sign_envelope, verify_envelope
-from huiju.db import utcnow
+import requests  # noqa: E402
+from lxml import etree  # noqa: E402
+from zeep import Client, Settings  # noqa: E402
+from zeep.transports import Transport  # noqa: E402
+
+from adapters.client import call  # noqa: E402
+from adapters.config import AdapterSettings  # noqa: E402
+from adapters.contracts import CLIENT_NAME, CONTRACTS, EXCHANGE_NS, PROTOCOL_VERSION  # noqa: E402
+from adapters.sandbox.people import seeded_people  # noqa: E402
+from adapters.sandbox.server import SandboxServer  # noqa: E402
+from adapters.signing import Exchanged  # noqa: E402
+from certs.store import SigningIdentity, init_dev_pki, load_signing_identity  # noqa: E402
+from certs.trust import TrustStore  # noqa: E402
+from certs.xmlsig import sign_envelope, verify_envelope  # noqa: E402
+from huiju.db import utcnow  # noqa: E402
 
 SYSTEM = "citizen_info"
 OPERATION = "citizen_info.query_person"

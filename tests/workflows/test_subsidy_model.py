@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,10 +17,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO / "bench") not in sys.path:
-    sys.path.insert(0, str(REPO / "bench"))
-
-import bare_subsidy  # noqa: E402
+from bench import bare_subsidy  # noqa: E402
 
 BPMN_NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
