@@ -55,6 +55,7 @@ translations: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/exchange.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
