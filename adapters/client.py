@@ -23,11 +23,22 @@ and carry the requestHash of the exact request sent::
     ...unless it is an unverified "busy" SOAP Fault or HTTP 429/5xx -> TransientAdapterError
 
 ``exchange_record`` (a list) receives one :class:`~adapters.signing.Exchanged` per request sent.
+
+Mutual TLS (:mod:`adapters.tls`): with ``tls`` the session presents the client certificate and
+trusts only ``tls.ca_file``; without it an https endpoint is verified against requests' default
+CA bundle (the public web CAs). Certificates are never left unverified, and the environment
+(``REQUESTS_CA_BUNDLE``, proxies) never changes what is trusted::
+
+    server certificate not trusted, expired or for another host -> PermanentAdapterError
+    handshake refused by the server (our client certificate missing,
+    unknown or revoked: a TLS alert), no common protocol, not TLS -> PermanentAdapterError
+    connection refused, reset or closed mid-handshake, timeouts    -> TransientAdapterError
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from functools import cache, lru_cache
@@ -47,6 +58,7 @@ from adapters.config import AdapterSettings
 from adapters.contracts import CLIENT_NAME, CONTRACTS, EXCHANGE_NS, PROTOCOL_VERSION, WSDL_DIR, contract_file
 from adapters.registry import validate_params
 from adapters.signing import Exchanged, ReplyGuard, ReplyRefused, SigningPlugin, exchanged, is_transient_fault
+from adapters.tls import ClientTls
 from certs.store import SigningIdentity
 from certs.trust import TrustStore
 from huiju.db import utcnow
@@ -169,6 +181,7 @@ def call(
     signer: SigningIdentity | None = None,
     trust: TrustStore | None = None,
     exchange_record: list[Exchanged] | None = None,
+    tls: ClientTls | None = None,
 ) -> dict[str, Any]:
     """Call one registered operation and return its reply as a JSON-safe dict.
 
@@ -179,6 +192,10 @@ def call(
     echoing ``message_id`` and carrying the requestHash of the request sent. When a request was
     sent, ``exchange_record`` gets its :class:`~adapters.signing.Exchanged` record, whatever the
     outcome.
+
+    ``tls`` presents its client certificate and trusts only its CA bundle (mTLS); a TLS failure
+    is transient only when it is the connection's (refused, reset, timed out), permanent when a
+    certificate is refused on either side.
     """
     spec = validate_params(operation, params)
     if not message_id or len(message_id) > 64:
@@ -194,6 +211,9 @@ def call(
     started = time.perf_counter()
     session = requests.Session()
     session.trust_env = False  # REQUESTS_CA_BUNDLE and proxies from the environment must not apply
+    if tls is not None:
+        session.cert = tls.cert
+        session.verify = str(tls.ca_file)
     guard = ReplyGuard(trust, message_id) if trust is not None else None
     transport = GuardedTransport(
         session,
@@ -273,6 +293,9 @@ def translate(exc: BaseException, details: Mapping[str, Any]) -> AdapterError | 
     d = dict(details)
     if isinstance(exc, requests.Timeout):
         return TransientAdapterError(f"{d['operation']}: timed out ({exc.__class__.__name__})", **d)
+    tls_error = _tls_error(exc)
+    if tls_error is not None:
+        return _tls_failure(tls_error, d)
     if isinstance(exc, requests.ConnectionError):
         return TransientAdapterError(f"{d['operation']}: connection failed", **d)
     if isinstance(exc, requests.RequestException):
@@ -309,3 +332,50 @@ def _fault(exc: zeep_errors.Fault, d: dict[str, Any]) -> AdapterError:
         detail_text = " ".join(exc.detail.itertext())
     kind = TransientAdapterError if is_transient_fault(code, f"{exc.message} {detail_text}") else PermanentAdapterError
     return kind(f"{d['operation']}: SOAP fault {local}: {exc.message}", **d)
+
+
+# TLS alerts by which a server refuses the client's certificate (RFC 8446 section 6.2).
+_CERTIFICATE_ALERTS = ("CERTIFICATE", "UNKNOWN_CA", "ACCESS_DENIED")
+
+
+def _tls_error(exc: BaseException) -> ssl.SSLError | None:
+    """The :class:`ssl.SSLError` behind a requests/urllib3 error, if any.
+
+    urllib3 keeps it in ``reason`` (MaxRetryError), in ``args`` (its SSLError, ProtocolError) or
+    as the cause; the search visits each exception once.
+    """
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return current
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        pending.extend(item for item in linked if isinstance(item, BaseException))
+    return None
+
+
+def _tls_failure(error: ssl.SSLError, d: dict[str, Any]) -> AdapterError:
+    """Certificates refused on either side cannot be cured by retrying; a connection cut mid-handshake can."""
+    reason = str(error.reason or error.__class__.__name__)
+    d["tls_error"] = reason
+    operation = d["operation"]
+    if isinstance(error, ssl.SSLCertVerificationError):
+        why = error.verify_message or str(error)
+        return PermanentAdapterError(
+            f"{operation}: TLS certificate verification failed: the server's certificate is not trusted ({why})", **d
+        )
+    if isinstance(error, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError):
+        return TransientAdapterError(f"{operation}: connection closed during the TLS handshake ({error})", **d)
+    if "ALERT" in reason:
+        if any(word in reason for word in _CERTIFICATE_ALERTS):
+            return PermanentAdapterError(
+                f"{operation}: TLS handshake refused by the server ({reason}): "
+                "the client certificate is missing or not accepted",
+                **d,
+            )
+        return PermanentAdapterError(f"{operation}: TLS handshake refused by the server ({reason})", **d)
+    return PermanentAdapterError(f"{operation}: TLS handshake failed ({reason})", **d)

@@ -1,22 +1,37 @@
-"""Run the sandbox over HTTP: in a background thread (tests, demo) or in the foreground (CLI)."""
+"""Run the sandbox over HTTP, or HTTPS with client certificates (mTLS): in a background thread
+(tests, demo) or in the foreground (CLI).
+
+With ``tls`` (:class:`~adapters.tls.ServerTls`) every path, the control API (``/_sandbox/...``)
+included, is served over HTTPS and a client must present a certificate that chains to the
+bundle's CAs. The TLS handshake runs in the connection's own thread, not in the accept loop, so a
+client that connects and stalls holds up nobody else; a failed handshake is logged and the
+connection dropped before any request is read.
+"""
 
 from __future__ import annotations
 
+import socket
+import ssl
 import threading
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from adapters.receiver import DEFAULT_MAX_SKEW_SECONDS, SandboxSecurity
 from adapters.sandbox.app import SandboxApp
 from adapters.sandbox.callbacks import CallbackSender
 from adapters.sandbox.state import SandboxState
+from adapters.tls import ServerTls, server_context
 from certs.store import SigningIdentity
 from certs.trust import TrustStore
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
 
 class SandboxServer:
-    """A threaded werkzeug server for :class:`SandboxApp`; ``port=0`` picks a free port."""
+    """A threaded werkzeug server for :class:`SandboxApp`; ``port=0`` picks a free port; HTTPS with ``tls``."""
 
     def __init__(
         self,
@@ -28,9 +43,11 @@ class SandboxServer:
         max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS,
         callback_url: str | None = None,
         callback_delay: float = 0.3,
+        tls: ServerTls | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        self.tls = tls
         self.state = SandboxState()
         self.security = security_config(trust, signer, max_skew_seconds)
         self.callbacks = _callbacks(self.security, callback_url, callback_delay)
@@ -47,12 +64,13 @@ class SandboxServer:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the sandbox is not started")
-        return f"http://{self.host}:{self._server.server_port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.host}:{self._server.server_port}"
 
     def start(self) -> SandboxServer:
         if self._server is not None:
             return self
-        self._server = make_server(self.host, self.port, self.app, threaded=True)
+        self._server = serve(self.host, self.port, self.app, self.tls)
         self.port = self._server.server_port  # a restart after stop() comes back on the same port
         self._thread = threading.Thread(target=self._server.serve_forever, name="huiju-sandbox", daemon=True)
         self._thread.start()
@@ -98,20 +116,87 @@ def run(
     signer: SigningIdentity | None = None,
     max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS,
     callback_url: str | None = None,
+    tls: ServerTls | None = None,
 ) -> None:
     """Serve in the foreground until Ctrl-C (``huiju sandbox``); secure mode with ``trust`` and ``signer``,
-    and callbacks to ``callback_url`` (Huiju's inbound endpoint) in secure mode."""
+    and callbacks to ``callback_url`` (Huiju's inbound endpoint) in secure mode; HTTPS with client
+    certificates (mTLS) with ``tls``."""
     security = security_config(trust, signer, max_skew_seconds)
     app = SandboxApp(security=security, callbacks=_callbacks(security, callback_url, 0.5))
-    server = make_server(host, port, app, threaded=True)
+    server = serve(host, port, app, tls)
     mode = "secure mode, signed messages only" if security is not None else "plain mode"
-    print(f"Huiju sandbox on http://{host}:{server.server_port} ({mode}; Ctrl-C to stop)")
+    scheme = "http"
+    if tls is not None:
+        scheme = "https"
+        mode += ", mTLS: client certificate required" if tls.require_client_cert else ", TLS"
+    print(f"Huiju sandbox on {scheme}://{host}:{server.server_port} ({mode}; Ctrl-C to stop)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+
+
+HANDSHAKE_TIMEOUT = 10.0  # seconds a client may take to complete the TLS handshake
+LINGER_TIMEOUT = 2.0  # seconds to wait for a refused client to close, after telling it why
+LINGER_MAX_BYTES = 256 * 1024
+
+
+class TlsRequestHandler(WSGIRequestHandler):
+    """Completes the TLS handshake in the connection's thread before reading a request.
+
+    A refused handshake (no client certificate, one from an unknown CA) is logged and answered
+    with the TLS alert only: with TLS 1.3 the client may already have sent its request, and closing
+    a socket with unread data makes the kernel send a reset that can overtake the alert. So the
+    refused connection lingers: our side is shut, what the client sent is read and dropped (up to
+    a cap and a timeout) until it closes, and the client reliably learns why it was refused.
+    """
+
+    def handle(self) -> None:
+        connection = self.connection
+        if isinstance(connection, ssl.SSLSocket):
+            previous = connection.gettimeout()
+            connection.settimeout(HANDSHAKE_TIMEOUT)
+            try:
+                connection.do_handshake()
+            except (ssl.SSLError, OSError) as exc:
+                self.log_error("TLS handshake refused: %s", exc)
+                _linger(connection)
+                return
+            connection.settimeout(previous)
+        super().handle()
+
+
+def _linger(connection: ssl.SSLSocket) -> None:
+    try:
+        connection.shutdown(socket.SHUT_WR)  # after a failed handshake this is the plain TCP socket
+        connection.settimeout(LINGER_TIMEOUT)
+        drained = 0
+        while drained < LINGER_MAX_BYTES:
+            chunk = connection.recv(64 * 1024)
+            if not chunk:
+                break
+            drained += len(chunk)
+    except OSError:
+        pass  # the client is gone already: nothing left to tell it
+
+
+def serve(host: str, port: int, app: WSGIApplication, tls: ServerTls | None = None) -> BaseWSGIServer:
+    """A threaded werkzeug server for ``app``, over HTTPS with ``tls``.
+
+    werkzeug wraps the listening socket so that ``accept()`` performs the handshake in the one
+    thread that accepts connections, where a stalled client would block every other one. Here the
+    handshake is deferred (``do_handshake_on_connect=False``) to :class:`TlsRequestHandler`, in
+    the connection's own thread.
+    """
+    if tls is None:
+        return make_server(host, port, app, threaded=True)
+    context = server_context(tls)
+    server = make_server(host, port, app, threaded=True, request_handler=TlsRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    server.ssl_context = context  # werkzeug reads it: wsgi.url_scheme https, SSL errors handled
+    return server
 
 
 def _callbacks(security: SandboxSecurity | None, url: str | None, delay: float) -> CallbackSender | None:

@@ -1,0 +1,112 @@
+"""Mutual TLS between the adapters and the sandbox: which files each side uses, and the server's context.
+
+The certificate store (:mod:`certs.store`) issues each member a ``tls-server`` certificate (SAN
+``localhost`` and ``127.0.0.1``) and a ``tls-client`` certificate; ``trusted.pem`` holds the CAs
+the installation trusts. :class:`ClientTls` is what an adapter presents and trusts,
+:class:`ServerTls` what the sandbox serves and accepts; :func:`server_context` builds the
+server's :class:`ssl.SSLContext` (TLS 1.2 or later, client certificates verified against the CA
+bundle).
+
+TLS private keys must be unencrypted PEM files (as ``huiju certs init`` writes them without
+``HUIJU_CERTS_PASSPHRASE``): neither requests nor the sandbox's server is given a passphrase,
+so an encrypted TLS key is refused here with a :class:`~certs.errors.CertificateStoreError`
+that says so, rather than left to prompt on a terminal or fail obscurely mid-handshake.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+from certs.errors import CertificateStoreError
+from certs.store import TRUSTED, Role, active_certificate
+
+__all__ = ["ClientTls", "ServerTls", "server_context"]
+
+_ENCRYPTED_MARKERS = (b"-----BEGIN ENCRYPTED PRIVATE KEY-----", b"Proc-Type: 4,ENCRYPTED")
+
+
+@dataclass(frozen=True)
+class ClientTls:
+    """An adapter's side of mTLS: its client certificate and key, and the CA bundle it trusts."""
+
+    cert_file: Path
+    key_file: Path
+    ca_file: Path
+
+    def __post_init__(self) -> None:
+        _check_files(self.cert_file, self.key_file, self.ca_file)
+
+    @classmethod
+    def from_store(cls, folder: Path, member: str = "huiju") -> ClientTls:
+        """The member's active ``tls-client`` certificate and key, trusting the folder's ``trusted.pem``."""
+        cert_file, key_file = _active_files(Path(folder), member, "tls-client")
+        return cls(cert_file=cert_file, key_file=key_file, ca_file=Path(folder) / TRUSTED)
+
+    @property
+    def cert(self) -> tuple[str, str]:
+        """The ``(certificate, key)`` pair as requests takes it."""
+        return (str(self.cert_file), str(self.key_file))
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """A server's side of mTLS: its certificate and key, and the CA bundle client certificates must chain to."""
+
+    cert_file: Path
+    key_file: Path
+    ca_file: Path
+    require_client_cert: bool = True
+
+    def __post_init__(self) -> None:
+        _check_files(self.cert_file, self.key_file, self.ca_file)
+
+    @classmethod
+    def from_store(cls, folder: Path, member: str = "sandbox", *, require_client_cert: bool = True) -> ServerTls:
+        """The member's active ``tls-server`` certificate and key, accepting clients of ``trusted.pem``'s CAs."""
+        cert_file, key_file = _active_files(Path(folder), member, "tls-server")
+        return cls(
+            cert_file=cert_file,
+            key_file=key_file,
+            ca_file=Path(folder) / TRUSTED,
+            require_client_cert=require_client_cert,
+        )
+
+
+def server_context(tls: ServerTls) -> ssl.SSLContext:
+    """A server context: TLS 1.2+, our certificate, client certificates verified against ``ca_file``.
+
+    With ``require_client_cert`` (the default) a client without a certificate, or with one that
+    does not chain to ``ca_file``, fails the handshake; without it a certificate is still verified
+    when one is presented.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.options |= ssl.OP_NO_COMPRESSION
+    # A passphrase callback that refuses: OpenSSL would otherwise prompt on the terminal.
+    context.load_cert_chain(str(tls.cert_file), str(tls.key_file), password=_no_passphrase)
+    context.load_verify_locations(cafile=str(tls.ca_file))
+    context.verify_mode = ssl.CERT_REQUIRED if tls.require_client_cert else ssl.CERT_OPTIONAL
+    return context
+
+
+def _active_files(folder: Path, member: str, role: Role) -> tuple[Path, Path]:
+    info = active_certificate(folder, member, role)
+    return folder / info.cert_file, folder / info.key_file
+
+
+def _check_files(cert_file: Path, key_file: Path, ca_file: Path) -> None:
+    for label, path in (("certificate", cert_file), ("private key", key_file), ("CA bundle", ca_file)):
+        if not Path(path).is_file():
+            raise CertificateStoreError(f"TLS {label} file {path} is missing")
+    head = Path(key_file).read_bytes()
+    if any(marker in head for marker in _ENCRYPTED_MARKERS):
+        raise CertificateStoreError(
+            f"TLS private key {key_file} is encrypted with a passphrase; mTLS needs an unencrypted key "
+            "(issue TLS certificates without HUIJU_CERTS_PASSPHRASE)"
+        )
+
+
+def _no_passphrase() -> bytes:
+    raise CertificateStoreError("the TLS private key is encrypted; mTLS needs an unencrypted key")
