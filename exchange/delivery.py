@@ -121,7 +121,8 @@ def deliver(
         keys: dict[str, Any] = {}
         if security is not None:
             current = security()
-            keys = {"signer": current.signer, "trust": current.trust, "exchange_record": exchanged}
+            keys = {"signer": current.signer, "trust": current.trust, "tls": current.tls,
+                    "exchange_record": exchanged}  # fmt: skip
         reply = caller(
             claimed.operation,
             claimed.params,

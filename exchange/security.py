@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.tls import ClientTls
 from certs.store import SigningIdentity, load_signing_identity
 from certs.trust import TrustStore
 
@@ -21,6 +22,7 @@ PLATFORM_MEMBER = "huiju"
 class ExchangeSecurity:
     signer: SigningIdentity
     trust: TrustStore
+    tls: ClientTls | None = None  # the client certificate for HTTPS endpoints (mTLS)
 
 
 class SecurityProvider:
@@ -35,6 +37,8 @@ class SecurityProvider:
         self._signer_stamp: float | None = None
         self._trust: TrustStore | None = None
         self._trust_stamp: tuple[float, ...] | None = None
+        self._tls: ClientTls | None = None
+        self._tls_stamp: float | None = None
 
     def _stamp(self, *names: str) -> tuple[float, ...]:
         return tuple((self.folder / name).stat().st_mtime if (self.folder / name).exists() else 0.0 for name in names)
@@ -49,4 +53,7 @@ class SecurityProvider:
             if self._trust is None or self._trust_stamp != trust_stamp:
                 self._trust = TrustStore.load(self.folder)
                 self._trust_stamp = trust_stamp
-            return ExchangeSecurity(self._signer, self._trust)
+            if self._tls is None or self._tls_stamp != index_stamp:
+                self._tls = ClientTls.from_store(self.folder, self.member)
+                self._tls_stamp = index_stamp
+            return ExchangeSecurity(self._signer, self._trust, self._tls)

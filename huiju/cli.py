@@ -189,6 +189,7 @@ def accounts() -> None:
 @handle_errors
 def sandbox(host: str | None, port: int | None, plain: bool) -> None:
     from adapters.sandbox.server import run
+    from adapters.tls import ServerTls
     from certs.store import load_signing_identity, passphrase_of
     from certs.trust import TrustStore
     from huiju.settings import load_settings
@@ -205,6 +206,7 @@ def sandbox(host: str | None, port: int | None, plain: bool) -> None:
         trust=TrustStore.load(folder),
         signer=load_signing_identity(folder, "sandbox", passphrase=passphrase_of(settings)),
         callback_url=f"http://{settings.web_host}:{settings.web_port}/exchange/soap",
+        tls=ServerTls.from_store(folder, "sandbox"),
     )
 
 

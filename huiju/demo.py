@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -16,22 +17,34 @@ import urllib.request
 import click
 
 from huiju.i18n import Message, _
-from huiju.settings import load_settings
+from huiju.settings import Settings, load_settings
 
 
 def _start(name: str, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "huiju.cli", *args], env=os.environ.copy())  # noqa: S603
 
 
-def _wait_http(url: str, seconds: float = 20.0) -> bool:
+def _wait_http(url: str, seconds: float = 20.0, context: ssl.SSLContext | None = None) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=1) as reply:  # noqa: S310 - loopback URL of our own
+            with urllib.request.urlopen(url, timeout=1, context=context) as reply:  # noqa: S310 - our loopback URL
                 return bool(reply.status == 200)
         except OSError:
             time.sleep(0.2)
     return False
+
+
+def client_context(settings: Settings) -> ssl.SSLContext | None:
+    """For an HTTPS sandbox: trust our CA and present Huiju's client certificate (mTLS)."""
+    if not settings.sandbox_url.startswith("https"):
+        return None
+    from adapters.tls import ClientTls
+
+    tls = ClientTls.from_store(settings.resolved_certs_folder, "huiju")
+    context = ssl.create_default_context(cafile=str(tls.ca_file))
+    context.load_cert_chain(str(tls.cert_file), str(tls.key_file))
+    return context
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -54,7 +67,7 @@ def run_demo() -> None:
         "web": _start("web", "serve"),
     }
     try:
-        sandbox_ok = _wait_http(f"{settings.sandbox_url}/_sandbox/health")
+        sandbox_ok = _wait_http(f"{settings.sandbox_url}/_sandbox/health", context=client_context(settings))
         web_ok = _wait_http(f"http://{settings.web_host}:{settings.web_port}/healthz")
         silent = _("  NOT ANSWERING")
         say()

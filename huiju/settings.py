@@ -82,7 +82,9 @@ class Settings(BaseSettings):
 
     @property
     def sandbox_url(self) -> str:
-        return f"http://{self.sandbox_host}:{self.sandbox_port}"
+        # Secure mode (signed messages) also means HTTPS with client certificates.
+        scheme = "https" if self.exchange_signing else "http"
+        return f"{scheme}://{self.sandbox_host}:{self.sandbox_port}"
 
     def ensure_folders(self) -> None:
         self.instance_path.mkdir(parents=True, exist_ok=True)

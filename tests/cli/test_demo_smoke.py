@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -13,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from huiju.demo import client_context
+from huiju.settings import load_settings
 from tests.support.servers import free_port
 
 
-def _get(url: str) -> int:
+def _get(url: str, context: ssl.SSLContext | None = None) -> int:
     try:
-        with urllib.request.urlopen(url, timeout=2) as reply:  # noqa: S310 - loopback
+        with urllib.request.urlopen(url, timeout=2, context=context) as reply:  # noqa: S310 - loopback
             return int(reply.status)
     except OSError:
         return 0
@@ -44,7 +47,10 @@ def test_demo_starts_everything_moves_a_case_and_stops_on_ctrl_c(tmp_path: Path)
                             stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
         assert _wait(lambda: _get(f"http://127.0.0.1:{web}/healthz") == 200, 60), "the web process did not start"
-        assert _get(f"http://127.0.0.1:{sandbox}/_sandbox/health") == 200
+        mtls = client_context(load_settings(instance_path=tmp_path, sandbox_port=sandbox))
+        assert mtls is not None, "make demo runs the sandbox in secure mode (HTTPS with client certificates)"
+        assert _get(f"https://127.0.0.1:{sandbox}/_sandbox/health", mtls) == 200
+        assert _get(f"https://127.0.0.1:{sandbox}/_sandbox/health") == 0  # no client certificate: refused
         cli = [sys.executable, "-m", "huiju.cli"]
         form = json.dumps({"income_band": "subsistence", "disability": "none", "living_alone": True})
         submitted = subprocess.run([*cli, "case", "submit", "--item", "elderly-care-subsidy", "--applicant",
@@ -67,4 +73,4 @@ def test_demo_starts_everything_moves_a_case_and_stops_on_ctrl_c(tmp_path: Path)
             log.close()
     assert code == 0, (tmp_path / "demo.log").read_text(errors="replace")[-2000:]
     assert _get(f"http://127.0.0.1:{web}/healthz") == 0, "the web process outlived Ctrl-C"
-    assert _get(f"http://127.0.0.1:{sandbox}/_sandbox/health") == 0, "the sandbox outlived Ctrl-C"
+    assert _get(f"https://127.0.0.1:{sandbox}/_sandbox/health", mtls) == 0, "the sandbox outlived Ctrl-C"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -24,6 +25,7 @@ from sqlalchemy import select, update
 
 from adapters.config import AdapterConfig
 from adapters.sandbox.server import SandboxServer
+from adapters.tls import ClientTls, ServerTls
 from certs.store import init_dev_pki, load_signing_identity
 from certs.trust import TrustStore
 from huiju.bootstrap import Runtime, build_runtime
@@ -42,16 +44,17 @@ WAIT_SECONDS = 40.0
 
 
 class Sandbox:
-    def __init__(self, server: SandboxServer) -> None:
+    def __init__(self, server: SandboxServer, context: ssl.SSLContext | None = None) -> None:
         self.server = server
         self.url = server.url
+        self.context = context  # the control API is behind the same mTLS as the SOAP services
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(  # noqa: S310 - loopback
             f"{self.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(req, timeout=5) as reply:  # noqa: S310 - loopback
+        with urllib.request.urlopen(req, timeout=5, context=self.context) as reply:  # noqa: S310 - loopback
             raw = reply.read()
             return json.loads(raw) if raw else None
 
@@ -126,8 +129,14 @@ def instance_dir(backend: dict[str, str], tmp_path_factory: pytest.TempPathFacto
 def sandbox(instance_dir: Path) -> Iterator[Sandbox]:
     """The sandbox in secure mode: it verifies every request and signs every reply."""
     pki = instance_dir / "certs"
-    with SandboxServer(trust=TrustStore.load(pki), signer=load_signing_identity(pki, "sandbox")) as server:
-        yield Sandbox(server)
+    server = SandboxServer(
+        trust=TrustStore.load(pki), signer=load_signing_identity(pki, "sandbox"), tls=ServerTls.from_store(pki, "sandbox")
+    )
+    client = ClientTls.from_store(pki, "huiju")
+    context = ssl.create_default_context(cafile=str(client.ca_file))
+    context.load_cert_chain(str(client.cert_file), str(client.key_file))
+    with server:
+        yield Sandbox(server, context)
 
 
 @pytest.fixture(scope="session")
