@@ -58,6 +58,8 @@ class ServerTls:
     key_file: Path
     ca_file: Path
     require_client_cert: bool = True
+    #: The CA's revocation list: a client certificate listed there fails the handshake.
+    crl_file: Path | None = None
 
     def __post_init__(self) -> None:
         _check_files(self.cert_file, self.key_file, self.ca_file)
@@ -66,11 +68,13 @@ class ServerTls:
     def from_store(cls, folder: Path, member: str = "sandbox", *, require_client_cert: bool = True) -> ServerTls:
         """The member's active ``tls-server`` certificate and key, accepting clients of ``trusted.pem``'s CAs."""
         cert_file, key_file = _active_files(Path(folder), member, "tls-server")
+        crl = Path(folder) / "crl.pem"
         return cls(
             cert_file=cert_file,
             key_file=key_file,
             ca_file=Path(folder) / TRUSTED,
             require_client_cert=require_client_cert,
+            crl_file=crl if crl.is_file() else None,
         )
 
 
@@ -87,6 +91,10 @@ def server_context(tls: ServerTls) -> ssl.SSLContext:
     # A passphrase callback that refuses: OpenSSL would otherwise prompt on the terminal.
     context.load_cert_chain(str(tls.cert_file), str(tls.key_file), password=_no_passphrase)
     context.load_verify_locations(cafile=str(tls.ca_file))
+    if tls.crl_file is not None:
+        # Revoked client certificates are refused at the handshake (read when the server starts).
+        context.load_verify_locations(cafile=str(tls.crl_file))
+        context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
     context.verify_mode = ssl.CERT_REQUIRED if tls.require_client_cert else ssl.CERT_OPTIONAL
     return context
 

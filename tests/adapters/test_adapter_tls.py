@@ -297,3 +297,26 @@ def test_missing_files_are_refused(pki: Pki, tmp_path: Path) -> None:
     client = ClientTls.from_store(pki.folder, "huiju")
     with pytest.raises(CertificateStoreError, match="CA bundle file"):
         ClientTls(cert_file=client.cert_file, key_file=client.key_file, ca_file=tmp_path / "none.pem")
+
+
+def test_revoked_client_certificate_is_refused_in_the_handshake(
+    tmp_path: Path, new_id: Callable[[], str]
+) -> None:
+    from certs.store import load_signing_identity, revoke
+    from certs.trust import TrustStore
+
+    folder = tmp_path / "pki"
+    init_dev_pki(folder)
+    tls = ClientTls.from_store(folder, "huiju")
+    revoke(folder, active_certificate(folder, "huiju", "tls-client").serial, "keyCompromise")
+    server_tls = ServerTls.from_store(folder, "sandbox")
+    assert server_tls.crl_file == folder / "crl.pem"
+    with SandboxServer(trust=TrustStore.load(folder), signer=load_signing_identity(folder, "sandbox"),
+                       tls=server_tls) as sandbox:  # fmt: skip
+        message_id = new_id()
+        with pytest.raises(PermanentAdapterError) as caught:
+            query_person(sandbox, message_id, signer=load_signing_identity(folder, "huiju"),
+                         trust=TrustStore.load(folder), tls=tls)  # fmt: skip
+        assert "client certificate is missing or not accepted" in caught.value.message
+        assert "REVOKED" in caught.value.details["tls_error"]
+        assert sandbox.state.entries(message_id) == []
