@@ -72,6 +72,8 @@ class StepResult:
     ready_tasks: list[HumanTask] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
     waiting_status: str | None = None  # the case_status property of a ready task, if any
+    #: Who took the step: the userId of the calls it sends (the acting officer, or "system").
+    actor: str = "system"
 
 
 StepListener = Callable[[Session, StepResult], None]
@@ -118,7 +120,7 @@ class Engine:
         )
         session.add(instance)
         session.flush()
-        result = StepResult(instance)
+        result = StepResult(instance, actor=actor)
         result.timeline.append(
             TimelineEntry("process_started", actor, detail=f"{definition.name} v{definition.version}")
         )
@@ -151,7 +153,7 @@ class Engine:
         human.completed_at = now
         human.completed_by = actor
         human.decision = form.get("decision")
-        result = StepResult(instance)
+        result = StepResult(instance, actor=actor)
         result.timeline.append(
             TimelineEntry(
                 "task_completed", actor, human.step, human.name,
@@ -400,7 +402,7 @@ class Engine:
                 operation=operation,
                 system=spec.system,
                 params=request["params"],
-                user_id=str(instance.context.get("actor") or "system"),
+                user_id=result.actor,
                 case_number=instance.context.get("case_number"),
                 process_instance_id=instance.id,
                 reply_to={

@@ -244,3 +244,22 @@ def test_sandbox_down_then_up_messages_wait_then_go_in_order(driver: Driver, san
 def _message_ids(driver: Driver, number: str) -> set[str]:
     with driver.rt.db.sessions() as session:
         return set(session.scalars(select(OutboxMessage.message_id).where(OutboxMessage.case_number == number)))
+
+
+def test_calls_carry_the_acting_officer_as_user_id(driver: Driver, sandbox: Sandbox) -> None:
+    number = driver.submit(APPLICANT, ELIGIBLE, as_user="officer-chaoyang-01")
+    driver.complete(number, OFFICER, "accept")
+    driver.complete(number, REVIEWER, "approve")
+    driver.wait_status(number, CaseStatus.CONCLUDED)
+    with driver.rt.db.sessions() as session:
+        users = dict(session.execute(
+            select(OutboxMessage.operation, OutboxMessage.user_id).where(OutboxMessage.case_number == number)
+        ).all())  # fmt: skip
+    assert users["citizen_info.verify_identity"] == "officer-chaoyang-01"  # sent by the submission
+    assert users["egov.submit_case"] == REVIEWER  # sent by the street reviewer's approval
+    assert users["sms.send_sms"] == "system"  # sent after the extranet's callback
+    from exchange.log import query
+
+    with driver.rt.db.sessions() as session:
+        sent = [e for e in query(session, case_number=number, direction="out") if e.operation == "egov.submit_case"]
+    assert sent and f">{REVIEWER}</" in (sent[0].envelope or "")  # the signed header's userId
