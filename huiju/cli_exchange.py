@@ -1,7 +1,6 @@
 """``huiju exchange`` (messages, the message log) and ``huiju certs`` (keys and certificates).
 
-The commands use the shared helpers of :mod:`huiju.cli` (imported inside them: that module
-registers these groups on its ``main``).
+The commands use the shared helpers of :mod:`huiju.cli_support`.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ def exchange() -> None:
 @click.argument("message_id")
 @click.option("--as", "username", default="integrator", show_default=True)
 def exchange_retry(message_id: str, username: str) -> None:
-    from huiju import cli
+    from huiju import cli_support as cli
     from huiju.services.actors import load_actor
     from huiju.services.messages import retry_message
 
@@ -57,7 +56,7 @@ def exchange_log(
     message_id: str | None, case_number: str | None, system: str | None, direction: str | None,
     outcome: str | None, hours: float | None, limit: int,
 ) -> None:  # fmt: skip
-    from huiju import cli
+    from huiju import cli_support as cli
     from workflows_bpmn.expressions import CHINA
 
     @cli.handle_errors
@@ -82,7 +81,7 @@ def exchange_log(
 
 @exchange.command("verify-log", help="Prove the message log's hash chain intact, or name the first altered entry.")
 def exchange_verify_log() -> None:
-    from huiju import cli
+    from huiju import cli_support as cli
 
     @cli.handle_errors
     def run() -> None:
@@ -115,7 +114,7 @@ def _folder_and_passphrase() -> tuple[Path, bytes | None]:
 @click.option("--days", type=int, default=365, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing CA (every certificate is issued anew).")
 def certs_init(key_type: str, days: int, force: bool) -> None:
-    from huiju import cli
+    from huiju import cli_support as cli
 
     @cli.handle_errors
     def run() -> None:
@@ -132,7 +131,7 @@ def certs_init(key_type: str, days: int, force: bool) -> None:
 @certs.command("list", help="Every certificate: subject, role, expiry, fingerprint; warns of near expiry.")
 @click.option("--warn-days", type=int, default=30, show_default=True)
 def certs_list(warn_days: int) -> None:
-    from huiju import cli
+    from huiju import cli_support as cli
 
     @cli.handle_errors
     def run() -> None:
@@ -154,7 +153,7 @@ def certs_list(warn_days: int) -> None:
 @click.option("--member", default="huiju", show_default=True)
 @click.option("--days", type=int, default=365, show_default=True)
 def certs_rotate(member: str, days: int) -> None:
-    from huiju import cli
+    from huiju import cli_support as cli
 
     @cli.handle_errors
     def run() -> None:
@@ -171,7 +170,7 @@ def certs_rotate(member: str, days: int) -> None:
 @click.argument("serial_or_fingerprint")
 @click.option("--reason", default="unspecified", show_default=True)
 def certs_revoke(serial_or_fingerprint: str, reason: str) -> None:
-    from huiju import cli
+    from huiju import cli_support as cli
 
     @cli.handle_errors
     def run() -> None:
