@@ -214,7 +214,7 @@ def call(
     if tls is not None:
         session.cert = tls.cert
         session.verify = str(tls.ca_file)
-    guard = ReplyGuard(trust, message_id) if trust is not None else None
+    guard = ReplyGuard(trust, message_id, partner=settings.partner) if trust is not None else None
     transport = GuardedTransport(
         session,
         connect_timeout=settings.connect_timeout,

@@ -17,6 +17,7 @@ from adapters.contracts import CONTRACTS
 from huiju.db import Base, UTCDateTime, utcnow
 from huiju.errors import NotFoundError
 
+SANDBOX_MEMBER = "sandbox"
 DEFAULT_CONNECT_TIMEOUT = 3.0
 DEFAULT_OPERATION_TIMEOUT = 10.0
 DEFAULT_MAX_ATTEMPTS = 5
@@ -35,6 +36,9 @@ class AdapterConfig(Base):
     max_attempts: Mapped[int] = mapped_column(Integer, default=DEFAULT_MAX_ATTEMPTS)
     backoff_seconds: Mapped[float] = mapped_column(Float, default=DEFAULT_BACKOFF_SECONDS)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The exchange member (certificate OU) whose signature this system's replies and callbacks
+    # must carry; the sandbox plays every system as the member "sandbox".
+    partner: Mapped[str] = mapped_column(String(64), default=SANDBOX_MEMBER)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     def snapshot(self) -> AdapterSettings:
@@ -47,6 +51,7 @@ class AdapterConfig(Base):
             max_attempts=self.max_attempts,
             backoff_seconds=self.backoff_seconds,
             enabled=self.enabled,
+            partner=self.partner,
         )
 
 
@@ -62,6 +67,7 @@ class AdapterSettings:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     backoff_seconds: float = DEFAULT_BACKOFF_SECONDS
     enabled: bool = True
+    partner: str = "sandbox"
 
     @classmethod
     def for_sandbox(
@@ -107,6 +113,7 @@ def ensure_defaults(session: Session, sandbox_url: str) -> list[AdapterConfig]:
             max_attempts=DEFAULT_MAX_ATTEMPTS,
             backoff_seconds=DEFAULT_BACKOFF_SECONDS,
             enabled=True,
+            partner=SANDBOX_MEMBER,
         )
         session.add(row)
         added.append(row)

@@ -23,6 +23,7 @@ id carry a new instruction.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,10 +33,11 @@ from adapters.contracts import EXCHANGE_NS, PROTOCOL_VERSION
 from adapters.soapserver import SOAP_ENV, SoapFault, SoapRequest, fault_element, to_dict
 from certs.errors import CertificateError
 from certs.store import SigningIdentity
-from certs.trust import TrustStore
+from certs.trust import TrustStore, member_of
 from certs.xmlsig import parse_untrusted, request_hash, sign_envelope, verify_envelope
 
 DEFAULT_MAX_SKEW_SECONDS = 300
+MESSAGE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _HEADER_FIELDS = ("client", "service", "messageId", "userId", "caseNumber", "timestamp", "protocolVersion")
 
 
@@ -88,6 +90,8 @@ def verified_request(data: bytes, security: ReceiverSecurity, *, limit: int, now
     message_id = header.get("messageId") or None
     if message_id is None:
         raise Refused("header-invalid", "the signed ExchangeHeader carries no messageId")
+    if not MESSAGE_ID.fullmatch(message_id):
+        raise Refused("header-invalid", "the messageId must be 1 to 64 letters, digits or . _ : -")
     _check_timestamp(header.get("timestamp", ""), security.max_skew_seconds, now, message_id)
     payloads = [child for child in verified.body if isinstance(child.tag, str)]
     if len(payloads) != 1:
@@ -102,6 +106,7 @@ def verified_request(data: bytes, security: ReceiverSecurity, *, limit: int, now
         operation=qname.localname,
         digest=digest,
         values=to_dict(payload),
+        signer=member_of(verified.signer),
     )
 
 

@@ -33,7 +33,7 @@ from zeep import Plugin
 from adapters.contracts import EXCHANGE_NS
 from certs.errors import CertificateError
 from certs.store import SigningIdentity
-from certs.trust import TrustStore
+from certs.trust import TrustStore, member_of
 from certs.xmlsig import (
     DEFAULT_MAX_BYTES,
     SOAP11_NS,
@@ -132,9 +132,12 @@ class ReplyGuard:
     :class:`Exchanged` record.
     """
 
-    def __init__(self, trust: TrustStore, message_id: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self, trust: TrustStore, message_id: str, *, partner: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         self.trust = trust
         self.message_id = message_id
+        self.partner = partner
         self.max_bytes = max_bytes
         self.verified: VerifiedEnvelope | None = None
         self.error: str | None = None
@@ -145,6 +148,15 @@ class ReplyGuard:
         except CertificateError as exc:
             self.error = f"{exc.code}: {exc.message}"
             raise self._unverified(status, reply, exc) from exc
+        signer = member_of(verified.signer)
+        if self.partner is not None and signer != self.partner:
+            # Trusted, but not the system called: a reply reflected from another member.
+            self.error = f"signer-unexpected: signed by member {signer!r}, not {self.partner!r}"
+            raise ReplyRefused(
+                f"signed reply comes from member {signer!r}, not from {self.partner!r}",
+                code="signer-unexpected",
+                status_code=status,
+            )
         echoed = _header_text(verified.header, "messageId")
         if echoed != self.message_id:
             self.error = f"message-id-mismatch: the reply answers {echoed!r}, not {self.message_id!r}"

@@ -42,6 +42,7 @@ class SoapRequest:
     operation: str
     digest: str
     values: dict[str, Any] = field(default_factory=dict)
+    signer: str | None = None  # the exchange member whose certificate signed it (secure mode)
 
 
 def safe_parser() -> etree.XMLParser:

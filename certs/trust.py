@@ -16,7 +16,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from certs.errors import (
     CertificateRoleError,
@@ -189,3 +189,13 @@ def _check_role(cert: x509.Certificate, role: Role) -> None:
                 role=role,
             )
         )
+
+
+def member_of(cert: x509.Certificate) -> str | None:
+    """The exchange member a certificate belongs to: its subject's organizational unit (OU).
+
+    A partner is identified by this name, so that a trusted certificate of one member cannot
+    speak for another (X-Road binds a member's certificates to its identifier the same way).
+    """
+    names = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
+    return str(names[0].value) if names else None

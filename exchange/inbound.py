@@ -19,6 +19,7 @@ status and bytes out.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from typing import Any
 
 from lxml import etree
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.receiver import ReceiverSecurity, Refused, claimed_message_id, signed_reply, verified_request
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 INBOUND_NS = "urn:huiju:inbound:1"
 WSDL_FILE = Path(__file__).parent / "wsdl" / "inbound.wsdl"
 MAX_REQUEST_BYTES = 512 * 1024
-LOGGED_BYTES = 64 * 1024  # a refused oversize call is logged capped
+UNVERIFIED_LOGGED_BYTES = 4 * 1024  # what is kept of a call that did not verify
 #: Which system may call which operation.
 ALLOWED_CLIENTS = {"NotifyDecision": {"egov_approval"}, "NotifyDelivery": {"sms"}}
 
@@ -69,11 +71,13 @@ class InboundEndpoint:
         security: Callable[[], ReceiverSecurity],
         handlers: Mapping[str, InboundHandler],
         *,
+        partner_of: Callable[[Session, str], str | None],
         max_bytes: int = MAX_REQUEST_BYTES,
     ) -> None:
         self.db = db
         self.security = security
         self.handlers = dict(handlers)
+        self.partner_of = partner_of  # client (system) name -> the member whose certificate must sign
         self.max_bytes = max_bytes
 
     def handle(self, data: bytes) -> tuple[int, bytes]:
@@ -98,6 +102,13 @@ class InboundEndpoint:
         if call.client not in ALLOWED_CLIENTS.get(call.operation, set()):
             return self._refuse(security, data, "client-not-allowed",
                                 f"{call.client} may not call {call.operation}", call.message_id, request)  # fmt: skip
+        with self.db.sessions() as session:
+            partner = self.partner_of(session, call.client)
+        if partner is None or request.signer != partner:
+            # A trusted certificate of another member may not speak for this system (X-Road binds
+            # a member's certificates to its identifier the same way).
+            reason = f"{call.client} calls must be signed by member {partner}, not {request.signer}"
+            return self._refuse(security, data, "signer-not-client", reason, call.message_id, request)
         try:
             with self.db.transaction() as session:
                 seen = session.scalars(
@@ -109,26 +120,30 @@ class InboundEndpoint:
                                            operation=call.operation, case_number=call.case_number))  # fmt: skip
                 answer = handler(session, call)
                 self._log(session, data, call, request, Outcome.ACCEPTED, SignatureStatus.VALID, None)
-        except _Replay:
+        except (_Replay, IntegrityError):  # IntegrityError: the same id committed meanwhile by a twin call
             reason = f"message id {call.message_id} was received before"
             return self._refuse(security, data, "message-id-replayed", reason, call.message_id, request)
         except HuijuError as exc:
             return self._refuse(security, data, exc.code, exc.message, call.message_id, request)
+        except Exception:  # a fault that says nothing of our insides, and a log entry, never a bare 500
+            log.exception("inbound call %s failed", call.message_id)
+            return self._refuse(security, data, "server-error", "the call could not be processed",
+                                call.message_id, request, fault_code="Server")  # fmt: skip
         reply = element(INBOUND_NS, f"{call.operation}Response", {"accepted": "true", **answer})
         return 200, signed_reply(security, reply, request=data, limit=self.max_bytes,
                                  echo=request.header, system="huiju", message_id=call.message_id)  # fmt: skip
 
     def _refuse(
         self, security: ReceiverSecurity, data: bytes, code: str, reason: str, message_id: str | None,
-        request: SoapRequest | None,
+        request: SoapRequest | None, *, fault_code: str = "Client",
     ) -> tuple[int, bytes]:  # fmt: skip
         message_id = message_id or claimed_message_id(data, limit=self.max_bytes)
-        log.warning("inbound call %s refused (%s): %s", message_id, code, reason)
+        log.warning("inbound call %r refused (%s): %s", message_id, code, reason)
         with self.db.transaction() as session:
             self._log(session, data, None, request, Outcome.REFUSED,
                       SignatureStatus.VALID if request is not None else SignatureStatus.INVALID,
                       f"{code}: {reason}", message_id=message_id)  # fmt: skip
-        fault = SoapFault("Client", f"request refused ({code}): {reason}")
+        fault = SoapFault(fault_code, f"request refused ({code}): {reason}")
         echo = request.header if request is not None else None
         body = signed_reply(security, fault, request=data, limit=self.max_bytes, echo=echo, system="huiju",
                             message_id=message_id)  # fmt: skip
@@ -139,12 +154,18 @@ class InboundEndpoint:
         outcome: Outcome, signature: SignatureStatus, error: str | None, *, message_id: str | None = None,
     ) -> None:  # fmt: skip
         header = request.header if request is not None else {}
+        if request is not None:  # verified: kept whole, so that it can be verified again later
+            envelope, verification = data, f"signed by member {request.signer}"
+        else:  # anyone can send this: a short prefix and the digest of the rest, no more
+            envelope = data[:UNVERIFIED_LOGGED_BYTES]
+            verification = f"{len(data)} bytes, sha256 {hashlib.sha256(data).hexdigest()}"
         log_append(
             session, direction=Direction.IN, kind=Kind.CALLBACK if outcome is Outcome.ACCEPTED else Kind.REFUSAL,
-            outcome=outcome, message_id=call.message_id if call else message_id, system=header.get("client"),
-            operation=request.operation if request else None, client=header.get("client"),
-            service=header.get("service"), user_id=header.get("userId"), case_number=header.get("caseNumber"),
-            envelope=data[:LOGGED_BYTES], signature_status=signature, error=error,
+            outcome=outcome, message_id=(call.message_id if call else message_id or "")[:64] or None,
+            system=header.get("client"), operation=request.operation if request else None,
+            client=header.get("client"), service=header.get("service"), user_id=header.get("userId"),
+            case_number=header.get("caseNumber"), envelope=envelope, signature_status=signature,
+            verification=verification, error=error,
         )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adapters.config import AdapterConfig
 from exchange.inbound import InboundCall, InboundEndpoint, InboundHandler
 from exchange.models import MessageStatus, OutboxMessage
 from huiju.db import utcnow
@@ -108,4 +109,11 @@ def inbound_endpoint(runtime: Any) -> InboundEndpoint:
         runtime.db,
         security,
         {"NotifyDecision": notify_decision(runtime.engine), "NotifyDelivery": notify_delivery},
+        partner_of=partner_of,
     )
+
+
+def partner_of(session: Session, client: str) -> str | None:
+    """The member whose certificate must sign a system's calls: its adapter configuration says."""
+    config = session.scalars(select(AdapterConfig).where(AdapterConfig.system == client)).one_or_none()
+    return config.partner if config is not None else None

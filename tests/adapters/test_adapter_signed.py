@@ -485,3 +485,20 @@ def test_without_signer_and_trust_nothing_changes(
     (entry,) = record
     assert not entry.signed and entry.reply_signature == "not-checked" and entry.signer_subject is None
     assert b"Signature" not in entry.request and entry.request_hash == request_hash(entry.request)
+
+
+def test_reply_signed_by_another_trusted_member_is_refused(pki: Pki) -> None:
+    """A trusted certificate that is not the called system's (here Huiju's own, as in a reply reflected
+    from Huiju's inbound endpoint) does not make a reply authentic."""
+    import uuid as _uuid
+
+    from adapters.config import AdapterSettings as _Settings
+    from adapters.sandbox.server import SandboxServer as _Server
+
+    with _Server(trust=pki.trust, signer=pki.huiju) as impostor:
+        settings = _Settings.for_sandbox("citizen_info", impostor.url)
+        with pytest.raises(PermanentAdapterError) as caught:
+            call("citizen_info.query_person", {"id_number": "110105193801012340"}, settings=settings,
+                 message_id=str(_uuid.uuid4()), signer=pki.huiju, trust=pki.trust)  # fmt: skip
+    assert caught.value.details.get("reply_check") == "signer-unexpected"
+    assert "not from 'sandbox'" in caught.value.message

@@ -10,7 +10,7 @@ kind ``refusal`` with the chain still intact.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -239,3 +239,48 @@ def test_decision_after_the_case_moved_on_is_refused(inbound: Inbound) -> None:
     """A second decision (new id) for a case that no longer waits is refused, not applied twice."""
     assert inbound.call(inbound.decision()).status == 200
     assert_refused(inbound, inbound.decision(decision="denied", reason="late"), "not-found", still_waits=False)
+
+
+def test_a_trusted_signer_of_another_member_cannot_speak_for_the_extranet(inbound: Inbound) -> None:
+    """Huiju's own signing key is trusted, but it is not the extranet's: its decision is refused."""
+    huiju = identity_for(inbound.folder, "huiju", "signing")
+    answer = assert_refused(inbound, inbound.decision(identity=huiju), "signer-not-client")
+    assert "must be signed by member sandbox, not huiju" in answer.faultstring
+
+
+def test_an_overlong_message_id_is_refused_before_anything_is_stored(inbound: Inbound) -> None:
+    assert_refused(inbound, inbound.decision(message_id="x" * 65), "header-invalid")
+
+
+def test_an_unverified_call_is_logged_as_a_prefix_and_a_digest(inbound: Inbound) -> None:
+    last = inbound.last_log_id()
+    data = b"<not-soap>" + b"A" * 20_000 + b"</not-soap>"
+    assert_refused(inbound, data, "xml-refused")
+    (entry,) = inbound.log_after(last)
+    assert entry.envelope is not None and len(entry.envelope) <= 4 * 1024
+    assert entry.verification is not None and "sha256" in entry.verification
+
+
+def test_a_chunked_body_is_read_no_further_than_the_cap(inbound: Inbound) -> None:
+    """No Content-Length (chunked): the endpoint still reads only up to its cap, over a real server."""
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, inbound.client.application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):  # 2.5 MB, five times the cap
+            yield b"<" + b"x" * (64 * 1024)
+
+    try:
+        response = requests.post(f"http://127.0.0.1:{server.server_port}/exchange/soap", data=chunks(),
+                                 headers={"Content-Type": "text/xml"}, timeout=30)  # fmt: skip
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert response.status_code == 500
+    assert b"message-too-large" in response.content

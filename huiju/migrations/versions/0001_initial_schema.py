@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 04:27:52.696506
+Create Date: 2026-11-29 05:00:12.018972
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("max_attempts", sa.Integer(), nullable=False),
         sa.Column("backoff_seconds", sa.Float(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("partner", sa.String(length=64), nullable=False),
         sa.Column("updated_at", huiju.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_adapter_config")),
         sa.UniqueConstraint("system", name=op.f("uq_adapter_config_system")),
