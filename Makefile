@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/huiju demo
 
 ## Set up and run the whole test suite (the linters first: they are part of the checks).
-test: $(STAMP) test-servers lint
+test: $(STAMP) test-servers browser-deps lint
 	$(BIN)/python -m pytest
 
 # The integration suite runs once more on PostgreSQL with Redis as the broker, from Debian's packages.
@@ -34,7 +34,7 @@ test-servers:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy huiju workflows_bpmn exchange adapters bench
+	$(BIN)/mypy huiju workflows_bpmn exchange adapters certs portal bench
 
 # The Chinese catalogue (zh_CN, read by Babel and gettext from zh/): extract every _() message id,
 # merge it into messages.po (translate what is new or fuzzy there), and compile messages.mo.
@@ -52,6 +52,10 @@ translations: $(STAMP)
 		$(BIN)/pybabel init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l zh; \
 	fi
 	$(BIN)/pybabel compile -d $(TRANSLATIONS) -l zh --statistics
+	$(BIN)/pybabel extract -F portal/babel.cfg --no-default-keywords -k _ -k N_ --no-location --sort-output \
+		--project=huiju-portal --version=0.1.0 --copyright-holder=Huiju -o portal/translations/messages.pot portal
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -l zh --ignore-obsolete
+	$(BIN)/pybabel compile -d portal/translations -l zh --statistics
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
@@ -59,3 +63,14 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# The browser tests drive Debian's chromium through Playwright (never `playwright install`); the
+# Chinese font keeps the screenshots readable.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
+.PHONY: browser-deps
+browser-deps: $(STAMP)
+	@if [ -x /usr/bin/chromium ] && ls /usr/share/fonts/truetype/wqy/wqy-microhei* >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	else echo "The browser tests need Debian's $(BROWSER_PACKAGES): install them as root (apt-get install $(BROWSER_PACKAGES))"; exit 1; fi
+	@$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/python -m pip install --quiet playwright

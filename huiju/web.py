@@ -16,6 +16,7 @@ from huiju.api import bp as api_bp
 from huiju.api.runtime import EXTENSION_KEY
 from huiju.bootstrap import Runtime, build_runtime
 from huiju.callbacks import inbound_endpoint
+from portal import init_portal
 
 API_PREFIX = "/api/v1"
 
@@ -56,4 +57,5 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
             return {"status": "unavailable", "database": "unreachable"}, 503
         return {"status": "ok", "database": "ok"}, 200
 
+    init_portal(app)  # the residents' pages under /portal
     return app

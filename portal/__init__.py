@@ -1,5 +1,40 @@
-"""The residents' web app (居民门户): apply, follow cases, answer requests for material, rate.
+"""The residents' web app (居民门户): browse the item catalog, sign in, follow one's own cases.
 
-Mounted on the web process by :func:`huiju.web.create_app` once it exists; until then residents use
-the JSON API under ``/api/v1`` with their accounts.
+Mounted on an application built by :func:`huiju.web.create_app` (which holds the Huiju runtime)::
+
+    from portal import init_portal
+    init_portal(app)            # pages under /portal
+
+What is built here lives on that app only: Flask-Babel with the portal's own catalogue (Chinese
+first, English one click away), a limiter of failed sign-ins, the blueprint and its security headers.
 """
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from portal.i18n import Translator, init_babel
+from portal.security import configure_session, create_limiter, secure_headers
+from portal.views import create_portal_blueprint
+
+URL_PREFIX = "/portal"
+
+
+def init_portal(app: Flask, *, url_prefix: str = URL_PREFIX) -> None:
+    """Register the portal on ``app`` under ``url_prefix`` (its session, language, limits, headers)."""
+    configure_session(app)
+    translator = Translator(init_babel(app))
+    limiter = create_limiter(app)
+    app.register_blueprint(create_portal_blueprint(limiter, translator), url_prefix=url_prefix)
+    static_prefix = f"{url_prefix}/static/"
+
+    @app.after_request
+    def portal_headers(response: Response) -> Response:
+        # On the application, not the blueprint: routing errors under the prefix get them too.
+        path = request.path
+        if path == url_prefix or path.startswith(url_prefix + "/"):
+            return secure_headers(response, static_prefix)
+        return response
+
+
+__all__ = ["URL_PREFIX", "init_portal"]

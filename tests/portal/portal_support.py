@@ -1,0 +1,110 @@
+"""Shared helpers of the portal tests: a seeded runtime, cases submitted through the service layer,
+the government systems answered the way a worker would, and the CSRF token of a rendered form.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from exchange.models import MessageStatus, OutboxMessage
+from huiju import idnumber
+from huiju.bootstrap import Runtime
+from huiju.db import utcnow
+from huiju.models import Resident, Role, User
+from huiju.seed import DEMO_APPLICANT, DEMO_PASSWORD
+from huiju.services.actors import load_actor
+from huiju.services.cases import submit_case
+from huiju.services.tasks import complete_task, inbox
+
+RESIDENT = "resident-zhang"
+OTHER_RESIDENT = "resident-wang"
+OFFICER = "officer-chaoyang-01"
+ITEM = "elderly-care-subsidy"
+FORM: dict[str, Any] = {"income_band": "subsistence", "disability": "none", "living_alone": True}
+_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def add_other_resident(runtime: Runtime) -> str:
+    """A second resident account, in the same community as the demo applicant."""
+    with runtime.db.transaction() as session:
+        home = session.scalars(select(Resident).where(Resident.id_number == DEMO_APPLICANT)).one()
+        other = session.scalars(
+            select(Resident).where(Resident.community_id == home.community_id, Resident.id != home.id)
+        ).first()
+        assert other is not None, "the seed has no second resident in the demo community"
+        user = User(username=OTHER_RESIDENT, display_name=other.name, role=Role.RESIDENT,
+                    org_id=other.community_id, resident=other)  # fmt: skip
+        user.set_password(DEMO_PASSWORD)
+        session.add(user)
+        return other.id_number
+
+
+def submit(runtime: Runtime, username: str, id_number: str) -> str:
+    with runtime.db.transaction() as session:
+        actor = load_actor(session, username)
+        return submit_case(session, runtime.engine, actor, ITEM, id_number, FORM).number
+
+
+def _reply(message: OutboxMessage) -> dict[str, Any]:
+    params = message.params
+    if message.operation == "citizen_info.verify_identity":
+        return {"match": True, "reason": None}
+    if message.operation == "citizen_info.query_person":
+        return {
+            "id_number": params["id_number"],
+            "name": "张秀英",
+            "gender": idnumber.gender(params["id_number"]),
+            "birth_date": idnumber.birth_date(params["id_number"]).isoformat(),
+            "registered_address": "北京市朝阳区望京西园一区1号",
+            "household": [{"relation": "户主", "name": "张秀英"}],
+        }
+    if message.operation == "sms.send_sms":
+        return {"sms_id": f"SMS{message.id:08d}", "accepted": True}
+    raise AssertionError(f"no canned reply for {message.operation}")
+
+
+def answer_calls(runtime: Runtime) -> None:
+    """Answer and settle every pending call to a government system, until the cases wait for people."""
+    while True:
+        with runtime.db.transaction() as session:
+            pending = session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.settled_at.is_(None), OutboxMessage.status == MessageStatus.PENDING
+                )
+            ).all()
+            for message in pending:
+                message.status = MessageStatus.DELIVERED
+                message.reply = _reply(message)
+                message.attempts += 1
+                message.delivered_at = utcnow()
+            ids = [m.message_id for m in pending]
+        if not ids:
+            return
+        for message_id in ids:
+            with runtime.db.transaction() as session:
+                runtime.engine.settle(session, message_id)
+
+
+def request_supplement(runtime: Runtime, number: str, missing: list[str]) -> None:
+    """The community officer asks for more material (补正) on the case, through the service layer."""
+    answer_calls(runtime)
+    with runtime.db.transaction() as session:
+        officer = load_actor(session, OFFICER)
+        task = next(t for t in inbox(session, officer) if t.step == "intake")
+        complete_task(session, runtime.engine, officer, task.id, "supplement", {"missing_materials": missing})
+    answer_calls(runtime)
+
+
+def csrf_token(html: str) -> str:
+    match = _TOKEN.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def log_in(client: FlaskClient, login: str = RESIDENT, password: str = DEMO_PASSWORD) -> Any:
+    token = csrf_token(client.get("/portal/login").get_data(as_text=True))
+    return client.post("/portal/login", data={"login": login, "password": password, "csrf_token": token})
