@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from importlib import resources
-from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,13 @@ from openapi_schema_validator import OAS31Validator
 from sqlalchemy import func, select
 
 from exchange.models import MessageStatus, OutboxMessage
-from huiju import idnumber
 from huiju.bootstrap import Runtime, build_runtime
 from huiju.callbacks import deliver_decision
 from huiju.db import utcnow
 from huiju.models import Case, CaseEvent
 from huiju.settings import load_settings
 from huiju.web import create_app
+from tests.support.canned import canned_reply
 from workflows_bpmn.models import HumanTask, ProcessInstance
 
 
@@ -68,31 +67,6 @@ def api(app: Flask, openapi: OpenAPI, problem_validator: OAS31Validator) -> Api:
 
 # -- a worker, in process ----------------------------------------------------------------------------
 
-_serial = count(1)
-
-
-def canned_reply(message: OutboxMessage) -> dict[str, Any]:
-    """What the government systems answer (shapes as in bench/bare_subsidy.py)."""
-    params = message.params
-    n = next(_serial)
-    if message.operation == "citizen_info.verify_identity":
-        return {"match": True, "reason": None}
-    if message.operation == "citizen_info.query_person":
-        return {
-            "id_number": params["id_number"],
-            "name": "张桂兰",
-            "gender": idnumber.gender(params["id_number"]),
-            "birth_date": idnumber.birth_date(params["id_number"]).isoformat(),
-            "registered_address": "北京市朝阳区建外街道永安里1号",
-            "household": [{"relation": "户主", "name": "张桂兰"}],
-        }
-    if message.operation == "sms.send_sms":
-        return {"sms_id": f"SMS{n:08d}", "accepted": True}
-    if message.operation == "egov.submit_case":
-        return {"receipt_number": f"ZW{n:010d}", "received_at": "2026-03-02T10:00:00+08:00"}
-    if message.operation == "data_exchange.publish_record":
-        return {"record_id": f"REC-{params['dataset']}-{n}"}
-    raise AssertionError(f"no canned reply for {message.operation}")
 
 
 def deliver_replies(runtime: Runtime, reply: Callable[[OutboxMessage], dict[str, Any]] = canned_reply) -> list[str]:

@@ -28,6 +28,7 @@ from exchange.models import InboundMessage, MessageStatus, OutboxMessage
 from huiju.bootstrap import Runtime
 from huiju.db import utcnow
 from huiju.models import Case, CaseEvent
+from tests.support.canned import canned_reply
 from workflows_bpmn.models import HumanTask, ProcessInstance, WaitingMessage
 
 ENDPOINT = "/exchange/soap"
@@ -260,29 +261,6 @@ def assert_refused(inbound: Inbound, data: bytes, code: str, *, still_waits: boo
 
 # -- a worker, in process ---------------------------------------------------------------------------
 
-_RECEIPTS = iter(range(1, 1_000_000))
-
-
-def canned_reply(message: OutboxMessage) -> dict[str, Any]:
-    """What the government systems answer (the shapes of the adapters' replies)."""
-    if message.operation == "citizen_info.verify_identity":
-        return {"match": True, "reason": None}
-    if message.operation == "citizen_info.query_person":
-        return {
-            "id_number": message.params["id_number"],
-            "name": "张秀英",
-            "gender": "female",
-            "birth_date": "1938-01-01",
-            "registered_address": "北京市朝阳区望京西园一区1号楼",
-            "household": [],
-        }
-    if message.operation == "sms.send_sms":
-        return {"sms_id": f"SMS{next(_RECEIPTS):08d}", "accepted": True}
-    if message.operation == "egov.submit_case":
-        return {"receipt_number": f"ZW{next(_RECEIPTS):010d}", "received_at": "2026-03-02T10:00:00+08:00"}
-    if message.operation == "data_exchange.publish_record":
-        return {"record_id": f"REC-{message.params.get('dataset', 'x')}-{next(_RECEIPTS)}"}
-    raise AssertionError(f"no canned reply for {message.operation}")
 
 
 def settle_pending(rt: Runtime) -> list[tuple[str, str, dict[str, Any]]]:

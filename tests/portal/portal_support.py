@@ -11,7 +11,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from exchange.models import MessageStatus, OutboxMessage
-from huiju import idnumber
 from huiju.bootstrap import Runtime
 from huiju.db import utcnow
 from huiju.models import Resident, Role, User
@@ -19,6 +18,7 @@ from huiju.seed import DEMO_APPLICANT, DEMO_PASSWORD
 from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
 from huiju.services.tasks import complete_task, inbox
+from tests.support.canned import canned_reply
 
 RESIDENT = "resident-zhang"
 OTHER_RESIDENT = "resident-wang"
@@ -49,24 +49,6 @@ def submit(runtime: Runtime, username: str, id_number: str) -> str:
         return submit_case(session, runtime.engine, actor, ITEM, id_number, FORM).number
 
 
-def _reply(message: OutboxMessage) -> dict[str, Any]:
-    params = message.params
-    if message.operation == "citizen_info.verify_identity":
-        return {"match": True, "reason": None}
-    if message.operation == "citizen_info.query_person":
-        return {
-            "id_number": params["id_number"],
-            "name": "张秀英",
-            "gender": idnumber.gender(params["id_number"]),
-            "birth_date": idnumber.birth_date(params["id_number"]).isoformat(),
-            "registered_address": "北京市朝阳区望京西园一区1号",
-            "household": [{"relation": "户主", "name": "张秀英"}],
-        }
-    if message.operation == "sms.send_sms":
-        return {"sms_id": f"SMS{message.id:08d}", "accepted": True}
-    raise AssertionError(f"no canned reply for {message.operation}")
-
-
 def answer_calls(runtime: Runtime) -> None:
     """Answer and settle every pending call to a government system, until the cases wait for people."""
     while True:
@@ -78,7 +60,7 @@ def answer_calls(runtime: Runtime) -> None:
             ).all()
             for message in pending:
                 message.status = MessageStatus.DELIVERED
-                message.reply = _reply(message)
+                message.reply = canned_reply(message)
                 message.attempts += 1
                 message.delivered_at = utcnow()
             ids = [m.message_id for m in pending]

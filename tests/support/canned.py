@@ -1,0 +1,39 @@
+"""What the government systems answer, for tests that settle the outbox in-process (no sandbox).
+
+The shapes are those of the adapters' replies (``adapters.registry``); a person comes from the
+sandbox's seeded people when known, so that names and birth dates agree with the seed data.
+"""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any
+
+from adapters.sandbox.people import find
+from exchange.models import OutboxMessage
+from huiju import idnumber
+
+_serial = count(1)
+
+
+def canned_reply(message: OutboxMessage) -> dict[str, Any]:
+    params, n = message.params, next(_serial)
+    if message.operation == "citizen_info.verify_identity":
+        return {"match": True, "reason": None}
+    if message.operation == "citizen_info.query_person":
+        person = find(params["id_number"])
+        return {
+            "id_number": params["id_number"],
+            "name": person.name if person else "张桂兰",
+            "gender": idnumber.gender(params["id_number"]),
+            "birth_date": idnumber.birth_date(params["id_number"]).isoformat(),
+            "registered_address": person.registered_address if person else "北京市朝阳区建外街道永安里1号",
+            "household": [],
+        }
+    if message.operation == "sms.send_sms":
+        return {"sms_id": f"SMS{n:08d}", "accepted": True}
+    if message.operation == "egov.submit_case":
+        return {"receipt_number": f"ZW{n:010d}", "received_at": "2026-03-02T10:00:00+08:00"}
+    if message.operation == "data_exchange.publish_record":
+        return {"record_id": f"REC-{params.get('dataset', 'x')}-{n}"}
+    raise AssertionError(f"no canned reply for {message.operation}")
