@@ -233,10 +233,11 @@ class Driver:
             return case
 
     def wait_status(self, number: str, *statuses: CaseStatus) -> Case:
-        return wait_for(
-            lambda: (c := self.case(number)).status in statuses and c,
-            f"case {number} to reach {[s.value for s in statuses]} (now {self.case(number).status.value})",
-        )
+        wanted = [s.value for s in statuses]
+        try:
+            return wait_for(lambda: (c := self.case(number)).status in statuses and c, f"case {number} to reach {wanted}")
+        except AssertionError as exc:  # say where it stands at the end of the wait, not at its start
+            raise AssertionError(f"{exc} (it is {self.case(number).status.value})") from None
 
     def task_of(self, number: str, username: str) -> str:
         def find() -> str | None:
