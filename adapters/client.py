@@ -58,7 +58,7 @@ from adapters.config import AdapterSettings
 from adapters.contracts import CLIENT_NAME, CONTRACTS, EXCHANGE_NS, PROTOCOL_VERSION, WSDL_DIR, contract_file
 from adapters.registry import validate_params
 from adapters.signing import Exchanged, ReplyGuard, ReplyRefused, SigningPlugin, exchanged, is_transient_fault
-from adapters.tls import ClientTls
+from adapters.tls import ClientTls, ContextAdapter, client_context
 from certs.store import SigningIdentity
 from certs.trust import TrustStore
 from huiju.db import utcnow
@@ -214,6 +214,7 @@ def call(
     if tls is not None:
         session.cert = tls.cert
         session.verify = str(tls.ca_file)
+        session.mount("https://", ContextAdapter(client_context(tls)))  # with the CA's revocation list
     guard = ReplyGuard(trust, message_id, partner=settings.partner) if trust is not None else None
     transport = GuardedTransport(
         session,

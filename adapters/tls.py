@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+from requests.adapters import HTTPAdapter
 
 from certs.errors import CertificateStoreError
 from certs.store import TRUSTED, Role, active_certificate
@@ -34,6 +38,8 @@ class ClientTls:
     cert_file: Path
     key_file: Path
     ca_file: Path
+    #: The CA's revocation list: a server certificate listed there fails the handshake.
+    crl_file: Path | None = None
 
     def __post_init__(self) -> None:
         _check_files(self.cert_file, self.key_file, self.ca_file)
@@ -42,7 +48,9 @@ class ClientTls:
     def from_store(cls, folder: Path, member: str = "huiju") -> ClientTls:
         """The member's active ``tls-client`` certificate and key, trusting the folder's ``trusted.pem``."""
         cert_file, key_file = _active_files(Path(folder), member, "tls-client")
-        return cls(cert_file=cert_file, key_file=key_file, ca_file=Path(folder) / TRUSTED)
+        crl = Path(folder) / "crl.pem"
+        return cls(cert_file=cert_file, key_file=key_file, ca_file=Path(folder) / TRUSTED,
+                   crl_file=crl if crl.is_file() else None)  # fmt: skip
 
     @property
     def cert(self) -> tuple[str, str]:
@@ -118,3 +126,37 @@ def _check_files(cert_file: Path, key_file: Path, ca_file: Path) -> None:
 
 def _no_passphrase() -> bytes:
     raise CertificateStoreError("the TLS private key is encrypted; mTLS needs an unencrypted key")
+
+
+def client_context(tls: ClientTls) -> ssl.SSLContext:
+    """A client context: TLS 1.2+, our CA only, our client certificate, and revoked servers refused.
+
+    Built anew when the revocation list changes on disk (``huiju certs revoke``), so a running
+    worker stops trusting a revoked server certificate without a restart.
+    """
+    stamp = tls.crl_file.stat().st_mtime if tls.crl_file is not None and tls.crl_file.exists() else 0.0
+    return _client_context(tls, stamp, tls.cert is not None)
+
+
+@lru_cache(maxsize=16)
+def _client_context(tls: ClientTls, _crl_stamp: float, _with_cert: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(tls.ca_file))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if tls.cert is not None:  # (tests make a client that presents none)
+        context.load_cert_chain(*tls.cert, password=_no_passphrase)
+    if tls.crl_file is not None:
+        context.load_verify_locations(cafile=str(tls.crl_file))
+        context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
+    return context
+
+
+class ContextAdapter(HTTPAdapter):
+    """A requests adapter whose connections use a given SSL context (requests has no CRL option)."""
+
+    def __init__(self, context: ssl.SSLContext, **kwargs: Any) -> None:
+        self.context = context
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self.context
+        super().init_poolmanager(*args, **kwargs)

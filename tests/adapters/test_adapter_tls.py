@@ -320,3 +320,22 @@ def test_revoked_client_certificate_is_refused_in_the_handshake(
         assert "client certificate is missing or not accepted" in caught.value.message
         assert "REVOKED" in caught.value.details["tls_error"]
         assert sandbox.state.entries(message_id) == []
+
+
+def test_revoked_server_certificate_is_refused_by_the_client(tmp_path: Path, new_id: Callable[[], str]) -> None:
+    from certs.store import load_signing_identity, revoke
+    from certs.trust import TrustStore
+
+    folder = tmp_path / "pki"
+    init_dev_pki(folder)
+    server_tls = ServerTls.from_store(folder, "sandbox")
+    with SandboxServer(trust=TrustStore.load(folder), signer=load_signing_identity(folder, "sandbox"),
+                       tls=server_tls) as sandbox:  # fmt: skip
+        signer, trust = load_signing_identity(folder, "huiju"), TrustStore.load(folder)
+        query_person(sandbox, new_id(), signer=signer, trust=trust, tls=ClientTls.from_store(folder, "huiju"))
+        revoke(folder, active_certificate(folder, "sandbox", "tls-server").serial, "keyCompromise")
+        message_id = new_id()
+        with pytest.raises(PermanentAdapterError) as caught:
+            query_person(sandbox, message_id, signer=signer, trust=trust, tls=ClientTls.from_store(folder, "huiju"))
+        assert "TLS certificate verification failed" in caught.value.message
+        assert sandbox.state.entries(message_id) == []
