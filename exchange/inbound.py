@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.receiver import ReceiverSecurity, Refused, claimed_message_id, signed_reply, verified_request
-from adapters.soapserver import SoapFault, SoapRequest, element
+from adapters.soapserver import SoapFault, SoapRequest, element, fault_envelope
 from exchange.log import Direction, Kind, Outcome, SignatureStatus
 from exchange.log import append as log_append
 from exchange.models import InboundMessage
@@ -144,9 +144,12 @@ class InboundEndpoint:
                       SignatureStatus.VALID if request is not None else SignatureStatus.INVALID,
                       f"{code}: {reason}", message_id=message_id)  # fmt: skip
         fault = SoapFault(fault_code, f"request refused ({code}): {reason}")
-        echo = request.header if request is not None else None
-        body = signed_reply(security, fault, request=data, limit=self.max_bytes, echo=echo, system="huiju",
-                            message_id=message_id)  # fmt: skip
+        if request is None:
+            # Anyone can send what did not verify: no signature of ours on it and nothing echoed, so
+            # it cannot be turned into a signed answer to someone else's question.
+            return 500, fault_envelope(fault)
+        body = signed_reply(security, fault, request=data, limit=self.max_bytes, echo=request.header,
+                            system="huiju", message_id=message_id)  # fmt: skip
         return 500, body
 
     def _log(

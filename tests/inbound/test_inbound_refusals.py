@@ -181,7 +181,8 @@ CASES: list[tuple[str, Build, str]] = [
 def test_refused(inbound: Inbound, tmp_path: Path, build: Build, code: str) -> None:
     data = build(inbound, tmp_path)
     answer = assert_refused(inbound, data, code)
-    assert answer.header("messageId")  # a refusal too names the call it answers
+    if answer.verified is not None:  # a refusal of a verified call names the call it answers
+        assert answer.header("messageId")
 
 
 def test_hostile_xml_leaks_nothing(inbound: Inbound) -> None:
