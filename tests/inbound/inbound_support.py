@@ -156,7 +156,7 @@ class Inbound:
         assert response.headers["Content-Type"].startswith("text/xml")
         if not signed:
             assert b"Signature" not in response.data and b"requestHash" not in response.data
-            assert b"messageId" not in response.data  # nothing of the call is echoed
+            assert b"ExchangeHeader" not in response.data  # nothing of the call is echoed
             return Answer(response.status_code, response.data, None)
         verified = verify_envelope(response.data, self.trust())
         assert verified.signer.subject.rfc4514_string() == self.huiju_subject()
