@@ -239,17 +239,19 @@ class Driver:
         except AssertionError as exc:  # say where it stands at the end of the wait, not at its start
             raise AssertionError(f"{exc} (it is {self.case(number).status.value})") from None
 
-    def task_of(self, number: str, username: str) -> str:
+    def task_of(self, number: str, username: str, *, seconds: float = WAIT_SECONDS) -> str:
         def find() -> str | None:
             with self.rt.db.transaction() as session:
                 case_id = session.scalars(select(Case.id).where(Case.number == number)).one()
                 mine = [t for t in inbox(session, load_actor(session, username)) if t.case_id == case_id]
                 return mine[0].id if mine else None
 
-        return str(wait_for(find, f"a task of {number} for {username}"))
+        return str(wait_for(find, f"a task of {number} for {username}", seconds=seconds))
 
-    def complete(self, number: str, username: str, decision: str, **data: Any) -> None:
-        task_id = self.task_of(number, username)
+    def complete(
+        self, number: str, username: str, decision: str, *, seconds: float = WAIT_SECONDS, **data: Any
+    ) -> None:
+        task_id = self.task_of(number, username, seconds=seconds)
         with self.rt.db.transaction() as session:
             complete_task(session, self.rt.engine, load_actor(session, username), task_id, decision, data)
 
