@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from huiju.cli_support import handle_errors, runtime_ctx, say
 from huiju.i18n import _
 
 if TYPE_CHECKING:
@@ -30,18 +31,14 @@ def exchange() -> None:
 @exchange.command("retry", help="Send a dead message again (same message id: the receiver acts once).")
 @click.argument("message_id")
 @click.option("--as", "username", default="integrator", show_default=True)
+@handle_errors
 def exchange_retry(message_id: str, username: str) -> None:
-    from huiju import cli_support as cli
     from huiju.services.actors import load_actor
     from huiju.services.messages import retry_message
 
-    @cli.handle_errors
-    def run() -> None:
-        with cli.runtime_ctx() as rt, rt.db.transaction() as session:
-            retry_message(session, rt.engine, load_actor(session, username), message_id)
-        cli.say(_("sent again: {messages}", messages=message_id))
-
-    run()
+    with runtime_ctx() as rt, rt.db.transaction() as session:
+        retry_message(session, rt.engine, load_actor(session, username), message_id)
+    say(_("sent again: {messages}", messages=message_id))
 
 
 @exchange.command("log", help="The message log, newest first, with filters.")
@@ -52,48 +49,38 @@ def exchange_retry(message_id: str, username: str) -> None:
 @click.option("--outcome", default=None)
 @click.option("--hours", type=float, default=None, help="Only the last N hours.")
 @click.option("--limit", type=int, default=50, show_default=True)
+@handle_errors
 def exchange_log(
     message_id: str | None, case_number: str | None, system: str | None, direction: str | None,
     outcome: str | None, hours: float | None, limit: int,
 ) -> None:  # fmt: skip
-    from huiju import cli_support as cli
+    from exchange.log import query
     from workflows_bpmn.expressions import CHINA
 
-    @cli.handle_errors
-    def run() -> None:
-        from exchange.log import query
-
-        since = datetime.now(UTC) - timedelta(hours=hours) if hours else None
-        with cli.runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
-            entries = query(session, message_id=message_id, case_number=case_number, system=system,
-                            direction=direction, outcome=outcome, since=since, limit=limit)  # fmt: skip
-            if not entries:
-                cli.say(_("no messages"))
-            for e in entries:
-                click.echo(
-                    f"{e.id:>6}  {e.at.astimezone(CHINA):%Y-%m-%d %H:%M:%S}  {e.direction.value:<3} {e.kind.value:<8} "
-                    f"{(e.system or '-'):<14}{(e.operation or '-'):<30}{e.outcome.value:<18}"
-                    f"{e.signature_status.value:<12}{e.case_number or '-':<18}{e.message_id or '-'}"
-                )
-
-    run()
+    since = datetime.now(UTC) - timedelta(hours=hours) if hours else None
+    with runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
+        entries = query(session, message_id=message_id, case_number=case_number, system=system,
+                        direction=direction, outcome=outcome, since=since, limit=limit)  # fmt: skip
+        if not entries:
+            say(_("no messages"))
+        for e in entries:
+            click.echo(
+                f"{e.id:>6}  {e.at.astimezone(CHINA):%Y-%m-%d %H:%M:%S}  {e.direction.value:<3} {e.kind.value:<8} "
+                f"{(e.system or '-'):<14}{(e.operation or '-'):<30}{e.outcome.value:<18}"
+                f"{e.signature_status.value:<12}{e.case_number or '-':<18}{e.message_id or '-'}"
+            )
 
 
 @exchange.command("verify-log", help="Prove the message log's hash chain intact, or name the first altered entry.")
+@handle_errors
 def exchange_verify_log() -> None:
-    from huiju import cli_support as cli
+    from exchange.log import verify_chain
 
-    @cli.handle_errors
-    def run() -> None:
-        from exchange.log import verify_chain
-
-        with cli.runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
-            report = verify_chain(session)
-        cli.say(report.summary(), err=not report.ok)
-        if not report.ok:
-            raise SystemExit(6)
-
-    run()
+    with runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
+        report = verify_chain(session)
+    say(report.summary(), err=not report.ok)
+    if not report.ok:
+        raise SystemExit(6)
 
 
 @click.group(help="Keys and certificates: the development CA, signing and TLS certificates, revocation.")
@@ -113,75 +100,55 @@ def _folder_and_passphrase() -> tuple[Path, bytes | None]:
 @click.option("--key-type", type=click.Choice(["ec", "rsa"]), default="ec", show_default=True)
 @click.option("--days", type=int, default=365, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing CA (every certificate is issued anew).")
+@handle_errors
 def certs_init(key_type: str, days: int, force: bool) -> None:
-    from huiju import cli_support as cli
+    from certs.store import init_dev_pki
 
-    @cli.handle_errors
-    def run() -> None:
-        from certs.store import init_dev_pki
-
-        folder, passphrase = _folder_and_passphrase()
-        issued = init_dev_pki(folder, key_type=key_type, days=days, force=force, passphrase=passphrase)  # type: ignore[arg-type]
-        cli.say(_("certificates in {folder}:", folder=str(folder)))
-        _print(issued)
-
-    run()
+    folder, passphrase = _folder_and_passphrase()
+    issued = init_dev_pki(folder, key_type=key_type, days=days, force=force, passphrase=passphrase)  # type: ignore[arg-type]
+    say(_("certificates in {folder}:", folder=str(folder)))
+    _print(issued)
 
 
 @certs.command("list", help="Every certificate: subject, role, expiry, fingerprint; warns of near expiry.")
 @click.option("--warn-days", type=int, default=30, show_default=True)
+@handle_errors
 def certs_list(warn_days: int) -> None:
-    from huiju import cli_support as cli
+    from certs.store import list_certificates
 
-    @cli.handle_errors
-    def run() -> None:
-        from certs.store import list_certificates
-
-        folder, _passphrase = _folder_and_passphrase()
-        infos = list_certificates(folder)
-        _print(infos)
-        for info in infos:
-            if info.status == "active" and info.expires_within(warn_days):
-                cli.say(_("warning: {member} {role} certificate (serial {serial}) expires on {date}",
-                          member=info.member, role=info.role, serial=info.serial_hex,
-                          date=f"{info.not_after:%Y-%m-%d}"), err=True)  # fmt: skip
-
-    run()
+    folder, _passphrase = _folder_and_passphrase()
+    infos = list_certificates(folder)
+    _print(infos)
+    for info in infos:
+        if info.status == "active" and info.expires_within(warn_days):
+            say(_("warning: {member} {role} certificate (serial {serial}) expires on {date}",
+                      member=info.member, role=info.role, serial=info.serial_hex,
+                      date=f"{info.not_after:%Y-%m-%d}"), err=True)  # fmt: skip
 
 
 @certs.command("rotate", help="Issue a new signing certificate; older messages still verify.")
 @click.option("--member", default="huiju", show_default=True)
 @click.option("--days", type=int, default=365, show_default=True)
+@handle_errors
 def certs_rotate(member: str, days: int) -> None:
-    from huiju import cli_support as cli
+    from certs.store import rotate_signing
 
-    @cli.handle_errors
-    def run() -> None:
-        from certs.store import rotate_signing
-
-        folder, passphrase = _folder_and_passphrase()
-        info = rotate_signing(folder, member, days=days, passphrase=passphrase)
-        cli.say(_("new signing certificate for {member}: serial {serial}", member=member, serial=info.serial_hex))
-
-    run()
+    folder, passphrase = _folder_and_passphrase()
+    info = rotate_signing(folder, member, days=days, passphrase=passphrase)
+    say(_("new signing certificate for {member}: serial {serial}", member=member, serial=info.serial_hex))
 
 
 @certs.command("revoke", help="Revoke a certificate (by serial or fingerprint) and write the revocation list.")
 @click.argument("serial_or_fingerprint")
 @click.option("--reason", default="unspecified", show_default=True)
+@handle_errors
 def certs_revoke(serial_or_fingerprint: str, reason: str) -> None:
-    from huiju import cli_support as cli
+    from certs.store import revoke
 
-    @cli.handle_errors
-    def run() -> None:
-        from certs.store import revoke
-
-        folder, passphrase = _folder_and_passphrase()
-        info = revoke(folder, serial_or_fingerprint, reason, passphrase=passphrase)
-        cli.say(_("revoked {member} {role} certificate, serial {serial}",
-                  member=info.member, role=info.role, serial=info.serial_hex))  # fmt: skip
-
-    run()
+    folder, passphrase = _folder_and_passphrase()
+    info = revoke(folder, serial_or_fingerprint, reason, passphrase=passphrase)
+    say(_("revoked {member} {role} certificate, serial {serial}",
+              member=info.member, role=info.role, serial=info.serial_hex))  # fmt: skip
 
 
 def _print(infos: list[CertInfo]) -> None:
