@@ -28,8 +28,7 @@ from exchange.log import append as log_append
 from exchange.models import MessageStatus, OutboxMessage
 from exchange.security import ExchangeSecurity
 from huiju.db import Database, utcnow
-from huiju.errors import AdapterError, HuijuError, InputError, NotFoundError, PermanentAdapterError
-from huiju.i18n import _
+from huiju.errors import AdapterError, HuijuError, InputError, PermanentAdapterError
 
 log = logging.getLogger(__name__)
 
@@ -252,11 +251,3 @@ def due_messages(db: Database, *, redispatch_after: float = 5.0, limit: int = 10
                 update(OutboxMessage).where(OutboxMessage.message_id.in_(ids)).values(dispatched_at=now)
             )
         return ids
-
-
-def get_message(db: Database, message_id: str) -> OutboxMessage:
-    with db.sessions() as session:
-        message = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).first()
-        if message is None:
-            raise NotFoundError(_("no message {message_id}", message_id=message_id))
-        return message

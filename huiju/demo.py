@@ -40,11 +40,9 @@ def client_context(settings: Settings) -> ssl.SSLContext | None:
     if not settings.sandbox_url.startswith("https"):
         return None
     from adapters.tls import ClientTls
+    from adapters.tls import client_context as tls_context
 
-    tls = ClientTls.from_store(settings.resolved_certs_folder, "huiju")
-    context = ssl.create_default_context(cafile=str(tls.ca_file))
-    context.load_cert_chain(str(tls.cert_file), str(tls.key_file))
-    return context
+    return tls_context(ClientTls.from_store(settings.resolved_certs_folder, "huiju"))
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

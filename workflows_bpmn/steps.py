@@ -19,7 +19,6 @@ from SpiffWorkflow.util.task import TaskState
 from huiju.errors import HuijuError, InputError, StepError
 from huiju.i18n import Message, _
 from workflows_bpmn.models import ProcessInstance
-from workflows_bpmn.specs import AsyncServiceTask
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +48,6 @@ def next_timer(workflow: BpmnWorkflow) -> datetime | None:
             except (ValueError, TypeError):
                 log.warning("timer value %r cannot be read; it is left to the library", pending.value)
     return min(due) if due else None
-
-
-def is_service_task(task: Any) -> bool:
-    return isinstance(task.task_spec, AsyncServiceTask)
 
 
 def boundary_catchers(task: Any, event: BpmnEvent) -> list[Any]:

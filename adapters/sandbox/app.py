@@ -56,6 +56,14 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
 
 
+def _json_body(request: Request) -> Any:
+    """A control call's JSON body (capped), or the 400 answer saying it is not JSON."""
+    try:
+        return json.loads(request.get_data(cache=False)[: 64 * 1024] or b"null")
+    except ValueError:
+        return _json({"error": "body must be JSON"}, 400)
+
+
 def _fault(code: str, string: str, detail: etree._Element | None = None) -> Response:
     # SOAP 1.1 over HTTP answers every fault with status 500.
     return Response(soap.fault_envelope(soap.SoapFault(code, string, detail)), status=500, content_type=XML)
@@ -312,10 +320,9 @@ class SandboxApp:
     def _preset_decision(self, request: Request) -> Response:
         if self.callbacks is None:
             return _json({"error": "this sandbox sends no callbacks (it needs secure mode and a callback URL)"}, 409)
-        try:
-            body = json.loads(request.get_data(cache=False)[: 64 * 1024] or b"null")
-        except ValueError:
-            return _json({"error": "body must be JSON"}, 400)
+        body = _json_body(request)
+        if isinstance(body, Response):
+            return body
         if not isinstance(body, dict) or body.get("decision") not in ("approved", "denied") or not body.get(
             "case_number"
         ):
@@ -324,10 +331,9 @@ class SandboxApp:
         return _json({"preset": True})
 
     def _add_fault(self, request: Request) -> Response:
-        try:
-            body = json.loads(request.get_data(cache=False)[: 64 * 1024] or b"null")
-        except ValueError:
-            return _json({"error": "body must be JSON"}, 400)
+        body = _json_body(request)
+        if isinstance(body, Response):
+            return body
         if not isinstance(body, dict):
             return _json({"error": "body must be a JSON object"}, 400)
         operation, mode = body.get("operation", "*"), body.get("mode")

@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 
 from adapters.config import AdapterConfig
 from adapters.sandbox.server import SandboxServer
-from adapters.tls import ClientTls, ServerTls
+from adapters.tls import ClientTls, ServerTls, client_context
 from certs.store import init_dev_pki, load_signing_identity
 from certs.trust import TrustStore
 from huiju.bootstrap import Runtime, build_runtime
@@ -132,11 +132,8 @@ def sandbox(instance_dir: Path) -> Iterator[Sandbox]:
     server = SandboxServer(
         trust=TrustStore.load(pki), signer=load_signing_identity(pki, "sandbox"), tls=ServerTls.from_store(pki, "sandbox")
     )
-    client = ClientTls.from_store(pki, "huiju")
-    context = ssl.create_default_context(cafile=str(client.ca_file))
-    context.load_cert_chain(str(client.cert_file), str(client.key_file))
     with server:
-        yield Sandbox(server, context)
+        yield Sandbox(server, client_context(ClientTls.from_store(pki, "huiju")))
 
 
 @pytest.fixture(scope="session")
