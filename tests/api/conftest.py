@@ -23,12 +23,10 @@ from sqlalchemy import func, select
 
 from exchange.models import MessageStatus, OutboxMessage
 from huiju.bootstrap import Runtime, build_runtime
-from huiju.callbacks import deliver_decision
-from huiju.db import utcnow
 from huiju.models import Case, CaseEvent
 from huiju.settings import load_settings
 from huiju.web import create_app
-from tests.support.canned import canned_reply
+from tests.support.canned import deliver_replies
 from workflows_bpmn.models import HumanTask, ProcessInstance
 
 
@@ -67,36 +65,6 @@ def api(app: Flask, openapi: OpenAPI, problem_validator: OAS31Validator) -> Api:
 
 # -- a worker, in process ----------------------------------------------------------------------------
 
-
-
-def deliver_replies(runtime: Runtime, reply: Callable[[OutboxMessage], dict[str, Any]] = canned_reply) -> list[str]:
-    """Answer every pending outbox message and settle it, until the cases wait for people again."""
-    done: list[str] = []
-    while True:
-        with runtime.db.transaction() as session:
-            pending = session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.settled_at.is_(None), OutboxMessage.status == MessageStatus.PENDING)
-                .order_by(OutboxMessage.id)
-            ).all()
-            for message in pending:
-                message.status = MessageStatus.DELIVERED
-                message.reply = reply(message)
-                message.attempts += 1
-                message.delivered_at = utcnow()
-            batch = [(m.message_id, m.operation) for m in pending]
-        if not batch:
-            return done
-        for message_id, operation in batch:
-            with runtime.db.transaction() as session:
-                runtime.engine.settle(session, message_id)
-            done.append(operation)
-            if operation == "egov.submit_case":  # the extranet decides at once and calls back
-                with runtime.db.transaction() as session:
-                    message = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).one()
-                    if message.reply is not None:
-                        deliver_decision(session, runtime.engine, str(message.case_number),
-                                         str(message.reply["receipt_number"]))  # fmt: skip
 
 
 def fail_calls(runtime: Runtime, error: str = "the system did not answer after 5 attempts") -> list[str]:

@@ -10,15 +10,13 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from exchange.models import MessageStatus, OutboxMessage
 from huiju.bootstrap import Runtime
-from huiju.db import utcnow
 from huiju.models import Resident, Role, User
 from huiju.seed import DEMO_APPLICANT, DEMO_PASSWORD
 from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
 from huiju.services.tasks import complete_task, inbox
-from tests.support.canned import canned_reply
+from tests.support.canned import deliver_replies
 
 RESIDENT = "resident-zhang"
 OTHER_RESIDENT = "resident-wang"
@@ -49,36 +47,14 @@ def submit(runtime: Runtime, username: str, id_number: str) -> str:
         return submit_case(session, runtime.engine, actor, ITEM, id_number, FORM).number
 
 
-def answer_calls(runtime: Runtime) -> None:
-    """Answer and settle every pending call to a government system, until the cases wait for people."""
-    while True:
-        with runtime.db.transaction() as session:
-            pending = session.scalars(
-                select(OutboxMessage).where(
-                    OutboxMessage.settled_at.is_(None), OutboxMessage.status == MessageStatus.PENDING
-                )
-            ).all()
-            for message in pending:
-                message.status = MessageStatus.DELIVERED
-                message.reply = canned_reply(message)
-                message.attempts += 1
-                message.delivered_at = utcnow()
-            ids = [m.message_id for m in pending]
-        if not ids:
-            return
-        for message_id in ids:
-            with runtime.db.transaction() as session:
-                runtime.engine.settle(session, message_id)
-
-
 def request_supplement(runtime: Runtime, number: str, missing: list[str]) -> None:
     """The community officer asks for more material (补正) on the case, through the service layer."""
-    answer_calls(runtime)
+    deliver_replies(runtime)
     with runtime.db.transaction() as session:
         officer = load_actor(session, OFFICER)
         task = next(t for t in inbox(session, officer) if t.step == "intake")
         complete_task(session, runtime.engine, officer, task.id, "supplement", {"missing_materials": missing})
-    answer_calls(runtime)
+    deliver_replies(runtime)
 
 
 def csrf_token(html: str) -> str:

@@ -6,12 +6,18 @@ sandbox's seeded people when known, so that names and birth dates agree with the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import count
 from typing import Any
 
+from sqlalchemy import select
+
 from adapters.sandbox.people import find
-from exchange.models import OutboxMessage
+from exchange.models import MessageStatus, OutboxMessage
 from huiju import idnumber
+from huiju.bootstrap import Runtime
+from huiju.callbacks import deliver_decision
+from huiju.db import utcnow
 
 _serial = count(1)
 
@@ -37,3 +43,33 @@ def canned_reply(message: OutboxMessage) -> dict[str, Any]:
     if message.operation == "data_exchange.publish_record":
         return {"record_id": f"REC-{params.get('dataset', 'x')}-{n}"}
     raise AssertionError(f"no canned reply for {message.operation}")
+
+
+def deliver_replies(runtime: Runtime, reply: Callable[[OutboxMessage], dict[str, Any]] = canned_reply) -> list[str]:
+    """Answer every pending outbox message and settle it, until the cases wait for people again."""
+    done: list[str] = []
+    while True:
+        with runtime.db.transaction() as session:
+            pending = session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.settled_at.is_(None), OutboxMessage.status == MessageStatus.PENDING)
+                .order_by(OutboxMessage.id)
+            ).all()
+            for message in pending:
+                message.status = MessageStatus.DELIVERED
+                message.reply = reply(message)
+                message.attempts += 1
+                message.delivered_at = utcnow()
+            batch = [(m.message_id, m.operation) for m in pending]
+        if not batch:
+            return done
+        for message_id, operation in batch:
+            with runtime.db.transaction() as session:
+                runtime.engine.settle(session, message_id)
+            done.append(operation)
+            if operation == "egov.submit_case":  # the extranet decides at once and calls back
+                with runtime.db.transaction() as session:
+                    message = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).one()
+                    if message.reply is not None:
+                        deliver_decision(session, runtime.engine, str(message.case_number),
+                                         str(message.reply["receipt_number"]))  # fmt: skip
