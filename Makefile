@@ -47,14 +47,14 @@ translations: $(STAMP)
 		--project=huiju --version=0.1.0 --copyright-holder=Huiju -o $(TRANSLATIONS)/messages.pot \
 		huiju workflows_bpmn exchange adapters certs
 	if [ -f $(ZH_PO) ]; then \
-		$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l zh --ignore-obsolete; \
+		$(BIN)/pybabel update -N -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l zh --ignore-obsolete; \
 	else \
 		$(BIN)/pybabel init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l zh; \
 	fi
 	$(BIN)/pybabel compile -d $(TRANSLATIONS) -l zh --statistics
 	$(BIN)/pybabel extract -F portal/babel.cfg --no-default-keywords -k _ -k N_ --no-location --sort-output \
 		--project=huiju-portal --version=0.1.0 --copyright-holder=Huiju -o portal/translations/messages.pot portal
-	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -l zh --ignore-obsolete
+	$(BIN)/pybabel update -N -i portal/translations/messages.pot -d portal/translations -l zh --ignore-obsolete
 	$(BIN)/pybabel compile -d portal/translations -l zh --statistics
 
 bench: $(STAMP)

@@ -20,11 +20,14 @@ STATUSES: dict[str, Message] = {
     "submitted": _("submitted"),
     "verifying": _("verifying"),
     "intake": _("intake"),
+    "review": _("review"),
+    "answering": _("answering"),
     "awaiting_supplement": _("awaiting_supplement"),
     "street_review": _("street_review"),
     "processing": _("processing"),
     "incident": _("incident"),
     "concluded": _("concluded"),
+    "withdrawn": _("withdrawn"),
 }
 
 #: How a concluded case ended (the ``outcome`` property of the BPMN end event).
@@ -36,6 +39,9 @@ OUTCOMES: dict[str, Message] = {
     "identity_mismatch": _("identity_mismatch"),
     "closed": _("closed"),
     "supplement_expired": _("supplement_expired"),
+    "withdrawn": _("withdrawn"),
+    "answered": _("answered"),
+    "followed_up": _("followed_up"),
 }
 
 #: Decisions offered by human tasks.
@@ -48,6 +54,10 @@ DECISIONS: dict[str, Message] = {
     "submit": _("submit"),
     "retry": _("retry"),
     "close": _("close"),
+    "return": _("return"),
+    "co_review": _("co_review"),
+    "answer": _("answer"),
+    "done": _("done"),
 }
 
 #: Kinds of case timeline entries (:class:`huiju.models.CaseEvent`).
@@ -65,6 +75,18 @@ TIMELINE: dict[str, Message] = {
     "task_cancelled": _("task_cancelled"),
     "timer_fired": _("timer_fired"),
     "process_completed": _("process_completed"),
+    "task_claimed": _("task_claimed"),
+    "task_released": _("task_released"),
+    "task_transferred": _("task_transferred"),
+    "returned": _("returned"),
+    "co_review_requested": _("co_review_requested"),
+    "clock_paused": _("clock_paused"),
+    "clock_resumed": _("clock_resumed"),
+    "reminder": _("reminder"),
+    "escalated": _("escalated"),
+    "material_uploaded": _("material_uploaded"),
+    "withdrawn": _("withdrawn"),
+    "rated": _("rated"),
 }
 
 #: Account roles (:class:`huiju.models.Role`).

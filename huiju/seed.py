@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from adapters.config import ensure_defaults
 from adapters.sandbox.people import seeded_people
 from huiju.i18n import Message, _
-from huiju.models import Item, ItemKind, Org, OrgLevel, Resident, ResponsibleLevel, Role, TimeUnit, User
+from huiju.models import Item, ItemKind, Org, OrgLevel, Resident, ResponsibleLevel, Role, Theme, TimeUnit, User
 from workflows_bpmn.definitions import bundled_process_files, deploy, read_sources
 from workflows_bpmn.expressions import host_functions
 
@@ -117,6 +117,10 @@ def seed_items(session: Session) -> int:
                 form_schema=entry["form_schema"],
                 process_id=entry["process_id"],
                 supplement_wait=entry.get("supplement_wait", "P30D"),
+                theme=Theme(entry.get("theme", Theme.OTHER)),
+                summary=entry.get("summary", {}),
+                eligibility=entry.get("eligibility", []),
+                steps=entry.get("steps", []),
             )
         )
         added += 1

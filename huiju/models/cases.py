@@ -6,27 +6,39 @@ A case refers to a process instance by id; the serialized workflow lives in the 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from huiju.db import Base, UTCDateTime, utcnow
 from huiju.models.items import Item
 from huiju.models.orgs import Org
 from huiju.models.residents import Resident
+from huiju.models.users import User
 
 
 class CaseStatus(enum.StrEnum):
     SUBMITTED = "submitted"  # 已提交
     VERIFYING = "verifying"  # 核验中
     INTAKE = "intake"  # 待受理
+    REVIEW = "review"  # 社区审核中 (after acceptance, and co-review 加签)
+    ANSWERING = "answering"  # 待答复 (a service request, 诉求, waiting for the officer's answer)
     AWAITING_SUPPLEMENT = "awaiting_supplement"  # 待补正
     STREET_REVIEW = "street_review"  # 街道审核中
     PROCESSING = "processing"  # 办理中 (a government system is being called)
     INCIDENT = "incident"  # 异常 (a government system failed after its retries)
     CONCLUDED = "concluded"  # 已办结
+    WITHDRAWN = "withdrawn"  # 已撤回 (by the resident, before acceptance)
+
+
+#: Statuses in which the resident may still withdraw: nothing has been accepted yet.
+WITHDRAWABLE = frozenset(
+    {CaseStatus.SUBMITTED, CaseStatus.VERIFYING, CaseStatus.INTAKE, CaseStatus.AWAITING_SUPPLEMENT}
+)
+#: Statuses that end a case.
+FINAL = frozenset({CaseStatus.CONCLUDED, CaseStatus.WITHDRAWN})
 
 
 class Case(Base):
@@ -46,10 +58,24 @@ class Case(Base):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 代办: who applied on the applicant's behalf (a relative or a community worker), and the
+    # applicant's consent as recorded: {"method", "statement", "material_id"?, "recorded_at", "by"}.
+    agent_user_id: Mapped[int | None] = mapped_column(ForeignKey("huiju_user.id"), index=True)
+    agent_relation: Mapped[str | None] = mapped_column(String(32))
+    consent: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Time limits (时限), as dates in China: the committed (承诺) and statutory (法定) days the case
+    # is due, pushed back by every suspension (补正 wait); provisional while a year's schedule is unknown.
+    committed_due: Mapped[date | None] = mapped_column(Date)
+    statutory_due: Mapped[date | None] = mapped_column(Date)
+    due_provisional: Mapped[bool] = mapped_column(default=False)
+    clock_paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_days: Mapped[int] = mapped_column(default=0)  # in the item's limit unit
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     item: Mapped[Item] = relationship()
     applicant: Mapped[Resident] = relationship()
     community: Mapped[Org] = relationship()
+    agent: Mapped[User | None] = relationship()
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
     )

@@ -16,6 +16,19 @@ class ItemKind(enum.StrEnum):
     PUBLIC_SERVICE = "public_service"  # 公共服务
     CONVENIENCE = "convenience_service"  # 便民服务
     O2O = "o2o"  # 社区服务 O2O
+    SERVICE_REQUEST = "service_request"  # 居民诉求: repair, complaint, consultation
+
+
+class Theme(enum.StrEnum):
+    """What residents browse the catalog by (主题)."""
+
+    ELDERLY_CARE = "elderly_care"  # 养老服务
+    SOCIAL_ASSISTANCE = "social_assistance"  # 社会救助
+    CERTIFICATES = "certificates"  # 证明开具
+    EMPLOYMENT = "employment"  # 就业创业
+    FAMILY = "family"  # 婚育家庭
+    SERVICE_REQUESTS = "service_requests"  # 居民诉求
+    OTHER = "other"
 
 
 class ResponsibleLevel(enum.StrEnum):
@@ -48,4 +61,9 @@ class Item(Base):
     process_id: Mapped[str] = mapped_column(String(100))
     # How long a resident has to answer a request for more material (补正), ISO 8601 duration.
     supplement_wait: Mapped[str] = mapped_column(String(32), default="P30D")
+    theme: Mapped[Theme] = mapped_column(Enum(Theme, native_enum=False, length=32), default=Theme.OTHER)
+    # What a resident reads before applying, in plain words: {"zh": ..., "en": ...} each.
+    summary: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    eligibility: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # 申请条件
+    steps: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # 办理流程
     active: Mapped[bool] = mapped_column(default=True)
