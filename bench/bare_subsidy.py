@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import CorrelationProper
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
+
+from workflows_bpmn.expressions import upcoming
 
 PROCESS_ID = "elderly_care_subsidy"
 PROCESS_DIR = Path(__file__).resolve().parent.parent / "workflows_bpmn" / "processes"
@@ -82,6 +84,7 @@ EXPRESSION_GLOBALS = {
     "age_on": age_on,
     "today": today,
     "add_working_days": add_working_days,
+    "upcoming": upcoming,
     "str": str,
     "int": int,
     "len": len,
@@ -149,12 +152,28 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+def deadlines_from(now: datetime) -> dict[str, Any]:
+    committed, statutory = (now + timedelta(days=14)).date(), (now + timedelta(days=28)).date()
+    return {
+        "committed_due": committed.isoformat(),
+        "statutory_due": statutory.isoformat(),
+        "remind_at": f"{committed - timedelta(days=1)}T09:00:00+08:00",
+        "escalate_at": f"{committed}T17:30:00+08:00",
+        "provisional": False,
+    }
+
+
 def initial_data(scenario: Scenario, case_number: str = "JJYL-2026-000001") -> dict[str, Any]:
     return {
         "case_number": case_number,
         "item_code": "ELDERLY_CARE_SUBSIDY",
         "submitted_on": "2026-03-02",
         "limits": {"supplement_wait": "P30D"},
+        "item_name": "居家养老服务补贴",
+        # The case's time limits as Huiju's clock hands them to the timers (see huiju.services.clock):
+        # two weeks ahead, so that no reminder or escalation fires while a path runs.
+        "deadlines": deadlines_from(datetime.now(UTC)),
+        "officers": {"duty_phone": "13910500101"},
         "applicant": {
             "id_number": "110101193805010012",
             "name": "张桂兰",

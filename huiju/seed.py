@@ -25,15 +25,15 @@ DEMO_PASSWORD = "huiju-demo"  # noqa: S105 - development accounts, printed by `m
 DEMO_APPLICANT = "110105193801012340"
 
 ORGS = [
-    # code, name, level, parent code
-    ("110105", "北京市朝阳区", OrgLevel.DISTRICT, None),
-    ("110105001", "望京街道", OrgLevel.STREET, "110105"),
-    ("110105002", "六里屯街道", OrgLevel.STREET, "110105"),
-    ("110105001001", "望京西园社区", OrgLevel.COMMUNITY, "110105001"),
-    ("110105001002", "花家地社区", OrgLevel.COMMUNITY, "110105001"),
-    ("110105002001", "六里屯北社区", OrgLevel.COMMUNITY, "110105002"),
+    # code, name, level, parent code, duty phone
+    ("110105", "北京市朝阳区", OrgLevel.DISTRICT, None, None),
+    ("110105001", "望京街道", OrgLevel.STREET, "110105", "13910500100"),
+    ("110105002", "六里屯街道", OrgLevel.STREET, "110105", "13910500200"),
+    ("110105001001", "望京西园社区", OrgLevel.COMMUNITY, "110105001", "13910500101"),
+    ("110105001002", "花家地社区", OrgLevel.COMMUNITY, "110105001", "13910500102"),
+    ("110105002001", "六里屯北社区", OrgLevel.COMMUNITY, "110105002", "13910500201"),
 ]
-COMMUNITIES = [code for code, _n, level, _p in ORGS if level is OrgLevel.COMMUNITY]
+COMMUNITIES = [code for code, _n, level, _p, _phone in ORGS if level is OrgLevel.COMMUNITY]
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,9 @@ def community_for(id_number: str) -> str:
 
 def seed_orgs(session: Session) -> dict[str, Org]:
     orgs = {o.code: o for o in session.scalars(select(Org))}
-    for code, name, level, parent in ORGS:
+    for code, name, level, parent, phone in ORGS:
         if code not in orgs:
-            org = Org(code=code, name=name, level=level, parent=orgs[parent] if parent else None)
+            org = Org(code=code, name=name, level=level, parent=orgs[parent] if parent else None, duty_phone=phone)
             org.check_parent()
             session.add(org)
             orgs[code] = org

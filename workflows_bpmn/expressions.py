@@ -194,8 +194,27 @@ def today() -> str:
     return datetime.now(CHINA).date().isoformat()
 
 
+#: What :func:`upcoming` gives for a moment already past: a timer that never fires.
+NEVER = "9999-12-31T00:00:00+08:00"
+
+
+def upcoming(moment: str) -> str:
+    """``moment`` (ISO date-time) if it is still to come, else :data:`NEVER`.
+
+    For reminder timers: a step entered after its reminder time is not reminded late.
+    """
+    try:
+        when = datetime.fromisoformat(str(moment))
+    except ValueError as exc:
+        raise ExpressionError(_("not an ISO date-time: {value}", value=repr(moment))) from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=CHINA)
+    return str(moment) if when > datetime.now(CHINA) else NEVER
+
+
 SAFE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "age_on": age_on,
+    "upcoming": upcoming,
     "today": today,
     "str": _bounded_str,
     "int": int,

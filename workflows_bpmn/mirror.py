@@ -126,6 +126,10 @@ def sync_human_tasks(
         role = lane_role(lane)
         if role is None:
             raise WorkflowError(f"user task {task.task_spec.bpmn_id} is in unknown lane {lane!r}")
+        earlier = session.get(HumanTask, str(task.id))
+        if earlier is not None:  # a step made ready again by a return (退回): the same task, a new run
+            session.delete(earlier)
+            session.flush()
         human = HumanTask(
             id=str(task.id),
             instance_id=instance.id,
@@ -141,6 +145,7 @@ def sync_human_tasks(
             decisions=[d.strip() for d in properties.get("decisions", "").split(",") if d.strip()],
             properties=properties,
             due_at=datetime.fromisoformat(due) if due else None,
+            assignee=assignee_from(task, properties),
         )
         session.add(human)
         result.ready_tasks.append(human)
@@ -149,6 +154,17 @@ def sync_human_tasks(
             TimelineEntry("task_ready", "system", human.step, human.name, detail=role,
                           data={"task_id": human.id})
         )  # fmt: skip
+
+def assignee_from(task: Any, properties: dict[str, str]) -> str | None:
+    """The assignee a step names from its data: ``assignee_from="review.co_reviewer"`` (加签)."""
+    path = properties.get("assignee_from")
+    if not path:
+        return None
+    value: Any = task.data
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value if isinstance(value, str) and value else None
+
 
 def cancel_abandoned_messages(
     session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, result: StepResult

@@ -45,9 +45,11 @@ from workflows_bpmn.steps import (
     check_data,
     check_data_dict,
     escape_reply,
+    latest_passed_step,
     message_event,
     next_timer,
     outcome_of,
+    passed_steps,
     step_errors,
 )
 
@@ -109,24 +111,22 @@ class Engine:
         return result
 
     def complete_task(
-        self, session: Session, task_id: str, actor: str, form: dict[str, Any]
+        self,
+        session: Session,
+        task_id: str,
+        actor: str,
+        form: dict[str, Any],
+        data_updates: dict[str, Any] | None = None,
     ) -> StepResult:
-        """Complete a ready user task with the given form (its ``decision`` included)."""
-        human = self._human_task(session, task_id)
-        instance = self._lock(session, human.instance_id)
-        session.refresh(human)
-        if human.status is not HumanTaskStatus.READY:
-            fields = {"task_id": task_id, "status": human.status.value}
-            raise ConflictError(
-                _("task {task_id} is already {status} by {user}", user=human.completed_by, **fields)
-                if human.completed_by
-                else _("task {task_id} is already {status}", **fields)
-            )
-        workflow, script_engine = self._load(session, instance)
-        task = workflow.get_task_from_id(UUID(task_id))
-        if task is None or task.state != TaskState.READY:
-            raise ConflictError(_("task {task_id} is not ready in its process", task_id=task_id))
+        """Complete a ready user task with the given form (its ``decision`` included).
+
+        ``data_updates`` are process variables the host sets on the way (the case's new due dates
+        when the clock starts again), checked like the form.
+        """
+        human, instance, workflow, script_engine, task = self._ready_task(session, task_id)
         now = utcnow()
+        if data_updates:
+            task.data.update(check_data(data_updates, _("process data")))
         task.data[human.step] = check_data({**form, "by": actor, "at": now.isoformat()}, _("form data"))
         with step_errors(instance):
             task.run()
@@ -143,6 +143,44 @@ class Engine:
         )  # fmt: skip
         self._advance(session, instance, workflow, script_engine, result)
         return result
+
+    def return_to(
+        self, session: Session, task_id: str, actor: str, to_step: str, comment: str
+    ) -> StepResult:
+        """Send the case back (退回) from a ready user task to a user step it has passed.
+
+        The process is reset to the latest run of ``to_step``: what came after it is dropped and the
+        step is ready again, for its lane's role, with the comment in the case's timeline.
+        """
+        human, instance, workflow, script_engine, task = self._ready_task(session, task_id)
+        target = latest_passed_step(workflow, task, to_step)
+        if target is None:
+            raise InputError(
+                _("the case has not passed a step '{step}' it can be returned to", step=to_step), field="to_step"
+            )
+        now = utcnow()
+        with step_errors(instance):
+            dropped = workflow.reset_from_task_id(target.id)
+            for gone in dropped:  # SpiffWorkflow 3.2 leaves dropped timers in the event manager
+                workflow.event_manager.remove_task(gone)
+        human.status = HumanTaskStatus.COMPLETED
+        human.completed_at = now
+        human.completed_by = actor
+        human.decision = "return"
+        result = StepResult(instance, actor=actor)
+        result.timeline.append(
+            TimelineEntry(
+                "returned", actor, human.step, human.name, detail=comment,
+                data={"to_step": to_step, "to_step_name": target.task_spec.bpmn_name or to_step, "task_id": task_id},
+            )
+        )  # fmt: skip
+        self._advance(session, instance, workflow, script_engine, result)
+        return result
+
+    def return_targets(self, session: Session, task_id: str) -> list[tuple[str, str]]:
+        """The user steps a ready task may be returned to: (step id, name), earliest first."""
+        _human, _instance, workflow, _engine, task = self._ready_task(session, task_id, lock=False)
+        return passed_steps(workflow, task)
 
     def settle(self, session: Session, message_id: str) -> StepResult | None:
         """Feed a delivered reply, or a final failure, back into the step that waits for it."""
@@ -300,6 +338,29 @@ class Engine:
         if human is None:
             raise NotFoundError(_("no task {task_id}", task_id=task_id))
         return human
+
+    def _ready_task(
+        self, session: Session, task_id: str, *, lock: bool = True
+    ) -> tuple[HumanTask, ProcessInstance, BpmnWorkflow, HuijuScriptEngine, Any]:
+        """A ready human task with its (locked) instance and loaded workflow, or a clear conflict."""
+        human = self._human_task(session, task_id)
+        if lock:
+            instance = self._lock(session, human.instance_id)
+            session.refresh(human)
+        else:
+            instance = session.get(ProcessInstance, human.instance_id)  # type: ignore[assignment]
+        if human.status is not HumanTaskStatus.READY:
+            fields = {"task_id": task_id, "status": human.status.value}
+            raise ConflictError(
+                _("task {task_id} is already {status} by {user}", user=human.completed_by, **fields)
+                if human.completed_by
+                else _("task {task_id} is already {status}", **fields)
+            )
+        workflow, script_engine = self._load(session, instance)
+        task = workflow.get_task_from_id(UUID(task_id))
+        if task is None or task.state != TaskState.READY:
+            raise ConflictError(_("task {task_id} is not ready in its process", task_id=task_id))
+        return human, instance, workflow, script_engine, task
 
     def _lock(self, session: Session, instance_id: int) -> ProcessInstance:
         stmt = select(ProcessInstance).where(ProcessInstance.id == instance_id)

@@ -170,3 +170,37 @@ def message_event(
                     correlations.setdefault(key, {})[prop.name] = by_property[prop.name]
         return BpmnEvent(definition, payload, correlations)
     return None
+
+
+def _properties(task: Any) -> dict[str, str]:
+    return dict(task.task_spec.extensions.get("properties", {}))
+
+
+def _return_targets(task: Any) -> list[Any]:
+    """Completed user tasks on the path to ``task`` marked ``return_target``, latest run last."""
+    found: list[Any] = []
+    ancestor = task.parent
+    while ancestor is not None:
+        if (
+            ancestor.task_spec.manual
+            and ancestor.state == TaskState.COMPLETED
+            and _properties(ancestor).get("return_target") == "true"
+            and ancestor.task_spec.bpmn_id != task.task_spec.bpmn_id
+        ):
+            found.append(ancestor)
+        ancestor = ancestor.parent
+    return found[::-1]
+
+
+def passed_steps(workflow: Any, task: Any) -> list[tuple[str, str]]:
+    """(step id, name) of the user steps ``task`` may be returned to (退回), earliest first."""
+    steps: dict[str, str] = {}
+    for passed in _return_targets(task):
+        steps.setdefault(passed.task_spec.bpmn_id, passed.task_spec.bpmn_name or passed.task_spec.bpmn_id)
+    return list(steps.items())
+
+
+def latest_passed_step(workflow: Any, task: Any, step: str) -> Any | None:
+    """The latest run of ``step`` that ``task`` may be returned to, or ``None``."""
+    runs = [t for t in _return_targets(task) if t.task_spec.bpmn_id == step]
+    return runs[-1] if runs else None

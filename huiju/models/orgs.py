@@ -27,6 +27,8 @@ class Org(Base):
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[OrgLevel] = mapped_column(Enum(OrgLevel, native_enum=False, length=16))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"), index=True)
+    # The office's duty mobile (值班手机): reminders and escalations of its cases are sent there.
+    duty_phone: Mapped[str | None] = mapped_column(String(20))
 
     parent: Mapped[Org | None] = relationship(remote_side=[id])
 

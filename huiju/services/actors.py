@@ -56,3 +56,13 @@ def authenticate(session: Session, username: str, password: str) -> Actor:
 
 def community_ids_of_street(session: Session, street_id: int) -> list[int]:
     return list(session.scalars(select(Org.id).where(Org.parent_id == street_id)))
+
+
+def duty_phone(session: Session, org_id: int) -> str:
+    """The duty mobile of an office, or of its street when the office has none ("" when neither has)."""
+    org = session.get(Org, org_id)
+    while org is not None:
+        if org.duty_phone:
+            return org.duty_phone
+        org = org.parent
+    return ""

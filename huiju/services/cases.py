@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date
 from typing import Any
 
 import jsonschema
@@ -15,7 +15,8 @@ from huiju.db import utcnow
 from huiju.errors import InputError, NotFoundError, PermissionDenied, SchemaError
 from huiju.i18n import _
 from huiju.models import Case, CaseEvent, CaseStatus, Item, Resident, Role
-from huiju.services.actors import Actor, community_ids_of_street
+from huiju.services import clock
+from huiju.services.actors import Actor, community_ids_of_street, duty_phone
 from workflows_bpmn.expressions import CHINA
 from workflows_bpmn.models import InstanceStatus, ProcessInstance
 from workflows_bpmn.runner import Engine, StepResult
@@ -79,7 +80,7 @@ def submit_case(
     now = utcnow()
     today = now.astimezone(CHINA).date()
     calendar = WorkingCalendar.load(session)
-    deadline = calendar.deadline(today, item.committed_limit, item.limit_unit.value)
+    deadlines = clock.compute(calendar, item, today)
     street = applicant.community.street
     case = Case(
         number=_next_number(session, today),
@@ -91,16 +92,18 @@ def submit_case(
         submitted_by=actor.username,
         submitted_at=now,
     )
+    clock.apply(case, deadlines)
     session.add(case)
     session.flush()
     case.events.append(CaseEvent(kind="submitted", actor=actor.username, detail=item.name))
-    due_at = datetime.combine(deadline.due, time(17, 30), tzinfo=CHINA)
     result = engine.start(
         session,
         item.process_id,
         data={
             "case_number": case.number,
             "item_code": item.code,
+            "item_name": item.name,
+            "responsible_level": item.responsible_level.value,
             "submitted_on": today.isoformat(),
             "applicant": {
                 "id_number": applicant.id_number,
@@ -110,6 +113,8 @@ def submit_case(
             },
             "form": form,
             "limits": {"supplement_wait": item.supplement_wait},
+            "deadlines": clock.process_data(calendar, deadlines),
+            "officers": {"duty_phone": duty_phone(session, applicant.community_id)},
         },
         context={
             "case_id": case.id,
@@ -117,8 +122,8 @@ def submit_case(
             "community_id": applicant.community_id,
             "street_id": street.id if street else None,
             "applicant_resident_id": applicant.id,
-            "due_at": due_at.isoformat(),
-            "due_provisional": deadline.provisional,
+            "due_at": clock.due_at(deadlines.committed.due).isoformat(),
+            "due_provisional": deadlines.provisional,
             "actor": actor.username,
         },
         actor=actor.username,
@@ -151,6 +156,9 @@ def on_step(session: Session, result: StepResult) -> None:
         case.status = CaseStatus.INCIDENT
     elif result.waiting_status:
         case.status = CaseStatus(result.waiting_status)
+        for task in result.ready_tasks:
+            if task.properties.get("pauses_clock") == "true":
+                clock.pause(case, utcnow(), task.step)
     elif result.messages and all(m.system == "citizen_info" for m in result.messages):
         case.status = CaseStatus.VERIFYING
     else:

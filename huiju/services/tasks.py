@@ -7,9 +7,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from huiju.db import utcnow
 from huiju.errors import InputError, NotFoundError, PermissionDenied
 from huiju.i18n import _
-from huiju.models import Role
+from huiju.models import Case, Role, User
+from huiju.services import clock
 from huiju.services.actors import Actor
 from workflows_bpmn.models import HumanTask, HumanTaskStatus
 from workflows_bpmn.runner import Engine, StepResult
@@ -20,6 +22,9 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "deny": ("reason",),
     "close": ("reason",),
     "supplement": ("missing_materials",),
+    "return": ("to_step", "comment"),
+    "co_review": ("co_reviewer",),
+    "answer": ("answer",),
 }
 
 
@@ -87,8 +92,43 @@ def check_form(task: HumanTask, decision: str, data: dict[str, Any]) -> dict[str
 def complete_task(
     session: Session, engine: Engine, actor: Actor, task_id: str, decision: str, data: dict[str, Any]
 ) -> StepResult:
+    """Decide a task. ``return`` (退回) sends the case back to a step it passed; ``co_review`` (加签)
+    names a second officer whose decision the case waits for; answering a step that stopped the
+    clock (补正) starts it again and moves the due dates on."""
     task = get_task(session, actor, task_id)
     if actor.sees_everything:
         raise PermissionDenied(_("administrators and integrators do not decide cases"))
+    if task.assignee is not None and task.assignee != actor.username:
+        raise PermissionDenied(_("task {task_id} is assigned to {user}", task_id=task.id, user=task.assignee))
     form = check_form(task, decision, data)
-    return engine.complete_task(session, task.id, actor.username, form)
+    if decision == "return":
+        return engine.return_to(session, task.id, actor.username, str(form["to_step"]), str(form.get("comment", "")))
+    if decision == "co_review":
+        _check_co_reviewer(session, actor, task, form)
+    updates = None
+    if task.properties.get("pauses_clock") == "true" and task.case_id is not None:
+        case = session.get(Case, task.case_id)
+        if case is not None:
+            deadlines = clock.resume(session, case, utcnow(), task.step)
+            updates = {"deadlines": deadlines} if deadlines else None
+    return engine.complete_task(session, task.id, actor.username, form, data_updates=updates)
+
+
+def return_targets(session: Session, engine: Engine, actor: Actor, task_id: str) -> list[tuple[str, str]]:
+    """The steps a task may be returned to (退回): (step id, name), earliest first."""
+    task = get_task(session, actor, task_id)
+    if "return" not in task.decisions:
+        return []
+    return engine.return_targets(session, task.id)
+
+
+def _check_co_reviewer(session: Session, actor: Actor, task: HumanTask, form: dict[str, Any]) -> None:
+    username = form["co_reviewer"]
+    user = session.scalars(select(User).where(User.username == username)).one_or_none()
+    allowed_org = task.community_id if actor.role is Role.COMMUNITY_OFFICER else actor.org_id
+    if user is None or not user.active or user.role is not actor.role or user.org_id != allowed_org:
+        raise InputError(
+            _("'{user}' is not an officer of the same office who can co-review", user=username), field="co_reviewer"
+        )
+    if username == actor.username:
+        raise InputError(_("a co-reviewer must be someone else"), field="co_reviewer")

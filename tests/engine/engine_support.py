@@ -85,13 +85,15 @@ class CaseDriver:
     replies: dict[str, list[Reply]] = field(default_factory=dict)  # per operation, used first-in first-out
     identity_match: bool = True
     egov_decision: tuple[str, str] = ("approved", "")  # what the extranet calls back with
+    item: str = ITEM
+    form: dict[str, Any] = field(default_factory=lambda: dict(FORM))
 
     # -- the ways in ---------------------------------------------------------------------------
 
     def submit(self, id_number: str = ZHANG_XIUYING, username: str = APPLICANT) -> CaseDriver:
         with self.rt.db.transaction() as session:
             actor = load_actor(session, username)
-            case = case_service.submit_case(session, self.rt.engine, actor, ITEM, id_number, dict(FORM))
+            case = case_service.submit_case(session, self.rt.engine, actor, self.item, id_number, dict(self.form))
             self.number, self.case_id = case.number, case.id
             assert case.process_instance_id is not None
             self.instance_id = case.process_instance_id

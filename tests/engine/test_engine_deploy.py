@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from workflows_bpmn.expressions import host_functions
 from workflows_bpmn.validation import parse_bundle
 
 BPMN_FILE = "elderly_care_subsidy.bpmn"
-SHIPPED: dict[str, str] = read_sources(bundled_process_files())
+SHIPPED: dict[str, str] = read_sources(p for p in bundled_process_files() if p.name == BPMN_FILE)
 FUNCTIONS: Mapping[str, Callable[..., Any]] = host_functions()
 
 SMALL_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
@@ -52,6 +53,12 @@ def test_the_shipped_process_validates() -> None:
     assert bundle.process_id == "elderly_care_subsidy"
     assert bundle.name == "居家养老服务补贴"
     assert {"intake", "street_review", "supplement", "identity_incident"} <= set(bundle.spec.task_specs)
+
+
+@pytest.mark.parametrize("path", bundled_process_files(), ids=lambda p: p.name)
+def test_every_shipped_process_validates_on_its_own(path: Path) -> None:
+    bundle = parse_bundle(read_sources([path]), FUNCTIONS)
+    assert bundle.process_id == path.stem
 
 
 def test_script_task_is_refused_naming_it() -> None:
@@ -194,7 +201,10 @@ def test_deploy_versions_and_running_instances(rt: Runtime) -> None:
         assert deploy(session, changed, functions, deployed_by="admin").created is False
     with rt.db.sessions() as session:
         rows = [(d.process_id, d.version, running) for d, running in list_definitions(session)]
-    assert rows == [("elderly_care_subsidy", 1, 1), ("elderly_care_subsidy", 2, 0)]
+    assert [row for row in rows if row[0] == "elderly_care_subsidy"] == [
+        ("elderly_care_subsidy", 1, 1),
+        ("elderly_care_subsidy", 2, 0),
+    ]
 
     new_case = CaseDriver(rt).submit()
     assert new_case.instance().definition_id == v2_id
@@ -206,5 +216,5 @@ def test_deploy_versions_and_running_instances(rt: Runtime) -> None:
     assert old_case.instance().definition_id == v1_id
     assert old_case.case().outcome == "approved"
     with rt.db.sessions() as session:
-        counts = [(d.version, running) for d, running in list_definitions(session)]
+        counts = [(d.version, running) for d, running in list_definitions(session) if d.process_id == "elderly_care_subsidy"]
     assert counts == [(1, 0), (2, 1)]

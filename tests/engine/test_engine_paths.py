@@ -53,7 +53,7 @@ def approve(rt: Runtime, driver: CaseDriver) -> None:
     check_task(rt, driver, "intake", "community_officer", ["accept", "refuse", "supplement"])
     driver.complete(OFFICER, "accept")
     assert driver.status is CaseStatus.STREET_REVIEW
-    check_task(rt, driver, "street_review", "street_reviewer", ["approve", "deny"])
+    check_task(rt, driver, "street_review", "street_reviewer", ["approve", "deny", "return"])
     driver.complete(REVIEWER, "approve")
     assert driver.status is CaseStatus.PROCESSING
     assert driver.settle_all() == ["egov.submit_case", "sms.send_sms", "data_exchange.publish_record"]
@@ -119,10 +119,12 @@ def test_supplement_then_approved(rt: Runtime) -> None:
     assert driver.settle_all() == ["sms.send_sms"]
     assert driver.status is CaseStatus.AWAITING_SUPPLEMENT
     check_task(rt, driver, "supplement", "resident", ["submit"])
-    assert driver.instance().next_timer_due is not None
+    supplement_due = driver.instance().next_timer_due
+    assert supplement_due is not None
     driver.complete(APPLICANT, "submit", {"materials": ["hukou.pdf", "bank_card.pdf"]})
     assert driver.status is CaseStatus.INTAKE
-    assert driver.instance().next_timer_due is None
+    reminder = driver.instance().next_timer_due  # the supplement timer is gone; intake's reminder waits
+    assert reminder is not None and reminder < supplement_due
     approve(rt, driver)
     concluded(driver, "approved")
     steps = [(t.step, t.decision) for t in driver.tasks(HumanTaskStatus.COMPLETED)]

@@ -43,7 +43,7 @@ def test_user_task_and_end_event_extensions(specs):
     ts = spec.task_specs
     assert ts["intake"].lane == "community_officer"
     assert ts["intake"].extensions == {
-        "properties": {"case_status": "intake", "decisions": "accept,refuse,supplement"}
+        "properties": {"case_status": "intake", "decisions": "accept,refuse,supplement", "return_target": "true"}
     }
     assert ts["supplement"].lane == "applicant"
     assert ts["supplement"].extensions == {
@@ -51,14 +51,18 @@ def test_user_task_and_end_event_extensions(specs):
     }
     assert ts["street_review"].lane == "street_reviewer"
     assert ts["street_review"].extensions["properties"] == {"case_status": "street_review",
-                                                            "decisions": "approve,deny"}
+                                                            "decisions": "approve,deny,return",
+                                                            "return_target": "true"}
+    for step in ("intake", "street_review"):  # reminder before the limit, escalation to the street after it
+        assert ts[f"supervise_{step}"].lane == "street_reviewer"
+        assert ts[f"supervise_{step}"].extensions["properties"] == {"decisions": "done", "supervision": "true"}
     assert ts["identity_incident"].lane == "community_officer"
     assert ts["identity_incident"].extensions["properties"] == {"case_status": "incident",
                                                                 "decisions": "retry,close"}
     outcomes = {
         name: t.extensions["properties"]["outcome"]
         for name, t in ts.items()
-        if name.startswith("end_")
+        if name.startswith("end_") and "outcome" in t.extensions.get("properties", {})
     }
     assert outcomes == {
         "end_approved": "approved",
@@ -429,9 +433,10 @@ def test_waiting_events_shape(specs):
         {"name": "case_number_key", "retrieval_expression": "case_number", "correlation_keys": ["egov_case"]}
     ]
     assert bare_subsidy.waiting_messages(wf) == [("egov_decision", {"egov_case": {"case_number_key": CASE}})]
-    # nothing to index while the case waits for a person
+    # while the case waits for a person, only the timers of its time limit wait: no message to index
     other, _ = bare_subsidy.start_case(*specs, "approved")
-    assert other.waiting_events() == [] and bare_subsidy.waiting_messages(other) == []
+    assert {p.event_type for p in other.waiting_events()} == {"TimeDateEventDefinition"}
+    assert bare_subsidy.waiting_messages(other) == []
 
 
 def test_callback_with_wrong_case_number_is_refused_and_changes_nothing(specs):

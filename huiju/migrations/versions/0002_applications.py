@@ -97,6 +97,9 @@ def upgrade() -> None:
             batch_op.f("fk_case_agent_user_id_huiju_user"), "huiju_user", ["agent_user_id"], ["id"]
         )
 
+    with op.batch_alter_table("org", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("duty_phone", sa.String(length=20), nullable=True))
+
     with op.batch_alter_table("item", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -141,6 +144,9 @@ def downgrade() -> None:
         batch_op.drop_column("consent")
         batch_op.drop_column("agent_relation")
         batch_op.drop_column("agent_user_id")
+
+    with op.batch_alter_table("org", schema=None) as batch_op:
+        batch_op.drop_column("duty_phone")
 
     op.drop_table("rating")
     with op.batch_alter_table("material", schema=None) as batch_op:
