@@ -22,7 +22,9 @@ HERE = Path(__file__).parent
 VENDOR = HERE / "static" / "vendor"
 
 
-def create_console(runtime: Runtime, test_config: dict[str, Any] | None = None, *, url_prefix: str = URL_PREFIX) -> Flask:
+def create_console(
+    runtime: Runtime, test_config: dict[str, Any] | None = None, *, url_prefix: str = URL_PREFIX
+) -> Flask:
     from officer_console.app import build
 
     return build(runtime, test_config, url_prefix=url_prefix)

@@ -11,24 +11,18 @@ from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 
 from huiju.api.runtime import runtime
-from huiju.errors import InputError
-from huiju.i18n import _
 from huiju.labels import label
 from huiju.models import CaseStatus
 from huiju.services import calendar_admin, casefile, dashboard, decisions, worklist
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
 from officer_console.security import current_actor, locale, requires
+from workflows_bpmn.models import HumanTask
 
 
 def _date_arg(name: str) -> date | None:
     value = (request.args.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(_("'{value}' is not a date (YYYY-MM-DD)", value=value)) from exc
+    return calendar_admin.parse_day(value) if value else None
 
 
 def _back(default: str) -> Response:
@@ -99,7 +93,7 @@ class CaseView(BaseView):  # type: ignore[misc]
         lang = locale()
         with runtime().db.sessions() as session:
             file = casefile.read_case_file(session, actor, number)
-            mine = []
+            mine: list[tuple[HumanTask, decisions.DecisionOptions | None]] = []
             for task in file.tasks:
                 if task.status.value != "ready" or not actor.is_officer or task.role != actor.role.value:
                     continue
@@ -120,7 +114,9 @@ class CaseView(BaseView):  # type: ignore[misc]
     def diagram(self, number: str) -> Any:
         with runtime().db.sessions() as session:
             xml = casefile.case_diagram(session, current_actor(), number)
-        return Response(xml, 200, {"Content-Type": "application/xml; charset=utf-8", "X-Content-Type-Options": "nosniff"})
+        return Response(
+            xml, 200, {"Content-Type": "application/xml; charset=utf-8", "X-Content-Type-Options": "nosniff"}
+        )
 
     @expose("/<number>/tasks/<task_id>/decide", methods=["POST"])
     @requires("can_decide")
@@ -200,9 +196,7 @@ class CalendarView(BaseView):  # type: ignore[misc]
     @expose("/import", methods=["POST"])
     @requires("can_edit")
     def import_year(self) -> Any:
-        year = request.form.get("year", type=int)
-        if year is None:
-            raise InputError(_("give the year of the schedule"))
+        year = calendar_admin.parse_year(request.form.get("year") or "")
         with runtime().db.transaction() as session:
             report = calendar_admin.import_schedule(session, current_actor(), year, request.form.get("schedule") or "")
         flash(

@@ -56,6 +56,16 @@ def parse_day(text: str) -> date:
         raise InputError(_("'{value}' is not a date (YYYY-MM-DD)", value=text.strip())) from exc
 
 
+def parse_year(text: str) -> int:
+    try:
+        year = int(text.strip())
+    except ValueError as exc:
+        raise InputError(_("'{value}' is not a year", value=text.strip())) from exc
+    if not 1900 <= year <= 2200:
+        raise InputError(_("'{value}' is not a year", value=text.strip()))
+    return year
+
+
 def _kind(value: str) -> str:
     if value not in OVERRIDE_KINDS:
         raise InputError(_("calendar override kind must be 'holiday' or 'workday', not {kind}", kind=repr(value)))
@@ -109,7 +119,9 @@ def parse_schedule(year: int, text: str) -> list[tuple[date, str, str]]:
             if not isinstance(values, list):
                 raise InputError(_("'{field}' must be a list of days", field=key))
             for value in values:
-                day_text, name = (value, "") if isinstance(value, str) else (value.get("day", ""), value.get("name", ""))
+                day_text, name = (
+                    (value, "") if isinstance(value, str) else (value.get("day", ""), value.get("name", ""))
+                )
                 entries.append((parse_day(str(day_text)), kind, str(name)))
     else:
         for number, line in enumerate(stripped.splitlines(), start=1):
@@ -137,7 +149,9 @@ def import_schedule(session: Session, actor: Actor, year: int, text: str) -> Rep
     _admin(actor)
     entries = parse_schedule(year, text)
     session.execute(
-        delete(CalendarOverride).where(CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))
+        delete(CalendarOverride).where(
+            CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31)
+        )
     )
     session.add_all(CalendarOverride(day=d, kind=k, name=n[:100]) for d, k, n in entries)
     session.flush()

@@ -72,21 +72,25 @@ def _identity(case: Case, outbox: list[OutboxMessage]) -> Identity:
 def read_case_file(session: Session, actor: Actor, number: str) -> CaseFile:
     case = get_case(session, actor, number)
     outbox = list(
-        session.scalars(select(OutboxMessage).where(OutboxMessage.case_number == case.number).order_by(OutboxMessage.id))
+        session.scalars(
+            select(OutboxMessage).where(OutboxMessage.case_number == case.number).order_by(OutboxMessage.id)
+        )
     )
     log = list(
-        session.scalars(select(MessageLogEntry).where(MessageLogEntry.case_number == case.number).order_by(MessageLogEntry.id))
+        session.scalars(
+            select(MessageLogEntry).where(MessageLogEntry.case_number == case.number).order_by(MessageLogEntry.id)
+        )
     )
     materials = list(
         session.scalars(select(Material).where(Material.case_id == case.id).order_by(Material.round, Material.id))
     )
     tasks = list(
-        session.scalars(select(HumanTask).where(HumanTask.case_id == case.id).order_by(HumanTask.created_at, HumanTask.id))
+        session.scalars(
+            select(HumanTask).where(HumanTask.case_id == case.id).order_by(HumanTask.created_at, HumanTask.id)
+        )
     )
     current = [t.step for t in tasks if t.status is HumanTaskStatus.READY]
-    current += [
-        str(m.reply_to.get("step")) for m in outbox if m.settled_at is None and m.reply_to.get("step")
-    ]
+    current += [str(m.reply_to.get("step")) for m in outbox if m.settled_at is None and m.reply_to.get("step")]
     instance = instance_of(session, case)
     return CaseFile(
         case=case,

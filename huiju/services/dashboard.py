@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from huiju.calendar import WorkingCalendar
-from huiju.models import FINAL, Case, CaseStatus
+from huiju.models import FINAL, CaseStatus
 from huiju.services.actors import Actor
 from huiju.services.cases import visible_cases
 from huiju.services.worklist import due_dates, today_in_china, working_days_between
@@ -60,4 +60,6 @@ def figures(session: Session, actor: Actor, *, today: date | None = None) -> Fig
             tally.overdue += int(overdue)
             if days is not None:
                 tally._days.append(days)
-    return Figures(total, sorted(items.values(), key=lambda t: t.key), sorted(communities.values(), key=lambda t: t.key))
+    return Figures(
+        total, sorted(items.values(), key=lambda t: t.key), sorted(communities.values(), key=lambda t: t.key)
+    )

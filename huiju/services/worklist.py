@@ -70,7 +70,9 @@ class InboxFilter:
 
     def check(self) -> InboxFilter:
         if self.sort not in SORT_KEYS:
-            raise InputError(_("cannot sort by '{key}'; choose one of: {keys}", key=self.sort, keys=", ".join(SORT_KEYS)))
+            raise InputError(
+                _("cannot sort by '{key}'; choose one of: {keys}", key=self.sort, keys=", ".join(SORT_KEYS))
+            )
         if self.status:
             try:
                 CaseStatus(self.status)
@@ -126,7 +128,9 @@ def time_left(calendar: WorkingCalendar, case: Case | None, today: date) -> tupl
     )
 
 
-def inbox_rows(session: Session, actor: Actor, filters: InboxFilter | None = None, *, today: date | None = None) -> list[InboxRow]:
+def inbox_rows(
+    session: Session, actor: Actor, filters: InboxFilter | None = None, *, today: date | None = None
+) -> list[InboxRow]:
     """The actor's ready tasks (scoped as :func:`huiju.services.tasks.inbox`), filtered and ordered."""
     filters = (filters or InboxFilter()).check()
     tasks = inbox(session, actor)
