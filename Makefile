@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 DEBIAN_TEST_PACKAGES := postgresql redis-server
 
-.PHONY: demo test install test-servers lint translations bench clean
+.PHONY: demo test install test-servers lint translations bench clean console-assets
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,11 +18,11 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 ## Set up everything and run Huiju on its embedded defaults (Ctrl-C stops it).
-demo: $(STAMP)
+demo: $(STAMP) console-assets
 	$(BIN)/huiju demo
 
 ## Set up and run the whole test suite (the linters first: they are part of the checks).
-test: $(STAMP) test-servers browser-deps lint
+test: $(STAMP) test-servers browser-deps console-assets lint
 	$(BIN)/python -m pytest
 
 # The integration suite runs once more on PostgreSQL with Redis as the broker, from Debian's packages.
@@ -34,7 +34,7 @@ test-servers:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy huiju workflows_bpmn exchange adapters certs portal bench
+	$(BIN)/mypy huiju workflows_bpmn exchange adapters certs portal officer_console bench
 
 # The Chinese catalogue (zh_CN, read by Babel and gettext from zh/): extract every _() message id,
 # merge it into messages.po (translate what is new or fuzzy there), and compile messages.mo.
@@ -56,6 +56,15 @@ translations: $(STAMP)
 		--project=huiju-portal --version=0.1.0 --copyright-holder=Huiju -o portal/translations/messages.pot portal
 	$(BIN)/pybabel update -N -i portal/translations/messages.pot -d portal/translations -l zh --ignore-obsolete
 	$(BIN)/pybabel compile -d portal/translations -l zh --statistics
+	$(BIN)/pybabel extract -F officer_console/babel.cfg --no-default-keywords -k _ -k _l -k lazy_gettext \
+		--no-location --sort-output --project=huiju-console --version=0.1.0 --copyright-holder=Huiju \
+		-o officer_console/translations/messages.pot officer_console
+	if [ -f officer_console/translations/zh/LC_MESSAGES/messages.po ]; then \
+		$(BIN)/pybabel update -N -i officer_console/translations/messages.pot -d officer_console/translations -l zh --ignore-obsolete; \
+	else \
+		$(BIN)/pybabel init -i officer_console/translations/messages.pot -d officer_console/translations -l zh; \
+	fi
+	$(BIN)/pybabel compile -d officer_console/translations -l zh --statistics
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
@@ -74,3 +83,19 @@ browser-deps: $(STAMP)
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
 	else echo "The browser tests need Debian's $(BROWSER_PACKAGES): install them as root (apt-get install $(BROWSER_PACKAGES))"; exit 1; fi
 	@$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/python -m pip install --quiet playwright
+
+# The console's browser libraries, from the npm registry into officer_console/static/vendor (not
+# committed: ~4 MB of minified builds; served by Flask, no CDN at run time). Versions pinned here.
+VENDOR := officer_console/static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
+NPM_PACKAGES := bpmn-js@18.31.1 echarts@6.1.0
+console-assets: $(VENDOR_STAMP)
+$(VENDOR_STAMP): Makefile
+	rm -rf $(VENDOR) .npm-console && mkdir -p $(VENDOR)/bpmn-js $(VENDOR)/echarts .npm-console
+	npm install --silent --no-audit --no-fund --prefix .npm-console $(NPM_PACKAGES)
+	cp .npm-console/node_modules/bpmn-js/dist/bpmn-viewer.production.min.js $(VENDOR)/bpmn-js/
+	cp .npm-console/node_modules/bpmn-js/dist/assets/diagram-js.css .npm-console/node_modules/bpmn-js/dist/assets/bpmn-js.css $(VENDOR)/bpmn-js/
+	cp .npm-console/node_modules/bpmn-js/LICENSE $(VENDOR)/bpmn-js/
+	cp .npm-console/node_modules/echarts/dist/echarts.min.js .npm-console/node_modules/echarts/LICENSE $(VENDOR)/echarts/
+	rm -rf .npm-console
+	touch $@

@@ -168,7 +168,7 @@ def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: boo
     runtime.celery.worker_main(argv)
 
 
-@main.command(help="Serve the web process (JSON API; portal and console when present).")
+@main.command(help="Serve the web process: JSON API, portal (/portal) and officer console (/console).")
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 def serve(host: str | None, port: int | None) -> None:
@@ -191,8 +191,9 @@ def demo() -> None:
 
 
 
-from huiju import cli_cases, cli_exchange  # noqa: E402 - they register their commands on main
+from huiju import cli_calendar, cli_cases, cli_exchange  # noqa: E402 - they register their commands on main
 
+cli_calendar.register(main)
 cli_cases.register(main)
 cli_exchange.register(main)
 

@@ -10,12 +10,15 @@ from typing import Any
 
 from flask import Flask, Response, request
 from sqlalchemy import text
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from exchange.inbound import MAX_REQUEST_BYTES, wsdl_text
 from huiju.api import bp as api_bp
 from huiju.api.runtime import EXTENSION_KEY
 from huiju.bootstrap import Runtime, build_runtime
 from huiju.callbacks import inbound_endpoint
+from officer_console import URL_PREFIX as CONSOLE_PREFIX
+from officer_console import create_console
 from portal import init_portal
 
 API_PREFIX = "/api/v1"
@@ -58,4 +61,9 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
         return {"status": "ok", "database": "ok"}, 200
 
     init_portal(app)  # the residents' pages under /portal
+    # The officers' console is a Flask-AppBuilder app of its own (its own Babel, session cookie
+    # and error pages), served by the same WSGI process under /console.
+    console = create_console(runtime, test_config)
+    app.extensions["huiju.console"] = console
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {CONSOLE_PREFIX: console.wsgi_app})  # type: ignore[method-assign]
     return app

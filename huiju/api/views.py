@@ -7,6 +7,7 @@ from importlib import resources
 
 from flask import Blueprint, Response, current_app, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
 from huiju.api.auth import current_actor, login_required
 from huiju.api.runtime import runtime
@@ -126,6 +127,36 @@ def complete_task(task_id: str) -> ResponseReturnValue:
     return reply
 
 
+def _task_reply(session: Session, task: HumanTask) -> dict[str, object]:
+    return task_json(task, case_numbers(session, [task]).get(task.case_id or -1))
+
+
+@login_required
+def claim_task(task_id: str) -> ResponseReturnValue:
+    actor = current_actor()
+    with runtime().db.transaction() as session:
+        body = _task_reply(session, task_service.claim_task(session, actor, task_id))
+    return body
+
+
+@login_required
+def release_task(task_id: str) -> ResponseReturnValue:
+    actor = current_actor()
+    with runtime().db.transaction() as session:
+        body = _task_reply(session, task_service.release_task(session, actor, task_id))
+    return body
+
+
+@login_required
+def transfer_task(task_id: str) -> ResponseReturnValue:
+    actor = current_actor()
+    body = json_body({"to": str, "reason": str}, required=("to", "reason"))
+    with runtime().db.transaction() as session:
+        task = task_service.transfer_task(session, actor, task_id, body["to"], body["reason"])
+        reply = _task_reply(session, task)
+    return reply
+
+
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/openapi.yaml", view_func=openapi_document, methods=["GET"])
     bp.add_url_rule("/items", view_func=list_items, methods=["GET"])
@@ -137,3 +168,6 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/tasks", view_func=list_tasks, methods=["GET"])
     bp.add_url_rule("/tasks/<task_id>", view_func=get_task, methods=["GET"])
     bp.add_url_rule("/tasks/<task_id>/complete", view_func=complete_task, methods=["POST"])
+    bp.add_url_rule("/tasks/<task_id>/claim", view_func=claim_task, methods=["POST"])
+    bp.add_url_rule("/tasks/<task_id>/release", view_func=release_task, methods=["POST"])
+    bp.add_url_rule("/tasks/<task_id>/transfer", view_func=transfer_task, methods=["POST"])

@@ -179,6 +179,11 @@ def _visible(session: Session, actor: Actor) -> Any:
     return stmt.where(Case.id == -1)
 
 
+def visible_cases(session: Session, actor: Actor) -> Any:
+    """A ``select(Case)`` limited to the cases the actor may see (for reports that filter further)."""
+    return _visible(session, actor)
+
+
 def get_case(session: Session, actor: Actor, number: str) -> Case:
     """A case the actor may see; any other case answers 'not found', so that nothing leaks."""
     case = session.scalars(_visible(session, actor).where(Case.number == number)).one_or_none()

@@ -1,16 +1,17 @@
-"""Human tasks: the inbox of an actor, and completing a task with a decision."""
+"""Human tasks: the inbox of an actor, claiming, releasing and transferring (转办) a task, and
+completing it with a decision."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from huiju.db import utcnow
-from huiju.errors import InputError, NotFoundError, PermissionDenied
+from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied
 from huiju.i18n import _
-from huiju.models import Case, Role, User
+from huiju.models import Case, CaseEvent, Role, User
 from huiju.services import clock
 from huiju.services.actors import Actor
 from workflows_bpmn.models import HumanTask, HumanTaskStatus
@@ -28,7 +29,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _scope(stmt: Any, actor: Actor) -> Any:
+def _scope(stmt: Any, actor: Actor, *, any_assignee: bool = False) -> Any:
     if actor.sees_everything:
         return stmt
     stmt = stmt.where(HumanTask.role == actor.role.value)
@@ -38,6 +39,8 @@ def _scope(stmt: Any, actor: Actor) -> Any:
         stmt = stmt.where(HumanTask.street_id == actor.org_id)
     elif actor.role is Role.RESIDENT:
         stmt = stmt.where(HumanTask.resident_id == (actor.resident_id or -1))
+    if any_assignee:
+        return stmt
     return stmt.where(or_(HumanTask.assignee.is_(None), HumanTask.assignee == actor.username))
 
 
@@ -60,6 +63,108 @@ def get_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
         task = session.scalars(stmt.where(HumanTask.id == task_id)).one_or_none()
     if task is None:
         raise NotFoundError(_("no task {task_id}", task_id=task_id))
+    return task
+
+
+#: Longest reason kept with a transfer.
+MAX_REASON = 500
+
+
+def _held_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
+    """A ready task of the actor's role and organisation, whoever holds it (for claim and transfer)."""
+    if actor.role not in (Role.COMMUNITY_OFFICER, Role.STREET_REVIEWER):
+        raise PermissionDenied(_("only community officers and street reviewers take tasks"))
+    task = session.scalars(_scope(select(HumanTask), actor, any_assignee=True).where(HumanTask.id == task_id)).first()
+    if task is None:
+        raise NotFoundError(_("no task {task_id}", task_id=task_id))
+    if task.status is not HumanTaskStatus.READY:
+        raise ConflictError(_("task {task_id} is already {status}", task_id=task_id, status=task.status.value))
+    return task
+
+
+def _log(session: Session, task: HumanTask, kind: str, actor: Actor, detail: str, **data: Any) -> None:
+    if task.case_id is not None:
+        session.add(
+            CaseEvent(case_id=task.case_id, kind=kind, step=task.step, step_name=task.name,
+                      actor=actor.username, detail=detail, data={"task_id": task.id, **data})
+        )  # fmt: skip
+
+
+def _set_assignee(session: Session, task: HumanTask, expected: str | None, new: str | None) -> None:
+    """Compare and set: of two officers claiming at once, the second finds the task taken."""
+    cond = HumanTask.assignee.is_(None) if expected is None else HumanTask.assignee == expected
+    done = session.execute(
+        update(HumanTask)
+        .where(HumanTask.id == task.id, HumanTask.status == HumanTaskStatus.READY, cond)
+        .values(assignee=new)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(done, "rowcount", 0) != 1:
+        session.refresh(task)
+        raise ConflictError(
+            _("task {task_id} was claimed by {user} in the meantime", task_id=task.id, user=task.assignee or "-")
+        )
+    session.refresh(task)
+
+
+def claim_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
+    """Take a ready task of one's role and community (street) so that nobody else works on it."""
+    task = _held_task(session, actor, task_id)
+    if task.assignee == actor.username:
+        raise ConflictError(_("you already hold task {task_id}", task_id=task.id))
+    if task.assignee is not None:
+        raise ConflictError(_("task {task_id} is already claimed by {user}", task_id=task.id, user=task.assignee))
+    _set_assignee(session, task, None, actor.username)
+    _log(session, task, "task_claimed", actor, actor.username)
+    return task
+
+
+def release_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
+    """Give a claimed task back to the role's queue."""
+    task = _held_task(session, actor, task_id)
+    if task.assignee != actor.username:
+        raise ConflictError(
+            _("task {task_id} is not yours to release (held by {user})", task_id=task.id, user=task.assignee or "-")
+        )
+    _set_assignee(session, task, actor.username, None)
+    _log(session, task, "task_released", actor, actor.username)
+    return task
+
+
+def colleagues(session: Session, actor: Actor, role: str | None = None) -> list[User]:
+    """The other active officers of the actor's organisation (and role): who a task can go to."""
+    if actor.org_id is None or not actor.is_officer:
+        return []
+    stmt = select(User).where(
+        User.org_id == actor.org_id,
+        User.active.is_(True),
+        User.role == Role(role or actor.role.value),
+        User.username != actor.username,
+    )
+    return list(session.scalars(stmt.order_by(User.username)))
+
+
+def transfer_task(session: Session, actor: Actor, task_id: str, to_username: str, reason: str) -> HumanTask:
+    """转办: hand a task one holds (or nobody holds) to another officer of the same organisation."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputError(_("a transfer needs a reason"), field="reason")
+    if len(reason) > MAX_REASON:
+        raise InputError(_("the reason is longer than {limit} characters", limit=MAX_REASON), field="reason")
+    task = _held_task(session, actor, task_id)
+    if task.assignee not in (None, actor.username):
+        raise ConflictError(_("task {task_id} is already claimed by {user}", task_id=task.id, user=task.assignee))
+    if to_username == actor.username:
+        raise InputError(_("a task cannot be transferred to oneself"), field="to")
+    target = session.scalars(select(User).where(User.username == to_username)).one_or_none()
+    if target is None or not target.active:
+        raise InputError(_("no active account '{username}'", username=to_username), field="to")
+    if target.role.value != task.role or target.org_id != actor.org_id:
+        raise InputError(
+            _("{username} is not an officer of the same community and role", username=to_username), field="to"
+        )
+    _set_assignee(session, task, task.assignee, target.username)
+    _log(session, task, "task_transferred", actor, target.username, to=target.username, reason=reason)
     return task
 
 

@@ -1,0 +1,187 @@
+"""Keeping the working-day calendar: a year's holidays and adjusted working days (调休) entered by
+the administrator (:class:`huiju.calendar.CalendarOverride`), and the deadlines recomputed when a
+year gets its schedule.
+
+A schedule file is JSON (``{"holidays": [{"day": "2027-01-01", "name": "元旦"}, ...], "workdays":
+[...]}``, a day may also be a bare string) or text, one day a line: ``2027-01-01 holiday 元旦`` or
+``2027-02-07 workday``; blank lines and lines starting with ``#`` are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from huiju.calendar import LIBRARY_YEARS, OVERRIDE_KINDS, CalendarOverride, WorkingCalendar
+from huiju.errors import InputError, PermissionDenied
+from huiju.i18n import _
+from huiju.models import FINAL, Case, Role
+from huiju.services.actors import Actor
+from workflows_bpmn.expressions import CHINA
+from workflows_bpmn.models import HumanTask, HumanTaskStatus
+
+#: The local time a due day ends (close of office hours), as the case service sets it.
+END_OF_DAY = time(17, 30)
+MAX_SCHEDULE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class YearSchedule:
+    year: int
+    known: bool
+    in_library: bool
+    overrides: list[CalendarOverride]
+
+
+@dataclass(frozen=True)
+class Report:
+    days: int
+    recomputed: int
+
+
+def _admin(actor: Actor) -> None:
+    if actor.role is not Role.ADMINISTRATOR:
+        raise PermissionDenied(_("only administrators keep the calendar"))
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InputError(_("'{value}' is not a date (YYYY-MM-DD)", value=text.strip())) from exc
+
+
+def parse_year(text: str) -> int:
+    try:
+        year = int(text.strip())
+    except ValueError as exc:
+        raise InputError(_("'{value}' is not a year", value=text.strip())) from exc
+    if not 1900 <= year <= 2200:
+        raise InputError(_("'{value}' is not a year", value=text.strip()))
+    return year
+
+
+def _kind(value: str) -> str:
+    if value not in OVERRIDE_KINDS:
+        raise InputError(_("calendar override kind must be 'holiday' or 'workday', not {kind}", kind=repr(value)))
+    return value
+
+
+def year_schedule(session: Session, year: int) -> YearSchedule:
+    rows = list(
+        session.scalars(
+            select(CalendarOverride)
+            .where(CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))
+            .order_by(CalendarOverride.day)
+        )
+    )
+    return YearSchedule(year, year in LIBRARY_YEARS or bool(rows), year in LIBRARY_YEARS, rows)
+
+
+def set_day(session: Session, actor: Actor, day: date, kind: str, name: str = "") -> Report:
+    """Enter (or change) one day of the official schedule, then recompute provisional deadlines."""
+    _admin(actor)
+    kind = _kind(kind)
+    row = session.scalars(select(CalendarOverride).where(CalendarOverride.day == day)).one_or_none()
+    if row is None:
+        session.add(CalendarOverride(day=day, kind=kind, name=name.strip()[:100]))
+    else:
+        row.kind, row.name = kind, name.strip()[:100]
+    session.flush()
+    return Report(1, recompute_provisional(session))
+
+
+def remove_day(session: Session, actor: Actor, day: date) -> None:
+    _admin(actor)
+    done = session.execute(delete(CalendarOverride).where(CalendarOverride.day == day))
+    if getattr(done, "rowcount", 0) == 0:
+        raise InputError(_("{day} has no calendar entry", day=day.isoformat()))
+
+
+def parse_schedule(year: int, text: str) -> list[tuple[date, str, str]]:
+    """Every (day, kind, name) of a schedule file, all checked before anything is written."""
+    if len(text.encode("utf-8")) > MAX_SCHEDULE_BYTES:
+        raise InputError(_("the schedule is larger than {limit} bytes", limit=MAX_SCHEDULE_BYTES))
+    entries: list[tuple[date, str, str]] = []
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            data: Any = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise InputError(_("the schedule is not valid JSON: {error}", error=exc.msg)) from exc
+        for key, kind in (("holidays", "holiday"), ("workdays", "workday")):
+            values = data.get(key, [])
+            if not isinstance(values, list):
+                raise InputError(_("'{field}' must be a list of days", field=key))
+            for value in values:
+                day_text, name = (
+                    (value, "") if isinstance(value, str) else (value.get("day", ""), value.get("name", ""))
+                )
+                entries.append((parse_day(str(day_text)), kind, str(name)))
+    else:
+        for number, line in enumerate(stripped.splitlines(), start=1):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split(maxsplit=2)
+            if len(parts) < 2:
+                raise InputError(_("line {line}: write 'YYYY-MM-DD holiday|workday [name]'", line=number))
+            entries.append((parse_day(parts[0]), _kind(parts[1]), parts[2] if len(parts) > 2 else ""))
+    if not entries:
+        raise InputError(_("the schedule has no days"))
+    seen: set[date] = set()
+    for day, _k, _n in entries:
+        if day.year != year:
+            raise InputError(_("{day} is not in {year}", day=day.isoformat(), year=year))
+        if day in seen:
+            raise InputError(_("{day} is listed twice", day=day.isoformat()))
+        seen.add(day)
+    return entries
+
+
+def import_schedule(session: Session, actor: Actor, year: int, text: str) -> Report:
+    """Replace the year's entries by the schedule's, then recompute provisional deadlines."""
+    _admin(actor)
+    entries = parse_schedule(year, text)
+    session.execute(
+        delete(CalendarOverride).where(
+            CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31)
+        )
+    )
+    session.add_all(CalendarOverride(day=d, kind=k, name=n[:100]) for d, k, n in entries)
+    session.flush()
+    return Report(len(entries), recompute_provisional(session))
+
+
+def recompute_provisional(session: Session) -> int:
+    """Recompute every open case's provisional due dates on the calendar as it is now.
+
+    A due date is ``limit + paused days`` after the day the clock started (acceptance, else
+    submission), in the item's unit; the ready tasks of the case get the new committed due date.
+    Returns how many cases were recomputed.
+    """
+    calendar = WorkingCalendar.load(session)
+    cases = session.scalars(select(Case).where(Case.due_provisional.is_(True))).all()
+    count = 0
+    for case in cases:
+        if case.status in FINAL:
+            continue
+        start = (case.accepted_at or case.submitted_at).astimezone(CHINA).date()
+        unit = case.item.limit_unit.value
+        committed = calendar.deadline(start, case.item.committed_limit + case.paused_days, unit)  # type: ignore[arg-type]
+        statutory = calendar.deadline(start, case.item.statutory_limit + case.paused_days, unit)  # type: ignore[arg-type]
+        case.committed_due, case.statutory_due = committed.due, statutory.due
+        case.due_provisional = committed.provisional or statutory.provisional
+        due_at = datetime.combine(committed.due, END_OF_DAY, tzinfo=CHINA)
+        for task in session.scalars(
+            select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == HumanTaskStatus.READY)
+        ):
+            if task.due_at is not None:
+                task.due_at = due_at
+        count += 1
+    return count

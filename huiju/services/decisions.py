@@ -1,0 +1,134 @@
+"""Decision forms of the officer's steps: what each decision asks for, and turning a posted form
+into the task data the process reads.
+
+- ``refuse`` (不予受理) and ``deny``: a reason from :data:`REFUSAL_REASONS` plus free text;
+- ``supplement`` (补正): every missing material at once, from the item's list plus "other";
+- ``return`` (退回): a step the case has passed, with a comment;
+- ``co_review`` (加签): another officer of the same community, with a comment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from huiju.errors import InputError
+from huiju.i18n import Message, _
+from huiju.models import Case
+from huiju.services import tasks as task_service
+from huiju.services.actors import Actor
+from workflows_bpmn.models import HumanTask
+from workflows_bpmn.runner import Engine, StepResult
+
+#: Standard reasons for refusing (不予受理) or denying an application; "other" needs free text.
+REFUSAL_REASONS: dict[str, Message] = {
+    "outside_remit": _("The matter is not within the remit of this office"),
+    "ineligible": _("The applicant does not meet the conditions of the item"),
+    "materials_false": _("The materials are false or do not agree with each other"),
+    "duplicate": _("The same application is already being handled"),
+    "not_supplemented": _("The missing materials were not supplied in time"),
+    "other": _("Other reason (explained below)"),
+}
+OTHER = "other"
+MAX_TEXT = 1000
+
+
+@dataclass(frozen=True)
+class DecisionOptions:
+    """What the decision forms of one task offer."""
+
+    decisions: list[str]
+    materials: list[tuple[str, str]] = field(default_factory=list)  # (code, name) of the item
+    return_targets: list[tuple[str, str]] = field(default_factory=list)  # (step id, name)
+    co_reviewers: list[tuple[str, str]] = field(default_factory=list)  # (user name, display name)
+
+
+def _material_names(case: Case | None, locale: str) -> list[tuple[str, str]]:
+    if case is None:
+        return []
+    shown = []
+    for m in case.item.required_materials:
+        name = m.get("name_en") if locale == "en" and m.get("name_en") else m.get("name", m.get("code"))
+        shown.append((str(m["code"]), str(name)))
+    return shown
+
+
+def decision_options(
+    session: Session, engine: Engine, actor: Actor, task: HumanTask, locale: str
+) -> DecisionOptions:
+    case = session.get(Case, task.case_id) if task.case_id is not None else None
+    targets: list[tuple[str, str]] = []
+    if "return" in task.decisions:
+        targets = task_service.return_targets(session, engine, actor, task.id)
+    reviewers = []
+    if "co_review" in task.decisions:
+        reviewers = [(u.username, u.display_name) for u in task_service.colleagues(session, actor, task.role)]
+    return DecisionOptions(list(task.decisions), _material_names(case, locale), targets, reviewers)
+
+
+def _text(form: Mapping[str, Any], name: str) -> str:
+    value = form.get(name)
+    text = value.strip() if isinstance(value, str) else ""
+    if len(text) > MAX_TEXT:
+        raise InputError(_("'{field}' is longer than {limit} characters", field=name, limit=MAX_TEXT), field=name)
+    return text
+
+
+def _list(form: Mapping[str, Any], name: str) -> list[str]:
+    value = form.get(name)
+    if isinstance(value, str):
+        return [value] if value else []
+    if isinstance(value, Sequence):
+        return [str(v) for v in value if str(v)]
+    return []
+
+
+def decision_data(options: DecisionOptions, decision: str, form: Mapping[str, Any]) -> dict[str, Any]:
+    """The task data for ``decision`` from a posted form; a clear error for anything missing."""
+    if decision not in options.decisions:
+        raise InputError(_("'{decision}' is not a decision of this step", decision=decision), field="decision")
+    comment = _text(form, "comment")
+    if decision in ("refuse", "deny"):
+        code = _text(form, "reason_code")
+        if code not in REFUSAL_REASONS:
+            raise InputError(_("choose a reason from the list"), field="reason_code")
+        if code == OTHER and not comment:
+            raise InputError(_("explain the reason in the text box"), field="comment")
+        reason = str(REFUSAL_REASONS[code].localize("zh_CN"))
+        return {"reason": f"{reason}：{comment}" if comment else reason, "reason_code": code, "comment": comment}
+    if decision == "supplement":
+        known = {code for code, _name in options.materials}
+        chosen = _list(form, "missing")
+        unknown = [c for c in chosen if c not in known]
+        if unknown:
+            raise InputError(_("'{code}' is not a material of this item", code=unknown[0]), field="missing")
+        other = _text(form, "missing_other")
+        missing = chosen + ([other] if other else [])
+        if not missing:
+            raise InputError(_("tick every missing material (or describe it under 'other')"), field="missing")
+        return {"missing_materials": missing, "comment": comment}
+    if decision == "return":
+        target = _text(form, "to_step")
+        if target not in {step for step, _name in options.return_targets}:
+            raise InputError(_("choose a step the case has passed"), field="to_step")
+        if not comment:
+            raise InputError(_("say why the case goes back"), field="comment")
+        return {"to_step": target, "comment": comment}
+    if decision == "co_review":
+        reviewer = _text(form, "co_reviewer")
+        if reviewer not in {name for name, _shown in options.co_reviewers}:
+            raise InputError(_("choose an officer of the same community"), field="co_reviewer")
+        return {"co_reviewer": reviewer, "comment": comment}
+    return {"comment": comment} if comment else {}
+
+
+def decide(
+    session: Session, engine: Engine, actor: Actor, task_id: str, decision: str, form: Mapping[str, Any], locale: str
+) -> StepResult:
+    """Check the posted form of a decision, then complete the task (one transaction)."""
+    task = task_service.get_task(session, actor, task_id)
+    options = decision_options(session, engine, actor, task, locale)
+    return task_service.complete_task(session, engine, actor, task.id, decision, decision_data(options, decision, form))

@@ -1,0 +1,173 @@
+"""The officer's worklist (待办): inbox rows with their case, filters, order and time left.
+
+Time left is counted in Chinese working days (public holidays and 调休 included, see
+:mod:`huiju.calendar`) from today to the case's committed (承诺时限) and statutory (法定时限) due
+dates. A row is ``overdue`` past a due date and ``close`` within :data:`CLOSE_DAYS` working days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from huiju.calendar import WorkingCalendar
+from huiju.db import utcnow
+from huiju.errors import InputError
+from huiju.i18n import _
+from huiju.models import Case, CaseStatus
+from huiju.services.actors import Actor
+from huiju.services.tasks import inbox
+from workflows_bpmn.expressions import CHINA
+from workflows_bpmn.models import HumanTask
+
+Urgency = Literal["ok", "close", "overdue", "none"]
+SortKey = Literal["due", "item", "applicant", "status", "created"]
+SORT_KEYS: tuple[str, ...] = ("due", "item", "applicant", "status", "created")
+#: Working days left at or under which a limit shows amber.
+CLOSE_DAYS = 2
+
+
+@dataclass(frozen=True)
+class TimeLeft:
+    due: date | None
+    working_days: int | None  # negative: working days overdue
+    provisional: bool
+
+    @property
+    def urgency(self) -> Urgency:
+        if self.working_days is None:
+            return "none"
+        if self.working_days < 0:
+            return "overdue"
+        return "close" if self.working_days <= CLOSE_DAYS else "ok"
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    task: HumanTask
+    case: Case | None
+    committed: TimeLeft
+    statutory: TimeLeft
+
+    @property
+    def urgency(self) -> Urgency:
+        order = ("overdue", "close", "ok", "none")
+        return min(self.committed.urgency, self.statutory.urgency, key=order.index)
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    item: str | None = None
+    status: str | None = None
+    applicant: str | None = None
+    due_before: date | None = None
+    sort: str = "due"
+    descending: bool = False
+
+    def check(self) -> InboxFilter:
+        if self.sort not in SORT_KEYS:
+            raise InputError(
+                _("cannot sort by '{key}'; choose one of: {keys}", key=self.sort, keys=", ".join(SORT_KEYS))
+            )
+        if self.status:
+            try:
+                CaseStatus(self.status)
+            except ValueError as exc:
+                raise InputError(_("unknown case status '{status}'", status=self.status)) from exc
+        return self
+
+
+def today_in_china(now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(CHINA).date()
+
+
+def working_days_between(calendar: WorkingCalendar, start: date, end: date) -> int:
+    """Working days after ``start`` up to and including ``end``; negative when ``end`` is earlier."""
+    if end == start:
+        return 0
+    low, high, sign = (start, end, 1) if end > start else (end, start, -1)
+    count, day = 0, low
+    while day < high:
+        day = date.fromordinal(day.toordinal() + 1)
+        count += calendar.is_working_day(day)
+    # Overdue counts the days gone past the due date, the due date's own day not included.
+    return sign * count
+
+
+def due_dates(calendar: WorkingCalendar, case: Case) -> tuple[date, date, bool]:
+    """(committed, statutory, provisional) of a case: its stored dates, or from the day it was filed.
+
+    The stored ones are set and pushed back by the engine's clock; a case filed before the clock
+    kept them gets them computed from its submission day and the item's limits.
+    """
+    if case.committed_due is not None and case.statutory_due is not None:
+        return case.committed_due, case.statutory_due, case.due_provisional
+    start = today_in_china(case.accepted_at or case.submitted_at)
+    unit = case.item.limit_unit.value
+    committed = calendar.deadline(start, case.item.committed_limit, unit)  # type: ignore[arg-type]
+    statutory = calendar.deadline(start, case.item.statutory_limit, unit)  # type: ignore[arg-type]
+    return (
+        case.committed_due or committed.due,
+        case.statutory_due or statutory.due,
+        committed.provisional or statutory.provisional,
+    )
+
+
+def time_left(calendar: WorkingCalendar, case: Case | None, today: date) -> tuple[TimeLeft, TimeLeft]:
+    if case is None:
+        none = TimeLeft(None, None, False)
+        return none, none
+    committed, statutory, provisional = due_dates(calendar, case)
+    return (
+        TimeLeft(committed, working_days_between(calendar, today, committed), provisional),
+        TimeLeft(statutory, working_days_between(calendar, today, statutory), provisional),
+    )
+
+
+def inbox_rows(
+    session: Session, actor: Actor, filters: InboxFilter | None = None, *, today: date | None = None
+) -> list[InboxRow]:
+    """The actor's ready tasks (scoped as :func:`huiju.services.tasks.inbox`), filtered and ordered."""
+    filters = (filters or InboxFilter()).check()
+    tasks = inbox(session, actor)
+    case_ids = {t.case_id for t in tasks if t.case_id is not None}
+    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(case_ids)))} if case_ids else {}
+    calendar = WorkingCalendar.load(session)
+    today = today or today_in_china()
+    rows = []
+    for task in tasks:
+        case = cases.get(task.case_id or -1)
+        if filters.item and (case is None or case.item.code != filters.item):
+            continue
+        if filters.status and (case is None or case.status.value != filters.status):
+            continue
+        if filters.applicant and (case is None or filters.applicant.strip() not in case.applicant.name):
+            continue
+        committed, statutory = time_left(calendar, case, today)
+        if filters.due_before and (committed.due is None or committed.due > filters.due_before):
+            continue
+        rows.append(InboxRow(task, case, committed, statutory))
+    rows.sort(key=lambda r: _sort_key(r, filters.sort), reverse=filters.descending)
+    return rows
+
+
+def _sort_key(row: InboxRow, key: str) -> tuple[object, ...]:
+    case = row.case
+    if key == "item":
+        return (case.item.code if case else "", row.task.created_at)
+    if key == "applicant":
+        return (case.applicant.name if case else "", row.task.created_at)
+    if key == "status":
+        return (case.status.value if case else "", row.task.created_at)
+    if key == "created":
+        return (row.task.created_at,)
+    return (row.committed.due or date.max, row.task.created_at)
+
+
+def time_left_of(session: Session, case: Case, today: date | None = None) -> tuple[TimeLeft, TimeLeft]:
+    """(committed, statutory) time left of one case, as on the inbox."""
+    return time_left(WorkingCalendar.load(session), case, today or today_in_china())

@@ -1,0 +1,40 @@
+"""Fixtures of the console tests: the web app of ``huiju.web.create_app`` (console mounted at
+/console) on a temporary SQLite file with the development data and one more officer of the
+applicant's community (for transfers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from console_support import COLLEAGUE
+from flask import Flask
+from sqlalchemy import select
+
+from huiju.bootstrap import Runtime, build_runtime
+from huiju.models import Org, Role, User
+from huiju.seed import DEMO_PASSWORD, seed_all
+from huiju.settings import load_settings
+from huiju.web import create_app
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    rt = build_runtime(load_settings(instance_path=tmp_path, env="test"), with_celery=False)
+    rt.db.create_all()
+    with rt.db.transaction() as session:
+        seed_all(session, "http://127.0.0.1:9/")
+        home = session.scalars(select(Org).where(Org.code == "110105001001")).one()
+        colleague = User(
+            username=COLLEAGUE, display_name="望京西园社区专干 孙丽", role=Role.COMMUNITY_OFFICER, org=home
+        )
+        colleague.set_password(DEMO_PASSWORD)
+        session.add(colleague)
+    yield rt
+    rt.db.dispose()
+
+
+@pytest.fixture
+def app(runtime: Runtime) -> Flask:
+    return create_app(runtime, {"TESTING": True})

@@ -1,0 +1,62 @@
+"""Helpers of the console tests: a case brought to a step through the service layer, sign-in."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from huiju.bootstrap import Runtime
+from huiju.seed import DEMO_APPLICANT, DEMO_PASSWORD
+from huiju.services.actors import load_actor
+from huiju.services.cases import submit_case
+from huiju.services.tasks import complete_task
+from tests.support.canned import deliver_replies
+from workflows_bpmn.models import HumanTask, HumanTaskStatus
+
+OFFICER = "officer-chaoyang-01"  # 望京西园社区, where the demo applicant lives
+COLLEAGUE = "officer-chaoyang-01b"  # added by the fixture: same community
+OTHER_OFFICER = "officer-chaoyang-02"  # 花家地社区, same street
+FAR_OFFICER = "officer-liulitun-01"  # another street
+REVIEWER = "reviewer-wangjing-01"
+FAR_REVIEWER = "reviewer-liulitun-01"
+ITEM = "elderly-care-subsidy"
+FORM = {"income_band": "subsistence", "disability": "none", "living_alone": True}
+
+
+def submit(runtime: Runtime) -> str:
+    """A case of the demo applicant, its identity checked: waiting at intake."""
+    with runtime.db.transaction() as session:
+        number = submit_case(session, runtime.engine, load_actor(session, OFFICER), ITEM, DEMO_APPLICANT, FORM).number
+    deliver_replies(runtime)
+    return number
+
+
+def ready_task(runtime: Runtime, step: str) -> str:
+    with runtime.db.sessions() as session:
+        return session.scalars(
+            select(HumanTask.id).where(HumanTask.step == step, HumanTask.status == HumanTaskStatus.READY)
+        ).one()
+
+
+def decide(runtime: Runtime, username: str, step: str, decision: str, data: dict[str, Any] | None = None) -> None:
+    task_id = ready_task(runtime, step)
+    with runtime.db.transaction() as session:
+        complete_task(session, runtime.engine, load_actor(session, username), task_id, decision, data or {})
+    deliver_replies(runtime)
+
+
+def csrf(client: FlaskClient, path: str = "/console/login/") -> str:
+    page = client.get(path, follow_redirects=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+def sign_in(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) -> int:
+    reply = client.post(
+        "/console/login/", data={"csrf_token": csrf(client), "username": username, "password": password}
+    )
+    return reply.status_code

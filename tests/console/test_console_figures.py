@@ -1,0 +1,92 @@
+"""Numbers: the dashboard's figures, the recompute of provisional deadlines, decision forms."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from console_support import FAR_REVIEWER, OFFICER, REVIEWER, submit
+from sqlalchemy import select
+
+from huiju.bootstrap import Runtime
+from huiju.calendar import WorkingCalendar
+from huiju.errors import InputError, PermissionDenied
+from huiju.models import Case, CaseStatus
+from huiju.services import calendar_admin, dashboard
+from huiju.services.actors import load_actor
+from huiju.services.decisions import DecisionOptions, decision_data
+from huiju.services.worklist import working_days_between
+
+
+def test_working_days_between_skips_the_national_day_week() -> None:
+    calendar = WorkingCalendar()
+    # 2025-09-30 (Tue) to 2025-10-11 (Sat, an adjusted working day): 10-9, 10-10, 10-11.
+    assert working_days_between(calendar, date(2025, 9, 30), date(2025, 10, 11)) == 3
+    assert working_days_between(calendar, date(2025, 10, 11), date(2025, 9, 30)) == -3
+
+
+def test_dashboard_counts_received_concluded_overdue_and_average(runtime: Runtime) -> None:
+    numbers = [submit(runtime) for _ in range(3)]
+    with runtime.db.transaction() as session:
+        cases = {c.number: c for c in session.scalars(select(Case))}
+        first, second, third = (cases[n] for n in numbers)
+        # Filed Mon 2025-09-29; concluded Fri 2025-10-10: 30 Sep, 9 Oct, 10 Oct = 3 working days.
+        for case in (first, second, third):
+            case.submitted_at = datetime(2025, 9, 29, 2, 0, tzinfo=UTC)
+            case.committed_due, case.statutory_due = date(2025, 10, 9), date(2025, 10, 20)
+        first.status, first.concluded_at = CaseStatus.CONCLUDED, datetime(2025, 10, 10, 2, 0, tzinfo=UTC)
+        second.status, second.concluded_at = CaseStatus.CONCLUDED, datetime(2025, 9, 30, 2, 0, tzinfo=UTC)
+    with runtime.db.sessions() as session:
+        mine = dashboard.figures(session, load_actor(session, REVIEWER), today=date(2025, 10, 13))
+        far = dashboard.figures(session, load_actor(session, FAR_REVIEWER), today=date(2025, 10, 13))
+    assert (mine.total.received, mine.total.concluded, mine.total.overdue) == (3, 2, 2)
+    assert mine.total.average_days == 2.0  # (3 + 1) / 2
+    assert [(t.key, t.received) for t in mine.by_item] == [("elderly-care-subsidy", 3)]
+    assert [(t.key, t.received) for t in mine.by_community] == [("110105001001", 3)]
+    assert far.total.received == 0
+
+
+def test_entering_a_year_recomputes_provisional_deadlines(runtime: Runtime) -> None:
+    number = submit(runtime)
+    with runtime.db.transaction() as session:
+        case = session.scalars(select(Case).where(Case.number == number)).one()
+        case.submitted_at = datetime(2099, 12, 28, 2, 0, tzinfo=UTC)  # Mon; 2100 has no schedule
+        case.committed_due, case.statutory_due, case.due_provisional = date(2100, 1, 1), date(2100, 1, 1), True
+        limit = case.item.committed_limit
+    with runtime.db.transaction() as session:
+        admin = load_actor(session, "admin")
+        with pytest.raises(PermissionDenied):
+            calendar_admin.set_day(session, load_actor(session, OFFICER), date(2100, 1, 1), "holiday")
+        with pytest.raises(InputError, match="not in 2100"):
+            calendar_admin.import_schedule(session, admin, 2100, "2101-01-01 holiday")
+        calendar_admin.import_schedule(session, admin, 2099, '{"holidays": [{"day": "2099-10-01", "name": "国庆节"}]}')
+        report = calendar_admin.import_schedule(session, admin, 2100, "# 元旦\n2100-01-01 holiday 元旦\n")
+    assert report.days == 1 and report.recomputed == 1
+    with runtime.db.sessions() as session:
+        case = session.scalars(select(Case).where(Case.number == number)).one()
+        entered = [
+            *calendar_admin.year_schedule(session, 2099).overrides,
+            *calendar_admin.year_schedule(session, 2100).overrides,
+        ]
+        expected = WorkingCalendar(entered).deadline(date(2099, 12, 28), limit)
+        assert case.committed_due == expected.due and not case.due_provisional
+
+
+def test_decision_forms_ask_for_what_each_decision_needs() -> None:
+    options = DecisionOptions(["accept", "refuse", "supplement"], materials=[("id_card", "居民身份证")])
+    assert decision_data(options, "accept", {}) == {}
+    with pytest.raises(InputError, match="choose a reason"):
+        decision_data(options, "refuse", {"reason_code": "made-up"})
+    with pytest.raises(InputError, match="explain the reason"):
+        decision_data(options, "refuse", {"reason_code": "other"})
+    refused = decision_data(options, "refuse", {"reason_code": "ineligible", "comment": "收入超标"})
+    assert refused["reason"] == "申请人不符合本事项的申请条件：收入超标"
+    assert decision_data(options, "supplement", {"missing": ["id_card"], "missing_other": "户口本"})[
+        "missing_materials"
+    ] == ["id_card", "户口本"]
+    with pytest.raises(InputError, match="not a material"):
+        decision_data(options, "supplement", {"missing": ["passport"]})
+    with pytest.raises(InputError, match="tick every missing"):
+        decision_data(options, "supplement", {})
+    with pytest.raises(InputError, match="not a decision"):
+        decision_data(options, "approve", {})

@@ -1,0 +1,99 @@
+"""The permission matrix: every console route and the task/case API routes, called as each role and
+as officers of other communities; allowed, 403 or 404 as it should be, and nothing changes."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from console_support import (
+    FAR_OFFICER,
+    FAR_REVIEWER,
+    OFFICER,
+    OTHER_OFFICER,
+    REVIEWER,
+    csrf,
+    ready_task,
+    sign_in,
+    submit,
+)
+from flask import Flask
+
+from huiju.bootstrap import Runtime
+from huiju.seed import DEMO_PASSWORD
+from workflows_bpmn.models import HumanTask
+
+USERS = [OFFICER, OTHER_OFFICER, FAR_OFFICER, REVIEWER, FAR_REVIEWER, "admin", "integrator"]
+OK = 200
+
+#: (method, path template, expected status per user); {n}: case number, {t}: intake task id.
+CONSOLE: list[tuple[str, str, dict[str, int]]] = [
+    ("GET", "/console/inbox/", {OFFICER: OK, OTHER_OFFICER: OK, FAR_OFFICER: OK, REVIEWER: OK, FAR_REVIEWER: OK,
+                                "admin": 403, "integrator": 403}),
+    ("GET", "/console/cases/{n}", {OFFICER: OK, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: OK,
+                                   FAR_REVIEWER: 404, "admin": OK, "integrator": OK}),
+    ("GET", "/console/cases/{n}/diagram.bpmn", {OFFICER: OK, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: OK,
+                                                FAR_REVIEWER: 404, "admin": OK, "integrator": OK}),
+    ("GET", "/console/cases/incidents", {u: OK for u in USERS}),
+    ("GET", "/console/dashboard/", {**{u: OK for u in USERS}, "integrator": 403}),
+    ("GET", "/console/calendar/", {**{u: 403 for u in USERS}, "admin": OK}),
+    ("POST", "/console/inbox/{t}/claim", {OFFICER: 303, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: 404,
+                                          FAR_REVIEWER: 404, "admin": 403, "integrator": 403}),
+    ("POST", "/console/cases/{n}/tasks/{t}/decide", {OFFICER: 303, OTHER_OFFICER: 404, FAR_OFFICER: 404,
+                                                     REVIEWER: 404, FAR_REVIEWER: 404, "admin": 403,
+                                                     "integrator": 403}),
+    ("POST", "/console/cases/{n}/retry", {OFFICER: 303, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: 303,
+                                          FAR_REVIEWER: 404, "admin": 303, "integrator": 303}),
+    ("POST", "/console/calendar/days", {**{u: 403 for u in USERS}, "admin": 303}),
+]  # fmt: skip
+
+API: list[tuple[str, str, dict[str, int]]] = [
+    ("GET", "/api/v1/cases/{n}", {OFFICER: OK, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: OK,
+                                  FAR_REVIEWER: 404, "admin": OK, "integrator": OK}),
+    ("GET", "/api/v1/tasks/{t}", {OFFICER: OK, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: 404,
+                                  FAR_REVIEWER: 404, "admin": OK, "integrator": OK}),
+    ("POST", "/api/v1/tasks/{t}/claim", {OFFICER: OK, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: 404,
+                                         FAR_REVIEWER: 404, "admin": 403, "integrator": 403}),
+    ("POST", "/api/v1/tasks/{t}/complete", {OFFICER: 400, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: 404,
+                                            FAR_REVIEWER: 404, "admin": 403, "integrator": 403}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "template", "expected"), CONSOLE, ids=[f"{m} {p}" for m, p, _e in CONSOLE])
+def test_console_routes(runtime: Runtime, app: Flask, method: str, template: str, expected: dict[str, int]) -> None:
+    number = submit(runtime)
+    task_id = ready_task(runtime, "intake")
+    path = template.format(n=number, t=task_id)
+    anonymous = app.test_client().open(path, method=method)
+    assert anonymous.status_code in (302, 400), path  # to the sign-in page (a POST without token: 400)
+    # The refused first: then the task must still be as it was; the allowed may change it.
+    for username, status in sorted(expected.items(), key=lambda kv: kv[1] in (200, 303)):
+        client = app.test_client()
+        assert sign_in(client, username) == 302
+        data = {"csrf_token": csrf(client, "/console/"), "decision": "accept", "day": "2030-10-08", "kind": "workday"}
+        reply = client.open(path, method=method, data=data if method == "POST" else None)
+        got = reply.status_code
+        assert got == status, f"{username} {method} {path}: {got}, expected {status}"
+        if got in (403, 404):
+            with runtime.db.sessions() as session:
+                task = session.get(HumanTask, task_id)
+                assert task is not None and task.status.value == "ready" and task.assignee is None
+
+
+@pytest.mark.parametrize(("method", "template", "expected"), API, ids=[f"{m} {p}" for m, p, _e in API])
+def test_api_routes(runtime: Runtime, app: Flask, method: str, template: str, expected: dict[str, int]) -> None:
+    number = submit(runtime)
+    task_id = ready_task(runtime, "intake")
+    path = template.format(n=number, t=task_id)
+    for username, status in expected.items():
+        token = base64.b64encode(f"{username}:{DEMO_PASSWORD}".encode()).decode()
+        body = {"decision": "nonsense"} if path.endswith("complete") else None
+        reply = app.test_client().open(path, method=method, json=body, headers={"Authorization": f"Basic {token}"})
+        assert reply.status_code == status, f"{username} {method} {path}: {reply.status_code}, expected {status}"
+
+
+def test_residents_cannot_sign_in_to_the_console(app: Flask) -> None:
+    client = app.test_client()
+    assert sign_in(client, "resident-zhang") == 401
+    assert sign_in(client, OFFICER, "wrong password") == 401
+    assert client.get("/console/inbox/").status_code == 302

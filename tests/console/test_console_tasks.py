@@ -1,0 +1,107 @@
+"""Claim, release and transfer (转办): the task service and its API routes."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from console_support import COLLEAGUE, FAR_OFFICER, OFFICER, OTHER_OFFICER, REVIEWER, ready_task, submit
+from flask import Flask
+from sqlalchemy import select
+
+from huiju.bootstrap import Runtime
+from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied
+from huiju.models import CaseEvent
+from huiju.seed import DEMO_PASSWORD
+from huiju.services import tasks as task_service
+from huiju.services.actors import load_actor
+from workflows_bpmn.models import HumanTask
+
+
+def _as(runtime: Runtime, username: str, fn, *args):  # type: ignore[no-untyped-def]
+    with runtime.db.transaction() as session:
+        task = fn(session, load_actor(session, username), *args)
+        return task.assignee
+
+
+def test_claim_release_transfer_leave_a_timeline(runtime: Runtime) -> None:
+    submit(runtime)
+    task_id = ready_task(runtime, "intake")
+    assert _as(runtime, OFFICER, task_service.claim_task, task_id) == OFFICER
+    with pytest.raises(ConflictError, match="already claimed by officer-chaoyang-01"):
+        _as(runtime, COLLEAGUE, task_service.claim_task, task_id)
+    with pytest.raises(ConflictError, match="not yours to release"):
+        _as(runtime, COLLEAGUE, task_service.release_task, task_id)
+    # The colleague no longer sees it in the inbox; the holder does.
+    with runtime.db.sessions() as session:
+        assert task_id not in [t.id for t in task_service.inbox(session, load_actor(session, COLLEAGUE))]
+        assert task_id in [t.id for t in task_service.inbox(session, load_actor(session, OFFICER))]
+    assert _as(runtime, OFFICER, task_service.release_task, task_id) is None
+    assert _as(runtime, OFFICER, task_service.transfer_task, task_id, COLLEAGUE, "休假") == COLLEAGUE
+    with runtime.db.sessions() as session:
+        kinds = [(e.kind, e.actor, e.detail) for e in session.scalars(select(CaseEvent).order_by(CaseEvent.id))]
+        transfer = session.scalars(select(CaseEvent).where(CaseEvent.kind == "task_transferred")).one()
+    assert [k for k in kinds if k[0].startswith("task_") and k[0] != "task_ready"] == [
+        ("task_claimed", OFFICER, OFFICER),
+        ("task_released", OFFICER, OFFICER),
+        ("task_transferred", OFFICER, COLLEAGUE),
+    ]
+    assert transfer.data["reason"] == "休假"
+
+
+@pytest.mark.parametrize(
+    ("target", "reason", "error", "text"),
+    [
+        (COLLEAGUE, "  ", InputError, "needs a reason"),
+        (OTHER_OFFICER, "忙", InputError, "not an officer of the same community"),
+        (REVIEWER, "忙", InputError, "not an officer of the same community"),
+        ("nobody-here", "忙", InputError, "no active account"),
+        (OFFICER, "忙", InputError, "to oneself"),
+    ],
+)
+def test_bad_transfers_are_refused_and_change_nothing(
+    runtime: Runtime, target: str, reason: str, error: type[Exception], text: str
+) -> None:
+    submit(runtime)
+    task_id = ready_task(runtime, "intake")
+    with pytest.raises(error, match=text):
+        _as(runtime, OFFICER, task_service.transfer_task, task_id, target, reason)
+    with runtime.db.sessions() as session:
+        assert session.get(HumanTask, task_id).assignee is None  # type: ignore[union-attr]
+        assert not session.scalars(select(CaseEvent).where(CaseEvent.kind == "task_transferred")).all()
+
+
+def test_other_communities_and_non_officers_cannot_take_a_task(runtime: Runtime) -> None:
+    submit(runtime)
+    task_id = ready_task(runtime, "intake")
+    for username in (OTHER_OFFICER, FAR_OFFICER, REVIEWER):
+        with pytest.raises(NotFoundError):
+            _as(runtime, username, task_service.claim_task, task_id)
+    for username in ("admin", "integrator", "resident-zhang"):
+        with pytest.raises(PermissionDenied):
+            _as(runtime, username, task_service.claim_task, task_id)
+
+
+def _basic(username: str) -> dict[str, str]:
+    token = base64.b64encode(f"{username}:{DEMO_PASSWORD}".encode()).decode()
+    return {"Authorization": f"Basic {token}", "Accept-Language": "en"}
+
+
+def test_api_claim_release_transfer(runtime: Runtime, app: Flask) -> None:
+    submit(runtime)
+    task_id = ready_task(runtime, "intake")
+    client = app.test_client()
+    reply = client.post(f"/api/v1/tasks/{task_id}/claim", headers=_basic(OFFICER))
+    assert reply.status_code == 200 and reply.json["assignee"] == OFFICER  # type: ignore[index]
+    reply = client.post(f"/api/v1/tasks/{task_id}/claim", headers=_basic(COLLEAGUE))
+    assert reply.status_code == 409  # same community: told who holds it
+    assert client.post(f"/api/v1/tasks/{task_id}/claim", headers=_basic(OFFICER)).status_code == 409
+    assert client.post(f"/api/v1/tasks/{task_id}/claim", headers=_basic(OTHER_OFFICER)).status_code == 404
+    reply = client.post(f"/api/v1/tasks/{task_id}/transfer", headers=_basic(OFFICER), json={"to": COLLEAGUE})
+    assert reply.status_code == 400
+    reply = client.post(
+        f"/api/v1/tasks/{task_id}/transfer", headers=_basic(OFFICER), json={"to": COLLEAGUE, "reason": "出差"}
+    )
+    assert reply.status_code == 200 and reply.json["assignee"] == COLLEAGUE  # type: ignore[index]
+    assert client.post(f"/api/v1/tasks/{task_id}/release", headers=_basic(COLLEAGUE)).status_code == 200
+    assert client.post(f"/api/v1/tasks/{task_id}/release", headers=_basic(COLLEAGUE)).status_code == 409
