@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from huiju.calendar import LIBRARY_YEARS, OVERRIDE_KINDS, CalendarOverride, WorkingCalendar
+from huiju.calendar import LIBRARY_YEARS, OVERRIDE_KINDS, CalendarOverride
 from huiju.errors import InputError, PermissionDenied
 from huiju.i18n import _
-from huiju.models import FINAL, Case, Role
+from huiju.models import Role
+from huiju.services import clock
 from huiju.services.actors import Actor
-from workflows_bpmn.expressions import CHINA
-from workflows_bpmn.models import HumanTask, HumanTaskStatus
 
 #: The local time a due day ends (close of office hours), as the case service sets it.
 END_OF_DAY = time(17, 30)
@@ -159,29 +158,5 @@ def import_schedule(session: Session, actor: Actor, year: int, text: str) -> Rep
 
 
 def recompute_provisional(session: Session) -> int:
-    """Recompute every open case's provisional due dates on the calendar as it is now.
-
-    A due date is ``limit + paused days`` after the day the clock started (acceptance, else
-    submission), in the item's unit; the ready tasks of the case get the new committed due date.
-    Returns how many cases were recomputed.
-    """
-    calendar = WorkingCalendar.load(session)
-    cases = session.scalars(select(Case).where(Case.due_provisional.is_(True))).all()
-    count = 0
-    for case in cases:
-        if case.status in FINAL:
-            continue
-        start = (case.accepted_at or case.submitted_at).astimezone(CHINA).date()
-        unit = case.item.limit_unit.value
-        committed = calendar.deadline(start, case.item.committed_limit + case.paused_days, unit)  # type: ignore[arg-type]
-        statutory = calendar.deadline(start, case.item.statutory_limit + case.paused_days, unit)  # type: ignore[arg-type]
-        case.committed_due, case.statutory_due = committed.due, statutory.due
-        case.due_provisional = committed.provisional or statutory.provisional
-        due_at = datetime.combine(committed.due, END_OF_DAY, tzinfo=CHINA)
-        for task in session.scalars(
-            select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == HumanTaskStatus.READY)
-        ):
-            if task.due_at is not None:
-                task.due_at = due_at
-        count += 1
-    return count
+    """Recompute every open case's provisional due dates on the calendar as it is now."""
+    return clock.recompute_provisional(session)

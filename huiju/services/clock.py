@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huiju.calendar import Deadline, DeadlineUnit, WorkingCalendar
-from huiju.models import Case, CaseEvent, Item
+from huiju.models import FINAL, Case, CaseEvent, Item
 from workflows_bpmn.expressions import CHINA
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, ProcessInstance
 
@@ -135,7 +135,7 @@ def recompute_provisional(session: Session) -> int:
     """Recompute every open case whose due dates are provisional (after a year's schedule is entered)."""
     calendar = WorkingCalendar.load(session)
     count = 0
-    for case in session.scalars(select(Case).where(Case.due_provisional.is_(True), Case.concluded_at.is_(None))):
+    for case in session.scalars(select(Case).where(Case.due_provisional.is_(True), Case.status.not_in(FINAL))):
         deadlines = compute(calendar, case.item, china_day(case.submitted_at), case.paused_days)
         apply(case, deadlines)
         _retime(session, case)

@@ -12,7 +12,7 @@ from huiju.calendar import WorkingCalendar
 from huiju.models import FINAL, CaseStatus
 from huiju.services.actors import Actor
 from huiju.services.cases import visible_cases
-from huiju.services.worklist import due_dates, today_in_china, working_days_between
+from huiju.services.worklist import due_dates, today_in_china
 
 
 @dataclass
@@ -51,7 +51,7 @@ def figures(session: Session, actor: Actor, *, today: date | None = None) -> Fig
         concluded = today_in_china(case.concluded_at) if case.concluded_at else None
         done = case.status in FINAL and concluded is not None
         overdue = (concluded if done and concluded else today) > committed
-        days = working_days_between(calendar, submitted, concluded) if done and concluded else None
+        days = calendar.working_days_between(submitted, concluded) if done and concluded else None
         item = items.setdefault(case.item.code, Tally(case.item.code, case.item.name))
         community = communities.setdefault(case.community.code, Tally(case.community.code, case.community.name))
         for tally in (total, item, community):

@@ -19,6 +19,7 @@ from huiju.db import utcnow
 from huiju.errors import InputError
 from huiju.i18n import _
 from huiju.models import Case, CaseStatus
+from huiju.services import clock
 from huiju.services.actors import Actor
 from huiju.services.tasks import inbox
 from workflows_bpmn.expressions import CHINA
@@ -85,19 +86,6 @@ def today_in_china(now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(CHINA).date()
 
 
-def working_days_between(calendar: WorkingCalendar, start: date, end: date) -> int:
-    """Working days after ``start`` up to and including ``end``; negative when ``end`` is earlier."""
-    if end == start:
-        return 0
-    low, high, sign = (start, end, 1) if end > start else (end, start, -1)
-    count, day = 0, low
-    while day < high:
-        day = date.fromordinal(day.toordinal() + 1)
-        count += calendar.is_working_day(day)
-    # Overdue counts the days gone past the due date, the due date's own day not included.
-    return sign * count
-
-
 def due_dates(calendar: WorkingCalendar, case: Case) -> tuple[date, date, bool]:
     """(committed, statutory, provisional) of a case: its stored dates, or from the day it was filed.
 
@@ -106,15 +94,8 @@ def due_dates(calendar: WorkingCalendar, case: Case) -> tuple[date, date, bool]:
     """
     if case.committed_due is not None and case.statutory_due is not None:
         return case.committed_due, case.statutory_due, case.due_provisional
-    start = today_in_china(case.accepted_at or case.submitted_at)
-    unit = case.item.limit_unit.value
-    committed = calendar.deadline(start, case.item.committed_limit, unit)  # type: ignore[arg-type]
-    statutory = calendar.deadline(start, case.item.statutory_limit, unit)  # type: ignore[arg-type]
-    return (
-        case.committed_due or committed.due,
-        case.statutory_due or statutory.due,
-        committed.provisional or statutory.provisional,
-    )
+    computed = clock.compute(calendar, case.item, today_in_china(case.submitted_at), case.paused_days)
+    return computed.committed.due, computed.statutory.due, computed.provisional
 
 
 def time_left(calendar: WorkingCalendar, case: Case | None, today: date) -> tuple[TimeLeft, TimeLeft]:
@@ -123,8 +104,8 @@ def time_left(calendar: WorkingCalendar, case: Case | None, today: date) -> tupl
         return none, none
     committed, statutory, provisional = due_dates(calendar, case)
     return (
-        TimeLeft(committed, working_days_between(calendar, today, committed), provisional),
-        TimeLeft(statutory, working_days_between(calendar, today, statutory), provisional),
+        TimeLeft(committed, calendar.working_days_between(today, committed), provisional),
+        TimeLeft(statutory, calendar.working_days_between(today, statutory), provisional),
     )
 
 

@@ -15,14 +15,13 @@ from huiju.models import Case, CaseStatus
 from huiju.services import calendar_admin, dashboard
 from huiju.services.actors import load_actor
 from huiju.services.decisions import DecisionOptions, decision_data
-from huiju.services.worklist import working_days_between
 
 
 def test_working_days_between_skips_the_national_day_week() -> None:
     calendar = WorkingCalendar()
     # 2025-09-30 (Tue) to 2025-10-11 (Sat, an adjusted working day): 10-9, 10-10, 10-11.
-    assert working_days_between(calendar, date(2025, 9, 30), date(2025, 10, 11)) == 3
-    assert working_days_between(calendar, date(2025, 10, 11), date(2025, 9, 30)) == -3
+    assert calendar.working_days_between(date(2025, 9, 30), date(2025, 10, 11)) == 3
+    assert calendar.working_days_between(date(2025, 10, 11), date(2025, 9, 30)) == -3
 
 
 def test_dashboard_counts_received_concluded_overdue_and_average(runtime: Runtime) -> None:
