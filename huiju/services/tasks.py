@@ -20,6 +20,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "deny": ("reason",),
     "close": ("reason",),
     "supplement": ("missing_materials",),
+    "answer": ("answer",),
 }
 
 
