@@ -109,13 +109,8 @@ def seed(runtime: Runtime) -> None:
                 process_id="elderly_care_subsidy",
             )
         )
-        deploy(
-            session,
-            read_sources(bundled_process_files()),
-            host_functions(),
-            deployed_by="test",
-            cache=runtime.engine.cache,
-        )
+        for path in bundled_process_files():  # each shipped process on its own, as `huiju init` does
+            deploy(session, read_sources([path]), host_functions(), deployed_by="test", cache=runtime.engine.cache)
 
 
 def basic(username: str, password: str = PASSWORD) -> dict[str, str]:

@@ -16,7 +16,9 @@ from workflows_bpmn.expressions import host_functions
 from workflows_bpmn.validation import parse_bundle
 
 BPMN_FILE = "elderly_care_subsidy.bpmn"
-SHIPPED: dict[str, str] = read_sources(bundled_process_files())
+# The subsidy process and the decision table it calls (read_sources finds the DMN); other shipped
+# processes are deployed each on its own.
+SHIPPED: dict[str, str] = read_sources([p for p in bundled_process_files() if p.name == BPMN_FILE])
 FUNCTIONS: Mapping[str, Callable[..., Any]] = host_functions()
 
 SMALL_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
@@ -193,7 +195,8 @@ def test_deploy_versions_and_running_instances(rt: Runtime) -> None:
         v2_id = v2.definition.id
         assert deploy(session, changed, functions, deployed_by="admin").created is False
     with rt.db.sessions() as session:
-        rows = [(d.process_id, d.version, running) for d, running in list_definitions(session)]
+        rows = [(d.process_id, d.version, running) for d, running in list_definitions(session)
+                if d.process_id == "elderly_care_subsidy"]  # fmt: skip
     assert rows == [("elderly_care_subsidy", 1, 1), ("elderly_care_subsidy", 2, 0)]
 
     new_case = CaseDriver(rt).submit()

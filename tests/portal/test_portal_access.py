@@ -172,3 +172,32 @@ def test_the_api_follows_the_same_rule(client: FlaskClient, runtime: Runtime, ow
     assert client.get(f"/api/v1/cases/{number}").status_code == 401
     assert client.get(f"/api/v1/cases/{number}", headers=basic(RESIDENT)).status_code == 200
     assert snapshot(runtime) == before
+
+
+def test_an_agent_and_the_applicant_both_see_the_case_in_the_portal_and_the_api(
+    client: FlaskClient, runtime: Runtime
+) -> None:
+    from huiju.models import Resident
+    from huiju.seed import DEMO_APPLICANT
+
+    add_other_resident(runtime)
+    store = UploadStore(runtime.settings.resolved_uploads_folder, runtime.settings.upload_max_bytes)
+    with runtime.db.transaction() as session:
+        agent = load_actor(session, OTHER_RESIDENT)
+        name = session.scalars(select(Resident.name).where(Resident.id_number == DEMO_APPLICANT)).one()
+        draft = applications.start_draft(session, agent, "elderly-care-subsidy", applicant_id_number=DEMO_APPLICANT,
+                                         applicant_name=name, relation="child")  # fmt: skip
+        applications.save_draft(session, agent, draft.id, FORM)
+        for code in ("id_card", "household_register", applications.CONSENT_FORM):
+            applications.add_draft_material(session, store, agent, draft.id, Upload(code, f"{code}.png", PNG))
+        number = applications.submit_draft(session, runtime.engine, agent, draft.id,
+                                           consent_statement="本人签字同意，见授权委托书").number  # fmt: skip
+    for username in (RESIDENT, OTHER_RESIDENT):
+        assert client.get(f"/api/v1/cases/{number}", headers=basic(username)).status_code == 200
+        assert number in text(client.get("/api/v1/cases", headers=basic(username)))
+        log_in(client, username)
+        page = text(client.get(f"/portal/cases/{number}"))
+        assert number in page
+        client.post("/portal/logout", data={"csrf_token": csrf_token(page)})
+    log_in(client, OTHER_RESIDENT)
+    assert "由您代办" in text(client.get(f"/portal/cases/{number}"))
