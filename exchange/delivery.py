@@ -152,7 +152,7 @@ def _record(
             stmt = stmt.with_for_update()
         message = session.scalars(stmt).one()
         for record in exchanged or []:  # what went over the wire is logged, whoever holds the lease
-            _log_exchange(session, claimed, record, error)
+            log_exchange(session, claimed, record, error)
         if message.status is not MessageStatus.PENDING or message.attempts != claimed.attempt:
             # Our lease ran out and a later attempt took over (it carries the same message id,
             # so the receiver answers it alike): what that attempt records stands.
@@ -188,7 +188,7 @@ _REPLY_SIGNATURE = {
 }
 
 
-def _log_exchange(session: Session, claimed: Claimed, record: Exchanged, error: HuijuError | None) -> None:
+def log_exchange(session: Session, claimed: Claimed, record: Exchanged, error: HuijuError | None) -> None:
     """Two entries per attempt: the signed request out, and what came back (or did not)."""
     system, operation = claimed.settings.system, claimed.operation
 

@@ -20,6 +20,8 @@ HUIJU_CERTS_FOLDER          keys, certificates, trust store and CRL             
 HUIJU_CERTS_PASSPHRASE      passphrase of the private keys (none in development)        none
 HUIJU_EXCHANGE_SIGNING      sign requests and verify replies (off only for a plain      ``true``
                             sandbox in development)
+HUIJU_UPLOAD_MAX_BYTES      largest file a resident may upload (a material, a photo)    ``10485760`` (10 MB)
+HUIJU_UPLOADS_FOLDER        where uploaded files are kept (outside any web root)        ``<instance>/uploads``
 ==========================  ==========================================================  =====================
 """
 
@@ -56,6 +58,8 @@ class Settings(BaseSettings):
     certs_folder: Path | None = None
     certs_passphrase: str | None = None
     exchange_signing: bool = True
+    upload_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    uploads_folder: Path | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -79,6 +83,10 @@ class Settings(BaseSettings):
     @property
     def resolved_certs_folder(self) -> Path:
         return (self.certs_folder or self.instance_path / "certs").resolve()
+
+    @property
+    def resolved_uploads_folder(self) -> Path:
+        return (self.uploads_folder or self.instance_path / "uploads").resolve()
 
     @property
     def sandbox_url(self) -> str:

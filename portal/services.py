@@ -8,23 +8,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huiju.errors import PermissionDenied
-from huiju.models import Case, Item, Resident, Role, User
-from huiju.services import actors, cases, tasks
-from portal.catalogue import THEMES, ItemGuide, Theme, guide_for, theme_of
+from huiju.models import WITHDRAWABLE, Case, CaseStatus, Item, Material, Rating, Resident, Role, User
+from huiju.services import actors, applications, cases, materials, ratings
+from huiju.services.cases import instance_of
+from portal.catalogue import THEMES, Theme
 from portal.i18n import N_
+from workflows_bpmn.expressions import CHINA
 
 #: Mainland mobile numbers (11 digits starting with 1), optionally written with +86 and spaces.
 _PHONE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
 
 #: Timeline entries a resident reads; the others (message ids, retries) are for officers.
-RESIDENT_TIMELINE = ("submitted", "task_ready", "task_completed", "timer_fired", "process_completed")
+RESIDENT_TIMELINE = (
+    "submitted", "task_ready", "task_completed", "timer_fired", "process_completed", "material_uploaded",
+    "withdrawn", "rated",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -80,28 +85,22 @@ def load_account(session: Session, username: str) -> Account:
 
 
 @dataclass(frozen=True)
-class ItemEntry:
-    item: Item
-    guide: ItemGuide | None
-
-
-@dataclass(frozen=True)
 class ThemeGroup:
     theme: Theme
-    items: list[ItemEntry]
+    items: list[Item]
 
 
 def catalogue(session: Session) -> list[ThemeGroup]:
-    """The active items grouped by theme, themes in their fixed order, empty themes left out."""
-    by_theme: dict[str, list[ItemEntry]] = {}
+    """The active items grouped by theme (from the item rows), themes in their fixed order."""
+    by_theme: dict[str, list[Item]] = {}
     for item in cases.list_items(session):
-        by_theme.setdefault(theme_of(item.code), []).append(ItemEntry(item, guide_for(item.code)))
+        by_theme.setdefault(item.theme.value, []).append(item)
     return [ThemeGroup(theme, by_theme[theme.code]) for theme in THEMES if theme.code in by_theme]
 
 
-def item_entry(session: Session, code: str) -> ItemEntry:
+def item_entry(session: Session, code: str) -> Item:
     """One active item; NotFoundError for an unknown or withdrawn one."""
-    return ItemEntry(cases.get_item(session, code), guide_for(code))
+    return cases.get_item(session, code)
 
 
 # -- cases -----------------------------------------------------------------------------------------
@@ -113,6 +112,7 @@ class TimelineEntry:
     kind: str
     step_name: str | None
     decision: str | None
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,8 +120,18 @@ class Expectation:
     """What the resident is expected to do now (empty ``step``: nothing, wait)."""
 
     step: str | None = None
+    step_name: str | None = None
     missing_materials: list[str] = field(default_factory=list)
     due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TimeLeft:
+    """The committed time limit (承诺时限) of a case, and how far it is."""
+
+    due: date
+    days_left: int  # calendar days from today in China; negative when late
+    provisional: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,24 +139,44 @@ class CaseView:
     case: Case
     timeline: list[TimelineEntry]
     expectation: Expectation
+    time_left: TimeLeft | None = None
+    materials: list[Material] = field(default_factory=list)
+    answer: str | None = None  # a service request's answer (诉求答复)
+    rating: Rating | None = None
+    can_rate: bool = False
+    can_withdraw: bool = False
+    on_behalf: bool = False  # the signed-in resident applied for someone else (代办)
 
 
 def my_cases(session: Session, account: Account) -> list[Case]:
     return cases.list_cases(session, account.actor)
 
 
-def _missing_materials(case: Case) -> list[str]:
-    """The materials named by the latest request for more material (补正) in the case's timeline."""
+def _time_left(session: Session, case: Case) -> TimeLeft | None:
+    if case.status in (CaseStatus.CONCLUDED, CaseStatus.WITHDRAWN):
+        return None
+    today = datetime.now(CHINA).date()
+    if case.committed_due is not None:
+        return TimeLeft(case.committed_due, (case.committed_due - today).days, case.due_provisional)
+    instance = instance_of(session, case)
+    context = (instance.context or {}) if instance is not None else {}
+    if not context.get("due_at"):
+        return None
+    due = datetime.fromisoformat(str(context["due_at"])).astimezone(CHINA).date()
+    return TimeLeft(due, (due - today).days, bool(context.get("due_provisional")))
+
+
+def _answer(case: Case) -> str | None:
     for event in reversed(case.events):
         form: Any = (event.data or {}).get("form")
-        if event.kind == "task_completed" and isinstance(form, dict) and form.get("decision") == "supplement":
-            missing = form.get("missing_materials")
-            return [str(m) for m in missing] if isinstance(missing, list) else []
-    return []
+        if event.kind == "task_completed" and isinstance(form, dict) and form.get("decision") == "answer":
+            return str(form.get("answer") or "")
+    return None
 
 
 def case_view(session: Session, account: Account, number: str) -> CaseView:
-    """A case of the resident's own, with its timeline in plain words; NotFoundError for any other."""
+    """A case the resident may see (their own, or one they applied for), with its timeline in plain
+    words and what is expected now; NotFoundError for any other."""
     case = cases.get_case(session, account.actor, number)
     timeline = [
         TimelineEntry(
@@ -154,14 +184,26 @@ def case_view(session: Session, account: Account, number: str) -> CaseView:
             kind=event.kind,
             step_name=event.step_name,
             decision=((event.data or {}).get("form") or {}).get("decision") if event.kind == "task_completed" else None,
+            detail=event.detail if event.kind == "material_uploaded" else "",
         )
         for event in case.events
         if event.kind in RESIDENT_TIMELINE
     ]
     expectation = Expectation()
-    mine = [t for t in tasks.inbox(session, account.actor) if t.case_id == case.id]
-    if mine:
-        task = mine[0]
-        missing = _missing_materials(case) if task.step == "supplement" else []
-        expectation = Expectation(step=task.name, missing_materials=missing, due_at=task.due_at)
-    return CaseView(case, timeline, expectation)
+    task = applications.ready_task(session, case)
+    if task is not None and task.role == Role.RESIDENT.value:
+        missing = applications.requested_materials(case) if task.step == applications.SUPPLEMENT_STEP else []
+        expectation = Expectation(step=task.step, step_name=task.name, missing_materials=missing, due_at=task.due_at)
+    rating = ratings.rating_of(session, case)
+    return CaseView(
+        case=case,
+        timeline=timeline,
+        expectation=expectation,
+        time_left=_time_left(session, case),
+        materials=materials.materials_of_case(session, case.id),
+        answer=_answer(case),
+        rating=rating,
+        can_rate=case.status is CaseStatus.CONCLUDED and rating is None and case.outcome != "withdrawn",
+        can_withdraw=case.status in WITHDRAWABLE,
+        on_behalf=case.applicant_id != account.actor.resident_id,
+    )

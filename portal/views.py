@@ -6,68 +6,41 @@ a case that is not the resident's own answers 404, exactly like a case that does
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
+from typing import Any
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, generate_csrf
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from huiju.api.runtime import runtime
 from huiju.errors import NotFoundError, PermissionDenied
 from huiju.labels import label
 from huiju.models import CaseStatus
+from huiju.services.applications import list_drafts
 from portal import security
+from portal.auth import (
+    DISPLAY_KEY,
+    DISPLAYS,
+    USER_KEY,
+    current_account,
+    resident_required,
+    restart_session,
+    safe_next,
+    signed_in,
+)
+from portal.catalogue import in_locale
 from portal.forms import LoginForm
 from portal.i18n import LANG_KEY, LOCALES, Translator, chosen_locale
-from portal.services import Account, case_view, catalogue, item_entry, load_account, my_cases, sign_in
+from portal.services import case_view, catalogue, item_entry, load_account, my_cases, sign_in
+from portal.views_account import register_account_views
+from portal.views_apply import register_apply_views
+from portal.views_case import RATING_LEVELS, register_case_views
 
-USER_KEY = "portal_user"
-DISPLAY_KEY = "portal_display"
-DISPLAYS = ("standard", "large")
-#: What survives signing in and out: the resident's language and display choices.
-PREFERENCES = (LANG_KEY, DISPLAY_KEY)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def current_account() -> Account | None:
-    return cast(Account | None, g.get("portal_account"))
-
-
-def resident_required(view: F) -> F:
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_account() is None:
-            return redirect(url_for("portal.login", next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
-
-    return cast(F, wrapper)
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path inside the portal: never another site (open redirect) or a scheme-relative URL."""
-    home = url_for("portal.home")
-    if not target:
-        return home
-    parts = urlsplit(target)
-    prefix = url_for("portal.home").rstrip("/") + "/"
-    if parts.scheme or parts.netloc or "\\" in target or not target.startswith(prefix) or target.startswith("//"):
-        return home
-    return target
-
-
-def _restart_session(**values: str) -> None:
-    # A new session on sign-in and sign-out (no fixation), keeping only the display preferences.
-    kept = {key: session[key] for key in PREFERENCES if key in session}
-    session.clear()
-    session.update(kept)
-    session.update(values)
+#: Room for the files of one form besides the fields (each file is capped on its own).
+MAX_FILES_PER_POST = 8
 
 
 def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Blueprint:
@@ -85,6 +58,11 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
         values.update((k, v) for k, v in request.args.items() if k != "lang")
         return redirect(url_for(request.endpoint or "portal.home", **values))
 
+    @bp.before_request
+    def cap_request_size() -> None:
+        # Werkzeug stops reading the body past this (413) before any file is parsed.
+        request.max_content_length = runtime().settings.upload_max_bytes * MAX_FILES_PER_POST + 1024 * 1024
+
     bp.before_request(security.check_csrf)
 
     @bp.before_request
@@ -96,7 +74,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
             with runtime().db.sessions() as db:
                 g.portal_account = load_account(db, username)
         except (NotFoundError, PermissionDenied):
-            _restart_session()  # the account was deactivated since: signed out
+            restart_session()  # the account was deactivated since: signed out
 
     @bp.context_processor
     def template_helpers() -> dict[str, Any]:
@@ -116,16 +94,20 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
             "html_lang": "zh-CN" if locale == "zh_CN" else "en",
             "other_locale": "en" if locale == "zh_CN" else "zh_CN",
             "display": session.get(DISPLAY_KEY, "standard"),
+            "text_of": lambda pair: in_locale(pair, locale),
+            "item_name": lambda item: item.name if locale == "zh_CN" else (item.name_en or item.name),
+            "material_name": lambda m: in_locale({"zh": m.get("name", ""), "en": m.get("name_en", "")}, locale),
         }
 
     @bp.get("/")
     @resident_required
     def home() -> ResponseReturnValue:
-        account = cast(Account, current_account())
+        account = signed_in()
         with runtime().db.sessions() as db:
             cases = my_cases(db, account)
             waiting = [c for c in cases if c.status is CaseStatus.AWAITING_SUPPLEMENT]
-            return render_template("portal/home.html", cases=cases[:3], waiting=waiting)
+            drafts = list_drafts(db, account.actor)
+            return render_template("portal/home.html", cases=cases[:3], waiting=waiting, drafts=drafts)
 
     def login() -> ResponseReturnValue:
         form = LoginForm()
@@ -138,8 +120,8 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
                 security.mark_login_failed()
                 error = translator.message(exc.text)
             else:
-                _restart_session(**{USER_KEY: account.actor.username})
-                return redirect(_safe_next(request.args.get("next")))
+                restart_session(**{USER_KEY: account.actor.username})
+                return redirect(safe_next(request.args.get("next")))
         elif request.method == "POST":
             error = _("Please enter your user name or phone number, and your password.")
         return render_template("portal/login.html", form=form, error=error)
@@ -161,7 +143,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
 
     @bp.post("/logout")
     def logout() -> ResponseReturnValue:
-        _restart_session()
+        restart_session()
         return redirect(url_for("portal.login"))
 
     @bp.post("/display")
@@ -169,7 +151,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
         choice = request.form.get("display")
         if choice in DISPLAYS:
             session[DISPLAY_KEY] = choice
-        return redirect(_safe_next(request.form.get("next")))
+        return redirect(safe_next(request.form.get("next")))
 
     @bp.get("/items")
     def items() -> ResponseReturnValue:
@@ -180,13 +162,13 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
     @bp.get("/items/<code>")
     def item(code: str) -> ResponseReturnValue:
         with runtime().db.sessions() as db:
-            entry = item_entry(db, code)
-            return render_template("portal/item.html", entry=entry)
+            item = item_entry(db, code)
+            return render_template("portal/item.html", item=item)
 
     @bp.get("/cases")
     @resident_required
     def cases() -> ResponseReturnValue:
-        account = cast(Account, current_account())
+        account = signed_in()
         with runtime().db.sessions() as db:
             found = my_cases(db, account)
             return render_template("portal/cases.html", cases=found)
@@ -194,10 +176,14 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
     @bp.get("/cases/<number>")
     @resident_required
     def case(number: str) -> ResponseReturnValue:
-        account = cast(Account, current_account())
+        account = signed_in()
         with runtime().db.sessions() as db:
             view = case_view(db, account, number)
-            return render_template("portal/case.html", view=view)
+            return render_template("portal/case.html", view=view, error=None, levels=RATING_LEVELS)
+
+    register_apply_views(bp, translator)
+    register_case_views(bp, translator)
+    register_account_views(bp, limiter, translator)
 
     @bp.route("/<path:unknown>", methods=["GET", "POST"])
     def unknown(unknown: str) -> ResponseReturnValue:
@@ -233,6 +219,15 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
                 "or ask your community service centre to reset your password."
             ),
         )
+
+    @bp.errorhandler(RequestEntityTooLarge)
+    def too_large(_exc: RequestEntityTooLarge) -> ResponseReturnValue:
+        return error_page(
+            413,
+            _("Too much at once"),
+            _("The files sent together are too large. Send fewer files at a time, each at most {mb} MB.",
+              mb=round(runtime().settings.upload_max_bytes / 1048576)),
+        )  # fmt: skip
 
     @bp.errorhandler(PermissionDenied)
     def forbidden(exc: PermissionDenied) -> ResponseReturnValue:

@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 
 #: The BPMN error code the engine throws at a service task whose call finally failed.
 SERVICE_FAILED = "service_failed"
+#: The outcome of an instance cancelled because its case was withdrawn.
+WITHDRAWN = "withdrawn"
 
 
 StepListener = Callable[[Session, StepResult], None]
@@ -299,6 +301,33 @@ class Engine:
         result = StepResult(instance)
         result.timeline.append(TimelineEntry("message_received", actor, detail=name, data={"payload": payload}))
         self._advance(session, instance, workflow, script_engine, result)
+        return result
+
+    def cancel(self, session: Session, instance_id: int, actor: str, reason: str) -> StepResult:
+        """End a running instance where it stands (a case withdrawn by its applicant).
+
+        Every unfinished task is cancelled; in the same transaction its ready human tasks are
+        cancelled, pending calls are not sent any more, nothing waits for a message or a timer,
+        and the instance completes with the outcome ``withdrawn``.
+        """
+        instance = self._lock(session, instance_id)
+        if instance.status is InstanceStatus.COMPLETED:
+            raise ConflictError(_("process instance {instance_id} has already ended", instance_id=instance_id))
+        workflow, _script_engine = self._load(session, instance)
+        workflow.cancel()
+        result = StepResult(instance, actor=actor)
+        cancel_abandoned_messages(session, instance, workflow, result)
+        sync_waiting_messages(session, instance, workflow)
+        sync_human_tasks(session, instance, workflow, result)
+        instance.status = InstanceStatus.COMPLETED
+        instance.outcome = WITHDRAWN
+        instance.next_timer_due = None
+        result.timeline.append(TimelineEntry("withdrawn", actor, detail=reason))
+        instance.serialized = self.store.dumps(workflow)
+        instance.serializer_version = SERIALIZER_VERSION
+        instance.updated_at = utcnow()
+        session.flush()
+        self._notify(session, result)
         return result
 
     def mark_incident(self, session: Session, instance_id: int, detail: str) -> None:

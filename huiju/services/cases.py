@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import jsonschema
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from huiju import idnumber
@@ -14,14 +15,27 @@ from huiju.calendar import WorkingCalendar
 from huiju.db import utcnow
 from huiju.errors import InputError, NotFoundError, PermissionDenied, SchemaError
 from huiju.i18n import _
-from huiju.models import Case, CaseEvent, CaseStatus, Item, Resident, Role
+from huiju.models import Case, CaseEvent, CaseStatus, Item, Resident, Role, User
 from huiju.services import clock
 from huiju.services.actors import Actor, community_ids_of_street, duty_phone
 from workflows_bpmn.expressions import CHINA
 from workflows_bpmn.models import InstanceStatus, ProcessInstance
+from workflows_bpmn.runner import WITHDRAWN as WITHDRAWN_OUTCOME
 from workflows_bpmn.runner import Engine, StepResult
 
 CASE_PREFIX = "HJ"
+#: Context flag of a process that follows a case up (a bad rating's 差评回访) without owning it:
+#: its steps go into the case's timeline, its status stays the case's own.
+FOLLOW_UP = "follow_up"
+
+
+@dataclass(frozen=True)
+class Agency:
+    """An application on someone's behalf (代办): who the agent is to the applicant, and the
+    applicant's consent as recorded ({"method", "statement", ...})."""
+
+    relation: str
+    consent: dict[str, Any]
 
 
 def get_item(session: Session, code: str) -> Item:
@@ -62,9 +76,19 @@ def _next_number(session: Session, today: date) -> str:
 
 
 def submit_case(
-    session: Session, engine: Engine, actor: Actor, item_code: str, applicant_id_number: str, data: Any
+    session: Session,
+    engine: Engine,
+    actor: Actor,
+    item_code: str,
+    applicant_id_number: str,
+    data: Any,
+    *,
+    agency: Agency | None = None,
 ) -> Case:
-    """Check everything first, then create the case and start its process in one transaction."""
+    """Check everything first, then create the case and start its process in one transaction.
+
+    A resident applies for themselves, or with ``agency`` for another resident (代办).
+    """
     item = get_item(session, item_code)
     id_number = idnumber.validate(applicant_id_number)
     applicant = session.scalars(select(Resident).where(Resident.id_number == id_number)).one_or_none()
@@ -72,7 +96,14 @@ def submit_case(
         raise NotFoundError(
             _("no resident registered with ID number {id_number}", id_number=idnumber.mask(id_number))
         )
-    if actor.role is Role.RESIDENT and actor.resident_id != applicant.id:
+    agent: User | None = None
+    if agency is not None:
+        if actor.role not in (Role.RESIDENT, Role.COMMUNITY_OFFICER):
+            raise PermissionDenied(_("only a resident or a community worker may apply on someone's behalf"))
+        if actor.role is Role.RESIDENT and actor.resident_id == applicant.id:
+            raise InputError(_("an application on someone's behalf names another resident as the applicant"))
+        agent = session.scalars(select(User).where(User.username == actor.username)).one()
+    elif actor.role is Role.RESIDENT and actor.resident_id != applicant.id:
         raise PermissionDenied(_("a resident may apply only for themselves"))
     if actor.role is Role.COMMUNITY_OFFICER and actor.org_id != applicant.community_id:
         raise PermissionDenied(_("the applicant lives in another community"))
@@ -91,6 +122,9 @@ def submit_case(
         form_data=form,
         submitted_by=actor.username,
         submitted_at=now,
+        agent=agent,
+        agent_relation=agency.relation if agency else None,
+        consent=agency.consent if agency else None,
     )
     clock.apply(case, deadlines)
     session.add(case)
@@ -141,6 +175,7 @@ def on_step(session: Session, result: StepResult) -> None:
     case = session.get(Case, case_id)
     if case is None:
         return
+    follow_up = bool(instance.context.get(FOLLOW_UP))
     for entry in result.timeline:
         session.add(
             CaseEvent(
@@ -148,7 +183,13 @@ def on_step(session: Session, result: StepResult) -> None:
                 actor=entry.actor, system=entry.system, detail=entry.detail, data=entry.data,
             )
         )  # fmt: skip
-    if instance.status is InstanceStatus.COMPLETED:
+    if follow_up:
+        return  # another process about the case: its timeline, never its status
+    if instance.status is InstanceStatus.COMPLETED and instance.outcome == WITHDRAWN_OUTCOME:
+        case.status = CaseStatus.WITHDRAWN
+        case.outcome = WITHDRAWN_OUTCOME
+        case.concluded_at = case.concluded_at or utcnow()
+    elif instance.status is InstanceStatus.COMPLETED:
         case.status = CaseStatus.CONCLUDED
         case.outcome = instance.outcome
         case.concluded_at = case.concluded_at or utcnow()
@@ -171,7 +212,9 @@ def _visible(session: Session, actor: Actor) -> Any:
     if actor.sees_everything:
         return stmt
     if actor.role is Role.RESIDENT:
-        return stmt.where(Case.applicant_id == (actor.resident_id or -1))
+        # Their own cases, and those they applied for on someone's behalf (代办).
+        agent_ids = select(User.id).where(User.username == actor.username).scalar_subquery()
+        return stmt.where(or_(Case.applicant_id == (actor.resident_id or -1), Case.agent_user_id == agent_ids))
     if actor.role is Role.COMMUNITY_OFFICER:
         return stmt.where(Case.community_id == actor.org_id)
     if actor.role is Role.STREET_REVIEWER and actor.org_id is not None:

@@ -210,13 +210,17 @@ def complete_task(
         return engine.return_to(session, task.id, actor.username, str(form["to_step"]), str(form.get("comment", "")))
     if decision == "co_review":
         _check_co_reviewer(session, actor, task, form)
-    updates = None
-    if task.properties.get("pauses_clock") == "true" and task.case_id is not None:
-        case = session.get(Case, task.case_id)
-        if case is not None:
-            deadlines = clock.resume(session, case, utcnow(), task.step)
-            updates = {"deadlines": deadlines} if deadlines else None
-    return engine.complete_task(session, task.id, actor.username, form, data_updates=updates)
+    return engine.complete_task(session, task.id, actor.username, form, data_updates=clock_updates(session, task))
+
+
+def clock_updates(session: Session, task: HumanTask) -> dict[str, Any] | None:
+    """Completing a step that stopped the case's clock (补正) starts it again: the process's new
+    ``deadlines`` to hand to the engine with the completion, or ``None``."""
+    if task.properties.get("pauses_clock") != "true" or task.case_id is None:
+        return None
+    case = session.get(Case, task.case_id)
+    deadlines = clock.resume(session, case, utcnow(), task.step) if case is not None else None
+    return {"deadlines": deadlines} if deadlines else None
 
 
 def return_targets(session: Session, engine: Engine, actor: Actor, task_id: str) -> list[tuple[str, str]]:

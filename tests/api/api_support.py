@@ -109,7 +109,7 @@ def seed(runtime: Runtime) -> None:
                 process_id="elderly_care_subsidy",
             )
         )
-        for path in bundled_process_files():
+        for path in bundled_process_files():  # each shipped process on its own, as `huiju init` does
             deploy(session, read_sources([path]), host_functions(), deployed_by="test", cache=runtime.engine.cache)
 
 

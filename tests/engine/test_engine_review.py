@@ -619,7 +619,7 @@ def test_dmn_cell_is_checked_as_spiffworkflow_composes_it() -> None:
 
 
 def test_dmn_cell_that_spiffworkflow_composes_into_nonsense_is_refused_at_deploy() -> None:
-    shipped = read_sources(p for p in bundled_process_files() if p.name == "elderly_care_subsidy.bpmn")
+    shipped = read_sources([p for p in bundled_process_files() if p.name == "elderly_care_subsidy.bpmn"])
     dmn = "elderly_care_subsidy_tier.dmn"
     text = shipped[dmn]
     for old, new in (

@@ -1,5 +1,9 @@
 """Fixtures of the portal tests: the web app of ``huiju.web.create_app`` with the portal mounted, on a
-temporary SQLite file seeded with the development data (``huiju.seed.seed_all``)."""
+temporary SQLite file seeded with the development data (``huiju.seed.seed_all``).
+
+Calls made while a resident waits (registration's VerifyIdentity) go to a real sandbox in secure
+mode over HTTPS with client certificates, signed and verified with a development PKI made here;
+the outbox of the processes is answered in-process (``tests.support.canned``)."""
 
 from __future__ import annotations
 
@@ -9,21 +13,56 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
+from adapters.config import AdapterConfig
+from adapters.sandbox.server import SandboxServer
+from adapters.tls import ServerTls
+from certs.store import init_dev_pki, load_signing_identity
+from certs.trust import TrustStore
 from huiju.bootstrap import Runtime, build_runtime
 from huiju.seed import seed_all
 from huiju.settings import load_settings
 from huiju.web import create_app
 
 
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("pki") / "certs"
+    init_dev_pki(folder)  # what `huiju init` makes: the platform and the sandbox sign
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sandbox(pki: Path) -> Iterator[SandboxServer]:
+    """The government systems' sandbox in secure mode: it verifies every request, signs every reply."""
+    server = SandboxServer(
+        port=0, trust=TrustStore.load(pki), signer=load_signing_identity(pki, "sandbox"),
+        tls=ServerTls.from_store(pki, "sandbox"),
+    )  # fmt: skip
+    with server:
+        yield server
+
+
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    rt = build_runtime(load_settings(instance_path=tmp_path, env="test"), with_celery=False)
+def runtime(tmp_path: Path, pki: Path) -> Iterator[Runtime]:
+    rt = build_runtime(load_settings(instance_path=tmp_path, env="test", certs_folder=pki), with_celery=False)
     rt.db.create_all()
     with rt.db.transaction() as session:
         seed_all(session, "http://127.0.0.1:9/")  # no call leaves the tests: the fixtures answer them
     yield rt
     rt.db.dispose()
+
+
+@pytest.fixture
+def citizen_info(runtime: Runtime, sandbox: SandboxServer) -> SandboxServer:
+    """The citizen information system's adapter pointed at the secure sandbox (for registration)."""
+    with runtime.db.transaction() as session:
+        session.execute(
+            update(AdapterConfig).where(AdapterConfig.system == "citizen_info")
+            .values(endpoint=f"{sandbox.url}/citizen_info", operation_timeout=5.0)
+        )  # fmt: skip
+    return sandbox
 
 
 @pytest.fixture

@@ -66,3 +66,26 @@ def csrf_token(html: str) -> str:
 def log_in(client: FlaskClient, login: str = RESIDENT, password: str = DEMO_PASSWORD) -> Any:
     token = csrf_token(client.get("/portal/login").get_data(as_text=True))
     return client.post("/portal/login", data={"login": login, "password": password, "csrf_token": token})
+
+
+REVIEWER = "reviewer-wangjing-01"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64) + b"\xff\xd9"
+
+
+def decide(runtime: Runtime, username: str, step: str, decision: str, data: dict[str, Any] | None = None) -> None:
+    """An officer takes the ready ``step`` of their inbox through the service layer, then the
+    government systems answer what the step sent."""
+    deliver_replies(runtime)
+    with runtime.db.transaction() as session:
+        officer = load_actor(session, username)
+        task = next(t for t in inbox(session, officer) if t.step == step)
+        complete_task(session, runtime.engine, officer, task.id, decision, data or {})
+    deliver_replies(runtime)
+
+
+def approve(runtime: Runtime) -> None:
+    """Intake accepted, street review approved, the extranet's decision called back: concluded."""
+    decide(runtime, OFFICER, "intake", "accept")
+    decide(runtime, REVIEWER, "street_review", "approve")

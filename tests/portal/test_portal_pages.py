@@ -143,9 +143,13 @@ def test_catalogue_groups_items_by_theme(client: FlaskClient) -> None:
 
 def test_item_page_says_who_may_apply_materials_limit_and_steps(client: FlaskClient) -> None:
     body = text(client.get("/portal/items/elderly-care-subsidy"))
-    for expected in ("申请条件", "年满60周岁、享受低保的老人", "所需材料", "居民身份证", "户口簿",
-                     "办理时限", "法定时限为 20 个工作日", "办理流程", "街道办事处审核"):  # fmt: skip
+    # The guide comes from the item row (huiju/data/items.json), in the resident's language.
+    for expected in ("申请条件", "年满60周岁、享受最低生活保障（低保）的居民：每月600元。", "所需材料", "居民身份证",
+                     "户口簿", "办理时限", "法定时限为 20 个工作日", "办理流程", "街道审核。"):  # fmt: skip
         assert expected in body
+    english = text(client.get("/portal/items/elderly-care-subsidy?lang=en", follow_redirects=True))
+    assert "Residents aged 80 or over from an ordinary family: 200 yuan a month." in english
+    assert "The street office reviews it." in english
     assert client.get("/portal/items/no-such-item").status_code == 404
 
 

@@ -1,0 +1,71 @@
+"""A call to a government system made while a person waits (not through the outbox).
+
+Most calls go through the outbox and are delivered by a worker. A few must be answered within
+the request that needs them, such as checking a resident's identity when they register (the
+account is created only if the citizen information system agrees). Such a call is signed and
+verified like any other, and what went over the wire goes to the message log in a transaction of
+its own, so that the record stays even when the caller refuses what came back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from adapters import client as adapter_client
+from adapters import registry as adapter_registry
+from adapters.config import get_config
+from adapters.signing import Exchanged
+from certs.errors import CertificateError
+from exchange.delivery import Caller, Claimed, log_exchange
+from exchange.security import ExchangeSecurity
+from huiju.db import Database
+from huiju.errors import HuijuError, PermanentAdapterError
+
+
+def call_now(
+    db: Database,
+    operation: str,
+    params: dict[str, Any],
+    *,
+    user_id: str,
+    security: Callable[[], ExchangeSecurity] | None,
+    case_number: str | None = None,
+    caller: Caller = adapter_client.call,
+) -> dict[str, Any]:
+    """Call ``operation`` once, now, and return its reply; every exchange is logged.
+
+    Raises what the adapter raises (InputError before sending, Transient/PermanentAdapterError).
+    """
+    spec = adapter_registry.validate_params(operation, params)
+    with db.sessions() as session:
+        settings = get_config(session, spec.system).snapshot()
+    claimed = Claimed(
+        message_id=str(uuid.uuid4()), operation=operation, params=dict(params), user_id=user_id,
+        case_number=case_number, attempt=1, settings=settings,
+    )  # fmt: skip
+    exchanged: list[Exchanged] = []
+    error: HuijuError | None = None
+    reply: dict[str, Any] = {}
+    try:
+        keys: dict[str, Any] = {}
+        if security is not None:
+            current = security()
+            keys = {"signer": current.signer, "trust": current.trust, "tls": current.tls,
+                    "exchange_record": exchanged}  # fmt: skip
+        reply = caller(
+            operation, claimed.params, settings=settings, message_id=claimed.message_id,
+            user_id=user_id, case_number=case_number, **keys,
+        )  # fmt: skip
+    except CertificateError as exc:  # no signing key, or it is revoked: nothing was sent
+        error = PermanentAdapterError(exc.text, **exc.details)
+    except HuijuError as exc:
+        error = exc
+    if exchanged:
+        with db.transaction() as session:
+            for record in exchanged:
+                log_exchange(session, claimed, record, error)
+    if error is not None:
+        raise error
+    return reply

@@ -1,0 +1,64 @@
+"""Registering a resident account; the identity is verified by the citizen information system."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter
+
+from exchange.direct import call_now
+from huiju.api.runtime import runtime
+from huiju.errors import AdapterError, ConflictError, InputError, PermissionDenied
+from huiju.services.registration import Registration, communities, register_resident
+from portal import security
+from portal.auth import USER_KEY, restart_session
+from portal.i18n import Translator
+
+#: Registrations tried per client address (each one may call the citizen information system).
+DEFAULT_REGISTER_LIMIT = "10 per hour"
+REGISTRATION_USER = "portal-registration"
+
+
+def register_account_views(bp: Blueprint, limiter: Limiter, translator: Translator) -> None:
+    _ = translator.gettext
+
+    def register() -> ResponseReturnValue:
+        rt = runtime()
+        error = None
+        field = None
+        if request.method == "POST":
+            form = Registration(
+                phone=request.form.get("phone", ""), name=request.form.get("name", ""),
+                id_number=request.form.get("id_number", ""), password=request.form.get("password", ""),
+                community_code=request.form.get("community") or None,
+            )  # fmt: skip
+            if form.password != request.form.get("password2", ""):
+                error, field = _("The two passwords are not the same."), "password2"
+            else:
+
+                def call(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+                    return call_now(rt.db, operation, params, user_id=REGISTRATION_USER, security=rt.security)
+
+                try:
+                    user = register_resident(rt.db, call, form)
+                except (InputError, ConflictError, PermissionDenied) as exc:
+                    error, field = translator.message(exc.text), str(exc.details.get("field", ""))
+                except AdapterError:
+                    current_app.logger.warning("registration: the citizen information system did not answer")
+                    error = _("The citizen information system cannot be reached now. Please try again later.")
+                else:
+                    restart_session(**{USER_KEY: user.username})
+                    flash(_("Welcome! Your account is ready; you sign in with your phone number."))
+                    return redirect(url_for("portal.home"))
+        return render_template(
+            "portal/register.html", error=error, field=field, form=request.form, communities=communities(rt.db)
+        ), (400 if error else 200)
+
+    limited = limiter.limit(
+        lambda: current_app.config.get("PORTAL_REGISTER_LIMIT", DEFAULT_REGISTER_LIMIT),
+        key_func=security.address_key,
+        methods=["POST"],
+    )
+    bp.add_url_rule("/register", "register", limited(register), methods=["GET", "POST"])

@@ -1,0 +1,164 @@
+"""Applying online: drafts from an item's form, uploads of materials, submitting; downloads.
+
+The form is generated from the item's JSON Schema (:mod:`portal.schema_form`); one multipart form
+carries the fields and the files, so that "save" and "submit" keep what was typed and uploaded
+together: a refused file refuses the whole post, and nothing of it is kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import FileStorage
+
+from huiju.api.runtime import runtime
+from huiju.errors import ConflictError, InputError, PermissionDenied, SchemaError
+from huiju.models import Draft, ItemKind
+from huiju.services import applications, materials
+from huiju.services.cases import get_item
+from portal.auth import resident_required, signed_in
+from portal.i18n import N_, Translator
+from portal.schema_form import coerce, fields_of
+
+#: Relations an agent may state (代办), in the order offered.
+RELATIONS = {
+    "child": N_("Son or daughter"),
+    "spouse": N_("Husband or wife"),
+    "relative": N_("Other relative"),
+    "community_worker": N_("Community worker"),
+}
+
+
+def upload_store() -> materials.UploadStore:
+    settings = runtime().settings
+    return materials.UploadStore(settings.resolved_uploads_folder, settings.upload_max_bytes)
+
+
+def received(file: FileStorage | None, code: str) -> materials.Upload | None:
+    """The bytes of an uploaded file, or None when the field was left empty."""
+    if file is None or (not file.filename and file.content_length in (0, None)):
+        return None
+    data = file.read(upload_store().max_bytes + 1)  # a byte over the cap is enough to refuse it
+    if not file.filename and not data:
+        return None
+    return materials.Upload(code, file.filename or "", data)
+
+
+def register_apply_views(bp: Blueprint, translator: Translator) -> None:
+    _ = translator.gettext
+
+    def error_text(exc: InputError | ConflictError | PermissionDenied) -> str:
+        if isinstance(exc, SchemaError):
+            field = next(iter(exc.details), "")
+            return _("Please check this field: {field}", field=field)
+        missing = exc.details.get("missing")
+        if isinstance(missing, list) and missing and exc.message.startswith("materials missing"):
+            return _("Please upload the required materials first.")
+        return translator.message(exc.text)
+
+    def render_draft(draft: Draft, error: str | None = None, form: dict[str, Any] | None = None,
+                     status: int = 200) -> ResponseReturnValue:  # fmt: skip
+        with runtime().db.sessions() as db:
+            files = materials.materials_of_draft(db, draft.id)
+            missing = {m["code"] for m in applications.missing_required(db, draft)}
+        codes = list(draft.item.required_materials)
+        if draft.applicant_id is not None:
+            codes.append({"code": applications.CONSENT_FORM, "name": "授权委托书",
+                          "name_en": "Signed consent form", "required": True})  # fmt: skip
+        return render_template(
+            "portal/draft.html", draft=draft, fields=fields_of(draft.item.form_schema),
+            values=form if form is not None else draft.form_data, files=files, materials=codes,
+            missing=missing, error=error, relations=RELATIONS, max_mb=round(upload_store().max_bytes / 1048576),
+            service_request=draft.item.kind is ItemKind.SERVICE_REQUEST,
+        ), status  # fmt: skip
+
+    @bp.post("/items/<code>/apply")
+    @resident_required
+    def apply(code: str) -> ResponseReturnValue:
+        account = signed_in()
+        with runtime().db.transaction() as db:
+            draft = applications.start_draft(db, account.actor, code)
+            draft_id = draft.id
+        return redirect(url_for("portal.draft", draft_id=draft_id))
+
+    @bp.route("/items/<code>/apply-for", methods=["GET", "POST"])
+    @resident_required
+    def apply_for(code: str) -> ResponseReturnValue:
+        """Apply on someone's behalf (代办): who the applicant is, and who the agent is to them."""
+        account = signed_in()
+        error = None
+        if request.method == "POST":
+            try:
+                with runtime().db.transaction() as db:
+                    draft = applications.start_draft(
+                        db, account.actor, code, applicant_id_number=request.form.get("id_number", ""),
+                        applicant_name=request.form.get("name", ""), relation=request.form.get("relation"),
+                    )  # fmt: skip
+                    draft_id = draft.id
+            except InputError as exc:
+                error = translator.message(exc.text)
+            else:
+                return redirect(url_for("portal.draft", draft_id=draft_id))
+        with runtime().db.sessions() as db:
+            item = get_item(db, code)
+            return render_template("portal/apply_for.html", item=item, relations=RELATIONS, error=error,
+                                   form=request.form), (400 if error else 200)  # fmt: skip
+
+    @bp.get("/drafts/<int:draft_id>")
+    @resident_required
+    def draft(draft_id: int) -> ResponseReturnValue:
+        with runtime().db.sessions() as db:
+            found = applications.get_draft(db, signed_in().actor, draft_id)
+            return render_draft(found)
+
+    @bp.post("/drafts/<int:draft_id>")
+    @resident_required
+    def save_or_submit(draft_id: int) -> ResponseReturnValue:
+        account = signed_in()
+        engine, store = runtime().engine, upload_store()
+        submitting = request.form.get("action") == "submit"
+        number = None
+        try:
+            with runtime().db.transaction() as db:
+                found = applications.get_draft(db, account.actor, draft_id)
+                schema = found.item.form_schema
+                applications.save_draft(db, account.actor, draft_id, coerce(schema, request.form))
+                codes = applications.material_codes(found.item, on_behalf=found.applicant_id is not None)
+                for code in sorted(codes):
+                    upload = received(request.files.get(f"file_{code}"), code)
+                    if upload is not None:
+                        applications.add_draft_material(db, store, account.actor, draft_id, upload)
+                if submitting:
+                    case = applications.submit_draft(db, engine, account.actor, draft_id,
+                                                     consent_statement=request.form.get("consent", ""))  # fmt: skip
+                    number = case.number
+        except (InputError, ConflictError, PermissionDenied) as exc:
+            with runtime().db.sessions() as db:
+                found = applications.get_draft(db, account.actor, draft_id)
+                return render_draft(found, error_text(exc), dict(request.form), 400)
+        if number is not None:
+            flash(_("Submitted. Your case number is {number}; we will also tell you by SMS.", number=number))
+            return redirect(url_for("portal.case", number=number))
+        flash(_("Saved. You can come back to it from the start page."))
+        return redirect(url_for("portal.draft", draft_id=draft_id))
+
+    @bp.post("/drafts/<int:draft_id>/materials/<int:material_id>/delete")
+    @resident_required
+    def remove_material(draft_id: int, material_id: int) -> ResponseReturnValue:
+        with runtime().db.transaction() as db:
+            applications.remove_draft_material(db, upload_store(), signed_in().actor, draft_id, material_id)
+        return redirect(url_for("portal.draft", draft_id=draft_id))
+
+    @bp.get("/materials/<int:material_id>")
+    @resident_required
+    def material(material_id: int) -> ResponseReturnValue:
+        """A file, always as a download of its detected type: never shown inline, never sniffed."""
+        with runtime().db.sessions() as db:
+            found, data = materials.open_material(db, upload_store(), signed_in().actor, material_id)
+            content_type, name = found.content_type, found.original_name
+        response = Response(data, 200, content_type=content_type)
+        response.headers.set("Content-Disposition", "attachment", filename=name)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response

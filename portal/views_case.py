@@ -1,0 +1,81 @@
+"""What a resident does on a case page: answer a request for more material (补正) with files,
+withdraw a case nobody has accepted yet, rate a concluded case (好差评)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from huiju.api.runtime import runtime
+from huiju.errors import ConflictError, InputError, PermissionDenied
+from huiju.services import applications, ratings
+from portal.auth import resident_required, signed_in
+from portal.i18n import N_, Translator
+from portal.services import case_view
+from portal.views_apply import received, upload_store
+
+#: The five levels of 好差评, best first (message ids).
+RATING_LEVELS = {
+    5: N_("Very satisfied"),
+    4: N_("Satisfied"),
+    3: N_("Fairly satisfied"),
+    2: N_("Dissatisfied"),
+    1: N_("Very dissatisfied"),
+}
+
+
+def register_case_views(bp: Blueprint, translator: Translator) -> None:
+    _ = translator.gettext
+
+    def case_page(number: str, error: str, status: int = 400) -> ResponseReturnValue:
+        with runtime().db.sessions() as db:
+            view = case_view(db, signed_in(), number)
+            return render_template("portal/case.html", view=view, error=error, levels=RATING_LEVELS), status
+
+    @bp.post("/cases/<number>/supplement")
+    @resident_required
+    def supplement(number: str) -> ResponseReturnValue:
+        account = signed_in()
+        files = []
+        for key in request.files:
+            if key.startswith("file_") and key[5:].isdigit():
+                upload = received(request.files.get(key), "supplement")
+                if upload is not None:
+                    files.append(applications.SupplementFile(int(key[5:]), upload))
+        try:
+            with runtime().db.transaction() as db:
+                applications.answer_supplement(db, runtime().engine, upload_store(), account.actor, number, files,
+                                               request.form.get("note", ""))  # fmt: skip
+        except (InputError, ConflictError, PermissionDenied) as exc:
+            return case_page(number, translator.message(exc.text))
+        flash(_("Thank you. The material was sent to the community officer."))
+        return redirect(url_for("portal.case", number=number))
+
+    @bp.post("/cases/<number>/withdraw")
+    @resident_required
+    def withdraw(number: str) -> ResponseReturnValue:
+        if request.form.get("confirm") != "yes":
+            return case_page(number, _("Tick the box to confirm that you want to withdraw the application."))
+        try:
+            with runtime().db.transaction() as db:
+                applications.withdraw_case(db, runtime().engine, signed_in().actor, number,
+                                           request.form.get("reason", ""))  # fmt: skip
+        except (InputError, ConflictError, PermissionDenied) as exc:
+            return case_page(number, translator.message(exc.text))
+        flash(_("The application was withdrawn."))
+        return redirect(url_for("portal.case", number=number))
+
+    @bp.post("/cases/<number>/rating")
+    @resident_required
+    def rate(number: str) -> ResponseReturnValue:
+        level = request.form.get("level", "")
+        if not level.isdigit() or int(level) not in RATING_LEVELS:
+            return case_page(number, _("Choose how satisfied you are."))
+        try:
+            with runtime().db.transaction() as db:
+                ratings.rate_case(db, runtime().engine, signed_in().actor, number, int(level),
+                                  request.form.get("comment", ""))  # fmt: skip
+        except (InputError, ConflictError, PermissionDenied) as exc:
+            return case_page(number, translator.message(exc.text))
+        flash(_("Thank you for your rating."))
+        return redirect(url_for("portal.case", number=number))

@@ -1,0 +1,118 @@
+"""Registration: the identity is verified by a real signed SOAP call to the citizen information
+sandbox (secure mode, mutual TLS); a mismatch or bad input creates nothing; attempts are limited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from portal_support import csrf_token
+from sqlalchemy import func, select
+
+from adapters.sandbox.people import Person, seeded_people
+from adapters.sandbox.server import SandboxServer
+from exchange.log import MessageLogEntry, SignatureStatus
+from huiju.bootstrap import Runtime
+from huiju.models import Resident, User
+
+PASSWORD = "Huiju2026pass"
+
+
+def text(response: Any) -> str:
+    return str(response.get_data(as_text=True))
+
+
+def unregistered(runtime: Runtime) -> Person:
+    """A person of the sandbox who is a resident here, without an account yet."""
+    with runtime.db.sessions() as session:
+        taken = set(session.scalars(select(Resident.id_number).join(User, User.resident_id == Resident.id)))
+        known = set(session.scalars(select(Resident.id_number)))
+    return next(p for p in seeded_people() if p.id_number in known and p.id_number not in taken)
+
+
+def register(client: FlaskClient, **fields: str) -> Any:
+    token = csrf_token(text(client.get("/portal/register")))
+    data = {"password": PASSWORD, "password2": PASSWORD, "csrf_token": token, **fields}
+    return client.post("/portal/register", data=data)
+
+
+def counts(runtime: Runtime) -> tuple[int, int]:
+    with runtime.db.sessions() as session:
+        return (session.scalar(select(func.count()).select_from(User)) or 0,
+                session.scalar(select(func.count()).select_from(MessageLogEntry)) or 0)  # fmt: skip
+
+
+def test_register_verifies_the_identity_and_signs_in(client: FlaskClient, runtime: Runtime,
+                                                     citizen_info: SandboxServer) -> None:  # fmt: skip
+    person = unregistered(runtime)
+    users, logged = counts(runtime)
+    response = register(client, phone="139 1234 5678", name=person.name, id_number=person.id_number)
+    assert response.status_code == 302, text(response)
+    assert "欢迎" in text(client.get("/portal/", follow_redirects=True))
+    with runtime.db.sessions() as session:
+        user = session.scalars(select(User).where(User.username == "13912345678")).one()
+        assert user.resident is not None and user.resident.id_number == person.id_number
+        assert user.password_hash.startswith(("scrypt:", "pbkdf2:")) and PASSWORD not in user.password_hash
+        entries = session.scalars(select(MessageLogEntry).order_by(MessageLogEntry.id)).all()[logged:]
+        # The request went out signed, and the reply came back signed and verified.
+        assert [(e.operation, e.signature_status) for e in entries] == [
+            ("citizen_info.verify_identity", SignatureStatus.VALID), ("citizen_info.verify_identity", SignatureStatus.VALID)
+        ]
+    assert counts(runtime)[0] == users + 1
+    client.post("/portal/logout", data={"csrf_token": csrf_token(text(client.get("/portal/")))})
+    token = csrf_token(text(client.get("/portal/login")))
+    assert client.post("/portal/login", data={"login": "13912345678", "password": PASSWORD,
+                                              "csrf_token": token}).status_code == 302  # fmt: skip
+
+
+def test_a_name_that_does_not_match_is_refused_and_nothing_is_created(
+    client: FlaskClient, runtime: Runtime, citizen_info: SandboxServer
+) -> None:
+    person = unregistered(runtime)
+    users, logged = counts(runtime)
+    response = register(client, phone="13912345679", name="王不对", id_number=person.id_number)
+    assert response.status_code == 400
+    assert "公民信息系统未能确认姓名 王不对" in text(response)
+    assert counts(runtime) == (users, logged + 2)  # no account; the refused call is in the message log
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"id_number": "110105193801012341"}, "校验"),  # GB 11643 check digit wrong
+        ({"phone": "12345"}, "不是有效的大陆手机号码"),
+        ({"password": "short1", "password2": "short1"}, "密码至少需要 8 个字符"),
+        ({"password": "onlyletters", "password2": "onlyletters"}, "密码须同时包含字母和数字"),
+        ({"password2": "Different123"}, "两次输入的密码不一致"),
+    ],
+)
+def test_bad_input_is_refused_before_any_call(client: FlaskClient, runtime: Runtime, citizen_info: SandboxServer,
+                                              fields: dict[str, str], message: str) -> None:  # fmt: skip
+    person = unregistered(runtime)
+    before = counts(runtime)
+    data = {"phone": "13912345670", "name": person.name, "id_number": person.id_number, **fields}
+    response = register(client, **data)
+    assert response.status_code == 400
+    assert message in text(response)
+    assert counts(runtime) == before  # nothing created, nothing sent
+
+
+def test_an_id_number_with_an_account_is_refused(client: FlaskClient, runtime: Runtime,
+                                                 citizen_info: SandboxServer) -> None:  # fmt: skip
+    from huiju.seed import DEMO_APPLICANT
+
+    with runtime.db.sessions() as session:
+        name = session.scalars(select(Resident.name).where(Resident.id_number == DEMO_APPLICANT)).one()
+    before = counts(runtime)
+    response = register(client, phone="13912345671", name=name, id_number=DEMO_APPLICANT)
+    assert response.status_code == 400 and "该身份证号已注册账户" in text(response)
+    assert counts(runtime) == before
+
+
+def test_registrations_are_limited_per_address(app: Flask, client: FlaskClient, runtime: Runtime) -> None:
+    app.config["PORTAL_REGISTER_LIMIT"] = "2 per hour"
+    for _ in range(2):
+        assert register(client, phone="12", name="x", id_number="1").status_code == 400
+    assert register(client, phone="12", name="x", id_number="1").status_code == 429
