@@ -58,6 +58,8 @@ DECISIONS: dict[str, Message] = {
     "co_review": _("co_review"),
     "answer": _("answer"),
     "done": _("done"),
+    "agree": _("agree"),
+    "disagree": _("disagree"),
 }
 
 #: Kinds of case timeline entries (:class:`huiju.models.CaseEvent`).

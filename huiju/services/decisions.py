@@ -4,7 +4,8 @@ into the task data the process reads.
 - ``refuse`` (不予受理) and ``deny``: a reason from :data:`REFUSAL_REASONS` plus free text;
 - ``supplement`` (补正): every missing material at once, from the item's list plus "other";
 - ``return`` (退回): a step the case has passed, with a comment;
-- ``co_review`` (加签): another officer of the same community, with a comment.
+- ``co_review`` (加签): another officer of the same community, with a comment;
+- ``disagree`` (加签 answered 不同意): the co-reviewer says why in the comment.
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ def decision_data(options: DecisionOptions, decision: str, form: Mapping[str, An
         if reviewer not in {name for name, _shown in options.co_reviewers}:
             raise InputError(_("choose an officer of the same community"), field="co_reviewer")
         return {"co_reviewer": reviewer, "comment": comment}
+    if decision == "disagree" and not comment:
+        raise InputError(_("say why you disagree"), field="comment")
     return {"comment": comment} if comment else {}
 
 

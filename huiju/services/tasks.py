@@ -119,9 +119,19 @@ def claim_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
     return task
 
 
+def _check_not_named(task: HumanTask) -> None:
+    """A step whose officer the process names (加签) stays with that officer: no release, no transfer."""
+    if task.properties.get("assignee_from"):
+        raise ConflictError(
+            _("task {task_id} was named for {user} by the process and stays theirs", task_id=task.id,
+              user=task.assignee or "-")
+        )  # fmt: skip
+
+
 def release_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
     """Give a claimed task back to the role's queue."""
     task = _held_task(session, actor, task_id)
+    _check_not_named(task)
     if task.assignee != actor.username:
         raise ConflictError(
             _("task {task_id} is not yours to release (held by {user})", task_id=task.id, user=task.assignee or "-")
@@ -152,6 +162,7 @@ def transfer_task(session: Session, actor: Actor, task_id: str, to_username: str
     if len(reason) > MAX_REASON:
         raise InputError(_("the reason is longer than {limit} characters", limit=MAX_REASON), field="reason")
     task = _held_task(session, actor, task_id)
+    _check_not_named(task)
     if task.assignee not in (None, actor.username):
         raise ConflictError(_("task {task_id} is already claimed by {user}", task_id=task.id, user=task.assignee))
     if to_username == actor.username:

@@ -1,15 +1,18 @@
 """The console in Debian's chromium (Playwright, headless): an officer carries a case through intake
-→ supplement → the resident's answer (service layer) → acceptance → street approval, with a
-screenshot at each step under ``test-artifacts/console/``."""
+→ supplement → the resident's answer (service layer) → acceptance → street approval; the street
+returns (退回) a case to intake; an officer transfers (转办) a task to a colleague. A screenshot at
+each step under ``test-artifacts/console/``."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from console_support import OFFICER, REVIEWER, decide, submit
+from console_support import COLLEAGUE, OFFICER, REVIEWER, decide, submit
 from flask import Flask
 from werkzeug.serving import make_server
 
@@ -34,12 +37,32 @@ def base_url(app: Flask) -> Iterator[str]:
         server.server_close()
 
 
-def test_officer_and_reviewer_carry_a_case_to_approval(runtime: Runtime, base_url: str) -> None:
+class Console:
+    """One browser page on the console, signed in as one user at a time."""
+
+    def __init__(self, page: Any, base_url: str) -> None:
+        self.page = page
+        self.base_url = base_url
+
+    def sign_in(self, username: str) -> None:
+        self.page.goto(f"{self.base_url}/console/")
+        self.page.get_by_label("用户名").fill(username)
+        self.page.get_by_label("密码").fill(DEMO_PASSWORD)
+        self.page.get_by_role("button", name="登录").click()
+
+    def sign_out(self) -> None:
+        self.page.locator("form[action$='/login/out'] button").click()
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+@contextmanager
+def console(base_url: str) -> Iterator[Console]:
     if not CHROMIUM.exists():
         pytest.fail("browser tests need Debian's chromium: run `make browser-deps`", pytrace=False)
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
-    number = submit(runtime)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -49,47 +72,124 @@ def test_officer_and_reviewer_carry_a_case_to_approval(runtime: Runtime, base_ur
         )
         try:
             page = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN").new_page()
-
-            def sign_in(username: str) -> None:
-                page.goto(f"{base_url}/console/")
-                page.get_by_label("用户名").fill(username)
-                page.get_by_label("密码").fill(DEMO_PASSWORD)
-                page.get_by_role("button", name="登录").click()
-
-            sign_in(OFFICER)
-            expect(page.locator("#inbox")).to_contain_text(number)
-            page.screenshot(path=str(ARTIFACTS / "1-inbox.png"), full_page=True)
-            page.get_by_role("link", name=number).click()
-            page.locator("#claim").click()
-            expect(page.locator("#release")).to_be_visible()
-            form = page.locator("#decide-supplement")
-            form.locator("input[name=missing]").first.check()
-            form.locator("input[name=missing_other]").fill("户口簿复印件")
-            page.screenshot(path=str(ARTIFACTS / "2-supplement-form.png"), full_page=True)
-            form.get_by_role("button").click()
-            expect(page.locator(".alert-success")).to_contain_text("已办理")
-            deliver_replies(runtime)  # the SMS to the resident, answered as a worker would
-            page.reload()
-            expect(page.locator("#case-status")).to_have_text("待补正")
-            page.screenshot(path=str(ARTIFACTS / "3-awaiting-supplement.png"), full_page=True)
-
-            decide(runtime, "resident-zhang", "supplement", "submit", {})  # the resident answers
-            page.reload()
-            expect(page.locator("#decide-accept")).to_be_visible()
-            page.locator("#claim").click()
-            page.locator("#decide-accept").get_by_role("button").click()
-            expect(page.locator(".alert-success")).to_contain_text("已办理")
-            deliver_replies(runtime)
-            page.reload()
-            expect(page.locator("#case-status")).to_have_text("街道审核中")
-            page.screenshot(path=str(ARTIFACTS / "4-accepted.png"), full_page=True)
-
-            page.locator("form[action$='/login/out'] button").click()
-            sign_in(REVIEWER)
-            page.get_by_role("link", name=number).click()
-            page.locator("#claim").click()
-            page.locator("#decide-approve").get_by_role("button").click()
-            expect(page.locator("#timeline")).to_contain_text("reviewer-wangjing-01")
-            page.screenshot(path=str(ARTIFACTS / "5-approved.png"), full_page=True)
+            yield Console(page, base_url)
         finally:
             browser.close()
+
+
+def test_officer_and_reviewer_carry_a_case_to_approval(runtime: Runtime, base_url: str) -> None:
+    from playwright.sync_api import expect
+
+    number = submit(runtime)
+    with console(base_url) as c:
+        page = c.page
+        c.sign_in(OFFICER)
+        expect(page.locator("#inbox")).to_contain_text(number)
+        c.shot("1-inbox.png")
+        page.get_by_role("link", name=number).click()
+        page.locator("#claim").click()
+        expect(page.locator("#release")).to_be_visible()
+        form = page.locator("#decide-supplement")
+        form.locator("input[name=missing]").first.check()
+        form.locator("input[name=missing_other]").fill("户口簿复印件")
+        c.shot("2-supplement-form.png")
+        form.get_by_role("button").click()
+        expect(page.locator(".alert-success")).to_contain_text("已办理")
+        deliver_replies(runtime)  # the SMS to the resident, answered as a worker would
+        page.reload()
+        expect(page.locator("#case-status")).to_have_text("待补正")
+        c.shot("3-awaiting-supplement.png")
+
+        decide(runtime, "resident-zhang", "supplement", "submit", {})  # the resident answers
+        page.reload()
+        expect(page.locator("#decide-accept")).to_be_visible()
+        page.locator("#claim").click()
+        page.locator("#decide-accept").get_by_role("button").click()
+        expect(page.locator(".alert-success")).to_contain_text("已办理")
+        deliver_replies(runtime)
+        page.reload()
+        expect(page.locator("#case-status")).to_have_text("街道审核中")
+        c.shot("4-accepted.png")
+
+        c.sign_out()
+        c.sign_in(REVIEWER)
+        page.get_by_role("link", name=number).click()
+        page.locator("#claim").click()
+        page.locator("#decide-approve").get_by_role("button").click()
+        expect(page.locator("#timeline")).to_contain_text("reviewer-wangjing-01")
+        c.shot("5-approved.png")
+
+
+def test_street_returns_a_case_to_intake_with_a_comment(runtime: Runtime, base_url: str) -> None:
+    from playwright.sync_api import expect
+
+    number = submit(runtime)
+    comment = "申请表缺少本人签字，请社区核实后重新受理"
+    with console(base_url) as c:
+        page = c.page
+        c.sign_in(OFFICER)
+        page.get_by_role("link", name=number).click()
+        page.locator("#claim").click()
+        page.locator("#decide-accept").get_by_role("button").click()
+        expect(page.locator(".alert-success")).to_contain_text("已办理")
+        deliver_replies(runtime)
+        page.reload()
+        expect(page.locator("#case-status")).to_have_text("街道审核中")
+        c.shot("return-1-accepted.png")
+        c.sign_out()
+
+        c.sign_in(REVIEWER)
+        expect(page.locator("#inbox")).to_contain_text(number)
+        page.get_by_role("link", name=number).click()
+        page.locator("#claim").click()
+        form = page.locator("#decide-return")
+        expect(form.locator("select[name=to_step] option")).to_have_text(["社区受理"])
+        form.locator("select[name=to_step]").select_option("intake")
+        form.locator("textarea[name=comment]").fill(comment)
+        c.shot("return-2-return-form.png")
+        form.get_by_role("button").click()
+        expect(page.locator(".alert-success")).to_contain_text("退回")
+        expect(page.locator("#case-status")).to_have_text("待受理")
+        expect(page.locator("#task-street_review")).to_have_count(0)  # no longer the street's to decide
+        c.shot("return-3-returned.png")
+        c.sign_out()
+
+        c.sign_in(OFFICER)
+        expect(page.locator("#inbox")).to_contain_text(number)
+        c.shot("return-4-back-in-inbox.png")
+        page.get_by_role("link", name=number).click()
+        returned = page.locator("#timeline tr.kind-returned")
+        expect(returned).to_contain_text(comment)
+        expect(returned).to_contain_text(REVIEWER)
+        expect(page.locator("#decide-accept")).to_be_visible()
+        c.shot("return-5-timeline.png")
+
+
+def test_officer_transfers_a_task_to_a_colleague(runtime: Runtime, base_url: str) -> None:
+    from playwright.sync_api import expect
+
+    number = submit(runtime)
+    with console(base_url) as c:
+        page = c.page
+        c.sign_in(OFFICER)
+        page.get_by_role("link", name=number).click()
+        page.locator("#claim").click()
+        expect(page.locator("#release")).to_be_visible()
+        page.locator("#transfer-to").select_option(COLLEAGUE)
+        page.locator("#transfer-reason").fill("本人下周休假，转同社区专干办理")
+        c.shot("transfer-1-form.png")
+        page.locator("#transfer-form").get_by_role("button").click()
+        expect(page.locator(".alert-success")).to_contain_text(COLLEAGUE)
+        expect(page.locator("#inbox")).not_to_contain_text(number)
+        c.shot("transfer-2-gone-from-inbox.png")
+        c.sign_out()
+
+        c.sign_in(COLLEAGUE)
+        expect(page.locator("#inbox")).to_contain_text(number)
+        c.shot("transfer-3-colleague-inbox.png")
+        page.get_by_role("link", name=number).click()
+        expect(page.locator("#release")).to_be_visible()  # theirs now, not to be claimed again
+        transferred = page.locator("#timeline tr.kind-task_transferred")
+        expect(transferred).to_contain_text("本人下周休假，转同社区专干办理")
+        expect(transferred).to_contain_text(OFFICER)
+        c.shot("transfer-4-colleague-case.png")
