@@ -11,9 +11,10 @@ from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 
 from huiju.api.runtime import runtime
+from huiju.downloads import attachment
 from huiju.labels import label
 from huiju.models import CaseStatus
-from huiju.services import calendar_admin, casefile, dashboard, decisions, worklist
+from huiju.services import calendar_admin, casefile, dashboard, decisions, materials, worklist
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
 from officer_console.security import current_actor, locale, requires
@@ -117,6 +118,18 @@ class CaseView(BaseView):  # type: ignore[misc]
         return Response(
             xml, 200, {"Content-Type": "application/xml; charset=utf-8", "X-Content-Type-Options": "nosniff"}
         )
+
+    @expose("/<number>/materials/<int:material_id>")
+    @requires("can_read")
+    def material(self, number: str, material_id: int) -> Any:
+        """A material of the case, as a download (never inline), for those who may see the case."""
+        rt = runtime()
+        with rt.db.sessions() as session:
+            actor = current_actor()
+            casefile.case_material(session, actor, number, material_id)
+            store = materials.UploadStore.from_settings(rt.settings)
+            found, data = materials.open_material(session, store, actor, material_id)
+            return attachment(found, data)
 
     @expose("/<number>/tasks/<task_id>/decide", methods=["POST"])
     @requires("can_decide")

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import FileStorage
 
 from huiju.api.runtime import runtime
+from huiju.downloads import attachment
 from huiju.errors import ConflictError, InputError, PermissionDenied, SchemaError
 from huiju.models import Draft, ItemKind
 from huiju.services import applications, materials
@@ -32,8 +33,7 @@ RELATIONS = {
 
 
 def upload_store() -> materials.UploadStore:
-    settings = runtime().settings
-    return materials.UploadStore(settings.resolved_uploads_folder, settings.upload_max_bytes)
+    return materials.UploadStore.from_settings(runtime().settings)
 
 
 def received(file: FileStorage | None, code: str) -> materials.Upload | None:
@@ -157,8 +157,4 @@ def register_apply_views(bp: Blueprint, translator: Translator) -> None:
         """A file, always as a download of its detected type: never shown inline, never sniffed."""
         with runtime().db.sessions() as db:
             found, data = materials.open_material(db, upload_store(), signed_in().actor, material_id)
-            content_type, name = found.content_type, found.original_name
-        response = Response(data, 200, content_type=content_type)
-        response.headers.set("Content-Disposition", "attachment", filename=name)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
+            return attachment(found, data)

@@ -34,6 +34,7 @@ from huiju.i18n import _
 from huiju.models import Draft, Material, User
 from huiju.services.actors import Actor
 from huiju.services.cases import get_case
+from huiju.settings import Settings
 
 #: Detected content type -> the extensions a file of that type may carry.
 ALLOWED_TYPES: dict[str, tuple[str, ...]] = {
@@ -65,6 +66,10 @@ class UploadStore:
 
     folder: Path
     max_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> UploadStore:
+        return cls(settings.resolved_uploads_folder, settings.upload_max_bytes)
 
     def path_of(self, storage_key: str) -> Path:
         if not re.fullmatch(r"[0-9a-f]{32}", storage_key):

@@ -1,0 +1,61 @@
+"""Materials in the console: listed on the case page and downloaded as attachments by the officers who
+may see the case; anyone else, or a material of another case named under this one, gets 404."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import unquote
+
+from console_support import FAR_REVIEWER, OFFICER, OTHER_OFFICER, REVIEWER, sign_in, submit
+from flask import Flask
+from sqlalchemy import select
+
+from huiju.bootstrap import Runtime
+from huiju.models import Case
+from huiju.services import materials
+from huiju.services.actors import load_actor
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
+
+
+def attach(runtime: Runtime, number: str, name: str) -> int:
+    with runtime.db.transaction() as session:
+        case = session.scalars(select(Case).where(Case.number == number)).one()
+        store = materials.UploadStore.from_settings(runtime.settings)
+        upload = materials.Upload("id_card", name, PNG)
+        return materials.store(session, store, load_actor(session, "resident-zhang"), upload, case_id=case.id).id
+
+
+def test_officers_of_the_case_download_its_materials_as_attachments(runtime: Runtime, app: Flask) -> None:
+    number = submit(runtime)
+    material_id = attach(runtime, number, "身份证 正面.png")
+    client = app.test_client()
+    assert sign_in(client, OFFICER) == 302
+    page = client.get(f"/console/cases/{number}").get_data(as_text=True)
+    assert f"/console/cases/{number}/materials/{material_id}" in page
+    for username in (OFFICER, REVIEWER):
+        client = app.test_client()
+        assert sign_in(client, username) == 302
+        reply = client.get(f"/console/cases/{number}/materials/{material_id}")
+        assert reply.status_code == 200, username
+        assert reply.data == PNG and hashlib.sha256(reply.data).hexdigest() == hashlib.sha256(PNG).hexdigest()
+        assert reply.headers["Content-Type"] == "image/png"
+        assert reply.headers["Content-Disposition"].startswith("attachment")
+        encoded = reply.headers["Content-Disposition"].split("filename*=UTF-8''")[1]
+        assert unquote(encoded) == "身份证 正面.png"  # the Chinese name, encoded: headers are Latin-1
+        assert reply.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_nobody_else_gets_a_material_not_even_through_another_case(runtime: Runtime, app: Flask) -> None:
+    number = submit(runtime)
+    other_number = submit(runtime)
+    material_id = attach(runtime, number, "户口簿.png")
+    for username in (OTHER_OFFICER, FAR_REVIEWER):
+        client = app.test_client()
+        assert sign_in(client, username) == 302
+        assert client.get(f"/console/cases/{number}/materials/{material_id}").status_code == 404, username
+    client = app.test_client()
+    assert sign_in(client, OFFICER) == 302
+    assert client.get(f"/console/cases/{other_number}/materials/{material_id}").status_code == 404
+    assert client.get(f"/console/cases/{number}/materials/999999").status_code == 404
+    assert app.test_client().get(f"/console/cases/{number}/materials/{material_id}").status_code == 302
