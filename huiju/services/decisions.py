@@ -123,6 +123,11 @@ def decision_data(options: DecisionOptions, decision: str, form: Mapping[str, An
         if reviewer not in {name for name, _shown in options.co_reviewers}:
             raise InputError(_("choose an officer of the same community"), field="co_reviewer")
         return {"co_reviewer": reviewer, "comment": comment}
+    if decision == "answer":  # a service request (诉求): the answer the resident reads and gets by SMS
+        answer = _text(form, "answer")
+        if not answer:
+            raise InputError(_("write the answer to the resident"), field="answer")
+        return {"answer": answer, "comment": comment}
     if decision == "disagree" and not comment:
         raise InputError(_("say why you disagree"), field="comment")
     return {"comment": comment} if comment else {}

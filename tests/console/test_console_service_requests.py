@@ -1,0 +1,71 @@
+"""A resident's service request (诉求) answered in the console: the officer writes the answer, the case
+ends 'answered' and the resident gets the answer by SMS; an empty answer is refused and changes nothing."""
+
+from __future__ import annotations
+
+from console_support import OFFICER, OTHER_OFFICER, csrf, ready_task, sign_in
+from flask import Flask
+from sqlalchemy import select
+
+from exchange.models import OutboxMessage
+from huiju.bootstrap import Runtime
+from huiju.models import Case, CaseStatus
+from huiju.seed import DEMO_APPLICANT
+from huiju.services.actors import load_actor
+from huiju.services.cases import submit_case
+from tests.support.canned import deliver_replies
+
+REQUEST = {"category": "lighting", "description": "3号楼二单元楼道灯不亮已一周", "location": "望京西园三区3号楼"}
+
+
+def request_case(runtime: Runtime) -> str:
+    with runtime.db.transaction() as session:
+        actor = load_actor(session, "resident-zhang")
+        number = submit_case(session, runtime.engine, actor, "repair-request", DEMO_APPLICANT, REQUEST).number
+    deliver_replies(runtime)
+    return number
+
+
+def case_of(runtime: Runtime, number: str) -> Case:
+    with runtime.db.sessions() as session:
+        return session.scalars(select(Case).where(Case.number == number)).one()
+
+
+def test_officer_answers_a_repair_request_in_the_console(runtime: Runtime, app: Flask) -> None:
+    number = request_case(runtime)
+    assert case_of(runtime, number).status is CaseStatus.ANSWERING
+    task_id = ready_task(runtime, "answer")
+    client = app.test_client()
+    assert sign_in(client, OFFICER) == 302
+    page = client.get(f"/console/cases/{number}").get_data(as_text=True)
+    assert 'name="answer"' in page and "答复" in page
+    token = csrf(client, f"/console/cases/{number}")
+    path = f"/console/cases/{number}/tasks/{task_id}/decide"
+    refused = client.post(path, data={"csrf_token": token, "decision": "answer", "answer": "  "}, follow_redirects=True)
+    assert "请填写给居民的答复" in refused.get_data(as_text=True)
+    assert case_of(runtime, number).status is CaseStatus.ANSWERING
+    answer = "已安排物业今日更换楼道灯，请留意。"
+    done = client.post(path, data={"csrf_token": token, "decision": "answer", "answer": answer})
+    assert done.status_code == 303
+    with runtime.db.sessions() as session:
+        sms = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.case_number == number).order_by(OutboxMessage.id.desc())
+        ).first()
+        assert sms is not None and sms.params["template"] == "REQUEST_ANSWERED"
+        assert sms.params["params"]["answer"] == answer
+    deliver_replies(runtime)
+    case = case_of(runtime, number)
+    assert (case.status, case.outcome) == (CaseStatus.CONCLUDED, "answered")
+
+
+def test_another_community_cannot_answer(runtime: Runtime, app: Flask) -> None:
+    number = request_case(runtime)
+    task_id = ready_task(runtime, "answer")
+    client = app.test_client()
+    assert sign_in(client, OTHER_OFFICER) == 302
+    token = csrf(client, "/console/")
+    reply = client.post(
+        f"/console/cases/{number}/tasks/{task_id}/decide", data={"csrf_token": token, "decision": "answer", "answer": "x"}
+    )
+    assert reply.status_code == 404
+    assert case_of(runtime, number).status is CaseStatus.ANSWERING
