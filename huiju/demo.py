@@ -74,6 +74,8 @@ def run_demo() -> None:
               url=settings.sandbox_url, warning="" if sandbox_ok else silent))  # fmt: skip
         say(_("  web      {url}{warning}", url=f"http://{settings.web_host}:{settings.web_port}/api/v1/items",
               warning="" if web_ok else silent))  # fmt: skip
+        say(_("  portal   {url}{warning}", url=f"http://{settings.web_host}:{settings.web_port}/portal/",
+              warning="" if web_ok else silent))  # fmt: skip
         say(_("  console  {url}{warning}", url=f"http://{settings.web_host}:{settings.web_port}/console/",
               warning="" if web_ok else silent))  # fmt: skip
         say(_("  worker   celery, broker {broker} (pid {pid})", broker=settings.resolved_broker_url,

@@ -1,4 +1,5 @@
-"""The web application factory: one Flask app for the JSON API (and, later, portal and console).
+"""The web application factory: the JSON API, the inbound endpoint and the portal in one Flask app, with the
+officers' console (a Flask-AppBuilder app of its own) mounted beside it at /console.
 
 Nothing is built at import time; :func:`create_app` builds the runtime from the settings unless it
 is given one (tests, the embedded launcher that shares one runtime with the worker).

@@ -47,6 +47,8 @@ def test_demo_starts_everything_moves_a_case_and_stops_on_ctrl_c(tmp_path: Path)
                             stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
         assert _wait(lambda: _get(f"http://127.0.0.1:{web}/healthz") == 200, 60), "the web process did not start"
+        assert _get(f"http://127.0.0.1:{web}/portal/") == 200, "the residents' portal is served"
+        assert _get(f"http://127.0.0.1:{web}/console/login/") == 200, "the officers' console is served"
         mtls = client_context(load_settings(instance_path=tmp_path, sandbox_port=sandbox))
         assert mtls is not None, "make demo runs the sandbox in secure mode (HTTPS with client certificates)"
         assert _get(f"https://127.0.0.1:{sandbox}/_sandbox/health", mtls) == 200
