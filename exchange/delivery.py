@@ -95,6 +95,29 @@ def backoff(settings: AdapterSettings, attempt: int, rng: random.Random | None =
     return base * (0.5 + (rng or random).random())  # noqa: S311 - jitter, not cryptography
 
 
+def send(
+    caller: Caller,
+    claimed: Claimed,
+    security: Callable[[], ExchangeSecurity] | None,
+    exchanged: list[Exchanged],
+) -> dict[str, Any]:
+    """One call of ``claimed`` with the current keys; what went over the wire is added to ``exchanged``.
+
+    A missing or revoked signing key is a permanent failure: nothing can be sent.
+    """
+    try:
+        keys: dict[str, Any] = {}
+        if security is not None:
+            current = security()
+            keys = {"signer": current.signer, "trust": current.trust, "tls": current.tls, "exchange_record": exchanged}
+        return caller(
+            claimed.operation, claimed.params, settings=claimed.settings, message_id=claimed.message_id,
+            user_id=claimed.user_id, case_number=claimed.case_number, **keys,
+        )  # fmt: skip
+    except CertificateError as exc:
+        raise PermanentAdapterError(exc.text, **exc.details) from exc
+
+
 def deliver(
     db: Database,
     message_id: str,
@@ -117,24 +140,9 @@ def deliver(
     error: HuijuError | None = None
     exchanged: list[Exchanged] = []
     try:
-        keys: dict[str, Any] = {}
-        if security is not None:
-            current = security()
-            keys = {"signer": current.signer, "trust": current.trust, "tls": current.tls,
-                    "exchange_record": exchanged}  # fmt: skip
-        reply = caller(
-            claimed.operation,
-            claimed.params,
-            settings=claimed.settings,
-            message_id=claimed.message_id,
-            user_id=claimed.user_id,
-            case_number=claimed.case_number,
-            **keys,
-        )
+        reply = send(caller, claimed, security, exchanged)
     except (AdapterError, InputError) as exc:
         error = exc
-    except CertificateError as exc:  # no signing key, or it is revoked: nothing can be sent
-        error = PermanentAdapterError(exc.text, **exc.details)
     return _record(db, claimed, reply, error, exchanged)
 
 

@@ -17,11 +17,10 @@ from adapters import client as adapter_client
 from adapters import registry as adapter_registry
 from adapters.config import get_config
 from adapters.signing import Exchanged
-from certs.errors import CertificateError
-from exchange.delivery import Caller, Claimed, log_exchange
+from exchange.delivery import Caller, Claimed, log_exchange, send
 from exchange.security import ExchangeSecurity
 from huiju.db import Database
-from huiju.errors import HuijuError, PermanentAdapterError
+from huiju.errors import HuijuError
 
 
 def call_now(
@@ -49,17 +48,7 @@ def call_now(
     error: HuijuError | None = None
     reply: dict[str, Any] = {}
     try:
-        keys: dict[str, Any] = {}
-        if security is not None:
-            current = security()
-            keys = {"signer": current.signer, "trust": current.trust, "tls": current.tls,
-                    "exchange_record": exchanged}  # fmt: skip
-        reply = caller(
-            operation, claimed.params, settings=settings, message_id=claimed.message_id,
-            user_id=user_id, case_number=case_number, **keys,
-        )  # fmt: skip
-    except CertificateError as exc:  # no signing key, or it is revoked: nothing was sent
-        error = PermanentAdapterError(exc.text, **exc.details)
+        reply = send(caller, claimed, security, exchanged)
     except HuijuError as exc:
         error = exc
     if exchanged:
