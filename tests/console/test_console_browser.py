@@ -5,7 +5,6 @@ each step under ``test-artifacts/console/``."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,11 +13,11 @@ from typing import Any
 import pytest
 from console_support import COLLEAGUE, OFFICER, REVIEWER, decide, submit
 from flask import Flask
-from werkzeug.serving import make_server
 
 from huiju.bootstrap import Runtime
 from huiju.seed import DEMO_PASSWORD
 from tests.support.canned import deliver_replies
+from tests.support.servers import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "console"
@@ -26,15 +25,8 @@ ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "console"
 
 @pytest.fixture
 def base_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 class Console:

@@ -8,7 +8,6 @@ Screenshots are kept under ``test-artifacts/portal/``.
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import pytest
 from flask import Flask
 from portal_support import JPEG, OFFICER, PDF, PNG, RESIDENT, approve, request_supplement, submit
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from adapters.sandbox.people import find
 from adapters.sandbox.server import SandboxServer
@@ -25,6 +23,7 @@ from huiju.models import Case, CaseStatus, Rating, Resident, User
 from huiju.seed import DEMO_APPLICANT, DEMO_PASSWORD
 from huiju.services.actors import load_actor
 from tests.support.canned import deliver_replies
+from tests.support.servers import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "portal"
@@ -47,15 +46,8 @@ def _require_browser() -> None:
 
 @pytest.fixture
 def base_url(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 def launch(p: object) -> object:
