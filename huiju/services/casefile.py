@@ -22,8 +22,8 @@ from huiju.services.actors import Actor
 from huiju.services.cases import get_case, instance_of, list_cases
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus
 
-#: The government system that verifies identities (公民信息系统).
-IDENTITY_SYSTEM = "citizen_info"
+#: The call that verifies an applicant's identity (公民信息系统 VerifyIdentity).
+IDENTITY_CHECK = "citizen_info.verify_identity"
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class CaseFile:
 
 
 def _identity(case: Case, outbox: list[OutboxMessage]) -> Identity:
-    replies = [m for m in outbox if m.system == IDENTITY_SYSTEM and m.reply is not None]
+    replies = [m for m in outbox if m.operation == IDENTITY_CHECK and m.reply is not None]
     reply = replies[-1].reply if replies else None
     verified = None
     if isinstance(reply, dict):

@@ -50,7 +50,7 @@ class Console:
 
 
 @contextmanager
-def console(base_url: str) -> Iterator[Console]:
+def console(base_url: str, viewport: tuple[int, int] = (1366, 768)) -> Iterator[Console]:
     if not CHROMIUM.exists():
         pytest.fail("browser tests need Debian's chromium: run `make browser-deps`", pytrace=False)
     from playwright.sync_api import sync_playwright
@@ -63,7 +63,8 @@ def console(base_url: str) -> Iterator[Console]:
             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
         )
         try:
-            page = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN").new_page()
+            size = {"width": viewport[0], "height": viewport[1]}
+            page = browser.new_context(viewport=size, locale="zh-CN", has_touch=viewport[0] < 1024).new_page()
             yield Console(page, base_url)
         finally:
             browser.close()
@@ -185,3 +186,26 @@ def test_officer_transfers_a_task_to_a_colleague(runtime: Runtime, base_url: str
         expect(transferred).to_contain_text("本人下周休假，转同社区专干办理")
         expect(transferred).to_contain_text(OFFICER)
         c.shot("transfer-4-colleague-case.png")
+
+
+def _fits_the_width(page: Any) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+
+
+@pytest.mark.parametrize("viewport", [(1366, 768), (768, 1024)], ids=["office-screen", "tablet"])
+def test_inbox_and_case_page_fit_an_office_screen_and_a_tablet(
+    runtime: Runtime, base_url: str, viewport: tuple[int, int]
+) -> None:
+    from playwright.sync_api import expect
+
+    number = submit(runtime)
+    name = "office" if viewport[0] >= 1024 else "tablet"
+    with console(base_url, viewport) as c:
+        c.sign_in(OFFICER)
+        expect(c.page.locator("#inbox")).to_contain_text(number)
+        assert _fits_the_width(c.page), "the inbox scrolls sideways"
+        c.shot(f"{name}-inbox.png")
+        c.page.get_by_role("link", name=number).click()
+        expect(c.page.locator("#case-status")).to_have_text("待受理")
+        assert _fits_the_width(c.page), "the case page scrolls sideways"
+        c.shot(f"{name}-case.png")

@@ -1,5 +1,6 @@
-"""Materials in the console: listed on the case page and downloaded as attachments by the officers who
-may see the case; anyone else, or a material of another case named under this one, gets 404."""
+"""The case file in the console: the verified identity, and materials listed and downloaded as
+attachments by the officers who may see the case; anyone else, or a material of another case named
+under this one, gets 404."""
 
 from __future__ import annotations
 
@@ -59,3 +60,14 @@ def test_nobody_else_gets_a_material_not_even_through_another_case(runtime: Runt
     assert client.get(f"/console/cases/{other_number}/materials/{material_id}").status_code == 404
     assert client.get(f"/console/cases/{number}/materials/999999").status_code == 404
     assert app.test_client().get(f"/console/cases/{number}/materials/{material_id}").status_code == 302
+
+
+def test_the_case_file_shows_the_identity_verified_by_the_citizen_information_system(
+    runtime: Runtime, app: Flask
+) -> None:
+    number = submit(runtime)  # its VerifyIdentity and QueryPerson calls answered
+    client = app.test_client()
+    assert sign_in(client, OFFICER) == 302
+    page = client.get(f"/console/cases/{number}").get_data(as_text=True)
+    assert "已经公民信息系统核验" in page
+    assert "尚未核验" not in page
