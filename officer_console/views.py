@@ -10,6 +10,7 @@ from flask import Response, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 
+from huiju import forms
 from huiju.api.runtime import runtime
 from huiju.downloads import attachment
 from huiju.labels import label
@@ -107,6 +108,7 @@ class CaseView(BaseView):  # type: ignore[misc]
                 "console/case.html", file=file, actionable=mine, colleagues=colleagues, actor=actor,
                 label=label, locale=lang, reasons=decisions.REFUSAL_REASONS,
                 calendar_left=worklist.time_left_of(session, file.case),
+                form_fields=forms.readable(file.case.item.form_schema, file.case.form_data, lang),
             )  # fmt: skip
         return page
 

@@ -14,9 +14,8 @@ schema                                 field
 ``string``                             ``<input type=text pattern= minlength= maxlength=>``
 =====================================  ==========================================================
 
-Titles in the schemas are Chinese; the English one comes from the portal catalogue by property
-name (:data:`FIELD_TITLES`), and so do the labels of enum values (:data:`VALUE_LABELS`). A name the
-catalogue does not know is shown as the schema writes it.
+Titles and the labels of enum values come with the schema, in Chinese and English
+(:mod:`huiju.forms`); a value without a label is shown as the schema writes it.
 """
 
 from __future__ import annotations
@@ -25,56 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from portal.i18n import N_
-
-#: English titles of the properties the item forms use (the Chinese is the schema's own title).
-FIELD_TITLES: dict[str, str] = {
-    "income_band": N_("Family income"),
-    "disability": N_("Disability"),
-    "living_alone": N_("Living alone"),
-    "contact_phone": N_("Contact phone"),
-    "service_preference": N_("Services you would like"),
-    "purpose": N_("Purpose of the certificate"),
-    "address": N_("Address"),
-    "since": N_("Living there since"),
-    "registration": N_("Registration"),
-    "employer": N_("Employer"),
-    "child_order": N_("Which child"),
-    "expected_date": N_("Expected date of birth"),
-    "cause": N_("Cause of hardship"),
-    "amount_requested": N_("Amount requested (yuan)"),
-    "description": N_("Description"),
-    "category": N_("Category"),
-    "location": N_("Location"),
-}
-
-#: Labels of enum values, message ids of the portal catalogue (Chinese in the catalogue).
-VALUE_LABELS: dict[str, str] = {
-    "subsistence": N_("Subsistence allowance"),
-    "low_income": N_("Low income"),
-    "ordinary": N_("Ordinary"),
-    "none": N_("None"),
-    "moderate": N_("Moderate"),
-    "severe": N_("Severe"),
-    "school": N_("School"),
-    "employment": N_("Employment"),
-    "unemployment": N_("Unemployment"),
-    "bank": N_("Bank"),
-    "illness": N_("Illness"),
-    "accident": N_("Accident"),
-    "disaster": N_("Disaster"),
-    "lighting": N_("Lighting"),
-    "plumbing": N_("Water and pipes"),
-    "lift": N_("Lift"),
-    "road": N_("Roads and paths"),
-    "environment": N_("Environment and hygiene"),
-    "noise": N_("Noise"),
-    "service": N_("Service attitude"),
-    "property": N_("Property management"),
-    "policy": N_("Policies"),
-    "procedure": N_("How to apply"),
-    "other": N_("Other"),
-}
+from huiju.forms import Words, title, value_words
+from huiju.i18n import Message, _
 
 TEXTAREA_FROM = 201
 
@@ -82,14 +33,13 @@ TEXTAREA_FROM = 201
 @dataclass(frozen=True)
 class Option:
     value: str
-    label: str  # message id, or the value itself
+    label: Words | Message  # shown with .localize(locale)
 
 
 @dataclass(frozen=True)
 class Field:
     name: str
-    title_zh: str
-    title_en: str  # message id
+    title: Words
     widget: str  # select | radio | number | date | textarea | text
     required: bool
     options: list[Option] = field(default_factory=list)
@@ -114,10 +64,10 @@ def fields_of(schema: Mapping[str, Any]) -> list[Field]:
         options: list[Option] = []
         if "enum" in prop:
             widget = "select"
-            options = [Option(str(v), VALUE_LABELS.get(str(v), str(v))) for v in prop["enum"]]
+            options = [Option(str(v), value_words(prop, v) or Words(str(v), str(v))) for v in prop["enum"]]
         elif kind == "boolean":
             widget = "radio"
-            options = [Option("true", N_("Yes")), Option("false", N_("No"))]
+            options = [Option("true", _("yes")), Option("false", _("no"))]
         elif kind == "integer":
             widget = "number"
             attrs["step"] = "1"
@@ -138,7 +88,7 @@ def fields_of(schema: Mapping[str, Any]) -> list[Field]:
                 if key in prop:
                     attrs[attr] = str(prop[key])
         fields.append(
-            Field(name=name, title_zh=str(prop.get("title", name)), title_en=FIELD_TITLES.get(name, name),
+            Field(name=name, title=title(name, prop),
                   widget=widget, required=name in required, options=options, attrs=attrs,
                   description=str(prop.get("description", "")))
         )  # fmt: skip

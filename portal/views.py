@@ -15,6 +15,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, generate_csrf
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
+from huiju import forms
 from huiju.api.runtime import runtime
 from huiju.errors import NotFoundError, PermissionDenied
 from huiju.labels import label
@@ -97,6 +98,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
             "text_of": lambda pair: in_locale(pair, locale),
             "item_name": lambda item: item.name if locale == "zh_CN" else (item.name_en or item.name),
             "material_name": lambda m: in_locale({"zh": m.get("name", ""), "en": m.get("name_en", "")}, locale),
+            "form_fields": lambda case: forms.readable(case.item.form_schema, case.form_data, locale),
         }
 
     @bp.get("/")

@@ -71,3 +71,5 @@ def test_the_case_file_shows_the_identity_verified_by_the_citizen_information_sy
     page = client.get(f"/console/cases/{number}").get_data(as_text=True)
     assert "已经公民信息系统核验" in page
     assert "尚未核验" not in page
+    # The application form with the item's own words, not its field names and codes.
+    assert "家庭收入类别" in page and "income_band" not in page
