@@ -1,7 +1,7 @@
 """``huiju calendar``: the working-day calendar's official schedule, year by year.
 
 Changes are made as an administrator account (``--as``, default ``admin``) through
-:mod:`huiju.services.calendar_admin`, which recomputes provisional deadlines afterwards.
+:mod:`huiju.services.calendar_admin`, which recomputes the deadlines a change moves.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def calendar_add(day: str, kind: str, name: str, username: str) -> None:
     from huiju.services.calendar_admin import parse_day, set_day
 
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
-        report = set_day(session, load_actor(session, username), parse_day(day), kind, name)
+        report = set_day(session, rt.engine, load_actor(session, username), parse_day(day), kind, name)
     say(_("saved; deadlines recomputed: {count}", count=report.recomputed))
 
 
@@ -82,8 +82,8 @@ def calendar_remove(day: str, username: str) -> None:
     from huiju.services.calendar_admin import parse_day, remove_day
 
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
-        remove_day(session, load_actor(session, username), parse_day(day))
-    say(_("removed"))
+        report = remove_day(session, rt.engine, load_actor(session, username), parse_day(day))
+    say(_("removed; deadlines recomputed: {count}", count=report.recomputed))
 
 
 @calendar.command("import", help="Replace a year's entries by a schedule file (text or JSON).")
@@ -97,6 +97,6 @@ def calendar_import(year: int, file: Path, username: str) -> None:
 
     text = file.read_text(encoding="utf-8")
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
-        report = import_schedule(session, load_actor(session, username), year, text)
+        report = import_schedule(session, rt.engine, load_actor(session, username), year, text)
     say(_("{year}: {days} days entered; deadlines recomputed: {count}", year=year, days=report.days,
           count=report.recomputed))  # fmt: skip

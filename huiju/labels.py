@@ -89,6 +89,7 @@ TIMELINE: dict[str, Message] = {
     "material_uploaded": _("material_uploaded"),
     "withdrawn": _("withdrawn"),
     "rated": _("rated"),
+    "deadline_recomputed": _("deadline_recomputed"),
 }
 
 #: Account roles (:class:`huiju.models.Role`).

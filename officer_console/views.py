@@ -192,9 +192,10 @@ class CalendarView(BaseView):  # type: ignore[misc]
     @requires("can_edit")
     def add_day(self) -> Any:
         day = calendar_admin.parse_day(request.form.get("day") or "")
-        with runtime().db.transaction() as session:
+        rt = runtime()
+        with rt.db.transaction() as session:
             report = calendar_admin.set_day(
-                session, current_actor(), day, request.form.get("kind") or "", request.form.get("name") or ""
+                session, rt.engine, current_actor(), day, request.form.get("kind") or "", request.form.get("name") or ""
             )
         flash(str(_l("Saved. Deadlines recomputed: %(count)s.", count=report.recomputed)), "success")
         return redirect(url_for("CalendarView.index", year=day.year), 303)
@@ -203,17 +204,20 @@ class CalendarView(BaseView):  # type: ignore[misc]
     @requires("can_edit")
     def remove_day(self) -> Any:
         day = calendar_admin.parse_day(request.form.get("day") or "")
-        with runtime().db.transaction() as session:
-            calendar_admin.remove_day(session, current_actor(), day)
-        flash(str(_l("Removed.")), "success")
+        rt = runtime()
+        with rt.db.transaction() as session:
+            report = calendar_admin.remove_day(session, rt.engine, current_actor(), day)
+        flash(str(_l("Removed. Deadlines recomputed: %(count)s.", count=report.recomputed)), "success")
         return redirect(url_for("CalendarView.index", year=day.year), 303)
 
     @expose("/import", methods=["POST"])
     @requires("can_edit")
     def import_year(self) -> Any:
         year = calendar_admin.parse_year(request.form.get("year") or "")
-        with runtime().db.transaction() as session:
-            report = calendar_admin.import_schedule(session, current_actor(), year, request.form.get("schedule") or "")
+        rt = runtime()
+        with rt.db.transaction() as session:
+            schedule = request.form.get("schedule") or ""
+            report = calendar_admin.import_schedule(session, rt.engine, current_actor(), year, schedule)
         flash(
             str(_l("%(year)s: %(days)s days entered. Deadlines recomputed: %(count)s.",
                    year=year, days=report.days, count=report.recomputed)),

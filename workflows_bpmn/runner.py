@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -357,6 +358,32 @@ class Engine:
             return None
         result = StepResult(instance)
         result.timeline.append(TimelineEntry("timer_fired", "system", detail=due.isoformat()))
+        self._advance(session, instance, workflow, script_engine, result)
+        return result
+
+    def update_data(self, session: Session, instance_id: int, updates: dict[str, Any]) -> StepResult | None:
+        """Set process variables on every open task of an instance, and read its date timers again.
+
+        For the host's facts that change while a case waits: its due dates after a year's calendar is
+        entered. A timer waiting on a date (``timeDate``) is evaluated anew with the new data (it may
+        fire at once); duration timers keep their start. ``None`` when the instance has ended.
+        """
+        instance = self._lock(session, instance_id)
+        if instance.status is InstanceStatus.COMPLETED:
+            return None
+        updates = check_data(updates, _("process data"))
+        workflow, script_engine = self._load(session, instance)
+        with step_errors(instance):
+            # Every copy of the variables: a task inherits (merges) its parent's data when it is
+            # updated, so an old value left on a finished ancestor would come back.
+            for task in workflow.get_tasks():
+                if not task.has_state(TaskState.FINISHED_MASK) or updates.keys() & task.data.keys():
+                    task.data.update(updates)
+                if task.state == TaskState.WAITING and isinstance(
+                    getattr(task.task_spec, "event_definition", None), TimeDateEventDefinition
+                ):
+                    task.internal_data.pop("event_value", None)
+        result = StepResult(instance)
         self._advance(session, instance, workflow, script_engine, result)
         return result
 

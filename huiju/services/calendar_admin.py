@@ -23,6 +23,7 @@ from huiju.i18n import _
 from huiju.models import Role
 from huiju.services import clock
 from huiju.services.actors import Actor
+from workflows_bpmn.runner import Engine
 
 #: The local time a due day ends (close of office hours), as the case service sets it.
 END_OF_DAY = time(17, 30)
@@ -82,8 +83,8 @@ def year_schedule(session: Session, year: int) -> YearSchedule:
     return YearSchedule(year, year in LIBRARY_YEARS or bool(rows), year in LIBRARY_YEARS, rows)
 
 
-def set_day(session: Session, actor: Actor, day: date, kind: str, name: str = "") -> Report:
-    """Enter (or change) one day of the official schedule, then recompute provisional deadlines."""
+def set_day(session: Session, engine: Engine, actor: Actor, day: date, kind: str, name: str = "") -> Report:
+    """Enter (or change) one day of the official schedule, then recompute the deadlines it moves."""
     _admin(actor)
     kind = _kind(kind)
     row = session.scalars(select(CalendarOverride).where(CalendarOverride.day == day)).one_or_none()
@@ -92,14 +93,16 @@ def set_day(session: Session, actor: Actor, day: date, kind: str, name: str = ""
     else:
         row.kind, row.name = kind, name.strip()[:100]
     session.flush()
-    return Report(1, recompute_provisional(session))
+    return Report(1, clock.recompute(session, engine, day.year))
 
 
-def remove_day(session: Session, actor: Actor, day: date) -> None:
+def remove_day(session: Session, engine: Engine, actor: Actor, day: date) -> Report:
+    """Remove one day's entry, then recompute the deadlines it moves."""
     _admin(actor)
     done = session.execute(delete(CalendarOverride).where(CalendarOverride.day == day))
     if getattr(done, "rowcount", 0) == 0:
         raise InputError(_("{day} has no calendar entry", day=day.isoformat()))
+    return Report(1, clock.recompute(session, engine, day.year))
 
 
 def parse_schedule(year: int, text: str) -> list[tuple[date, str, str]]:
@@ -143,8 +146,8 @@ def parse_schedule(year: int, text: str) -> list[tuple[date, str, str]]:
     return entries
 
 
-def import_schedule(session: Session, actor: Actor, year: int, text: str) -> Report:
-    """Replace the year's entries by the schedule's, then recompute provisional deadlines."""
+def import_schedule(session: Session, engine: Engine, actor: Actor, year: int, text: str) -> Report:
+    """Replace the year's entries by the schedule's, then recompute the deadlines it moves."""
     _admin(actor)
     entries = parse_schedule(year, text)
     session.execute(
@@ -154,9 +157,4 @@ def import_schedule(session: Session, actor: Actor, year: int, text: str) -> Rep
     )
     session.add_all(CalendarOverride(day=d, kind=k, name=n[:100]) for d, k, n in entries)
     session.flush()
-    return Report(len(entries), recompute_provisional(session))
-
-
-def recompute_provisional(session: Session) -> int:
-    """Recompute every open case's provisional due dates on the calendar as it is now."""
-    return clock.recompute_provisional(session)
+    return Report(len(entries), clock.recompute(session, engine, year))

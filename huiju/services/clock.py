@@ -5,7 +5,7 @@ count from the day the case is submitted; while the case waits for the resident 
 ``pauses_clock`` on the BPMN step) the clock stops, and when the resident answers both due dates
 move on by the days the wait took (in the item's unit: a wait over the National Day week costs no
 working days). A due date that crosses a year whose official schedule is unknown is computed on
-weekends alone and marked provisional, until the schedule is entered (:func:`recompute_provisional`).
+weekends alone and marked provisional, until the schedule is entered (:func:`recompute`).
 
 The process reads the same figures as data, ``deadlines``, for its timers: a reminder the working day
 before the committed limit, and an escalation to the street when it passes.
@@ -24,6 +24,7 @@ from huiju.calendar import Deadline, DeadlineUnit, WorkingCalendar
 from huiju.models import FINAL, Case, CaseEvent, Item
 from workflows_bpmn.expressions import CHINA
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, ProcessInstance
+from workflows_bpmn.runner import Engine
 
 #: Office hours in China: a limit passes when the office closes on the due day; reminders go out
 #: when it opens on the working day before.
@@ -131,13 +132,39 @@ def _retime(session: Session, case: Case) -> None:
         task.due_at = moment
 
 
-def recompute_provisional(session: Session) -> int:
-    """Recompute every open case whose due dates are provisional (after a year's schedule is entered)."""
+def affected(case: Case, year: int | None) -> bool:
+    """Whether a change to ``year``'s schedule may move the case's due dates (``None``: any year)."""
+    if year is None or case.due_provisional:
+        return True
+    start = china_day(case.submitted_at).year
+    end = case.statutory_due.year if case.statutory_due else start
+    return start <= year <= end + 1  # a pause may have pushed the dates past the one stored
+
+
+def recompute(session: Session, engine: Engine | None, year: int | None = None) -> int:
+    """Recompute the due dates of the open cases a calendar change may move; return how many moved.
+
+    Each moved case's ready tasks and its process (the ``deadlines`` its timers read) follow; a
+    reminder or escalation whose time has now passed fires at once.
+    """
     calendar = WorkingCalendar.load(session)
-    count = 0
-    for case in session.scalars(select(Case).where(Case.due_provisional.is_(True), Case.status.not_in(FINAL))):
+    moved = 0
+    for case in session.scalars(select(Case).where(Case.status.not_in(FINAL)).order_by(Case.id)):
+        if not affected(case, year):
+            continue
         deadlines = compute(calendar, case.item, china_day(case.submitted_at), case.paused_days)
+        before = (case.committed_due, case.statutory_due, case.due_provisional)
+        if before == (deadlines.committed.due, deadlines.statutory.due, deadlines.provisional):
+            continue
         apply(case, deadlines)
         _retime(session, case)
-        count += 1
-    return count
+        if engine is not None and case.process_instance_id is not None:
+            engine.update_data(session, case.process_instance_id, {"deadlines": process_data(calendar, deadlines)})
+        case.events.append(
+            CaseEvent(kind="deadline_recomputed", actor="system", detail=deadlines.committed.due.isoformat(),
+                      data={"committed_due": deadlines.committed.due.isoformat(),
+                            "statutory_due": deadlines.statutory.due.isoformat(),
+                            "provisional": deadlines.provisional})
+        )  # fmt: skip
+        moved += 1
+    return moved

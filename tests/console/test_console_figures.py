@@ -55,11 +55,11 @@ def test_entering_a_year_recomputes_provisional_deadlines(runtime: Runtime) -> N
     with runtime.db.transaction() as session:
         admin = load_actor(session, "admin")
         with pytest.raises(PermissionDenied):
-            calendar_admin.set_day(session, load_actor(session, OFFICER), date(2100, 1, 1), "holiday")
+            calendar_admin.set_day(session, runtime.engine, load_actor(session, OFFICER), date(2100, 1, 1), "holiday")
         with pytest.raises(InputError, match="not in 2100"):
-            calendar_admin.import_schedule(session, admin, 2100, "2101-01-01 holiday")
-        calendar_admin.import_schedule(session, admin, 2099, '{"holidays": [{"day": "2099-10-01", "name": "国庆节"}]}')
-        report = calendar_admin.import_schedule(session, admin, 2100, "# 元旦\n2100-01-01 holiday 元旦\n")
+            calendar_admin.import_schedule(session, runtime.engine, admin, 2100, "2101-01-01 holiday")
+        calendar_admin.import_schedule(session, runtime.engine, admin, 2099, '{"holidays": [{"day": "2099-10-01", "name": "国庆节"}]}')
+        report = calendar_admin.import_schedule(session, runtime.engine, admin, 2100, "# 元旦\n2100-01-01 holiday 元旦\n")
     assert report.days == 1 and report.recomputed == 1
     with runtime.db.sessions() as session:
         case = session.scalars(select(Case).where(Case.number == number)).one()
