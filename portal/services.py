@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huiju.errors import PermissionDenied
-from huiju.models import WITHDRAWABLE, Case, CaseStatus, Item, Material, Rating, Resident, Role, User
-from huiju.services import actors, applications, cases, materials, ratings
-from huiju.services.cases import instance_of
+from huiju.models import FINAL, WITHDRAWABLE, Case, CaseStatus, Item, Material, Rating, Resident, Role, User
+from huiju.services import actors, applications, cases, materials, ratings, worklist
+from huiju.services.worklist import TimeLeft
 from portal.catalogue import THEMES, Theme
 from portal.i18n import N_
-from workflows_bpmn.expressions import CHINA
 
 #: Mainland mobile numbers (11 digits starting with 1), optionally written with +86 and spaces.
 _PHONE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
@@ -126,15 +125,6 @@ class Expectation:
 
 
 @dataclass(frozen=True)
-class TimeLeft:
-    """The committed time limit (承诺时限) of a case, and how far it is."""
-
-    due: date
-    days_left: int  # calendar days from today in China; negative when late
-    provisional: bool = False
-
-
-@dataclass(frozen=True)
 class CaseView:
     case: Case
     timeline: list[TimelineEntry]
@@ -153,17 +143,11 @@ def my_cases(session: Session, account: Account) -> list[Case]:
 
 
 def _time_left(session: Session, case: Case) -> TimeLeft | None:
-    if case.status in (CaseStatus.CONCLUDED, CaseStatus.WITHDRAWN):
+    """The committed limit in working days, as the officers see it (stopped while the resident is asked)."""
+    if case.status in FINAL:
         return None
-    today = datetime.now(CHINA).date()
-    if case.committed_due is not None:
-        return TimeLeft(case.committed_due, (case.committed_due - today).days, case.due_provisional)
-    instance = instance_of(session, case)
-    context = (instance.context or {}) if instance is not None else {}
-    if not context.get("due_at"):
-        return None
-    due = datetime.fromisoformat(str(context["due_at"])).astimezone(CHINA).date()
-    return TimeLeft(due, (due - today).days, bool(context.get("due_provisional")))
+    committed, _statutory = worklist.time_left_of(session, case)
+    return committed
 
 
 def _answer(case: Case) -> str | None:

@@ -98,6 +98,32 @@ def paused_for(calendar: WorkingCalendar, case: Case, now: datetime) -> int:
     return max(0, (end - start).days)
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where a case stands against its limits at a moment: the due dates as they would be if the
+    clock started again then (a wait for the resident does not count), and whether it is stopped."""
+
+    committed: date
+    statutory: date
+    provisional: bool
+    paused: bool
+
+
+def standing(calendar: WorkingCalendar, case: Case, now: datetime) -> Standing:
+    waited = paused_for(calendar, case, now)
+    paused = case.clock_paused_since is not None
+    if case.committed_due is not None and case.statutory_due is not None and waited == 0:
+        return Standing(case.committed_due, case.statutory_due, case.due_provisional, paused)
+    dates = compute(calendar, case.item, china_day(case.submitted_at), case.paused_days + waited)
+    return Standing(dates.committed.due, dates.statutory.due, dates.provisional, paused)
+
+
+def working_days_taken(calendar: WorkingCalendar, case: Case, until: datetime) -> int:
+    """Working days a case took from submission to ``until``, its waits for the resident left out."""
+    taken = calendar.working_days_between(china_day(case.submitted_at), china_day(until))
+    return max(0, taken - case.paused_days - paused_for(calendar, case, until))
+
+
 def resume(session: Session, case: Case, now: datetime, step: str | None = None) -> dict[str, Any] | None:
     """Start the clock again; move the due dates on; return the new ``deadlines`` process data.
 

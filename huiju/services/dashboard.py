@@ -4,15 +4,17 @@ working days, by item and by community, for the cases the reader may see."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 
 from sqlalchemy.orm import Session
 
 from huiju.calendar import WorkingCalendar
 from huiju.models import FINAL, CaseStatus
+from huiju.services import clock
 from huiju.services.actors import Actor
 from huiju.services.cases import visible_cases
-from huiju.services.worklist import due_dates, today_in_china
+from huiju.services.worklist import today_in_china
+from workflows_bpmn.expressions import CHINA
 
 
 @dataclass
@@ -46,12 +48,12 @@ def figures(session: Session, actor: Actor, *, today: date | None = None) -> Fig
     for case in session.scalars(visible_cases(session, actor)):
         if case.status is CaseStatus.WITHDRAWN:
             continue
-        committed, _statutory, _provisional = due_dates(calendar, case)
-        submitted = today_in_china(case.submitted_at)
         concluded = today_in_china(case.concluded_at) if case.concluded_at else None
         done = case.status in FINAL and concluded is not None
+        moment = case.concluded_at if done and case.concluded_at else datetime.combine(today, time(12), tzinfo=CHINA)
+        committed = clock.standing(calendar, case, moment).committed  # a wait for the resident does not count
         overdue = (concluded if done and concluded else today) > committed
-        days = calendar.working_days_between(submitted, concluded) if done and concluded else None
+        days = clock.working_days_taken(calendar, case, case.concluded_at) if done and case.concluded_at else None
         item = items.setdefault(case.item.code, Tally(case.item.code, case.item.name))
         community = communities.setdefault(case.community.code, Tally(case.community.code, case.community.name))
         for tally in (total, item, community):

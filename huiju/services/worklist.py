@@ -8,7 +8,7 @@ dates. A row is ``overdue`` past a due date and ``close`` within :data:`CLOSE_DA
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Literal
 
 from sqlalchemy import select
@@ -25,7 +25,7 @@ from huiju.services.tasks import inbox
 from workflows_bpmn.expressions import CHINA
 from workflows_bpmn.models import HumanTask
 
-Urgency = Literal["ok", "close", "overdue", "none"]
+Urgency = Literal["ok", "close", "overdue", "paused", "none"]
 SortKey = Literal["due", "item", "applicant", "status", "created"]
 SORT_KEYS: tuple[str, ...] = ("due", "item", "applicant", "status", "created")
 #: Working days left at or under which a limit shows amber.
@@ -37,11 +37,14 @@ class TimeLeft:
     due: date | None
     working_days: int | None  # negative: working days overdue
     provisional: bool
+    paused: bool = False  # the clock is stopped: the case waits for the resident (补正)
 
     @property
     def urgency(self) -> Urgency:
         if self.working_days is None:
             return "none"
+        if self.paused:
+            return "paused"
         if self.working_days < 0:
             return "overdue"
         return "close" if self.working_days <= CLOSE_DAYS else "ok"
@@ -56,7 +59,7 @@ class InboxRow:
 
     @property
     def urgency(self) -> Urgency:
-        order = ("overdue", "close", "ok", "none")
+        order = ("overdue", "close", "ok", "paused", "none")
         return min(self.committed.urgency, self.statutory.urgency, key=order.index)
 
 
@@ -86,26 +89,17 @@ def today_in_china(now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(CHINA).date()
 
 
-def due_dates(calendar: WorkingCalendar, case: Case) -> tuple[date, date, bool]:
-    """(committed, statutory, provisional) of a case: its stored dates, or from the day it was filed.
-
-    The stored ones are set and pushed back by the engine's clock; a case filed before the clock
-    kept them gets them computed from its submission day and the item's limits.
-    """
-    if case.committed_due is not None and case.statutory_due is not None:
-        return case.committed_due, case.statutory_due, case.due_provisional
-    computed = clock.compute(calendar, case.item, today_in_china(case.submitted_at), case.paused_days)
-    return computed.committed.due, computed.statutory.due, computed.provisional
-
-
 def time_left(calendar: WorkingCalendar, case: Case | None, today: date) -> tuple[TimeLeft, TimeLeft]:
+    """Working days left against the committed and the statutory limit (negative: overdue); while
+    the clock is stopped, against the dates as they would be if it started again today."""
     if case is None:
         none = TimeLeft(None, None, False)
         return none, none
-    committed, statutory, provisional = due_dates(calendar, case)
+    now = datetime.combine(today, time(12), tzinfo=CHINA)
+    at = clock.standing(calendar, case, now)
     return (
-        TimeLeft(committed, calendar.working_days_between(today, committed), provisional),
-        TimeLeft(statutory, calendar.working_days_between(today, statutory), provisional),
+        TimeLeft(at.committed, calendar.working_days_between(today, at.committed), at.provisional, at.paused),
+        TimeLeft(at.statutory, calendar.working_days_between(today, at.statutory), at.provisional, at.paused),
     )
 
 

@@ -17,8 +17,9 @@ from huiju.bootstrap import Runtime
 from huiju.calendar import WorkingCalendar
 from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError
-from huiju.models import CaseStatus, User
+from huiju.models import Case, CaseStatus, User
 from huiju.services import tasks as task_service
+from huiju.services import worklist
 from huiju.services.actors import load_actor
 from huiju.services.clock import china_day
 from workflows_bpmn.expressions import CHINA
@@ -91,10 +92,19 @@ def test_the_clock_stops_during_the_supplement_wait_and_moves_the_due_dates_on(r
     assert driver.case().clock_paused_since is not None
     # The resident answers 12 calendar days later: every working day in between is added back.
     later = utcnow() + timedelta(days=12)
+    calendar = WorkingCalendar()
     with freeze_time(later):
+        # Meanwhile every screen shows the clock stopped, the due date as it would be if it ran again now.
+        with rt.db.sessions() as session:
+            waiting = session.get(Case, driver.case_id)
+            assert waiting is not None
+            committed, statutory = worklist.time_left_of(session, waiting)
+            waited = calendar.working_days_between(china_day(before.submitted_at), china_day(later))
+            assert committed.paused and statutory.paused and committed.urgency == "paused"
+            assert committed.due == calendar.add_working_days(china_day(before.submitted_at), 3 + waited)
+            assert committed.working_days == 3  # nothing of the three days used while waiting
         driver.complete("resident-zhang", "submit", {"note": "租赁合同已上传"})
     after = driver.case()
-    calendar = WorkingCalendar()
     paused = calendar.working_days_between(china_day(before.submitted_at), china_day(later))
     assert paused > 0
     assert after.paused_days == paused
