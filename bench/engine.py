@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
         ("(b) Huiju engine, SQLite, canned replies", f"{engine:,.0f}", f"{bare / engine:.1f}"),
         ("(c) Huiju end to end, signed SOAP to the sandbox", f"{soap:,.0f}", f"{bare / soap:.1f}"),
     ]
-    print(f"elderly_care_subsidy, approved path, {n} cases per row (5 service calls, 2 human tasks each)")
+    print(f"elderly_care_subsidy, approved path, {n} cases per row (6 service calls, 2 human tasks each)")
     print(f"{'':44} {'cases/s':>9} {'a / row':>8}")
     for label, rate, ratio in rows:
         print(f"{label:44} {rate:>9} {ratio:>8}")

@@ -202,6 +202,8 @@ def on_step(session: Session, result: StepResult) -> None:
                 clock.pause(case, utcnow(), task.step)
     elif result.messages and all(m.system == "citizen_info" for m in result.messages):
         case.status = CaseStatus.VERIFYING
+    elif case.status is CaseStatus.SUBMITTED and result.messages and all(m.system == "sms" for m in result.messages):
+        pass  # the acknowledgement SMS (受理回执) goes out first: the case is still just submitted
     else:
         case.status = CaseStatus.PROCESSING
     case.updated_at = utcnow()

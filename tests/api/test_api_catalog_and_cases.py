@@ -11,6 +11,9 @@ import yaml
 from api_support import APPLICANT_ID, GOOD_FORM, ITEM_CODE, OTHER_RESIDENT_ID, Api, Snapshot
 from openapi_spec_validator import validate
 
+from huiju.bootstrap import Runtime
+from tests.support.canned import deliver_replies
+
 
 def submit(api: Api, user: str = "zhang", **overrides: Any) -> dict[str, Any]:
     body = {"item": ITEM_CODE, "applicant": APPLICANT_ID, "data": GOOD_FORM, **overrides}
@@ -41,7 +44,7 @@ def test_unknown_item_is_404(api: Api) -> None:
     assert "NO_SUCH_ITEM" in problem["detail"]
 
 
-def test_submit_then_read_the_case(api: Api) -> None:
+def test_submit_then_read_the_case(api: Api, runtime: Runtime) -> None:
     response = api.post(
         "/api/v1/cases", user="zhang", json={"item": ITEM_CODE, "applicant": APPLICANT_ID, "data": GOOD_FORM},
         expect=201,
@@ -51,7 +54,7 @@ def test_submit_then_read_the_case(api: Api) -> None:
     assert case["item"] == ITEM_CODE and case["item_name"] == "居家养老服务补贴"
     assert case["applicant"] == APPLICANT_ID and case["applicant_name"] == "张桂兰"
     assert case["community"] == {"code": "110105001001", "name": "永安里社区"}
-    assert case["status"] == "verifying"  # waiting for the citizen registry
+    assert case["status"] == "submitted"  # only the receipt SMS (受理回执) is out yet
     assert case["outcome"] is None and case["concluded_at"] is None
     assert case["form_data"] == GOOD_FORM and case["submitted_by"] == "zhang"
     assert datetime.fromisoformat(case["submitted_at"]).utcoffset() is not None
@@ -61,14 +64,24 @@ def test_submit_then_read_the_case(api: Api) -> None:
     kinds = [e["kind"] for e in detail["timeline"]]
     assert kinds[:2] == ["submitted", "process_started"]
     assert "service_requested" in kinds
-    requested = next(e for e in detail["timeline"] if e["kind"] == "service_requested")
-    assert requested["system"] == "citizen_info" and requested["step"] == "verify_identity"
+    requested = [e for e in detail["timeline"] if e["kind"] == "service_requested"]
+    assert [(e["system"], e["step"]) for e in requested] == [("sms", "sms_received")]
     assert all(datetime.fromisoformat(e["at"]).utcoffset() is not None for e in detail["timeline"])
     assert detail["tasks"] == []
 
     listed = api.get("/api/v1/cases", user="officer_wang", expect=200).get_json()
     assert [c["number"] for c in listed["cases"]] == [case["number"]]
     assert (listed["limit"], listed["offset"]) == (100, 0)
+
+    # Once the receipt SMS is settled, the citizen registry is asked: the case is being verified.
+    assert deliver_replies(runtime, operations={"sms.send_sms"}) == ["sms.send_sms"]
+    detail = api.get(response.headers["Location"], user="zhang", expect=200).get_json()
+    assert detail["status"] == "verifying"  # waiting for the citizen registry
+    requested = [e for e in detail["timeline"] if e["kind"] == "service_requested"]
+    assert [(e["system"], e["step"]) for e in requested] == [
+        ("sms", "sms_received"),
+        ("citizen_info", "verify_identity"),
+    ]
 
 
 def test_an_officer_applies_for_a_resident_of_their_community(api: Api) -> None:
@@ -90,7 +103,7 @@ def test_who_sees_which_case_and_the_id_number(api: Api) -> None:
     assert api.get("/api/v1/cases", user="li_resident", expect=200).get_json()["cases"] == []
 
 
-def test_list_cases_filters_and_pages(api: Api) -> None:
+def test_list_cases_filters_and_pages(api: Api, runtime: Runtime) -> None:
     first, second = submit(api)["number"], submit(api)["number"]
     assert [c["number"] for c in api.get("/api/v1/cases", user="zhang", expect=200).get_json()["cases"]] == [
         second,
@@ -99,6 +112,10 @@ def test_list_cases_filters_and_pages(api: Api) -> None:
     page = api.get("/api/v1/cases?limit=1&offset=1", user="zhang", expect=200).get_json()
     assert [c["number"] for c in page["cases"]] == [first]
     assert api.get("/api/v1/cases?status=concluded", user="zhang", expect=200).get_json()["cases"] == []
+    assert len(api.get("/api/v1/cases?status=submitted", user="zhang", expect=200).get_json()["cases"]) == 2
+    assert api.get("/api/v1/cases?status=verifying", user="zhang", expect=200).get_json()["cases"] == []
+    deliver_replies(runtime, operations={"sms.send_sms"})  # the receipt SMS settled: identity checks go out
+    assert api.get("/api/v1/cases?status=submitted", user="zhang", expect=200).get_json()["cases"] == []
     assert len(api.get("/api/v1/cases?status=verifying", user="zhang", expect=200).get_json()["cases"]) == 2
 
 

@@ -9,8 +9,10 @@ from api_support import APPLICANT_ID, GOOD_FORM, ITEM_CODE, Api, Calls, Snapshot
 
 def start_case(api: Api, deliver: Calls) -> str:
     body = {"item": ITEM_CODE, "applicant": APPLICANT_ID, "data": GOOD_FORM}
-    number: str = api.post("/api/v1/cases", user="zhang", json=body, expect=201).get_json()["number"]
-    assert deliver() == ["citizen_info.verify_identity", "citizen_info.query_person"]
+    case = api.post("/api/v1/cases", user="zhang", json=body, expect=201).get_json()
+    number: str = case["number"]
+    assert case["status"] == "submitted"  # only the receipt SMS (受理回执) is out yet
+    assert deliver() == ["sms.send_sms", "citizen_info.verify_identity", "citizen_info.query_person"]
     return number
 
 

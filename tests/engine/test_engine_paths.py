@@ -24,10 +24,21 @@ def org_ids(rt: Runtime) -> tuple[int, int]:
         return community.id, street.id
 
 
-def to_intake(rt: Runtime) -> CaseDriver:
-    driver = CaseDriver(rt).submit()
+def settle_receipt(driver: CaseDriver) -> OutboxMessage:
+    """Right after submission only the acknowledgement SMS (受理回执) is out: the case is still submitted.
+    Settling it sends the identity check, and the case is then being verified."""
+    assert driver.status is CaseStatus.SUBMITTED
+    [receipt] = driver.pending()
+    assert (receipt.operation, receipt.params["template"]) == ("sms.send_sms", "CASE_RECEIVED")
+    assert driver.settle_one() == "sms.send_sms"
     assert driver.status is CaseStatus.VERIFYING  # only the citizen registry is being asked
     assert [m.operation for m in driver.pending()] == ["citizen_info.verify_identity"]
+    return receipt
+
+
+def to_intake(rt: Runtime) -> CaseDriver:
+    driver = CaseDriver(rt).submit()
+    settle_receipt(driver)
     assert driver.settle_all() == ["citizen_info.verify_identity", "citizen_info.query_person"]
     assert driver.status is CaseStatus.INTAKE
     return driver
@@ -99,6 +110,7 @@ def test_approved(rt: Runtime) -> None:
     concluded(driver, "approved")
     assert driver.timeline() == [
         "submitted", "process_started",
+        "service_requested", "service_replied",
         "service_requested", "service_replied", "service_requested", "service_replied", "task_ready",
         "task_completed", "task_ready",
         "task_completed", "service_requested",
@@ -110,6 +122,24 @@ def test_approved(rt: Runtime) -> None:
     assert [(t.step, t.completed_by, t.decision) for t in done] == [
         ("intake", OFFICER, "accept"), ("street_review", REVIEWER, "approve"),
     ]  # fmt: skip
+    # The first message of the case is the receipt SMS, to the applicant's phone, naming the case.
+    with rt.db.sessions() as session:
+        applicant = session.scalars(select(Resident).where(Resident.id_number == "110105193801012340")).one()
+        sent = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.case_number == driver.number).order_by(OutboxMessage.id)
+        ).all()
+    assert [(m.operation, m.params.get("template")) for m in sent] == [
+        ("sms.send_sms", "CASE_RECEIVED"), ("citizen_info.verify_identity", None),
+        ("citizen_info.query_person", None), ("egov.submit_case", None),
+        ("sms.send_sms", "SUBSIDY_APPROVED"), ("data_exchange.publish_record", None),
+    ]  # fmt: skip
+    receipt = sent[0]
+    assert applicant.phone
+    assert receipt.params == {
+        "phone": applicant.phone, "template": "CASE_RECEIVED",
+        "params": {"case_number": driver.number, "item": "居家养老服务补贴"},
+    }  # fmt: skip
+    assert receipt.status is MessageStatus.DELIVERED and receipt.settled_at is not None
 
 
 def test_supplement_then_approved(rt: Runtime) -> None:
@@ -152,6 +182,7 @@ def test_denied(rt: Runtime) -> None:
 
 def test_ineligible(rt: Runtime) -> None:
     driver = CaseDriver(rt).submit(young_resident_in("110105001001"), username=OFFICER)
+    settle_receipt(driver)
     assert driver.settle_all() == ["citizen_info.verify_identity", "citizen_info.query_person", "sms.send_sms"]
     concluded(driver, "ineligible")
     assert driver.tasks() == []
@@ -159,6 +190,7 @@ def test_ineligible(rt: Runtime) -> None:
 
 def test_identity_mismatch(rt: Runtime) -> None:
     driver = CaseDriver(rt, identity_match=False).submit()
+    settle_receipt(driver)
     assert driver.settle_one() == "citizen_info.verify_identity"
     [sms] = driver.pending()
     assert sms.params["template"] == "IDENTITY_MISMATCH"
@@ -168,7 +200,8 @@ def test_identity_mismatch(rt: Runtime) -> None:
 
 def test_incident_close(rt: Runtime) -> None:
     driver = CaseDriver(rt, replies={"citizen_info.verify_identity": [DEAD]}).submit()
-    driver.settle_one()
+    settle_receipt(driver)
+    assert driver.settle_one() == "citizen_info.verify_identity"
     assert driver.status is CaseStatus.INCIDENT
     assert driver.instance().status is InstanceStatus.RUNNING  # caught by the boundary event
     assert "service_failed" in driver.timeline()
@@ -179,7 +212,8 @@ def test_incident_close(rt: Runtime) -> None:
 
 def test_incident_retry(rt: Runtime) -> None:
     driver = CaseDriver(rt, replies={"citizen_info.verify_identity": [DEAD]}).submit()
-    driver.settle_one()
+    settle_receipt(driver)
+    assert driver.settle_one() == "citizen_info.verify_identity"
     driver.complete(OFFICER, "retry")
     assert driver.status is CaseStatus.VERIFYING
     assert [m.operation for m in driver.pending()] == ["citizen_info.verify_identity"]
@@ -218,7 +252,9 @@ def test_uncaught_failure_is_an_incident_until_retried(rt: Runtime) -> None:
 
 def test_approved_end_to_end_over_soap(rt: Runtime) -> None:
     driver = CaseDriver(rt).submit()
-    assert driver.deliver_all() == ["citizen_info.verify_identity", "citizen_info.query_person"]
+    assert driver.status is CaseStatus.SUBMITTED
+    assert driver.deliver_all() == ["sms.send_sms", "citizen_info.verify_identity", "citizen_info.query_person"]
+    assert driver.status is CaseStatus.INTAKE
     driver.complete(OFFICER, "accept")
     driver.complete(REVIEWER, "approve")
     assert driver.deliver_all() == ["egov.submit_case", "sms.send_sms", "data_exchange.publish_record"]

@@ -54,7 +54,7 @@ def test_stored_state_is_small_and_round_trips_at_every_wait_state(rt: Runtime) 
     store = WorkflowStore()
     sizes: list[tuple[int, int]] = []
     driver = CaseDriver(rt).submit()
-    check_round_trip(rt, driver, store, sizes)  # waiting for verify_identity
+    check_round_trip(rt, driver, store, sizes)  # waiting for the receipt SMS (受理回执)
     while driver.pending():
         driver.settle_one()
         check_round_trip(rt, driver, store, sizes)

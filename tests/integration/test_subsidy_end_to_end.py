@@ -38,12 +38,18 @@ def test_approved_case_reports_notifies_and_publishes(driver: Driver, sandbox: S
     case = driver.wait_status(number, CaseStatus.CONCLUDED)
     assert case.outcome == "approved"
     systems = [e.system for e in case.events if e.kind == "service_replied"]
-    assert systems == ["citizen_info", "citizen_info", "egov_approval", "sms", "data_exchange"]
+    assert systems == ["sms", "citizen_info", "citizen_info", "egov_approval", "sms", "data_exchange"]
     submitted = [j for j in sandbox.journal(operation="SubmitCase") if j["request"].get("caseNumber") == number]
     assert len(submitted) == 1 and submitted[0]["received_count"] == 1
     assert submitted[0]["request"]["decidedBy"] == REVIEWER
-    assert "SUBSIDY_APPROVED" in sms_templates(sandbox, number)
+    assert sms_templates(sandbox, number) == ["CASE_RECEIVED", "SUBSIDY_APPROVED"]
     store = sandbox._request("GET", "/_sandbox/store")
+    # The receipt SMS went to the applicant's phone and names the case.
+    with driver.rt.db.sessions() as session:
+        phone = session.scalars(select(Resident.phone).where(Resident.id_number == APPLICANT)).one()
+    (receipt,) = [m for m in store["sms"] if m["template"] == "CASE_RECEIVED" and m["params"]["case_number"] == number]
+    assert phone and receipt["phone"] == phone
+    assert receipt["params"] == {"case_number": number, "item": "居家养老服务补贴"}
     records = [r["fields"] for r in store["records"]["elderly_care_subsidy"] if r["fields"]["case_number"] == number]
     assert len(records) == 1 and records[0]["tier"] == "A" and records[0]["monthly_amount"] == "600"
 
@@ -210,8 +216,9 @@ def test_sandbox_down_then_up_messages_wait_then_go_in_order(driver: Driver, san
 
     from adapters.config import AdapterConfig
 
+    systems = ("sms", "citizen_info")  # the receipt SMS (受理回执) first, then the identity check
     with driver.rt.db.transaction() as session:  # a budget that outlasts the outage
-        session.execute(update(AdapterConfig).where(AdapterConfig.system == "citizen_info")
+        session.execute(update(AdapterConfig).where(AdapterConfig.system.in_(systems))
                         .values(max_attempts=10, backoff_seconds=0.3))  # fmt: skip
     sandbox.server.stop()
     try:
@@ -224,22 +231,20 @@ def test_sandbox_down_then_up_messages_wait_then_go_in_order(driver: Driver, san
                 ).all()
                 return len(messages) == 3 and all(m.attempts >= 2 and m.last_error_transient for m in messages)
 
-        wait_for(all_tried, "every case to try the citizen registry while it is down")
-        assert all(driver.case(n).status is CaseStatus.VERIFYING for n in numbers)
+        wait_for(all_tried, "every case to try sending its receipt SMS while the sandbox is down")
+        # Only the receipt SMS waits: the cases are still just submitted, nothing asked of the registry yet.
+        assert all(driver.case(n).status is CaseStatus.SUBMITTED for n in numbers)
         sandbox.server.start()
         for number in numbers:
             driver.wait_status(number, CaseStatus.INTAKE)
     finally:
         sandbox.server.start()  # a no-op when it runs already
         with driver.rt.db.transaction() as session:  # the suite's budget again, once nothing waits on it
-            session.execute(update(AdapterConfig).where(AdapterConfig.system == "citizen_info")
+            session.execute(update(AdapterConfig).where(AdapterConfig.system.in_(systems))
                             .values(max_attempts=3, backoff_seconds=0.2))  # fmt: skip
     for number in numbers:
-        operations = [
-            j["operation"] for j in sandbox.journal()
-            if j["request"].get("idNumber") == APPLICANT and j["message_id"] in _message_ids(driver, number)
-        ]  # fmt: skip
-        assert operations == ["VerifyIdentity", "QueryPerson"]
+        operations = [j["operation"] for j in sandbox.journal() if j["message_id"] in _message_ids(driver, number)]
+        assert operations == ["SendSms", "VerifyIdentity", "QueryPerson"]
 
 
 def _message_ids(driver: Driver, number: str) -> set[str]:
@@ -256,9 +261,19 @@ def test_calls_carry_the_acting_officer_as_user_id(driver: Driver, sandbox: Sand
         users = dict(session.execute(
             select(OutboxMessage.operation, OutboxMessage.user_id).where(OutboxMessage.case_number == number)
         ).all())  # fmt: skip
-    assert users["citizen_info.verify_identity"] == "officer-chaoyang-01"  # sent by the submission
+    # The submission sends the receipt SMS (below); the identity check follows once the worker has
+    # settled that SMS, so it is the system's, as the person query after it.
+    assert users["citizen_info.verify_identity"] == "system"
+    assert users["citizen_info.query_person"] == "system"
     assert users["egov.submit_case"] == REVIEWER  # sent by the street reviewer's approval
-    assert users["sms.send_sms"] == "system"  # sent after the extranet's callback
+    with driver.rt.db.sessions() as session:
+        sms = session.scalars(select(OutboxMessage).where(OutboxMessage.case_number == number,
+                                                          OutboxMessage.operation == "sms.send_sms")
+                              .order_by(OutboxMessage.id)).all()  # fmt: skip
+    assert [(m.params["template"], m.user_id) for m in sms] == [
+        ("CASE_RECEIVED", "officer-chaoyang-01"),  # the receipt SMS, sent by the submission
+        ("SUBSIDY_APPROVED", "system"),  # sent after the extranet's callback
+    ]
     from exchange.log import query
 
     with driver.rt.db.sessions() as session:

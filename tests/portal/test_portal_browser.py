@@ -121,7 +121,7 @@ def test_register_apply_supplement_approved_and_rate(
             expect(page.get_by_text(number).first).to_be_visible()
             shot(page, "submitted")
 
-            deliver_replies(runtime)  # identity and population data checked: the case waits for intake
+            deliver_replies(runtime)  # receipt SMS sent, identity and population data checked: the case waits for intake
             request_supplement(runtime, number, ["户口簿复印件（加盖派出所印章）"])
             page.reload()
             expect(page.get_by_text("户口簿复印件（加盖派出所印章）")).to_be_visible()

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from huiju.bootstrap import Runtime
 from huiju.models import Resident
 from huiju.seed import DEMO_APPLICANT, DEMO_PASSWORD
+from tests.support.canned import deliver_replies
 
 
 def text(response: object) -> str:
@@ -161,7 +162,11 @@ def test_my_cases_lists_only_my_own(client: FlaskClient, runtime: Runtime) -> No
     body = text(client.get("/portal/cases"))
     assert mine in body
     assert theirs not in body
-    assert "已提交" in body or "核验中" in body
+    # Only the receipt SMS (受理回执) is out: submitted; once it is settled the identity check is.
+    assert "已提交" in body and "核验中" not in body
+    deliver_replies(runtime, operations={"sms.send_sms"})
+    body = text(client.get("/portal/cases"))
+    assert mine in body and "核验中" in body
 
 
 def test_a_foreign_or_unknown_case_is_not_found(client: FlaskClient, runtime: Runtime) -> None:

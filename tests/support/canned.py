@@ -6,7 +6,7 @@ sandbox's seeded people when known, so that names and birth dates agree with the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from itertools import count
 from typing import Any
 
@@ -45,16 +45,28 @@ def canned_reply(message: OutboxMessage) -> dict[str, Any]:
     raise AssertionError(f"no canned reply for {message.operation}")
 
 
-def deliver_replies(runtime: Runtime, reply: Callable[[OutboxMessage], dict[str, Any]] = canned_reply) -> list[str]:
-    """Answer every pending outbox message and settle it, until the cases wait for people again."""
+def deliver_replies(
+    runtime: Runtime,
+    reply: Callable[[OutboxMessage], dict[str, Any]] = canned_reply,
+    *,
+    operations: Collection[str] | None = None,
+) -> list[str]:
+    """Answer every pending outbox message and settle it, until the cases wait for people again.
+
+    With ``operations``, only messages of those operations are answered: the others stay pending (e.g.
+    ``{"sms.send_sms"}`` settles a subsidy's receipt SMS and leaves the identity check it sends waiting).
+    """
     done: list[str] = []
     while True:
         with runtime.db.transaction() as session:
-            pending = session.scalars(
+            query = (
                 select(OutboxMessage)
                 .where(OutboxMessage.settled_at.is_(None), OutboxMessage.status == MessageStatus.PENDING)
                 .order_by(OutboxMessage.id)
-            ).all()
+            )
+            if operations is not None:
+                query = query.where(OutboxMessage.operation.in_(list(operations)))
+            pending = session.scalars(query).all()
             for message in pending:
                 message.status = MessageStatus.DELIVERED
                 message.reply = reply(message)

@@ -74,6 +74,9 @@ def test_user_task_and_end_event_extensions(specs):
         "end_closed": "closed",
         "end_supplement_expired": "supplement_expired",
     }
+    assert ts["sms_received"].lane == "system"
+    assert [t.name for t in ts["sms_received"].inputs] == ["start"]  # the receipt SMS (受理回执) comes first
+    assert [t.name for t in ts["sms_received"].outputs] == ["verify_identity.BoundaryEventSplit"]
     assert ts["verify_identity"].lane == "system"
     assert ts["determine_tier"].extensions == {"calledDecisionId": "subsidy_tier"}
 
@@ -135,11 +138,14 @@ def _bounds(doc, element_id):
     return tuple(float(bounds.get(k)) for k in ("x", "y", "width", "height"))
 
 
-def test_egov_elements_are_drawn_inside_the_system_lane_without_overlap():
+@pytest.mark.parametrize("new", [
+    ["await_egov_decision", "gw_egov_decision", "sms_egov_denied", "end_denied_by_egov"],
+    ["sms_received"],  # the receipt SMS (受理回执) before identity verification
+])
+def test_system_elements_are_drawn_inside_the_system_lane_without_overlap(new):
     doc = etree.parse(str(bare_subsidy.BPMN_FILE))
     lane_x, lane_y, lane_w, lane_h = _bounds(doc, "system")
     system_nodes = doc.xpath("//bpmn:lane[@id='system']/bpmn:flowNodeRef/text()", namespaces=BPMN_NS)
-    new = ["await_egov_decision", "gw_egov_decision", "sms_egov_denied", "end_denied_by_egov"]
     assert set(new) <= set(system_nodes)
     boxes = {node: _bounds(doc, node) for node in system_nodes}
     for node in new:
@@ -208,20 +214,22 @@ def test_expressions_stay_in_the_restricted_subset():
 
 # ---------------------------------------------------------------- paths
 
+# Every case opens with the acknowledgement SMS (受理回执) before identity verification.
+RECEIVED = "sms.send_sms:CASE_RECEIVED"
 EXPECTED_CALLS = {
-    "approved": ["citizen_info.verify_identity", "citizen_info.query_person", "egov.submit_case",
+    "approved": [RECEIVED, "citizen_info.verify_identity", "citizen_info.query_person", "egov.submit_case",
                  "sms.send_sms:SUBSIDY_APPROVED", "data_exchange.publish_record"],
-    "supplement_then_approved": ["citizen_info.verify_identity", "citizen_info.query_person",
+    "supplement_then_approved": [RECEIVED, "citizen_info.verify_identity", "citizen_info.query_person",
                                  "sms.send_sms:SUPPLEMENT_REQUESTED", "egov.submit_case",
                                  "sms.send_sms:SUBSIDY_APPROVED", "data_exchange.publish_record"],
-    "refused": ["citizen_info.verify_identity", "citizen_info.query_person", "sms.send_sms:CASE_REFUSED"],
-    "denied": ["citizen_info.verify_identity", "citizen_info.query_person", "sms.send_sms:SUBSIDY_DENIED"],
-    "egov_denied": ["citizen_info.verify_identity", "citizen_info.query_person", "egov.submit_case",
+    "refused": [RECEIVED, "citizen_info.verify_identity", "citizen_info.query_person", "sms.send_sms:CASE_REFUSED"],
+    "denied": [RECEIVED, "citizen_info.verify_identity", "citizen_info.query_person", "sms.send_sms:SUBSIDY_DENIED"],
+    "egov_denied": [RECEIVED, "citizen_info.verify_identity", "citizen_info.query_person", "egov.submit_case",
                     "sms.send_sms:SUBSIDY_DENIED"],
-    "ineligible": ["citizen_info.verify_identity", "citizen_info.query_person",
+    "ineligible": [RECEIVED, "citizen_info.verify_identity", "citizen_info.query_person",
                    "sms.send_sms:SUBSIDY_INELIGIBLE"],
-    "identity_mismatch": ["citizen_info.verify_identity", "sms.send_sms:IDENTITY_MISMATCH"],
-    "incident_close": ["citizen_info.verify_identity"],
+    "identity_mismatch": [RECEIVED, "citizen_info.verify_identity", "sms.send_sms:IDENTITY_MISMATCH"],
+    "incident_close": [RECEIVED, "citizen_info.verify_identity"],
 }
 EXPECTED_OUTCOME = {
     "approved": "approved",
@@ -258,7 +266,11 @@ def test_path_calls_and_data(specs, path):
 
 def test_approved_service_parameters(specs):
     run = bare_subsidy.drive(*specs, "approved")
-    calls = dict(run.engine.calls)
+    # The first call: the receipt SMS to the applicant's phone, naming the case and the item.
+    assert run.engine.calls[0] == ("sms.send_sms", {"phone": "13800138000", "template": "CASE_RECEIVED",
+                                                    "params": {"case_number": "JJYL-2026-000001",
+                                                               "item": "居家养老服务补贴"}})
+    calls = dict(run.engine.calls)  # the last call of each operation
     egov = calls["egov.submit_case"]
     assert egov["case_number"] == "JJYL-2026-000001"
     assert egov["decision"] == "approved"
@@ -349,8 +361,8 @@ def test_incident_error_payload_and_retry(specs):
     run = bare_subsidy.drive(*specs, "incident_retry_then_approved")
     assert run.outcome == "approved"
     assert run.wait_states == ["identity_incident", "intake", "street_review", "await_egov_decision"]
-    assert _call_names(run.engine)[:3] == ["citizen_info.verify_identity", "citizen_info.verify_identity",
-                                           "citizen_info.query_person"]
+    assert _call_names(run.engine)[:4] == [RECEIVED, "citizen_info.verify_identity",
+                                           "citizen_info.verify_identity", "citizen_info.query_person"]
 
 
 def test_query_person_failure_is_caught_too(specs):
@@ -508,7 +520,7 @@ def test_round_trip_while_waiting_for_the_callback(specs, decision, outcome, tem
     assert restored.is_completed()
     assert bare_subsidy.outcome_of(restored) == outcome
     assert restored.data["egov_decision"]["decision"] == decision
-    assert [p["template"] for op, p in engine.calls if op == "sms.send_sms"] == [template]
+    assert [p["template"] for op, p in engine.calls if op == "sms.send_sms"] == ["CASE_RECEIVED", template]
     assert restored.waiting_events() == []
 
 
@@ -576,7 +588,7 @@ def test_supplement_timer_expires_after_30_days(specs):
         assert bare_subsidy.outcome_of(wf) == "supplement_expired"
         assert bare_subsidy.ready_user_tasks(wf) == []
         templates = [p.get("template") for op, p in engine.calls if op == "sms.send_sms"]
-        assert templates == ["SUPPLEMENT_REQUESTED"]
+        assert templates == ["CASE_RECEIVED", "SUPPLEMENT_REQUESTED"]
 
 
 def test_run_many_reports_a_rate():
