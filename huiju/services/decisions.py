@@ -128,6 +128,8 @@ def decision_data(options: DecisionOptions, decision: str, form: Mapping[str, An
         if not answer:
             raise InputError(_("write the answer to the resident"), field="answer")
         return {"answer": answer, "comment": comment}
+    if decision == "done" and not comment:  # a follow-up or a supervision: say what was done
+        raise InputError(_("say what was done"), field="comment")
     if decision == "disagree" and not comment:
         raise InputError(_("say why you disagree"), field="comment")
     return {"comment": comment} if comment else {}

@@ -122,7 +122,12 @@ def inbox_rows(
             continue
         if filters.applicant and (case is None or filters.applicant.strip() not in case.applicant.name):
             continue
-        committed, statutory = time_left(calendar, case, today)
+        if case is not None and task.instance_id != case.process_instance_id and task.due_at is not None:
+            # Another process about the case (a follow-up of a bad rating): the task's own limit.
+            due = task.due_at.astimezone(CHINA).date()
+            committed = statutory = TimeLeft(due, calendar.working_days_between(today, due), False)
+        else:
+            committed, statutory = time_left(calendar, case, today)
         if filters.due_before and (committed.due is None or committed.due > filters.due_before):
             continue
         rows.append(InboxRow(task, case, committed, statutory))

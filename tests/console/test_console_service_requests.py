@@ -9,8 +9,11 @@ from sqlalchemy import select
 
 from exchange.models import OutboxMessage
 from huiju.bootstrap import Runtime
+from huiju.calendar import WorkingCalendar
 from huiju.models import Case, CaseStatus
 from huiju.seed import DEMO_APPLICANT
+from huiju.services import ratings, worklist
+from huiju.services import tasks as task_service
 from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
 from tests.support.canned import deliver_replies
@@ -69,3 +72,29 @@ def test_another_community_cannot_answer(runtime: Runtime, app: Flask) -> None:
     )
     assert reply.status_code == 404
     assert case_of(runtime, number).status is CaseStatus.ANSWERING
+
+
+def test_a_bad_rating_opens_a_follow_up_with_its_own_limit_closed_only_with_what_was_done(
+    runtime: Runtime, app: Flask
+) -> None:
+    number = request_case(runtime)
+    with runtime.db.transaction() as session:
+        task_service.complete_task(session, runtime.engine, load_actor(session, OFFICER), ready_task(runtime, "answer"),
+                                   "answer", {"answer": "已报修"})  # fmt: skip
+    deliver_replies(runtime)
+    with runtime.db.transaction() as session:
+        ratings.rate_case(session, runtime.engine, load_actor(session, "resident-zhang"), number, 1, "一周了还没修")
+    with runtime.db.sessions() as session:
+        (row,) = [r for r in worklist.inbox_rows(session, load_actor(session, OFFICER)) if r.task.step == "follow_up"]
+        calendar = WorkingCalendar.load(session)
+        expected = calendar.add_working_days(worklist.today_in_china(), 5)
+        assert (row.committed.due, row.committed.working_days, row.committed.urgency) == (expected, 5, "ok")
+    client = app.test_client()
+    assert sign_in(client, OFFICER) == 302
+    task_id = ready_task(runtime, "follow_up")
+    token = csrf(client, f"/console/cases/{number}")
+    path = f"/console/cases/{number}/tasks/{task_id}/decide"
+    refused = client.post(path, data={"csrf_token": token, "decision": "done"}, follow_redirects=True)
+    assert "请说明处理情况" in refused.get_data(as_text=True)
+    assert client.post(path, data={"csrf_token": token, "decision": "done", "comment": "已上门回访并修复"}).status_code == 303
+    assert case_of(runtime, number).status is CaseStatus.CONCLUDED  # the follow-up never changes the case
