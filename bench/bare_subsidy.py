@@ -26,7 +26,7 @@ from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition, MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from workflows_bpmn.expressions import upcoming
+from workflows_bpmn.expressions import joined, upcoming
 
 PROCESS_ID = "elderly_care_subsidy"
 PROCESS_DIR = Path(__file__).resolve().parent.parent / "workflows_bpmn" / "processes"
@@ -85,6 +85,7 @@ EXPRESSION_GLOBALS = {
     "today": today,
     "add_working_days": add_working_days,
     "upcoming": upcoming,
+    "joined": joined,
     "str": str,
     "int": int,
     "len": len,

@@ -212,8 +212,16 @@ def upcoming(moment: str) -> str:
     return str(moment) if when > datetime.now(CHINA) else NEVER
 
 
+def joined(values: Any, separator: str = "、") -> str:
+    """The items of a list as one text, for a message: ``["户口簿", "低保证"]`` → ``户口簿、低保证``."""
+    if isinstance(values, (list, tuple)):
+        return _bounded_str(separator.join(str(v) for v in values))
+    return _bounded_str(values)
+
+
 SAFE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "age_on": age_on,
+    "joined": joined,
     "upcoming": upcoming,
     "today": today,
     "str": _bounded_str,

@@ -27,7 +27,7 @@ from huiju.db import utcnow
 from huiju.errors import InputError, WorkflowError
 from workflows_bpmn.expressions import HuijuScriptEngine
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, ProcessInstance, WaitingMessage
-from workflows_bpmn.steps import waiting_message_correlations
+from workflows_bpmn.steps import interrupting_timer_due, waiting_message_correlations
 from workflows_bpmn.validation import lane_role
 
 
@@ -144,7 +144,7 @@ def sync_human_tasks(
             status=HumanTaskStatus.READY,
             decisions=[d.strip() for d in properties.get("decisions", "").split(",") if d.strip()],
             properties=properties,
-            due_at=datetime.fromisoformat(due) if due else None,
+            due_at=interrupting_timer_due(task) or (datetime.fromisoformat(due) if due else None),
             assignee=assignee_from(task, properties),
         )
         session.add(human)

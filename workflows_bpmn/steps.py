@@ -204,3 +204,23 @@ def latest_passed_step(workflow: Any, task: Any, step: str) -> Any | None:
     """The latest run of ``step`` that ``task`` may be returned to, or ``None``."""
     runs = [t for t in _return_targets(task) if t.task_spec.bpmn_id == step]
     return runs[-1] if runs else None
+
+
+def interrupting_timer_due(task: Any) -> datetime | None:
+    """When an interrupting timer on ``task``'s boundary ends it (the resident's 30 days to answer a
+    补正): the step's own time limit, or ``None`` when it has no such timer."""
+    due: list[datetime] = []
+    for sibling in task.parent.children if task.parent else []:
+        spec = sibling.task_spec
+        definition = getattr(spec, "event_definition", None)
+        if sibling is task or not isinstance(definition, TimerEventDefinition):
+            continue
+        if not getattr(spec, "cancel_activity", False) or sibling.state != TaskState.WAITING:
+            continue
+        value = sibling._get_internal_data("event_value")
+        if isinstance(value, str):
+            try:
+                due.append(TimerEventDefinition.parse_time_or_duration(value))
+            except (ValueError, TypeError):
+                log.warning("timer value %r cannot be read", value)
+    return min(due) if due else None

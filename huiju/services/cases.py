@@ -75,6 +75,18 @@ def _next_number(session: Session, today: date) -> str:
     return f"{prefix}{(count or 0) + 1:05d}"
 
 
+def _contact_phone(form: dict[str, Any], applicant: Resident, agent: User | None) -> str:
+    """Where the case's SMS go: the phone given with the application, else the applicant's, else the
+    agent's (代办 for an older resident without a mobile). A case nobody can be told about is refused."""
+    agent_phone = agent.resident.phone if agent is not None and agent.resident is not None else None
+    phone = str(form.get("contact_phone") or applicant.phone or agent_phone or "")
+    if not phone:
+        raise InputError(
+            _("there is no phone number to send the case's messages to: give a contact phone"), field="contact_phone"
+        )
+    return phone
+
+
 def submit_case(
     session: Session,
     engine: Engine,
@@ -108,6 +120,7 @@ def submit_case(
     if actor.role is Role.COMMUNITY_OFFICER and actor.org_id != applicant.community_id:
         raise PermissionDenied(_("the applicant lives in another community"))
     form = _check_form(item, data)
+    phone = _contact_phone(form, applicant, agent)
     now = utcnow()
     today = now.astimezone(CHINA).date()
     calendar = WorkingCalendar.load(session)
@@ -142,7 +155,7 @@ def submit_case(
             "applicant": {
                 "id_number": applicant.id_number,
                 "name": applicant.name,
-                "phone": applicant.phone or "",
+                "phone": phone,
                 "community_code": applicant.community.code,
             },
             "form": form,

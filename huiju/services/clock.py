@@ -153,9 +153,12 @@ def _retime(session: Session, case: Case) -> None:
     if instance is not None:
         instance.context = {**instance.context, "due_at": moment.isoformat(), "due_provisional": case.due_provisional}
     for task in session.scalars(
-        select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.status == HumanTaskStatus.READY)
+        select(HumanTask).where(
+            HumanTask.instance_id == case.process_instance_id, HumanTask.status == HumanTaskStatus.READY
+        )
     ):
-        task.due_at = moment
+        if task.properties.get("pauses_clock") != "true":  # the resident's step keeps its own limit
+            task.due_at = moment
 
 
 def affected(case: Case, year: int | None) -> bool:

@@ -45,6 +45,8 @@ class DecisionOptions:
     materials: list[tuple[str, str]] = field(default_factory=list)  # (code, name) of the item
     return_targets: list[tuple[str, str]] = field(default_factory=list)  # (step id, name)
     co_reviewers: list[tuple[str, str]] = field(default_factory=list)  # (user name, display name)
+    #: The Chinese name of each material code: what the case records and the resident reads (补正).
+    material_names: dict[str, str] = field(default_factory=dict)
 
 
 def _material_names(case: Case | None, locale: str) -> list[tuple[str, str]]:
@@ -67,7 +69,8 @@ def decision_options(
     reviewers = []
     if "co_review" in task.decisions:
         reviewers = [(u.username, u.display_name) for u in task_service.colleagues(session, actor, task.role)]
-    return DecisionOptions(list(task.decisions), _material_names(case, locale), targets, reviewers)
+    names = dict(_material_names(case, "zh_CN"))
+    return DecisionOptions(list(task.decisions), _material_names(case, locale), targets, reviewers, names)
 
 
 def _text(form: Mapping[str, Any], name: str) -> str:
@@ -107,7 +110,7 @@ def decision_data(options: DecisionOptions, decision: str, form: Mapping[str, An
         if unknown:
             raise InputError(_("'{code}' is not a material of this item", code=unknown[0]), field="missing")
         other = _text(form, "missing_other")
-        missing = chosen + ([other] if other else [])
+        missing = [options.material_names.get(code, code) for code in chosen] + ([other] if other else [])
         if not missing:
             raise InputError(_("tick every missing material (or describe it under 'other')"), field="missing")
         return {"missing_materials": missing, "comment": comment}

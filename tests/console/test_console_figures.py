@@ -72,7 +72,10 @@ def test_entering_a_year_recomputes_provisional_deadlines(runtime: Runtime) -> N
 
 
 def test_decision_forms_ask_for_what_each_decision_needs() -> None:
-    options = DecisionOptions(["accept", "refuse", "supplement"], materials=[("id_card", "居民身份证")])
+    options = DecisionOptions(
+        ["accept", "refuse", "supplement"], materials=[("id_card", "Resident identity card")],
+        material_names={"id_card": "居民身份证"},
+    )  # an officer working in English: the case still records the Chinese name the resident reads
     assert decision_data(options, "accept", {}) == {}
     with pytest.raises(InputError, match="choose a reason"):
         decision_data(options, "refuse", {"reason_code": "made-up"})
@@ -82,7 +85,7 @@ def test_decision_forms_ask_for_what_each_decision_needs() -> None:
     assert refused["reason"] == "申请人不符合本事项的申请条件：收入超标"
     assert decision_data(options, "supplement", {"missing": ["id_card"], "missing_other": "户口本"})[
         "missing_materials"
-    ] == ["id_card", "户口本"]
+    ] == ["居民身份证", "户口本"]
     with pytest.raises(InputError, match="not a material"):
         decision_data(options, "supplement", {"missing": ["passport"]})
     with pytest.raises(InputError, match="tick every missing"):

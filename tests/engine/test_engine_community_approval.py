@@ -17,7 +17,8 @@ from huiju.bootstrap import Runtime
 from huiju.calendar import WorkingCalendar
 from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError
-from huiju.models import Case, CaseStatus, User
+from huiju.models import Case, CaseStatus, Resident, User
+from huiju.seed import DEMO_APPLICANT
 from huiju.services import tasks as task_service
 from huiju.services import worklist
 from huiju.services.actors import load_actor
@@ -223,3 +224,18 @@ def test_two_officers_complete_the_same_task_at_once(rt: Runtime) -> None:
     assert driver.status is CaseStatus.REVIEW
     assert [t.step for t in driver.tasks(HumanTaskStatus.READY)] == ["review"]
 
+
+
+def test_messages_go_to_the_contact_phone_and_a_case_nobody_can_be_told_about_is_refused(rt: Runtime) -> None:
+    with rt.db.transaction() as session:
+        session.scalars(select(Resident).where(Resident.id_number == DEMO_APPLICANT)).one().phone = None
+    with pytest.raises(InputError, match="contact phone"):
+        certificate(rt)
+    with rt.db.sessions() as session:
+        assert session.scalars(select(Case)).all() == []  # nothing half-written
+    driver = CaseDriver(rt, item="residence-certificate", form={**CERTIFICATE, "contact_phone": "13700001111"}).submit()
+    driver.complete(OFFICER, "accept")
+    driver.complete(OFFICER, "approve")
+    with rt.db.sessions() as session:
+        (sms,) = session.scalars(select(OutboxMessage).where(OutboxMessage.operation == "sms.send_sms")).all()
+        assert sms.params["phone"] == "13700001111"

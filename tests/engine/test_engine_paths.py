@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from engine_support import APPLICANT, DEAD, OFFICER, REVIEWER, CaseDriver, young_resident_in
@@ -50,7 +50,11 @@ def check_task(rt: Runtime, driver: CaseDriver, step: str, role: str, decisions:
     assert (task.step, task.role, task.decisions) == (step, role, decisions)
     assert (task.community_id, task.street_id, task.case_id) == (community_id, street_id, driver.case_id)
     assert isinstance(task.due_at, datetime) and task.due_at.tzinfo is not None
-    assert task.due_at == datetime.fromisoformat(driver.instance().context["due_at"])
+    if step == "supplement":  # the resident's own limit: when the 30-day timer ends the step
+        assert task.due_at == driver.instance().next_timer_due
+        assert timedelta(days=29, hours=23) < task.due_at - task.created_at <= timedelta(days=30)
+    else:
+        assert task.due_at == datetime.fromisoformat(driver.instance().context["due_at"])
     if role == "resident":
         with rt.db.sessions() as session:
             applicant = session.scalars(select(Resident).where(Resident.id_number == "110105193801012340")).one()

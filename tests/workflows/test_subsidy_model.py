@@ -166,7 +166,7 @@ _ALLOWED_NODES = (
     ast.BinOp, ast.Dict, ast.List, ast.Call, ast.And, ast.Or, ast.Not, ast.USub, ast.Add, ast.Sub,
     ast.Mult, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,
 )
-_FUNCTIONS = {"age_on", "today", "add_working_days", "str", "int", "len"}
+_FUNCTIONS = {"age_on", "today", "add_working_days", "upcoming", "joined", "str", "int", "len"}
 
 
 def _check_expression(expr: str) -> None:
@@ -303,7 +303,7 @@ def test_supplement_and_refusal_sms_params(specs):
     supplement_sms = [p for op, p in run.engine.calls if p.get("template") == "SUPPLEMENT_REQUESTED"][0]
     assert supplement_sms["params"] == {
         "case_number": "JJYL-2026-000001",
-        "missing_materials": str(["户口簿复印件", "银行卡复印件"]),
+        "missing_materials": "户口簿复印件、银行卡复印件",  # joined() for the SMS text
     }
     assert run.wait_states == ["intake", "supplement", "intake", "street_review", "await_egov_decision"]
     assert run.workflow.data["supplement"]["materials"] == ["hukou_copy.pdf", "bank_card.pdf"]
