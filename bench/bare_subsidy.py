@@ -174,7 +174,7 @@ def initial_data(scenario: Scenario, case_number: str = "JJYL-2026-000001") -> d
         # The case's time limits as Huiju's clock hands them to the timers (see huiju.services.clock):
         # two weeks ahead, so that no reminder or escalation fires while a path runs.
         "deadlines": deadlines_from(datetime.now(UTC)),
-        "officers": {"duty_phone": "13910500101"},
+        "officers": {"duty_phone": "13910500101", "street_duty_phone": "13910500100"},
         "applicant": {
             "id_number": "110101193805010012",
             "name": "张桂兰",

@@ -161,7 +161,10 @@ def submit_case(
             "form": form,
             "limits": {"supplement_wait": item.supplement_wait},
             "deadlines": clock.process_data(calendar, deadlines),
-            "officers": {"duty_phone": duty_phone(session, applicant.community_id)},
+            "officers": {  # reminders and escalations of the community's steps, and of the street's
+                "duty_phone": duty_phone(session, applicant.community_id),
+                "street_duty_phone": duty_phone(session, street.id if street else applicant.community_id),
+            },
         },
         context={
             "case_id": case.id,

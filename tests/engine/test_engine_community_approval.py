@@ -239,3 +239,18 @@ def test_messages_go_to_the_contact_phone_and_a_case_nobody_can_be_told_about_is
     with rt.db.sessions() as session:
         (sms,) = session.scalars(select(OutboxMessage).where(OutboxMessage.operation == "sms.send_sms")).all()
         assert sms.params["phone"] == "13700001111"
+
+
+def test_a_late_street_review_is_escalated_to_the_street_office(rt: Runtime) -> None:
+    driver = CaseDriver(rt, item="temporary-assistance", form=dict(ASSISTANCE)).submit()
+    driver.complete(OFFICER, "accept")
+    driver.complete(OFFICER, "approve")
+    due_day = driver.case().committed_due
+    assert due_day is not None
+    _wake(rt, driver, datetime.combine(due_day, datetime.min.time(), tzinfo=CHINA) + timedelta(hours=18))
+    with rt.db.sessions() as session:
+        (sms,) = [
+            m for m in session.scalars(select(OutboxMessage).where(OutboxMessage.operation == "sms.send_sms"))
+            if m.params["template"] == "LIMIT_ESCALATED"
+        ]
+        assert sms.params["phone"] == "13910500100"  # 望京街道's duty phone, not the community's
