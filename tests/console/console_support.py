@@ -9,7 +9,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from huiju.bootstrap import Runtime
+from huiju.models import Case
 from huiju.seed import DEMO_APPLICANT, DEMO_PASSWORD
+from huiju.services import materials
 from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
 from huiju.services.tasks import complete_task
@@ -60,3 +62,15 @@ def sign_in(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) -
         "/console/login/", data={"csrf_token": csrf(client), "username": username, "password": password}
     )
     return reply.status_code
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
+
+
+def attach(runtime: Runtime, number: str, name: str) -> int:
+    """A PNG uploaded by the applicant onto the case; its material id."""
+    with runtime.db.transaction() as session:
+        case = session.scalars(select(Case).where(Case.number == number)).one()
+        store = materials.UploadStore.from_settings(runtime.settings)
+        upload = materials.Upload("id_card", name, PNG)
+        return materials.store(session, store, load_actor(session, "resident-zhang"), upload, case_id=case.id).id

@@ -7,24 +7,10 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import unquote
 
-from console_support import FAR_REVIEWER, OFFICER, OTHER_OFFICER, REVIEWER, sign_in, submit
+from console_support import FAR_REVIEWER, OFFICER, OTHER_OFFICER, PNG, REVIEWER, attach, sign_in, submit
 from flask import Flask
-from sqlalchemy import select
 
 from huiju.bootstrap import Runtime
-from huiju.models import Case
-from huiju.services import materials
-from huiju.services.actors import load_actor
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
-
-
-def attach(runtime: Runtime, number: str, name: str) -> int:
-    with runtime.db.transaction() as session:
-        case = session.scalars(select(Case).where(Case.number == number)).one()
-        store = materials.UploadStore.from_settings(runtime.settings)
-        upload = materials.Upload("id_card", name, PNG)
-        return materials.store(session, store, load_actor(session, "resident-zhang"), upload, case_id=case.id).id
 
 
 def test_officers_of_the_case_download_its_materials_as_attachments(runtime: Runtime, app: Flask) -> None:
