@@ -108,6 +108,10 @@ def submit_case(
         raise NotFoundError(
             _("no resident registered with ID number {id_number}", id_number=idnumber.mask(id_number))
         )
+    if actor.role not in (Role.RESIDENT, Role.COMMUNITY_OFFICER, Role.ADMINISTRATOR):
+        # Residents apply online, community officers at the counter (窗口受理), administrators enter
+        # paper applications in bulk; reviewers and integrators decide or connect, they do not apply.
+        raise PermissionDenied(_("street reviewers and integrators do not submit applications"))
     agent: User | None = None
     if agency is not None:
         if actor.role not in (Role.RESIDENT, Role.COMMUNITY_OFFICER):

@@ -10,6 +10,8 @@ from console_support import (
     COLLEAGUE,
     FAR_OFFICER,
     FAR_REVIEWER,
+    FORM,
+    ITEM,
     OFFICER,
     OTHER_OFFICER,
     REVIEWER,
@@ -22,12 +24,13 @@ from console_support import (
 from flask import Flask
 
 from huiju.bootstrap import Runtime
-from huiju.seed import DEMO_PASSWORD
+from huiju.seed import DEMO_APPLICANT, DEMO_PASSWORD
 from huiju.services import tasks as task_service
 from huiju.services.actors import load_actor
 from workflows_bpmn.models import HumanTask
 
 USERS = [OFFICER, OTHER_OFFICER, FAR_OFFICER, REVIEWER, FAR_REVIEWER, "admin", "integrator"]
+RESIDENT = "resident-zhang"  # the applicant of the case
 OK = 200
 
 #: (method, path template, expected status per user); {n}: case number, {t}: intake task id.
@@ -71,8 +74,24 @@ API: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/api/v1/tasks/{t}/claim", {OFFICER: OK, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: 404,
                                          FAR_REVIEWER: 404, "admin": 403, "integrator": 403}),
     ("POST", "/api/v1/tasks/{t}/complete", {OFFICER: 400, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: 404,
-                                            FAR_REVIEWER: 404, "admin": 403, "integrator": 403}),
+                                            FAR_REVIEWER: 404, "admin": 403, "integrator": 403, RESIDENT: 404}),
+    ("POST", "/api/v1/tasks/{t}/release", {OFFICER: OK, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: 404,
+                                           FAR_REVIEWER: 404, "admin": 403, "integrator": 403, RESIDENT: 403}),
+    ("POST", "/api/v1/tasks/{t}/transfer", {OFFICER: OK, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: 404,
+                                            FAR_REVIEWER: 404, "admin": 403, "integrator": 403, RESIDENT: 403}),
+    ("POST", "/api/v1/cases/{n}/retry", {OFFICER: 409, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: 409,
+                                         FAR_REVIEWER: 404, "admin": 409, "integrator": 409, RESIDENT: 403}),
+    ("POST", "/api/v1/cases", {OFFICER: 201, OTHER_OFFICER: 403, FAR_OFFICER: 403, REVIEWER: 403,
+                               FAR_REVIEWER: 403, "admin": 201, "integrator": 403, RESIDENT: 201}),
+    ("GET", "/api/v1/cases", {u: OK for u in [*USERS, RESIDENT]}),
+    ("GET", "/api/v1/tasks", {u: OK for u in [*USERS, RESIDENT]}),
+    ("GET", "/api/v1/items", {u: OK for u in [*USERS, RESIDENT]}),
+    ("GET", "/api/v1/items/{i}", {u: OK for u in [*USERS, RESIDENT]}),
+    ("GET", "/api/v1/openapi.yaml", {u: OK for u in [*USERS, RESIDENT]}),
 ]  # fmt: skip
+#: What each user finds of the case in the lists (GET /api/v1/cases and /tasks).
+SEES_CASE = {OFFICER: True, OTHER_OFFICER: False, FAR_OFFICER: False, REVIEWER: True, FAR_REVIEWER: False,
+             "admin": True, "integrator": True, RESIDENT: True}  # fmt: skip
 
 
 @pytest.mark.parametrize(("method", "template", "expected"), CONSOLE, ids=[f"{m} {p}" for m, p, _e in CONSOLE])
@@ -119,12 +138,39 @@ def test_every_console_route_has_its_row_in_the_matrix(app: Flask) -> None:
 def test_api_routes(runtime: Runtime, app: Flask, method: str, template: str, expected: dict[str, int]) -> None:
     number = submit(runtime)
     task_id = ready_task(runtime, "intake")
-    path = template.format(n=number, t=task_id)
-    for username, status in expected.items():
+    if template.endswith("/release"):
+        with runtime.db.transaction() as session:
+            task_service.claim_task(session, load_actor(session, OFFICER), task_id)
+    path = template.format(n=number, t=task_id, i=ITEM)
+    bodies = {
+        "complete": {"decision": "nonsense"},
+        "transfer": {"to": COLLEAGUE, "reason": "休假"},
+        "cases": {"item": ITEM, "applicant": DEMO_APPLICANT, "data": FORM},
+    }
+    for username, status in sorted(expected.items(), key=lambda kv: kv[1] in (200, 201)):
         token = base64.b64encode(f"{username}:{DEMO_PASSWORD}".encode()).decode()
-        body = {"decision": "nonsense"} if path.endswith("complete") else None
+        body = bodies.get(path.rsplit("/", 1)[-1]) if method == "POST" else None
         reply = app.test_client().open(path, method=method, json=body, headers={"Authorization": f"Basic {token}"})
         assert reply.status_code == status, f"{username} {method} {path}: {reply.status_code}, expected {status}"
+        if path in ("/api/v1/cases", "/api/v1/tasks") and method == "GET":
+            listed = number in reply.get_data(as_text=True)
+            assert listed == (SEES_CASE[username] and (path == "/api/v1/cases" or username in (OFFICER, "admin",
+                                                                                                 "integrator"))), (
+                f"{username} {path}: the case {'is' if listed else 'is not'} listed"
+            )  # fmt: skip
+
+
+def test_every_api_route_has_its_row_in_the_matrix(app: Flask) -> None:
+    rows = {(method, template) for method, template, _expected in API}
+    placeholders = {"<number>": "{n}", "<task_id>": "{t}", "<code>": "{i}"}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        path = rule.rule
+        for name, placeholder in placeholders.items():
+            path = path.replace(name, placeholder)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            assert (method, path) in rows, f"{method} {path} ({rule.endpoint}) has no row in the permission matrix"
 
 
 def test_residents_cannot_sign_in_to_the_console(app: Flask) -> None:
