@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import threading
 
 import pytest
-from console_support import COLLEAGUE, FAR_OFFICER, OFFICER, OTHER_OFFICER, REVIEWER, ready_task, submit
+from console_support import COLLEAGUE, FAR_OFFICER, OFFICER, OTHER_OFFICER, REVIEWER, csrf, ready_task, sign_in, submit
 from flask import Flask
 from sqlalchemy import select
 
@@ -105,3 +106,35 @@ def test_api_claim_release_transfer(runtime: Runtime, app: Flask) -> None:
     assert reply.status_code == 200 and reply.json["assignee"] == COLLEAGUE  # type: ignore[index]
     assert client.post(f"/api/v1/tasks/{task_id}/release", headers=_basic(COLLEAGUE)).status_code == 200
     assert client.post(f"/api/v1/tasks/{task_id}/release", headers=_basic(COLLEAGUE)).status_code == 409
+
+
+def test_two_officers_decide_the_same_task_at_once_in_the_console(runtime: Runtime, app: Flask) -> None:
+    number = submit(runtime)
+    task_id = ready_task(runtime, "intake")
+    clients = {}
+    for username in (OFFICER, COLLEAGUE):
+        client = app.test_client()
+        assert sign_in(client, username) == 302
+        clients[username] = (client, csrf(client, f"/console/cases/{number}"))
+    barrier = threading.Barrier(2)
+    pages: dict[str, str] = {}
+
+    def decide(username: str) -> None:
+        client, token = clients[username]
+        barrier.wait()
+        reply = client.post(f"/console/cases/{number}/tasks/{task_id}/decide",
+                            data={"csrf_token": token, "decision": "accept"}, follow_redirects=True)  # fmt: skip
+        pages[username] = reply.get_data(as_text=True)
+
+    threads = [threading.Thread(target=decide, args=(u,)) for u in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with runtime.db.sessions() as session:
+        task = session.get(HumanTask, task_id)
+        assert task is not None and task.status.value == "completed" and task.completed_by in clients
+        winner = task.completed_by
+    loser = next(u for u in clients if u != winner)
+    assert "已办理" in pages[winner]
+    assert f"已由{winner}处理" in pages[loser]  # the clear message: who decided it first
