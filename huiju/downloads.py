@@ -1,4 +1,5 @@
-"""Serving an uploaded material: always as a download of its detected type, never shown inline.
+"""Serving an uploaded material: a download of its detected type, or shown by the browser when it is
+a picture or a PDF (never HTML: uploads are checked to be PDF, JPEG or PNG).
 
 The portal and the console both hand files out this way; the checks of who may read a file are
 the services' (:func:`huiju.services.materials.open_material`), not this module's.
@@ -25,9 +26,17 @@ def disposition(material: Material) -> dict[str, str]:
     return {"filename": stand_in, "filename*": f"UTF-8''{quote(name, safe='')}"}
 
 
-def attachment(material: Material, data: bytes) -> Response:
+#: Types a browser may show itself (a picture, a PDF): what uploads are checked to be, nothing else.
+VIEWABLE = frozenset({"application/pdf", "image/jpeg", "image/png"})
+
+
+def attachment(material: Material, data: bytes, *, view: bool = False) -> Response:
+    """The file as a download; with ``view``, shown by the browser when it is a picture or a PDF,
+    in a sandbox (no script, no form, no same-origin access) all the same."""
     response = Response(data, 200, content_type=material.content_type)
-    response.headers.set("Content-Disposition", "attachment", **disposition(material))
+    shown = view and material.content_type in VIEWABLE
+    response.headers.set("Content-Disposition", "inline" if shown else "attachment", **disposition(material))
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; object-src 'self'"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response

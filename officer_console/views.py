@@ -124,14 +124,14 @@ class CaseView(BaseView):  # type: ignore[misc]
     @expose("/<number>/materials/<int:material_id>")
     @requires("can_read")
     def material(self, number: str, material_id: int) -> Any:
-        """A material of the case, as a download (never inline), for those who may see the case."""
+        """A material of the case, downloaded or (``?view=1``) shown, for those who may see the case."""
         rt = runtime()
         with rt.db.sessions() as session:
             actor = current_actor()
             casefile.case_material(session, actor, number, material_id)
             store = materials.UploadStore.from_settings(rt.settings)
             found, data = materials.open_material(session, store, actor, material_id)
-            return attachment(found, data)
+            return attachment(found, data, view=request.args.get("view") == "1")
 
     @expose("/<number>/tasks/<task_id>/decide", methods=["POST"])
     @requires("can_decide")

@@ -31,6 +31,9 @@ def test_officers_of_the_case_download_its_materials_as_attachments(runtime: Run
         encoded = reply.headers["Content-Disposition"].split("filename*=UTF-8''")[1]
         assert unquote(encoded) == "身份证 正面.png"  # the Chinese name, encoded: headers are Latin-1
         assert reply.headers["X-Content-Type-Options"] == "nosniff"
+        shown = client.get(f"/console/cases/{number}/materials/{material_id}?view=1")
+        assert shown.data == PNG and shown.headers["Content-Disposition"].startswith("inline")
+        assert "sandbox" in shown.headers["Content-Security-Policy"]
 
 
 def test_nobody_else_gets_a_material_not_even_through_another_case(runtime: Runtime, app: Flask) -> None:
