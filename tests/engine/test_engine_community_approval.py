@@ -31,8 +31,19 @@ ASSISTANCE = {"cause": "illness", "amount_requested": 3000, "description": "家�
 SECOND_OFFICER = "officer-chaoyang-01b"
 
 
+def received(driver: CaseDriver) -> CaseDriver:
+    """A submitted case once its acknowledgement SMS (受理回执) is out: waiting at intake."""
+    assert driver.status is CaseStatus.SUBMITTED
+    assert driver.settle_all() == ["sms.send_sms"]
+    return driver
+
+
 def certificate(rt: Runtime) -> CaseDriver:
-    return CaseDriver(rt, item="residence-certificate", form=dict(CERTIFICATE)).submit()
+    return received(CaseDriver(rt, item="residence-certificate", form=dict(CERTIFICATE)).submit())
+
+
+def assistance(rt: Runtime) -> CaseDriver:
+    return received(CaseDriver(rt, item="temporary-assistance", form=dict(ASSISTANCE)).submit())
 
 
 def add_second_officer(rt: Runtime) -> None:
@@ -70,11 +81,11 @@ def test_community_item_accepted_and_approved_by_the_community(rt: Runtime) -> N
     driver.settle_all()
     assert driver.status is CaseStatus.CONCLUDED
     assert driver.case().outcome == "approved"
-    assert sms_templates(rt, driver) == ["CASE_APPROVED"]
+    assert sms_templates(rt, driver) == ["CASE_RECEIVED", "CASE_APPROVED"]
 
 
 def test_street_level_item_goes_to_the_street_reviewer(rt: Runtime) -> None:
-    driver = CaseDriver(rt, item="temporary-assistance", form=dict(ASSISTANCE)).submit()
+    driver = assistance(rt)
     driver.complete(OFFICER, "accept")
     driver.complete(OFFICER, "approve")
     assert driver.status is CaseStatus.STREET_REVIEW
@@ -119,7 +130,7 @@ def test_the_clock_stops_during_the_supplement_wait_and_moves_the_due_dates_on(r
 
 
 def test_return_sends_the_case_back_to_a_step_it_passed(rt: Runtime) -> None:
-    driver = CaseDriver(rt, item="temporary-assistance", form=dict(ASSISTANCE)).submit()
+    driver = assistance(rt)
     driver.complete(OFFICER, "accept")
     driver.complete(OFFICER, "approve")
     street = driver.ready_task()
@@ -179,11 +190,11 @@ def test_reminder_before_the_limit_and_escalation_to_the_street_after_it(rt: Run
     while not calendar.is_working_day(remind_day):
         remind_day -= timedelta(days=1)
     _wake(rt, driver, datetime.combine(remind_day, datetime.min.time(), tzinfo=CHINA) + timedelta(hours=10))
-    assert sms_templates(rt, driver) == ["LIMIT_REMINDER"]
+    assert sms_templates(rt, driver) == ["CASE_RECEIVED", "LIMIT_REMINDER"]
     assert driver.ready_task().step == "intake"  # the reminder interrupts nothing
     driver.settle_all()
     _wake(rt, driver, datetime.combine(due_day, datetime.min.time(), tzinfo=CHINA) + timedelta(hours=18))
-    assert sms_templates(rt, driver) == ["LIMIT_REMINDER", "LIMIT_ESCALATED"]
+    assert sms_templates(rt, driver) == ["CASE_RECEIVED", "LIMIT_REMINDER", "LIMIT_ESCALATED"]
     driver.settle_all()
     ready = {t.step: t for t in driver.tasks(HumanTaskStatus.READY)}
     assert set(ready) == {"intake", "supervise_intake"}
@@ -233,16 +244,20 @@ def test_messages_go_to_the_contact_phone_and_a_case_nobody_can_be_told_about_is
         certificate(rt)
     with rt.db.sessions() as session:
         assert session.scalars(select(Case)).all() == []  # nothing half-written
-    driver = CaseDriver(rt, item="residence-certificate", form={**CERTIFICATE, "contact_phone": "13700001111"}).submit()
+    form = {**CERTIFICATE, "contact_phone": "13700001111"}
+    driver = received(CaseDriver(rt, item="residence-certificate", form=form).submit())
     driver.complete(OFFICER, "accept")
     driver.complete(OFFICER, "approve")
     with rt.db.sessions() as session:
-        (sms,) = session.scalars(select(OutboxMessage).where(OutboxMessage.operation == "sms.send_sms")).all()
-        assert sms.params["phone"] == "13700001111"
+        sent = session.scalars(select(OutboxMessage).where(OutboxMessage.operation == "sms.send_sms")).all()
+        assert [(m.params["template"], m.params["phone"]) for m in sent] == [
+            ("CASE_RECEIVED", "13700001111"),
+            ("CASE_APPROVED", "13700001111"),
+        ]
 
 
 def test_a_late_street_review_is_escalated_to_the_street_office(rt: Runtime) -> None:
-    driver = CaseDriver(rt, item="temporary-assistance", form=dict(ASSISTANCE)).submit()
+    driver = assistance(rt)
     driver.complete(OFFICER, "accept")
     driver.complete(OFFICER, "approve")
     due_day = driver.case().committed_due
