@@ -3,6 +3,7 @@ a transaction, and serialises what it got back."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 
 from flask import Blueprint, Response, current_app, request, url_for
@@ -26,6 +27,7 @@ from huiju.i18n import _
 from huiju.models import Case
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
+from huiju.services.actors import Actor
 from workflows_bpmn.models import HumanTask
 
 
@@ -133,18 +135,19 @@ def _task_reply(session: Session, task: HumanTask) -> dict[str, object]:
 
 @login_required
 def claim_task(task_id: str) -> ResponseReturnValue:
-    actor = current_actor()
-    with runtime().db.transaction() as session:
-        body = _task_reply(session, task_service.claim_task(session, actor, task_id))
-    return body
+    return _take(task_service.claim_task, task_id)
 
 
 @login_required
 def release_task(task_id: str) -> ResponseReturnValue:
+    return _take(task_service.release_task, task_id)
+
+
+def _take(action: Callable[[Session, Actor, str], HumanTask], task_id: str) -> dict[str, object]:
+    """Claim or release a task for the signed-in officer; the task as it is afterwards."""
     actor = current_actor()
     with runtime().db.transaction() as session:
-        body = _task_reply(session, task_service.release_task(session, actor, task_id))
-    return body
+        return _task_reply(session, action(session, actor, task_id))
 
 
 @login_required
