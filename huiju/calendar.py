@@ -6,10 +6,12 @@ The official schedule is the yearly notice of the General Office of the State Co
 year before, so the administrator enters it in the :class:`CalendarOverride` table until the library
 catches up. Overrides always win over the library.
 
-For a year that neither the library nor the overrides know, only Saturdays and Sundays are rest days
-and every deadline that crosses it is marked *provisional*. When entering a year the library does not
-know, enter the whole schedule: every weekday rest day (``holiday``, statutory days included) and
-every adjusted working weekend day (``workday``). One override in a year makes the year "known".
+For a year that neither the library nor the administrator knows, only Saturdays and Sundays are rest
+days and every deadline that crosses it is marked *provisional*. When entering a year the library does
+not know, enter the whole schedule: every weekday rest day (``holiday``, statutory days included) and
+every adjusted working weekend day (``workday``). Days entered count at once; the year becomes
+"known" (its deadlines final) when it is published (:class:`CalendarYear`), which importing a whole
+year's schedule does.
 
 :class:`WorkingCalendar` is pure: it is built from a list of overrides (``WorkingCalendar.load``
 reads them from the table) and caches one sorted array of working days per year, so that
@@ -63,6 +65,20 @@ class CalendarOverride(Base):
 
     def __repr__(self) -> str:
         return f"CalendarOverride({self.day.isoformat()}, {self.kind!r}, {self.name!r})"
+
+
+class CalendarYear(Base):
+    """A year whose official schedule the administrator has entered in full (published, 已发布).
+
+    Days entered one by one count at once, but the year's deadlines stay provisional until it is
+    published (importing a whole year's schedule publishes it).
+    """
+
+    __tablename__ = "calendar_year"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    published_by: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OverrideLike(Protocol):
@@ -131,7 +147,13 @@ def _library_year(year: int) -> tuple[frozenset[date], frozenset[date]]:
 class WorkingCalendar:
     """Working-day arithmetic on the State Council schedule, the library and the overrides."""
 
-    def __init__(self, overrides: Iterable[OverrideLike] = (), *, use_library: bool = True) -> None:
+    def __init__(
+        self,
+        overrides: Iterable[OverrideLike] = (),
+        *,
+        use_library: bool = True,
+        published_years: Iterable[int] | None = None,
+    ) -> None:
         self._overrides: dict[date, bool] = {}  # day -> is a working day
         for override in overrides:
             day = _as_date(override.day, "override day")
@@ -139,19 +161,26 @@ class WorkingCalendar:
             if self._overrides.get(day, working) != working:
                 raise InputError(_("conflicting calendar overrides for {day}", day=day.isoformat()))
             self._overrides[day] = working
-        self._override_years = frozenset(d.year for d in self._overrides)
+        # Without a list of published years (pure code, tests), a year with overrides is known.
+        self._override_years = (
+            frozenset(d.year for d in self._overrides) if published_years is None else frozenset(published_years)
+        )
         self._library_years = LIBRARY_YEARS if use_library else frozenset()
         self._years: dict[int, _Year] = {}
 
     @classmethod
     def load(cls, session: Session) -> WorkingCalendar:
-        """A calendar with every row of the ``calendar_override`` table."""
-        return cls(session.scalars(select(CalendarOverride)).all())
+        """A calendar with every row of the ``calendar_override`` table; known are the library's years
+        and the published ones (``calendar_year``)."""
+        return cls(
+            session.scalars(select(CalendarOverride)).all(),
+            published_years=session.scalars(select(CalendarYear.year)).all(),
+        )
 
     # -- per-year data -------------------------------------------------------------------------
 
     def known_year(self, year: int) -> bool:
-        """True when the official schedule of ``year`` is known (library data or overrides)."""
+        """True when the official schedule of ``year`` is known (library data, or published)."""
         return year in self._library_years or year in self._override_years
 
     def _year(self, year: int) -> _Year:

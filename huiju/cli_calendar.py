@@ -100,3 +100,16 @@ def calendar_import(year: int, file: Path, username: str) -> None:
         report = import_schedule(session, rt.engine, load_actor(session, username), year, text)
     say(_("{year}: {days} days entered; deadlines recomputed: {count}", year=year, days=report.days,
           count=report.recomputed))  # fmt: skip
+
+
+@calendar.command("publish", help="Declare a year's schedule entered in full: its deadlines stop being provisional.")
+@click.argument("year", type=int)
+@click.option("--as", "username", default="admin", show_default=True)
+@handle_errors
+def calendar_publish(year: int, username: str) -> None:
+    from huiju.services.actors import load_actor
+    from huiju.services.calendar_admin import publish_year
+
+    with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
+        report = publish_year(session, rt.engine, load_actor(session, username), year)
+    say(_("{year} published; deadlines recomputed: {count}", year=year, count=report.recomputed))

@@ -210,6 +210,17 @@ class CalendarView(BaseView):  # type: ignore[misc]
         flash(str(_l("Removed. Deadlines recomputed: %(count)s.", count=report.recomputed)), "success")
         return redirect(url_for("CalendarView.index", year=day.year), 303)
 
+    @expose("/publish", methods=["POST"])
+    @requires("can_edit")
+    def publish(self) -> Any:
+        year = calendar_admin.parse_year(request.form.get("year") or "")
+        rt = runtime()
+        with rt.db.transaction() as session:
+            report = calendar_admin.publish_year(session, rt.engine, current_actor(), year)
+        flash(str(_l("%(year)s published. Deadlines recomputed: %(count)s.", year=year, count=report.recomputed)),
+              "success")  # fmt: skip
+        return redirect(url_for("CalendarView.index", year=year), 303)
+
     @expose("/import", methods=["POST"])
     @requires("can_edit")
     def import_year(self) -> Any:

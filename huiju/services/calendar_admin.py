@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from huiju.calendar import LIBRARY_YEARS, OVERRIDE_KINDS, CalendarOverride
+from huiju.calendar import LIBRARY_YEARS, OVERRIDE_KINDS, CalendarOverride, CalendarYear
 from huiju.errors import InputError, PermissionDenied
 from huiju.i18n import _
 from huiju.models import Role
@@ -36,6 +36,7 @@ class YearSchedule:
     known: bool
     in_library: bool
     overrides: list[CalendarOverride]
+    published: CalendarYear | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ def year_schedule(session: Session, year: int) -> YearSchedule:
             .order_by(CalendarOverride.day)
         )
     )
-    return YearSchedule(year, year in LIBRARY_YEARS or bool(rows), year in LIBRARY_YEARS, rows)
+    published = session.get(CalendarYear, year)
+    return YearSchedule(year, year in LIBRARY_YEARS or published is not None, year in LIBRARY_YEARS, rows, published)
 
 
 def set_day(session: Session, engine: Engine, actor: Actor, day: date, kind: str, name: str = "") -> Report:
@@ -156,5 +158,27 @@ def import_schedule(session: Session, engine: Engine, actor: Actor, year: int, t
         )
     )
     session.add_all(CalendarOverride(day=d, kind=k, name=n[:100]) for d, k, n in entries)
+    _publish(session, actor, year)  # a whole year's schedule: its deadlines are final
     session.flush()
     return Report(len(entries), clock.recompute(session, engine, year))
+
+
+def publish_year(session: Session, engine: Engine, actor: Actor, year: int) -> Report:
+    """Declare a year's schedule entered in full: its deadlines stop being provisional."""
+    _admin(actor)
+    if year in LIBRARY_YEARS:
+        raise InputError(_("the official schedule of {year} is already known", year=year))
+    if not session.scalars(
+        select(CalendarOverride.id).where(
+            CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31)
+        )
+    ).first():
+        raise InputError(_("enter the days of {year} before publishing it", year=year))
+    _publish(session, actor, year)
+    session.flush()
+    return Report(0, clock.recompute(session, engine, year))
+
+
+def _publish(session: Session, actor: Actor, year: int) -> None:
+    if session.get(CalendarYear, year) is None:
+        session.add(CalendarYear(year=year, published_by=actor.username))

@@ -54,6 +54,7 @@ CONSOLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/console/calendar/days", {**{u: 403 for u in USERS}, "admin": 303}),
     ("POST", "/console/calendar/days/remove", {**{u: 403 for u in USERS}, "admin": 303}),
     ("POST", "/console/calendar/import", {**{u: 403 for u in USERS}, "admin": 303}),
+    ("POST", "/console/calendar/publish", {**{u: 403 for u in USERS}, "admin": 303}),
     ("GET", "/console/cases/{n}/materials/{m}", {OFFICER: OK, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: OK,
                                                  FAR_REVIEWER: 404, "admin": OK, "integrator": OK}),
     ("POST", "/console/inbox/{t}/release", {OFFICER: 303, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: 404,

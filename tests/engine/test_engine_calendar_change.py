@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from engine_support import CaseDriver
 from freezegun import freeze_time
 from SpiffWorkflow.util.task import TaskState
 
 from huiju.bootstrap import Runtime
+from huiju.errors import InputError
 from huiju.services import calendar_admin
 from huiju.services.actors import load_actor
 from workflows_bpmn.expressions import CHINA
@@ -45,11 +47,11 @@ def test_each_change_to_the_new_year_moves_due_dates_tasks_and_timers(rt: Runtim
 
     assert change(rt, "set_day", date(2027, 1, 1), "holiday", "元旦") == 1  # one day entered: 1 Jan off
     case = driver.case()
-    assert (case.committed_due, case.due_provisional) == (date(2027, 1, 8), False)
+    assert (case.committed_due, case.due_provisional) == (date(2027, 1, 8), True)  # counts; not final yet
 
     assert change(rt, "import_schedule", 2027, SCHEDULE_2027) == 1  # the whole year: 4 Jan off as well
     case = driver.case()
-    assert case.committed_due == date(2027, 1, 11)
+    assert (case.committed_due, case.due_provisional) == (date(2027, 1, 11), False)  # imported: published
     data = deadlines_of(driver)
     assert data["committed_due"] == "2027-01-11" and data["escalate_at"] == "2027-01-11T17:30:00+08:00"
     assert data["remind_at"] == "2027-01-08T09:00:00+08:00"  # the working day before
@@ -59,5 +61,22 @@ def test_each_change_to_the_new_year_moves_due_dates_tasks_and_timers(rt: Runtim
 
     assert change(rt, "remove_day", date(2027, 1, 4)) == 1
     assert driver.case().committed_due == date(2027, 1, 8)
+    assert change(rt, "publish_year", 2027) == 0  # already published by the import: nothing moves
     assert change(rt, "set_day", date(2028, 5, 2), "holiday", "") == 0  # a year the case never reaches
     assert "deadline_recomputed" in driver.timeline()
+
+
+def test_days_entered_one_by_one_are_final_once_the_year_is_published(rt: Runtime) -> None:
+    with freeze_time(datetime(2026, 12, 24, 2, 0, tzinfo=UTC)):
+        driver = CaseDriver(rt, item="temporary-assistance", form=dict(ASSISTANCE)).submit()
+    driver.settle_all()
+    assert change(rt, "set_day", date(2027, 1, 1), "holiday", "元旦") == 1
+    assert driver.case().due_provisional
+    assert change(rt, "publish_year", 2027) == 1
+    case = driver.case()
+    assert (case.committed_due, case.due_provisional) == (date(2027, 1, 8), False)
+    assert deadlines_of(driver)["provisional"] is False
+    with pytest.raises(InputError, match="already known"):
+        change(rt, "publish_year", 2026)  # the library's year
+    with pytest.raises(InputError, match="enter the days"):
+        change(rt, "publish_year", 2028)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from huiju import calendar as cal
-from huiju.calendar import CalendarOverride, Deadline, Override, WorkingCalendar
+from huiju.calendar import CalendarOverride, CalendarYear, Deadline, Override, WorkingCalendar
 from huiju.db import Database
 from huiju.errors import InputError
 
@@ -240,6 +240,13 @@ def test_load_reads_the_override_table(tmp_path: Path) -> None:
             ).one()
             assert row.created_at.tzinfo is not None
             assert row.name == "元旦"
+        # The days count at once; the year's deadlines stay provisional until it is published.
+        assert not wc.known_year(2027)
+        assert wc.deadline(date(2026, 12, 28), 5) == Deadline(date(2027, 1, 5), provisional=True)
+        with db.transaction() as session:
+            session.add(CalendarYear(year=2027, published_by="admin"))
+        with db.sessions() as session:
+            wc = WorkingCalendar.load(session)
         assert wc.known_year(2027)
         assert wc.deadline(date(2026, 12, 28), 5) == Deadline(date(2027, 1, 5), provisional=False)
         assert wc.is_working_day(date(2027, 9, 26))
