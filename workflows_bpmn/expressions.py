@@ -213,10 +213,18 @@ def upcoming(moment: str) -> str:
 
 
 def joined(values: Any, separator: str = "、") -> str:
-    """The items of a list as one text, for a message: ``["户口簿", "低保证"]`` → ``户口簿、低保证``."""
-    if isinstance(values, (list, tuple)):
-        return _bounded_str(separator.join(str(v) for v in values))
-    return _bounded_str(values)
+    """The items of a list as one text, for a message: ``["户口簿", "低保证"]`` → ``户口簿、低保证``.
+
+    The size is checked before the text is built: a long separator times a long list is refused.
+    """
+    if not isinstance(separator, str):
+        raise ExpressionError(_("joined() takes a text as its separator"))
+    if not isinstance(values, (list, tuple)):
+        return _bounded_str(values)
+    parts = [_bounded_str(v) for v in values]
+    if sum(map(len, parts)) + len(separator) * max(len(parts) - 1, 0) > MAX_VALUE_SIZE:
+        raise _too_big()
+    return separator.join(parts)
 
 
 SAFE_FUNCTIONS: dict[str, Callable[..., Any]] = {

@@ -197,10 +197,20 @@ class Engine:
         if message.settled_at is not None or message.status is MessageStatus.PENDING:
             return None
         message.settled_at = utcnow()
+        step, step_name = message.reply_to.get("step"), message.reply_to.get("step_name")
+        if instance.status is InstanceStatus.COMPLETED:
+            # The instance ended meanwhile (a case withdrawn while the worker held its reply): the
+            # reply is kept and logged, the ended instance is left as it is.
+            result = StepResult(instance)
+            result.timeline.append(
+                TimelineEntry("service_ignored", "system", step, step_name, message.system,
+                              detail=f"{message.operation}: the process has ended")
+            )  # fmt: skip
+            self._notify(session, result)
+            return result
         workflow, script_engine = self._load(session, instance)
         task = workflow.get_task_from_id(UUID(message.reply_to["task_id"]))
         result = StepResult(instance)
-        step, step_name = message.reply_to.get("step"), message.reply_to.get("step_name")
         if task is None or task.state != TaskState.STARTED:
             result.timeline.append(
                 TimelineEntry("service_ignored", "system", step, step_name, message.system,

@@ -12,15 +12,15 @@ from engine_support import OFFICER, OTHER_OFFICER, REVIEWER, CaseDriver
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from exchange.models import OutboxMessage
+from exchange.models import MessageStatus, OutboxMessage
 from huiju.bootstrap import Runtime
 from huiju.calendar import WorkingCalendar
 from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError
 from huiju.models import Case, CaseStatus, Resident, User
 from huiju.seed import DEMO_APPLICANT
+from huiju.services import applications, worklist
 from huiju.services import tasks as task_service
-from huiju.services import worklist
 from huiju.services.actors import load_actor
 from huiju.services.clock import china_day
 from workflows_bpmn.expressions import CHINA
@@ -269,3 +269,19 @@ def test_a_late_street_review_is_escalated_to_the_street_office(rt: Runtime) -> 
             if m.params["template"] == "LIMIT_ESCALATED"
         ]
         assert sms.params["phone"] == "13910500100"  # 望京街道's duty phone, not the community's
+
+
+def test_a_reply_settled_after_the_case_was_withdrawn_leaves_it_withdrawn(rt: Runtime) -> None:
+    driver = CaseDriver(rt).submit()  # the subsidy: its acknowledgement SMS is out, not yet answered
+    with rt.db.transaction() as session:  # the worker records the reply, and has not settled it yet
+        (message,) = session.scalars(select(OutboxMessage).where(OutboxMessage.process_instance_id == driver.instance_id))
+        message.status, message.reply = MessageStatus.DELIVERED, {"sms_id": "SMS-000001", "accepted": True}
+        message_id = message.message_id
+    with rt.db.transaction() as session:
+        applications.withdraw_case(session, rt.engine, load_actor(session, "resident-zhang"), driver.number, "不需要了")
+    with rt.db.transaction() as session:
+        rt.engine.settle(session, message_id)
+    case = driver.case()
+    assert (case.status, case.outcome) == (CaseStatus.WITHDRAWN, "withdrawn")
+    assert driver.instance().outcome == "withdrawn"
+    assert driver.timeline()[-1] == "service_ignored"

@@ -150,3 +150,12 @@ def test_scripts_are_refused(env: SafeEnvironment) -> None:
         engine.validate("x.__class__")
     with pytest.raises(SyntaxError):
         engine.validate(">= 60")  # SpiffWorkflow's DMN engine needs the SyntaxError itself
+
+
+def test_joined_lists_items_and_checks_the_size_before_building_the_text(env: SafeEnvironment) -> None:
+    assert env.evaluate('joined(["户口簿", "低保证"])', {}) == "户口簿、低保证"
+    assert env.evaluate('joined(["a", 1], ", ")', {}) == "a, 1"
+    with pytest.raises(ExpressionError):
+        env.evaluate('joined(["a"] * 50000, "x" * 2000)', {})  # ~100 MB were it built
+    with pytest.raises(ExpressionError):
+        env.evaluate("joined([1], 5)", {})
