@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +78,37 @@ class UploadStore:
         return self.folder / storage_key[:2] / storage_key
 
 
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+#: How much a PDF's compressed streams may inflate to while they are searched (a zip bomb is refused).
+PDF_INFLATE_LIMIT = 64 * 1024 * 1024
+
+
+def _pdf_names(data: bytes) -> bytes:
+    """PDF names with their #xx escapes decoded (/Java#53cript is /JavaScript)."""
+    return _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
+
+
+def pdf_is_active(data: bytes) -> bool:
+    """Whether a PDF carries a script or an automatic action, in its body or in its compressed
+    streams (object streams hide whole objects); one too large to inflate counts as active."""
+    if _PDF_ACTIVE.search(_pdf_names(data)):
+        return True
+    budget = PDF_INFLATE_LIMIT
+    for match in _PDF_STREAM.finditer(data):
+        inflater = zlib.decompressobj()
+        try:
+            inflated = inflater.decompress(match.group(1), budget)
+        except zlib.error:
+            continue  # not a Flate stream (an image): nothing of the document's structure in it
+        if inflater.unconsumed_tail:
+            return True
+        budget -= len(inflated)
+        if _PDF_ACTIVE.search(_pdf_names(inflated)):
+            return True
+    return False
+
+
 def sniff(data: bytes) -> str | None:
     """The content type by magic bytes: PDF, JPEG or PNG; None for anything else."""
     if data.startswith(b"%PDF-"):
@@ -129,7 +161,7 @@ def check_upload(upload: Upload, max_bytes: int, allowed_codes: set[str] | None 
               name=name, kind=ALLOWED_TYPES[content_type][0].lstrip(".").upper()),
             field="file",
         )  # fmt: skip
-    if content_type == "application/pdf" and _PDF_ACTIVE.search(upload.data):
+    if content_type == "application/pdf" and pdf_is_active(upload.data):
         raise InputError(_("the PDF '{name}' carries a script or an automatic action", name=name), field="file")
     return name, content_type
 

@@ -5,6 +5,7 @@ the web root under a random name, and handed back only as a download."""
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +72,17 @@ def post(client: FlaskClient, draft_id: int, files: dict[str, tuple[bytes, str]]
         (b"  <SVG onload=alert(1)>", "x.jpg", "HTML/SVG"),
         (PDF.replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >>"),
          "form.pdf", "含有脚本或自动执行的动作"),
+        (PDF.replace(b"/Type /Catalog", b"/Type /Catalog /Open#41ction << /S /Java#53cript /J#53 (app.alert(1)) >>"),
+         "escaped.pdf", "含有脚本或自动执行的动作"),
+        (PDF.replace(b"%%EOF", b"9 0 obj << /Type /ObjStm /Filter /FlateDecode >>\nstream\n"
+                     + zlib.compress(b"<< /S /JavaScript /JS (app.alert(1)) >>") + b"\nendstream\nendobj\n%%EOF"),
+         "packed.pdf", "含有脚本或自动执行的动作"),
         (PNG, "../../etc/cron.d/x.png", "不能包含目录"),
         (PNG, "..\\..\\windows\\x.png", "不能包含目录"),
         (b"", "empty.png", "是空文件"),
     ],
     ids=["oversize", "zip", "exe-as-pdf", "png-as-pdf", "pdf-as-jpg", "html", "svg-script", "svg-bare",
-         "pdf-javascript", "traversal", "traversal-backslash", "empty"],
+         "pdf-javascript", "pdf-escaped-names", "pdf-object-stream", "traversal", "traversal-backslash", "empty"],
 )
 def test_bad_files_are_refused_and_nothing_is_kept(
     client: FlaskClient, runtime: Runtime, draft_id: int, content: bytes, name: str, message: str
