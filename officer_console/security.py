@@ -9,12 +9,15 @@ permissions) are switched off: accounts are kept where the API, the CLI and the 
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_babel import get_locale
@@ -163,6 +166,43 @@ def home_url(actor: Actor) -> str:
     return str(url_for("CaseView.incidents"))
 
 
+class SignInGuard:
+    """Failed sign-ins counted per account and per client address in a moving window: past the limit,
+    that account (or, past five times the limit, that address: an office shares one behind its NAT)
+    is refused until the window moves on (in this process)."""
+
+    def __init__(self, limit: int = 10, window_seconds: float = 900.0) -> None:
+        self.limit, self.window = limit, window_seconds
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures.setdefault(key, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+    def blocked(self, account: str, address: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            return len(self._recent(account, now)) >= self.limit or len(self._recent(address, now)) >= 5 * self.limit
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                self._recent(key, now).append(now)
+
+
+def sign_in_guard() -> SignInGuard:
+    """The console app's guard (created with the app, sized by CONSOLE_SIGN_IN_LIMIT)."""
+    guard = current_app.extensions.get("huiju.sign_in_guard")
+    if guard is None:
+        guard = SignInGuard(int(current_app.config.get("CONSOLE_SIGN_IN_LIMIT", 10)))
+        current_app.extensions["huiju.sign_in_guard"] = guard
+    return cast(SignInGuard, guard)
+
+
 class AuthView(BaseView):  # type: ignore[misc]
     """The sign-in page: user name and password of a Huiju account."""
 
@@ -174,7 +214,14 @@ class AuthView(BaseView):  # type: ignore[misc]
         error = None
         if request.method == "POST":
             username = (request.form.get("username") or "").strip()
+            keys = (f"account:{username.lower()}", f"address:{request.remote_addr or 'unknown'}")
+            guard = sign_in_guard()
+            if guard.blocked(*keys):
+                error = _l("Too many failed sign-ins. Please wait 15 minutes and try again.")
+                return self.render_template("console/login.html", error=error), 429
             user = self.appbuilder.sm.auth_user_db(username, request.form.get("password") or "")
+            if user is None:
+                guard.failed(*keys)
             if user is not None:
                 login_user(user, remember=False)
                 target = request.args.get("next") or ""

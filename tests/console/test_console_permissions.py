@@ -179,3 +179,11 @@ def test_residents_cannot_sign_in_to_the_console(app: Flask) -> None:
     assert sign_in(client, "resident-zhang") == 401
     assert sign_in(client, OFFICER, "wrong password") == 401
     assert client.get("/console/inbox/").status_code == 302
+
+
+def test_console_sign_in_is_refused_after_repeated_failures(app: Flask) -> None:
+    client = app.test_client()
+    for _ in range(10):
+        assert sign_in(client, OFFICER, "wrong password") == 401
+    assert sign_in(client, OFFICER) == 429  # even the right password, until the window moves on
+    assert sign_in(app.test_client(), OTHER_OFFICER) == 302  # another account from the same address
