@@ -183,7 +183,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
             view = case_view(db, account, number)
             return render_template("portal/case.html", view=view, error=None, levels=RATING_LEVELS)
 
-    register_apply_views(bp, translator)
+    register_apply_views(bp, limiter, translator)
     register_case_views(bp, translator)
     register_account_views(bp, limiter, translator)
 

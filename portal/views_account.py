@@ -1,17 +1,25 @@
-"""Registering a resident account; the identity is verified by the citizen information system."""
+"""Registering a resident account: the identity verified by the citizen information system, the phone
+by a code sent to it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 
 from exchange.direct import call_now
 from huiju.api.runtime import runtime
 from huiju.errors import AdapterError, ConflictError, InputError, PermissionDenied
-from huiju.services.registration import Registration, communities, register_resident
+from huiju.services.registration import (
+    PendingRegistration,
+    Registration,
+    communities,
+    confirm_registration,
+    start_registration,
+)
 from portal import security
 from portal.auth import USER_KEY, restart_session
 from portal.i18n import Translator
@@ -21,8 +29,14 @@ DEFAULT_REGISTER_LIMIT = "10 per hour"
 REGISTRATION_USER = "portal-registration"
 
 
+PENDING_KEY = "registration"
+
+
 def register_account_views(bp: Blueprint, limiter: Limiter, translator: Translator) -> None:
     _ = translator.gettext
+
+    def secret() -> bytes:
+        return str(current_app.secret_key).encode()
 
     def register() -> ResponseReturnValue:
         rt = runtime()
@@ -42,19 +56,38 @@ def register_account_views(bp: Blueprint, limiter: Limiter, translator: Translat
                     return call_now(rt.db, operation, params, user_id=REGISTRATION_USER, security=rt.security)
 
                 try:
-                    user = register_resident(rt.db, call, form)
+                    pending = start_registration(rt.db, call, form, secret())
                 except (InputError, ConflictError, PermissionDenied) as exc:
                     error, field = translator.message(exc.text), str(exc.details.get("field", ""))
                 except AdapterError:
-                    current_app.logger.warning("registration: the citizen information system did not answer")
+                    current_app.logger.warning("registration: a government system did not answer")
                     error = _("The citizen information system cannot be reached now. Please try again later.")
                 else:
-                    restart_session(**{USER_KEY: user.username})
-                    flash(_("Welcome! Your account is ready; you sign in with your phone number."))
-                    return redirect(url_for("portal.home"))
+                    session[PENDING_KEY] = pending.to_session()
+                    return redirect(url_for("portal.register_confirm"))
         return render_template(
             "portal/register.html", error=error, field=field, form=request.form, communities=communities(rt.db)
         ), (400 if error else 200)
+
+    def register_confirm() -> ResponseReturnValue:
+        """The second step: the code sent by SMS to the phone; then the account is created."""
+        raw = session.get(PENDING_KEY)
+        if raw is None:
+            return redirect(url_for("portal.register"))
+        pending = PendingRegistration.from_session(raw)
+        error = None
+        if request.method == "POST":
+            try:
+                user = confirm_registration(runtime().db, pending, request.form.get("code", ""), secret())
+            except (InputError, ConflictError) as exc:
+                error = translator.message(exc.text)
+                session[PENDING_KEY] = replace(pending, attempts=pending.attempts + 1).to_session()
+            else:
+                restart_session(**{USER_KEY: user.username})
+                flash(_("Welcome! Your account is ready; you sign in with your phone number."))
+                return redirect(url_for("portal.home"))
+        masked = f"{pending.phone[:3]}****{pending.phone[-4:]}"
+        return render_template("portal/register_confirm.html", error=error, phone=masked), (400 if error else 200)
 
     limited = limiter.limit(
         lambda: current_app.config.get("PORTAL_REGISTER_LIMIT", DEFAULT_REGISTER_LIMIT),
@@ -62,3 +95,4 @@ def register_account_views(bp: Blueprint, limiter: Limiter, translator: Translat
         methods=["POST"],
     )
     bp.add_url_rule("/register", "register", limited(register), methods=["GET", "POST"])
+    bp.add_url_rule("/register/confirm", "register_confirm", limited(register_confirm), methods=["GET", "POST"])

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter
 from werkzeug.datastructures import FileStorage
 
 from huiju.api.runtime import runtime
@@ -19,6 +20,7 @@ from huiju.errors import ConflictError, InputError, PermissionDenied, SchemaErro
 from huiju.models import Draft, ItemKind
 from huiju.services import applications, materials
 from huiju.services.cases import get_item
+from portal import security
 from portal.auth import resident_required, signed_in
 from portal.i18n import N_, Translator
 from portal.schema_form import coerce, fields_of
@@ -46,7 +48,12 @@ def received(file: FileStorage | None, code: str) -> materials.Upload | None:
     return materials.Upload(code, file.filename or "", data)
 
 
-def register_apply_views(bp: Blueprint, translator: Translator) -> None:
+#: Applications on someone's behalf tried per client address: each one tells whether a name and an ID
+#: number belong to a resident here, so they are limited like registrations.
+DEFAULT_APPLY_FOR_LIMIT = "20 per hour"
+
+
+def register_apply_views(bp: Blueprint, limiter: Limiter, translator: Translator) -> None:
     _ = translator.gettext
 
     def error_text(exc: InputError | ConflictError | PermissionDenied) -> str:
@@ -85,6 +92,11 @@ def register_apply_views(bp: Blueprint, translator: Translator) -> None:
 
     @bp.route("/items/<code>/apply-for", methods=["GET", "POST"])
     @resident_required
+    @limiter.limit(
+        lambda: current_app.config.get("PORTAL_APPLY_FOR_LIMIT", DEFAULT_APPLY_FOR_LIMIT),
+        key_func=security.address_key,
+        methods=["POST"],
+    )
     def apply_for(code: str) -> ResponseReturnValue:
         """Apply on someone's behalf (代办): who the applicant is, and who the agent is to them."""
         account = signed_in()

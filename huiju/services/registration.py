@@ -1,22 +1,33 @@
 """Registration of a resident account (居民注册), checked against the citizen information system.
 
-Everything that can be checked here is checked first (ID number by GB 11643, phone, name,
-password, an account already there); only then is the identity verified by a signed SOAP call to
-the citizen information system (公民信息系统, VerifyIdentity), synchronously: the account is
-created only if that system says the name belongs to the ID number. A refusal creates nothing.
+Two steps. :func:`start_registration` checks what can be checked here (ID number by GB 11643, phone,
+name, password), then the identity by a signed SOAP call to the citizen information system (公民信息
+系统, VerifyIdentity), then whether an account exists already (only for a name that belongs to the ID
+number, so that nobody learns who is registered from a number alone), and sends a one-time code by
+SMS to the phone: to the one on record when Huiju knows the resident. :func:`confirm_registration`
+creates the account when the code comes back. Knowing someone's name and ID number is not enough to
+take their place: the code goes to their phone. A refusal creates nothing.
+
+The pending registration travels in the signed session cookie; it holds a keyed hash of the code
+(HMAC with the app's secret), never the code, and the password only hashed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from huiju import idnumber
-from huiju.db import Database
+from huiju.db import Database, utcnow
 from huiju.errors import ConflictError, InputError, PermissionDenied
 from huiju.i18n import _
 from huiju.models import Org, OrgLevel, Resident, Role, User
@@ -26,9 +37,43 @@ PHONE = re.compile(r"^1[3-9]\d{9}$")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
 VERIFY_IDENTITY = "citizen_info.verify_identity"
+SEND_SMS = "sms.send_sms"
+CODE_TEMPLATE = "REGISTRATION_CODE"
+CODE_VALID = timedelta(minutes=10)
+MAX_CODE_ATTEMPTS = 5
 
-#: (operation, params) -> reply: the call to the citizen information system (see exchange.direct).
+#: (operation, params) -> reply: a call to a government system made now (see exchange.direct).
 IdentityCall = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class PendingRegistration:
+    """A registration waiting for its SMS code; kept in the session as a plain dict."""
+
+    phone: str
+    name: str
+    id_number: str
+    password_hash: str
+    community_code: str | None
+    code_mac: str
+    expires_at: str  # ISO date-time, UTC
+    attempts: int = 0
+
+    def to_session(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_session(cls, data: Any) -> PendingRegistration:
+        if not isinstance(data, dict):
+            raise InputError(_("there is no registration waiting for a code; register again"))
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise InputError(_("there is no registration waiting for a code; register again")) from exc
+
+
+def _code_mac(secret: bytes, phone: str, id_number: str, code: str) -> str:
+    return hmac.new(secret, f"{phone}|{id_number}|{code}".encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -63,22 +108,16 @@ def _checked(form: Registration) -> Registration:
     return Registration(phone, name, id_number, form.password, form.community_code)
 
 
-def register_resident(db: Database, call: IdentityCall, form: Registration) -> User:
-    """Create a resident account, its resident linked or created; verified by the citizen system.
+def start_registration(db: Database, call: IdentityCall, form: Registration, secret: bytes) -> PendingRegistration:
+    """Check the form and the identity, then send a one-time code by SMS; nothing is created yet.
 
-    InputError for bad input, ConflictError for an ID number or phone with an account already,
-    PermissionDenied when the citizen information system does not confirm the identity, and the
-    adapter's errors when it cannot be asked (nothing is created then either).
+    InputError for bad input, PermissionDenied when the citizen information system does not confirm
+    the identity, ConflictError when that identity (or the phone) has an account already, and the
+    adapters' errors when a system cannot be asked.
     """
     form = _checked(form)
     with db.sessions() as session:
-        known = session.scalars(select(Resident).where(Resident.id_number == form.id_number)).one_or_none()
-        if known is not None and session.scalar(select(User.id).where(User.resident_id == known.id)):
-            raise ConflictError(_("this ID number has an account already; sign in, or reset the password "
-                                  "at your community service centre"))  # fmt: skip
-        if session.scalar(select(User.id).where(User.username == form.phone)):
-            raise ConflictError(_("this phone number has an account already"), field="phone")
-        if known is None:
+        if session.scalars(select(Resident.id).where(Resident.id_number == form.id_number)).first() is None:
             _community(session, form.community_code)  # refused before any call leaves
     reply = call(VERIFY_IDENTITY, {"id_number": form.id_number, "name": form.name})
     if not reply.get("match"):
@@ -87,23 +126,62 @@ def register_resident(db: Database, call: IdentityCall, form: Registration) -> U
               "{id_number}; check both as written on your identity card", name=form.name,
               id_number=idnumber.mask(form.id_number))
         )  # fmt: skip
+    with db.sessions() as session:
+        known = session.scalars(select(Resident).where(Resident.id_number == form.id_number)).one_or_none()
+        if known is not None and session.scalar(select(User.id).where(User.resident_id == known.id)):
+            raise ConflictError(_("this ID number has an account already; sign in, or reset the password "
+                                  "at your community service centre"))  # fmt: skip
+        if session.scalar(select(User.id).where(User.username == form.phone)):
+            raise ConflictError(_("this phone number has an account already"), field="phone")
+        if known is not None and known.phone and known.phone != form.phone:
+            raise InputError(
+                _("register with the phone number your community has on record for you, or have it changed "
+                  "at your community service centre"),
+                field="phone",
+            )  # fmt: skip
+    code = f"{secrets.randbelow(10**6):06d}"
+    call(SEND_SMS, {"phone": form.phone, "template": CODE_TEMPLATE, "params": {"code": code, "minutes": "10"}})
+    return PendingRegistration(
+        phone=form.phone, name=form.name, id_number=form.id_number,
+        password_hash=generate_password_hash(form.password), community_code=form.community_code,
+        code_mac=_code_mac(secret, form.phone, form.id_number, code),
+        expires_at=(utcnow() + CODE_VALID).isoformat(),
+    )  # fmt: skip
+
+
+def check_code(pending: PendingRegistration, code: str, secret: bytes) -> None:
+    """InputError unless ``code`` is the one sent, in time and within the attempts allowed."""
+    if datetime.fromisoformat(pending.expires_at) < utcnow():
+        raise InputError(_("the code has expired; register again"), field="code")
+    if pending.attempts >= MAX_CODE_ATTEMPTS:
+        raise InputError(_("too many wrong codes; register again"), field="code")
+    given = code.strip()
+    if not hmac.compare_digest(_code_mac(secret, pending.phone, pending.id_number, given), pending.code_mac):
+        raise InputError(_("the code is not the one we sent"), field="code")
+
+
+def confirm_registration(db: Database, pending: PendingRegistration, code: str, secret: bytes) -> User:
+    """Create the resident account once the SMS code comes back; its resident linked or created."""
+    check_code(pending, code, secret)
     with db.transaction() as session:
-        resident = session.scalars(select(Resident).where(Resident.id_number == form.id_number)).one_or_none()
+        resident = session.scalars(select(Resident).where(Resident.id_number == pending.id_number)).one_or_none()
         if resident is None:
-            community = _community(session, form.community_code)
+            community = _community(session, pending.community_code)
             resident = Resident(
-                id_number=form.id_number, name=form.name, phone=form.phone,
-                birth_date=idnumber.birth_date(form.id_number), community_id=community.id,
+                id_number=pending.id_number, name=pending.name, phone=pending.phone,
+                birth_date=idnumber.birth_date(pending.id_number), community_id=community.id,
             )  # fmt: skip
             session.add(resident)
             session.flush()
         elif session.scalar(select(User.id).where(User.resident_id == resident.id)):
             raise ConflictError(_("this ID number has an account already"))  # registered meanwhile
+        elif session.scalar(select(User.id).where(User.username == pending.phone)):
+            raise ConflictError(_("this phone number has an account already"), field="phone")
         else:
-            resident.phone = form.phone
-        user = User(username=form.phone, display_name=form.name, role=Role.RESIDENT,
-                    org_id=resident.community_id, resident_id=resident.id)  # fmt: skip
-        user.set_password(form.password)
+            resident.phone = resident.phone or pending.phone
+        user = User(username=pending.phone, display_name=pending.name, role=Role.RESIDENT,
+                    org_id=resident.community_id, resident_id=resident.id,
+                    password_hash=pending.password_hash)  # fmt: skip
         session.add(user)
         session.flush()
         return user

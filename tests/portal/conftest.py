@@ -56,12 +56,14 @@ def runtime(tmp_path: Path, pki: Path) -> Iterator[Runtime]:
 
 @pytest.fixture
 def citizen_info(runtime: Runtime, sandbox: SandboxServer) -> SandboxServer:
-    """The citizen information system's adapter pointed at the secure sandbox (for registration)."""
+    """The citizen information system's and the SMS platform's adapters pointed at the secure sandbox
+    (registration verifies the identity, then sends a code by SMS, both while the resident waits)."""
     with runtime.db.transaction() as session:
-        session.execute(
-            update(AdapterConfig).where(AdapterConfig.system == "citizen_info")
-            .values(endpoint=f"{sandbox.url}/citizen_info", operation_timeout=5.0)
-        )  # fmt: skip
+        for system in ("citizen_info", "sms"):
+            session.execute(
+                update(AdapterConfig).where(AdapterConfig.system == system)
+                .values(endpoint=f"{sandbox.url}/{system}", operation_timeout=5.0)
+            )  # fmt: skip
     return sandbox
 
 

@@ -89,3 +89,11 @@ def approve(runtime: Runtime) -> None:
     """Intake accepted, street review approved, the extranet's decision called back: concluded."""
     decide(runtime, OFFICER, "intake", "accept")
     decide(runtime, REVIEWER, "street_review", "approve")
+
+
+def sent_code(sandbox: Any, phone: str) -> str:
+    """The registration code the SMS sandbox last received for ``phone``."""
+    codes = [m["params"]["code"] for m in sandbox.state.stores.sms.values()
+             if m["phone"] == phone and m["template"] == "REGISTRATION_CODE"]  # fmt: skip
+    assert codes, f"no registration code was sent to {phone}"
+    return str(codes[-1])

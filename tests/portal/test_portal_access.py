@@ -78,7 +78,8 @@ def routes(ids: dict[str, Any]) -> list[tuple[str, str]]:
 #: Routes that hold no resident's data, or only the signed-in resident's own lists.
 PUBLIC_OR_OWN = {
     "/portal/", "/portal/login", "/portal/logout", "/portal/display", "/portal/items", "/portal/items/<code>",
-    "/portal/cases", "/portal/register", "/portal/items/<code>/apply", "/portal/items/<code>/apply-for",
+    "/portal/cases", "/portal/register", "/portal/register/confirm", "/portal/items/<code>/apply",
+    "/portal/items/<code>/apply-for",
     "/portal/<path:unknown>", "/portal/static/<path:filename>",
 }
 

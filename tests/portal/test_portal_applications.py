@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from portal_support import (
     OFFICER,
     OTHER_RESIDENT,
@@ -14,7 +16,9 @@ from portal_support import (
     RESIDENT,
     add_other_resident,
     approve,
+    csrf_token,
     decide,
+    log_in,
     request_supplement,
     submit,
 )
@@ -208,3 +212,16 @@ def test_a_service_request_is_answered_by_the_community(runtime: Runtime) -> Non
     with runtime.db.sessions() as session:
         case = get_case(session, load_actor(session, RESIDENT), number)
         assert (case.status, case.outcome) == (CaseStatus.CONCLUDED, "answered")
+
+
+def test_applications_on_someones_behalf_are_limited_per_address(app: Flask, client: FlaskClient) -> None:
+    # Each try tells whether a name and an ID number belong to a resident here: they are counted.
+    app.config["PORTAL_APPLY_FOR_LIMIT"] = "2 per hour"
+    assert log_in(client).status_code == 302
+    path = "/portal/items/elderly-care-subsidy/apply-for"
+    for _ in range(2):
+        token = csrf_token(client.get(path).get_data(as_text=True))
+        reply = client.post(path, data={"csrf_token": token, "name": "某某", "id_number": "110105193801012340"})
+        assert reply.status_code != 429
+    token = csrf_token(client.get(path).get_data(as_text=True))
+    assert client.post(path, data={"csrf_token": token, "name": "某某", "id_number": "1"}).status_code == 429

@@ -1,5 +1,6 @@
 """Registration: the identity is verified by a real signed SOAP call to the citizen information
-sandbox (secure mode, mutual TLS); a mismatch or bad input creates nothing; attempts are limited."""
+sandbox (secure mode, mutual TLS), the phone by a code sent to it through the SMS sandbox; a
+mismatch, bad input or a wrong code creates nothing; attempts are limited."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from portal_support import csrf_token
+from portal_support import csrf_token, sent_code
 from sqlalchemy import func, select
 
 from adapters.sandbox.people import Person, seeded_people
@@ -44,27 +45,67 @@ def counts(runtime: Runtime) -> tuple[int, int]:
                 session.scalar(select(func.count()).select_from(MessageLogEntry)) or 0)  # fmt: skip
 
 
-def test_register_verifies_the_identity_and_signs_in(client: FlaskClient, runtime: Runtime,
-                                                     citizen_info: SandboxServer) -> None:  # fmt: skip
+def confirm(client: FlaskClient, code: str) -> Any:
+    token = csrf_token(text(client.get("/portal/register/confirm")))
+    return client.post("/portal/register/confirm", data={"code": code, "csrf_token": token})
+
+
+def test_register_verifies_the_identity_and_the_phone_then_signs_in(client: FlaskClient, runtime: Runtime,
+                                                                   citizen_info: SandboxServer) -> None:  # fmt: skip
     person = unregistered(runtime)
+    with runtime.db.transaction() as session:  # a resident the community has no phone on record for
+        session.scalars(select(Resident).where(Resident.id_number == person.id_number)).one().phone = None
     users, logged = counts(runtime)
     response = register(client, phone="139 1234 5678", name=person.name, id_number=person.id_number)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/portal/register/confirm")
+    assert counts(runtime)[0] == users  # nothing created before the code comes back
+    page = text(client.get("/portal/register/confirm"))
+    assert "139****5678" in page
+    code = sent_code(citizen_info, "13912345678")
+    wrong = "000000" if code != "000000" else "111111"
+    assert confirm(client, wrong).status_code == 400
+    assert counts(runtime)[0] == users
+    response = confirm(client, code)
     assert response.status_code == 302, text(response)
     assert "欢迎" in text(client.get("/portal/", follow_redirects=True))
     with runtime.db.sessions() as session:
         user = session.scalars(select(User).where(User.username == "13912345678")).one()
         assert user.resident is not None and user.resident.id_number == person.id_number
+        assert user.resident.phone == "13912345678"
         assert user.password_hash.startswith(("scrypt:", "pbkdf2:")) and PASSWORD not in user.password_hash
         entries = session.scalars(select(MessageLogEntry).order_by(MessageLogEntry.id)).all()[logged:]
-        # The request went out signed, and the reply came back signed and verified.
+        # Each request went out signed, and each reply came back signed and verified.
         assert [(e.operation, e.signature_status) for e in entries] == [
-            ("citizen_info.verify_identity", SignatureStatus.VALID), ("citizen_info.verify_identity", SignatureStatus.VALID)
+            ("citizen_info.verify_identity", SignatureStatus.VALID), ("citizen_info.verify_identity", SignatureStatus.VALID),
+            ("sms.send_sms", SignatureStatus.VALID), ("sms.send_sms", SignatureStatus.VALID),
         ]
     assert counts(runtime)[0] == users + 1
     client.post("/portal/logout", data={"csrf_token": csrf_token(text(client.get("/portal/")))})
     token = csrf_token(text(client.get("/portal/login")))
     assert client.post("/portal/login", data={"login": "13912345678", "password": PASSWORD,
                                               "csrf_token": token}).status_code == 302  # fmt: skip
+
+
+def test_knowing_a_residents_name_and_id_number_is_not_enough_to_take_their_place(
+    client: FlaskClient, runtime: Runtime, citizen_info: SandboxServer
+) -> None:
+    person = unregistered(runtime)  # a resident without an account; the community has their phone
+    with runtime.db.sessions() as session:
+        on_record = session.scalars(select(Resident.phone).where(Resident.id_number == person.id_number)).one()
+    assert on_record
+    users, _logged = counts(runtime)
+    response = register(client, phone="13800000001", name=person.name, id_number=person.id_number)
+    assert response.status_code == 400 and "社区登记的手机号码" in text(response)
+    assert not [m for m in citizen_info.state.stores.sms.values() if m["phone"] == "13800000001"]
+    # With the phone on record, the code goes to that phone, which the intruder does not hold.
+    response = register(client, phone=on_record, name=person.name, id_number=person.id_number)
+    assert response.status_code == 302
+    for guess in ("123456", "000000", "111111", "222222", "333333"):
+        if guess != sent_code(citizen_info, on_record):
+            confirm(client, guess)
+    refused = confirm(client, sent_code(citizen_info, on_record))  # even the right code, after 5 wrong ones
+    assert refused.status_code == 400 and "错误次数过多" in text(refused)
+    assert counts(runtime)[0] == users
 
 
 def test_a_name_that_does_not_match_is_refused_and_nothing_is_created(
@@ -108,7 +149,10 @@ def test_an_id_number_with_an_account_is_refused(client: FlaskClient, runtime: R
     before = counts(runtime)
     response = register(client, phone="13912345671", name=name, id_number=DEMO_APPLICANT)
     assert response.status_code == 400 and "该身份证号已注册账户" in text(response)
-    assert counts(runtime) == before
+    assert counts(runtime)[0] == before[0]
+    # Without the right name, nothing tells whether that ID number has an account.
+    response = register(client, phone="13912345671", name="随便", id_number=DEMO_APPLICANT)
+    assert response.status_code == 400 and "该身份证号已注册账户" not in text(response)
 
 
 def test_registrations_are_limited_per_address(app: Flask, client: FlaskClient, runtime: Runtime) -> None:
