@@ -13,6 +13,8 @@ from flask_babel import lazy_gettext as _l
 from huiju import forms
 from huiju.api.runtime import runtime
 from huiju.downloads import attachment
+from huiju.errors import NotFoundError
+from huiju.i18n import _
 from huiju.labels import label
 from huiju.models import CaseStatus
 from huiju.services import calendar_admin, casefile, dashboard, decisions, materials, worklist
@@ -28,7 +30,11 @@ def _date_arg(name: str) -> date | None:
 
 
 def _back(default: str) -> Response:
-    return redirect(request.form.get("next") or default, 303)  # type: ignore[return-value]
+    """Back to the page the form came from: a path of this site only, never an open redirect."""
+    target = request.form.get("next") or ""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = default
+    return redirect(target, 303)  # type: ignore[return-value]
 
 
 class InboxView(BaseView):  # type: ignore[misc]
@@ -141,7 +147,9 @@ class CaseView(BaseView):  # type: ignore[misc]
         form = {key: (request.form.getlist(key) if key == "missing" else request.form.get(key)) for key in request.form}
         rt = runtime()
         with rt.db.transaction() as session:
-            case_service.get_case(session, actor, number)  # the URL names a case the officer sees
+            case = case_service.get_case(session, actor, number)  # the URL names a case the officer sees
+            if task_service.get_task(session, actor, task_id).case_id != case.id:
+                raise NotFoundError(_("no task {task_id} in case {number}", task_id=task_id, number=number))
             decisions.decide(session, rt.engine, actor, task_id, decision, form, locale())
         flash(str(_l("Decision recorded: %(decision)s", decision=label("decision", decision, locale()))), "success")
         return redirect(url_for("CaseView.show", number=number), 303)

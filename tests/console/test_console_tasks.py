@@ -138,3 +138,18 @@ def test_two_officers_decide_the_same_task_at_once_in_the_console(runtime: Runti
     loser = next(u for u in clients if u != winner)
     assert "已办理" in pages[winner]
     assert f"已由{winner}处理" in pages[loser]  # the clear message: who decided it first
+
+
+def test_a_task_is_decided_only_under_its_own_case_number(runtime: Runtime, app: Flask) -> None:
+    first = submit(runtime)
+    first_task = ready_task(runtime, "intake")
+    second = submit(runtime)
+    client = app.test_client()
+    assert sign_in(client, OFFICER) == 302
+    token = csrf(client, f"/console/cases/{second}")
+    reply = client.post(f"/console/cases/{second}/tasks/{first_task}/decide", data={"csrf_token": token, "decision": "accept"})
+    assert reply.status_code == 404
+    with runtime.db.sessions() as session:
+        task = session.get(HumanTask, first_task)
+        assert task is not None and task.status.value == "ready"
+    assert first != second
