@@ -133,7 +133,15 @@ def start_registration(db: Database, call: IdentityCall, form: Registration, sec
                                   "at your community service centre"))  # fmt: skip
         if session.scalar(select(User.id).where(User.username == form.phone)):
             raise ConflictError(_("this phone number has an account already"), field="phone")
-        if known is not None and known.phone and known.phone != form.phone:
+        if known is not None and not known.phone:
+            # Known here but without a phone on record: a code sent to any phone typed in would not
+            # show who is registering; the community records the phone first.
+            raise InputError(
+                _("your community has no phone number on record for you; have it recorded at your community "
+                  "service centre, then register with it"),
+                field="phone",
+            )  # fmt: skip
+        if known is not None and known.phone != form.phone:
             raise InputError(
                 _("register with the phone number your community has on record for you, or have it changed "
                   "at your community service centre"),

@@ -81,7 +81,8 @@ def test_register_apply_supplement_approved_and_rate(
     from playwright.sync_api import expect, sync_playwright
 
     person = newcomer(runtime)
-    phone = person.phone or "13800138000"  # the phone the community has on record: the code goes there
+    assert person.phone, "the newcomer needs a phone on record: the registration code goes there"
+    phone = person.phone
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = lambda page, name: page.screenshot(path=str(ARTIFACTS / f"{name}-{device}.png"), full_page=True)  # noqa: E731
     files = {"id.jpg": JPEG, "hukou.pdf": PDF, "hukou-copy.png": PNG}

@@ -53,8 +53,8 @@ def confirm(client: FlaskClient, code: str) -> Any:
 def test_register_verifies_the_identity_and_the_phone_then_signs_in(client: FlaskClient, runtime: Runtime,
                                                                    citizen_info: SandboxServer) -> None:  # fmt: skip
     person = unregistered(runtime)
-    with runtime.db.transaction() as session:  # a resident the community has no phone on record for
-        session.scalars(select(Resident).where(Resident.id_number == person.id_number)).one().phone = None
+    with runtime.db.transaction() as session:  # the phone the community has on record for them
+        session.scalars(select(Resident).where(Resident.id_number == person.id_number)).one().phone = "13912345678"
     users, logged = counts(runtime)
     response = register(client, phone="139 1234 5678", name=person.name, id_number=person.id_number)
     assert response.status_code == 302 and response.headers["Location"].endswith("/portal/register/confirm")
@@ -106,6 +106,17 @@ def test_knowing_a_residents_name_and_id_number_is_not_enough_to_take_their_plac
     refused = confirm(client, sent_code(citizen_info, on_record))  # even the right code, after 5 wrong ones
     assert refused.status_code == 400 and "错误次数过多" in text(refused)
     assert counts(runtime)[0] == users
+
+
+def test_a_resident_without_a_phone_on_record_registers_after_the_community_records_it(
+    client: FlaskClient, runtime: Runtime, citizen_info: SandboxServer
+) -> None:
+    person = unregistered(runtime)
+    with runtime.db.transaction() as session:
+        session.scalars(select(Resident).where(Resident.id_number == person.id_number)).one().phone = None
+    response = register(client, phone="13700002222", name=person.name, id_number=person.id_number)
+    assert response.status_code == 400 and "没有登记您的手机号码" in text(response)
+    assert not [m for m in citizen_info.state.stores.sms.values() if m["phone"] == "13700002222"]
 
 
 def test_a_name_that_does_not_match_is_refused_and_nothing_is_created(
