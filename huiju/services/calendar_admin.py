@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -25,8 +25,7 @@ from huiju.services import clock
 from huiju.services.actors import Actor
 from workflows_bpmn.runner import Engine
 
-#: The local time a due day ends (close of office hours), as the case service sets it.
-END_OF_DAY = time(17, 30)
+#: Largest schedule file accepted.
 MAX_SCHEDULE_BYTES = 64 * 1024
 
 

@@ -18,7 +18,6 @@ from huiju.i18n import _
 from huiju.models import Case, CaseEvent, CaseStatus, Item, Resident, Role, User
 from huiju.services import clock
 from huiju.services.actors import Actor, community_ids_of_street, duty_phone
-from workflows_bpmn.expressions import CHINA
 from workflows_bpmn.models import InstanceStatus, ProcessInstance
 from workflows_bpmn.runner import WITHDRAWN as WITHDRAWN_OUTCOME
 from workflows_bpmn.runner import Engine, StepResult
@@ -126,7 +125,7 @@ def submit_case(
     form = _check_form(item, data)
     phone = _contact_phone(form, applicant, agent)
     now = utcnow()
-    today = now.astimezone(CHINA).date()
+    today = clock.china_day(now)
     calendar = WorkingCalendar.load(session)
     deadlines = clock.compute(calendar, item, today)
     street = applicant.community.street

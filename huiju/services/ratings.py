@@ -8,8 +8,6 @@ inbox like any other, whose steps are written into the case's timeline without c
 
 from __future__ import annotations
 
-from datetime import datetime, time
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,9 +16,9 @@ from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, PermissionDenied
 from huiju.i18n import _
 from huiju.models import BAD_RATING_LEVELS, Case, CaseEvent, CaseStatus, Rating, Role, TimeUnit
+from huiju.services import clock
 from huiju.services.actors import Actor
 from huiju.services.cases import FOLLOW_UP, get_case
-from workflows_bpmn.expressions import CHINA
 from workflows_bpmn.runner import Engine
 
 FOLLOW_UP_PROCESS = "rating_follow_up"
@@ -57,7 +55,7 @@ def rate_case(session: Session, engine: Engine, actor: Actor, number: str, level
                                  data={"level": level, "comment": comment}))  # fmt: skip
     session.flush()
     if level in BAD_RATING_LEVELS:
-        today = utcnow().astimezone(CHINA).date()
+        today = clock.china_day(utcnow())
         deadline = WorkingCalendar.load(session).deadline(today, FOLLOW_UP_DAYS, TimeUnit.WORKING_DAYS.value)
         street = case.community.street
         result = engine.start(
@@ -69,7 +67,7 @@ def rate_case(session: Session, engine: Engine, actor: Actor, number: str, level
                 "case_number": case.number,
                 "community_id": case.community_id,
                 "street_id": street.id if street else None,
-                "due_at": datetime.combine(deadline.due, time(17, 30), tzinfo=CHINA).isoformat(),
+                "due_at": clock.due_at(deadline.due).isoformat(),
                 FOLLOW_UP: True,
                 "actor": actor.username,
             },

@@ -86,7 +86,7 @@ class InboxFilter:
 
 
 def today_in_china(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(CHINA).date()
+    return clock.china_day(now or utcnow())
 
 
 def time_left(calendar: WorkingCalendar, case: Case | None, today: date) -> tuple[TimeLeft, TimeLeft]:
