@@ -32,8 +32,12 @@ test-servers:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TEST_PACKAGES) >/dev/null; \
 	else echo "The tests need Debian's $(DEBIAN_TEST_PACKAGES): install them as root (apt-get install $(DEBIAN_TEST_PACKAGES))"; exit 1; fi
 
+# ruff (rules and format), the layering of DESIGN.md (import-linter, contracts in setup.cfg), and mypy
+# (strict for the core, the engine and the exchange: see pyproject.toml).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy huiju workflows_bpmn exchange adapters certs portal officer_console bench
 
 # The Chinese catalogue (zh_CN, read by Babel and gettext from zh/): extract every _() message id,

@@ -224,9 +224,7 @@ def call(
     )
     plugins = [SigningPlugin(signer)] if signer is not None else []
     try:
-        client = Client(
-            _document(settings.wsdl_file), transport=transport, settings=_zeep_settings(), plugins=plugins
-        )
+        client = Client(_document(settings.wsdl_file), transport=transport, settings=_zeep_settings(), plugins=plugins)
         service = client.create_service(contract.binding_qname, settings.endpoint)
         header_type = client.get_element(f"{{{EXCHANGE_NS}}}ExchangeHeader")
         header = header_type(
@@ -266,7 +264,9 @@ def call(
                 )
             )
     log.info(
-        "adapter call %s ok in %.1f ms", operation, (time.perf_counter() - started) * 1000,
+        "adapter call %s ok in %.1f ms",
+        operation,
+        (time.perf_counter() - started) * 1000,
         extra={"details": details},
     )
     return out

@@ -38,27 +38,42 @@ CONTRACTS: dict[str, Contract] = {
     c.system: c
     for c in (
         Contract(
-            "citizen_info", "公民信息系统", "urn:huiju:gov:citizen-info:1", "citizen_info.wsdl",
-            "CitizenInfoBinding", ("VerifyIdentity", "QueryPerson"),
+            "citizen_info",
+            "公民信息系统",
+            "urn:huiju:gov:citizen-info:1",
+            "citizen_info.wsdl",
+            "CitizenInfoBinding",
+            ("VerifyIdentity", "QueryPerson"),
         ),
         Contract(
-            "sms", "短信平台", "urn:huiju:gov:sms:1", "sms.wsdl", "SmsBinding", ("SendSms", "QueryDelivery"),
+            "sms",
+            "短信平台",
+            "urn:huiju:gov:sms:1",
+            "sms.wsdl",
+            "SmsBinding",
+            ("SendSms", "QueryDelivery"),
         ),
         Contract(
-            "egov_approval", "政务外网审批平台", "urn:huiju:gov:egov-approval:1", "egov_approval.wsdl",
-            "EgovApprovalBinding", ("SubmitCase", "QueryCase"),
+            "egov_approval",
+            "政务外网审批平台",
+            "urn:huiju:gov:egov-approval:1",
+            "egov_approval.wsdl",
+            "EgovApprovalBinding",
+            ("SubmitCase", "QueryCase"),
         ),
         Contract(
-            "data_exchange", "数据交换平台", "urn:huiju:gov:data-exchange:1", "data_exchange.wsdl",
-            "DataExchangeBinding", ("PublishRecord", "QueryRecords"),
+            "data_exchange",
+            "数据交换平台",
+            "urn:huiju:gov:data-exchange:1",
+            "data_exchange.wsdl",
+            "DataExchangeBinding",
+            ("PublishRecord", "QueryRecords"),
         ),
     )
 }
 
 # Every file a client or the sandbox may read; anything else is refused, even in WSDL_DIR.
-CONTRACT_FILES: frozenset[str] = frozenset(
-    {EXCHANGE_HEADER_FILE, *(c.wsdl_file for c in CONTRACTS.values())}
-)
+CONTRACT_FILES: frozenset[str] = frozenset({EXCHANGE_HEADER_FILE, *(c.wsdl_file for c in CONTRACTS.values())})
 
 
 def contract_file(name: str) -> Path:

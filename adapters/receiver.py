@@ -114,8 +114,9 @@ def _check_timestamp(text: str, max_skew: float, now: datetime, message_id: str)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise Refused("timestamp-invalid", f"the header timestamp {text[:40]!r} is not a date-time",
-                      message_id) from None
+        raise Refused(
+            "timestamp-invalid", f"the header timestamp {text[:40]!r} is not a date-time", message_id
+        ) from None
     if moment.tzinfo is None:
         raise Refused("timestamp-invalid", "the header timestamp must carry a UTC offset", message_id)
     skew = abs((now - moment).total_seconds())

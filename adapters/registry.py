@@ -124,9 +124,7 @@ def _person_reply(reply: Json) -> Json:
 
 
 def _records_reply(reply: Json) -> Json:
-    records = [
-        {"record_id": r["recordId"], "fields": _unpairs(r.get("field"))} for r in reply.get("record") or []
-    ]
+    records = [{"record_id": r["recordId"], "fields": _unpairs(r.get("field"))} for r in reply.get("record") or []]
     return {"records": records}
 
 
@@ -143,39 +141,78 @@ OPERATIONS: dict[str, OperationSpec] = {
     spec.name: spec
     for spec in (
         OperationSpec(
-            "citizen_info.verify_identity", "citizen_info", "VerifyIdentity",
-            (_p("id_number"), _p("name")), _plain, jsonable,
+            "citizen_info.verify_identity",
+            "citizen_info",
+            "VerifyIdentity",
+            (_p("id_number"), _p("name")),
+            _plain,
+            jsonable,
         ),
         OperationSpec(
-            "citizen_info.query_person", "citizen_info", "QueryPerson",
-            (_p("id_number"),), _plain, _person_reply,
+            "citizen_info.query_person",
+            "citizen_info",
+            "QueryPerson",
+            (_p("id_number"),),
+            _plain,
+            _person_reply,
         ),
         OperationSpec(
-            "sms.send_sms", "sms", "SendSms",
-            (_p("phone"), _p("template"), _p("params", (dict,))), _sms_request, jsonable,
+            "sms.send_sms",
+            "sms",
+            "SendSms",
+            (_p("phone"), _p("template"), _p("params", (dict,))),
+            _sms_request,
+            jsonable,
             body_message_id=True,
         ),
         OperationSpec(
-            "sms.query_delivery", "sms", "QueryDelivery", (_p("sms_id"),), _plain, jsonable,
+            "sms.query_delivery",
+            "sms",
+            "QueryDelivery",
+            (_p("sms_id"),),
+            _plain,
+            jsonable,
         ),
         OperationSpec(
-            "egov.submit_case", "egov_approval", "SubmitCase",
+            "egov.submit_case",
+            "egov_approval",
+            "SubmitCase",
             (
-                _p("case_number"), _p("item_code"), _p("applicant_id_number"), _p("applicant_name"),
-                _p("decision"), _p("decided_by"), _p("decided_at", (datetime, str)), _p("summary"),
+                _p("case_number"),
+                _p("item_code"),
+                _p("applicant_id_number"),
+                _p("applicant_name"),
+                _p("decision"),
+                _p("decided_by"),
+                _p("decided_at", (datetime, str)),
+                _p("summary"),
             ),
-            _submit_case_request, jsonable,
+            _submit_case_request,
+            jsonable,
         ),
         OperationSpec(
-            "egov.query_case", "egov_approval", "QueryCase", (_p("receipt_number"),), _plain, jsonable,
+            "egov.query_case",
+            "egov_approval",
+            "QueryCase",
+            (_p("receipt_number"),),
+            _plain,
+            jsonable,
         ),
         OperationSpec(
-            "data_exchange.publish_record", "data_exchange", "PublishRecord",
-            (_p("dataset"), _p("record", (dict,))), _publish_request, jsonable,
+            "data_exchange.publish_record",
+            "data_exchange",
+            "PublishRecord",
+            (_p("dataset"), _p("record", (dict,))),
+            _publish_request,
+            jsonable,
         ),
         OperationSpec(
-            "data_exchange.query_records", "data_exchange", "QueryRecords",
-            (_p("dataset"), _p("filter", (dict,))), _query_records_request, _records_reply,
+            "data_exchange.query_records",
+            "data_exchange",
+            "QueryRecords",
+            (_p("dataset"), _p("filter", (dict,))),
+            _query_records_request,
+            _records_reply,
         ),
     )
 }

@@ -169,9 +169,7 @@ class ReplyGuard:
         expected = request_hash(request, max_bytes=self.max_bytes)
         if not claimed:
             self.error = "request-hash-missing: the signed reply carries no requestHash"
-            raise ReplyRefused(
-                "signed reply carries no requestHash", code="request-hash-missing", status_code=status
-            )
+            raise ReplyRefused("signed reply carries no requestHash", code="request-hash-missing", status_code=status)
         if claimed != expected:
             self.error = f"request-hash-mismatch: {claimed} is not {expected}"
             raise ReplyRefused(
@@ -193,7 +191,9 @@ class ReplyGuard:
             if http_failure:
                 return ReplyRefused(
                     f"HTTP {status} with a body that is not a SOAP envelope",
-                    code="http-error", transient=True, status_code=status,
+                    code="http-error",
+                    transient=True,
+                    status_code=status,
                 )
             return ReplyRefused(f"reply refused: {exc.message}", code=exc.code, status_code=status)
         fault = _fault_of(root)
@@ -211,7 +211,9 @@ class ReplyGuard:
         if http_failure:
             return ReplyRefused(
                 f"HTTP {status} with a reply that does not verify ({exc.message})",
-                code=exc.code, transient=True, status_code=status,
+                code=exc.code,
+                transient=True,
+                status_code=status,
             )
         return ReplyRefused(f"reply refused: {exc.message}", code=exc.code, status_code=status)
 

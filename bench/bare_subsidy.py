@@ -111,39 +111,44 @@ class Scenario:
 _ACCEPT = ("intake", {"decision": "accept", "by": "officer_wang"})
 _APPROVE = ("street_review", {"decision": "approve", "by": "reviewer_li", "at": "2026-11-30T10:00:00+08:00"})
 # Not a user task: the extranet's callback, delivered by ``drive`` while the case waits at EGOV_WAIT_TASK.
-_EGOV_APPROVE = (EGOV_WAIT_TASK, {"decision": "approved", "decided_by": "egov_zhao",
-                                  "decided_at": "2026-12-02T15:30:00+08:00", "reason": None})
-_EGOV_DENY = (EGOV_WAIT_TASK, {"decision": "denied", "decided_by": "egov_zhao",
-                               "decided_at": "2026-12-02T15:30:00+08:00", "reason": "重复享受同类补贴"})
+_EGOV_APPROVE = (
+    EGOV_WAIT_TASK,
+    {"decision": "approved", "decided_by": "egov_zhao", "decided_at": "2026-12-02T15:30:00+08:00", "reason": None},
+)
+_EGOV_DENY = (
+    EGOV_WAIT_TASK,
+    {
+        "decision": "denied",
+        "decided_by": "egov_zhao",
+        "decided_at": "2026-12-02T15:30:00+08:00",
+        "reason": "重复享受同类补贴",
+    },
+)
 
 SCENARIOS: dict[str, Scenario] = {
     "approved": Scenario(steps=(_ACCEPT, _APPROVE, _EGOV_APPROVE)),
     "supplement_then_approved": Scenario(
         steps=(
-            ("intake", {"decision": "supplement", "by": "officer_wang",
-                        "missing_materials": ["户口簿复印件", "银行卡复印件"]}),
-            ("supplement", {"decision": "submit", "by": "applicant",
-                            "materials": ["hukou_copy.pdf", "bank_card.pdf"]}),
+            (
+                "intake",
+                {"decision": "supplement", "by": "officer_wang", "missing_materials": ["户口簿复印件", "银行卡复印件"]},
+            ),
+            ("supplement", {"decision": "submit", "by": "applicant", "materials": ["hukou_copy.pdf", "bank_card.pdf"]}),
             _ACCEPT,
             _APPROVE,
             _EGOV_APPROVE,
         )
     ),
-    "refused": Scenario(
-        steps=(("intake", {"decision": "refuse", "by": "officer_wang", "reason": "户籍不在本社区"}),)
-    ),
+    "refused": Scenario(steps=(("intake", {"decision": "refuse", "by": "officer_wang", "reason": "户籍不在本社区"}),)),
     "denied": Scenario(
-        steps=(_ACCEPT, ("street_review", {"decision": "deny", "by": "reviewer_li",
-                                           "reason": "家庭经济状况核对不符"}))
+        steps=(_ACCEPT, ("street_review", {"decision": "deny", "by": "reviewer_li", "reason": "家庭经济状况核对不符"}))
     ),
     "egov_denied": Scenario(steps=(_ACCEPT, _APPROVE, _EGOV_DENY)),
     "ineligible": Scenario(birth_date="1970-07-15", income_band="ordinary"),
     "identity_mismatch": Scenario(identity_match=False),
     "incident_close": Scenario(
         citizen_info_failures=10**9,
-        steps=(
-            ("identity_incident", {"decision": "close", "by": "officer_wang", "reason": "系统长时间不可用"}),
-        ),
+        steps=(("identity_incident", {"decision": "close", "by": "officer_wang", "reason": "系统长时间不可用"}),),
     ),
     # Not one of the benchmark paths: the first call fails, the officer retries, the case then goes through.
     "incident_retry_then_approved": Scenario(
@@ -267,9 +272,7 @@ def throw_service_failed(task, operation_name: str, message: str) -> None:
         payload={"operation": operation_name, "message": message},
     )
     catchers = [
-        sibling
-        for sibling in task.parent.children
-        if sibling is not task and sibling.task_spec.catches(sibling, event)
+        sibling for sibling in task.parent.children if sibling is not task and sibling.task_spec.catches(sibling, event)
     ]
     if not catchers:
         raise ServiceFailed(f"{operation_name}: {message}")

@@ -39,10 +39,11 @@ from bench import bare_subsidy  # noqa: E402
 from certs.store import init_dev_pki, load_signing_identity  # noqa: E402
 from certs.trust import TrustStore  # noqa: E402
 from exchange.models import MessageStatus, OutboxMessage  # noqa: E402
-from huiju.bootstrap import Runtime, build_runtime  # noqa: E402
-from huiju.callbacks import deliver_decision  # noqa: E402
+from huiju.app.bootstrap import build_runtime  # noqa: E402
+from huiju.app.callbacks import deliver_decision  # noqa: E402
+from huiju.app.seed import seed_all  # noqa: E402
 from huiju.models import Case  # noqa: E402
-from huiju.seed import seed_all  # noqa: E402
+from huiju.runtime import Runtime  # noqa: E402
 from huiju.services import cases as case_service  # noqa: E402
 from huiju.services import tasks as task_service  # noqa: E402
 from huiju.services.actors import Actor, load_actor  # noqa: E402
@@ -141,9 +142,7 @@ def huiju_rate(
     folder: Path, sandbox_url: str, n: int, deliver: Deliver, *, signing: bool = False
 ) -> tuple[float, float]:
     """Cases per second through Huiju, and the mean stored state of the completed instances."""
-    rt = build_runtime(
-        load_settings(instance_path=folder, env="test", exchange_signing=signing), with_celery=False
-    )
+    rt = build_runtime(load_settings(instance_path=folder, env="test", exchange_signing=signing), with_celery=False)
     rt.db.create_all()
     with rt.db.transaction() as session:
         seed_all(session, sandbox_url)

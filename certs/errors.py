@@ -30,34 +30,28 @@ from huiju.errors import HuijuError, NotFoundError
 
 class CertificateError(HuijuError):
     code = "certificate"
-    http_status = 403
 
 
 class CertificateStoreError(CertificateError):
     code = "certificate-store"
-    http_status = 500
 
 
 class UnknownCertificate(CertificateStoreError, NotFoundError):
     """No certificate answers to the serial, fingerprint, member or role asked for."""
 
     code = "unknown-certificate"
-    http_status = 404
 
 
 class SigningError(CertificateError):
     code = "signing-failed"
-    http_status = 500
 
 
 class XmlRefused(CertificateError):
     code = "xml-refused"
-    http_status = 400
 
 
 class MessageTooLarge(XmlRefused):
     code = "message-too-large"
-    http_status = 413
 
 
 class SignatureInvalid(CertificateError):

@@ -91,7 +91,7 @@ def claim(db: Database, message_id: str, lease_seconds: float) -> Claimed | None
 
 def backoff(settings: AdapterSettings, attempt: int, rng: random.Random | None = None) -> float:
     """Exponential backoff with full jitter between half and one and a half times the step."""
-    base = min(settings.backoff_seconds * (2 ** max(attempt - 1, 0)), MAX_BACKOFF_SECONDS)
+    base: float = min(settings.backoff_seconds * (2 ** max(attempt - 1, 0)), MAX_BACKOFF_SECONDS)
     return base * (0.5 + (rng or random).random())  # noqa: S311 - jitter, not cryptography
 
 
@@ -164,8 +164,11 @@ def _record(
         if message.status is not MessageStatus.PENDING or message.attempts != claimed.attempt:
             # Our lease ran out and a later attempt took over (it carries the same message id,
             # so the receiver answers it alike): what that attempt records stands.
-            log.warning("message %s attempt %s finished after losing its lease; its outcome is dropped",
-                        claimed.message_id, claimed.attempt)
+            log.warning(
+                "message %s attempt %s finished after losing its lease; its outcome is dropped",
+                claimed.message_id,
+                claimed.attempt,
+            )
             return message.status
         message.locked_until = None
         if error is None:
@@ -180,12 +183,18 @@ def _record(
         if transient and claimed.attempt < claimed.settings.max_attempts:
             delay = backoff(claimed.settings, claimed.attempt)
             message.next_attempt_at = now + timedelta(seconds=delay)
-            log.info("message %s attempt %s failed (%s); next in %.1fs",
-                     claimed.message_id, claimed.attempt, error.message, delay)
+            log.info(
+                "message %s attempt %s failed (%s); next in %.1fs",
+                claimed.message_id,
+                claimed.attempt,
+                error.message,
+                delay,
+            )
         else:
             message.status = MessageStatus.DEAD
-            log.warning("message %s is dead after %s attempt(s): %s",
-                        claimed.message_id, claimed.attempt, error.message)
+            log.warning(
+                "message %s is dead after %s attempt(s): %s", claimed.message_id, claimed.attempt, error.message
+            )
         return message.status
 
 
@@ -212,8 +221,14 @@ def log_exchange(session: Session, claimed: Claimed, record: Exchanged, error: H
             attempt=claimed.attempt, error=failure,
         )  # fmt: skip
 
-    put(Direction.OUT, Kind.REQUEST, Outcome.SENT, record.request,
-        SignatureStatus.VALID if record.signed else SignatureStatus.ABSENT, f"request hash {record.request_hash}")
+    put(
+        Direction.OUT,
+        Kind.REQUEST,
+        Outcome.SENT,
+        record.request,
+        SignatureStatus.VALID if record.signed else SignatureStatus.ABSENT,
+        f"request hash {record.request_hash}",
+    )
     if error is None:
         outcome = Outcome.DELIVERED
     elif isinstance(error, AdapterError) and error.transient:
@@ -255,7 +270,5 @@ def due_messages(db: Database, *, redispatch_after: float = 5.0, limit: int = 10
             )
         )
         if ids:
-            session.execute(
-                update(OutboxMessage).where(OutboxMessage.message_id.in_(ids)).values(dispatched_at=now)
-            )
+            session.execute(update(OutboxMessage).where(OutboxMessage.message_id.in_(ids)).values(dispatched_at=now))
         return ids

@@ -181,4 +181,5 @@ def wsdl_text(address: str) -> str:
     root = etree.parse(str(WSDL_FILE)).getroot()  # noqa: S320 - our own file
     for node in root.iter("{http://schemas.xmlsoap.org/wsdl/soap/}address"):
         node.set("location", address)
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8").decode()
+    text: bytes = etree.tostring(root, xml_declaration=True, encoding="utf-8")
+    return text.decode()

@@ -314,7 +314,7 @@ def _hash_matches(values: dict[str, Any]) -> bool:
             values["at"] = _stored_time(values["at"])
         except ValueError:
             return False
-    return entry_hash(values) == values["entry_hash"]
+    return bool(entry_hash(values) == values["entry_hash"])
 
 
 def _direction(value: Direction | str) -> Direction:

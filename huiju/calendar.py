@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import MAXYEAR, date, datetime, timedelta
 from functools import lru_cache
 from typing import Literal, Protocol, get_args
+from zoneinfo import ZoneInfo
 
 from holidays.countries.china import China, ChinaStaticHolidays
 from sqlalchemy import CheckConstraint, Date, Integer, String, select
@@ -34,6 +35,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 from huiju.db import Base, UTCDateTime, utcnow
 from huiju.errors import InputError
 from huiju.i18n import _
+
+#: China Standard Time (UTC+8, no daylight saving): the one zone in which days, deadlines and the
+#: times shown to people are read. Every module takes it from here.
+CHINA = ZoneInfo("Asia/Shanghai")
 
 OverrideKind = Literal["holiday", "workday"]
 DeadlineUnit = Literal["working_days", "calendar_days"]
@@ -138,7 +143,7 @@ def _check_count(n: int) -> None:
 def _library_year(year: int) -> tuple[frozenset[date], frozenset[date]]:
     """(weekday rest days, weekend working days) of ``year`` from the library's official data."""
     # The neighbouring years are populated too: a notice may move a day across New Year.
-    cn = China(years=[y for y in (year - 1, year, year + 1) if 1 <= y <= MAXYEAR])
+    cn = China(years=[y for y in (year - 1, year, year + 1) if 1 <= y <= MAXYEAR])  # type: ignore[no-untyped-call]
     rest = frozenset(d for d in cn if d.year == year and d.weekday() < _SATURDAY)
     workdays = frozenset(d for d in cn.weekend_workdays if d.year == year and d.weekday() >= _SATURDAY)
     return rest, workdays

@@ -101,7 +101,7 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     def create_all(self) -> None:
-        """Create the tables of every model module imported so far (see ``huiju.bootstrap``)."""
+        """Create the tables of every model module imported so far (see ``huiju.app.bootstrap``)."""
         Base.metadata.create_all(self.engine)
 
     @contextmanager

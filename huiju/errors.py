@@ -2,7 +2,8 @@
 
 Every layer raises a subclass of :class:`HuijuError`; third-party errors are translated once, at
 the boundary where they happen, with ``raise ... from exc``. Each error carries a stable ``code``
-(used in API problem+json bodies and CLI output) and the HTTP status a web view answers with.
+(used in API problem+json bodies and CLI output); the HTTP status a web view answers with is the web
+layer's business (:mod:`huiju.web.problems`), not the core's.
 
 ::
 
@@ -38,7 +39,6 @@ class HuijuError(Exception):
     """
 
     code: ClassVar[str] = "error"
-    http_status: ClassVar[int] = 500
 
     def __init__(self, text: str | Message, **details: Any) -> None:
         self.text = text
@@ -49,18 +49,6 @@ class HuijuError(Exception):
     def localized(self, locale: str | None = None) -> str:
         return localize(self.text, locale)
 
-    def to_problem(self, locale: str | None = "en") -> dict[str, Any]:
-        """An RFC 9457 problem+json body, its detail in the given locale."""
-        body: dict[str, Any] = {
-            "type": f"https://huiju.example/problems/{self.code}",
-            "title": self.code,
-            "status": self.http_status,
-            "detail": self.localized(locale),
-        }
-        if self.details:
-            body["errors"] = self.details
-        return body
-
 
 class ConfigurationError(HuijuError):
     code = "configuration"
@@ -68,27 +56,22 @@ class ConfigurationError(HuijuError):
 
 class InputError(HuijuError):
     code = "invalid-input"
-    http_status = 400
 
 
 class SchemaError(InputError):
     code = "invalid-form-data"
-    http_status = 422
 
 
 class NotFoundError(HuijuError):
     code = "not-found"
-    http_status = 404
 
 
 class PermissionDenied(HuijuError):
     code = "forbidden"
-    http_status = 403
 
 
 class ConflictError(HuijuError):
     code = "conflict"
-    http_status = 409
 
 
 class WorkflowError(HuijuError):
@@ -97,22 +80,18 @@ class WorkflowError(HuijuError):
 
 class DeployError(WorkflowError):
     code = "invalid-process"
-    http_status = 422
 
 
 class ExpressionError(WorkflowError):
     code = "invalid-expression"
-    http_status = 422
 
 
 class StepError(WorkflowError):
     code = "step-failed"
-    http_status = 422
 
 
 class AdapterError(HuijuError):
     code = "adapter"
-    http_status = 502
     transient: ClassVar[bool] = False
 
 

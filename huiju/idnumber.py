@@ -10,19 +10,19 @@ Error messages never repeat the number itself: they end up in logs and problem+j
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Literal
 
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
+from huiju.calendar import CHINA
 from huiju.errors import InputError
 from huiju.i18n import Message, _
 
 Gender = Literal["female", "male"]
 
 LENGTH = 18
-_CHINA_TZ = timezone(timedelta(hours=8))
 _DIGITS = frozenset("0123456789")
 
 
@@ -86,7 +86,7 @@ def validate(raw: str) -> str:
             ),
             "birth_date",
         ) from exc
-    if born > datetime.now(_CHINA_TZ).date():
+    if born > datetime.now(CHINA).date():
         raise _error(_("the birth date {date} (characters 7-14) is in the future", date=born.isoformat()), "birth_date")
     try:
         ric.get_birth_place(number)

@@ -1,9 +1,9 @@
 """The officer console (工作台): a Flask-AppBuilder application for community officers, street
 reviewers, administrators and integrators.
 
-Built by :func:`create_console` and mounted by :func:`huiju.web.create_app` under ``/console`` in
+Built by :func:`create_console` and mounted by :func:`huiju.app.web.create_app` under ``/console`` in
 the same WSGI process (a separate Flask app: FAB sets up Flask-Babel itself, and so does the
-portal). It shares the Huiju :class:`~huiju.bootstrap.Runtime` of the web process; every page is a
+portal). It shares the Huiju :class:`~huiju.app.bootstrap.Runtime` of the web process; every page is a
 thin view over :mod:`huiju.services`.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask
 
-from huiju.bootstrap import Runtime
+from huiju.runtime import Runtime
 
 URL_PREFIX = "/console"
 HERE = Path(__file__).parent

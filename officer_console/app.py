@@ -13,9 +13,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from huiju.api.runtime import EXTENSION_KEY
-from huiju.bootstrap import Runtime
 from huiju.errors import HuijuError, NotFoundError, PermissionDenied
+from huiju.runtime import Runtime
+from huiju.web.problems import http_status
+from huiju.web.runtime import EXTENSION_KEY
 from officer_console.security import FAB_ROLES, PUBLIC_ROLE, ConsoleSecurityManager, home_url, locale
 
 HERE = Path(__file__).parent
@@ -105,10 +106,10 @@ def _error_pages(app: Flask) -> None:
     @app.errorhandler(HuijuError)
     def other(exc: HuijuError) -> Any:
         # Input and conflicts: shown on the page the form came from, nothing was written.
-        if request.method == "POST" and exc.http_status < 500:
+        if request.method == "POST" and http_status(exc) < 500:
             flash(exc.localized(locale()), "danger")
             return redirect(request.referrer or url_for("ConsoleIndexView.index"), 303)
-        return page(exc.http_status, exc.localized(locale()))
+        return page(http_status(exc), exc.localized(locale()))
 
     @app.errorhandler(HTTPException)
     def http(exc: HTTPException) -> Response:

@@ -25,11 +25,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from huiju.api.runtime import runtime
 from huiju.errors import PermissionDenied
 from huiju.i18n import normalize
 from huiju.models import Role, User
 from huiju.services.actors import Actor, actor_for, authenticate
+from huiju.web.runtime import runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 

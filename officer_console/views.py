@@ -11,8 +11,6 @@ from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 
 from huiju import forms
-from huiju.api.runtime import runtime
-from huiju.downloads import attachment
 from huiju.errors import NotFoundError
 from huiju.i18n import _
 from huiju.labels import label
@@ -20,6 +18,8 @@ from huiju.models import CaseStatus
 from huiju.services import calendar_admin, casefile, dashboard, decisions, materials, worklist
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
+from huiju.web.downloads import attachment
+from huiju.web.runtime import runtime
 from officer_console.security import current_actor, locale, requires
 from workflows_bpmn.models import HumanTask
 

@@ -1,6 +1,6 @@
 """The residents' web app (居民门户): browse the item catalog, sign in, follow one's own cases.
 
-Mounted on an application built by :func:`huiju.web.create_app` (which holds the Huiju runtime)::
+Mounted on an application built by :func:`huiju.app.web.create_app` (which holds the Huiju runtime)::
 
     from portal import init_portal
     init_portal(app)            # pages under /portal

@@ -18,13 +18,14 @@ from typing import Any
 from flask import Flask, session
 from flask_babel import Babel, Domain, format_date, format_datetime
 
+from huiju.calendar import CHINA
 from huiju.errors import ConfigurationError
 from huiju.i18n import Message
 
 DEFAULT_LOCALE = "zh_CN"
 LOCALES = ("zh_CN", "en")
 LANG_KEY = "portal_lang"
-TIMEZONE = "Asia/Shanghai"
+TIMEZONE = CHINA.key
 TRANSLATIONS = Path(__file__).parent / "translations"
 EXTENSION_KEY = "huiju_portal_domain"
 
@@ -48,7 +49,7 @@ def init_babel(app: Flask) -> Domain:
     if "babel" in app.extensions:
         raise ConfigurationError(
             "this Flask app already has Flask-Babel (another app's language rules); "
-            "mount the portal on an app without it, such as huiju.web.create_app()"
+            "mount the portal on an app without it, such as huiju.app.web.create_app()"
         )
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", TIMEZONE)

@@ -16,11 +16,11 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from huiju import forms
-from huiju.api.runtime import runtime
 from huiju.errors import NotFoundError, PermissionDenied
 from huiju.labels import label
 from huiju.models import CaseStatus
 from huiju.services.applications import list_drafts
+from huiju.web.runtime import runtime
 from portal import security
 from portal.auth import (
     DISPLAY_KEY,

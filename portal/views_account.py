@@ -11,7 +11,6 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 
 from exchange.direct import call_now
-from huiju.api.runtime import runtime
 from huiju.errors import AdapterError, ConflictError, InputError, PermissionDenied
 from huiju.services.registration import (
     PendingRegistration,
@@ -20,6 +19,7 @@ from huiju.services.registration import (
     confirm_registration,
     start_registration,
 )
+from huiju.web.runtime import runtime
 from portal import security
 from portal.auth import USER_KEY, restart_session
 from portal.i18n import Translator

@@ -14,12 +14,12 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from werkzeug.datastructures import FileStorage
 
-from huiju.api.runtime import runtime
-from huiju.downloads import attachment
 from huiju.errors import ConflictError, InputError, PermissionDenied, SchemaError
 from huiju.models import Draft, ItemKind
 from huiju.services import applications, materials
 from huiju.services.cases import get_item
+from huiju.web.downloads import attachment
+from huiju.web.runtime import runtime
 from portal import security
 from portal.auth import resident_required, signed_in
 from portal.i18n import N_, Translator

@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from huiju.api.runtime import runtime
 from huiju.errors import ConflictError, InputError, PermissionDenied
 from huiju.services import applications, ratings
+from huiju.web.runtime import runtime
 from portal.auth import resident_required, signed_in
 from portal.i18n import N_, Translator
 from portal.services import case_view

@@ -17,17 +17,15 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import simpleeval
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from huiju.calendar import WorkingCalendar
+from huiju.calendar import CHINA, WorkingCalendar
 from huiju.errors import ExpressionError
 from huiju.i18n import _
 
-CHINA = ZoneInfo("Asia/Shanghai")
 MAX_EXPRESSION_LENGTH = 2000
 MAX_DEPTH = 40  # nesting of the syntax tree: deeper ones would exhaust Python's recursion
 MAX_VALUE_SIZE = 100_000  # characters and items a value computed by an expression may hold

@@ -96,15 +96,12 @@ def write_service_requests(
         )  # fmt: skip
     script_engine.service_requests.clear()
 
-def sync_human_tasks(
-    session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, result: StepResult
-) -> None:
+
+def sync_human_tasks(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, result: StepResult) -> None:
     known = {
         h.id: h
         for h in session.scalars(
-            select(HumanTask).where(
-                HumanTask.instance_id == instance.id, HumanTask.status == HumanTaskStatus.READY
-            )
+            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == HumanTaskStatus.READY)
         )
     }
     ready = workflow.get_tasks(state=TaskState.READY, manual=True)
@@ -112,9 +109,7 @@ def sync_human_tasks(
     for task_id, human in known.items():
         if task_id not in ready_ids:  # interrupted by a boundary event (timer, error)
             human.status = HumanTaskStatus.CANCELLED
-            result.timeline.append(
-                TimelineEntry("task_cancelled", "system", human.step, human.name)
-            )
+            result.timeline.append(TimelineEntry("task_cancelled", "system", human.step, human.name))
     context = instance.context
     due = context.get("due_at")
     for task in ready:
@@ -155,6 +150,7 @@ def sync_human_tasks(
                           data={"task_id": human.id})
         )  # fmt: skip
 
+
 def assignee_from(task: Any, properties: dict[str, str]) -> str | None:
     """The assignee a step names from its data: ``assignee_from="review.co_reviewer"`` (加签)."""
     path = properties.get("assignee_from")
@@ -186,6 +182,7 @@ def cancel_abandoned_messages(
                 TimelineEntry("service_cancelled", "system", message.reply_to.get("step"),
                               message.reply_to.get("step_name"), message.system, detail=message.operation)
             )  # fmt: skip
+
 
 def sync_waiting_messages(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
     wanted = {

@@ -147,9 +147,7 @@ class Engine:
         self._advance(session, instance, workflow, script_engine, result)
         return result
 
-    def return_to(
-        self, session: Session, task_id: str, actor: str, to_step: str, comment: str
-    ) -> StepResult:
+    def return_to(self, session: Session, task_id: str, actor: str, to_step: str, comment: str) -> StepResult:
         """Send the case back (退回) from a ready user task to a user step it has passed.
 
         The process is reset to the latest run of ``to_step``: what came after it is dropped and the
@@ -187,9 +185,7 @@ class Engine:
 
     def settle(self, session: Session, message_id: str) -> StepResult | None:
         """Feed a delivered reply, or a final failure, back into the step that waits for it."""
-        message = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.message_id == message_id)
-        ).one_or_none()
+        message = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message_id)).one_or_none()
         if message is None:
             raise NotFoundError(_("no outbox message {message_id}", message_id=message_id))
         instance = self._lock(session, int(message.reply_to["instance_id"]))

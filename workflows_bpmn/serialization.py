@@ -85,8 +85,6 @@ class WorkflowStore:
                 f"stored workflow has serializer version {version}; this build reads {SERIALIZER_VERSION}"
             )
         dct = json.loads(text, cls=self.serializer.json_decoder_cls)
-        workflow: BpmnWorkflow = self.serializer.registry.restore(
-            dct, spec=spec, subprocess_specs=subprocess_specs
-        )
+        workflow: BpmnWorkflow = self.serializer.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
         workflow.script_engine = script_engine
         return workflow

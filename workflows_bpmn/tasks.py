@@ -57,9 +57,7 @@ def settle_message(db: Database, engine: Engine, message_id: str) -> None:
 
 
 def process_message(runtime: Runtime, message_id: str) -> MessageStatus | None:
-    status = delivery.deliver(
-        runtime.db, message_id, lease_seconds=runtime.lease_seconds, security=runtime.security
-    )
+    status = delivery.deliver(runtime.db, message_id, lease_seconds=runtime.lease_seconds, security=runtime.security)
     if status in (MessageStatus.DELIVERED, MessageStatus.DEAD):
         settle_message(runtime.db, runtime.engine, message_id)
     return status

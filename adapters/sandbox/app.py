@@ -226,8 +226,9 @@ class SandboxApp:
         if rule is not None and rule.mode == "http_500":
             return Response("internal server error (injected)", status=500, mimetype="text/plain")
         if rule is not None and rule.mode == "http_429":
-            return Response("too many requests (injected)", status=429, mimetype="text/plain",
-                            headers={"Retry-After": "1"})
+            return Response(
+                "too many requests (injected)", status=429, mimetype="text/plain", headers={"Retry-After": "1"}
+            )
 
         def act(stores: Stores) -> JournalEntry:
             return self._act(system, parsed, stores, replier)
@@ -323,8 +324,10 @@ class SandboxApp:
         body = _json_body(request)
         if isinstance(body, Response):
             return body
-        if not isinstance(body, dict) or body.get("decision") not in ("approved", "denied") or not body.get(
-            "case_number"
+        if (
+            not isinstance(body, dict)
+            or body.get("decision") not in ("approved", "denied")
+            or not body.get("case_number")
         ):
             return _json({"error": 'give {"case_number", "decision": "approved"|"denied", "reason"}'}, 400)
         self.callbacks.preset_decision(str(body["case_number"]), body["decision"], str(body.get("reason") or ""))

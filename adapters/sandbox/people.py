@@ -28,10 +28,7 @@ STREETS: dict[str, tuple[str, ...]] = {
     "110108": ("中关村街道", "学院路街道", "万寿路街道"),
     "310104": ("天平路街道", "湖南路街道", "枫林路街道"),
 }
-SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁"
-    "谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈"
-)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈"
 MALE_GIVEN = tuple("建国 伟 强 军 磊 志强 国华 德明 卫东 海涛 永刚 俊 浩然 子轩 宇航".split())
 FEMALE_GIVEN = tuple("秀英 桂英 玉兰 淑珍 丽 静 敏 燕 红梅 秀兰 婷 欣怡 雨涵 佳琪".split())
 
@@ -103,9 +100,7 @@ class _Generator:
         return f"{REGIONS[region]}{street}{self.rng.randrange(1, 9)}号院{building}号楼{unit}单元{room}室"
 
     def add(self, id_no: str, name: str, born: date, address: str, household: str, relation: str) -> None:
-        self.people.append(
-            Person(id_no, name, gender_of(id_no), born, self.phone(), address, household, relation)
-        )
+        self.people.append(Person(id_no, name, gender_of(id_no), born, self.phone(), address, household, relation))
 
     def household(self) -> None:
         self.households += 1

@@ -60,7 +60,10 @@ class FaultRule:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "operation": self.operation, "mode": self.mode, "count": self.remaining, "seconds": self.seconds,
+            "operation": self.operation,
+            "mode": self.mode,
+            "count": self.remaining,
+            "seconds": self.seconds,
         }
 
 
@@ -177,8 +180,7 @@ class SandboxState:
             return [
                 e.to_json()
                 for e in self.journal.values()
-                if (not message_id or e.message_id == message_id)
-                and (not operation or e.operation == operation)
+                if (not message_id or e.message_id == message_id) and (not operation or e.operation == operation)
             ]
 
     def stored(self) -> dict[str, Any]:

@@ -54,9 +54,7 @@ def query_person(values: dict[str, Any], stores: Stores) -> dict[str, Any]:
         ns = CONTRACTS["citizen_info"].namespace
         detail = element(ns, "PersonNotFound", {"idNumber": values["idNumber"]})
         raise SoapFault("Client", "unknown person", detail)
-    members = [
-        {"idNumber": p.id_number, "name": p.name, "relation": p.relation} for p in people.household_of(person)
-    ]
+    members = [{"idNumber": p.id_number, "name": p.name, "relation": p.relation} for p in people.household_of(person)]
     return {
         "idNumber": person.id_number,
         "name": person.name,
@@ -103,8 +101,9 @@ def query_delivery(values: dict[str, Any], stores: Stores) -> dict[str, Any]:
 
 
 def submit_case(values: dict[str, Any], stores: Stores) -> dict[str, Any]:
-    _required(values, "caseNumber", "itemCode", "applicantIdNumber", "applicantName", "decision", "decidedBy",
-              "decidedAt")
+    _required(
+        values, "caseNumber", "itemCode", "applicantIdNumber", "applicantName", "decision", "decidedBy", "decidedAt"
+    )
     if values["decision"] not in ("approved", "denied"):
         raise SoapFault("Client", "decision must be approved or denied")
     now = utcnow()

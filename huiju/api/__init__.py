@@ -1,7 +1,7 @@
 """The JSON API (``/api/v1``): HTTP Basic, problem+json errors, described by ``openapi.yaml``.
 
 Register :data:`bp` on an application whose ``extensions["huiju"]`` holds the runtime (see
-:func:`huiju.web.create_app`).
+:func:`huiju.app.web.create_app`).
 """
 
 from __future__ import annotations

@@ -13,10 +13,10 @@ from typing import Any, TypeVar, cast
 from flask import g, request
 
 from huiju.api.errors import AuthenticationRequired
-from huiju.api.runtime import runtime
 from huiju.errors import PermissionDenied
 from huiju.i18n import _
 from huiju.services.actors import Actor, authenticate
+from huiju.web.runtime import runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -1,6 +1,6 @@
 """Every error of the API as an RFC 9457 ``application/problem+json`` body.
 
-Huiju's own errors answer with their ``http_status`` and ``to_problem()``; Flask's HTTP errors
+Huiju's own errors answer with the status and body of :mod:`huiju.web.problems`; Flask's HTTP errors
 (404, 405, 413, 415 ...) inside ``/api/v1`` are turned into the same shape; anything unexpected
 becomes a 500 problem that names nothing of the internals (the traceback goes to the log only).
 Details are in the language negotiated from ``Accept-Language`` (see :mod:`huiju.api.language`).
@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from huiju.api.language import mark_language, request_locale
 from huiju.errors import HuijuError, InputError
 from huiju.i18n import Message, _
+from huiju.web.problems import http_status, to_problem
 
 PROBLEM_MIMETYPE = "application/problem+json"
 REALM = "huiju"
@@ -27,17 +28,14 @@ class AuthenticationRequired(HuijuError):
     """No credentials, or wrong ones (HTTP 401; the service layer's ``PermissionDenied`` is 403)."""
 
     code = "unauthenticated"
-    http_status = 401
 
 
 class UnsupportedMediaType(InputError):
     code = "unsupported-media-type"
-    http_status = 415
 
 
 class BodyTooLarge(InputError):
     code = "body-too-large"
-    http_status = 413
 
 
 def problem_response(problem: dict[str, Any], status: int) -> Response:
@@ -74,9 +72,10 @@ def _http_problem(exc: HTTPException) -> dict[str, Any]:
 
 
 def handle_huiju_error(exc: HuijuError) -> Response:
-    if exc.http_status >= 500:
+    status = http_status(exc)
+    if status >= 500:
         current_app.logger.error("API request %s %s failed: %s", request.method, request.path, exc)
-    return problem_response(exc.to_problem(request_locale()), exc.http_status)
+    return problem_response(to_problem(exc, request_locale()), status)
 
 
 def handle_http_exception(exc: HTTPException) -> Response | HTTPException:

@@ -11,7 +11,6 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from huiju.api.auth import current_actor, login_required
-from huiju.api.runtime import runtime
 from huiju.api.schemas import (
     MAX_LIMIT,
     case_detail_json,
@@ -28,6 +27,7 @@ from huiju.models import Case
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
 from huiju.services.actors import Actor
+from huiju.web.runtime import runtime
 from workflows_bpmn.models import HumanTask
 
 

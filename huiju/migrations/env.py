@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from huiju.bootstrap import import_models
+from huiju.app.bootstrap import import_models
 from huiju.db import Base
 
 import_models()

@@ -50,9 +50,7 @@ class Item(Base):
     name: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200), default="")
     kind: Mapped[ItemKind] = mapped_column(Enum(ItemKind, native_enum=False, length=32))
-    responsible_level: Mapped[ResponsibleLevel] = mapped_column(
-        Enum(ResponsibleLevel, native_enum=False, length=16)
-    )
+    responsible_level: Mapped[ResponsibleLevel] = mapped_column(Enum(ResponsibleLevel, native_enum=False, length=16))
     statutory_limit: Mapped[int]  # 法定时限
     committed_limit: Mapped[int]  # 承诺时限
     limit_unit: Mapped[TimeUnit] = mapped_column(Enum(TimeUnit, native_enum=False, length=16))

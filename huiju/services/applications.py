@@ -22,8 +22,9 @@ from huiju.services import materials
 from huiju.services.actors import Actor
 from huiju.services.cases import Agency, get_case, get_item, submit_case
 from huiju.services.tasks import check_form, clock_updates
+from workflows_bpmn.mirror import StepResult
 from workflows_bpmn.models import HumanTask, HumanTaskStatus
-from workflows_bpmn.runner import Engine, StepResult
+from workflows_bpmn.runner import Engine
 
 #: The material an agent uploads for 代办: the applicant's signed consent form (授权委托书).
 CONSENT_FORM = "consent_form"
@@ -139,9 +140,7 @@ def missing_required(session: Session, draft: Draft) -> list[dict[str, Any]]:
     return [m for m in wanted if m["code"] not in have]
 
 
-def submit_draft(
-    session: Session, engine: Engine, actor: Actor, draft_id: int, *, consent_statement: str = ""
-) -> Case:
+def submit_draft(session: Session, engine: Engine, actor: Actor, draft_id: int, *, consent_statement: str = "") -> Case:
     """Submit a draft: the case is created, its process started, the draft's materials moved to it."""
     draft = get_draft(session, actor, draft_id)
     missing = missing_required(session, draft)

@@ -18,9 +18,10 @@ from huiju.i18n import _
 from huiju.models import Case, CaseEvent, CaseStatus, Item, Resident, Role, User
 from huiju.services import clock
 from huiju.services.actors import Actor, community_ids_of_street, duty_phone
+from workflows_bpmn.mirror import StepResult
 from workflows_bpmn.models import InstanceStatus, ProcessInstance
 from workflows_bpmn.runner import WITHDRAWN as WITHDRAWN_OUTCOME
-from workflows_bpmn.runner import Engine, StepResult
+from workflows_bpmn.runner import Engine
 
 CASE_PREFIX = "HJ"
 #: Context flag of a process that follows a case up (a bad rating's 差评回访) without owning it:
@@ -104,9 +105,7 @@ def submit_case(
     id_number = idnumber.validate(applicant_id_number)
     applicant = session.scalars(select(Resident).where(Resident.id_number == id_number)).one_or_none()
     if applicant is None:
-        raise NotFoundError(
-            _("no resident registered with ID number {id_number}", id_number=idnumber.mask(id_number))
-        )
+        raise NotFoundError(_("no resident registered with ID number {id_number}", id_number=idnumber.mask(id_number)))
     if actor.role not in (Role.RESIDENT, Role.COMMUNITY_OFFICER, Role.ADMINISTRATOR):
         # Residents apply online, community officers at the counter (窗口受理), administrators enter
         # paper applications in bulk; reviewers and integrators decide or connect, they do not apply.

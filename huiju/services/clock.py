@@ -20,9 +20,8 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from huiju.calendar import Deadline, DeadlineUnit, WorkingCalendar
+from huiju.calendar import CHINA, Deadline, DeadlineUnit, WorkingCalendar
 from huiju.models import FINAL, Case, CaseEvent, Item
-from workflows_bpmn.expressions import CHINA
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, ProcessInstance
 from workflows_bpmn.runner import Engine
 

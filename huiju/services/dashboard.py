@@ -8,13 +8,12 @@ from datetime import date, datetime, time
 
 from sqlalchemy.orm import Session
 
-from huiju.calendar import WorkingCalendar
+from huiju.calendar import CHINA, WorkingCalendar
 from huiju.models import FINAL, CaseStatus
 from huiju.services import clock
 from huiju.services.actors import Actor
 from huiju.services.cases import visible_cases
 from huiju.services.worklist import today_in_china
-from workflows_bpmn.expressions import CHINA
 
 
 @dataclass

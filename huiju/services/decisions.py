@@ -21,8 +21,9 @@ from huiju.i18n import Message, _
 from huiju.models import Case
 from huiju.services import tasks as task_service
 from huiju.services.actors import Actor
+from workflows_bpmn.mirror import StepResult
 from workflows_bpmn.models import HumanTask
-from workflows_bpmn.runner import Engine, StepResult
+from workflows_bpmn.runner import Engine
 
 #: Standard reasons for refusing (不予受理) or denying an application; "other" needs free text.
 REFUSAL_REASONS: dict[str, Message] = {
@@ -59,9 +60,7 @@ def _material_names(case: Case | None, locale: str) -> list[tuple[str, str]]:
     return shown
 
 
-def decision_options(
-    session: Session, engine: Engine, actor: Actor, task: HumanTask, locale: str
-) -> DecisionOptions:
+def decision_options(session: Session, engine: Engine, actor: Actor, task: HumanTask, locale: str) -> DecisionOptions:
     case = session.get(Case, task.case_id) if task.case_id is not None else None
     targets: list[tuple[str, str]] = []
     if "return" in task.decisions:

@@ -14,8 +14,9 @@ from huiju.i18n import _
 from huiju.models import Case, CaseEvent, Role, User
 from huiju.services import clock
 from huiju.services.actors import Actor
+from workflows_bpmn.mirror import StepResult
 from workflows_bpmn.models import HumanTask, HumanTaskStatus
-from workflows_bpmn.runner import Engine, StepResult
+from workflows_bpmn.runner import Engine
 
 #: Decisions that cannot be taken without saying why (or what is missing).
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {

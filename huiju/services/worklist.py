@@ -14,7 +14,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from huiju.calendar import WorkingCalendar
+from huiju.calendar import CHINA, WorkingCalendar
 from huiju.db import utcnow
 from huiju.errors import InputError
 from huiju.i18n import _
@@ -22,7 +22,6 @@ from huiju.models import Case, CaseStatus
 from huiju.services import clock
 from huiju.services.actors import Actor
 from huiju.services.tasks import inbox
-from workflows_bpmn.expressions import CHINA
 from workflows_bpmn.models import HumanTask
 
 Urgency = Literal["ok", "close", "overdue", "paused", "none"]

@@ -39,8 +39,7 @@ def test_a_used_id_with_another_body_is_refused(settings_for: Settings, sandbox:
 
 
 def test_injected_failure_then_retry_acts_once(
-    settings_for: Settings,
-    inject: Inject, sandbox: SandboxServer, control: requests.Session
+    settings_for: Settings, inject: Inject, sandbox: SandboxServer, control: requests.Session
 ) -> None:
     inject(operation="SendSms", mode="server_fault", count=1)
     with pytest.raises(TransientAdapterError):
@@ -52,8 +51,7 @@ def test_injected_failure_then_retry_acts_once(
 
 
 def test_receiver_acted_but_caller_timed_out_then_retry_gets_the_stored_answer(
-    settings_for: Settings,
-    inject: Inject, sandbox: SandboxServer, control: requests.Session
+    settings_for: Settings, inject: Inject, sandbox: SandboxServer, control: requests.Session
 ) -> None:
     inject(operation="SendSms", mode="delay", count=1, seconds=1.0)
     with pytest.raises(TransientAdapterError, match="timed out"):
@@ -68,8 +66,12 @@ def test_receiver_acted_but_caller_timed_out_then_retry_gets_the_stored_answer(
 def test_business_faults_are_journaled_and_replayed(settings_for: Settings, sandbox: SandboxServer) -> None:
     for _ in range(2):
         with pytest.raises(PermanentAdapterError, match="unknown person"):
-            call("citizen_info.query_person", {"id_number": "110105193801012359"},
-                 settings=settings_for("citizen_info"), message_id="once-5")
+            call(
+                "citizen_info.query_person",
+                {"id_number": "110105193801012359"},
+                settings=settings_for("citizen_info"),
+                message_id="once-5",
+            )
     (entry,) = sandbox.state.entries(message_id="once-5")
     assert entry["outcome"] == "fault" and entry["received_count"] == 2
 

@@ -51,8 +51,7 @@ def test_injected_fault_classes(
 
 
 def test_rules_without_count_last_until_cleared(
-    settings_for: Settings,
-    inject: Inject, sandbox: SandboxServer, control: requests.Session
+    settings_for: Settings, inject: Inject, sandbox: SandboxServer, control: requests.Session
 ) -> None:
     inject(operation="*", mode="http_500", count=None)
     for n in range(3):
@@ -65,8 +64,7 @@ def test_rules_without_count_last_until_cleared(
 
 
 def test_rules_apply_to_their_operation_only(
-    settings_for: Settings,
-    inject: Inject, sandbox: SandboxServer, control: requests.Session
+    settings_for: Settings, inject: Inject, sandbox: SandboxServer, control: requests.Session
 ) -> None:
     inject(operation="VerifyIdentity", mode="client_fault", count=1)
     call("citizen_info.query_person", QUERY, settings=settings_for("citizen_info"), message_id="f-3")
@@ -74,13 +72,16 @@ def test_rules_apply_to_their_operation_only(
 
 
 def test_delay_longer_than_the_operation_timeout_is_transient(
-    settings_for: Settings,
-    inject: Inject, sandbox: SandboxServer, control: requests.Session
+    settings_for: Settings, inject: Inject, sandbox: SandboxServer, control: requests.Session
 ) -> None:
     inject(operation="QueryPerson", mode="delay", count=1, seconds=1.0)
     with pytest.raises(TransientAdapterError, match="timed out") as caught:
-        call("citizen_info.query_person", QUERY, settings=settings_for("citizen_info", operation_timeout=0.3),
-             message_id="f-4")
+        call(
+            "citizen_info.query_person",
+            QUERY,
+            settings=settings_for("citizen_info", operation_timeout=0.3),
+            message_id="f-4",
+        )
     assert caught.value.details["operation"] == "citizen_info.query_person"
 
 

@@ -53,8 +53,7 @@ def _fault(response: requests.Response) -> tuple[str, str]:
 def test_hostile_requests_get_a_client_fault(
     body: bytes, reason: str, sandbox: SandboxServer, control: requests.Session
 ) -> None:
-    response = control.post(f"{sandbox.url}/citizen_info", data=body, headers={"Content-Type": "text/xml"},
-                            timeout=10)
+    response = control.post(f"{sandbox.url}/citizen_info", data=body, headers={"Content-Type": "text/xml"}, timeout=10)
     code, string = _fault(response)
     assert code == "soap:Client"
     assert reason in string

@@ -25,8 +25,14 @@ def test_verify_identity(settings_for: Settings, new_id: Callable[[], str]) -> N
 
 
 def test_query_person_with_household(settings_for: Settings, new_id: Callable[[], str]) -> None:
-    reply = call("citizen_info.query_person", {"id_number": MOTHER}, settings=settings_for("citizen_info"),
-                 message_id=new_id(), user_id="officer-7", case_number="HJ-1")
+    reply = call(
+        "citizen_info.query_person",
+        {"id_number": MOTHER},
+        settings=settings_for("citizen_info"),
+        message_id=new_id(),
+        user_id="officer-7",
+        case_number="HJ-1",
+    )
     assert reply["name"] == "张秀英" and reply["gender"] == "female" and reply["birth_date"] == "1938-01-01"
     assert reply["registered_address"].startswith("北京市朝阳区")
     relations = {m["id_number"]: m["relation"] for m in reply["household"]}
@@ -36,8 +42,12 @@ def test_query_person_with_household(settings_for: Settings, new_id: Callable[[]
 def test_unknown_person_is_a_permanent_client_fault(settings_for: Settings, new_id: Callable[[], str]) -> None:
     message_id = new_id()
     with pytest.raises(PermanentAdapterError, match="unknown person") as caught:
-        call("citizen_info.query_person", {"id_number": "110105193801012359"},
-             settings=settings_for("citizen_info"), message_id=message_id)
+        call(
+            "citizen_info.query_person",
+            {"id_number": "110105193801012359"},
+            settings=settings_for("citizen_info"),
+            message_id=message_id,
+        )
     assert caught.value.details["fault_code"] == "Client"
     assert caught.value.details["message_id"] == message_id
     assert caught.value.details["operation"] == "citizen_info.query_person"
@@ -57,8 +67,12 @@ def test_sms_send_and_delivery(settings_for: Settings, new_id: Callable[[], str]
 
 def test_sms_with_a_bad_phone_is_refused_by_the_platform(settings_for: Settings, new_id: Callable[[], str]) -> None:
     with pytest.raises(PermanentAdapterError, match="invalid phone number"):
-        call("sms.send_sms", {"phone": "12345", "template": "T", "params": {}},
-             settings=settings_for("sms"), message_id=new_id())
+        call(
+            "sms.send_sms",
+            {"phone": "12345", "template": "T", "params": {}},
+            settings=settings_for("sms"),
+            message_id=new_id(),
+        )
 
 
 def test_egov_submit_and_query_case(settings_for: Settings, new_id: Callable[[], str]) -> None:
@@ -66,11 +80,17 @@ def test_egov_submit_and_query_case(settings_for: Settings, new_id: Callable[[],
     receipt = call(
         "egov.submit_case",
         {
-            "case_number": "HJ-2025-000042", "item_code": "ELD-SUBSIDY", "applicant_id_number": MOTHER,
-            "applicant_name": "张秀英", "decision": "approved", "decided_by": "street-reviewer-1",
-            "decided_at": datetime(2025, 3, 1, 2, 0, tzinfo=UTC), "summary": "符合高龄津贴条件",
+            "case_number": "HJ-2025-000042",
+            "item_code": "ELD-SUBSIDY",
+            "applicant_id_number": MOTHER,
+            "applicant_name": "张秀英",
+            "decision": "approved",
+            "decided_by": "street-reviewer-1",
+            "decided_at": datetime(2025, 3, 1, 2, 0, tzinfo=UTC),
+            "summary": "符合高龄津贴条件",
         },
-        settings=s, message_id=new_id(),
+        settings=s,
+        message_id=new_id(),
     )
     assert receipt["receipt_number"].startswith("RC-")
     state = call("egov.query_case", {"receipt_number": receipt["receipt_number"]}, settings=s, message_id=new_id())
@@ -79,15 +99,28 @@ def test_egov_submit_and_query_case(settings_for: Settings, new_id: Callable[[],
 
 def test_data_exchange_publish_and_query(settings_for: Settings, new_id: Callable[[], str]) -> None:
     s = settings_for("data_exchange")
-    first = call("data_exchange.publish_record", {"dataset": "elderly_subsidy", "record": {"id": MOTHER, "age": 87}},
-                 settings=s, message_id=new_id())
-    call("data_exchange.publish_record", {"dataset": "elderly_subsidy", "record": {"id": "x", "age": 61}},
-         settings=s, message_id=new_id())
-    found = call("data_exchange.query_records", {"dataset": "elderly_subsidy", "filter": {"age": "87"}},
-                 settings=s, message_id=new_id())
+    first = call(
+        "data_exchange.publish_record",
+        {"dataset": "elderly_subsidy", "record": {"id": MOTHER, "age": 87}},
+        settings=s,
+        message_id=new_id(),
+    )
+    call(
+        "data_exchange.publish_record",
+        {"dataset": "elderly_subsidy", "record": {"id": "x", "age": 61}},
+        settings=s,
+        message_id=new_id(),
+    )
+    found = call(
+        "data_exchange.query_records",
+        {"dataset": "elderly_subsidy", "filter": {"age": "87"}},
+        settings=s,
+        message_id=new_id(),
+    )
     assert found == {"records": [{"record_id": first["record_id"], "fields": {"id": MOTHER, "age": "87"}}]}
-    everything = call("data_exchange.query_records", {"dataset": "elderly_subsidy", "filter": {}},
-                      settings=s, message_id=new_id())
+    everything = call(
+        "data_exchange.query_records", {"dataset": "elderly_subsidy", "filter": {}}, settings=s, message_id=new_id()
+    )
     assert len(everything["records"]) == 2
 
 
@@ -105,7 +138,13 @@ def test_disabled_adapter_sends_nothing(
 
 
 def test_header_reaches_the_receiver(settings_for: Settings, sandbox: SandboxServer) -> None:
-    call("citizen_info.query_person", {"id_number": MOTHER}, settings=settings_for("citizen_info"),
-         message_id="hdr-1", user_id="officer-7", case_number="HJ-9")
+    call(
+        "citizen_info.query_person",
+        {"id_number": MOTHER},
+        settings=settings_for("citizen_info"),
+        message_id="hdr-1",
+        user_id="officer-7",
+        case_number="HJ-9",
+    )
     (entry,) = sandbox.state.entries(message_id="hdr-1")
     assert entry["operation"] == "QueryPerson" and entry["request"] == {"idNumber": MOTHER}

@@ -25,8 +25,14 @@ SUBMIT: dict[str, Any] = {
 
 def test_the_names_bpmn_uses() -> None:
     assert set(OPERATIONS) == {
-        "citizen_info.verify_identity", "citizen_info.query_person", "sms.send_sms", "sms.query_delivery",
-        "egov.submit_case", "egov.query_case", "data_exchange.publish_record", "data_exchange.query_records",
+        "citizen_info.verify_identity",
+        "citizen_info.query_person",
+        "sms.send_sms",
+        "sms.query_delivery",
+        "egov.submit_case",
+        "egov.query_case",
+        "data_exchange.publish_record",
+        "data_exchange.query_records",
     }
     assert is_known("sms.send_sms") and not is_known("sms.send")
     assert OPERATIONS["egov.submit_case"].system == "egov_approval"

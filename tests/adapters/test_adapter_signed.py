@@ -27,9 +27,7 @@ SMS = {"phone": "13800138000", "template": "CASE_APPROVED", "params": {"case": "
 SMS_NS = CONTRACTS["sms"].namespace
 
 
-def sms_envelope(
-    message_id: str, *, phone: str = "13800138000", timestamp: datetime | None = None
-) -> etree._Element:
+def sms_envelope(message_id: str, *, phone: str = "13800138000", timestamp: datetime | None = None) -> etree._Element:
     """A SendSms request as an adapter sends it (before signing)."""
     env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
     header = etree.SubElement(env, f"{{{SOAP_ENV}}}Header")
@@ -86,25 +84,49 @@ def test_signed_round_trip_for_every_system(
 ) -> None:
     record: list[Exchanged] = []
     keys: dict[str, Any] = {"signer": pki.huiju, "trust": pki.trust, "exchange_record": record}
-    person = call("citizen_info.query_person", {"id_number": MOTHER}, settings=secure_settings_for("citizen_info"),
-                  message_id=new_id(), user_id="officer-7", case_number="HJ-1", **keys)
+    person = call(
+        "citizen_info.query_person",
+        {"id_number": MOTHER},
+        settings=secure_settings_for("citizen_info"),
+        message_id=new_id(),
+        user_id="officer-7",
+        case_number="HJ-1",
+        **keys,
+    )
     assert person["name"] == "张秀英"
     sent = call("sms.send_sms", SMS, settings=secure_settings_for("sms"), message_id=new_id(), **keys)
     assert sent["accepted"] is True
     receipt = call(
         "egov.submit_case",
         {
-            "case_number": "HJ-2025-000042", "item_code": "ELD-SUBSIDY", "applicant_id_number": MOTHER,
-            "applicant_name": "张秀英", "decision": "approved", "decided_by": "street-reviewer-1",
-            "decided_at": datetime(2025, 3, 1, 2, 0, tzinfo=UTC), "summary": "符合高龄津贴条件",
+            "case_number": "HJ-2025-000042",
+            "item_code": "ELD-SUBSIDY",
+            "applicant_id_number": MOTHER,
+            "applicant_name": "张秀英",
+            "decision": "approved",
+            "decided_by": "street-reviewer-1",
+            "decided_at": datetime(2025, 3, 1, 2, 0, tzinfo=UTC),
+            "summary": "符合高龄津贴条件",
         },
-        settings=secure_settings_for("egov_approval"), message_id=new_id(), **keys,
+        settings=secure_settings_for("egov_approval"),
+        message_id=new_id(),
+        **keys,
     )
     assert receipt["receipt_number"].startswith("RC-")
-    call("data_exchange.publish_record", {"dataset": "subsidy", "record": {"case": "HJ-1", "amount": "100.00"}},
-         settings=secure_settings_for("data_exchange"), message_id=new_id(), **keys)
-    found = call("data_exchange.query_records", {"dataset": "subsidy", "filter": {"case": "HJ-1"}},
-                 settings=secure_settings_for("data_exchange"), message_id=new_id(), **keys)
+    call(
+        "data_exchange.publish_record",
+        {"dataset": "subsidy", "record": {"case": "HJ-1", "amount": "100.00"}},
+        settings=secure_settings_for("data_exchange"),
+        message_id=new_id(),
+        **keys,
+    )
+    found = call(
+        "data_exchange.query_records",
+        {"dataset": "subsidy", "filter": {"case": "HJ-1"}},
+        settings=secure_settings_for("data_exchange"),
+        message_id=new_id(),
+        **keys,
+    )
     assert [r["fields"]["amount"] for r in found["records"]] == ["100.00"]
 
     assert len(record) == 5
@@ -128,8 +150,15 @@ def test_exchanged_records_hold_the_exact_bytes_on_the_wire(
     """The hostile peer here is an honest relay to the secure sandbox, keeping the bytes that passed."""
     hostile.responder = _relay(secure_sandbox, "sms", lambda reply: reply)
     record: list[Exchanged] = []
-    call("sms.send_sms", SMS, settings=hostile.settings("sms"), message_id=new_id(),
-         signer=pki.huiju, trust=pki.trust, exchange_record=record)
+    call(
+        "sms.send_sms",
+        SMS,
+        settings=hostile.settings("sms"),
+        message_id=new_id(),
+        signer=pki.huiju,
+        trust=pki.trust,
+        exchange_record=record,
+    )
     (entry,) = record
     assert entry.request == hostile.received[0]
     assert entry.reply == hostile.sent[0]
@@ -157,9 +186,15 @@ def test_signed_business_fault_is_verified_and_stays_permanent(
 ) -> None:
     record: list[Exchanged] = []
     with pytest.raises(PermanentAdapterError, match="unknown person") as caught:
-        call("citizen_info.query_person", {"id_number": "110105193801012359"},
-             settings=secure_settings_for("citizen_info"), message_id=new_id(),
-             signer=pki.huiju, trust=pki.trust, exchange_record=record)
+        call(
+            "citizen_info.query_person",
+            {"id_number": "110105193801012359"},
+            settings=secure_settings_for("citizen_info"),
+            message_id=new_id(),
+            signer=pki.huiju,
+            trust=pki.trust,
+            exchange_record=record,
+        )
     assert caught.value.details["fault_code"] == "Client"
     assert record[0].reply_signature == "verified" and record[0].http_status == 500
 
@@ -167,8 +202,11 @@ def test_signed_business_fault_is_verified_and_stays_permanent(
 def test_signed_busy_fault_stays_transient_and_the_retry_acts_once(
     pki: Pki, secure_settings_for: Settings, secure_sandbox: SandboxServer, control: requests.Session
 ) -> None:
-    response = control.post(f"{secure_sandbox.url}/_sandbox/faults",
-                            json={"operation": "SendSms", "mode": "server_fault", "count": 1}, timeout=5)
+    response = control.post(
+        f"{secure_sandbox.url}/_sandbox/faults",
+        json={"operation": "SendSms", "mode": "server_fault", "count": 1},
+        timeout=5,
+    )
     assert response.status_code == 201
     keys: dict[str, Any] = {"signer": pki.huiju, "trust": pki.trust}
     with pytest.raises(TransientAdapterError, match="busy"):
@@ -180,12 +218,21 @@ def test_signed_busy_fault_stays_transient_and_the_retry_acts_once(
 def test_http_errors_stay_transient_when_replies_must_be_signed(
     pki: Pki, secure_settings_for: Settings, secure_sandbox: SandboxServer, control: requests.Session
 ) -> None:
-    response = control.post(f"{secure_sandbox.url}/_sandbox/faults",
-                            json={"operation": "SendSms", "mode": "http_429", "count": 1}, timeout=5)
+    response = control.post(
+        f"{secure_sandbox.url}/_sandbox/faults",
+        json={"operation": "SendSms", "mode": "http_429", "count": 1},
+        timeout=5,
+    )
     assert response.status_code == 201
     with pytest.raises(TransientAdapterError, match="HTTP 429"):
-        call("sms.send_sms", SMS, settings=secure_settings_for("sms"), message_id="signed-429",
-             signer=pki.huiju, trust=pki.trust)
+        call(
+            "sms.send_sms",
+            SMS,
+            settings=secure_settings_for("sms"),
+            message_id="signed-429",
+            signer=pki.huiju,
+            trust=pki.trust,
+        )
     assert acted_on_nothing(secure_sandbox)
 
 
@@ -221,17 +268,23 @@ REFUSED: dict[str, tuple[Callable[[Pki, str], bytes], str, str]] = {
     "body-altered": (_body_altered, "signature-invalid", "Digest mismatch for reference 0 (#huiju-body)"),
     "header-altered": (_header_altered, "signature-invalid", "Digest mismatch for reference 1 (#huiju-header)"),
     "wrapped": (_wrapped, "signature-invalid", "the Id huiju-body occurs 2 times"),
-    "untrusted": (lambda p, m: signed(sms_envelope(m), p.foreign), "certificate-untrusted", "not issued by a trusted CA"),
+    "untrusted": (
+        lambda p, m: signed(sms_envelope(m), p.foreign),
+        "certificate-untrusted",
+        "not issued by a trusted CA",
+    ),
     "revoked": (lambda p, m: signed(sms_envelope(m), p.revoked), "certificate-revoked", "was revoked on"),
     "expired": (lambda p, m: signed(sms_envelope(m), p.expired), "certificate-expired", "expired on"),
     "tls-certificate": (lambda p, m: signed(sms_envelope(m), p.tls), "certificate-wrong-role", "not a signing"),
     "stale": (
         lambda p, m: signed(sms_envelope(m, timestamp=datetime.now(UTC) - timedelta(minutes=10)), p.huiju),
-        "timestamp-stale", "more than the 300 s allowed",
+        "timestamp-stale",
+        "more than the 300 s allowed",
     ),
     "from-the-future": (
         lambda p, m: signed(sms_envelope(m, timestamp=datetime.now(UTC) + timedelta(minutes=10)), p.huiju),
-        "timestamp-stale", "more than the 300 s allowed",
+        "timestamp-stale",
+        "more than the 300 s allowed",
     ),
 }
 
@@ -259,8 +312,9 @@ def test_the_secure_sandbox_refuses_and_acts_on_nothing(
 
 
 def test_each_refusal_says_why_in_its_own_words(pki: Pki, secure_sandbox: SandboxServer) -> None:
-    strings = {kind: fault_of(post(secure_sandbox, build(pki, f"why-{kind}")))[1] for kind, (build, _c, _r) in
-               REFUSED.items()}
+    strings = {
+        kind: fault_of(post(secure_sandbox, build(pki, f"why-{kind}")))[1] for kind, (build, _c, _r) in REFUSED.items()
+    }
     # The timestamps differ from run to run; everything else must be told apart by its text.
     assert len(set(strings.values())) == len(strings)
 
@@ -293,16 +347,24 @@ def test_a_huiju_client_without_a_trusted_signature_is_refused(
     with pytest.raises(PermanentAdapterError, match=r"request refused \(signature-invalid\)"):
         call("sms.send_sms", SMS, settings=secure_settings_for("sms"), message_id=new_id(), trust=pki.trust)
     with pytest.raises(PermanentAdapterError, match=r"request refused \(certificate-untrusted\)"):
-        call("sms.send_sms", SMS, settings=secure_settings_for("sms"), message_id=new_id(),
-             signer=pki.foreign, trust=pki.trust)
+        call(
+            "sms.send_sms",
+            SMS,
+            settings=secure_settings_for("sms"),
+            message_id=new_id(),
+            signer=pki.foreign,
+            trust=pki.trust,
+        )
     assert acted_on_nothing(secure_sandbox)
     assert len(secure_sandbox.state.refused()) == 2
 
 
 def test_secure_mode_refuses_hostile_xml_before_anything(pki: Pki, secure_sandbox: SandboxServer) -> None:
-    laughs = (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
-              b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>&b;</soap:Body>'
-              b"</soap:Envelope>")
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+        b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>&b;</soap:Body>'
+        b"</soap:Envelope>"
+    )
     for data, reason in ((laughs, "DOCTYPE"), (b"not xml", "not well-formed"), (b"x" * (3 * 1024 * 1024), "too large")):
         response = post(secure_sandbox, data)
         fault_code, fault_string = fault_of(response)
@@ -315,23 +377,25 @@ def test_secure_mode_refuses_hostile_xml_before_anything(pki: Pki, secure_sandbo
 # --- the client refuses ----------------------------------------------------------------------------
 
 
-def test_the_client_refuses_an_unsigned_reply(
-    pki: Pki, settings_for: Settings, new_id: Callable[[], str]
-) -> None:
+def test_the_client_refuses_an_unsigned_reply(pki: Pki, settings_for: Settings, new_id: Callable[[], str]) -> None:
     """The plain sandbox answers unsigned: a client that requires signed replies refuses the answer."""
     record: list[Exchanged] = []
     with pytest.raises(PermanentAdapterError, match="reply refused: the message is not signed") as caught:
-        call("citizen_info.verify_identity", {"id_number": MOTHER, "name": "张秀英"},
-             settings=settings_for("citizen_info"), message_id=new_id(),
-             signer=pki.huiju, trust=pki.trust, exchange_record=record)
+        call(
+            "citizen_info.verify_identity",
+            {"id_number": MOTHER, "name": "张秀英"},
+            settings=settings_for("citizen_info"),
+            message_id=new_id(),
+            signer=pki.huiju,
+            trust=pki.trust,
+            exchange_record=record,
+        )
     assert caught.value.details["reply_check"] == "signature-invalid"
     assert record[0].reply_signature == "refused" and record[0].signer_subject is None
     assert record[0].reply_error is not None and "not signed" in record[0].reply_error
 
 
-def test_the_client_refuses_a_reply_signed_by_an_untrusted_certificate(
-    pki: Pki, new_id: Callable[[], str]
-) -> None:
+def test_the_client_refuses_a_reply_signed_by_an_untrusted_certificate(pki: Pki, new_id: Callable[[], str]) -> None:
     with SandboxServer(trust=pki.trust, signer=pki.foreign) as impostor:
         settings = AdapterSettings.for_sandbox("sms", impostor.url, operation_timeout=5.0)
         with pytest.raises(PermanentAdapterError, match="not issued by a trusted CA") as caught:
@@ -339,9 +403,7 @@ def test_the_client_refuses_a_reply_signed_by_an_untrusted_certificate(
     assert caught.value.details["reply_check"] == "certificate-untrusted"
 
 
-def test_the_client_refuses_a_reply_signed_with_a_revoked_certificate(
-    pki: Pki, new_id: Callable[[], str]
-) -> None:
+def test_the_client_refuses_a_reply_signed_with_a_revoked_certificate(pki: Pki, new_id: Callable[[], str]) -> None:
     with SandboxServer(trust=pki.trust, signer=pki.revoked) as impostor:
         settings = AdapterSettings.for_sandbox("sms", impostor.url, operation_timeout=5.0)
         with pytest.raises(PermanentAdapterError, match="was revoked") as caught:
@@ -365,9 +427,15 @@ def test_the_client_refuses_an_altered_reply(
     hostile.responder = _relay(secure_sandbox, "citizen_info", lambda reply: reply.replace(b">true<", b">false<"))
     record: list[Exchanged] = []
     with pytest.raises(PermanentAdapterError, match="the signature does not verify") as caught:
-        call("citizen_info.verify_identity", {"id_number": MOTHER, "name": "张秀英"},
-             settings=hostile.settings("citizen_info"), message_id=new_id(),
-             signer=pki.huiju, trust=pki.trust, exchange_record=record)
+        call(
+            "citizen_info.verify_identity",
+            {"id_number": MOTHER, "name": "张秀英"},
+            settings=hostile.settings("citizen_info"),
+            message_id=new_id(),
+            signer=pki.huiju,
+            trust=pki.trust,
+            exchange_record=record,
+        )
     assert caught.value.details["reply_check"] == "signature-invalid"
     assert b">false<" in hostile.sent[0] and record[0].reply == hostile.sent[0]
 
@@ -378,20 +446,35 @@ def test_the_client_refuses_a_genuine_reply_replayed_against_another_request(
     record: list[Exchanged] = []
     keys: dict[str, Any] = {"signer": pki.huiju, "trust": pki.trust, "exchange_record": record}
     hostile.responder = _relay(secure_sandbox, "citizen_info", lambda reply: reply)
-    genuine = call("citizen_info.verify_identity", {"id_number": MOTHER, "name": "张秀英"},
-                   settings=hostile.settings("citizen_info"), message_id="replay-1", **keys)
+    genuine = call(
+        "citizen_info.verify_identity",
+        {"id_number": MOTHER, "name": "张秀英"},
+        settings=hostile.settings("citizen_info"),
+        message_id="replay-1",
+        **keys,
+    )
     assert genuine["match"] is True
     recorded = hostile.sent[0]
     hostile.responder = lambda _data: (200, recorded)
     # Same message id, another question: the signed answer is genuine but answers another request.
     with pytest.raises(PermanentAdapterError, match="answers another request") as caught:
-        call("citizen_info.verify_identity", {"id_number": MOTHER, "name": "李四"},
-             settings=hostile.settings("citizen_info"), message_id="replay-1", **keys)
+        call(
+            "citizen_info.verify_identity",
+            {"id_number": MOTHER, "name": "李四"},
+            settings=hostile.settings("citizen_info"),
+            message_id="replay-1",
+            **keys,
+        )
     assert caught.value.details["reply_check"] == "request-hash-mismatch"
     # Another message id: the echo does not match.
     with pytest.raises(PermanentAdapterError, match="answers message id 'replay-1'") as caught:
-        call("citizen_info.verify_identity", {"id_number": MOTHER, "name": "张秀英"},
-             settings=hostile.settings("citizen_info"), message_id="replay-2", **keys)
+        call(
+            "citizen_info.verify_identity",
+            {"id_number": MOTHER, "name": "张秀英"},
+            settings=hostile.settings("citizen_info"),
+            message_id="replay-2",
+            **keys,
+        )
     assert caught.value.details["reply_check"] == "message-id-mismatch"
     assert [r.reply_signature for r in record] == ["verified", "refused", "refused"]
     assert record[1].reply == recorded and record[1].request == hostile.received[1]
@@ -415,8 +498,14 @@ def test_the_client_refuses_a_signed_reply_without_request_hash(
 
     hostile.responder = respond
     with pytest.raises(PermanentAdapterError, match="carries no requestHash") as caught:
-        call("sms.send_sms", SMS, settings=hostile.settings("sms"), message_id=new_id(),
-             signer=pki.huiju, trust=pki.trust)
+        call(
+            "sms.send_sms",
+            SMS,
+            settings=hostile.settings("sms"),
+            message_id=new_id(),
+            signer=pki.huiju,
+            trust=pki.trust,
+        )
     assert caught.value.details["reply_check"] == "request-hash-missing"
 
 
@@ -447,8 +536,15 @@ def test_the_client_refuses_hostile_xml_replies_without_expanding_them(
     hostile.responder = lambda _data: (200, reply)
     record: list[Exchanged] = []
     with pytest.raises(PermanentAdapterError, match=reason) as caught:
-        call("sms.send_sms", SMS, settings=hostile.settings("sms"), message_id=new_id(),
-             signer=pki.huiju, trust=pki.trust, exchange_record=record)
+        call(
+            "sms.send_sms",
+            SMS,
+            settings=hostile.settings("sms"),
+            message_id=new_id(),
+            signer=pki.huiju,
+            trust=pki.trust,
+            exchange_record=record,
+        )
     assert caught.value.details.get("reply_check") == check
     text = caught.value.message + repr(caught.value.details)
     assert "lollol" not in text and "root:" not in text
@@ -459,8 +555,10 @@ def test_an_unverified_busy_fault_stays_transient_other_unverified_faults_are_pe
     pki: Pki, hostile: HostileServer, new_id: Callable[[], str]
 ) -> None:
     def fault(code: str, text: str) -> bytes:
-        return (f'<soap:Envelope xmlns:soap="{SOAP_ENV}"><soap:Body><soap:Fault><faultcode>soap:{code}</faultcode>'
-                f"<faultstring>{text}</faultstring></soap:Fault></soap:Body></soap:Envelope>").encode()
+        return (
+            f'<soap:Envelope xmlns:soap="{SOAP_ENV}"><soap:Body><soap:Fault><faultcode>soap:{code}</faultcode>'
+            f"<faultstring>{text}</faultstring></soap:Fault></soap:Body></soap:Envelope>"
+        ).encode()
 
     keys: dict[str, Any] = {"signer": pki.huiju, "trust": pki.trust}
     hostile.responder = lambda _data: (500, fault("Server", "service busy, try again later"))
@@ -476,9 +574,7 @@ def test_an_unverified_busy_fault_stays_transient_other_unverified_faults_are_pe
         call("sms.send_sms", SMS, settings=hostile.settings("sms"), message_id=new_id(), **keys)
 
 
-def test_without_signer_and_trust_nothing_changes(
-    settings_for: Settings, new_id: Callable[[], str]
-) -> None:
+def test_without_signer_and_trust_nothing_changes(settings_for: Settings, new_id: Callable[[], str]) -> None:
     record: list[Exchanged] = []
     out = call("sms.send_sms", SMS, settings=settings_for("sms"), message_id=new_id(), exchange_record=record)
     assert out["accepted"] is True

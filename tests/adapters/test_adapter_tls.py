@@ -67,8 +67,11 @@ def settings(server: SandboxServer, system: str) -> AdapterSettings:
 
 def query_person(server: SandboxServer, message_id: str, **keys: Any) -> dict[str, Any]:
     return call(
-        "citizen_info.query_person", {"id_number": MOTHER}, settings=settings(server, "citizen_info"),
-        message_id=message_id, **keys,
+        "citizen_info.query_person",
+        {"id_number": MOTHER},
+        settings=settings(server, "citizen_info"),
+        message_id=message_id,
+        **keys,
     )
 
 
@@ -96,17 +99,34 @@ def test_signed_mtls_round_trip_for_every_system(
     receipt = call(
         "egov.submit_case",
         {
-            "case_number": "HJ-2025-000042", "item_code": "ELD-SUBSIDY", "applicant_id_number": MOTHER,
-            "applicant_name": "张秀英", "decision": "approved", "decided_by": "street-reviewer-1",
-            "decided_at": datetime(2025, 3, 1, 2, 0, tzinfo=UTC), "summary": "符合高龄津贴条件",
+            "case_number": "HJ-2025-000042",
+            "item_code": "ELD-SUBSIDY",
+            "applicant_id_number": MOTHER,
+            "applicant_name": "张秀英",
+            "decision": "approved",
+            "decided_by": "street-reviewer-1",
+            "decided_at": datetime(2025, 3, 1, 2, 0, tzinfo=UTC),
+            "summary": "符合高龄津贴条件",
         },
-        settings=settings(mtls_sandbox, "egov_approval"), message_id=new_id(), **keys,
+        settings=settings(mtls_sandbox, "egov_approval"),
+        message_id=new_id(),
+        **keys,
     )
     assert receipt["receipt_number"].startswith("RC-")
-    call("data_exchange.publish_record", {"dataset": "subsidy", "record": {"case": "HJ-1", "amount": "100.00"}},
-         settings=settings(mtls_sandbox, "data_exchange"), message_id=new_id(), **keys)
-    found = call("data_exchange.query_records", {"dataset": "subsidy", "filter": {"case": "HJ-1"}},
-                 settings=settings(mtls_sandbox, "data_exchange"), message_id=new_id(), **keys)
+    call(
+        "data_exchange.publish_record",
+        {"dataset": "subsidy", "record": {"case": "HJ-1", "amount": "100.00"}},
+        settings=settings(mtls_sandbox, "data_exchange"),
+        message_id=new_id(),
+        **keys,
+    )
+    found = call(
+        "data_exchange.query_records",
+        {"dataset": "subsidy", "filter": {"case": "HJ-1"}},
+        settings=settings(mtls_sandbox, "data_exchange"),
+        message_id=new_id(),
+        **keys,
+    )
     assert [r["fields"]["amount"] for r in found["records"]] == ["100.00"]
 
     assert len(record) == 5
@@ -123,7 +143,8 @@ def test_control_api_is_served_over_mtls(
         health = control.get(f"{mtls_sandbox.url}/_sandbox/health", timeout=5)
         assert health.status_code == 200
         added = control.post(
-            f"{mtls_sandbox.url}/_sandbox/faults", json={"operation": "QueryPerson", "mode": "http_500", "count": 1},
+            f"{mtls_sandbox.url}/_sandbox/faults",
+            json={"operation": "QueryPerson", "mode": "http_500", "count": 1},
             timeout=5,
         )
         assert added.status_code == 201, added.text
@@ -146,7 +167,10 @@ def test_control_api_is_served_over_mtls(
 
 
 def test_client_without_certificate_is_refused_in_the_handshake(
-    pki: Pki, client_tls: ClientTls, mtls_sandbox: SandboxServer, new_id: Callable[[], str],
+    pki: Pki,
+    client_tls: ClientTls,
+    mtls_sandbox: SandboxServer,
+    new_id: Callable[[], str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A client that trusts the sandbox's CA but presents no certificate.
@@ -166,7 +190,8 @@ def test_client_certificate_of_another_ca_is_refused(
 ) -> None:
     foreign = active_certificate(other_ca, "huiju", "tls-client")
     tls = ClientTls(
-        cert_file=other_ca / foreign.cert_file, key_file=other_ca / foreign.key_file,
+        cert_file=other_ca / foreign.cert_file,
+        key_file=other_ca / foreign.key_file,
         ca_file=pki.folder / "trusted.pem",  # trusts the sandbox: only its own certificate is foreign
     )
     message_id = new_id()
@@ -202,8 +227,12 @@ def test_https_without_tls_config_verifies_against_the_default_cas(
 
 
 def test_environment_ca_bundle_does_not_change_what_is_trusted(
-    pki: Pki, client_tls: ClientTls, mtls_sandbox: SandboxServer, new_id: Callable[[], str],
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    pki: Pki,
+    client_tls: ClientTls,
+    mtls_sandbox: SandboxServer,
+    new_id: Callable[[], str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     bogus = tmp_path / "bogus.pem"
     bogus.write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
@@ -228,9 +257,7 @@ def test_nobody_listening_on_https_is_transient(client_tls: ClientTls, new_id: C
         call("citizen_info.query_person", {"id_number": MOTHER}, settings=server, message_id=new_id(), tls=client_tls)
 
 
-def test_connection_dropped_during_the_handshake_is_transient(
-    client_tls: ClientTls, new_id: Callable[[], str]
-) -> None:
+def test_connection_dropped_during_the_handshake_is_transient(client_tls: ClientTls, new_id: Callable[[], str]) -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(5)
 
@@ -247,8 +274,9 @@ def test_connection_dropped_during_the_handshake_is_transient(
         port = listener.getsockname()[1]
         server = AdapterSettings.for_sandbox("citizen_info", f"https://127.0.0.1:{port}", connect_timeout=2.0)
         with pytest.raises(TransientAdapterError):
-            call("citizen_info.query_person", {"id_number": MOTHER}, settings=server, message_id=new_id(),
-                 tls=client_tls)
+            call(
+                "citizen_info.query_person", {"id_number": MOTHER}, settings=server, message_id=new_id(), tls=client_tls
+            )
     finally:
         dropper.join(timeout=5)
         listener.close()
@@ -259,8 +287,13 @@ def test_https_to_a_plain_http_sandbox_is_permanent(
 ) -> None:
     settings_https = AdapterSettings.for_sandbox("citizen_info", sandbox.url.replace("http://", "https://"))
     with pytest.raises(PermanentAdapterError, match="TLS handshake failed"):
-        call("citizen_info.query_person", {"id_number": MOTHER}, settings=settings_https, message_id=new_id(),
-             tls=client_tls)
+        call(
+            "citizen_info.query_person",
+            {"id_number": MOTHER},
+            settings=settings_https,
+            message_id=new_id(),
+            tls=client_tls,
+        )
     assert sandbox.state.entries() == []
 
 
@@ -299,9 +332,7 @@ def test_missing_files_are_refused(pki: Pki, tmp_path: Path) -> None:
         ClientTls(cert_file=client.cert_file, key_file=client.key_file, ca_file=tmp_path / "none.pem")
 
 
-def test_revoked_client_certificate_is_refused_in_the_handshake(
-    tmp_path: Path, new_id: Callable[[], str]
-) -> None:
+def test_revoked_client_certificate_is_refused_in_the_handshake(tmp_path: Path, new_id: Callable[[], str]) -> None:
     from certs.store import load_signing_identity, revoke
     from certs.trust import TrustStore
 

@@ -18,7 +18,6 @@ from openapi_schema_validator import OAS31Validator
 from werkzeug.security import generate_password_hash
 from werkzeug.test import EnvironBuilder, TestResponse
 
-from huiju.bootstrap import Runtime
 from huiju.models import (
     Item,
     ItemKind,
@@ -30,6 +29,7 @@ from huiju.models import (
     TimeUnit,
     User,
 )
+from huiju.runtime import Runtime
 from workflows_bpmn.definitions import bundled_process_files, deploy, read_sources
 from workflows_bpmn.expressions import host_functions
 

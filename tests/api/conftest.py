@@ -22,10 +22,11 @@ from openapi_schema_validator import OAS31Validator
 from sqlalchemy import func, select
 
 from exchange.models import MessageStatus, OutboxMessage
-from huiju.bootstrap import Runtime, build_runtime
+from huiju.app.bootstrap import build_runtime
+from huiju.app.web import create_app
 from huiju.models import Case, CaseEvent
+from huiju.runtime import Runtime
 from huiju.settings import load_settings
-from huiju.web import create_app
 from tests.support.canned import deliver_replies
 from workflows_bpmn.models import HumanTask, ProcessInstance
 
@@ -64,7 +65,6 @@ def api(app: Flask, openapi: OpenAPI, problem_validator: OAS31Validator) -> Api:
 
 
 # -- a worker, in process ----------------------------------------------------------------------------
-
 
 
 def fail_calls(runtime: Runtime, error: str = "the system did not answer after 5 attempts") -> list[str]:

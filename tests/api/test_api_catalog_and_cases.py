@@ -11,7 +11,7 @@ import yaml
 from api_support import APPLICANT_ID, GOOD_FORM, ITEM_CODE, OTHER_RESIDENT_ID, Api, Snapshot
 from openapi_spec_validator import validate
 
-from huiju.bootstrap import Runtime
+from huiju.runtime import Runtime
 from tests.support.canned import deliver_replies
 
 

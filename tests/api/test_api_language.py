@@ -36,7 +36,9 @@ def test_authentication_and_routing_problems_are_translated(api: Api) -> None:
     unauthenticated = api.get("/api/v1/items", expect=401, check_request=False, headers={"Accept-Language": None})
     assert unauthenticated.get_json()["detail"] == "本接口需要 HTTP Basic 凭据（用户名和密码）"
     assert unauthenticated.headers["Content-Language"] == "zh-CN"
-    unknown = api.get("/api/v1/no-such-thing", user="zhang", expect=404, in_spec=False, headers={"Accept-Language": None})
+    unknown = api.get(
+        "/api/v1/no-such-thing", user="zhang", expect=404, in_spec=False, headers={"Accept-Language": None}
+    )
     assert unknown.get_json()["detail"] == "本接口没有该资源"
     assert unknown.headers["Content-Language"] == "zh-CN"
 

@@ -14,8 +14,8 @@ from sqlalchemy import text
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
-from huiju.bootstrap import Runtime
-from huiju.web import create_app
+from huiju.app.web import create_app
+from huiju.runtime import Runtime
 
 
 def test_no_credentials_is_401_with_a_challenge(api: Api) -> None:

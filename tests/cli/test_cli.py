@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
-from huiju.bootstrap import build_runtime
+from huiju.app.bootstrap import build_runtime
 from huiju.cli import main
 from huiju.models import Case, CaseEvent
 from huiju.settings import load_settings
@@ -117,7 +117,9 @@ def test_deploy_needs_an_administrator_and_makes_a_new_version(cli: CliRunner, t
     same = run(cli, "process", "deploy", str(SUBSIDY_BPMN))
     assert same.exit_code == 0 and "unchanged" in same.output and "version 1" in same.output
     changed = tmp_path / "elderly_care_subsidy.bpmn"
-    changed.write_text(SUBSIDY_BPMN.read_text(encoding="utf-8").replace("社区受理", "社区受理（新版）"), encoding="utf-8")
+    changed.write_text(
+        SUBSIDY_BPMN.read_text(encoding="utf-8").replace("社区受理", "社区受理（新版）"), encoding="utf-8"
+    )
     # The DMN it calls is found beside the original; copy it beside the changed file.
     dmn = SUBSIDY_BPMN.with_name("elderly_care_subsidy_tier.dmn")
     (tmp_path / dmn.name).write_text(dmn.read_text(encoding="utf-8"), encoding="utf-8")

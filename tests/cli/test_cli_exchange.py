@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import text
 
 from exchange.log import Direction, Kind, Outcome, append
-from huiju.bootstrap import build_runtime
+from huiju.app.bootstrap import build_runtime
 from huiju.cli import main
 from huiju.settings import load_settings
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from huiju.demo import client_context
+from huiju.app.demo import client_context
 from huiju.settings import load_settings
 from tests.support.servers import free_port
 

@@ -1,4 +1,4 @@
-"""Fixtures of the console tests: the web app of ``huiju.web.create_app`` (console mounted at
+"""Fixtures of the console tests: the web app of ``huiju.app.web.create_app`` (console mounted at
 /console) on a temporary SQLite file with the development data and one more officer of the
 applicant's community (for transfers)."""
 
@@ -12,11 +12,12 @@ from console_support import COLLEAGUE
 from flask import Flask
 from sqlalchemy import select
 
-from huiju.bootstrap import Runtime, build_runtime
+from huiju.app.bootstrap import build_runtime
+from huiju.app.seed import DEMO_PASSWORD, seed_all
+from huiju.app.web import create_app
 from huiju.models import Org, Role, User
-from huiju.seed import DEMO_PASSWORD, seed_all
+from huiju.runtime import Runtime
 from huiju.settings import load_settings
-from huiju.web import create_app
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from huiju.bootstrap import Runtime
+from huiju.app.seed import DEMO_APPLICANT, DEMO_PASSWORD
 from huiju.models import Case
-from huiju.seed import DEMO_APPLICANT, DEMO_PASSWORD
+from huiju.runtime import Runtime
 from huiju.services import materials
 from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case

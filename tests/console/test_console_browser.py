@@ -14,8 +14,8 @@ import pytest
 from console_support import COLLEAGUE, OFFICER, REVIEWER, decide, submit
 from flask import Flask
 
-from huiju.bootstrap import Runtime
-from huiju.seed import DEMO_PASSWORD
+from huiju.app.seed import DEMO_PASSWORD
+from huiju.runtime import Runtime
 from tests.support.canned import deliver_replies
 from tests.support.servers import serving
 

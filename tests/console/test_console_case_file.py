@@ -10,7 +10,7 @@ from urllib.parse import unquote
 from console_support import FAR_REVIEWER, OFFICER, OTHER_OFFICER, PNG, REVIEWER, attach, sign_in, submit
 from flask import Flask
 
-from huiju.bootstrap import Runtime
+from huiju.runtime import Runtime
 
 
 def test_officers_of_the_case_download_its_materials_as_attachments(runtime: Runtime, app: Flask) -> None:

@@ -25,15 +25,15 @@ from flask.testing import FlaskClient
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from huiju.bootstrap import Runtime
+from huiju.app.seed import DEMO_APPLICANT
+from huiju.calendar import CHINA
 from huiju.errors import ConflictError
 from huiju.models import Case, CaseEvent
-from huiju.seed import DEMO_APPLICANT
+from huiju.runtime import Runtime
 from huiju.services import tasks as task_service
 from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
 from tests.support.canned import deliver_replies
-from workflows_bpmn.expressions import CHINA
 from workflows_bpmn.models import HumanTask, HumanTaskStatus
 
 CERTIFICATE = {"purpose": "school", "address": "望京西园三区 112 号楼"}

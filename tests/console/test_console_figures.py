@@ -8,10 +8,10 @@ import pytest
 from console_support import FAR_REVIEWER, OFFICER, REVIEWER, submit
 from sqlalchemy import select
 
-from huiju.bootstrap import Runtime
 from huiju.calendar import WorkingCalendar
 from huiju.errors import InputError, PermissionDenied
 from huiju.models import Case, CaseStatus
+from huiju.runtime import Runtime
 from huiju.services import calendar_admin, dashboard
 from huiju.services.actors import load_actor
 from huiju.services.decisions import DecisionOptions, decision_data
@@ -58,8 +58,12 @@ def test_entering_a_year_recomputes_provisional_deadlines(runtime: Runtime) -> N
             calendar_admin.set_day(session, runtime.engine, load_actor(session, OFFICER), date(2100, 1, 1), "holiday")
         with pytest.raises(InputError, match="not in 2100"):
             calendar_admin.import_schedule(session, runtime.engine, admin, 2100, "2101-01-01 holiday")
-        calendar_admin.import_schedule(session, runtime.engine, admin, 2099, '{"holidays": [{"day": "2099-10-01", "name": "国庆节"}]}')
-        report = calendar_admin.import_schedule(session, runtime.engine, admin, 2100, "# 元旦\n2100-01-01 holiday 元旦\n")
+        calendar_admin.import_schedule(
+            session, runtime.engine, admin, 2099, '{"holidays": [{"day": "2099-10-01", "name": "国庆节"}]}'
+        )
+        report = calendar_admin.import_schedule(
+            session, runtime.engine, admin, 2100, "# 元旦\n2100-01-01 holiday 元旦\n"
+        )
     assert report.days == 1 and report.recomputed == 1
     with runtime.db.sessions() as session:
         case = session.scalars(select(Case).where(Case.number == number)).one()
@@ -73,7 +77,8 @@ def test_entering_a_year_recomputes_provisional_deadlines(runtime: Runtime) -> N
 
 def test_decision_forms_ask_for_what_each_decision_needs() -> None:
     options = DecisionOptions(
-        ["accept", "refuse", "supplement"], materials=[("id_card", "Resident identity card")],
+        ["accept", "refuse", "supplement"],
+        materials=[("id_card", "Resident identity card")],
         material_names={"id_card": "居民身份证"},
     )  # an officer working in English: the case still records the Chinese name the resident reads
     assert decision_data(options, "accept", {}) == {}

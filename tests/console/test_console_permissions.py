@@ -23,8 +23,8 @@ from console_support import (
 )
 from flask import Flask
 
-from huiju.bootstrap import Runtime
-from huiju.seed import DEMO_APPLICANT, DEMO_PASSWORD
+from huiju.app.seed import DEMO_APPLICANT, DEMO_PASSWORD
+from huiju.runtime import Runtime
 from huiju.services import tasks as task_service
 from huiju.services.actors import load_actor
 from workflows_bpmn.models import HumanTask

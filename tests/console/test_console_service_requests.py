@@ -8,10 +8,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from exchange.models import OutboxMessage
-from huiju.bootstrap import Runtime
+from huiju.app.seed import DEMO_APPLICANT
 from huiju.calendar import WorkingCalendar
 from huiju.models import Case, CaseStatus
-from huiju.seed import DEMO_APPLICANT
+from huiju.runtime import Runtime
 from huiju.services import ratings, worklist
 from huiju.services import tasks as task_service
 from huiju.services.actors import load_actor
@@ -68,7 +68,8 @@ def test_another_community_cannot_answer(runtime: Runtime, app: Flask) -> None:
     assert sign_in(client, OTHER_OFFICER) == 302
     token = csrf(client, "/console/")
     reply = client.post(
-        f"/console/cases/{number}/tasks/{task_id}/decide", data={"csrf_token": token, "decision": "answer", "answer": "x"}
+        f"/console/cases/{number}/tasks/{task_id}/decide",
+        data={"csrf_token": token, "decision": "answer", "answer": "x"},
     )
     assert reply.status_code == 404
     assert case_of(runtime, number).status is CaseStatus.ANSWERING
@@ -96,5 +97,8 @@ def test_a_bad_rating_opens_a_follow_up_with_its_own_limit_closed_only_with_what
     path = f"/console/cases/{number}/tasks/{task_id}/decide"
     refused = client.post(path, data={"csrf_token": token, "decision": "done"}, follow_redirects=True)
     assert "请说明处理情况" in refused.get_data(as_text=True)
-    assert client.post(path, data={"csrf_token": token, "decision": "done", "comment": "已上门回访并修复"}).status_code == 303
+    assert (
+        client.post(path, data={"csrf_token": token, "decision": "done", "comment": "已上门回访并修复"}).status_code
+        == 303
+    )
     assert case_of(runtime, number).status is CaseStatus.CONCLUDED  # the follow-up never changes the case

@@ -10,10 +10,10 @@ from console_support import COLLEAGUE, FAR_OFFICER, OFFICER, OTHER_OFFICER, REVI
 from flask import Flask
 from sqlalchemy import select
 
-from huiju.bootstrap import Runtime
+from huiju.app.seed import DEMO_PASSWORD
 from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied
 from huiju.models import CaseEvent
-from huiju.seed import DEMO_PASSWORD
+from huiju.runtime import Runtime
 from huiju.services import tasks as task_service
 from huiju.services.actors import load_actor
 from workflows_bpmn.models import HumanTask
@@ -147,7 +147,9 @@ def test_a_task_is_decided_only_under_its_own_case_number(runtime: Runtime, app:
     client = app.test_client()
     assert sign_in(client, OFFICER) == 302
     token = csrf(client, f"/console/cases/{second}")
-    reply = client.post(f"/console/cases/{second}/tasks/{first_task}/decide", data={"csrf_token": token, "decision": "accept"})
+    reply = client.post(
+        f"/console/cases/{second}/tasks/{first_task}/decide", data={"csrf_token": token, "decision": "accept"}
+    )
     assert reply.status_code == 404
     with runtime.db.sessions() as session:
         task = session.get(HumanTask, first_task)

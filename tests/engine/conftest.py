@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from adapters.sandbox.server import SandboxServer
-from huiju.bootstrap import Runtime, build_runtime
-from huiju.seed import seed_all
+from huiju.app.bootstrap import build_runtime
+from huiju.app.seed import seed_all
+from huiju.runtime import Runtime
 from huiju.settings import load_settings
 
 DB_FILE = "huiju.db"

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from adapters.sandbox.people import ZHANG_XIUYING, find, seeded_people
 from exchange.models import MessageStatus, OutboxMessage
-from huiju.bootstrap import Runtime
-from huiju.callbacks import deliver_decision
+from huiju.app.callbacks import deliver_decision
 from huiju.models import Case, CaseEvent, CaseStatus
+from huiju.runtime import Runtime
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
 from huiju.services.actors import load_actor
@@ -40,7 +40,7 @@ Replier = Callable[[str, dict[str, Any]], Reply]
 
 def young_resident_in(community_code: str) -> str:
     """A seeded resident of the community born after 1966 (under 60 in 2026: ineligible)."""
-    from huiju.seed import community_for
+    from huiju.app.seed import community_for
 
     for person in seeded_people():
         if person.birth_date.year > 1966 and community_for(person.id_number) == community_code:

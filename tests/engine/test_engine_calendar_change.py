@@ -10,11 +10,11 @@ from engine_support import CaseDriver
 from freezegun import freeze_time
 from SpiffWorkflow.util.task import TaskState
 
-from huiju.bootstrap import Runtime
+from huiju.calendar import CHINA
 from huiju.errors import InputError
+from huiju.runtime import Runtime
 from huiju.services import calendar_admin
 from huiju.services.actors import load_actor
-from workflows_bpmn.expressions import CHINA
 
 ASSISTANCE = {"cause": "illness", "amount_requested": 3000, "description": "家中老人突发重病住院，医疗费用无力承担"}
 #: A made-up 2027 schedule: New Year's Day and, for the test, Monday 4 January off.

@@ -13,17 +13,16 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from exchange.models import MessageStatus, OutboxMessage
-from huiju.bootstrap import Runtime
-from huiju.calendar import WorkingCalendar
+from huiju.app.seed import DEMO_APPLICANT
+from huiju.calendar import CHINA, WorkingCalendar
 from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError
 from huiju.models import Case, CaseStatus, Resident, User
-from huiju.seed import DEMO_APPLICANT
+from huiju.runtime import Runtime
 from huiju.services import applications, worklist
 from huiju.services import tasks as task_service
 from huiju.services.actors import load_actor
 from huiju.services.clock import china_day
-from workflows_bpmn.expressions import CHINA
 from workflows_bpmn.models import HumanTaskStatus
 
 CERTIFICATE = {"purpose": "school", "address": "望京西园三区 112 号楼"}
@@ -236,7 +235,6 @@ def test_two_officers_complete_the_same_task_at_once(rt: Runtime) -> None:
     assert [t.step for t in driver.tasks(HumanTaskStatus.READY)] == ["review"]
 
 
-
 def test_messages_go_to_the_contact_phone_and_a_case_nobody_can_be_told_about_is_refused(rt: Runtime) -> None:
     with rt.db.transaction() as session:
         session.scalars(select(Resident).where(Resident.id_number == DEMO_APPLICANT)).one().phone = None
@@ -265,7 +263,8 @@ def test_a_late_street_review_is_escalated_to_the_street_office(rt: Runtime) -> 
     _wake(rt, driver, datetime.combine(due_day, datetime.min.time(), tzinfo=CHINA) + timedelta(hours=18))
     with rt.db.sessions() as session:
         (sms,) = [
-            m for m in session.scalars(select(OutboxMessage).where(OutboxMessage.operation == "sms.send_sms"))
+            m
+            for m in session.scalars(select(OutboxMessage).where(OutboxMessage.operation == "sms.send_sms"))
             if m.params["template"] == "LIMIT_ESCALATED"
         ]
         assert sms.params["phone"] == "13910500100"  # 望京街道's duty phone, not the community's
@@ -274,7 +273,9 @@ def test_a_late_street_review_is_escalated_to_the_street_office(rt: Runtime) -> 
 def test_a_reply_settled_after_the_case_was_withdrawn_leaves_it_withdrawn(rt: Runtime) -> None:
     driver = CaseDriver(rt).submit()  # the subsidy: its acknowledgement SMS is out, not yet answered
     with rt.db.transaction() as session:  # the worker records the reply, and has not settled it yet
-        (message,) = session.scalars(select(OutboxMessage).where(OutboxMessage.process_instance_id == driver.instance_id))
+        (message,) = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.process_instance_id == driver.instance_id)
+        )
         message.status, message.reply = MessageStatus.DELIVERED, {"sms_id": "SMS-000001", "accepted": True}
         message_id = message.message_id
     with rt.db.transaction() as session:

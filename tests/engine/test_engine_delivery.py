@@ -13,8 +13,8 @@ from adapters.config import AdapterConfig
 from adapters.sandbox.server import SandboxServer
 from exchange import delivery
 from exchange.models import MessageStatus, OutboxMessage
-from huiju.bootstrap import Runtime
 from huiju.db import utcnow
+from huiju.runtime import Runtime
 from workflows_bpmn.tasks import unsettled_messages
 
 

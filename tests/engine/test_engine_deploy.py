@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from engine_support import OFFICER, REVIEWER, CaseDriver
 
-from huiju.bootstrap import Runtime
 from huiju.errors import DeployError
 from huiju.models import CaseStatus
+from huiju.runtime import Runtime
 from workflows_bpmn.definitions import bundled_process_files, deploy, list_definitions, read_sources
 from workflows_bpmn.expressions import host_functions
 from workflows_bpmn.validation import parse_bundle

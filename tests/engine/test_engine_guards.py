@@ -9,9 +9,9 @@ from engine_support import OFFICER, OTHER_OFFICER, REVIEWER, CaseDriver, snapsho
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from huiju.bootstrap import Runtime
 from huiju.errors import ConflictError, HuijuError, InputError, NotFoundError, PermissionDenied
 from huiju.models import CaseStatus
+from huiju.runtime import Runtime
 from huiju.services.actors import load_actor
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, ProcessInstance
 

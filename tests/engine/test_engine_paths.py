@@ -9,9 +9,9 @@ from engine_support import APPLICANT, DEAD, OFFICER, REVIEWER, CaseDriver, young
 from sqlalchemy import select
 
 from exchange.models import MessageStatus, OutboxMessage
-from huiju.bootstrap import Runtime
 from huiju.errors import ConflictError
 from huiju.models import CaseStatus, Org, Resident
+from huiju.runtime import Runtime
 from workflows_bpmn.models import HumanTaskStatus, InstanceStatus
 
 SUPPLEMENT = {"missing_materials": ["户口簿复印件", "银行卡复印件"]}

@@ -11,8 +11,8 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 
-from huiju.bootstrap import Runtime
 from huiju.errors import WorkflowError
+from huiju.runtime import Runtime
 from workflows_bpmn.expressions import HuijuScriptEngine, host_functions
 from workflows_bpmn.models import ProcessInstance
 from workflows_bpmn.serialization import SERIALIZER_VERSION, WorkflowStore

@@ -8,10 +8,10 @@ import pytest
 from engine_support import OFFICER, CaseDriver
 from freezegun import freeze_time
 
-from huiju.bootstrap import Runtime
 from huiju.db import utcnow
 from huiju.errors import ConflictError
 from huiju.models import CaseStatus
+from huiju.runtime import Runtime
 from workflows_bpmn.models import HumanTaskStatus, InstanceStatus
 from workflows_bpmn.tasks import due_timer_instances
 

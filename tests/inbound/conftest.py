@@ -14,13 +14,14 @@ import pytest
 
 from certs.store import SigningIdentity, init_dev_pki, load_signing_identity
 from huiju import migrate
-from huiju.bootstrap import Runtime, build_runtime
-from huiju.seed import seed_all
+from huiju.app.bootstrap import build_runtime
+from huiju.app.seed import seed_all
+from huiju.app.web import create_app
+from huiju.runtime import Runtime
 from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
 from huiju.services.tasks import complete_task, inbox
 from huiju.settings import load_settings
-from huiju.web import create_app
 from tests.inbound.inbound_support import Inbound, settle_pending
 
 ITEM = "elderly-care-subsidy"

@@ -25,9 +25,9 @@ from certs.xmlsig import VerifiedEnvelope, request_hash, sign_envelope, verify_e
 from exchange.inbound import INBOUND_NS, MAX_REQUEST_BYTES
 from exchange.log import Direction, Kind, MessageLogEntry, Outcome, verify_chain
 from exchange.models import InboundMessage, MessageStatus, OutboxMessage
-from huiju.bootstrap import Runtime
 from huiju.db import utcnow
 from huiju.models import Case, CaseEvent
+from huiju.runtime import Runtime
 from tests.support.canned import canned_reply
 from workflows_bpmn.models import HumanTask, ProcessInstance, WaitingMessage
 
@@ -282,7 +282,6 @@ def assert_refused(inbound: Inbound, data: bytes, code: str, *, still_waits: boo
 
 
 # -- a worker, in process ---------------------------------------------------------------------------
-
 
 
 def settle_pending(rt: Runtime) -> list[tuple[str, str, dict[str, Any]]]:

@@ -28,10 +28,11 @@ from adapters.sandbox.server import SandboxServer
 from adapters.tls import ClientTls, ServerTls, client_context
 from certs.store import init_dev_pki, load_signing_identity
 from certs.trust import TrustStore
-from huiju.bootstrap import Runtime, build_runtime
+from huiju.app.bootstrap import build_runtime
+from huiju.app.seed import seed_all
 from huiju.migrate import upgrade
 from huiju.models import Case, CaseStatus
-from huiju.seed import seed_all
+from huiju.runtime import Runtime
 from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
 from huiju.services.tasks import complete_task, inbox
@@ -130,7 +131,9 @@ def sandbox(instance_dir: Path) -> Iterator[Sandbox]:
     """The sandbox in secure mode: it verifies every request and signs every reply."""
     pki = instance_dir / "certs"
     server = SandboxServer(
-        trust=TrustStore.load(pki), signer=load_signing_identity(pki, "sandbox"), tls=ServerTls.from_store(pki, "sandbox")
+        trust=TrustStore.load(pki),
+        signer=load_signing_identity(pki, "sandbox"),
+        tls=ServerTls.from_store(pki, "sandbox"),
     )
     with server:
         yield Sandbox(server, client_context(ClientTls.from_store(pki, "huiju")))
@@ -173,7 +176,7 @@ def web(runtime: Runtime, sandbox: Sandbox) -> Iterator[str]:
     """The web process (API and the inbound endpoint); the sandbox sends its callbacks there."""
     from werkzeug.serving import make_server
 
-    from huiju.web import create_app
+    from huiju.app.web import create_app
 
     server = make_server("127.0.0.1", 0, create_app(runtime), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="huiju-web", daemon=True)
@@ -232,7 +235,9 @@ class Driver:
     def wait_status(self, number: str, *statuses: CaseStatus) -> Case:
         wanted = [s.value for s in statuses]
         try:
-            return wait_for(lambda: (c := self.case(number)).status in statuses and c, f"case {number} to reach {wanted}")
+            return wait_for(
+                lambda: (c := self.case(number)).status in statuses and c, f"case {number} to reach {wanted}"
+            )
         except AssertionError as exc:  # say where it stands at the end of the wait, not at its start
             raise AssertionError(f"{exc} (it is {self.case(number).status.value})") from None
 

@@ -52,9 +52,9 @@ def test_random_kills_during_240_deliveries(driver: Driver, sandbox: Sandbox, wo
         def all_concluded() -> bool:
             with driver.rt.db.sessions() as session:
                 done = session.scalar(
-                    select(func.count()).select_from(Case).where(
-                        Case.number.in_(numbers), Case.status == CaseStatus.CONCLUDED
-                    )
+                    select(func.count())
+                    .select_from(Case)
+                    .where(Case.number.in_(numbers), Case.status == CaseStatus.CONCLUDED)
                 )
             return done == CASES
 

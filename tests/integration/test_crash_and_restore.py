@@ -20,9 +20,7 @@ def submit_case_entries(sandbox: Sandbox, number: str) -> list[dict[str, object]
     return [j for j in sandbox.journal(operation="SubmitCase") if j["request"].get("caseNumber") == number]
 
 
-def test_worker_killed_during_a_call_then_restarted_acts_once(
-    driver: Driver, sandbox: Sandbox, worker: Worker
-) -> None:
+def test_worker_killed_during_a_call_then_restarted_acts_once(driver: Driver, sandbox: Sandbox, worker: Worker) -> None:
     # The extranet acts, then answers only after 8 s: the worker dies in between.
     sandbox.fault("SubmitCase", "delay", count=1, seconds=8)
     number = driver.submit(APPLICANT, ELIGIBLE)

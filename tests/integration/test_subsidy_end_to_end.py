@@ -108,9 +108,7 @@ def test_identity_mismatch_ends_the_case(driver: Driver, sandbox: Sandbox) -> No
     assert "IDENTITY_MISMATCH" in sms_templates(sandbox, number)
 
 
-def test_citizen_information_down_raises_an_incident_task_then_retry_succeeds(
-    driver: Driver, sandbox: Sandbox
-) -> None:
+def test_citizen_information_down_raises_an_incident_task_then_retry_succeeds(driver: Driver, sandbox: Sandbox) -> None:
     sandbox.fault("VerifyIdentity", "server_fault")  # until cleared: every retry fails
     number = driver.submit(APPLICANT, ELIGIBLE)
     case = driver.wait_status(number, CaseStatus.INCIDENT)
@@ -226,9 +224,7 @@ def test_sandbox_down_then_up_messages_wait_then_go_in_order(driver: Driver, san
 
         def all_tried() -> bool:
             with driver.rt.db.sessions() as session:
-                messages = session.scalars(
-                    select(OutboxMessage).where(OutboxMessage.case_number.in_(numbers))
-                ).all()
+                messages = session.scalars(select(OutboxMessage).where(OutboxMessage.case_number.in_(numbers))).all()
                 return len(messages) == 3 and all(m.attempts >= 2 and m.last_error_transient for m in messages)
 
         wait_for(all_tried, "every case to try sending its receipt SMS while the sandbox is down")

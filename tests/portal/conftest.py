@@ -1,5 +1,5 @@
-"""Fixtures of the portal tests: the web app of ``huiju.web.create_app`` with the portal mounted, on a
-temporary SQLite file seeded with the development data (``huiju.seed.seed_all``).
+"""Fixtures of the portal tests: the web app of ``huiju.app.web.create_app`` with the portal mounted, on a
+temporary SQLite file seeded with the development data (``huiju.app.seed.seed_all``).
 
 Calls made while a resident waits (registration's VerifyIdentity) go to a real sandbox in secure
 mode over HTTPS with client certificates, signed and verified with a development PKI made here;
@@ -20,10 +20,11 @@ from adapters.sandbox.server import SandboxServer
 from adapters.tls import ServerTls
 from certs.store import init_dev_pki, load_signing_identity
 from certs.trust import TrustStore
-from huiju.bootstrap import Runtime, build_runtime
-from huiju.seed import seed_all
+from huiju.app.bootstrap import build_runtime
+from huiju.app.seed import seed_all
+from huiju.app.web import create_app
+from huiju.runtime import Runtime
 from huiju.settings import load_settings
-from huiju.web import create_app
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 from portal_support import OTHER_RESIDENT, PNG, RESIDENT, add_other_resident, csrf_token, log_in, request_supplement
 from sqlalchemy import func, select
 
-from huiju.bootstrap import Runtime
+from huiju.app.seed import DEMO_PASSWORD
 from huiju.models import Case, CaseEvent, Draft, Material, Rating
-from huiju.seed import DEMO_PASSWORD
+from huiju.runtime import Runtime
 from huiju.services import applications
 from huiju.services.actors import load_actor
 from huiju.services.materials import Upload, UploadStore
@@ -43,7 +43,9 @@ def owned(runtime: Runtime) -> dict[str, Any]:
         number = applications.submit_draft(session, runtime.engine, actor, draft.id).number
         case_material = session.scalars(select(Material.id).where(Material.case_id.is_not(None))).first()
         other = applications.start_draft(session, actor, "elderly-care-subsidy")
-        draft_material = applications.add_draft_material(session, store, actor, other.id, Upload("id_card", "a.png", PNG))
+        draft_material = applications.add_draft_material(
+            session, store, actor, other.id, Upload("id_card", "a.png", PNG)
+        )
         ids = {"number": number, "draft": other.id, "case_material": case_material, "draft_material": draft_material.id}
     request_supplement(runtime, number, ["户口簿复印件"])
     with runtime.db.sessions() as session:
@@ -77,10 +79,19 @@ def routes(ids: dict[str, Any]) -> list[tuple[str, str]]:
 
 #: Routes that hold no resident's data, or only the signed-in resident's own lists.
 PUBLIC_OR_OWN = {
-    "/portal/", "/portal/login", "/portal/logout", "/portal/display", "/portal/items", "/portal/items/<code>",
-    "/portal/cases", "/portal/register", "/portal/register/confirm", "/portal/items/<code>/apply",
+    "/portal/",
+    "/portal/login",
+    "/portal/logout",
+    "/portal/display",
+    "/portal/items",
+    "/portal/items/<code>",
+    "/portal/cases",
+    "/portal/register",
+    "/portal/register/confirm",
+    "/portal/items/<code>/apply",
     "/portal/items/<code>/apply-for",
-    "/portal/<path:unknown>", "/portal/static/<path:filename>",
+    "/portal/<path:unknown>",
+    "/portal/static/<path:filename>",
 }
 
 
@@ -104,7 +115,9 @@ def post_data(client: FlaskClient, with_token: bool) -> dict[str, Any]:
     return data
 
 
-def test_another_resident_sees_and_changes_nothing(client: FlaskClient, runtime: Runtime, owned: dict[str, Any]) -> None:
+def test_another_resident_sees_and_changes_nothing(
+    client: FlaskClient, runtime: Runtime, owned: dict[str, Any]
+) -> None:
     before = snapshot(runtime)
     log_in(client, OTHER_RESIDENT)
     for method, path in routes(owned):
@@ -120,7 +133,9 @@ def test_another_resident_sees_and_changes_nothing(client: FlaskClient, runtime:
     assert snapshot(runtime) == before
 
 
-def test_logged_out_visitors_see_and_change_nothing(client: FlaskClient, runtime: Runtime, owned: dict[str, Any]) -> None:
+def test_logged_out_visitors_see_and_change_nothing(
+    client: FlaskClient, runtime: Runtime, owned: dict[str, Any]
+) -> None:
     before = snapshot(runtime)
     for method, path in routes(owned):
         if method == "GET":
@@ -132,7 +147,9 @@ def test_logged_out_visitors_see_and_change_nothing(client: FlaskClient, runtime
     assert snapshot(runtime) == before
 
 
-def test_posts_without_a_csrf_token_change_nothing(client: FlaskClient, runtime: Runtime, owned: dict[str, Any]) -> None:
+def test_posts_without_a_csrf_token_change_nothing(
+    client: FlaskClient, runtime: Runtime, owned: dict[str, Any]
+) -> None:
     before = snapshot(runtime)
     log_in(client, RESIDENT)
     for method, path in routes(owned):
@@ -146,8 +163,14 @@ def test_posts_without_a_csrf_token_change_nothing(client: FlaskClient, runtime:
 
 @pytest.mark.parametrize(
     "path",
-    ["/portal/cases/HJ2099010100001", "/portal/cases/%27%20OR%201=1", "/portal/materials/999999",
-     "/portal/drafts/999999", "/portal/materials/-1", "/portal/drafts/0"],
+    [
+        "/portal/cases/HJ2099010100001",
+        "/portal/cases/%27%20OR%201=1",
+        "/portal/materials/999999",
+        "/portal/drafts/999999",
+        "/portal/materials/-1",
+        "/portal/drafts/0",
+    ],
 )
 def test_forged_numbers_and_ids_are_not_found(client: FlaskClient, owned: dict[str, Any], path: str) -> None:
     log_in(client, RESIDENT)
@@ -178,8 +201,8 @@ def test_the_api_follows_the_same_rule(client: FlaskClient, runtime: Runtime, ow
 def test_an_agent_and_the_applicant_both_see_the_case_in_the_portal_and_the_api(
     client: FlaskClient, runtime: Runtime
 ) -> None:
+    from huiju.app.seed import DEMO_APPLICANT
     from huiju.models import Resident
-    from huiju.seed import DEMO_APPLICANT
 
     add_other_resident(runtime)
     store = UploadStore(runtime.settings.resolved_uploads_folder, runtime.settings.upload_max_bytes)

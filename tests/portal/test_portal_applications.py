@@ -24,10 +24,10 @@ from portal_support import (
 )
 from sqlalchemy import func, select
 
-from huiju.bootstrap import Runtime
+from huiju.app.seed import DEMO_APPLICANT
 from huiju.errors import ConflictError, InputError, NotFoundError
 from huiju.models import Case, CaseStatus, Material, Rating
-from huiju.seed import DEMO_APPLICANT
+from huiju.runtime import Runtime
 from huiju.services import applications, ratings
 from huiju.services.actors import load_actor
 from huiju.services.cases import get_case, list_cases
@@ -54,7 +54,9 @@ def apply_with_materials(runtime: Runtime, username: str = RESIDENT, **who: str)
         draft = applications.start_draft(session, actor, "elderly-care-subsidy", **who)
         applications.save_draft(session, actor, draft.id, FORM)
         for code in ("id_card", "household_register"):
-            applications.add_draft_material(session, uploads(runtime), actor, draft.id, Upload(code, f"{code}.png", PNG))
+            applications.add_draft_material(
+                session, uploads(runtime), actor, draft.id, Upload(code, f"{code}.png", PNG)
+            )
         if who:
             upload = Upload(applications.CONSENT_FORM, "授权委托书.pdf", PDF)
             applications.add_draft_material(session, uploads(runtime), actor, draft.id, upload)
@@ -115,8 +117,14 @@ def test_an_agent_applies_with_consent_and_both_see_the_case(runtime: Runtime) -
 def test_an_agent_must_name_the_applicant_exactly(runtime: Runtime) -> None:
     add_other_resident(runtime)
     with pytest.raises(InputError, match="no resident with this name"), runtime.db.transaction() as session:
-        applications.start_draft(session, load_actor(session, OTHER_RESIDENT), "elderly-care-subsidy",
-                                 applicant_id_number=DEMO_APPLICANT, applicant_name="李四", relation="child")
+        applications.start_draft(
+            session,
+            load_actor(session, OTHER_RESIDENT),
+            "elderly-care-subsidy",
+            applicant_id_number=DEMO_APPLICANT,
+            applicant_name="李四",
+            relation="child",
+        )
 
 
 def test_supplement_answered_with_uploads_goes_back_to_intake(runtime: Runtime) -> None:
@@ -195,7 +203,10 @@ def test_a_good_rating_opens_nothing(runtime: Runtime) -> None:
     number = submit(runtime, RESIDENT, DEMO_APPLICANT)
     approve(runtime)
     with runtime.db.transaction() as session:
-        assert ratings.rate_case(session, runtime.engine, load_actor(session, RESIDENT), number, 4).follow_up_instance_id is None
+        assert (
+            ratings.rate_case(session, runtime.engine, load_actor(session, RESIDENT), number, 4).follow_up_instance_id
+            is None
+        )
 
 
 def test_a_service_request_is_answered_by_the_community(runtime: Runtime) -> None:
@@ -203,7 +214,9 @@ def test_a_service_request_is_answered_by_the_community(runtime: Runtime) -> Non
         actor = load_actor(session, RESIDENT)
         draft = applications.start_draft(session, actor, "repair-request")
         applications.save_draft(session, actor, draft.id, {"category": "lighting", "description": "楼道灯不亮了三天"})
-        applications.add_draft_material(session, uploads(runtime), actor, draft.id, Upload("photo", "灯.jpg", b"\xff\xd8\xff\xe0" + bytes(40)))
+        applications.add_draft_material(
+            session, uploads(runtime), actor, draft.id, Upload("photo", "灯.jpg", b"\xff\xd8\xff\xe0" + bytes(40))
+        )
         number = applications.submit_draft(session, runtime.engine, actor, draft.id).number
     deliver_replies(runtime)
     with runtime.db.sessions() as session:

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from adapters.sandbox.people import find
 from adapters.sandbox.server import SandboxServer
-from huiju.bootstrap import Runtime
+from huiju.app.seed import DEMO_APPLICANT, DEMO_PASSWORD
 from huiju.models import Case, CaseStatus, Rating, Resident, User
-from huiju.seed import DEMO_APPLICANT, DEMO_PASSWORD
+from huiju.runtime import Runtime
 from huiju.services.actors import load_actor
 from tests.support.canned import deliver_replies
 from tests.support.servers import serving
@@ -62,9 +62,15 @@ def newcomer(runtime: Runtime) -> Resident:
     with runtime.db.sessions() as session:
         community = load_actor(session, OFFICER).org_id
         taken = set(session.scalars(select(User.resident_id).where(User.resident_id.is_not(None))))
-        for resident in session.scalars(select(Resident).where(Resident.community_id == community).order_by(Resident.id)):
+        for resident in session.scalars(
+            select(Resident).where(Resident.community_id == community).order_by(Resident.id)
+        ):
             person = find(resident.id_number)
-            if resident.id not in taken and person is not None and person.age_on(person.birth_date.replace(year=2026)) >= 65:
+            if (
+                resident.id not in taken
+                and person is not None
+                and person.age_on(person.birth_date.replace(year=2026)) >= 65
+            ):
                 return resident
     raise AssertionError("the seed has no elderly resident without an account in the demo community")
 
@@ -127,7 +133,9 @@ def test_register_apply_supplement_approved_and_rate(
             expect(page.get_by_text(number).first).to_be_visible()
             shot(page, "submitted")
 
-            deliver_replies(runtime)  # receipt SMS sent, identity and population data checked: the case waits for intake
+            deliver_replies(
+                runtime
+            )  # receipt SMS sent, identity and population data checked: the case waits for intake
             request_supplement(runtime, number, ["户口簿复印件（加盖派出所印章）"])
             page.reload()
             expect(page.get_by_text("户口簿复印件（加盖派出所印章）")).to_be_visible()

@@ -16,9 +16,9 @@ from portal_support import (
 )
 from sqlalchemy import select
 
-from huiju.bootstrap import Runtime
+from huiju.app.seed import DEMO_APPLICANT, DEMO_PASSWORD
 from huiju.models import Resident
-from huiju.seed import DEMO_APPLICANT, DEMO_PASSWORD
+from huiju.runtime import Runtime
 from tests.support.canned import deliver_replies
 
 

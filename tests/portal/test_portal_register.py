@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from adapters.sandbox.people import Person, seeded_people
 from adapters.sandbox.server import SandboxServer
 from exchange.log import MessageLogEntry, SignatureStatus
-from huiju.bootstrap import Runtime
 from huiju.models import Resident, User
+from huiju.runtime import Runtime
 
 PASSWORD = "Huiju2026pass"
 
@@ -76,8 +76,10 @@ def test_register_verifies_the_identity_and_the_phone_then_signs_in(client: Flas
         entries = session.scalars(select(MessageLogEntry).order_by(MessageLogEntry.id)).all()[logged:]
         # Each request went out signed, and each reply came back signed and verified.
         assert [(e.operation, e.signature_status) for e in entries] == [
-            ("citizen_info.verify_identity", SignatureStatus.VALID), ("citizen_info.verify_identity", SignatureStatus.VALID),
-            ("sms.send_sms", SignatureStatus.VALID), ("sms.send_sms", SignatureStatus.VALID),
+            ("citizen_info.verify_identity", SignatureStatus.VALID),
+            ("citizen_info.verify_identity", SignatureStatus.VALID),
+            ("sms.send_sms", SignatureStatus.VALID),
+            ("sms.send_sms", SignatureStatus.VALID),
         ]
     assert counts(runtime)[0] == users + 1
     client.post("/portal/logout", data={"csrf_token": csrf_token(text(client.get("/portal/")))})
@@ -153,7 +155,7 @@ def test_bad_input_is_refused_before_any_call(client: FlaskClient, runtime: Runt
 
 def test_an_id_number_with_an_account_is_refused(client: FlaskClient, runtime: Runtime,
                                                  citizen_info: SandboxServer) -> None:  # fmt: skip
-    from huiju.seed import DEMO_APPLICANT
+    from huiju.app.seed import DEMO_APPLICANT
 
     with runtime.db.sessions() as session:
         name = session.scalars(select(Resident.name).where(Resident.id_number == DEMO_APPLICANT)).one()

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from huiju.bootstrap import Runtime
 from huiju.models import Draft, Material
+from huiju.runtime import Runtime
 from huiju.services import applications
 from huiju.services.actors import load_actor
 
@@ -67,22 +67,52 @@ def post(client: FlaskClient, draft_id: int, files: dict[str, tuple[bytes, str]]
         (PNG, "photo.pdf", "内容与扩展名不符：它实际是 PNG 文件"),
         (PDF, "scan.jpg", "内容与扩展名不符：它实际是 PDF 文件"),
         (b"<html><body><script>alert(1)</script></body></html>", "id.png", "HTML/SVG"),
-        (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-         "drawing.svg", "HTML/SVG"),
+        (
+            b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "drawing.svg",
+            "HTML/SVG",
+        ),
         (b"  <SVG onload=alert(1)>", "x.jpg", "HTML/SVG"),
-        (PDF.replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >>"),
-         "form.pdf", "含有脚本或自动执行的动作"),
-        (PDF.replace(b"/Type /Catalog", b"/Type /Catalog /Open#41ction << /S /Java#53cript /J#53 (app.alert(1)) >>"),
-         "escaped.pdf", "含有脚本或自动执行的动作"),
-        (PDF.replace(b"%%EOF", b"9 0 obj << /Type /ObjStm /Filter /FlateDecode >>\nstream\n"
-                     + zlib.compress(b"<< /S /JavaScript /JS (app.alert(1)) >>") + b"\nendstream\nendobj\n%%EOF"),
-         "packed.pdf", "含有脚本或自动执行的动作"),
+        (
+            PDF.replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >>"),
+            "form.pdf",
+            "含有脚本或自动执行的动作",
+        ),
+        (
+            PDF.replace(b"/Type /Catalog", b"/Type /Catalog /Open#41ction << /S /Java#53cript /J#53 (app.alert(1)) >>"),
+            "escaped.pdf",
+            "含有脚本或自动执行的动作",
+        ),
+        (
+            PDF.replace(
+                b"%%EOF",
+                b"9 0 obj << /Type /ObjStm /Filter /FlateDecode >>\nstream\n"
+                + zlib.compress(b"<< /S /JavaScript /JS (app.alert(1)) >>")
+                + b"\nendstream\nendobj\n%%EOF",
+            ),
+            "packed.pdf",
+            "含有脚本或自动执行的动作",
+        ),
         (PNG, "../../etc/cron.d/x.png", "不能包含目录"),
         (PNG, "..\\..\\windows\\x.png", "不能包含目录"),
         (b"", "empty.png", "是空文件"),
     ],
-    ids=["oversize", "zip", "exe-as-pdf", "png-as-pdf", "pdf-as-jpg", "html", "svg-script", "svg-bare",
-         "pdf-javascript", "pdf-escaped-names", "pdf-object-stream", "traversal", "traversal-backslash", "empty"],
+    ids=[
+        "oversize",
+        "zip",
+        "exe-as-pdf",
+        "png-as-pdf",
+        "pdf-as-jpg",
+        "html",
+        "svg-script",
+        "svg-bare",
+        "pdf-javascript",
+        "pdf-escaped-names",
+        "pdf-object-stream",
+        "traversal",
+        "traversal-backslash",
+        "empty",
+    ],
 )
 def test_bad_files_are_refused_and_nothing_is_kept(
     client: FlaskClient, runtime: Runtime, draft_id: int, content: bytes, name: str, message: str
@@ -107,7 +137,9 @@ def test_a_request_over_the_total_cap_is_refused(client: FlaskClient, runtime: R
 def test_good_files_are_kept_outside_the_web_root_and_served_as_downloads(
     client: FlaskClient, runtime: Runtime, draft_id: int
 ) -> None:
-    response = post(client, draft_id, {"file_id_card": (JPEG, "身份证 正面.jpeg"), "file_household_register": (PDF, "hk.pdf")})
+    response = post(
+        client, draft_id, {"file_id_card": (JPEG, "身份证 正面.jpeg"), "file_household_register": (PDF, "hk.pdf")}
+    )
     assert response.status_code == 302
     rows, files, form = stored(runtime)
     assert (rows, len(files), form) == (2, 2, {"income_band": "ordinary"})

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from adapters.sandbox.people import find
 from exchange.models import MessageStatus, OutboxMessage
 from huiju import idnumber
-from huiju.bootstrap import Runtime
-from huiju.callbacks import deliver_decision
+from huiju.app.callbacks import deliver_decision
 from huiju.db import utcnow
+from huiju.runtime import Runtime
 
 _serial = count(1)
 

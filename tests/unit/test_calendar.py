@@ -165,9 +165,7 @@ def test_calendar_day_deadline_ending_on_a_rest_day_moves_to_the_next_working_da
     wc: WorkingCalendar,
 ) -> None:
     assert wc.deadline(date(2025, 9, 26), 5, "calendar_days").due == date(2025, 10, 9)
-    assert wc.deadline(date(2025, 9, 26), 5, "calendar_days", roll_to_working_day=False).due == date(
-        2025, 10, 1
-    )
+    assert wc.deadline(date(2025, 9, 26), 5, "calendar_days", roll_to_working_day=False).due == date(2025, 10, 1)
     assert wc.deadline(date(2025, 9, 1), 10, "calendar_days").due == date(2025, 9, 11)
 
 
@@ -189,11 +187,7 @@ def test_deadline_in_2027_without_overrides_is_provisional_weekends_only(wc: Wor
 # A hypothetical 2027 schedule, as an administrator would enter it (not the real notice).
 OVERRIDES_2027 = [
     Override(date(2027, 1, 1), "holiday", "元旦"),
-    *(
-        Override(d, "holiday", "国庆节")
-        for d in days(date(2027, 10, 1), date(2027, 10, 7))
-        if d.weekday() < 5
-    ),
+    *(Override(d, "holiday", "国庆节") for d in days(date(2027, 10, 1), date(2027, 10, 7)) if d.weekday() < 5),
     Override(date(2027, 9, 26), "workday", "国庆节调休"),  # a Sunday
     Override(date(2027, 10, 9), "workday", "国庆节调休"),  # a Saturday
 ]
@@ -209,9 +203,7 @@ def test_overrides_for_2027_make_deadlines_final_and_change_them() -> None:
 
 
 def test_overrides_win_over_the_library() -> None:
-    wc = WorkingCalendar(
-        [Override(date(2025, 10, 8), "workday"), Override(date(2025, 10, 9), "holiday", "停电")]
-    )
+    wc = WorkingCalendar([Override(date(2025, 10, 8), "workday"), Override(date(2025, 10, 9), "holiday", "停电")])
     assert wc.is_working_day(date(2025, 10, 8))
     assert not wc.is_working_day(date(2025, 10, 9))
     assert wc.add_working_days(date(2025, 9, 30), 1) == date(2025, 10, 8)
@@ -235,9 +227,7 @@ def test_load_reads_the_override_table(tmp_path: Path) -> None:
             session.add_all(CalendarOverride(day=o.day, kind=o.kind, name=o.name) for o in OVERRIDES_2027)
         with db.sessions() as session:
             wc = WorkingCalendar.load(session)
-            row = session.scalars(
-                select(CalendarOverride).where(CalendarOverride.day == date(2027, 1, 1))
-            ).one()
+            row = session.scalars(select(CalendarOverride).where(CalendarOverride.day == date(2027, 1, 1))).one()
             assert row.created_at.tzinfo is not None
             assert row.name == "元旦"
         # The days count at once; the year's deadlines stay provisional until it is published.

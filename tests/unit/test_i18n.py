@@ -15,6 +15,7 @@ from huiju.errors import InputError, NotFoundError
 from huiju.i18n import TRANSLATIONS, Message, _, localize, negotiate, normalize
 from huiju.labels import TABLES, label, label_with_code
 from huiju.models import CaseStatus, Role
+from huiju.web.problems import to_problem
 
 ROOT = Path(__file__).parents[2]
 PACKAGES = ("huiju", "workflows_bpmn", "exchange", "adapters", "certs")
@@ -139,8 +140,8 @@ def test_an_error_is_rendered_in_the_readers_language() -> None:
     assert exc.message == str(exc) == "unknown item 'NO_SUCH_ITEM'"
     assert exc.localized("en") == "unknown item 'NO_SUCH_ITEM'"
     assert exc.localized("zh_CN") == exc.localized("zh-CN") == exc.localized(None) == "未知事项“NO_SUCH_ITEM”"
-    assert exc.to_problem("en")["detail"] == "unknown item 'NO_SUCH_ITEM'"
-    assert exc.to_problem("zh_CN")["detail"] == "未知事项“NO_SUCH_ITEM”"
+    assert to_problem(exc, "en")["detail"] == "unknown item 'NO_SUCH_ITEM'"
+    assert to_problem(exc, "zh_CN")["detail"] == "未知事项“NO_SUCH_ITEM”"
     plain = InputError("a text that is not translatable")
     assert plain.localized("zh_CN") == plain.message == "a text that is not translatable"
 

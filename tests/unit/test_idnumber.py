@@ -6,6 +6,7 @@ import pytest
 
 from huiju import idnumber
 from huiju.errors import InputError
+from huiju.web.problems import to_problem
 
 VALID = "110105193801012340"  # 北京市朝阳区, born 1938-01-01, sequence 234, check digit 0
 
@@ -92,6 +93,6 @@ def test_mask() -> None:
 def test_error_is_a_problem_body() -> None:
     with pytest.raises(InputError) as info:
         idnumber.validate("123")
-    body = info.value.to_problem()
+    body = to_problem(info.value)
     assert body["status"] == 400
     assert body["errors"] == {"field": "id_number", "reason": "length"}

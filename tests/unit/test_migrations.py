@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
-from huiju.bootstrap import import_models
+from huiju.app.bootstrap import import_models
 from huiju.db import Base, Database
 from huiju.migrate import current_revision, head_revision, upgrade
 

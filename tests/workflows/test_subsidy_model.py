@@ -50,15 +50,16 @@ def test_user_task_and_end_event_extensions(specs):
         "properties": {"case_status": "awaiting_supplement", "decisions": "submit", "pauses_clock": "true"}
     }
     assert ts["street_review"].lane == "street_reviewer"
-    assert ts["street_review"].extensions["properties"] == {"case_status": "street_review",
-                                                            "decisions": "approve,deny,return",
-                                                            "return_target": "true"}
+    assert ts["street_review"].extensions["properties"] == {
+        "case_status": "street_review",
+        "decisions": "approve,deny,return",
+        "return_target": "true",
+    }
     for step in ("intake", "street_review"):  # reminder before the limit, escalation to the street after it
         assert ts[f"supervise_{step}"].lane == "street_reviewer"
         assert ts[f"supervise_{step}"].extensions["properties"] == {"decisions": "done", "supervision": "true"}
     assert ts["identity_incident"].lane == "community_officer"
-    assert ts["identity_incident"].extensions["properties"] == {"case_status": "incident",
-                                                                "decisions": "retry,close"}
+    assert ts["identity_incident"].extensions["properties"] == {"case_status": "incident", "decisions": "retry,close"}
     outcomes = {
         name: t.extensions["properties"]["outcome"]
         for name, t in ts.items()
@@ -124,8 +125,7 @@ def test_every_element_has_diagram_shape_or_edge():
     ids = {el.get("id") for el in process if el.get("id") and not el.tag.endswith("laneSet")}
     ids |= set(process.xpath("bpmn:laneSet/bpmn:lane/@id", namespaces=BPMN_NS))
     assert len(ids) > 50
-    drawn = set(doc.xpath("//bpmndi:BPMNShape/@bpmnElement | //bpmndi:BPMNEdge/@bpmnElement",
-                          namespaces=BPMN_NS))
+    drawn = set(doc.xpath("//bpmndi:BPMNShape/@bpmnElement | //bpmndi:BPMNEdge/@bpmnElement", namespaces=BPMN_NS))
     assert ids - drawn == set()
     user_tasks = doc.xpath("//bpmn:userTask/@id", namespaces=BPMN_NS)
     laned = set(doc.xpath("//bpmn:flowNodeRef/text()", namespaces=BPMN_NS))
@@ -138,10 +138,13 @@ def _bounds(doc, element_id):
     return tuple(float(bounds.get(k)) for k in ("x", "y", "width", "height"))
 
 
-@pytest.mark.parametrize("new", [
-    ["await_egov_decision", "gw_egov_decision", "sms_egov_denied", "end_denied_by_egov"],
-    ["sms_received"],  # the receipt SMS (受理回执) before identity verification
-])
+@pytest.mark.parametrize(
+    "new",
+    [
+        ["await_egov_decision", "gw_egov_decision", "sms_egov_denied", "end_denied_by_egov"],
+        ["sms_received"],  # the receipt SMS (受理回执) before identity verification
+    ],
+)
 def test_system_elements_are_drawn_inside_the_system_lane_without_overlap(new):
     doc = etree.parse(str(bare_subsidy.BPMN_FILE))
     lane_x, lane_y, lane_w, lane_h = _bounds(doc, "system")
@@ -154,17 +157,42 @@ def test_system_elements_are_drawn_inside_the_system_lane_without_overlap(new):
         for other, (ox, oy, ow, oh) in boxes.items():
             if other != node and not other.startswith("err_"):  # boundary events sit on their task's border
                 assert x + w <= ox or ox + ow <= x or y + h <= oy or oy + oh <= y, (node, other)
-    (participant,) = doc.xpath("//bpmndi:BPMNShape[@bpmnElement='participant_elderly_care_subsidy']/dc:Bounds",
-                               namespaces=BPMN_NS)
+    (participant,) = doc.xpath(
+        "//bpmndi:BPMNShape[@bpmnElement='participant_elderly_care_subsidy']/dc:Bounds", namespaces=BPMN_NS
+    )
     right_edge = float(participant.get("x")) + float(participant.get("width"))
     assert all(x + w <= right_edge for x, _y, w, _h in boxes.values())
 
 
 # Expression subset the host's evaluator accepts.
 _ALLOWED_NODES = (
-    ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Subscript, ast.Compare, ast.BoolOp, ast.UnaryOp,
-    ast.BinOp, ast.Dict, ast.List, ast.Call, ast.And, ast.Or, ast.Not, ast.USub, ast.Add, ast.Sub,
-    ast.Mult, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,
+    ast.Expression,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.Subscript,
+    ast.Compare,
+    ast.BoolOp,
+    ast.UnaryOp,
+    ast.BinOp,
+    ast.Dict,
+    ast.List,
+    ast.Call,
+    ast.And,
+    ast.Or,
+    ast.Not,
+    ast.USub,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Eq,
+    ast.NotEq,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.In,
+    ast.NotIn,
 )
 _FUNCTIONS = {"age_on", "today", "add_working_days", "upcoming", "joined", "str", "int", "len"}
 
@@ -184,13 +212,16 @@ def _all_expressions() -> list[str]:
     exprs = [e.text for e in timed_or_conditional]
     exprs += bpmn.xpath("//spiffworkflow:parameter/@value", namespaces=BPMN_NS)
     # correlation retrieval: from the message payload and from the process data
-    correlation_exprs = bpmn.xpath("//bpmn:correlationPropertyRetrievalExpression/*/text()"
-                                   " | //spiffworkflow:processVariableCorrelation/spiffworkflow:expression/text()",
-                                   namespaces=BPMN_NS)
+    correlation_exprs = bpmn.xpath(
+        "//bpmn:correlationPropertyRetrievalExpression/*/text()"
+        " | //spiffworkflow:processVariableCorrelation/spiffworkflow:expression/text()",
+        namespaces=BPMN_NS,
+    )
     assert correlation_exprs == ["case_number", "case_number"]
     exprs += correlation_exprs
-    assert not bpmn.xpath("//bpmn:scriptTask | //spiffworkflow:preScript | //spiffworkflow:postScript",
-                          namespaces=BPMN_NS)
+    assert not bpmn.xpath(
+        "//bpmn:scriptTask | //spiffworkflow:preScript | //spiffworkflow:postScript", namespaces=BPMN_NS
+    )
     dmn = etree.parse(str(bare_subsidy.DMN_FILE))
     inputs = [t.text for t in dmn.xpath("//dmn:inputExpression/dmn:text", namespaces=DMN_NS)]
     exprs += inputs
@@ -217,17 +248,38 @@ def test_expressions_stay_in_the_restricted_subset():
 # Every case opens with the acknowledgement SMS (受理回执) before identity verification.
 RECEIVED = "sms.send_sms:CASE_RECEIVED"
 EXPECTED_CALLS = {
-    "approved": [RECEIVED, "citizen_info.verify_identity", "citizen_info.query_person", "egov.submit_case",
-                 "sms.send_sms:SUBSIDY_APPROVED", "data_exchange.publish_record"],
-    "supplement_then_approved": [RECEIVED, "citizen_info.verify_identity", "citizen_info.query_person",
-                                 "sms.send_sms:SUPPLEMENT_REQUESTED", "egov.submit_case",
-                                 "sms.send_sms:SUBSIDY_APPROVED", "data_exchange.publish_record"],
+    "approved": [
+        RECEIVED,
+        "citizen_info.verify_identity",
+        "citizen_info.query_person",
+        "egov.submit_case",
+        "sms.send_sms:SUBSIDY_APPROVED",
+        "data_exchange.publish_record",
+    ],
+    "supplement_then_approved": [
+        RECEIVED,
+        "citizen_info.verify_identity",
+        "citizen_info.query_person",
+        "sms.send_sms:SUPPLEMENT_REQUESTED",
+        "egov.submit_case",
+        "sms.send_sms:SUBSIDY_APPROVED",
+        "data_exchange.publish_record",
+    ],
     "refused": [RECEIVED, "citizen_info.verify_identity", "citizen_info.query_person", "sms.send_sms:CASE_REFUSED"],
     "denied": [RECEIVED, "citizen_info.verify_identity", "citizen_info.query_person", "sms.send_sms:SUBSIDY_DENIED"],
-    "egov_denied": [RECEIVED, "citizen_info.verify_identity", "citizen_info.query_person", "egov.submit_case",
-                    "sms.send_sms:SUBSIDY_DENIED"],
-    "ineligible": [RECEIVED, "citizen_info.verify_identity", "citizen_info.query_person",
-                   "sms.send_sms:SUBSIDY_INELIGIBLE"],
+    "egov_denied": [
+        RECEIVED,
+        "citizen_info.verify_identity",
+        "citizen_info.query_person",
+        "egov.submit_case",
+        "sms.send_sms:SUBSIDY_DENIED",
+    ],
+    "ineligible": [
+        RECEIVED,
+        "citizen_info.verify_identity",
+        "citizen_info.query_person",
+        "sms.send_sms:SUBSIDY_INELIGIBLE",
+    ],
     "identity_mismatch": [RECEIVED, "citizen_info.verify_identity", "sms.send_sms:IDENTITY_MISMATCH"],
     "incident_close": [RECEIVED, "citizen_info.verify_identity"],
 }
@@ -267,9 +319,14 @@ def test_path_calls_and_data(specs, path):
 def test_approved_service_parameters(specs):
     run = bare_subsidy.drive(*specs, "approved")
     # The first call: the receipt SMS to the applicant's phone, naming the case and the item.
-    assert run.engine.calls[0] == ("sms.send_sms", {"phone": "13800138000", "template": "CASE_RECEIVED",
-                                                    "params": {"case_number": "JJYL-2026-000001",
-                                                               "item": "居家养老服务补贴"}})
+    assert run.engine.calls[0] == (
+        "sms.send_sms",
+        {
+            "phone": "13800138000",
+            "template": "CASE_RECEIVED",
+            "params": {"case_number": "JJYL-2026-000001", "item": "居家养老服务补贴"},
+        },
+    )
     calls = dict(run.engine.calls)  # the last call of each operation
     egov = calls["egov.submit_case"]
     assert egov["case_number"] == "JJYL-2026-000001"
@@ -279,23 +336,39 @@ def test_approved_service_parameters(specs):
     assert "A" in egov["summary"] and "600" in egov["summary"]
     assert all(isinstance(v, str) for v in egov.values())
     sms = calls["sms.send_sms"]
-    assert sms == {"phone": "13800138000", "template": "SUBSIDY_APPROVED",
-                   "params": {"case_number": "JJYL-2026-000001", "tier": "A", "amount": "600"}}
+    assert sms == {
+        "phone": "13800138000",
+        "template": "SUBSIDY_APPROVED",
+        "params": {"case_number": "JJYL-2026-000001", "tier": "A", "amount": "600"},
+    }
     record = calls["data_exchange.publish_record"]
     assert record["dataset"] == "elderly_care_subsidy"
     assert {k: v for k, v in record["record"].items() if k != "granted_on"} == {
-        "case_number": "JJYL-2026-000001", "id_number": "110101193805010012",
-        "tier": "A", "monthly_amount": "600"}
+        "case_number": "JJYL-2026-000001",
+        "id_number": "110101193805010012",
+        "tier": "A",
+        "monthly_amount": "600",
+    }
     assert all(isinstance(v, str) for v in record["record"].values())
     data = run.workflow.data
     assert data["egov_receipt"]["receipt_number"].startswith("ZW")
     assert data["street_review"] == {"decision": "approve", "by": "reviewer_li", "at": "2026-11-30T10:00:00+08:00"}
     assert data["egov_decision"] == {
-        "case_number": "JJYL-2026-000001", "receipt_number": data["egov_receipt"]["receipt_number"],
-        "decision": "approved", "decided_by": "egov_zhao", "decided_at": "2026-12-02T15:30:00+08:00", "reason": None}
+        "case_number": "JJYL-2026-000001",
+        "receipt_number": data["egov_receipt"]["receipt_number"],
+        "decision": "approved",
+        "decided_by": "egov_zhao",
+        "decided_at": "2026-12-02T15:30:00+08:00",
+        "reason": None,
+    }
     assert run.wait_states == ["intake", "street_review", "await_egov_decision"]
-    assert _completed_ids(run.workflow)[-5:] == ["await_egov_decision", "gw_egov_decision", "notify_applicant",
-                                                 "publish_subsidy", "end_approved"]
+    assert _completed_ids(run.workflow)[-5:] == [
+        "await_egov_decision",
+        "gw_egov_decision",
+        "notify_applicant",
+        "publish_subsidy",
+        "end_approved",
+    ]
 
 
 def test_supplement_and_refusal_sms_params(specs):
@@ -351,18 +424,27 @@ def test_incident_error_payload_and_retry(specs):
     wf, engine = bare_subsidy.start_case(*specs, "incident_close")
     (incident,) = bare_subsidy.ready_user_tasks(wf)
     assert incident.task_spec.bpmn_id == "identity_incident"
-    assert incident.data["service_error"] == {"operation": "citizen_info.verify_identity",
-                                              "message": "公民信息库接口重试后仍不可用"}
+    assert incident.data["service_error"] == {
+        "operation": "citizen_info.verify_identity",
+        "message": "公民信息库接口重试后仍不可用",
+    }
     assert "identity_check" not in incident.data
     # the interrupting boundary cancelled the normal path
-    assert not [t for t in wf.get_tasks(state=TaskState.READY | TaskState.COMPLETED)
-                if t.task_spec.name in ("gw_identity", "query_person")]
+    assert not [
+        t
+        for t in wf.get_tasks(state=TaskState.READY | TaskState.COMPLETED)
+        if t.task_spec.name in ("gw_identity", "query_person")
+    ]
 
     run = bare_subsidy.drive(*specs, "incident_retry_then_approved")
     assert run.outcome == "approved"
     assert run.wait_states == ["identity_incident", "intake", "street_review", "await_egov_decision"]
-    assert _call_names(run.engine)[:4] == [RECEIVED, "citizen_info.verify_identity",
-                                           "citizen_info.verify_identity", "citizen_info.query_person"]
+    assert _call_names(run.engine)[:4] == [
+        RECEIVED,
+        "citizen_info.verify_identity",
+        "citizen_info.verify_identity",
+        "citizen_info.query_person",
+    ]
 
 
 def test_query_person_failure_is_caught_too(specs):
@@ -410,19 +492,28 @@ def _waiting_for_egov(specs, case_number=CASE):
 
 
 def _decision(engine, decision="approved", reason=None, case_number=CASE):
-    return engine.egov_decision_payload(case_number, {"decision": decision, "decided_by": "egov_zhao",
-                                                      "decided_at": "2026-12-02T15:30:00+08:00", "reason": reason})
+    return engine.egov_decision_payload(
+        case_number,
+        {"decision": decision, "decided_by": "egov_zhao", "decided_at": "2026-12-02T15:30:00+08:00", "reason": reason},
+    )
 
 
 def test_egov_denied_path(specs):
     run = bare_subsidy.drive(*specs, "egov_denied")
     assert run.outcome == "denied"
     assert run.wait_states == ["intake", "street_review", "await_egov_decision"]
-    assert _completed_ids(run.workflow)[-4:] == ["await_egov_decision", "gw_egov_decision", "sms_egov_denied",
-                                                 "end_denied_by_egov"]
+    assert _completed_ids(run.workflow)[-4:] == [
+        "await_egov_decision",
+        "gw_egov_decision",
+        "sms_egov_denied",
+        "end_denied_by_egov",
+    ]
     calls = dict(run.engine.calls)
-    assert calls["sms.send_sms"] == {"phone": "13800138000", "template": "SUBSIDY_DENIED",
-                                     "params": {"case_number": CASE, "reason": "重复享受同类补贴"}}
+    assert calls["sms.send_sms"] == {
+        "phone": "13800138000",
+        "template": "SUBSIDY_DENIED",
+        "params": {"case_number": CASE, "reason": "重复享受同类补贴"},
+    }
     assert "data_exchange.publish_record" not in calls
     data = run.workflow.data
     assert data["egov_decision"]["decision"] == "denied"
@@ -472,16 +563,25 @@ def test_callback_without_matching_correlations_is_refused(specs):
     with pytest.raises(WorkflowException):
         wf.send_event(BpmnEvent(MessageEventDefinition("egov_decision"), payload))
     with pytest.raises(WorkflowException):
-        wf.send_event(BpmnEvent(MessageEventDefinition("egov_decision"), payload,
-                                {"egov_case": {"case_number_key": "JJYL-2026-000002"}}))
+        wf.send_event(
+            BpmnEvent(
+                MessageEventDefinition("egov_decision"), payload, {"egov_case": {"case_number_key": "JJYL-2026-000002"}}
+            )
+        )
     assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.WAITING)] == ["await_egov_decision"]
 
 
 def test_callback_before_the_case_waits_for_it_is_refused(specs):
     wf, engine = bare_subsidy.start_case(*specs, "approved")
     (intake,) = bare_subsidy.ready_user_tasks(wf)
-    payload = {"case_number": CASE, "receipt_number": "ZW0000000001", "decision": "approved",
-               "decided_by": "egov_zhao", "decided_at": "2026-12-02T15:30:00+08:00", "reason": None}
+    payload = {
+        "case_number": CASE,
+        "receipt_number": "ZW0000000001",
+        "decision": "approved",
+        "decided_by": "egov_zhao",
+        "decided_at": "2026-12-02T15:30:00+08:00",
+        "reason": None,
+    }
     with pytest.raises(WorkflowException, match="not waiting for egov_decision"):
         bare_subsidy.deliver_egov_decision(wf, payload)
     assert bare_subsidy.ready_user_tasks(wf) == [intake]
@@ -505,8 +605,10 @@ def test_malformed_callback_is_refused_before_sending(specs):
     assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.WAITING)] == ["await_egov_decision"]
 
 
-@pytest.mark.parametrize(("decision", "outcome", "template"),
-                         [("approved", "approved", "SUBSIDY_APPROVED"), ("denied", "denied", "SUBSIDY_DENIED")])
+@pytest.mark.parametrize(
+    ("decision", "outcome", "template"),
+    [("approved", "approved", "SUBSIDY_APPROVED"), ("denied", "denied", "SUBSIDY_DENIED")],
+)
 def test_round_trip_while_waiting_for_the_callback(specs, decision, outcome, template):
     serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
     wf, engine = _waiting_for_egov(specs)
@@ -567,8 +669,9 @@ def test_supplement_timer_expires_after_30_days(specs):
     with freezegun.freeze_time("2026-03-02T01:00:00+00:00") as clock:
         wf, engine = bare_subsidy.start_case(*specs, "supplement_then_approved")
         (intake,) = bare_subsidy.ready_user_tasks(wf)
-        bare_subsidy.complete_user_task(wf, intake, {"decision": "supplement", "by": "officer_wang",
-                                                     "missing_materials": ["户口簿复印件"]})
+        bare_subsidy.complete_user_task(
+            wf, intake, {"decision": "supplement", "by": "officer_wang", "missing_materials": ["户口簿复印件"]}
+        )
         (supplement,) = bare_subsidy.ready_user_tasks(wf)
         assert supplement.task_spec.bpmn_id == "supplement"
         waiting = wf.waiting_events()

@@ -15,9 +15,10 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from exchange.inbound import MAX_REQUEST_BYTES, wsdl_text
 from huiju.api import bp as api_bp
-from huiju.api.runtime import EXTENSION_KEY
-from huiju.bootstrap import Runtime, build_runtime
-from huiju.callbacks import inbound_endpoint
+from huiju.app.bootstrap import build_runtime
+from huiju.app.callbacks import inbound_endpoint
+from huiju.runtime import Runtime
+from huiju.web.runtime import EXTENSION_KEY
 from officer_console import URL_PREFIX as CONSOLE_PREFIX
 from officer_console import create_console
 from portal import init_portal

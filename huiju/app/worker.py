@@ -12,6 +12,7 @@ from typing import Any
 
 from celery import Celery
 
+from huiju.calendar import CHINA
 from huiju.settings import Settings
 
 
@@ -34,7 +35,7 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
             "huiju-sweep": {"task": "huiju.sweep", "schedule": settings.sweep_seconds},
         },
         "beat_schedule_filename": str(settings.instance_path.resolve() / "celerybeat-schedule"),
-        "timezone": "Asia/Shanghai",
+        "timezone": CHINA.key,
     }
     if broker.startswith("filesystem://"):
         folder = settings.broker_folder
@@ -42,6 +43,8 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            # The broadcast exchanges (worker control) too, not in the current directory.
+            "control_folder": str(folder / "control"),
             "store_processed": False,
             # kombu polls the folder once a second by default: a case step would wait that long.
             "polling_interval": 0.1,

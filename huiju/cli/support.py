@@ -60,7 +60,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @contextmanager
 def runtime_ctx(with_celery: bool = True) -> Iterator[Any]:
-    from huiju.bootstrap import build_runtime
+    from huiju.app.bootstrap import build_runtime
 
     runtime = build_runtime(with_celery=with_celery)
     try:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from huiju.cli_support import handle_errors, json_arg, runtime_ctx, say
+from huiju.cli.support import handle_errors, json_arg, runtime_ctx, say
 from huiju.errors import PermissionDenied
 from huiju.i18n import _
 from huiju.labels import DECISIONS, STATUSES
@@ -46,7 +46,7 @@ def case_submit(item_code: str, applicant: str, data: str, username: str) -> Non
 @click.option("--as", "username", default="admin", show_default=True)
 @handle_errors
 def case_show(number: str, username: str) -> None:
-    from huiju.cli_format import print_case
+    from huiju.cli.format import print_case
     from huiju.services.actors import load_actor
     from huiju.services.cases import get_case
 

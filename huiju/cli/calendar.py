@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from huiju.cli_support import handle_errors, runtime_ctx, say
+from huiju.cli.support import handle_errors, runtime_ctx, say
 from huiju.i18n import _
 
 

@@ -1,6 +1,6 @@
 """``huiju exchange`` (messages, the message log) and ``huiju certs`` (keys and certificates).
 
-The commands use the shared helpers of :mod:`huiju.cli_support`.
+The commands use the shared helpers of :mod:`huiju.cli.support`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from huiju.cli_support import handle_errors, runtime_ctx, say
+from huiju.cli.support import handle_errors, runtime_ctx, say
 from huiju.i18n import _
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def exchange_log(
     outcome: str | None, hours: float | None, limit: int,
 ) -> None:  # fmt: skip
     from exchange.log import query
-    from workflows_bpmn.expressions import CHINA
+    from huiju.calendar import CHINA
 
     since = datetime.now(UTC) - timedelta(hours=hours) if hours else None
     with runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
@@ -157,4 +157,3 @@ def _print(infos: list[CertInfo]) -> None:
             f"{info.member:<9}{info.role:<11}{info.status:<11}{info.serial_hex:<42}"
             f"{info.not_after:%Y-%m-%d}  {info.fingerprint[:23]}  {info.subject}"
         )
-

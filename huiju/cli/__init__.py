@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from huiju.cli_support import cli_locale, handle_errors, runtime_ctx, say
+from huiju.cli.support import cli_locale, handle_errors, runtime_ctx, say
 from huiju.i18n import Message, _, localize
 
 
@@ -29,7 +29,7 @@ def main() -> None:
 @click.option("--no-demo-data", is_flag=True, help="Only tables, processes and adapter settings.")
 @handle_errors
 def init(no_demo_data: bool) -> None:
-    from huiju import seed
+    from huiju.app import seed
     from huiju.migrate import upgrade
 
     with runtime_ctx(with_celery=False) as rt:
@@ -63,7 +63,7 @@ def _dev_certificates(settings: Any) -> str:
     return str(folder)
 
 
-#: What ``huiju init`` reports, by the keys of :func:`huiju.seed.seed_all`.
+#: What ``huiju init`` reports, by the keys of :func:`huiju.app.seed.seed_all`.
 INIT_REPORT: dict[str, Message] = {
     "certificates": _("certificates"),
     "residents": _("residents"),
@@ -112,8 +112,8 @@ def db_revision(message: str) -> None:
 
 @main.command(help="Print the development accounts (one per role).")
 def accounts() -> None:
+    from huiju.app.seed import ACCOUNTS, DEMO_PASSWORD
     from huiju.labels import label
-    from huiju.seed import ACCOUNTS, DEMO_PASSWORD
 
     locale = cli_locale()
     headings = [localize(h, locale) for h in (_("account"), _("role"), _("password"), _("who"))]
@@ -157,7 +157,7 @@ def sandbox(host: str | None, port: int | None, plain: bool) -> None:
 @click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True)
 @click.option("--quiet", is_flag=True, help="No start-up banner.")
 def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: bool) -> None:
-    from huiju.bootstrap import build_runtime
+    from huiju.app.bootstrap import build_runtime
 
     runtime = build_runtime()
     # --quiet (no banner) is an option of the celery command, not of its worker sub-command.
@@ -174,8 +174,8 @@ def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: boo
 def serve(host: str | None, port: int | None) -> None:
     from werkzeug.serving import run_simple
 
+    from huiju.app.web import create_app
     from huiju.settings import load_settings
-    from huiju.web import create_app
 
     settings = load_settings()
     run_simple(host or settings.web_host, port or settings.web_port, create_app(), threaded=True)
@@ -184,18 +184,13 @@ def serve(host: str | None, port: int | None) -> None:
 @main.command(help="Initialise, then run the sandbox, a worker and the web process until Ctrl-C.")
 @handle_errors
 def demo() -> None:
-    from huiju.demo import run_demo
+    from huiju.app.demo import run_demo
 
     run_demo()
 
 
+from huiju.cli import calendar, cases, exchange  # noqa: E402,F401 - they register their commands on main
 
-
-from huiju import cli_calendar, cli_cases, cli_exchange  # noqa: E402 - they register their commands on main
-
-cli_calendar.register(main)
-cli_cases.register(main)
-cli_exchange.register(main)
-
-if __name__ == "__main__":
-    main()
+calendar.register(main)
+cases.register(main)
+exchange.register(main)

@@ -136,9 +136,7 @@ def seed_accounts(session: Session, orgs: dict[str, Org]) -> list[DemoAccount]:
             continue
         resident = None
         if account.resident_id_number:
-            resident = session.scalars(
-                select(Resident).where(Resident.id_number == account.resident_id_number)
-            ).one()
+            resident = session.scalars(select(Resident).where(Resident.id_number == account.resident_id_number)).one()
         user = User(
             username=account.username,
             display_name=account.display_name,
@@ -153,9 +151,7 @@ def seed_accounts(session: Session, orgs: dict[str, Org]) -> list[DemoAccount]:
     return added
 
 
-def deploy_bundled(
-    session: Session, deployed_by: str = "huiju-init", cache: object | None = None
-) -> list[Message]:
+def deploy_bundled(session: Session, deployed_by: str = "huiju-init", cache: object | None = None) -> list[Message]:
     """Deploy every shipped process (a new version only when its content changed)."""
     done: list[Message] = []
     for path in bundled_process_files():

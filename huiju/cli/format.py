@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 from sqlalchemy.orm import Session
 
+from huiju.calendar import CHINA
 from huiju.i18n import _
 from huiju.labels import label
 from huiju.models import Case
-from workflows_bpmn.expressions import CHINA
 
 
 def print_case(session: Session, case: Case, locale: str | None = None) -> None:

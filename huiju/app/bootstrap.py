@@ -6,12 +6,8 @@ engine register themselves with it (the case service's step listener).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
-
 from huiju.db import Database
+from huiju.runtime import Runtime
 from huiju.settings import Settings, load_settings
 
 
@@ -23,27 +19,6 @@ def import_models() -> None:
     import huiju.calendar  # noqa: F401
     import huiju.models  # noqa: F401
     import workflows_bpmn.models  # noqa: F401
-
-
-@dataclass
-class Runtime:
-    settings: Settings
-    db: Database
-    engine: Any
-    celery: Any = None
-    #: The signing key and trust store for the exchange (None: plain, unsigned messages).
-    security: Callable[[], Any] | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def lease_seconds(self) -> float:
-        return self.settings.lease_seconds
-
-    def dispatch(self, message_ids: list[str]) -> None:
-        if self.celery is None:
-            return
-        for message_id in message_ids:
-            self.celery.send_task("huiju.deliver", args=[message_id])
 
 
 def build_runtime(settings: Settings | None = None, *, with_celery: bool = True) -> Runtime:
@@ -62,9 +37,7 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
         from certs.store import passphrase_of
         from exchange.security import SecurityProvider
 
-        runtime.security = SecurityProvider(
-            settings.resolved_certs_folder, passphrase=passphrase_of(settings)
-        ).current
+        runtime.security = SecurityProvider(settings.resolved_certs_folder, passphrase=passphrase_of(settings)).current
     runtime.engine = Engine(
         cache=SpecCache(host_functions()),
         functions=lambda session: host_functions(lambda: WorkingCalendar.load(session)),
@@ -72,7 +45,7 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
         listeners=[on_step],
     )
     if with_celery:
-        from huiju.worker import create_celery
+        from huiju.app.worker import create_celery
 
         runtime.celery = create_celery(settings, lambda: runtime)
     return runtime
