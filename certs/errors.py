@@ -11,6 +11,8 @@
         ├── SigningError                  an envelope cannot be signed (no Body, no ExchangeHeader)
         ├── XmlRefused                    input refused before any signature check: not XML, a DOCTYPE,
         │   │                             entities, not a SOAP envelope
+        │   ├── SoapVersionMismatch       an Envelope of another SOAP version (1.2): answered with a
+        │   │                             SOAP 1.1 VersionMismatch fault (SOAP 1.1 §4.4.1)
         │   └── MessageTooLarge           over the byte cap
         ├── SignatureInvalid              unsigned, a digest or signature mismatch, a required part not
         │                                 signed, a signature-wrapping layout, a forbidden algorithm
@@ -48,6 +50,10 @@ class SigningError(CertificateError):
 
 class XmlRefused(CertificateError):
     code = "xml-refused"
+
+
+class SoapVersionMismatch(XmlRefused):
+    code = "version-mismatch"
 
 
 class MessageTooLarge(XmlRefused):

@@ -2,8 +2,8 @@
 
 ::
 
-    GET    /{system}?wsdl          the contract, soap:address rewritten to this server
-    GET    /exchange_header.xsd    the schema the WSDLs import
+    GET    /{system}?wsdl          the contract, soap:address rewritten to this server, self-contained
+    GET    /exchange_header.xsd    the header schema the WSDL files import (inlined in the served ones)
     POST   /{system}               a SOAP 1.1 request (text/xml)
     GET    /_sandbox/health        liveness and counts
     POST   /_sandbox/faults        inject: {"operation", "mode", "count", "seconds"}
@@ -32,7 +32,7 @@ from lxml import etree
 from werkzeug.wrappers import Request, Response
 
 from adapters import soapserver as soap
-from adapters.contracts import CONTRACTS, EXCHANGE_HEADER_FILE, contract_file
+from adapters.contracts import CONTRACTS, EXCHANGE_HEADER_FILE, contract_file, served_wsdl
 from adapters.receiver import Refused, SandboxSecurity, claimed_message_id, signed_reply, verified_request
 from adapters.sandbox import people
 from adapters.sandbox.callbacks import CallbackSender
@@ -49,7 +49,6 @@ from adapters.sandbox.systems import HANDLERS, response_element
 from huiju.db import utcnow
 
 XML = "text/xml; charset=utf-8"
-WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -140,10 +139,9 @@ class SandboxApp:
     # --- contracts -----------------------------------------------------------------------------
 
     def wsdl(self, request: Request, system: str) -> Response:
-        root = soap.parse_xml(CONTRACTS[system].wsdl_path.read_bytes(), limit=1024 * 1024)
-        for address in root.iter(f"{{{WSDL_SOAP}}}address"):
-            address.set("location", f"{request.host_url.rstrip('/')}/{system}")
-        return Response(etree.tostring(root, xml_declaration=True, encoding="utf-8"), content_type=XML)
+        # Self-contained (the header schema inlined): any SOAP stack loads it from this one URL.
+        address = f"{request.host_url.rstrip('/')}/{system}"
+        return Response(served_wsdl(CONTRACTS[system].wsdl_path, address), content_type=XML)
 
     # --- SOAP ----------------------------------------------------------------------------------
 
@@ -208,7 +206,7 @@ class SandboxApp:
                 size=len(data) if size is None else size,
             )
         )
-        fault = soap.SoapFault("Client", refused.faultstring)
+        fault = soap.SoapFault(refused.fault_code, refused.faultstring)
         reply = signed_reply(
             security, fault, request=data, limit=limit, echo=None, system=system, message_id=message_id
         )

@@ -17,7 +17,7 @@ from adapters.sandbox.server import SandboxServer
 from adapters.signing import Exchanged
 from adapters.soapserver import SOAP_ENV, safe_parser
 from certs.store import SigningIdentity
-from certs.xmlsig import request_hash, sign_envelope, verify_envelope
+from certs.xmlsig import WSU_ID, request_hash, sign_envelope, verify_envelope
 from huiju.errors import PermanentAdapterError, TransientAdapterError
 from tests.adapters.conftest import HostileServer, Pki
 
@@ -257,7 +257,7 @@ def _wrapped(pki: Pki, mid: str) -> bytes:
     body = document.find(f"{{{SOAP_ENV}}}Body")
     assert body is not None
     forged = etree.fromstring(etree.tostring(sms_envelope(mid, phone="13900139000")))[1]
-    forged.set("Id", "huiju-body")
+    forged.set(WSU_ID, body.get(WSU_ID))
     document.replace(body, forged)
     document[0].append(body)
     return etree.tostring(document)
@@ -265,9 +265,9 @@ def _wrapped(pki: Pki, mid: str) -> bytes:
 
 REFUSED: dict[str, tuple[Callable[[Pki, str], bytes], str, str]] = {
     "unsigned": (_unsigned, "signature-invalid", "the message is not signed"),
-    "body-altered": (_body_altered, "signature-invalid", "Digest mismatch for reference 0 (#huiju-body)"),
-    "header-altered": (_header_altered, "signature-invalid", "Digest mismatch for reference 1 (#huiju-header)"),
-    "wrapped": (_wrapped, "signature-invalid", "the Id huiju-body occurs 2 times"),
+    "body-altered": (_body_altered, "signature-invalid", "Digest mismatch for reference 2 (#id-"),
+    "header-altered": (_header_altered, "signature-invalid", "Digest mismatch for reference 1 (#id-"),
+    "wrapped": (_wrapped, "signature-invalid", "occurs 2 times: a signed element was moved or copied"),
     "untrusted": (
         lambda p, m: signed(sms_envelope(m), p.foreign),
         "certificate-untrusted",
