@@ -13,12 +13,12 @@ member behind a security server:
 - every reply (answers and faults alike) carries an ExchangeHeader with ``requestHash`` — the
   :func:`certs.xmlsig.request_hash` of the received bytes — and is signed by the sandbox.
 
-Replays. The journal keys on the message id and the digest of the operation element in the Body
-(its requestHash, :mod:`.state`). A message id that comes back with the *same* Body (re-signed: a
-new wsu:Id and Timestamp) is Huiju retrying (a timeout, a lost reply): it gets the stored, signed answer and nothing is done twice — even if the repeat is a byte-for-byte replay
-by someone else, it can only fetch an answer already given to the sender. A message id that
-comes back with *another* Body is refused: it is not a retry, and acting on it would let a used
-id carry a new instruction.
+Replays. The journal keys on the message id and the digest of the operation element in the Body (its
+requestHash, :mod:`.state`). A message id that comes back with the *same* Body (re-signed: a new
+wsu:Id and Timestamp) is Huiju retrying (a timeout, a lost reply): it gets the stored, signed answer
+and nothing is done twice — even if the repeat is a byte-for-byte replay by someone else, it can
+only fetch an answer already given to the sender. A message id that comes back with *another* Body
+is refused: it is not a retry, and acting on it would let a used id carry a new instruction.
 """
 
 from __future__ import annotations
