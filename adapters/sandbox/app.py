@@ -33,7 +33,14 @@ from werkzeug.wrappers import Request, Response
 
 from adapters import soapserver as soap
 from adapters.contracts import CONTRACTS, EXCHANGE_HEADER_FILE, contract_file, served_wsdl
-from adapters.receiver import Refused, SandboxSecurity, claimed_message_id, signed_reply, verified_request
+from adapters.receiver import (
+    Refused,
+    SandboxSecurity,
+    claimed_message_id,
+    header_problem,
+    signed_reply,
+    verified_request,
+)
 from adapters.sandbox import people
 from adapters.sandbox.callbacks import CallbackSender
 from adapters.sandbox.state import (
@@ -170,8 +177,11 @@ class SandboxApp:
         if problem is not None:
             return _fault("Client", problem)
         message_id = parsed.header.get("messageId", "")
-        if not message_id:
+        if not message_id or parsed.header_element is None:
             return _fault("Client", "the ExchangeHeader with a messageId is required")
+        problem = header_problem(parsed.header_element)
+        if problem is not None:  # the contract is what a receiver enforces, signed or not
+            return _fault("Client", f"request refused (header-invalid): {problem}")
         return self._serve(system, parsed, _Replier(None, system, data, parsed))
 
     def _handle_secure(self, data: bytes | None, system: str, security: SandboxSecurity) -> Response:
