@@ -6,6 +6,10 @@
 #   interop/java/build.sh CITIZEN_INFO_WSDL_URL INBOUND_WSDL_URL OUT_DIR
 #
 # Then run:  java -cp "OUT_DIR/classes:$(interop/java/classpath.sh)" org.huiju.interop.Partner ...
+#
+# A WSDL served behind mTLS needs the client certificate for wsimport too: Debian's wsimport passes
+# WSIMPORT_OPTS to the JVM, e.g. WSIMPORT_OPTS="-Djavax.net.ssl.keyStore=tls.p12
+# -Djavax.net.ssl.keyStoreType=PKCS12 -Djavax.net.ssl.keyStorePassword=PW -Djavax.net.ssl.trustStore=ca.p12".
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 citizen_wsdl=$1
