@@ -105,12 +105,13 @@ $(VENDOR_STAMP): Makefile
 	touch $@
 
 # The interop kit (interop/): partner clients Huiju did not write the stacks of. Java from Debian's
-# packages only (the JDK, jaxws for wsimport and JAX-WS, Apache Santuario), installed as root with
-# apt-get when missing; Node.js's soap package from the npm registry, pinned by package-lock.json.
-INTEROP_PACKAGES := default-jdk-headless jaxws libxml-security-java
+# packages only (the JDK, jaxws for wsimport and JAX-WS, Apache Santuario, Apache WSS4J), installed as
+# root with apt-get when missing; Node.js's soap package from the npm registry, pinned by package-lock.json.
+INTEROP_PACKAGES := default-jdk-headless jaxws libxml-security-java libwss4j-java
 .PHONY: interop-deps
 interop-deps:
-	@if command -v javac >/dev/null && command -v wsimport >/dev/null && [ -f /usr/share/java/xmlsec.jar ]; then :; \
+	@if command -v javac >/dev/null && command -v wsimport >/dev/null && [ -f /usr/share/java/xmlsec.jar ] \
+		&& [ -f /usr/share/java/wss4j.jar ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(INTEROP_PACKAGES) >/dev/null; \
 	else echo "The interop kit needs Debian's $(INTEROP_PACKAGES): install them as root (apt-get install $(INTEROP_PACKAGES))"; exit 1; fi

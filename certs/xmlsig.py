@@ -190,7 +190,7 @@ class SignxmlSuite:
         try:
             # The shape of the Signature was checked already (_check_signature_shape); signxml's own
             # schema check would refuse the InclusiveNamespaces that WSS4J adds to exclusive c14n.
-            outcome = XMLVerifier().verify(
+            outcome = _ProfileVerifier().verify(
                 document, x509_cert=signer, parser=_safe_parser(), expect_config=config, validate_schema=False
             )
         except InvalidCertificate as exc:
@@ -208,6 +208,44 @@ class SignxmlSuite:
                 raise SignatureInvalid(_("a signed reference is not an XML element"))
             parts.append(SignedPart(element=result.signed_xml, data=result.signed_data))
         return parts
+
+
+class _ProfileVerifier(XMLVerifier):
+    """signxml's verifier, with the ``#default`` token of an InclusiveNamespaces PrefixList understood.
+
+    Exclusive c14n (W3C, §3) lets a PrefixList name the default namespace as ``#default``: it is then
+    rendered on the apex element as inclusive c14n would. WSS4J lists it for every element whose
+    subtree does not use the default namespace in scope; libxml2 (under lxml and signxml) reads the
+    token as a prefix literally named "#default" and leaves the declaration out, so the digest of a
+    correct signature would not match. Where the subtree does not use the default namespace — the
+    only case WSS4J lists it — the right output is the same with ``xmlns="..."`` on the apex.
+    """
+
+    def _c14n(self, nodes, algorithm: CanonicalizationMethod, inclusive_ns_prefixes=None):  # type: ignore[no-untyped-def]
+        prefixes = list(inclusive_ns_prefixes or [])
+        if "#default" not in prefixes:
+            return super()._c14n(nodes, algorithm=algorithm, inclusive_ns_prefixes=inclusive_ns_prefixes)
+        named = [prefix for prefix in prefixes if prefix != "#default"] or None
+        output = super()._c14n(nodes, algorithm=algorithm, inclusive_ns_prefixes=named)
+        if not isinstance(nodes, etree._Element):
+            return output
+        return with_default_namespace(nodes, output)
+
+
+def with_default_namespace(apex: etree._Element, c14n: bytes) -> bytes:
+    """``c14n`` (the exclusive canonical form of ``apex``) as it is with ``#default`` in the PrefixList."""
+    default = apex.nsmap.get(None)
+    if not default:
+        return c14n  # no default namespace in scope: nothing to render
+    for element in apex.iter(etree.Element):
+        if element.prefix is None or element.nsmap.get(None) != default:
+            raise SignatureInvalid(
+                _("an InclusiveNamespaces #default is accepted only where the signed element does not use the "
+                  "default namespace")
+            )  # fmt: skip
+    end = next(index for index, byte in enumerate(c14n) if byte in b" >")
+    value = default.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+    return c14n[:end] + f' xmlns="{value}"'.encode() + c14n[end:]
 
 
 # --- public functions ----------------------------------------------------------------------------

@@ -61,6 +61,7 @@ from certs.xmlsig import (
     request_hash,
     sign_envelope,
     verify_envelope,
+    with_default_namespace,
 )
 from tests.certs.conftest import EnvelopeFactory
 from tests.certs.envelopes import build_envelope
@@ -462,3 +463,16 @@ def test_a_timestamp_outside_utc_is_refused(pki: Path, envelope: EnvelopeFactory
     signed = sign_envelope(envelope(), load_signing_identity(pki, "huiju"), suite=_LocalTimeSuite())
     with pytest.raises(SignatureInvalid, match="not a UTC date-time"):
         verify_envelope(etree.tostring(signed), TrustStore.load(pki))
+
+
+def test_inclusive_default_namespace_is_rendered_on_the_apex() -> None:
+    """Exclusive c14n with "#default" in the PrefixList, as WSS4J signs: libxml2 does not know the token."""
+    root = etree.fromstring(b'<a xmlns="urn:d" xmlns:p="urn:p"><p:b q="1"><p:c/></p:b><e/></a>')
+    signed_part, unsigned_part = root[0], root[1]
+    plain = etree.tostring(signed_part, method="c14n", exclusive=True)
+    assert plain == b'<p:b xmlns:p="urn:p" q="1"><p:c></p:c></p:b>'
+    assert with_default_namespace(signed_part, plain) == b'<p:b xmlns="urn:d" xmlns:p="urn:p" q="1"><p:c></p:c></p:b>'
+    with pytest.raises(SignatureInvalid, match="does not use the default namespace"):
+        with_default_namespace(unsigned_part, etree.tostring(unsigned_part, method="c14n", exclusive=True))
+    bare = etree.fromstring(b'<p:b xmlns:p="urn:p"/>')
+    assert with_default_namespace(bare, b'<p:b xmlns:p="urn:p"></p:b>') == b'<p:b xmlns:p="urn:p"></p:b>'

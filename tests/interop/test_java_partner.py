@@ -93,3 +93,17 @@ def test_a_decision_signed_with_a_wrong_key_or_altered_is_refused(
         assert reason in out["faultstring"]
         assert out["fault_signed"] is False  # a call that did not verify gets an unsigned fault
         assert huiju.waits(case)
+
+
+def test_wss4j_signing_by_configuration_is_accepted_both_ways(
+    java_kit: JavaKit, secure_sandbox: SandboxServer, huiju: Huiju, java_files: PartnerFiles
+) -> None:
+    """Apache WSS4J (as CXF uses it), given only the profile's settings, makes messages that the sandbox
+    and Huiju's inbound endpoint accept: its own layout (Timestamp last, InclusiveNamespaces) included."""
+    code, out = _secure_call(java_kit, secure_sandbox, java_files, "--engine", "wss4j")
+    assert (code, out["ok"], out.get("value")) == (0, True, True), out
+    assert out["request_hash"] == out["sent_hash"]
+    case, receipt = huiju.waiting_case(JAVA_PARTNER)
+    code, out = _decision(java_kit, huiju, java_files, case, receipt, "--engine", "wss4j")
+    assert (code, out["ok"], out.get("value")) == (0, True, True), out
+    assert not huiju.waits(case)

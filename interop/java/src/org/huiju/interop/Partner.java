@@ -47,6 +47,9 @@ import org.huiju.interop.inbound.NotifyDecisionResponse;
  *     --decision approved|denied [--reason TEXT] [--tamper wrong-key|alter]
  * </pre>
  *
+ * {@code --engine wss4j} signs with Apache WSS4J set up from the profile (as CXF does) instead of
+ * the kit's own Santuario code.
+ *
  * Prints one JSON object; exit 0 when answered, 3 when refused with a SOAP fault, 1 otherwise.
  */
 public final class Partner {
@@ -69,8 +72,9 @@ public final class Partner {
         if (args.containsKey("signing")) {
             KeyStore signing = readKeyStore(args.get("signing"), password);
             String alias = signing.aliases().nextElement();
+            Wss4jSigner wss4j = "wss4j".equals(args.get("engine")) ? new Wss4jSigner(signing, alias, password) : null;
             handler = new SigningHandler((PrivateKey) signing.getKey(alias, password),
-                (X509Certificate) signing.getCertificate(alias), ca, args.getOrDefault("tamper", "none"));
+                (X509Certificate) signing.getCertificate(alias), ca, args.getOrDefault("tamper", "none"), wss4j);
         }
         try {
             if ("verify-identity".equals(argv[0])) {

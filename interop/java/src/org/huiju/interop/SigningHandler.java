@@ -23,6 +23,7 @@ import org.w3c.dom.Element;
  * {@link Profile}. It declares that it understands wsse:Security, so JAX-WS accepts the
  * mustUnderstand="1" Security header of signed replies.
  *
+ * With a {@link Wss4jSigner} the signing is WSS4J's, set up from the profile's settings only.
  * tamper "wrong-key" signs with a fresh key while the token carries the real certificate;
  * "alter" changes the Body after signing. Both must be refused by the receiver.
  */
@@ -31,16 +32,18 @@ public final class SigningHandler implements SOAPHandler<SOAPMessageContext> {
     private final X509Certificate certificate;
     private final X509Certificate ca;
     private final String tamper;
+    private final Wss4jSigner wss4j;
     String sentHash;
     String sentMessageId;
     Profile.Verified reply;
     String replyProblem;
 
-    SigningHandler(PrivateKey key, X509Certificate certificate, X509Certificate ca, String tamper) {
+    SigningHandler(PrivateKey key, X509Certificate certificate, X509Certificate ca, String tamper, Wss4jSigner wss4j) {
         this.key = key;
         this.certificate = certificate;
         this.ca = ca;
         this.tamper = tamper;
+        this.wss4j = wss4j;
     }
 
     @Override
@@ -91,7 +94,11 @@ public final class SigningHandler implements SOAPHandler<SOAPMessageContext> {
             }
             signingKey = generator.generateKeyPair().getPrivate();
         }
-        Profile.sign(document, signingKey, certificate);
+        if (wss4j != null) {
+            wss4j.sign(document); // by configuration, as CXF signs
+        } else {
+            Profile.sign(document, signingKey, certificate);
+        }
         Element header = Profile.only(document.getDocumentElement(), Profile.SOAP11, "Header");
         sentMessageId = Profile.only(Profile.only(header, Profile.HX, "ExchangeHeader"), Profile.HX, "messageId")
             .getTextContent().trim();
@@ -103,6 +110,9 @@ public final class SigningHandler implements SOAPHandler<SOAPMessageContext> {
         sentHash = Profile.requestHash(document); // of what is sent: a reply must answer exactly that
         message.getSOAPPart().setContent(new DOMSource(document));
         message.saveChanges();
+        if (System.getenv("INTEROP_DUMP") != null) {
+            java.nio.file.Files.write(java.nio.file.Paths.get(System.getenv("INTEROP_DUMP")), bytes(message));
+        }
     }
 
     private void verify(SOAPMessage message, boolean fault) throws Exception {
