@@ -99,11 +99,14 @@ def test_wss4j_signing_by_configuration_is_accepted_both_ways(
     java_kit: JavaKit, secure_sandbox: SandboxServer, huiju: Huiju, java_files: PartnerFiles
 ) -> None:
     """Apache WSS4J (as CXF uses it), given only the profile's settings, makes messages that the sandbox
-    and Huiju's inbound endpoint accept: its own layout (Timestamp last, InclusiveNamespaces) included."""
+    and Huiju's inbound endpoint accept: its own layout (Timestamp last, InclusiveNamespaces) included;
+    and WSS4J's own processing accepts their signed answers (signature, CA, Timestamp)."""
     code, out = _secure_call(java_kit, secure_sandbox, java_files, "--engine", "wss4j")
     assert (code, out["ok"], out.get("value")) == (0, True, True), out
     assert out["request_hash"] == out["sent_hash"]
+    assert out["wss4j_verified"] is True
     case, receipt = huiju.waiting_case(JAVA_PARTNER)
     code, out = _decision(java_kit, huiju, java_files, case, receipt, "--engine", "wss4j")
     assert (code, out["ok"], out.get("value")) == (0, True, True), out
+    assert out["wss4j_verified"] is True
     assert not huiju.waits(case)

@@ -151,6 +151,7 @@ public final class Partner {
         if (handler != null && handler.reply != null) {
             out.append(", \"reply_signer\": ").append(quote(handler.reply.signer.getSubjectX500Principal().getName()));
             out.append(", \"sent_hash\": ").append(quote(handler.sentHash));
+            out.append(", \"wss4j_verified\": ").append(handler.wss4jVerified);
         }
         System.out.println(out.append("}"));
     }

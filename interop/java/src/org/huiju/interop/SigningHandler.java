@@ -36,6 +36,7 @@ public final class SigningHandler implements SOAPHandler<SOAPMessageContext> {
     String sentHash;
     String sentMessageId;
     Profile.Verified reply;
+    boolean wss4jVerified;
     String replyProblem;
 
     SigningHandler(PrivateKey key, X509Certificate certificate, X509Certificate ca, String tamper, Wss4jSigner wss4j) {
@@ -121,6 +122,10 @@ public final class SigningHandler implements SOAPHandler<SOAPMessageContext> {
             // Huiju answers a call that did not verify with an unsigned fault that echoes nothing.
             replyProblem = "unsigned fault";
             return;
+        }
+        if (wss4j != null) {
+            Wss4jSigner.verify(Profile.parse(bytes(message)), ca); // as a CXF client would, besides ours
+            wss4jVerified = true;
         }
         Profile.Verified verified = Profile.verify(document, ca);
         if (!sentMessageId.equals(verified.header.get("messageId"))) {
