@@ -1,0 +1,116 @@
+"""One throttle (Flask-Limiter, storage from the settings: memory:// on SQLite here, Redis beside
+PostgreSQL) for the portal, the console, the API's HTTP Basic and /exchange/soap. Failed sign-ins
+slow an account down and stop an address; nobody can lock a resident out at will."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from web_support import OFFICER, RESIDENT, console_sign_in, portal_sign_in, token
+
+from huiju.app.seed import DEMO_PASSWORD
+from huiju.app.web import create_app
+from huiju.runtime import Runtime
+from tests.security.conftest import make_runtime
+
+LIMITS = {"signin_slowdown_after": 3, "signin_max_delay": 2, "signin_address_limit": "12 per 15 minutes",
+          "exchange_rate_limit": "3 per minute"}  # fmt: skip
+
+
+@pytest.fixture
+def throttled(tmp_path: Path, pki: Path, backend: dict[str, Any]) -> Iterator[tuple[Flask, Runtime]]:
+    rt = make_runtime(tmp_path, pki, **LIMITS, **backend)
+    yield create_app(rt, {"TESTING": True}), rt
+    rt.db.dispose()
+
+
+def basic(username: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
+
+
+def api(client: FlaskClient, username: str, password: str, address: str) -> Any:
+    return client.get("/api/v1/tasks", headers=basic(username, password), environ_base={"REMOTE_ADDR": address})
+
+
+def wait_until_allowed(call: Any, deadline_seconds: float = 15.0) -> Any:
+    """Poll until the answer is no longer 429 (each try respects the Retry-After it was given)."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        reply = call()
+        if reply.status_code != 429 or time.monotonic() > deadline:
+            return reply
+        assert 1 <= int(reply.headers["Retry-After"]) <= LIMITS["signin_max_delay"]
+        time.sleep(0.25)
+
+
+def test_the_api_slows_down_wrong_passwords_but_the_right_one_still_works(throttled: tuple[Flask, Runtime]) -> None:
+    app, _rt = throttled
+    client = app.test_client()
+    answers = [api(client, OFFICER, f"guess-{n}", f"10.1.0.{n}").status_code for n in range(30)]
+    # 30 wrong passwords from 30 addresses: after the third, most are told to wait
+    assert answers[:3] == [401, 401, 401] and answers.count(429) >= 20, answers
+    refused = api(client, OFFICER, DEMO_PASSWORD, "10.2.0.1")
+    assert refused.status_code == 429 and refused.headers["Retry-After"]  # even the right one waits now
+    assert refused.json is not None and refused.json["status"] == 429
+    reply = wait_until_allowed(lambda: api(client, OFFICER, DEMO_PASSWORD, "10.2.0.1"))
+    assert reply.status_code == 200  # never locked out: the wait is short and the right password works
+
+
+def test_an_address_that_guesses_many_accounts_is_stopped_and_only_it(throttled: tuple[Flask, Runtime]) -> None:
+    app, _rt = throttled
+    client = app.test_client()
+    for n in range(12):
+        assert api(client, f"user-{n}", "guess", "10.3.0.1").status_code == 401
+    assert api(client, OFFICER, DEMO_PASSWORD, "10.3.0.1").status_code == 429  # this address waits
+    assert api(client, OFFICER, DEMO_PASSWORD, "10.3.0.2").status_code == 200  # nobody else does
+
+
+def test_portal_console_and_api_share_one_count(throttled: tuple[Flask, Runtime]) -> None:
+    app, _rt = throttled
+    client = app.test_client()
+    for n in range(3):
+        assert api(client, OFFICER, f"guess-{n}", "10.4.0.1").status_code == 401
+    console = app.test_client()
+    reply = console_sign_in(console, OFFICER, DEMO_PASSWORD)
+    assert reply.status_code == 429 and "秒后再试" in reply.get_data(as_text=True)  # told how long to wait
+    portal = app.test_client()
+    for n in range(3):
+        assert portal_sign_in(portal, RESIDENT, f"guess-{n}").status_code == 200  # the form again, with its error
+    page = portal_sign_in(portal, RESIDENT, DEMO_PASSWORD)
+    assert page.status_code == 429 and page.headers["Retry-After"]
+    assert wait_until_allowed(lambda: portal_sign_in(portal, RESIDENT, DEMO_PASSWORD)).status_code == 302
+
+
+def test_unknown_and_known_accounts_are_throttled_alike(throttled: tuple[Flask, Runtime]) -> None:
+    app, _rt = throttled
+    client = app.test_client()
+    known = [api(client, OFFICER, "guess", "10.5.0.1").status_code for _ in range(5)]
+    unknown = [api(client, "officer-nobody", "guess", "10.5.0.2").status_code for _ in range(5)]
+    assert known == unknown  # the answers say nothing about which accounts exist
+
+
+def test_the_inbound_endpoint_is_rate_limited(throttled: tuple[Flask, Runtime]) -> None:
+    app, _rt = throttled
+    client = app.test_client()
+    statuses = [
+        client.post("/exchange/soap", data=b"<x/>", environ_base={"REMOTE_ADDR": "10.6.0.1"}).status_code
+        for _ in range(4)
+    ]
+    assert statuses[:3] == [500, 500, 500] and statuses[3] == 429  # refused faults, then throttled
+    other = client.post("/exchange/soap", data=b"<x/>", environ_base={"REMOTE_ADDR": "10.6.0.2"})
+    assert other.status_code == 500
+
+
+def test_the_csrf_token_still_guards_the_sign_in_form(throttled: tuple[Flask, Runtime]) -> None:
+    app, _rt = throttled
+    client = app.test_client()
+    assert token(client, "/portal/login")
+    reply = client.post("/portal/login", data={"login": RESIDENT, "password": DEMO_PASSWORD})
+    assert reply.status_code == 400
