@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_babel import get_locale
@@ -24,10 +24,11 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from huiju.errors import PermissionDenied
+from huiju.errors import InputError, PermissionDenied
 from huiju.i18n import normalize
 from huiju.models import Role, User
 from huiju.runtime import Runtime
+from huiju.services.accounts import change_password
 from huiju.services.actors import Actor, actor_for, authenticate
 from huiju.web import headers
 from huiju.web.runtime import runtime
@@ -237,6 +238,28 @@ class AuthView(BaseView):  # type: ignore[misc]
             throttle.failed(account, address)
             error = _l("Wrong user name or password, or the account may not use the console.")
         return self.render_template("console/login.html", error=error), (401 if error else 200)
+
+    @expose("/password", methods=["GET", "POST"])
+    def password(self) -> Any:
+        """Change one's own password; every session of the account ends, this browser's starts anew."""
+        if not current_user.is_authenticated:
+            return redirect(url_for("AuthView.login", next=request.full_path))
+        error = None
+        if request.method == "POST":
+            new = request.form.get("new_password") or ""
+            if new != (request.form.get("new_password2") or ""):
+                error = str(_l("The two new passwords are not the same."))
+            else:
+                current = request.form.get("current_password") or ""
+                try:
+                    change_password(runtime().db, current_user.username, current, new)
+                except (InputError, PermissionDenied) as exc:
+                    error = exc.localized(locale())
+                else:
+                    regenerate_session()  # this browser goes on in a new session; every other one ended
+                    flash(str(_l("Your password is changed; you are signed out everywhere else.")), "success")
+                    return redirect(home_url(current_user.actor))
+        return self.render_template("console/password.html", error=error), (400 if error else 200)
 
     @expose("/out", methods=["POST"])
     def logout(self) -> Any:

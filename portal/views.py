@@ -208,7 +208,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
         return error_page(
             429,
             _("Too many attempts"),
-            _("Too many attempts from this address. Wait 15 minutes and try again."),
+            _("Too many attempts from this address. Please wait a while and try again."),
         )
 
     @bp.errorhandler(TooManyAttempts)

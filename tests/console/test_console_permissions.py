@@ -62,6 +62,9 @@ CONSOLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/console/inbox/{t}/transfer", {OFFICER: 303, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: 404,
                                              FAR_REVIEWER: 404, "admin": 403, "integrator": 403}),
     ("GET", "/console/", {u: 302 for u in USERS}),  # to the page of one's role
+    # One's own password (tests/security/test_sessions.py); a post without the current one changes nothing.
+    ("GET", "/console/login/password", {u: OK for u in USERS}),
+    ("POST", "/console/login/password", {u: 400 for u in USERS}),
 ]  # fmt: skip
 #: Console routes that need no row: sign-in and out, language, static files, FAB's own helpers.
 EXEMPT = {"AuthView.login", "AuthView.logout", "LocaleView.index", "static", "appbuilder.static", "UtilView.back",

@@ -151,3 +151,20 @@ def test_idle_and_absolute_timeouts_are_settings(short_sessions: Flask) -> None:
         assert portal_signed_in(busy)  # 250 s
         clock.tick(55)
         assert not portal_signed_in(busy)  # 305 s: past the absolute limit, however active
+
+
+def test_an_officer_changing_the_password_in_the_console_signs_out_the_other_sessions(
+    app: Flask, runtime: Runtime
+) -> None:
+    desk, laptop = app.test_client(), app.test_client()
+    console_sign_in(desk)
+    console_sign_in(laptop)
+    reply = desk.post(
+        "/console/login/password",
+        data={"csrf_token": token(desk, "/console/login/password"), "current_password": DEMO_PASSWORD,
+              "new_password": "officer-2026-pass", "new_password2": "officer-2026-pass"},
+    )  # fmt: skip
+    assert reply.status_code == 302, reply.get_data(as_text=True)[-800:]
+    assert console_signed_in(desk) and not console_signed_in(laptop)
+    assert sessions(runtime, OFFICER) == 1
+    assert console_sign_in(app.test_client(), OFFICER, "officer-2026-pass").status_code == 302
