@@ -7,16 +7,23 @@ in one run (the ratio should be close to 1: no account enumeration by timing).
 from __future__ import annotations
 
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from huiju.app.bootstrap import build_runtime
-from huiju.app.seed import seed_all
-from huiju.errors import PermissionDenied
-from huiju.services.actors import authenticate
-from huiju.settings import load_settings
+# Run as a file, Python puts this folder first on sys.path, where exchange.py would shadow the
+# exchange package.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+from huiju.app.bootstrap import build_runtime  # noqa: E402
+from huiju.app.seed import seed_all  # noqa: E402
+from huiju.errors import PermissionDenied  # noqa: E402
+from huiju.services.actors import authenticate  # noqa: E402
+from huiju.settings import load_settings  # noqa: E402
 
 ROUNDS = 30
 
