@@ -25,8 +25,8 @@ HUIJU_UPLOADS_FOLDER        where uploaded files are kept (outside any web root)
 HUIJU_UPLOAD_MAX_PIXELS     largest picture accepted, in pixels (decompression bombs)   ``50000000``
 HUIJU_SESSION_IDLE_MINUTES  a web session ends after this long without a request        ``30``
 HUIJU_SESSION_MAX_HOURS     and this long after sign-in, however active                 ``12``
-HUIJU_RATELIMIT_STORAGE     where request and sign-in counters live: ``memory://`` for  ``memory://``
-                            one web process, ``redis://...`` shared by several
+HUIJU_RATELIMIT_STORAGE     where request and sign-in counters live: ``memory://`` for  the Redis broker if
+                            one web process, ``redis://...`` shared by several         any, else ``memory://``
 HUIJU_SIGNIN_ADDRESS_LIMIT  failed sign-ins one client address may make                 ``50 per 15 minutes``
 HUIJU_SIGNIN_SLOWDOWN_AFTER failed sign-ins of one account before each next attempt     ``5``
                             waits (1 s, doubling, within the 15 minutes)
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     upload_max_pixels: int = Field(default=50_000_000, gt=0)
     session_idle_minutes: float = Field(default=30, gt=0)
     session_max_hours: float = Field(default=12, gt=0)
-    ratelimit_storage: str = "memory://"
+    ratelimit_storage: str = ""
     signin_address_limit: str = "50 per 15 minutes"
     signin_slowdown_after: int = Field(default=5, ge=1)
     signin_max_delay: float = Field(default=60, gt=0)
@@ -101,11 +101,19 @@ class Settings(BaseSettings):
                 _("HUIJU_SECRET_KEY must be at least {n} bytes long in production (e.g. from "
                   "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)", n=MIN_SECRET_BYTES)
             )  # fmt: skip
-        if self.ratelimit_storage.split(":", 1)[0] not in ("memory", "redis", "rediss", "redis+sentinel"):
+        if self.resolved_ratelimit_storage.split(":", 1)[0] not in ("memory", "redis", "rediss", "redis+sentinel"):
             raise ConfigurationError(
                 _("HUIJU_RATELIMIT_STORAGE must be memory:// or redis://..., not {uri}", uri=self.ratelimit_storage)
             )
         return self
+
+    @property
+    def resolved_ratelimit_storage(self) -> str:
+        """Counters shared by every web process when scaled out: the Redis broker unless said otherwise;
+        in the one embedded web process, in memory."""
+        if self.ratelimit_storage:
+            return self.ratelimit_storage
+        return self.broker_url if self.broker_url.startswith(("redis://", "rediss://")) else "memory://"
 
     @property
     def secure_mode(self) -> bool:

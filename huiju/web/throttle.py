@@ -1,6 +1,7 @@
 """One throttling mechanism (Flask-Limiter) for the portal, the console, the JSON API and the inbound
 endpoint, with its storage declared in the settings (``HUIJU_RATELIMIT_STORAGE``: ``memory://`` for
-the one embedded web process, ``redis://...`` shared by every web process when scaled out).
+the one embedded web process, ``redis://...`` shared by every web process when scaled out; the
+Redis broker by default when there is one).
 
 Failed sign-ins (OWASP ASVS 2.2.1) slow down, they do not lock out. Counted in a moving window of
 15 minutes:
@@ -62,7 +63,7 @@ def limiter_for(runtime: Runtime) -> Limiter:
     if found is None:
         found = Limiter(
             get_remote_address,
-            storage_uri=runtime.settings.ratelimit_storage,
+            storage_uri=runtime.settings.resolved_ratelimit_storage,
             strategy="moving-window",
             key_prefix="huiju",
             headers_enabled=True,

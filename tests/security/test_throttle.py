@@ -17,7 +17,9 @@ from web_support import OFFICER, RESIDENT, console_sign_in, portal_sign_in, toke
 
 from huiju.app.seed import DEMO_PASSWORD
 from huiju.app.web import create_app
+from huiju.errors import ConfigurationError
 from huiju.runtime import Runtime
+from huiju.settings import load_settings
 from huiju.web.throttle import throttle_of
 from tests.security.conftest import make_runtime
 
@@ -135,3 +137,13 @@ def test_the_csrf_token_still_guards_the_sign_in_form(throttled: tuple[Flask, Ru
     assert token(client, "/portal/login")
     reply = client.post("/portal/login", data={"login": RESIDENT, "password": DEMO_PASSWORD})
     assert reply.status_code == 400
+
+
+def test_the_counters_are_shared_by_every_web_process_when_scaled_out() -> None:
+    assert load_settings(broker_url="", ratelimit_storage="").resolved_ratelimit_storage == "memory://"
+    scaled = load_settings(broker_url="redis://10.0.0.5:6379/0", ratelimit_storage="")
+    assert scaled.resolved_ratelimit_storage == "redis://10.0.0.5:6379/0"  # the broker's Redis, by default
+    own = load_settings(broker_url="redis://10.0.0.5:6379/0", ratelimit_storage="redis://10.0.0.6:6379/2")
+    assert own.resolved_ratelimit_storage == "redis://10.0.0.6:6379/2"
+    with pytest.raises(ConfigurationError):
+        load_settings(ratelimit_storage="mongodb://10.0.0.7")
