@@ -207,6 +207,12 @@ def call(
         )
     if not settings.enabled:
         raise PermanentAdapterError(f"the adapter for {settings.system!r} is disabled", **details)
+    if tls is not None and not settings.endpoint.lower().startswith("https://"):
+        # Secure mode (a client certificate given) never sends a signed call in clear text.
+        raise PermanentAdapterError(
+            f"the endpoint of {settings.system!r} is not https:// ({settings.endpoint}); secure mode refuses it",
+            **details,
+        )
     contract = CONTRACTS[spec.system]
     started = time.perf_counter()
     session = requests.Session()

@@ -17,7 +17,14 @@ from huiju.errors import HuijuError, NotFoundError, PermissionDenied
 from huiju.runtime import Runtime
 from huiju.web.problems import http_status
 from huiju.web.runtime import EXTENSION_KEY
-from officer_console.security import FAB_ROLES, PUBLIC_ROLE, ConsoleSecurityManager, home_url, locale
+from officer_console.security import (
+    FAB_ROLES,
+    PUBLIC_ROLE,
+    ConsoleSecurityManager,
+    configure_security,
+    home_url,
+    locale,
+)
 
 HERE = Path(__file__).parent
 
@@ -53,16 +60,12 @@ def build(runtime: Runtime, test_config: dict[str, Any] | None, *, url_prefix: s
         BABEL_DEFAULT_LOCALE="zh",
         LANGUAGES={"zh": {"flag": "cn", "name": "中文"}, "en": {"flag": "gb", "name": "English"}},
         BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
-        SESSION_COOKIE_NAME="huiju_console",
-        SESSION_COOKIE_PATH=url_prefix or "/",
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=runtime.settings.env == "production",
         WTF_CSRF_TIME_LIMIT=None,
     )
     if test_config:
         app.config.from_mapping(test_config)
     app.extensions[EXTENSION_KEY] = runtime
+    configure_security(app, runtime, url_prefix)  # sessions on the server, throttle, headers
     CSRFProtect(app)
     db = SQLA()
     with app.app_context():

@@ -9,31 +9,36 @@ permissions) are switched off: accounts are kept where the API, the CLI and the 
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import abort, current_app, g, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from huiju.errors import PermissionDenied
+from huiju.errors import InputError, PermissionDenied
 from huiju.i18n import normalize
 from huiju.models import Role, User
+from huiju.runtime import Runtime
+from huiju.services.accounts import change_password
 from huiju.services.actors import Actor, actor_for, authenticate
+from huiju.web import headers
 from huiju.web.runtime import runtime
+from huiju.web.sessions import ServerSessionInterface, cookie_settings, end_session, regenerate_session
+from huiju.web.throttle import TooManyAttempts, init_throttle, throttle_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC_ROLE = "Public"
+SESSION_COOKIE = "huiju_console"
 
 #: What each Huiju role may open, as FAB built-in roles: (view name regex, permission regex).
 #: The service layer scopes every row again; this only decides which pages a role gets.
@@ -112,6 +117,10 @@ class ConsoleSecurityManager(SecurityManager):  # type: ignore[misc]
                 return None  # residents use the portal
             return _console_user(user)
 
+    def create_limiter(self, app: Flask) -> Limiter:
+        """The web process's one limiter (bound by :func:`configure_security`), not a second one."""
+        return throttle_of(app).limiter
+
     def get_public_role(self) -> ConsoleRole:
         return ConsoleRole(PUBLIC_ROLE)
 
@@ -166,41 +175,33 @@ def home_url(actor: Actor) -> str:
     return str(url_for("CaseView.incidents"))
 
 
-class SignInGuard:
-    """Failed sign-ins counted per account and per client address in a moving window: past the limit,
-    that account (or, past five times the limit, that address: an office shares one behind its NAT)
-    is refused until the window moves on (in this process)."""
+def configure_security(app: Flask, runtime: Runtime, url_prefix: str) -> None:
+    """Server-side sessions (cookie on the console's path), the shared sign-in throttle, and the
+    web process's security headers on every console response (its decision pages cannot be framed)."""
+    app.config.update(cookie_settings(runtime, SESSION_COOKIE, url_prefix or "/"))
+    app.session_interface = ServerSessionInterface("console", _signed_in_user)
+    init_throttle(app, runtime)
+    production = runtime.settings.production
+    static = app.static_url_path or "/assets"
 
-    def __init__(self, limit: int = 10, window_seconds: float = 900.0) -> None:
-        self.limit, self.window = limit, window_seconds
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    @app.before_request
+    def signed_in_user() -> None:
+        # Before CSRFProtect's check (registered after this): a refused form's error page draws the
+        # menu of the signed-in user, which reads g.user (else the error page itself failed: 500).
+        g.user = current_user
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
-
-    def blocked(self, account: str, address: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return len(self._recent(account, now)) >= self.limit or len(self._recent(address, now)) >= 5 * self.limit
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
+    @app.after_request
+    def console_headers(response: Response) -> Response:
+        cached = request.path.startswith((static + "/", "/static/"))
+        return headers.apply(response, headers.CONSOLE_CSP, production=production, cache=cached)
 
 
-def sign_in_guard() -> SignInGuard:
-    """The console app's guard (created with the app, sized by CONSOLE_SIGN_IN_LIMIT)."""
-    guard = current_app.extensions.get("huiju.sign_in_guard")
-    if guard is None:
-        guard = SignInGuard(int(current_app.config.get("CONSOLE_SIGN_IN_LIMIT", 10)))
-        current_app.extensions["huiju.sign_in_guard"] = guard
-    return cast(SignInGuard, guard)
+def _signed_in_user(data: Mapping[str, Any]) -> int | None:
+    """Flask-Login keeps the signed-in user's id in the session as ``_user_id``."""
+    try:
+        return int(data["_user_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class AuthView(BaseView):  # type: ignore[misc]
@@ -214,25 +215,54 @@ class AuthView(BaseView):  # type: ignore[misc]
         error = None
         if request.method == "POST":
             username = (request.form.get("username") or "").strip()
-            keys = (f"account:{username.lower()}", f"address:{request.remote_addr or 'unknown'}")
-            guard = sign_in_guard()
-            if guard.blocked(*keys):
-                error = _l("Too many failed sign-ins. Please wait 15 minutes and try again.")
-                return self.render_template("console/login.html", error=error), 429
+            account, address = username.lower(), get_remote_address() or "unknown"
+            throttle = throttle_of(current_app)
+            try:
+                throttle.check(account, address)
+            except TooManyAttempts as wait:
+                error = _l(
+                    "Too many failed sign-ins. Wait %(seconds)s seconds and try again.", seconds=wait.retry_after
+                )
+                page = self.render_template("console/login.html", error=error)
+                return page, 429, {"Retry-After": str(wait.retry_after)}
             user = self.appbuilder.sm.auth_user_db(username, request.form.get("password") or "")
-            if user is None:
-                guard.failed(*keys)
             if user is not None:
+                throttle.succeeded(account)
                 login_user(user, remember=False)
+                regenerate_session()  # a new session token at sign-in: no fixation
                 target = request.args.get("next") or ""
                 # Only a path of this console: never an open redirect.
                 if target.startswith("/") and not target.startswith("//"):
                     return redirect(request.script_root + target)
                 return redirect(home_url(user.actor))
+            throttle.failed(account, address)
             error = _l("Wrong user name or password, or the account may not use the console.")
         return self.render_template("console/login.html", error=error), (401 if error else 200)
+
+    @expose("/password", methods=["GET", "POST"])
+    def password(self) -> Any:
+        """Change one's own password; every session of the account ends, this browser's starts anew."""
+        if not current_user.is_authenticated:
+            return redirect(url_for("AuthView.login", next=request.full_path))
+        error = None
+        if request.method == "POST":
+            new = request.form.get("new_password") or ""
+            if new != (request.form.get("new_password2") or ""):
+                error = str(_l("The two new passwords are not the same."))
+            else:
+                current = request.form.get("current_password") or ""
+                try:
+                    change_password(runtime().db, current_user.username, current, new)
+                except (InputError, PermissionDenied) as exc:
+                    error = exc.localized(locale())
+                else:
+                    regenerate_session()  # this browser goes on in a new session; every other one ended
+                    flash(str(_l("Your password is changed; you are signed out everywhere else.")), "success")
+                    return redirect(home_url(current_user.actor))
+        return self.render_template("console/password.html", error=error), (400 if error else 200)
 
     @expose("/out", methods=["POST"])
     def logout(self) -> Any:
         logout_user()
+        end_session()  # every copy of this session's cookie stops working
         return redirect(url_for("AuthView.login"))

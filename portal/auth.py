@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import g, redirect, request, session, url_for
 
+from huiju.web.sessions import regenerate_session
 from portal.i18n import LANG_KEY
 from portal.services import Account
 
@@ -58,8 +59,11 @@ def safe_next(target: str | None) -> str:
 
 
 def restart_session(**values: str) -> None:
-    # A new session on sign-in and sign-out (no fixation), keeping only the display preferences.
+    """A new session on sign-in and sign-out, keeping only the display preferences: a new token
+    (no fixation), and the old session ended on the server, so a copy of the old cookie signs
+    nobody in (see :mod:`huiju.web.sessions`)."""
     kept = {key: session[key] for key in PREFERENCES if key in session}
     session.clear()
     session.update(kept)
     session.update(values)
+    regenerate_session()

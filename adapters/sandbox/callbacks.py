@@ -22,6 +22,7 @@ from lxml import etree
 from adapters.contracts import EXCHANGE_NS, PROTOCOL_VERSION
 from adapters.receiver import ReceiverSecurity
 from adapters.soapserver import SOAP_ENV, element
+from adapters.tls import ClientTls, ContextAdapter, client_context
 from certs.errors import CertificateError
 from certs.xmlsig import request_hash, sign_envelope, verify_envelope
 
@@ -53,9 +54,13 @@ class CallbackSender:
     """Sends signed callbacks to ``url`` (Huiju's ``/exchange/soap``) in the background."""
 
     def __init__(
-        self, url: str, security: ReceiverSecurity, *, delay: float = 0.3, attempts: int = 8, timeout: float = 5.0
-    ) -> None:
+        self, url: str, security: ReceiverSecurity, *, delay: float = 0.3, attempts: int = 8, timeout: float = 5.0,
+        tls: ClientTls | None = None,
+    ) -> None:  # fmt: skip
+        if tls is not None and not url.startswith("https://"):
+            raise ValueError(f"callbacks with a client certificate go to an https:// URL, not {url}")
         self.url = url
+        self.tls = tls  # mTLS: the sandbox's client certificate, and our CA only
         self.security = security
         self.delay = delay
         self.attempts = attempts
@@ -111,9 +116,15 @@ class CallbackSender:
 
     def _send_once(self, callback: Callback) -> bool:
         data = self._envelope(callback)
-        reply = requests.post(self.url, data=data, timeout=self.timeout,
-                              headers={"Content-Type": "text/xml; charset=utf-8",
-                                       "SOAPAction": f"{INBOUND_NS}#{callback.operation}"})  # fmt: skip
+        with requests.Session() as session:
+            session.trust_env = False
+            if self.tls is not None:
+                session.cert = self.tls.cert
+                session.verify = str(self.tls.ca_file)
+                session.mount("https://", ContextAdapter(client_context(self.tls)))
+            reply = session.post(self.url, data=data, timeout=self.timeout,
+                                 headers={"Content-Type": "text/xml; charset=utf-8",
+                                          "SOAPAction": f"{INBOUND_NS}#{callback.operation}"})  # fmt: skip
         verified = verify_envelope(reply.content, self.security.trust)
         echoed = verified.header.findtext(f"{{{EXCHANGE_NS}}}requestHash")
         if echoed != request_hash(data):

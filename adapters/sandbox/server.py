@@ -22,7 +22,7 @@ from adapters.receiver import DEFAULT_MAX_SKEW_SECONDS, SandboxSecurity
 from adapters.sandbox.app import SandboxApp
 from adapters.sandbox.callbacks import CallbackSender
 from adapters.sandbox.state import SandboxState
-from adapters.tls import ServerTls, server_context
+from adapters.tls import ClientTls, ServerTls, server_context
 from certs.store import SigningIdentity
 from certs.trust import TrustStore
 
@@ -55,9 +55,10 @@ class SandboxServer:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
-    def call_back_to(self, url: str, *, delay: float = 0.3) -> None:
-        """Send callbacks to ``url`` from now on (secure mode only): for a Huiju started after us."""
-        self.callbacks = _callbacks(self.security, url, delay)
+    def call_back_to(self, url: str, *, delay: float = 0.3, tls: ClientTls | None = None) -> None:
+        """Send callbacks to ``url`` from now on (secure mode only): for a Huiju started after us;
+        with ``tls``, over mutual TLS presenting that client certificate."""
+        self.callbacks = _callbacks(self.security, url, delay, tls)
         self.app.callbacks = self.callbacks
 
     @property
@@ -117,12 +118,13 @@ def run(
     max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS,
     callback_url: str | None = None,
     tls: ServerTls | None = None,
+    callback_tls: ClientTls | None = None,
 ) -> None:
     """Serve in the foreground until Ctrl-C (``huiju sandbox``); secure mode with ``trust`` and ``signer``,
     and callbacks to ``callback_url`` (Huiju's inbound endpoint) in secure mode; HTTPS with client
     certificates (mTLS) with ``tls``."""
     security = security_config(trust, signer, max_skew_seconds)
-    app = SandboxApp(security=security, callbacks=_callbacks(security, callback_url, 0.5))
+    app = SandboxApp(security=security, callbacks=_callbacks(security, callback_url, 0.5, callback_tls))
     server = serve(host, port, app, tls)
     mode = "secure mode, signed messages only" if security is not None else "plain mode"
     scheme = "http"
@@ -199,8 +201,11 @@ def serve(host: str, port: int, app: WSGIApplication, tls: ServerTls | None = No
     return server
 
 
-def _callbacks(security: SandboxSecurity | None, url: str | None, delay: float) -> CallbackSender | None:
-    """Callbacks are signed: the sandbox sends them only in secure mode, and only when told where."""
+def _callbacks(
+    security: SandboxSecurity | None, url: str | None, delay: float, tls: ClientTls | None = None
+) -> CallbackSender | None:
+    """Callbacks are signed: the sandbox sends them only in secure mode, and only when told where
+    (over mutual TLS with ``tls``)."""
     if security is None or not url:
         return None
-    return CallbackSender(url, security, delay=delay)
+    return CallbackSender(url, security, delay=delay, tls=tls)

@@ -129,7 +129,7 @@ def accounts() -> None:
 @handle_errors
 def sandbox(host: str | None, port: int | None, plain: bool) -> None:
     from adapters.sandbox.server import run
-    from adapters.tls import ServerTls
+    from adapters.tls import ClientTls, ServerTls
     from certs.store import load_signing_identity, passphrase_of
     from certs.trust import TrustStore
     from huiju.settings import load_settings
@@ -140,13 +140,16 @@ def sandbox(host: str | None, port: int | None, plain: bool) -> None:
         say(_("the sandbox runs in plain mode: requests are not verified, replies not signed"), err=True)
         run(host or settings.sandbox_host, port or settings.sandbox_port)
         return
+    # Callbacks go where Huiju's web process takes them: over mutual TLS in secure mode.
+    mtls = settings.resolved_inbound_mtls
     run(
         host or settings.sandbox_host,
         port or settings.sandbox_port,
         trust=TrustStore.load(folder),
         signer=load_signing_identity(folder, "sandbox", passphrase=passphrase_of(settings)),
-        callback_url=f"http://{settings.web_host}:{settings.web_port}/exchange/soap",
+        callback_url=settings.inbound_url,
         tls=ServerTls.from_store(folder, "sandbox"),
+        callback_tls=ClientTls.from_store(folder, "sandbox") if mtls else None,
     )
 
 
@@ -178,7 +181,24 @@ def serve(host: str | None, port: int | None) -> None:
     from huiju.settings import load_settings
 
     settings = load_settings()
-    run_simple(host or settings.web_host, port or settings.web_port, create_app(), threaded=True)
+    app = create_app()
+    if settings.resolved_inbound_mtls:
+        start_inbound(app, settings)
+    run_simple(host or settings.web_host, port or settings.web_port, app, threaded=True)
+
+
+def start_inbound(app: Any, settings: Any) -> None:
+    """The inbound endpoint on its own listener, over mutual TLS (secure mode), in a thread."""
+    import threading
+
+    from adapters.tls import ServerTls
+    from huiju.app.inbound_tls import serve_inbound
+
+    server = serve_inbound(
+        settings.inbound_host, settings.inbound_port, app, ServerTls.from_store(settings.resolved_certs_folder, "huiju")
+    )
+    say(_("callbacks: {url} (mutual TLS, client certificate required)", url=settings.inbound_url), err=True)
+    threading.Thread(target=server.serve_forever, name="huiju-inbound", daemon=True).start()
 
 
 @main.command(help="Initialise, then run the sandbox, a worker and the web process until Ctrl-C.")

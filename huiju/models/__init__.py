@@ -5,6 +5,7 @@ from huiju.models.cases import FINAL, WITHDRAWABLE, Case, CaseEvent, CaseStatus
 from huiju.models.items import Item, ItemKind, ResponsibleLevel, Theme, TimeUnit
 from huiju.models.orgs import Org, OrgLevel
 from huiju.models.residents import Resident
+from huiju.models.sessions import PendingRegistration, WebSession
 from huiju.models.users import Role, User
 
 __all__ = [
@@ -21,10 +22,12 @@ __all__ = [
     "Item",
     "ItemKind",
     "Org",
+    "PendingRegistration",
     "OrgLevel",
     "Resident",
     "ResponsibleLevel",
     "Role",
     "TimeUnit",
     "User",
+    "WebSession",
 ]
