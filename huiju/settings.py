@@ -22,6 +22,9 @@ HUIJU_EXCHANGE_SIGNING      sign requests and verify replies (off only for a pla
                             sandbox in development)
 HUIJU_UPLOAD_MAX_BYTES      largest file a resident may upload (a material, a photo)    ``10485760`` (10 MB)
 HUIJU_UPLOADS_FOLDER        where uploaded files are kept (outside any web root)        ``<instance>/uploads``
+HUIJU_ADAPTER_ENDPOINTS     first endpoint of each system, as JSON (``{"sms":           the sandbox (none in
+                            "https://..."}``); after that the database's, edited in     production)
+                            the console or with ``huiju adapters set``
 ==========================  ==========================================================  =====================
 """
 
@@ -60,6 +63,7 @@ class Settings(BaseSettings):
     exchange_signing: bool = True
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     uploads_folder: Path | None = None
+    adapter_endpoints: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
