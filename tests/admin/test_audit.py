@@ -17,12 +17,27 @@ from huiju.services.actors import load_actor
 def _record_three(runtime: Runtime) -> None:
     with runtime.db.transaction() as session:
         admin = load_actor(session, "admin")
-        audit.record(session, admin, "user.disable", target_kind="user", target="officer-chaoyang-02",
-                     before={"active": True}, after={"active": False}, detail="离职")
+        audit.record(
+            session,
+            admin,
+            "user.disable",
+            target_kind="user",
+            target="officer-chaoyang-02",
+            before={"active": True},
+            after={"active": False},
+            detail="离职",
+        )
         audit.record(session, admin, "user.enable", target_kind="user", target="officer-chaoyang-02")
     with audit.from_origin("console", "10.0.0.7"):
-        audit.record_read(runtime.db, load_actor_of(runtime, "officer-chaoyang-01"), "case.read",
-                          target_kind="case", target="HJ-1", case_number="HJ-1", resident_id=1)
+        audit.record_read(
+            runtime.db,
+            load_actor_of(runtime, "officer-chaoyang-01"),
+            "case.read",
+            target_kind="case",
+            target="HJ-1",
+            case_number="HJ-1",
+            resident_id=1,
+        )
 
 
 def load_actor_of(runtime: Runtime, username: str):  # type: ignore[no-untyped-def]
