@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from huiju.errors import HuijuError, NotFoundError, PermissionDenied
 from huiju.runtime import Runtime
+from huiju.services import audit
 from huiju.web.problems import http_status
 from huiju.web.runtime import EXTENSION_KEY
 from officer_console.security import FAB_ROLES, PUBLIC_ROLE, ConsoleSecurityManager, home_url, locale
@@ -64,6 +65,7 @@ def build(runtime: Runtime, test_config: dict[str, Any] | None, *, url_prefix: s
         app.config.from_mapping(test_config)
     app.extensions[EXTENSION_KEY] = runtime
     CSRFProtect(app)
+    app.before_request(lambda: audit.set_origin("console", request.remote_addr))
     db = SQLA()
     with app.app_context():
         db.init_app(app)

@@ -18,6 +18,7 @@ from huiju.api import bp as api_bp
 from huiju.app.bootstrap import build_runtime
 from huiju.app.callbacks import inbound_endpoint
 from huiju.runtime import Runtime
+from huiju.services import audit
 from huiju.web.runtime import EXTENSION_KEY
 from officer_console import URL_PREFIX as CONSOLE_PREFIX
 from officer_console import create_console
@@ -36,6 +37,12 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
         app.config.from_mapping(test_config)
     app.extensions[EXTENSION_KEY] = runtime
     app.register_blueprint(api_bp, url_prefix=API_PREFIX)
+
+    @app.before_request
+    def audit_origin() -> None:
+        # What this request records in the audit trail is marked with where it came from.
+        channel = "api" if request.path.startswith(API_PREFIX) else "portal"
+        audit.set_origin(channel, request.remote_addr)
 
     inbound = inbound_endpoint(runtime)
 

@@ -19,7 +19,9 @@ from huiju.i18n import Message, _, localize
 
 @click.group(help="Huiju (汇聚): e-affairs workflow engine for smart communities.")
 def main() -> None:
-    pass
+    from huiju.services.audit import set_origin
+
+    set_origin("cli")  # what a command records in the audit trail is marked as typed at a terminal
 
 
 # -- setting up and running ---------------------------------------------------------------------
@@ -189,8 +191,9 @@ def demo() -> None:
     run_demo()
 
 
-from huiju.cli import calendar, cases, exchange  # noqa: E402,F401 - they register their commands on main
+from huiju.cli import calendar, cases, exchange, users  # noqa: E402,F401 - they register their commands on main
 
 calendar.register(main)
 cases.register(main)
 exchange.register(main)
+users.register(main)

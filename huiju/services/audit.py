@@ -13,7 +13,7 @@ lock. :func:`verify` recomputes the chain and names the first entry that was alt
 reordered.
 
 Where an action came from (console, portal, API, command line, and the client's address) is set
-once per request by the front end (:func:`from_origin`); the command line is the default.
+once per request by the front end (:func:`set_origin`); what a worker does is marked ``system``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from huiju.calendar import CHINA
 from huiju.db import WRITE_OPTION, Database, utcnow
 from huiju.errors import ConfigurationError, InputError, PermissionDenied
 from huiju.i18n import Message, _, localize
-from huiju.models import AuditEntry, Resident, Role
+from huiju.models import AuditEntry, Case, Resident, Role
 from huiju.models.audit import HASHED_FIELDS
 from huiju.services.actors import Actor
 
@@ -48,11 +48,11 @@ CHAIN_LOCK_KEY = int.from_bytes(hashlib.sha256(b"huiju.audit_entry").digest()[:8
 
 @dataclass(frozen=True)
 class Origin:
-    channel: str = "cli"
+    channel: str = "system"  # a worker, a timer; the command line and the web set their own
     address: str | None = None
 
 
-_CLI = Origin()
+_SYSTEM = Origin()
 _ORIGIN: ContextVar[Origin | None] = ContextVar("huiju_audit_origin", default=None)
 
 
@@ -170,7 +170,7 @@ def record(
     detail: str | None = None,
 ) -> AuditEntry:
     """Append one entry in the caller's write transaction (the chain stays locked until it ends)."""
-    origin = _ORIGIN.get() or _CLI
+    origin = _ORIGIN.get() or _SYSTEM
     entry = AuditEntry(
         at=utcnow(),
         actor=_clip(actor.username, 64) or "",
@@ -212,6 +212,44 @@ def record_read(
     with db.transaction() as session:
         record(session, actor, action, target_kind=target_kind, target=target, case_number=case_number,
                resident_id=resident_id, detail=detail)  # fmt: skip
+
+
+def record_case(
+    session: Session,
+    actor: Actor,
+    action: str,
+    case: Case,
+    *,
+    target_kind: str = "case",
+    target: str | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    detail: str | None = None,
+) -> AuditEntry:
+    """An action on a case (or one of its tasks): the case number and whose data it is come with it."""
+    return record(session, actor, action, target_kind=target_kind, target=target or case.number,
+                  case_number=case.number, resident_id=case.applicant_id, before=before, after=after,
+                  detail=detail)  # fmt: skip
+
+
+def record_task(
+    session: Session,
+    actor: Actor,
+    action: str,
+    task: Any,
+    *,
+    after: Mapping[str, Any] | None = None,
+    detail: str | None = None,
+) -> AuditEntry | None:
+    """An action on a human task (claim, release, transfer, decision), recorded against its case."""
+    case = session.get(Case, task.case_id) if task.case_id is not None else None
+    before = {"step": task.step, "assignee": task.assignee}
+    if case is None:
+        return record(session, actor, action, target_kind="task", target=task.id, before=before, after=after,
+                      detail=detail)  # fmt: skip
+    before["case_status"] = case.status.value
+    return record_case(session, actor, action, case, target_kind="task", target=task.id, before=before,
+                       after=after, detail=detail)  # fmt: skip
 
 
 # --- reading ---------------------------------------------------------------------------------------

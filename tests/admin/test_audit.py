@@ -52,7 +52,7 @@ def test_entries_are_chained_and_verify(runtime: Runtime) -> None:
         assert [e.id for e in entries] == [1, 2, 3]
         assert entries[0].prev_hash == audit.GENESIS_HASH
         assert entries[1].prev_hash == entries[0].entry_hash and entries[2].prev_hash == entries[1].entry_hash
-        assert entries[0].before == '{"active":true}' and entries[0].channel == "cli"
+        assert entries[0].before == '{"active":true}' and entries[0].channel == "system"
         assert (entries[2].channel, entries[2].address, entries[2].role) == ("console", "10.0.0.7", "community_officer")
         report = audit.verify(session)
     assert report.ok and report.checked == 3 and report.last_id == 3
