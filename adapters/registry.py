@@ -429,7 +429,7 @@ def _check_value(operation: str, p: ParamSpec, value: Any) -> None:
 # --- the built-in systems -----------------------------------------------------------------------
 
 #: A well-formed ID number (GB 11643 check digit right) of nobody: the identity probe asks about it.
-PROBE_ID_NUMBER = "110105190001010011"
+PROBE_ID_NUMBER = "11010519000101001X"
 PROBE_KEY = "huiju-connection-test"
 
 _TITLES: dict[str, Message] = {

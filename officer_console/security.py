@@ -42,15 +42,28 @@ _OFFICER = [
     ["^(Inbox|Incidents|Dashboard)$", "^menu_access$"],
 ]
 _OVERSEER = [["^CaseView$", "^can_(read|retry|incidents)$"], ["^Incidents$", "^menu_access$"]]
+#: Every signed-in account: its own password, and the guides.
+_EVERYONE = [["^(AccountView|HelpView)$", "^can_"], ["^(Help|Guides)$", "^menu_access$"]]
+#: Administration (管理) is the administrator's; integration (接口) the integrator's.
+_ADMINISTRATION = [
+    ["^(UsersView|RosterView|AuditView)$", "^can_"],
+    ["^(Administration|Users|Roster import|Audit trail)$", "^menu_access$"],
+]
+_INTEGRATION = [
+    ["^(AdaptersView|MessageLogView|CertificatesView)$", "^can_"],
+    ["^(Integration|Adapters|Message log|Certificates)$", "^menu_access$"],
+]
 FAB_ROLES: dict[str, list[list[str]]] = {
-    Role.COMMUNITY_OFFICER.value: _OFFICER,
-    Role.STREET_REVIEWER.value: _OFFICER,
+    Role.COMMUNITY_OFFICER.value: [*_OFFICER, *_EVERYONE],
+    Role.STREET_REVIEWER.value: [*_OFFICER, *_EVERYONE],
     Role.ADMINISTRATOR.value: [
         *_OVERSEER,
         ["^(DashboardView|CalendarView)$", "^can_"],
         ["^(Dashboard|Calendar)$", "^menu_access$"],
+        *_ADMINISTRATION,
+        *_EVERYONE,
     ],
-    Role.INTEGRATOR.value: _OVERSEER,
+    Role.INTEGRATOR.value: [*_OVERSEER, *_INTEGRATION, *_EVERYONE],
     PUBLIC_ROLE: [],
 }
 
@@ -70,6 +83,8 @@ class ConsoleUser:
     display_name: str
     actor: Actor
     roles: list[ConsoleRole] = field(default_factory=list)
+    #: After a reset by an administrator: every page sends the user to choose a new password first.
+    must_change_password: bool = False
     groups: list[Any] = field(default_factory=list)
     is_active: bool = True
     is_authenticated: bool = True
@@ -83,7 +98,10 @@ class ConsoleUser:
 
 
 def _console_user(user: User) -> ConsoleUser:
-    return ConsoleUser(user.id, user.username, user.display_name, actor_for(user), [ConsoleRole(user.role.value)])
+    return ConsoleUser(
+        user.id, user.username, user.display_name, actor_for(user), [ConsoleRole(user.role.value)],
+        must_change_password=user.must_change_password,
+    )  # fmt: skip
 
 
 class ConsoleSecurityManager(SecurityManager):  # type: ignore[misc]
@@ -149,6 +167,8 @@ def requires(permission: str) -> Callable[[F], F]:
         def wrapper(self: BaseView, *args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return redirect(url_for("AuthView.login", next=request.full_path))
+            if getattr(current_user, "must_change_password", False):
+                return redirect(url_for("AccountView.password"))
             if not self.appbuilder.sm.has_access(permission, self.class_permission_name):
                 abort(403)
             return view(self, *args, **kwargs)
@@ -163,6 +183,8 @@ def home_url(actor: Actor) -> str:
         return str(url_for("InboxView.index"))
     if actor.role is Role.ADMINISTRATOR:
         return str(url_for("DashboardView.index"))
+    if actor.role is Role.INTEGRATOR:
+        return str(url_for("AdaptersView.index"))
     return str(url_for("CaseView.incidents"))
 
 
@@ -224,6 +246,8 @@ class AuthView(BaseView):  # type: ignore[misc]
                 guard.failed(*keys)
             if user is not None:
                 login_user(user, remember=False)
+                if user.must_change_password:
+                    return redirect(url_for("AccountView.password"))
                 target = request.args.get("next") or ""
                 # Only a path of this console: never an open redirect.
                 if target.startswith("/") and not target.startswith("//"):

@@ -42,7 +42,15 @@ def init(no_demo_data: bool) -> None:
 
                 report: dict[str, object] = {
                     "processes": seed.deploy_bundled(session),
-                    "adapters": [a.system for a in ensure_defaults(session, rt.settings.sandbox_url)],
+                    "adapters": [
+                        a.system
+                        for a in ensure_defaults(
+                            session,
+                            rt.settings.sandbox_url,
+                            endpoints=rt.settings.adapter_endpoints,
+                            use_sandbox=rt.settings.env != "production",
+                        )
+                    ],  # fmt: skip
                 }
             else:
                 report = seed.seed_all(session, rt.settings.sandbox_url)
@@ -191,9 +199,12 @@ def demo() -> None:
     run_demo()
 
 
-from huiju.cli import calendar, cases, exchange, users  # noqa: E402,F401 - they register their commands on main
+from huiju.cli import adapters, audit, calendar, cases, exchange, residents, users  # noqa: E402,F401 - they register
 
+adapters.register(main)
+audit.register(main)
 calendar.register(main)
 cases.register(main)
 exchange.register(main)
+residents.register(main)
 users.register(main)

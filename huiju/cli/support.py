@@ -122,3 +122,26 @@ def acting_administrator(session: Any, username: str | None, *, bootstrap: bool 
         return Actor(f"cli:{login}"[:64], Role.ADMINISTRATOR)
     raise NotFoundError(_("there is no administrator account yet: create one with "
                           "huiju users create NAME --role administrator"))  # fmt: skip
+
+
+def acting_integrator(session: Any, username: str | None) -> Any:
+    """The integrator a command acts as: ``--as``, else the ``integrator`` account or the only one."""
+    from sqlalchemy import select
+
+    from huiju.models import Role, User
+    from huiju.services.actors import actor_for, load_actor
+
+    if username:
+        actor = load_actor(session, username)
+        if actor.role is not Role.INTEGRATOR:
+            raise PermissionDenied(_("only integrators may do this; {username} is not one", username=username))
+        return actor
+    found = list(session.scalars(select(User).where(User.role == Role.INTEGRATOR, User.active.is_(True))))
+    named = [u for u in found if u.username == "integrator"]
+    if named or len(found) == 1:
+        return actor_for((named or found)[0])
+    if found:
+        raise InputError(_("there are several integrators: say which one acts with --as ({names})",
+                           names=", ".join(sorted(u.username for u in found))))  # fmt: skip
+    raise NotFoundError(_("there is no integrator account yet: create one with "
+                          "huiju users create NAME --role integrator"))  # fmt: skip

@@ -23,6 +23,7 @@ AS_HELP = "The administrator who acts (default: admin, or the only one)."
 
 def register(main: click.Group) -> None:
     main.add_command(users)
+    main.add_command(offices)
 
 
 @click.group(help="Accounts and roles: list, create, change role or office, disable, reset a password.")
@@ -149,3 +150,40 @@ def users_reset_password(name: str, username: str | None) -> None:
         password = reset_password(session, acting_administrator(session, username), name)
     say(_("temporary password for {username} (shown once; to be changed at the next sign-in): {password}",
           username=name, password=password))  # fmt: skip
+
+
+@click.group(help="The offices: districts, street offices and communities.")
+def offices() -> None:
+    pass
+
+
+@offices.command("list", help="Every office, by code.")
+@handle_errors
+def offices_list() -> None:
+    from huiju.services.offices import list_offices
+
+    with runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
+        found = list_offices(session)
+        if not found:
+            say(_("no offices"))
+        for org in found:
+            click.echo(f"{org.code:<14}{org.level.value:<11}{org.name:<16}{org.duty_phone or ''}")
+
+
+@offices.command("add", help="Add an office: LEVEL is district, street or community.")
+@click.argument("code")
+@click.argument("name")
+@click.option("--level", required=True, type=click.Choice(["district", "street", "community"]))
+@click.option("--parent", default=None, help="The code of the office above it.")
+@click.option("--duty-phone", default=None, help="The office's duty mobile (值班手机).")
+@click.option("--as", "username", default=None, help=AS_HELP)
+@handle_errors
+def offices_add(
+    code: str, name: str, level: str, parent: str | None, duty_phone: str | None, username: str | None
+) -> None:
+    from huiju.services.offices import add_office
+
+    with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
+        add_office(session, acting_administrator(session, username, bootstrap=True), code, name, level, parent,
+                   duty_phone)  # fmt: skip
+    say(_("office {code} {name} added", code=code, name=name))

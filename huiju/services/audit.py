@@ -94,6 +94,7 @@ ACTIONS: dict[str, Message] = {
     "user.reset_password": _("reset a password"),
     "user.change_password": _("changed their own password"),
     "roster.import": _("imported a resident roster"),
+    "office.create": _("added an office"),
     "audit.export": _("exported the audit trail"),
     "audit.verify": _("verified the audit trail"),
     "adapter.update": _("changed an adapter's settings"),
