@@ -153,7 +153,7 @@ def sandbox(host: str | None, port: int | None, plain: bool) -> None:
     run(
         host or settings.sandbox_host,
         port or settings.sandbox_port,
-        trust=TrustStore.load(folder),
+        trust=TrustStore.watching(folder),  # a new CRL or partner CA is read without a restart
         signer=load_signing_identity(folder, "sandbox", passphrase=passphrase_of(settings)),
         callback_url=f"http://{settings.web_host}:{settings.web_port}/exchange/soap",
         tls=ServerTls.from_store(folder, "sandbox"),

@@ -157,3 +157,49 @@ def _print(infos: list[CertInfo]) -> None:
             f"{info.member:<9}{info.role:<11}{info.status:<11}{info.serial_hex:<42}"
             f"{info.not_after:%Y-%m-%d}  {info.fingerprint[:23]}  {info.subject}"
         )
+
+
+@certs.command("crl", help="Sign our CA's revocation list anew (run it daily), or import a partner CA's list.")
+@click.option("--days", type=int, default=30, show_default=True, help="Until its next update.")
+@click.option(
+    "--import",
+    "import_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A partner CA's revocation list (PEM or DER), signed by a CA we trust.",
+)
+@handle_errors
+def certs_crl(days: int, import_file: Path | None) -> None:
+    from certs.partners import import_crl
+    from certs.store import crl_status, refresh_crl
+
+    folder, passphrase = _folder_and_passphrase()
+    if import_file is not None:
+        say(_("revocation list imported: {file}", file=import_crl(folder, import_file.read_bytes())))
+    else:
+        refresh_crl(folder, days=days, passphrase=passphrase)
+    for status in crl_status(folder):
+        nxt = f"{status.next_update:%Y-%m-%d %H:%M}" if status.next_update else "-"
+        say(_("{file}: {issuer}, {count} revoked, next update {next}{stale}", file=status.file, issuer=status.issuer,
+              count=status.revoked, next=nxt, stale=_(" (PAST: refused)") if status.stale() else ""))  # fmt: skip
+
+
+@certs.command("upload", help="Trust a partner's CA (--ca), or keep a partner's certificate issued by a trusted CA.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--ca", "is_ca", is_flag=True, help="The file is the partner's CA certificate: trust it.")
+@click.option("--member", default=None, help="The partner's member name (lowercase letters, digits, hyphens).")
+@handle_errors
+def certs_upload(file: Path, is_ca: bool, member: str | None) -> None:
+    from certs.partners import add_partner_ca, add_partner_certificate
+
+    folder, _passphrase = _folder_and_passphrase()
+    if is_ca:
+        if not member:
+            from huiju.errors import InputError
+
+            raise InputError(_("name the partner whose CA this is"))
+        entry = add_partner_ca(folder, file.read_bytes(), member=member, added_by="cli")
+    else:
+        entry = add_partner_certificate(folder, file.read_bytes(), member=member, added_by="cli")
+    say(_("{kind} of {member} kept: {subject}, valid until {date}", kind=entry.kind, member=entry.member,
+          subject=entry.subject, date=f"{entry.not_after:%Y-%m-%d}"))  # fmt: skip
