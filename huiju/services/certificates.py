@@ -5,6 +5,7 @@ and the revocation lists kept fresh. The files are :mod:`certs`'s; every change 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from huiju.services.actors import Actor
 
 WARN_DAYS = 30
 ROTATABLE = ("signing", "tls-server", "tls-client")
+MEMBER = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 def _reader(actor: Actor) -> None:
@@ -85,6 +87,8 @@ def rotate(
 ) -> CertInfo:  # fmt: skip
     """A new key and certificate for ``member`` in ``role``; the old one is superseded (still trusted)."""
     _integrator(actor)
+    if not MEMBER.match(member or ""):
+        raise InputError(_("a member name is lowercase letters, digits and hyphens, not {name}", name=repr(member)))
     if role not in ROTATABLE:
         raise InputError(_("a certificate role is signing, tls-server or tls-client, not {role}", role=repr(role)))
     info = issue_certificate(folder, member, role, days=days, passphrase=passphrase)  # type: ignore[arg-type]
@@ -98,7 +102,9 @@ def revoke_certificate(
     db: Database, folder: Path, actor: Actor, serial: str, reason: str, *, passphrase: bytes | None = None
 ) -> CertInfo:
     _integrator(actor)
-    info = revoke(folder, serial, reason or "unspecified", passphrase=passphrase)
+    if not serial.strip():
+        raise InputError(_("give the serial or the fingerprint of the certificate to revoke"))
+    info = revoke(folder, serial.strip(), reason or "unspecified", passphrase=passphrase)
     with db.transaction() as session:
         audit.record(session, actor, "certificate.revoke", target_kind="certificate", target=info.serial_hex,
                      after={"member": info.member, "role": info.role, "reason": info.revocation_reason})  # fmt: skip

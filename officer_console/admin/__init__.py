@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 
@@ -28,7 +29,7 @@ def register(appbuilder: AppBuilder) -> None:
     from officer_console.admin.roster import RosterView
     from officer_console.admin.users import UsersView
 
-    appbuilder.get_app.jinja_env.filters["beijing"] = beijing
+    current_app.jinja_env.filters["beijing"] = beijing  # (called inside the console's app context)
     admin: dict[str, Any] = {"category": "Administration", "category_label": _l("Administration"),
                              "category_icon": "fa-cogs"}  # fmt: skip
     appbuilder.add_view(UsersView, "Users", label=_l("Users"), icon="fa-users", **admin)

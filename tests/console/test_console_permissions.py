@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from admin_matrix import ADMIN_CONSOLE
+from admin_matrix import PLACEHOLDERS as ADMIN_PLACEHOLDERS
 from console_support import (
     COLLEAGUE,
     FAR_OFFICER,
@@ -123,8 +125,8 @@ def test_console_routes(runtime: Runtime, app: Flask, method: str, template: str
 
 def test_every_console_route_has_its_row_in_the_matrix(app: Flask) -> None:
     console = app.extensions["huiju.console"]
-    rows = {(method, template) for method, template, _expected in CONSOLE}
-    placeholders = {"<number>": "{n}", "<task_id>": "{t}", "<int:material_id>": "{m}"}
+    rows = {(method, template) for method, template, _expected in CONSOLE + ADMIN_CONSOLE}
+    placeholders = {"<number>": "{n}", "<task_id>": "{t}", "<int:material_id>": "{m}", **ADMIN_PLACEHOLDERS}
     for rule in console.url_map.iter_rules():
         if rule.endpoint in EXEMPT:
             continue
