@@ -92,6 +92,8 @@ PUBLIC_OR_OWN = {
     "/portal/items/<code>/apply-for",
     "/portal/<path:unknown>",
     "/portal/static/<path:filename>",
+    "/portal/help",
+    "/portal/account/password",  # the signed-in resident's own password
 }
 
 
