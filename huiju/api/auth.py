@@ -16,6 +16,7 @@ from huiju.api.errors import AuthenticationRequired
 from huiju.errors import PermissionDenied
 from huiju.i18n import _
 from huiju.services.actors import Actor, authenticate
+from huiju.services.users import must_change_password
 from huiju.web.runtime import runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,7 +31,10 @@ def _check_credentials() -> Actor:
         raise AuthenticationRequired(_("HTTP Basic credentials need a user name and a password"))
     try:
         with runtime().db.transaction() as session:
-            return authenticate(session, username, password)
+            actor = authenticate(session, username, password)
+            if must_change_password(session, username):  # a temporary password opens no API
+                raise PermissionDenied(_("the password was reset: choose a new one in the console or the portal first"))
+            return actor
     except PermissionDenied as exc:
         raise AuthenticationRequired(exc.text) from exc
 

@@ -59,7 +59,8 @@ def audit_log(
                 what = service.action_label(e.action, locale)
                 case = f" {e.case_number}" if e.case_number else ""
                 change = f"  {e.before or '-'} -> {e.after}" if e.after else ""
-                click.echo(f"{e.id:>6}  {e.at.astimezone(CHINA):%Y-%m-%d %H:%M:%S}  {e.actor:<22}{e.channel:<8}"
+                channel = service.channel_label(e.channel, locale)
+                click.echo(f"{e.id:>6}  {e.at.astimezone(CHINA):%Y-%m-%d %H:%M:%S}  {e.actor:<22}{channel:<8}"
                            f"{what}  {e.target_kind}:{e.target}{case}{change}")  # fmt: skip
 
 

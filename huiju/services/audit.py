@@ -110,6 +110,21 @@ ACTIONS: dict[str, Message] = {
 }
 
 
+#: Where an action came from, in words.
+CHANNELS: dict[str, Message] = {
+    "console": _("console"),
+    "portal": _("portal"),
+    "api": _("API"),
+    "cli": _("command line"),
+    "system": _("system"),
+}
+
+
+def channel_label(code: str, locale: str | None = None) -> str:
+    message = CHANNELS.get(code)
+    return message.localize(locale) if message is not None else code
+
+
 def action_label(code: str, locale: str | None = None) -> str:
     message = ACTIONS.get(code)
     return message.localize(locale) if message is not None else code
@@ -347,7 +362,7 @@ def export_csv(db: Database, actor: Actor, filters: AuditFilter, locale: str | N
                 entry.at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
                 entry.actor,
                 label("role", entry.role, locale),
-                entry.channel,
+                channel_label(entry.channel, locale),
                 entry.address or "",
                 action_label(entry.action, locale),
                 f"{entry.target_kind}:{entry.target}",

@@ -44,7 +44,8 @@ class AuditView(BaseView):  # type: ignore[misc]
         return self.render_template(
             "console/admin/audit.html", entries=entries, filters=filters, args=request.args, offset=offset,
             query={k: v for k, v in request.args.items() if k != "offset" and v},
-            page=PAGE, actions=audit.ACTIONS, action_label=audit.action_label, label=label, locale=locale(),
+            page=PAGE, actions=audit.ACTIONS, action_label=audit.action_label, channel_label=audit.channel_label,
+            label=label, locale=locale(),
         )  # fmt: skip
 
     @expose("/export.csv")

@@ -76,6 +76,7 @@ def test_a_production_start_needs_no_demo_data(cli: CliRunner, tmp_path: Path) -
     assert log.exit_code == 0
     assert [line.split()[0] for line in log.output.splitlines()] == [str(n) for n in range(8, 0, -1)]
     assert "cli:" in log.output.splitlines()[-1] and "created an account  user:ops-chen" in log.output
+    assert "command line" in log.output
     assert (
         run(cli, "audit", "log", "--action", "roster.import", "--csv").output.count("imported a resident roster") == 3
     )
