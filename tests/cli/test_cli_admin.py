@@ -99,3 +99,18 @@ def test_adapters_of_a_production_start_wait_for_their_endpoints(cli: CliRunner)
     for system in ("citizen_info", "sms", "egov_approval", "data_exchange"):
         line = next(li for li in listed.output.splitlines() if li.startswith(system))
         assert "disabled" in line and "(no endpoint)" in line
+
+
+def test_certs_crl_refreshes_the_list_and_the_store_changes_are_audited(cli: CliRunner, tmp_path: Path) -> None:
+    assert run(cli, "certs", "init").exit_code == 0
+    refreshed = run(cli, "certs", "crl", "--days", "7")
+    assert refreshed.exit_code == 0, refreshed.output
+    assert "crl.pem: CN=Huiju Development CA,O=Huiju, 0 revoked, next update" in refreshed.output
+    assert "PAST" not in refreshed.output
+    own = run(cli, "certs", "crl", "--import", str(tmp_path / "certs" / "crl.pem"))
+    assert own.exit_code != 0 and "our own CA's list" in own.output
+    assert run(cli, "certs", "rotate").exit_code == 0
+    created = run(cli, "users", "create", "ops-li", "--role", "administrator")
+    assert created.exit_code == 0
+    log = run(cli, "audit", "log").output
+    assert "refreshed a revocation list  certificate:crl.pem" in log and "rotated a certificate" in log
