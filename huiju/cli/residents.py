@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from huiju.cli.support import acting_administrator, cli_locale, handle_errors, runtime_ctx, say
-from huiju.i18n import Message, _
+from huiju.i18n import _
 
 
 def register(main: click.Group) -> None:
@@ -51,10 +51,12 @@ def residents_import(file: Path, dry_run: bool, username: str | None) -> None:
                 done[0] = processed
 
             job = run_import(rt.db, actor, job_id, progress=advance)
-        summary = _("would add {added}, update {updated}; unchanged {unchanged}; refused {refused}") if dry_run \
-            else _("added {added}, updated {updated}; unchanged {unchanged}; refused {refused}")  # fmt: skip
-        say(Message(summary.msgid, added=job.added, updated=job.updated, unchanged=job.unchanged,
-                    refused=len(job.refusals)))  # fmt: skip
+        counts = {"added": job.added, "updated": job.updated, "unchanged": job.unchanged,
+                  "refused": len(job.refusals)}  # fmt: skip
+        if dry_run:
+            say(_("would add {added}, update {updated}; unchanged {unchanged}; refused {refused}", **counts))
+        else:
+            say(_("added {added}, updated {updated}; unchanged {unchanged}; refused {refused}", **counts))
         for refusal in job.refusals:
             reasons = "; ".join(reason_text(r, locale) for r in refusal["reasons"])
             say(_("row {row} ({name} {id_number}): {reasons}", row=refusal["row"], name=refusal["name"],

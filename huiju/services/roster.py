@@ -51,16 +51,20 @@ HEADINGS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("id_number", "name", "community")
 
-#: Why a row is refused, by code (the message may name the row or value).
-REASONS: dict[str, Message] = {
-    "name_missing": _("the name is missing"),
-    "too_long": _("the {field} is longer than {n} characters"),
-    "community_missing": _("the community is missing"),
-    "community_unknown": _("unknown community {community}"),
-    "phone_malformed": _("{phone} is not a mainland mobile number (11 digits)"),
-    "duplicate": _("the same ID number as row {row}"),
-    "name_conflict": _("the name differs from the resident on record for this ID number ({name})"),
+#: Why a row is refused, by code: the words, given the details kept with the refusal.
+REASONS: dict[str, Callable[..., Message]] = {
+    "name_missing": lambda: _("the name is missing"),
+    "too_long": lambda field, n: _("the {field} is longer than {n} characters", field=FIELD_NAMES[field], n=n),
+    "community_missing": lambda: _("the community is missing"),
+    "community_unknown": lambda community: _("unknown community {community}", community=community),
+    "phone_malformed": lambda phone: _("{phone} is not a mainland mobile number (11 digits)", phone=phone),
+    "duplicate": lambda row: _("the same ID number as row {row}", row=row),
+    "name_conflict": lambda name: _(
+        "the name differs from the resident on record for this ID number ({name})", name=name
+    ),
 }
+#: The fields a reason may name, in words.
+FIELD_NAMES: dict[str, Message] = {"name": _("name"), "address": _("address"), "household": _("household number")}
 
 
 def _mask_name(name: str) -> str:
@@ -79,18 +83,15 @@ class Refusal:
 
 
 def reason(code: str, **params: Any) -> dict[str, Any]:
-    return {"code": code, "msgid": REASONS[code].msgid, "params": params}
-
-
-#: The fields a reason may name, in words.
-FIELD_NAMES: dict[str, Message] = {"name": _("name"), "address": _("address"), "household": _("household number")}
+    return {"code": code, "params": params}
 
 
 def reason_text(item: dict[str, Any], locale: str | None) -> str:
-    """A refusal reason in words, in ``locale``."""
+    """A refusal reason in words, in ``locale``: one of :data:`REASONS`, or what the ID number check said."""
     params = dict(item.get("params") or {})
-    if params.get("field") in FIELD_NAMES:
-        params["field"] = FIELD_NAMES[params["field"]]
+    words = REASONS.get(str(item["code"]))
+    if words is not None:
+        return words(**params).localize(locale)
     return Message(str(item["msgid"]), **params).localize(locale)
 
 
