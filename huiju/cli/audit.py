@@ -37,7 +37,7 @@ def audit_log(
     since: str | None, until: str | None, limit: int, as_csv: bool, username: str | None,
 ) -> None:  # fmt: skip
     from huiju.calendar import CHINA
-    from huiju.services import audit as service
+    from huiju.services import audit_trail as service
     from huiju.services.calendar_admin import parse_day
 
     filters = service.AuditFilter(
@@ -68,7 +68,7 @@ def audit_log(
 @click.option("--as", "username", default=None, help="The administrator who checks (default: admin, or the only one).")
 @handle_errors
 def audit_verify(username: str | None) -> None:
-    from huiju.services import audit as service
+    from huiju.services import audit_trail as service
 
     with runtime_ctx(with_celery=False) as rt:
         with rt.db.sessions() as session:
