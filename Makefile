@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/exchange.py
 	$(BIN)/python bench/signin.py
+	$(BIN)/python bench/roster.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

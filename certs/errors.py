@@ -19,6 +19,7 @@
         ├── UntrustedCertificate          not issued by a trusted CA (or a chain that does not verify)
         │   └── CertificateRoleError      a trusted certificate used outside its role (TLS cert signing)
         ├── RevokedCertificate            listed in the CA's revocation list (crl.pem)
+        ├── StaleRevocationList           the CA's revocation list is past its next update: refresh it
         └── ExpiredCertificate            outside its validity period at the time of the check
 
 Each names the certificate's subject and serial where there is one, so an integrator reading a
@@ -74,6 +75,10 @@ class CertificateRoleError(UntrustedCertificate):
 
 class RevokedCertificate(CertificateError):
     code = "certificate-revoked"
+
+
+class StaleRevocationList(CertificateError):
+    code = "crl-stale"
 
 
 class ExpiredCertificate(CertificateError):

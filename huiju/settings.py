@@ -36,6 +36,9 @@ HUIJU_INBOUND_HOST/PORT     where ``huiju serve`` listens for the systems' callb
                             over mutual TLS (secure mode)
 HUIJU_INBOUND_MTLS          callbacks only over TLS with a client certificate of a      secure mode, outside
                             trusted member                                              ``test``
+HUIJU_ADAPTER_ENDPOINTS     first endpoint of each system, as JSON (``{"sms":           the sandbox (none in
+                            "https://..."}``); after that the database's, edited in     production)
+                            the console or with ``huiju adapters set``
 ==========================  ==========================================================  =====================
 
 Secure mode is ``HUIJU_EXCHANGE_SIGNING`` (the default): messages signed, HTTPS with client
@@ -91,6 +94,7 @@ class Settings(BaseSettings):
     inbound_host: str = "127.0.0.1"
     inbound_port: int = 8702
     inbound_mtls: bool | None = None
+    adapter_endpoints: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

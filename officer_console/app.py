@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from huiju.errors import HuijuError, NotFoundError, PermissionDenied
 from huiju.runtime import Runtime
+from huiju.services import audit
 from huiju.web.problems import http_status
 from huiju.web.runtime import EXTENSION_KEY
 from officer_console.security import (
@@ -67,6 +68,7 @@ def build(runtime: Runtime, test_config: dict[str, Any] | None, *, url_prefix: s
     app.extensions[EXTENSION_KEY] = runtime
     configure_security(app, runtime, url_prefix)  # sessions on the server, throttle, headers
     CSRFProtect(app)
+    app.before_request(lambda: audit.set_origin("console", request.remote_addr))
     db = SQLA()
     with app.app_context():
         db.init_app(app)
@@ -85,6 +87,9 @@ def _add_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_link("Incidents", label=_l("Incidents"), href="CaseView.incidents", icon="fa-bolt")
     appbuilder.add_view(DashboardView, "Dashboard", label=_l("Dashboard"), icon="fa-chart-bar")
     appbuilder.add_view(CalendarView, "Calendar", label=_l("Calendar"), icon="fa-calendar")
+    from officer_console.admin import register as register_admin
+
+    register_admin(appbuilder)  # administration, integration, the account's password, the guides
 
 
 def _error_pages(app: Flask) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, Response, abort, current_app, flash, g, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_babel import get_locale
@@ -24,11 +24,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from huiju.errors import InputError, PermissionDenied
+from huiju.errors import PermissionDenied
 from huiju.i18n import normalize
 from huiju.models import Role, User
 from huiju.runtime import Runtime
-from huiju.services.accounts import change_password
 from huiju.services.actors import Actor, actor_for, authenticate
 from huiju.web import headers
 from huiju.web.runtime import runtime
@@ -47,15 +46,28 @@ _OFFICER = [
     ["^(Inbox|Incidents|Dashboard)$", "^menu_access$"],
 ]
 _OVERSEER = [["^CaseView$", "^can_(read|retry|incidents)$"], ["^Incidents$", "^menu_access$"]]
+#: Every signed-in account: its own password, and the guides.
+_EVERYONE = [["^(AccountView|HelpView)$", "^can_"], ["^(Help|Guides)$", "^menu_access$"]]
+#: Administration (管理) is the administrator's; integration (接口) the integrator's.
+_ADMINISTRATION = [
+    ["^(UsersView|RosterView|AuditView)$", "^can_"],
+    ["^(Administration|Users|Roster import|Audit trail)$", "^menu_access$"],
+]
+_INTEGRATION = [
+    ["^(AdaptersView|MessageLogView|CertificatesView)$", "^can_"],
+    ["^(Integration|Adapters|Message log|Certificates)$", "^menu_access$"],
+]
 FAB_ROLES: dict[str, list[list[str]]] = {
-    Role.COMMUNITY_OFFICER.value: _OFFICER,
-    Role.STREET_REVIEWER.value: _OFFICER,
+    Role.COMMUNITY_OFFICER.value: [*_OFFICER, *_EVERYONE],
+    Role.STREET_REVIEWER.value: [*_OFFICER, *_EVERYONE],
     Role.ADMINISTRATOR.value: [
         *_OVERSEER,
         ["^(DashboardView|CalendarView)$", "^can_"],
         ["^(Dashboard|Calendar)$", "^menu_access$"],
+        *_ADMINISTRATION,
+        *_EVERYONE,
     ],
-    Role.INTEGRATOR.value: _OVERSEER,
+    Role.INTEGRATOR.value: [*_OVERSEER, *_INTEGRATION, *_EVERYONE],
     PUBLIC_ROLE: [],
 }
 
@@ -75,6 +87,8 @@ class ConsoleUser:
     display_name: str
     actor: Actor
     roles: list[ConsoleRole] = field(default_factory=list)
+    #: After a reset by an administrator: every page sends the user to choose a new password first.
+    must_change_password: bool = False
     groups: list[Any] = field(default_factory=list)
     is_active: bool = True
     is_authenticated: bool = True
@@ -88,7 +102,10 @@ class ConsoleUser:
 
 
 def _console_user(user: User) -> ConsoleUser:
-    return ConsoleUser(user.id, user.username, user.display_name, actor_for(user), [ConsoleRole(user.role.value)])
+    return ConsoleUser(
+        user.id, user.username, user.display_name, actor_for(user), [ConsoleRole(user.role.value)],
+        must_change_password=user.must_change_password,
+    )  # fmt: skip
 
 
 class ConsoleSecurityManager(SecurityManager):  # type: ignore[misc]
@@ -158,6 +175,8 @@ def requires(permission: str) -> Callable[[F], F]:
         def wrapper(self: BaseView, *args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return redirect(url_for("AuthView.login", next=request.full_path))
+            if getattr(current_user, "must_change_password", False):
+                return redirect(url_for("AccountView.password"))
             if not self.appbuilder.sm.has_access(permission, self.class_permission_name):
                 abort(403)
             return view(self, *args, **kwargs)
@@ -172,6 +191,8 @@ def home_url(actor: Actor) -> str:
         return str(url_for("InboxView.index"))
     if actor.role is Role.ADMINISTRATOR:
         return str(url_for("DashboardView.index"))
+    if actor.role is Role.INTEGRATOR:
+        return str(url_for("AdaptersView.index"))
     return str(url_for("CaseView.incidents"))
 
 
@@ -230,6 +251,8 @@ class AuthView(BaseView):  # type: ignore[misc]
                 throttle.succeeded(account)
                 login_user(user, remember=False)
                 regenerate_session()  # a new session token at sign-in: no fixation
+                if user.must_change_password:
+                    return redirect(url_for("AccountView.password"))
                 target = request.args.get("next") or ""
                 # Only a path of this console: never an open redirect.
                 if target.startswith("/") and not target.startswith("//"):
@@ -238,28 +261,6 @@ class AuthView(BaseView):  # type: ignore[misc]
             throttle.failed(account, address)
             error = _l("Wrong user name or password, or the account may not use the console.")
         return self.render_template("console/login.html", error=error), (401 if error else 200)
-
-    @expose("/password", methods=["GET", "POST"])
-    def password(self) -> Any:
-        """Change one's own password; every session of the account ends, this browser's starts anew."""
-        if not current_user.is_authenticated:
-            return redirect(url_for("AuthView.login", next=request.full_path))
-        error = None
-        if request.method == "POST":
-            new = request.form.get("new_password") or ""
-            if new != (request.form.get("new_password2") or ""):
-                error = str(_l("The two new passwords are not the same."))
-            else:
-                current = request.form.get("current_password") or ""
-                try:
-                    change_password(runtime().db, current_user.username, current, new)
-                except (InputError, PermissionDenied) as exc:
-                    error = exc.localized(locale())
-                else:
-                    regenerate_session()  # this browser goes on in a new session; every other one ended
-                    flash(str(_l("Your password is changed; you are signed out everywhere else.")), "success")
-                    return redirect(home_url(current_user.actor))
-        return self.render_template("console/password.html", error=error), (400 if error else 200)
 
     @expose("/out", methods=["POST"])
     def logout(self) -> Any:

@@ -41,6 +41,8 @@ def resident_required(view: F) -> F:
             if request.method != "GET":
                 return redirect(url_for("portal.login"))
             return redirect(url_for("portal.login", next=request.full_path.rstrip("?")))
+        if g.get("portal_must_change") and request.endpoint != "portal.password":
+            return redirect(url_for("portal.password"))  # an administrator reset the password
         return view(*args, **kwargs)
 
     return cast(F, wrapper)

@@ -20,6 +20,7 @@ from huiju.errors import NotFoundError, PermissionDenied
 from huiju.labels import label
 from huiju.models import CaseStatus
 from huiju.services.applications import list_drafts
+from huiju.services.users import must_change_password
 from huiju.web.runtime import runtime
 from huiju.web.throttle import TooManyAttempts, throttle_of
 from portal import security
@@ -40,6 +41,7 @@ from portal.services import case_view, catalogue, item_entry, load_account, my_c
 from portal.views_account import register_account_views
 from portal.views_apply import register_apply_views
 from portal.views_case import RATING_LEVELS, register_case_views
+from portal.views_help import register_help_views
 
 #: Room for the files of one form besides the fields (each file is capped on its own).
 MAX_FILES_PER_POST = 8
@@ -75,6 +77,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
         try:
             with runtime().db.sessions() as db:
                 g.portal_account = load_account(db, username)
+                g.portal_must_change = must_change_password(db, username)  # after a reset by an administrator
         except (NotFoundError, PermissionDenied):
             restart_session()  # the account was deactivated since: signed out
 
@@ -178,6 +181,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
     register_apply_views(bp, limiter, translator)
     register_case_views(bp, translator)
     register_account_views(bp, limiter, translator)
+    register_help_views(bp, translator)
 
     @bp.route("/<path:unknown>", methods=["GET", "POST"])
     def unknown(unknown: str) -> ResponseReturnValue:

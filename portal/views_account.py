@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 
@@ -104,10 +104,13 @@ def register_account_views(bp: Blueprint, limiter: Limiter, translator: Translat
                 except (InputError, PermissionDenied) as exc:
                     error = translator.message(exc.text)
                 else:
+                    g.portal_must_change = False
                     restart_session(**{USER_KEY: username})
                     flash(_("Your password is changed; you are signed out everywhere else."))
                     return redirect(url_for("portal.home"))
-        return render_template("portal/password.html", error=error), (400 if error else 200)
+        forced = bool(g.get("portal_must_change"))  # after a reset by the community service centre
+        page = render_template("portal/password.html", error=error, forced=forced)
+        return page, (400 if error else 200)
 
     bp.add_url_rule("/account/password", "password", password, methods=["GET", "POST"])
 

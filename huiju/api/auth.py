@@ -20,6 +20,7 @@ from huiju.api.errors import AuthenticationRequired
 from huiju.errors import PermissionDenied
 from huiju.i18n import _
 from huiju.services.actors import Actor, authenticate
+from huiju.services.users import must_change_password
 from huiju.web.runtime import runtime
 from huiju.web.throttle import throttle_of
 
@@ -39,10 +40,13 @@ def _check_credentials() -> Actor:
     try:
         with runtime().db.sessions() as session:
             actor = authenticate(session, username, password)
+            must_change = must_change_password(session, username)
     except PermissionDenied as exc:
         throttle.failed(account, address)
         raise AuthenticationRequired(exc.text) from exc
     throttle.succeeded(account)
+    if must_change:  # a temporary password opens no API
+        raise AuthenticationRequired(_("the password was reset: choose a new one in the console or the portal first"))
     return actor
 
 

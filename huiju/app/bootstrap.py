@@ -33,6 +33,9 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
     import_models()
     db = Database(settings.resolved_database_url)
     runtime = Runtime(settings=settings, db=db, engine=None)
+    from adapters.custom import install
+
+    install(db)  # the systems an integrator added (uploaded WSDLs) join the adapter registry
     if settings.exchange_signing:
         from certs.store import passphrase_of
         from exchange.security import SecurityProvider

@@ -26,6 +26,7 @@ from huiju.app.bootstrap import build_runtime
 from huiju.app.callbacks import inbound_endpoint
 from huiju.app.inbound_tls import client_certificate
 from huiju.runtime import Runtime
+from huiju.services import audit
 from huiju.web import headers
 from huiju.web.runtime import EXTENSION_KEY
 from huiju.web.throttle import init_throttle
@@ -49,6 +50,12 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     app.extensions[EXTENSION_KEY] = runtime
     throttle = init_throttle(app, runtime)
     app.register_blueprint(api_bp, url_prefix=API_PREFIX)
+
+    @app.before_request
+    def audit_origin() -> None:
+        # What this request records in the audit trail is marked with where it came from.
+        channel = "api" if request.path.startswith(API_PREFIX) else "portal"
+        audit.set_origin(channel, request.remote_addr)
 
     inbound = inbound_endpoint(runtime)
 

@@ -19,7 +19,9 @@ from huiju.i18n import Message, _, localize
 
 @click.group(help="Huiju (汇聚): e-affairs workflow engine for smart communities.")
 def main() -> None:
-    pass
+    from huiju.services.audit import set_origin
+
+    set_origin("cli")  # what a command records in the audit trail is marked as typed at a terminal
 
 
 # -- setting up and running ---------------------------------------------------------------------
@@ -40,7 +42,15 @@ def init(no_demo_data: bool) -> None:
 
                 report: dict[str, object] = {
                     "processes": seed.deploy_bundled(session),
-                    "adapters": [a.system for a in ensure_defaults(session, rt.settings.sandbox_url)],
+                    "adapters": [
+                        a.system
+                        for a in ensure_defaults(
+                            session,
+                            rt.settings.sandbox_url,
+                            endpoints=rt.settings.adapter_endpoints,
+                            use_sandbox=rt.settings.env != "production",
+                        )
+                    ],  # fmt: skip
                 }
             else:
                 report = seed.seed_all(session, rt.settings.sandbox_url)
@@ -145,7 +155,7 @@ def sandbox(host: str | None, port: int | None, plain: bool) -> None:
     run(
         host or settings.sandbox_host,
         port or settings.sandbox_port,
-        trust=TrustStore.load(folder),
+        trust=TrustStore.watching(folder),  # a new CRL or partner CA is read without a restart
         signer=load_signing_identity(folder, "sandbox", passphrase=passphrase_of(settings)),
         callback_url=settings.inbound_url,
         tls=ServerTls.from_store(folder, "sandbox"),
@@ -209,8 +219,12 @@ def demo() -> None:
     run_demo()
 
 
-from huiju.cli import calendar, cases, exchange  # noqa: E402,F401 - they register their commands on main
+from huiju.cli import adapters, audit, calendar, cases, exchange, residents, users  # noqa: E402,F401 - they register
 
+adapters.register(main)
+audit.register(main)
 calendar.register(main)
 cases.register(main)
 exchange.register(main)
+residents.register(main)
+users.register(main)

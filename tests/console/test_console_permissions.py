@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from admin_matrix import ADMIN_CONSOLE
+from admin_matrix import PLACEHOLDERS as ADMIN_PLACEHOLDERS
 from console_support import (
     COLLEAGUE,
     FAR_OFFICER,
@@ -63,8 +65,8 @@ CONSOLE: list[tuple[str, str, dict[str, int]]] = [
                                              FAR_REVIEWER: 404, "admin": 403, "integrator": 403}),
     ("GET", "/console/", {u: 302 for u in USERS}),  # to the page of one's role
     # One's own password (tests/security/test_sessions.py); a post without the current one changes nothing.
-    ("GET", "/console/login/password", {u: OK for u in USERS}),
-    ("POST", "/console/login/password", {u: 400 for u in USERS}),
+    ("GET", "/console/account/password", {u: OK for u in USERS}),
+    ("POST", "/console/account/password", {u: 400 for u in USERS}),
 ]  # fmt: skip
 #: Console routes that need no row: sign-in and out, language, static files, FAB's own helpers.
 EXEMPT = {"AuthView.login", "AuthView.logout", "LocaleView.index", "static", "appbuilder.static", "UtilView.back",
@@ -126,8 +128,8 @@ def test_console_routes(runtime: Runtime, app: Flask, method: str, template: str
 
 def test_every_console_route_has_its_row_in_the_matrix(app: Flask) -> None:
     console = app.extensions["huiju.console"]
-    rows = {(method, template) for method, template, _expected in CONSOLE}
-    placeholders = {"<number>": "{n}", "<task_id>": "{t}", "<int:material_id>": "{m}"}
+    rows = {(method, template) for method, template, _expected in CONSOLE + ADMIN_CONSOLE}
+    placeholders = {"<number>": "{n}", "<task_id>": "{t}", "<int:material_id>": "{m}", **ADMIN_PLACEHOLDERS}
     for rule in console.url_map.iter_rules():
         if rule.endpoint in EXEMPT:
             continue

@@ -93,6 +93,7 @@ PUBLIC_OR_OWN = {
     "/portal/items/<code>/apply-for",
     "/portal/<path:unknown>",
     "/portal/static/<path:filename>",
+    "/portal/help",
 }
 
 

@@ -160,8 +160,8 @@ def test_an_officer_changing_the_password_in_the_console_signs_out_the_other_ses
     console_sign_in(desk)
     console_sign_in(laptop)
     reply = desk.post(
-        "/console/login/password",
-        data={"csrf_token": token(desk, "/console/login/password"), "current_password": DEMO_PASSWORD,
+        "/console/account/password",
+        data={"csrf_token": token(desk, "/console/account/password"), "current_password": DEMO_PASSWORD,
               "new_password": "officer-2026-pass", "new_password2": "officer-2026-pass"},
     )  # fmt: skip
     assert reply.status_code == 302, reply.get_data(as_text=True)[-800:]
