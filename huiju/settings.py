@@ -22,6 +22,13 @@ HUIJU_EXCHANGE_SIGNING      sign requests and verify replies (off only for a pla
                             sandbox in development)
 HUIJU_UPLOAD_MAX_BYTES      largest file a resident may upload (a material, a photo)    ``10485760`` (10 MB)
 HUIJU_UPLOADS_FOLDER        where uploaded files are kept (outside any web root)        ``<instance>/uploads``
+HUIJU_DECISION_QUERY_AFTER  how long a reported case waits for the extranet's decision  ``P1D`` (one working
+                            callback before Huiju asks (QueryCase); ISO 8601, days      day)
+                            are working days, e.g. ``PT10M``
+HUIJU_DELIVERY_QUERY_AFTER  how long after the SMS platform accepted an SMS Huiju       ``PT10M``
+                            waits for its delivery report before asking (QueryDelivery)
+HUIJU_SANDBOX_DATA          where ``huiju sandbox`` keeps its journal, stored records   ``<instance>/sandbox``
+                            and the callbacks it still owes (they survive a restart)
 ==========================  ==========================================================  =====================
 """
 
@@ -31,10 +38,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from huiju.errors import ConfigurationError
+from huiju.calendar import Wait
+from huiju.errors import ConfigurationError, InputError
 from huiju.i18n import _
 
 _DEV_SECRET = "huiju-development-only-secret"  # noqa: S105 - refused in production below
@@ -60,6 +68,18 @@ class Settings(BaseSettings):
     exchange_signing: bool = True
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     uploads_folder: Path | None = None
+    decision_query_after: str = "P1D"
+    delivery_query_after: str = "PT10M"
+    sandbox_data: Path | None = None
+
+    @field_validator("decision_query_after", "delivery_query_after")
+    @classmethod
+    def _check_wait(cls, value: str) -> str:
+        try:
+            Wait.parse(value)
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -87,6 +107,10 @@ class Settings(BaseSettings):
     @property
     def resolved_uploads_folder(self) -> Path:
         return (self.uploads_folder or self.instance_path / "uploads").resolve()
+
+    @property
+    def resolved_sandbox_data(self) -> Path:
+        return (self.sandbox_data or self.instance_path / "sandbox").resolve()
 
     @property
     def sandbox_url(self) -> str:
