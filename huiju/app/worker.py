@@ -17,6 +17,7 @@ from huiju.settings import Settings
 
 
 def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
+    from huiju.app import reconcile
     from workflows_bpmn import tasks
 
     app = Celery("huiju", set_as_current=False)
@@ -33,6 +34,8 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
         "accept_content": ["json"],
         "beat_schedule": {
             "huiju-sweep": {"task": "huiju.sweep", "schedule": settings.sweep_seconds},
+            # Held callbacks and overdue delivery reports (huiju.app.reconcile).
+            "huiju-reconcile": {"task": "huiju.reconcile", "schedule": settings.sweep_seconds},
         },
         "beat_schedule_filename": str(settings.instance_path.resolve() / "celerybeat-schedule"),
         "timezone": CHINA.key,
@@ -51,4 +54,5 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
         }
     app.conf.update(conf)
     tasks.register(app, runtime)
+    reconcile.register(app, runtime)
     return app
