@@ -295,16 +295,20 @@ class SandboxApp:
         callbacks = self.callbacks
         if parsed.operation == "SubmitCase":
             case_number = str(parsed.values["caseNumber"])
-            preset = self.state.take_preset(case_number)
+            preset = stores.take_preset(case_number)
             if preset is None and callbacks is None:
                 return []  # an extranet that calls nobody back decides only what it was told to
             decision, reason = preset or ("approved", "")
             at = utcnow() + timedelta(seconds=callbacks.delay if callbacks is not None else 0.0)
             values = decide(stores, str(entry.response["receiptNumber"]), decision, reason, at)
-            return [callbacks.owe("NotifyDecision", case_number, values, "egov_approval")] if callbacks else []
+            if callbacks is None:
+                return []
+            lost = stores.take_drop("NotifyDecision")
+            return [callbacks.owe("NotifyDecision", case_number, values, "egov_approval", lost=lost)]
         if parsed.operation == "SendSms" and callbacks is not None:
             values = callbacks.delivery_values(str(entry.response["smsId"]), parsed.header["messageId"])
-            return [callbacks.owe("NotifyDelivery", parsed.header.get("caseNumber") or None, values, "sms")]
+            lost = stores.take_drop("NotifyDelivery")
+            return [callbacks.owe("NotifyDelivery", parsed.header.get("caseNumber") or None, values, "sms", lost=lost)]
         return []
 
     # --- control API ---------------------------------------------------------------------------

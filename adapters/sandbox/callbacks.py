@@ -77,7 +77,6 @@ class CallbackSender:
         self.state = state or SandboxState()
         self.lock = threading.Lock()
         self.known: dict[str, Callback] = {}
-        self.drops: dict[str, int] = {}  # operation -> how many of its next callbacks get lost
         for data in self.state.owed_callbacks():
             callback = Callback.from_json(data)
             self.known[callback.message_id] = callback
@@ -88,16 +87,17 @@ class CallbackSender:
         self.state.preset(case_number, decision, reason)
 
     def drop(self, operation: str, count: int) -> None:
-        with self.lock:
-            self.drops[operation] = self.drops.get(operation, 0) + count
+        self.state.drop_callbacks(operation, count)
 
-    def owe(self, operation: str, case_number: str | None, values: dict[str, Any], client: str) -> dict[str, Any]:
-        """A new callback (not started: the caller keeps it with its journal entry first)."""
+    def owe(
+        self, operation: str, case_number: str | None, values: dict[str, Any], client: str, *, lost: bool = False
+    ) -> dict[str, Any]:
+        """A new callback (not started: the caller keeps it with its journal entry first); a ``lost``
+        one is recorded as dropped and never sent."""
         callback = Callback(str(uuid.uuid4()), operation, case_number, values, client)
+        if lost:
+            callback.outcome, callback.answer = "dropped", "lost on purpose (injected)"
         with self.lock:
-            if self.drops.get(operation, 0) > 0:
-                self.drops[operation] -= 1
-                callback.outcome, callback.answer = "dropped", "lost on purpose (injected)"
             self.known[callback.message_id] = callback
         return callback.to_json()
 
@@ -140,7 +140,6 @@ class CallbackSender:
         """After a reset: what was owed is forgotten (threads still sending finish on their own)."""
         with self.lock:
             self.known.clear()
-            self.drops.clear()
 
     # -- sending -----------------------------------------------------------------------------------
 

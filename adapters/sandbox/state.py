@@ -9,7 +9,8 @@ are kept apart in ``refusals``, never in the journal.
 
 With a data folder the journal, the stores and the callbacks owed are also kept on disk
 (:mod:`.durable`) and read back when the sandbox starts again: it behaves like a durable system.
-Injected faults and refusals are test controls and stay in memory.
+Refusals stay in memory; injected faults and lost-callback rules are kept on disk too, so that a
+fault-injection test's plan survives the restarts it causes.
 """
 
 from __future__ import annotations
@@ -121,6 +122,10 @@ class Stores:
     sms: dict[str, dict[str, Any]] = field(default_factory=dict)
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: The extranet's next decision per case number (set through the control API).
+    presets: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: How many of the next callbacks of an operation get lost (fault injection).
+    drops: dict[str, int] = field(default_factory=dict)
     counter: int = 0
     changed: list[StoredRow] = field(default_factory=list)
 
@@ -141,8 +146,35 @@ class Stores:
         self.records.setdefault(dataset, []).append(record)
         self.changed.append(StoredRow("records", str(record["record_id"]), {"dataset": dataset, "record": record}))
 
+    def put_drops(self, operation: str, count: int) -> None:
+        self.drops[operation] = count
+        self.changed.append(StoredRow("drops", operation, {"count": count}))
+
+    def take_drop(self, operation: str) -> bool:
+        """Whether the callback of ``operation`` now being owed is to be lost (and one fewer after it)."""
+        if self.drops.get(operation, 0) <= 0:
+            return False
+        self.put_drops(operation, self.drops[operation] - 1)
+        return True
+
+    def put_preset(self, case_number: str, decision: str, reason: str) -> None:
+        self.presets[case_number] = {"decision": decision, "reason": reason}
+        self.changed.append(StoredRow("presets", case_number, self.presets[case_number]))
+
+    def take_preset(self, case_number: str) -> tuple[str, str] | None:
+        preset = self.presets.pop(case_number, None)
+        if preset is None:
+            return None
+        self.changed.append(StoredRow("presets", case_number, {"taken": True}))
+        return preset["decision"], preset["reason"]
+
     def load(self, row: StoredRow) -> None:
-        if row.kind == "meta":
+        if row.kind == "drops":
+            self.drops[row.key] = int(row.value["count"])
+        elif row.kind == "presets":
+            if not row.value.get("taken"):
+                self.presets[row.key] = {"decision": str(row.value["decision"]), "reason": str(row.value["reason"])}
+        elif row.kind == "meta":
             self.counter = int(row.value["counter"])
         elif row.kind == "sms":
             self.sms[row.key] = row.value
@@ -169,22 +201,23 @@ class SandboxState:
         self.faults: list[FaultRule] = []
         self.refusals: list[Refusal] = []
         self.stores = Stores()
-        #: The extranet's next decision per case number (set through the control API).
-        self.presets: dict[str, tuple[str, str]] = {}
         self.disk = Disk(folder) if folder is not None else None
         if self.disk is not None:
             for data, reply in self.disk.journal():
                 entry = JournalEntry.from_disk(data, reply)
                 self.journal[entry.message_id] = entry
             for row in self.disk.stored():
-                self.stores.load(row)
+                if row.kind == "control":
+                    self.faults = [FaultRule(r["operation"], r["mode"], r["count"], r["seconds"])
+                                   for r in row.value["rules"]]  # fmt: skip
+                else:
+                    self.stores.load(row)
 
     def reset(self) -> None:
         with self.lock:
             self.journal.clear()
             self.faults.clear()
             self.refusals.clear()
-            self.presets.clear()
             self.stores = Stores()
             if self.disk is not None:
                 self.disk.clear()
@@ -198,12 +231,13 @@ class SandboxState:
             self.disk.save_callback(callback)
 
     def preset(self, case_number: str, decision: str, reason: str) -> None:
+        """The extranet's next decision on a case (kept on disk like its other records)."""
         with self.lock:
-            self.presets[case_number] = (decision, reason)
-
-    def take_preset(self, case_number: str) -> tuple[str, str] | None:
-        with self.lock:
-            return self.presets.pop(case_number, None)
+            self.stores.take_changes()
+            self.stores.put_preset(case_number, decision, reason)
+            changes = self.stores.take_changes()
+            if self.disk is not None:
+                self.disk.commit_act(None, changes, [])
 
     def refuse(self, refusal: Refusal) -> None:
         with self.lock:
@@ -215,13 +249,22 @@ class SandboxState:
 
     # --- faults on demand ----------------------------------------------------------------------
 
+    # Kept on disk too, so that a fault-injection test's plan survives the restarts it causes.
+
+    def _save_faults(self) -> None:
+        if self.disk is not None:
+            rules = [r.to_json() for r in self.faults]
+            self.disk.commit_act(None, [StoredRow("control", "faults", {"rules": rules})], [])
+
     def add_fault(self, rule: FaultRule) -> None:
         with self.lock:
             self.faults.append(rule)
+            self._save_faults()
 
     def clear_faults(self) -> None:
         with self.lock:
             self.faults.clear()
+            self._save_faults()
 
     def take_fault(self, operation: str) -> FaultRule | None:
         """The first rule that applies to this call, counted down (and dropped when spent)."""
@@ -233,8 +276,18 @@ class SandboxState:
                     rule.remaining -= 1
                     if rule.remaining <= 0:
                         self.faults.remove(rule)
+                    self._save_faults()
                 return FaultRule(rule.operation, rule.mode, rule.remaining, rule.seconds)
         return None
+
+    def drop_callbacks(self, operation: str, count: int) -> None:
+        """The next ``count`` callbacks of ``operation`` get lost (kept on disk like the stores)."""
+        with self.lock:
+            self.stores.take_changes()
+            self.stores.put_drops(operation, self.stores.drops.get(operation, 0) + count)
+            changes = self.stores.take_changes()
+            if self.disk is not None:
+                self.disk.commit_act(None, changes, [])
 
     # --- the journal ---------------------------------------------------------------------------
 
