@@ -28,6 +28,7 @@ from sqlalchemy import JSON, Enum, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from huiju.db import Base, UTCDateTime, utcnow
+from huiju.i18n import Message
 
 
 def _values(members: type[enum.StrEnum]) -> list[str]:
@@ -87,7 +88,15 @@ class CallbackRecord(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set when it had to be held
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    note: Mapped[str | None] = mapped_column(Text)  # why it was held, superseded or mismatched
+    note: Mapped[str | None] = mapped_column(Text)  # why it was held, superseded or mismatched (English)
+    # The same, translatable: {"msgid", "params"} of a huiju.i18n.Message (see why()).
+    reason: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    def why(self) -> Message | None:
+        """Why it was held, superseded or mismatched, in the reader's language (``.localize(locale)``)."""
+        if not self.reason:
+            return None
+        return Message(str(self.reason["msgid"]), **dict(self.reason.get("params") or {}))
 
 
 class Reconciliation(Base):
@@ -120,7 +129,7 @@ def record(
     fact: str,
     payload: dict[str, Any],
     state: CallbackState,
-    note: str | None = None,
+    why: Message | None = None,
 ) -> CallbackRecord:
     """Add a record in the caller's transaction (flushed, so that its id is known)."""
     now = utcnow()
@@ -128,19 +137,25 @@ def record(
         message_id=message_id, kind=kind, source=source, client=client, case_number=case_number,
         subject=subject, reference=reference, fact=fact, payload=payload, state=state, received_at=now,
         held_at=now if state is CallbackState.HELD else None,
-        resolved_at=None if state is CallbackState.HELD else now, note=note,
+        resolved_at=None if state is CallbackState.HELD else now,
     )  # fmt: skip
+    _explain(row, why)
     session.add(row)
     session.flush()
     return row
 
 
-def resolve(row: CallbackRecord, state: CallbackState, note: str | None = None) -> None:
+def resolve(row: CallbackRecord, state: CallbackState, why: Message | None = None) -> None:
     """A held record leaves the hold: applied, a duplicate, superseded or mismatched."""
     row.state = state
     row.resolved_at = utcnow()
-    if note is not None:
-        row.note = note
+    _explain(row, why)
+
+
+def _explain(row: CallbackRecord, why: Message | None) -> None:
+    if why is not None:
+        row.note = str(why)
+        row.reason = {"msgid": why.msgid, "params": {k: str(v) for k, v in why.params.items()}}
 
 
 def applied(session: Session, kind: CallbackKind, subject: str, fact: str | None = None) -> CallbackRecord | None:

@@ -88,8 +88,7 @@ def notify_decision(engine: Engine) -> InboundHandler:
         record = correlation.record(
             session, message_id=call.message_id, kind=CallbackKind.DECISION, source=Source.CALLBACK,
             client=call.client, case_number=case_number, subject=case_number, reference=payload["receipt_number"],
-            fact=payload["decision"], payload=payload, state=_KEPT[judged.verdict],
-            note=str(judged.why) if judged.why is not None else None,
+            fact=payload["decision"], payload=payload, state=_KEPT[judged.verdict], why=judged.why,
         )  # fmt: skip
         if judged.verdict is Verdict.HOLD:
             note_held(session, record, judged.why)
@@ -123,7 +122,7 @@ def notify_delivery(session: Session, call: InboundCall) -> dict[str, Any]:
     record = correlation.record(
         session, message_id=call.message_id, kind=CallbackKind.DELIVERY, source=Source.CALLBACK,
         client=call.client, case_number=judged.case_number, subject=relates_to, reference=sms_id, fact=status,
-        payload=payload, state=_KEPT[judged.verdict], note=str(judged.why) if judged.why is not None else None,
+        payload=payload, state=_KEPT[judged.verdict], why=judged.why,
     )  # fmt: skip
     if judged.verdict is Verdict.HOLD:
         note_held(session, record, judged.why)

@@ -156,8 +156,9 @@ def judge_decision(session: Session, case_number: str, receipt_number: str, deci
                                               case=case_number))  # fmt: skip
         if known == decision:
             return Judgement(Verdict.DUPLICATE, _("case {case} has this decision already", case=case_number))
-        return Judgement(Verdict.CONFLICT, _("case {case} was decided {decision} already",
-                                             case=case_number, decision=known))  # fmt: skip
+        if known == "approved":
+            return Judgement(Verdict.CONFLICT, _("case {case} was approved already", case=case_number))
+        return Judgement(Verdict.CONFLICT, _("case {case} was denied already", case=case_number))
     unanswered = [m for m in submits if _sent_and_unanswered(m)]
     if unanswered:
         return Judgement(Verdict.HOLD, _("the reply to SubmitCase {message_id} is not recorded yet",
@@ -239,7 +240,8 @@ def note_held(session: Session, record: CallbackRecord, why: Message | None) -> 
     if case is not None:
         session.add(
             CaseEvent(case_id=case.id, kind="callback_held", actor=record.client, system=_system(record),
-                      detail=str(why or ""), data={"message_id": record.message_id, "kind": str(record.kind)})
+                      detail=str(why or ""),
+                      data={"message_id": record.message_id, "kind": str(record.kind), "reason": record.reason})
         )  # fmt: skip
 
 
@@ -260,7 +262,6 @@ def correlate(runtime: Runtime, record_id: int) -> CallbackState | None:
             judged = judge_decision(session, record.subject, record.reference or "", record.fact)
         else:
             judged = judge_delivery(session, record.subject, record.reference or "", record.fact)
-        note = str(judged.why) if judged.why is not None else None
         if judged.verdict is Verdict.HOLD:
             return CallbackState.HELD
         if judged.verdict is Verdict.APPLY:
@@ -270,11 +271,11 @@ def correlate(runtime: Runtime, record_id: int) -> CallbackState | None:
                 apply_delivery(session, record.payload, record.case_number, record.client)
             correlation.resolve(record, CallbackState.APPLIED)
         elif judged.verdict is Verdict.DUPLICATE:
-            correlation.resolve(record, CallbackState.DUPLICATE, note)
+            correlation.resolve(record, CallbackState.DUPLICATE, judged.why)
         elif judged.verdict is Verdict.UNKNOWN:
-            correlation.resolve(record, CallbackState.MISMATCHED, note)
+            correlation.resolve(record, CallbackState.MISMATCHED, judged.why)
         else:  # CONFLICT, ENDED: the case went on without it
-            correlation.resolve(record, CallbackState.SUPERSEDED, note)
+            correlation.resolve(record, CallbackState.SUPERSEDED, judged.why)
         log.info("held callback %s (%s of %s): %s", record.message_id, record.kind, record.subject, record.state)
         return record.state
 

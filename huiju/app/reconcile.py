@@ -17,6 +17,7 @@ outbox, and a decision reached both ways is applied once (:func:`huiju.app.corre
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from huiju.app.correlate import QUERY_CASE, SEND_SMS, apply_delivery, correlate_
 from huiju.calendar import Wait, WorkingCalendar
 from huiju.db import utcnow
 from huiju.errors import HuijuError
+from huiju.i18n import _
 from huiju.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -56,14 +58,23 @@ class RoundReport:
         return bool(self.correlated or self.asked)
 
 
-def run_round(runtime: Runtime, *, now: datetime | None = None) -> RoundReport:
+def run_round(runtime: Runtime, *, now: datetime | None = None, deliveries: bool = True) -> RoundReport:
+    """One round: held callbacks, then (with ``deliveries``) the SMS whose report is overdue."""
     report = RoundReport()
     with runtime.db.sessions() as session:
         held = correlation.held(session)
     if held:
         report.correlated = correlate_held(runtime, held)
-    ask_about_deliveries(runtime, report, now=now or utcnow())
+    if deliveries:
+        ask_about_deliveries(runtime, report, now=now or utcnow())
     return report
+
+
+def delivery_round_interval(wait: Wait) -> float:
+    """Seconds between two looks for overdue delivery reports: a quarter of the wait, 1 s to 60 s
+    (the look scans a week of SMS; the held callbacks are looked at every round)."""
+    shortest = wait.elapsed.total_seconds() + wait.working_days * 86400
+    return min(60.0, max(1.0, shortest / 4))
 
 
 # -- delivery reports that did not come (QueryDelivery) -----------------------------------------------------
@@ -158,7 +169,7 @@ def _record_answer(
         correlation.record(
             session, message_id=query_id, kind=CallbackKind.DELIVERY, source=Source.QUERY, client="sms",
             case_number=case_number, subject=message_id, reference=sms_id, fact=status, payload=payload,
-            state=CallbackState.APPLIED, note="learnt by QueryDelivery: no report came in time",
+            state=CallbackState.APPLIED, why=_("learnt by QueryDelivery: no report came in time"),
         )  # fmt: skip
         return True
 
@@ -181,8 +192,14 @@ def figures(session: Session) -> dict[str, int]:
 def register(celery: Any, runtime: Callable[[], Runtime]) -> None:
     """Bind the round to a Celery app as ``huiju.reconcile`` (beat runs it with the sweep)."""
 
+    next_look = [0.0]  # when this process next looks for overdue delivery reports (monotonic)
+
     @celery.task(name="huiju.reconcile", ignore_result=True)  # type: ignore[untyped-decorator]
     def reconcile_task() -> None:
-        report = run_round(runtime())
+        rt = runtime()
+        look = time.monotonic() >= next_look[0]
+        if look:
+            next_look[0] = time.monotonic() + delivery_round_interval(Wait.parse(rt.settings.delivery_query_after))
+        report = run_round(rt, deliveries=look)
         if report:
             log.info("reconcile: held %s, asked about %s, learnt %s", report.correlated, report.asked, report.learnt)

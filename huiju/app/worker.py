@@ -34,8 +34,14 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
         "accept_content": ["json"],
         "beat_schedule": {
             "huiju-sweep": {"task": "huiju.sweep", "schedule": settings.sweep_seconds},
-            # Held callbacks and overdue delivery reports (huiju.app.reconcile).
-            "huiju-reconcile": {"task": "huiju.reconcile", "schedule": settings.sweep_seconds},
+            # Held callbacks and overdue delivery reports (huiju.app.reconcile): a fallback (held
+            # callbacks are taken up at once after the step that settles their reply), so at most
+            # once a second, and a round left waiting in a busy queue expires rather than piles up.
+            "huiju-reconcile": {
+                "task": "huiju.reconcile",
+                "schedule": max(settings.sweep_seconds, 1.0),
+                "options": {"expires": max(settings.sweep_seconds, 1.0)},
+            },
         },
         "beat_schedule_filename": str(settings.instance_path.resolve() / "celerybeat-schedule"),
         "timezone": CHINA.key,

@@ -258,3 +258,28 @@ def test_a_report_about_another_sms_than_the_one_sent_is_refused(
     answer = assert_refused(inbound, _report(inbound, message_id, "SMS-OTHER-9", number), "not-found", still_waits=True)
     assert "SMS-SENT-1" in answer.faultstring
     assert "sms_delivered" not in _kinds(inbound, case_id)
+
+
+def test_an_integrator_lists_what_is_held_and_why(inbound: Inbound, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from huiju.cli import main
+
+    rt = inbound.rt
+    number, _case_id, submit = reported_case(rt)
+    _accepted(inbound.call(_decision(inbound, number, "ZW-HELD-0001")), "NotifyDecision")
+    monkeypatch.setenv("HUIJU_INSTANCE_PATH", str(rt.settings.instance_path))
+    monkeypatch.setenv("HUIJU_ENV", "test")
+    monkeypatch.setenv("HUIJU_LANG", "zh_CN")
+    listing = CliRunner().invoke(main, ["exchange", "callbacks", "--held"])
+    assert listing.exit_code == 0, listing.output
+    (line,) = [row for row in listing.output.splitlines() if number in row]
+    assert (
+        "政务外网审批结果" in line and "暂存，待应答到达" in line and "尚未记录" in line and submit.message_id in line
+    )
+    assert "当前暂存 1" in listing.output
+    monkeypatch.setenv("HUIJU_LANG", "en")
+    land(rt, submit.message_id, {"receipt_number": "ZW-HELD-0001", "received_at": "2026-03-02T10:00:00+08:00"})
+    after = CliRunner().invoke(main, ["exchange", "callbacks", "--case", number])
+    assert "the extranet's decision  called back  applied" in after.output
+    assert "held now 0; held, then applied 1" in after.output

@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("held_at", huiju.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolved_at", huiju.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("reason", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_callback_record")),
         sa.UniqueConstraint("message_id", name=op.f("uq_callback_record_message_id")),
     )
