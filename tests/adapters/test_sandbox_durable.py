@@ -157,3 +157,22 @@ def test_the_extranet_decides_and_query_case_says_so(tmp_path: Path, pki: Pki, r
         state = wait_for(decided, "the decision to show")
         assert (state["status"], state["decision"], state["reason"]) == ("archived", "denied", "收入超过标准")
         assert receiver.received == []
+
+
+def test_the_callback_controls_say_what_they_need(pki: Pki, receiver: Receiver) -> None:
+    import requests
+
+    with SandboxServer(port=0) as plain:
+        answer = requests.post(f"{plain.url}/_sandbox/callbacks/drop", json={"operation": "NotifyDecision"}, timeout=5)
+        assert answer.status_code == 409  # a sandbox that calls nobody back has nothing to lose
+    with SandboxServer(port=0, trust=pki.trust, signer=pki.sandbox, callback_url=receiver.url) as server:
+        control = f"{server.url}/_sandbox/callbacks"
+        assert requests.post(f"{control}/drop", json={"operation": "SubmitCase"}, timeout=5).status_code == 400
+        assert requests.post(f"{control}/drop", json={"operation": "NotifyDelivery", "count": 0},
+                             timeout=5).status_code == 400  # fmt: skip
+        assert requests.post(f"{control}/drop", data=b"{", timeout=5).status_code == 400
+        dropping = requests.post(f"{control}/drop", json={"operation": "NotifyDelivery", "count": 2}, timeout=5)
+        assert dropping.json() == {"dropping": 2, "operation": "NotifyDelivery"}
+        assert requests.post(f"{control}/resend", json={"operation": "NotifyDelivery"}, timeout=5).json() == {
+            "resent": 0
+        }
