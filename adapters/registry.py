@@ -136,6 +136,16 @@ def _person_reply(reply: Json) -> Json:
     return out
 
 
+def _query_case_reply(reply: Json) -> Json:
+    """The extranet's state of a case; once decided, shaped like its decision callback (NotifyDecision),
+    so that a step may take either: ``decision`` is None while it is undecided, ``reason`` never None."""
+    out = jsonable(reply)
+    for name in ("decision", "decided_by", "decided_at"):
+        out.setdefault(name, None)
+    out["reason"] = out.get("reason") or ""
+    return out
+
+
 def _records_reply(reply: Json) -> Json:
     records = [{"record_id": r["recordId"], "fields": _unpairs(r.get("field"))} for r in reply.get("record") or []]
     return {"records": records}
@@ -209,7 +219,7 @@ OPERATIONS: dict[str, OperationSpec] = {
             "QueryCase",
             (_p("receipt_number"),),
             _plain,
-            jsonable,
+            _query_case_reply,
         ),
         OperationSpec(
             "data_exchange.publish_record",

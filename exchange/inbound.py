@@ -11,10 +11,11 @@ certificate; Body and exchange header both signed; timestamp within the allowed 
   must accept it.
 
 The id, the log entry and the handler's work commit in one transaction; a refusal rolls all of it
-back and leaves only a log entry of the refusal (with the received envelope, capped), so a call
-that came too early can be sent again later with the same id. Answers and faults are signed and
-carry the requestHash of the call they answer. The module knows no web framework: bytes in,
-status and bytes out.
+back and leaves only a log entry of the refusal (with the received envelope, capped). A call that
+comes before Huiju can use it (it overtook the reply of the request it answers) is not refused: the
+handler keeps it (:mod:`exchange.correlation`) and it is answered as accepted, so that the sender
+stops retrying. Answers and faults are signed and carry the requestHash of the call they answer.
+The module knows no web framework: bytes in, status and bytes out.
 """
 
 from __future__ import annotations

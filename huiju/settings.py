@@ -39,6 +39,13 @@ HUIJU_INBOUND_MTLS          callbacks only over TLS with a client certificate of
 HUIJU_ADAPTER_ENDPOINTS     first endpoint of each system, as JSON (``{"sms":           the sandbox (none in
                             "https://..."}``); after that the database's, edited in     production)
                             the console or with ``huiju adapters set``
+HUIJU_DECISION_QUERY_AFTER  how long a reported case waits for the extranet's decision  ``P1D`` (one working
+                            callback before Huiju asks (QueryCase); ISO 8601, days      day)
+                            are working days, e.g. ``PT10M``
+HUIJU_DELIVERY_QUERY_AFTER  how long after the SMS platform accepted an SMS Huiju       ``PT10M``
+                            waits for its delivery report before asking (QueryDelivery)
+HUIJU_SANDBOX_DATA          where ``huiju sandbox`` keeps its journal, stored records   ``<instance>/sandbox``
+                            and the callbacks it still owes (they survive a restart)
 ==========================  ==========================================================  =====================
 
 Secure mode is ``HUIJU_EXCHANGE_SIGNING`` (the default): messages signed, HTTPS with client
@@ -52,10 +59,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from huiju.errors import ConfigurationError
+from huiju.calendar import Wait
+from huiju.errors import ConfigurationError, InputError
 from huiju.i18n import _
 
 _DEV_SECRET = "huiju-development-only-secret"  # noqa: S105 - refused in production below
@@ -95,6 +103,18 @@ class Settings(BaseSettings):
     inbound_port: int = 8702
     inbound_mtls: bool | None = None
     adapter_endpoints: dict[str, str] = Field(default_factory=dict)
+    decision_query_after: str = "P1D"
+    delivery_query_after: str = "PT10M"
+    sandbox_data: Path | None = None
+
+    @field_validator("decision_query_after", "delivery_query_after")
+    @classmethod
+    def _check_wait(cls, value: str) -> str:
+        try:
+            Wait.parse(value)
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -164,6 +184,10 @@ class Settings(BaseSettings):
     @property
     def resolved_uploads_folder(self) -> Path:
         return (self.uploads_folder or self.instance_path / "uploads").resolve()
+
+    @property
+    def resolved_sandbox_data(self) -> Path:
+        return (self.sandbox_data or self.instance_path / "sandbox").resolve()
 
     @property
     def sandbox_url(self) -> str:

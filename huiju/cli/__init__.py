@@ -9,6 +9,7 @@ back (statuses, decisions) keep their code beside the label.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -136,8 +137,15 @@ def accounts() -> None:
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 @click.option("--plain", is_flag=True, help="Verify and sign nothing (default: secure when certificates exist).")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the journal, stored records and owed callbacks are kept across restarts "
+    "(default: HUIJU_SANDBOX_DATA, <instance>/sandbox).",
+)
 @handle_errors
-def sandbox(host: str | None, port: int | None, plain: bool) -> None:
+def sandbox(host: str | None, port: int | None, plain: bool, data: Path | None) -> None:
     from adapters.sandbox.server import run
     from adapters.tls import ClientTls, ServerTls
     from certs.store import load_signing_identity, passphrase_of
@@ -146,15 +154,17 @@ def sandbox(host: str | None, port: int | None, plain: bool) -> None:
 
     settings = load_settings()
     folder = settings.resolved_certs_folder
+    data_folder = (data or settings.resolved_sandbox_data).resolve()
     if plain or not (folder / "ca.cert.pem").exists():
         say(_("the sandbox runs in plain mode: requests are not verified, replies not signed"), err=True)
-        run(host or settings.sandbox_host, port or settings.sandbox_port)
+        run(host or settings.sandbox_host, port or settings.sandbox_port, data_folder=data_folder)
         return
     # Callbacks go where Huiju's web process takes them: over mutual TLS in secure mode.
     mtls = settings.resolved_inbound_mtls
     run(
         host or settings.sandbox_host,
         port or settings.sandbox_port,
+        data_folder=data_folder,
         trust=TrustStore.watching(folder),  # a new CRL or partner CA is read without a restart
         signer=load_signing_identity(folder, "sandbox", passphrase=passphrase_of(settings)),
         callback_url=settings.inbound_url,
@@ -219,12 +229,13 @@ def demo() -> None:
     run_demo()
 
 
-from huiju.cli import adapters, audit, calendar, cases, exchange, residents, users  # noqa: E402,F401 - they register
+from huiju.cli import adapters, audit, calendar, callbacks, cases, exchange, residents, users  # noqa: E402,F401 - they register
 
 adapters.register(main)
 audit.register(main)
 calendar.register(main)
 cases.register(main)
 exchange.register(main)
+callbacks.register(main)
 residents.register(main)
 users.register(main)

@@ -281,10 +281,14 @@ def test_replayed_message_id_is_refused(inbound: Inbound) -> None:
     assert_refused(inbound, other, "message-id-replayed", still_waits=False)
 
 
-def test_decision_after_the_case_moved_on_is_refused(inbound: Inbound) -> None:
-    """A second decision (new id) for a case that no longer waits is refused, not applied twice."""
+def test_a_contradicting_decision_after_the_case_moved_on_is_refused(inbound: Inbound) -> None:
+    """A second decision (new id) that contradicts the one the case took is refused, not applied.
+
+    (The same decision again is accepted as a duplicate: tests/inbound/test_inbound_held.py.)
+    """
     assert inbound.call(inbound.decision()).status == 200
-    assert_refused(inbound, inbound.decision(decision="denied", reason="late"), "not-found", still_waits=False)
+    answer = assert_refused(inbound, inbound.decision(decision="denied", reason="late"), "conflict", still_waits=False)
+    assert "approved" in answer.faultstring
 
 
 def test_a_trusted_signer_of_another_member_cannot_speak_for_the_extranet(inbound: Inbound) -> None:
