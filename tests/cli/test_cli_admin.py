@@ -26,7 +26,7 @@ PROCESS = Path(__file__).parents[2] / "workflows_bpmn" / "processes" / "communit
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     monkeypatch.setenv("HUIJU_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("HUIJU_ENV", "production")
-    monkeypatch.setenv("HUIJU_SECRET_KEY", "a-production-secret")
+    monkeypatch.setenv("HUIJU_SECRET_KEY", "a-production-secret-of-forty-eight-bytes-or-so-00")
     monkeypatch.setenv("HUIJU_EXCHANGE_SIGNING", "false")
     monkeypatch.setenv("HUIJU_LANG", "en")
     runner = CliRunner()
