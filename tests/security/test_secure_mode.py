@@ -106,10 +106,11 @@ def test_a_signed_callback_arrives_over_mutual_tls(inbound: tuple[str, Flask], p
     security = SandboxSecurity(trust=TrustStore.load(pki), signer=load_signing_identity(pki, "sandbox"))
     sender = CallbackSender(f"{url}/exchange/soap", security, delay=0, attempts=1,
                             tls=ClientTls.from_store(pki, "sandbox"))  # fmt: skip
-    sender.delivery("sms-1", "no-such-message", None)
+    owed = sender.owe("NotifyDelivery", None, sender.delivery_values("sms-1", "no-such-message"), "sms")
+    sender.start(owed, delay=0.0)
+    callback = sender.known[owed["message_id"]]
     deadline = time.monotonic() + 20
-    while sender.sent[0].outcome == "pending" and time.monotonic() < deadline:
+    while callback.outcome == "pending" and time.monotonic() < deadline:
         time.sleep(0.05)
-    callback = sender.sent[0]
     # Verified and answered by the exchange layer (a signed refusal: no such SMS was sent).
     assert callback.outcome == "refused" and "no SMS was sent" in callback.answer, callback.answer
