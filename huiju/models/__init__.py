@@ -1,7 +1,7 @@
 """Domain models (domain state; the engine's own tables live in :mod:`workflows_bpmn.models`)."""
 
 from huiju.models.applications import BAD_RATING_LEVELS, Draft, Material, Rating
-from huiju.models.cases import FINAL, WITHDRAWABLE, Case, CaseEvent, CaseStatus
+from huiju.models.cases import FINAL, WITHDRAWABLE, Case, CaseEvent, CaseNumberCounter, CaseStatus
 from huiju.models.items import Item, ItemKind, ResponsibleLevel, Theme, TimeUnit
 from huiju.models.orgs import Org, OrgLevel
 from huiju.models.residents import Resident
@@ -17,6 +17,7 @@ __all__ = [
     "Theme",
     "Case",
     "CaseEvent",
+    "CaseNumberCounter",
     "CaseStatus",
     "Item",
     "ItemKind",
