@@ -49,8 +49,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 import requests  # noqa: E402
+import xmlsec  # noqa: E402
 from lxml import etree  # noqa: E402
-from xmlsec.constants import TransformEcdsaSha256, TransformSha256  # noqa: E402
 from zeep import Client, Settings  # noqa: E402
 from zeep.transports import Transport  # noqa: E402
 from zeep.wsse.signature import MemorySignature, sign_envelope, verify_envelope  # noqa: E402
@@ -204,7 +204,10 @@ def bare_zeep_caller(sandbox_url: str, *, stock: bool = False) -> Caller:
     return caller
 
 
-EC_SHA256 = {"signature_method": TransformEcdsaSha256, "digest_method": TransformSha256}
+EC_SHA256 = {
+    "signature_method": xmlsec.constants.TransformEcdsaSha256,
+    "digest_method": xmlsec.constants.TransformSha256,
+}
 SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
