@@ -159,7 +159,7 @@ _LATEST = (
 
 def latest_version(session: Session, process_id: str) -> tuple[int, str, int]:
     """(id, name, version) of the latest deployed version, without reading its sources."""
-    row = session.execute(_LATEST, {"pid": process_id}).first()
+    row = session.connection().execute(_LATEST, {"pid": process_id}).first()
     if row is None:
         raise NotFoundError(_("process '{process_id}' is not deployed", process_id=process_id))
     return row.id, row.name, row.version

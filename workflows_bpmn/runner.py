@@ -10,7 +10,7 @@ so that domain state and engine state commit together.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -181,8 +181,17 @@ class Engine:
     # -- the ways in ---------------------------------------------------------------------------
 
     def start(
-        self, session: Session, process_id: str, data: dict[str, Any], context: dict[str, Any], actor: str
+        self,
+        session: Session,
+        process_id: str,
+        data: dict[str, Any],
+        context: dict[str, Any],
+        actor: str,
+        *,
+        timeline: Sequence[TimelineEntry] = (),
     ) -> StepResult:
+        """Start the latest version of a process and run it to its first wait; ``timeline`` holds the
+        host's own entries of what started it, written before the process's (in one statement)."""
         definition_id, name, version = latest_version(session, process_id)
         spec, subprocess_specs = self.cache.get_by_id(session, definition_id)
         script_engine = HuijuScriptEngine(self.functions(session))
@@ -198,7 +207,7 @@ class Engine:
         step = Step(self, session, instance, StepResult(instance, actor=actor), 1, b"", advance=True)
         step._row = {name: getattr(instance, name) for name in steps.ROW_FIELDS}
         step._workflow, step._script_engine, step.before = workflow, script_engine, EMPTY
-        step.result.timeline.append(TimelineEntry("process_started", actor, detail=f"{name} v{version}"))
+        step.result.timeline.extend([*timeline, TimelineEntry("process_started", actor, detail=f"{name} v{version}")])
         self._finish(step, new=True)
         return step.result
 

@@ -21,7 +21,7 @@ from huiju.i18n import _
 from huiju.models import FINAL, Case, CaseEvent, CaseNumberCounter, CaseStatus, Item, Resident, Role, User
 from huiju.services import clock
 from huiju.services.actors import Actor, community_ids_of_street, duty_phone
-from workflows_bpmn.mirror import StepResult
+from workflows_bpmn.mirror import StepResult, TimelineEntry
 from workflows_bpmn.models import InstanceStatus, ProcessInstance
 from workflows_bpmn.runner import WITHDRAWN as WITHDRAWN_OUTCOME
 from workflows_bpmn.runner import Engine
@@ -167,7 +167,6 @@ def submit_case(
     clock.apply(case, deadlines)
     session.add(case)
     session.flush()
-    session.add(CaseEvent(case_id=case.id, kind="submitted", actor=actor.username, detail=item.name))
     result = engine.start(
         session,
         item.process_id,
@@ -202,6 +201,7 @@ def submit_case(
             "actor": actor.username,
         },
         actor=actor.username,
+        timeline=[TimelineEntry("submitted", actor.username, detail=item.name)],
     )
     case.process_instance_id = result.instance.id
     return case
