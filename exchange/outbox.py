@@ -13,7 +13,8 @@ Every function here is one statement on the outbox table in the caller's transac
 delivery prompt. So the sweep hands a message to the broker again only when its job is known lost:
 its lease ran out with no outcome recorded (the worker died mid-call), its retry came due (the job
 that failed it has ended), or no job for it can be left (the broker's queue is empty and no worker
-holds it). A message waiting in a long queue is never queued twice.
+holds it). A message waiting in a long queue is not queued twice (unless the queue has not emptied
+for ten minutes: a lost job must not wait for ever).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ LEASE_MARGIN_SECONDS = 5.0
 JOB_GRACE_SECONDS = 5.0
 #: Without a view of the broker's queue, a job unclaimed for this long is taken as lost.
 BLIND_JOB_TIMEOUT_SECONDS = 120.0
+#: While the broker still holds jobs, a job unclaimed for this long is taken as lost all the same: a
+#: queue that never empties must not hold a lost job back for ever (a duplicate job is harmless:
+#: the lease lets one attempt through).
+BUSY_JOB_TIMEOUT_SECONDS = 600.0
 FINAL = (MessageStatus.DELIVERED, MessageStatus.DEAD)
 
 
@@ -310,12 +315,14 @@ def lost_jobs(db: Database, *, queued: Callable[[], int | None] | None = None, l
     """Pending messages that need a (new) broker job, marked dispatched now; see the module docstring.
 
     ``queued`` tells how many jobs wait in the broker's queue (None when it cannot tell): a message
-    whose job was never picked up is taken as lost only when the queue is empty, or, blind, after
-    :data:`BLIND_JOB_TIMEOUT_SECONDS`.
+    whose job was never picked up is taken as lost once the queue is empty (after
+    :data:`JOB_GRACE_SECONDS`), blind after :data:`BLIND_JOB_TIMEOUT_SECONDS`, and behind a queue
+    that does not empty after :data:`BUSY_JOB_TIMEOUT_SECONDS`.
     """
     now = utcnow()
     depth = queued() if queued is not None else None
-    unclaimed_since = now - timedelta(seconds=JOB_GRACE_SECONDS if depth == 0 else BLIND_JOB_TIMEOUT_SECONDS)
+    wait = JOB_GRACE_SECONDS if depth == 0 else BLIND_JOB_TIMEOUT_SECONDS if depth is None else BUSY_JOB_TIMEOUT_SECONDS
+    unclaimed_since = now - timedelta(seconds=wait)
     lease_lost = and_(T.c.locked_until.is_not(None), T.c.locked_until < now, T.c.dispatched_at < T.c.locked_until)
     free = or_(T.c.locked_until.is_(None), T.c.locked_until < now)
     retry_due = and_(free, T.c.attempts > 0, T.c.dispatched_at < T.c.next_attempt_at)
@@ -324,9 +331,7 @@ def lost_jobs(db: Database, *, queued: Callable[[], int | None] | None = None, l
         or_(T.c.attempts == 0, T.c.dispatched_at >= T.c.next_attempt_at),
         T.c.dispatched_at < unclaimed_since,
     )
-    lost = [and_(free, T.c.dispatched_at.is_(None)), lease_lost, retry_due]
-    if not depth:  # while the broker still holds jobs, ours may be among them
-        lost.append(job_lost)
+    lost = [and_(free, T.c.dispatched_at.is_(None)), lease_lost, retry_due, job_lost]
     stmt = (
         select(T.c.message_id)
         .where(T.c.status == MessageStatus.PENDING, T.c.next_attempt_at <= now, or_(*lost))

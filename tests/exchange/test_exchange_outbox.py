@@ -13,7 +13,7 @@ from sqlalchemy import select
 from adapters.config import ensure_defaults
 from exchange import outbox
 from exchange.models import MessageStatus, OutboxMessage
-from exchange.outbox import BLIND_JOB_TIMEOUT_SECONDS, JOB_GRACE_SECONDS
+from exchange.outbox import BLIND_JOB_TIMEOUT_SECONDS, BUSY_JOB_TIMEOUT_SECONDS, JOB_GRACE_SECONDS
 from huiju.db import Database, utcnow
 
 T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
@@ -42,10 +42,10 @@ def queued_message(db: Database) -> str:
     return message_id
 
 
-def test_a_message_waiting_in_a_busy_queue_is_never_queued_again(sqlite_db: Database) -> None:
+def test_a_message_waiting_in_a_busy_queue_is_not_queued_again(sqlite_db: Database) -> None:
     with freeze_time(T0) as clock:
         message_id = queued_message(sqlite_db)
-        clock.tick(timedelta(hours=1))  # a long backlog: its job is still in the queue
+        clock.tick(timedelta(seconds=BUSY_JOB_TIMEOUT_SECONDS - 1))  # a long backlog: its job is in it
         assert outbox.lost_jobs(sqlite_db, queued=queue(1600)) == []
         # The queue has drained and no attempt took it: its job was lost (a broker that lost it,
         # a worker killed after taking it); it is queued once more, and not again at once.
@@ -109,3 +109,11 @@ def test_messages_that_are_not_pending_are_never_queued(sqlite_db: Database) -> 
             assert outbox.cancel(session, [cancelled, delivered]) == [cancelled]
         clock.tick(timedelta(hours=1))
         assert outbox.lost_jobs(sqlite_db, queued=queue(0)) == []
+
+
+def test_a_queue_that_never_empties_does_not_hold_a_lost_job_back_for_ever(sqlite_db: Database) -> None:
+    with freeze_time(T0) as clock:
+        message_id = queued_message(sqlite_db)
+        clock.tick(timedelta(seconds=BUSY_JOB_TIMEOUT_SECONDS + 1))
+        assert outbox.lost_jobs(sqlite_db, queued=queue(40)) == [message_id]
+        assert outbox.lost_jobs(sqlite_db, queued=queue(40)) == []
