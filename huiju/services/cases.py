@@ -10,7 +10,7 @@ import jsonschema
 from sqlalchemy import Table, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.util import identity_key
 
 from huiju import idnumber
@@ -18,7 +18,7 @@ from huiju.calendar import WorkingCalendar
 from huiju.db import utcnow
 from huiju.errors import InputError, NotFoundError, PermissionDenied, SchemaError
 from huiju.i18n import _
-from huiju.models import FINAL, Case, CaseEvent, CaseNumberCounter, CaseStatus, Item, Resident, Role, User
+from huiju.models import FINAL, Case, CaseEvent, CaseNumberCounter, CaseStatus, Item, Org, Resident, Role, User
 from huiju.services import clock
 from huiju.services.actors import Actor, community_ids_of_street, duty_phone
 from workflows_bpmn.mirror import StepResult, TimelineEntry
@@ -126,7 +126,11 @@ def submit_case(
     """
     item = get_item(session, item_code)
     id_number = idnumber.validate(applicant_id_number)
-    applicant = session.scalars(select(Resident).where(Resident.id_number == id_number)).one_or_none()
+    applicant = session.scalars(
+        select(Resident)
+        .where(Resident.id_number == id_number)
+        .options(joinedload(Resident.community).joinedload(Org.parent))  # its community and street: one query
+    ).one_or_none()
     if applicant is None:
         raise NotFoundError(_("no resident registered with ID number {id_number}", id_number=idnumber.mask(id_number)))
     if actor.role not in (Role.RESIDENT, Role.COMMUNITY_OFFICER, Role.ADMINISTRATOR):
