@@ -17,12 +17,13 @@ from adapters.sandbox.people import ZHANG_XIUYING
 from exchange.delivery import Attempt
 from exchange.models import MessageStatus, OutboxMessage
 from exchange.outbox import Claimed
-from huiju.errors import InputError
-from workflows_bpmn.definitions import SpecCache
+from huiju.errors import InputError, StepError
+from huiju.runtime import Runtime
+from workflows_bpmn.definitions import SpecCache, deploy
 from workflows_bpmn.expressions import host_functions
-from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus
-from workflows_bpmn.runner import STUCK, Engine
-from workflows_bpmn.tasks import record_and_settle
+from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus, ProcessInstance
+from workflows_bpmn.runner import STEP_FAILED, STUCK, Engine
+from workflows_bpmn.tasks import process_message, record_and_settle, sweep, unsettled_messages
 
 CALL_THEN_TWO_TASKS = process(
     "steps",
@@ -176,3 +177,34 @@ def test_an_instance_that_nothing_can_move_on_is_an_incident_with_its_reason(mak
                                                                   "and no timer or message is awaited")  # fmt: skip
     [incident] = [e for e in result.timeline if e.kind == "incident"]
     assert incident.data == {"incident": STUCK} and incident.detail == instance.incident_detail
+
+
+REPLY_THE_MODEL_CANNOT_TAKE = process(
+    "unreadable",
+    '<bpmn:startEvent id="s"/>' + flow("f1", "s", "svc") + service("svc") + flow("f2", "svc", "g")
+    + '<bpmn:exclusiveGateway id="g"/>' + flow("f3", "g", "e", 'r["no_such_field"] == 1') + '<bpmn:endEvent id="e"/>',
+)  # fmt: skip
+
+
+def test_a_reply_the_step_cannot_take_is_recorded_alone_then_the_instance_goes_to_incident(rt: Runtime) -> None:
+    """The worker's one transaction fails in the step: the reply (the receiver acted) is still recorded,
+    by a transaction of its own, and the sweep then puts the instance in incident with the reason."""
+    with rt.db.transaction() as session:
+        deploy(session, REPLY_THE_MODEL_CANNOT_TAKE, host_functions(), deployed_by="tester", cache=rt.engine.cache)
+        [message] = rt.engine.start(session, "unreadable", {"idn": ZHANG_XIUYING}, {}, "tester").messages
+        iid = message.process_instance_id
+    with pytest.raises(StepError):
+        process_message(rt, message.message_id)
+    with rt.db.sessions() as session:
+        row = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == message.message_id)).one()
+        assert (row.status, row.reply, row.settled_at) == (MessageStatus.DELIVERED, {"match": True, "reason": None},
+                                                           None)  # fmt: skip
+    assert [m for m, _i in unsettled_messages(rt.db)] == [message.message_id]
+
+    report = sweep(rt, lambda _ids: None)
+    assert report.settled == []
+    with rt.db.sessions() as session:
+        instance = session.get(ProcessInstance, iid)
+        assert instance is not None and instance.status is InstanceStatus.INCIDENT
+        assert instance.incident_kind == STEP_FAILED and "no_such_field" in (instance.incident_detail or "")
+    assert unsettled_messages(rt.db) == []  # left alone until an officer retries it
