@@ -16,45 +16,37 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
-from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange import outbox
-from exchange.models import MessageStatus
 from exchange.outbox import Settled
 from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError
 from huiju.i18n import _
+from workflows_bpmn import replies
 from workflows_bpmn import step as steps
 from workflows_bpmn.definitions import SpecCache, latest_version
 from workflows_bpmn.expressions import HuijuScriptEngine
 from workflows_bpmn.mirror import (
     EMPTY,
     Completion,
-    MirrorState,
     StepResult,
     TimelineEntry,
-    cancel_abandoned_calls,
-    sync_human_tasks,
-    sync_waiting_messages,
-    write_service_requests,
 )
-from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus, ProcessInstance, WaitingMessage
+from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus, ProcessInstance
+from workflows_bpmn.replies import CALL_FAILED, SERVICE_FAILED
 from workflows_bpmn.serialization import SERIALIZER_VERSION, WorkflowStore
-from workflows_bpmn.step import Step, WorkflowCache
+from workflows_bpmn.step import STUCK, Step, WorkflowCache
 from workflows_bpmn.steps import (
-    boundary_catchers,
     check_data,
     check_data_dict,
     escape_reply,
     latest_passed_step,
     message_event,
-    outcome_of,
     passed_steps,
     step_errors,
 )
@@ -73,17 +65,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The BPMN error code the engine throws at a service task whose call finally failed.
-SERVICE_FAILED = "service_failed"
 #: The outcome of an instance cancelled because its case was withdrawn.
 WITHDRAWN = "withdrawn"
 #: Kinds of incident (their words are in :mod:`huiju.labels`): a call failed and nothing in the
-#: model caught it; a step cannot be taken (a model error, a value it cannot take); nothing can move
-#: the instance on.
-CALL_FAILED = "call_failed"
+#: model caught it (CALL_FAILED); a step cannot be taken, a model error or a value it cannot take
+#: (STEP_FAILED); nothing can move the instance on (STUCK).
 STEP_FAILED = "step_failed"
-STUCK = "stuck"
-STUCK_DETAIL = "no task is ready, no call is pending, and no timer or message is awaited"
 
 StepListener = Callable[[Session, StepResult], None]
 Dispatcher = Callable[[list[str]], None]
@@ -123,60 +110,7 @@ class Engine:
         """
         current = steps.lock(self, session, instance_id, actor)
         yield current
-        self._finish(current)
-
-    def _finish(self, step: Step, *, new: bool = False) -> None:
-        """Advance, mirror and persist what the step changed (``new``: insert the instance row)."""
-        session, instance, result = step.session, step.instance, step.result
-        if step.advance or step.mirror:
-            workflow, script_engine = step.workflow, step.script_engine
-            if step.advance:
-                with step_errors(instance):
-                    workflow.do_engine_steps()
-            after = MirrorState.of(workflow)
-            if workflow.completed:
-                if instance.status is not InstanceStatus.COMPLETED:
-                    instance.status = InstanceStatus.COMPLETED
-                    instance.outcome = outcome_of(workflow)
-                    step.closing.append(TimelineEntry("process_completed", "system", detail=instance.outcome or ""))
-                instance.next_timer_due = None
-            else:
-                instance.next_timer_due = after.next_timer
-                if after.stuck and instance.status is InstanceStatus.RUNNING:
-                    self._incident(instance, step.closing, STUCK, STUCK_DETAIL)
-            concluded = instance.status is InstanceStatus.COMPLETED
-            serialized = self.store.dumps(workflow, concluded=concluded)
-            if new:
-                steps.insert(step, serialized)
-            else:
-                steps.persist(step, serialized)
-            self._mirror(step, workflow, script_engine, after)
-            if concluded or not step.cacheable:
-                self.workflows.discard(instance.id)
-            else:
-                steps.keep(step, workflow, after, version=instance.lock_version)
-        else:
-            steps.persist(step, None)
-            if step.loaded and step.cacheable:  # read, unchanged: the committed workflow, new version
-                steps.keep(step, step.workflow, step.before, version=instance.lock_version)
-        result.timeline.extend(step.closing)
-        if result.timeline or result.messages:
-            self._notify(session, result)
-        self._dispatch_after_commit(session, [m.message_id for m in result.messages])
-
-    def _mirror(self, step: Step, workflow: BpmnWorkflow, script_engine: HuijuScriptEngine, after: MirrorState) -> None:
-        session, instance, result = step.session, step.instance, step.result
-        write_service_requests(session, instance, script_engine, result)
-        cancel_abandoned_calls(session, instance, step.before, after, result, settled_task=step.settled_task)
-        sync_waiting_messages(session, instance, step.before, after)
-        sync_human_tasks(session, instance, workflow, step.before, after, result,
-                         completed=step.completed, reset=step.reset)  # fmt: skip
-
-    @staticmethod
-    def _incident(instance: ProcessInstance, timeline: list[TimelineEntry], kind: str, detail: str) -> None:
-        instance.status = InstanceStatus.INCIDENT
-        instance.incident_kind, instance.incident_detail = kind, detail
-        timeline.append(TimelineEntry("incident", "system", detail=detail, data={"incident": kind}))
+        steps.finish(self, current)
 
     # -- the ways in ---------------------------------------------------------------------------
 
@@ -208,7 +142,7 @@ class Engine:
         step._row = {name: getattr(instance, name) for name in steps.ROW_FIELDS}
         step._workflow, step._script_engine, step.before = workflow, script_engine, EMPTY
         step.result.timeline.extend([*timeline, TimelineEntry("process_started", actor, detail=f"{name} v{version}")])
-        self._finish(step, new=True)
+        steps.finish(self, step, new=True)
         return step.result
 
     def complete_task(
@@ -314,35 +248,7 @@ class Engine:
 
     def take(self, step: Step, settled: Settled) -> None:
         """Inside a step: take a message's reply, or its final failure, into the task that waits."""
-        instance, result = step.instance, step.result
-        reply_to = settled.reply_to
-        where = reply_to.get("step"), reply_to.get("step_name"), settled.system
-        if instance.status is InstanceStatus.COMPLETED:
-            # The instance ended meanwhile (a case withdrawn while the worker held its reply): the
-            # reply is kept and logged, the ended instance is left as it is.
-            result.timeline.append(
-                TimelineEntry("service_ignored", "system", *where, detail=f"{settled.operation}: the process has ended")
-            )
-            return
-        task = step.workflow.get_task_from_id(UUID(reply_to["task_id"]))
-        if task is None or task.state != TaskState.STARTED:
-            result.timeline.append(
-                TimelineEntry("service_ignored", "system", *where,
-                              detail=f"{settled.operation}: the step no longer waits for this reply")
-            )  # fmt: skip
-            return
-        step.settled_task = reply_to["task_id"]
-        step.changed()
-        if settled.status is MessageStatus.DELIVERED:
-            task.data[reply_to["result_variable"]] = escape_reply(settled.reply)
-            with step_errors(instance):
-                task.complete()
-            result.timeline.append(
-                TimelineEntry("service_replied", "system", *where, detail=settled.operation,
-                              data={"message_id": settled.message_id})
-            )  # fmt: skip
-        else:
-            self._fail_service_task(step, task, settled)
+        replies.take(step, settled)
 
     def retry_incident(
         self, session: Session, instance_id: int, actor: str, *, message_id: str | None = None
@@ -367,7 +273,7 @@ class Engine:
             instance.incident_kind = instance.incident_detail = None
             step.result.waiting_status = "processing" if ids else None
             step.result.timeline.append(TimelineEntry("incident_retried", actor, detail=", ".join(ids)))
-        self._dispatch_after_commit(session, ids)
+        steps.dispatch_after_commit(self, session, ids)
         return ids
 
     def deliver_message(
@@ -399,28 +305,7 @@ class Engine:
 
     def waiting_instance(self, session: Session, name: str, correlations: dict[str, str]) -> int:
         """The one instance that waits for message ``name`` with every one of ``correlations``."""
-        if not correlations:
-            raise InputError(_("message {name} carries no correlation", name=name))
-        candidates: set[int] | None = None
-        for key, value in correlations.items():
-            found = set(
-                session.scalars(
-                    select(WaitingMessage.instance_id).where(
-                        WaitingMessage.name == name,
-                        WaitingMessage.correlation_key == key,
-                        WaitingMessage.correlation_value == str(value),
-                    )
-                )
-            )
-            candidates = found if candidates is None else candidates & found
-        if not candidates:
-            raise NotFoundError(
-                _("no case waits for message {name} with {correlations}", name=name, correlations=correlations)
-            )
-        if len(candidates) > 1:
-            raise ConflictError(_("several cases wait for message {name} with {correlations}",
-                                  name=name, correlations=correlations))  # fmt: skip
-        return candidates.pop()
+        return replies.waiting_instance(session, name, correlations)
 
     def cancel(self, session: Session, instance_id: int, actor: str, reason: str) -> StepResult:
         """End a running instance where it stands (a case withdrawn by its applicant).
@@ -445,7 +330,7 @@ class Engine:
         """Stop an instance whose step cannot be taken; an officer retries it once mended."""
         with self.step(session, instance_id) as step:
             if step.instance.status is InstanceStatus.RUNNING:
-                self._incident(step.instance, step.result.timeline, kind, detail)
+                steps.incident(step.instance, step.result.timeline, kind, detail)
 
     def wake_timers(self, session: Session, instance_id: int) -> StepResult | None:
         """Fire the due timers of one instance (called by the periodic sweep)."""
@@ -516,46 +401,3 @@ class Engine:
         if task is None or task.state != TaskState.READY:
             raise ConflictError(_("task {task_id} is not ready in its process", task_id=human.id))
         return task
-
-    def _fail_service_task(self, step: Step, task: Any, settled: Settled) -> None:
-        """Throw ``service_failed`` at the boundary of the task; with no catcher, raise an incident."""
-        instance, result = step.instance, step.result
-        definition = ErrorEventDefinition(SERVICE_FAILED, code=SERVICE_FAILED)
-        event = BpmnEvent(definition, payload={"operation": settled.operation, "error": settled.last_error})
-        catchers = boundary_catchers(task, event)
-        reply_to = settled.reply_to
-        where = reply_to.get("step"), reply_to.get("step_name"), settled.system
-        detail = f"{settled.operation}: {settled.last_error}"
-        if catchers:
-            with step_errors(instance):
-                for catcher in catchers:
-                    catcher.task_spec.catch(catcher, event)
-                    catcher.workflow.update_waiting_tasks()  # the caught boundary event becomes ready
-            result.timeline.append(
-                TimelineEntry("service_failed", "system", *where, detail=detail,
-                              data={"message_id": settled.message_id, "caught": True})
-            )  # fmt: skip
-        else:
-            instance.status = InstanceStatus.INCIDENT
-            instance.incident_kind, instance.incident_detail = CALL_FAILED, detail
-            result.timeline.append(
-                TimelineEntry("incident", "system", *where, detail=detail,
-                              data={"message_id": settled.message_id, "caught": False, "incident": CALL_FAILED})
-            )  # fmt: skip
-
-    def _notify(self, session: Session, result: StepResult) -> None:
-        for listener in self.listeners:
-            listener(session, result)
-
-    def _dispatch_after_commit(self, session: Session, message_ids: list[str]) -> None:
-        if not message_ids or self.dispatch is None:
-            return
-        dispatch = self.dispatch
-
-        def send() -> None:
-            try:
-                dispatch(message_ids)
-            except Exception:  # the sweeper sends it later; a broker hiccup must not fail the step
-                log.warning("could not hand messages %s to the broker; the sweeper will", message_ids)
-
-        steps.after_commit(session, send)

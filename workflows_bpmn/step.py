@@ -22,6 +22,7 @@ may have half-changed is never cached.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -39,13 +40,29 @@ from huiju.db import utcnow
 from huiju.errors import ConflictError, NotFoundError
 from huiju.i18n import _
 from workflows_bpmn.expressions import HuijuScriptEngine
-from workflows_bpmn.mirror import EMPTY, Completion, MirrorState, StepResult, TimelineEntry
+from workflows_bpmn.mirror import (
+    EMPTY,
+    Completion,
+    MirrorState,
+    StepResult,
+    TimelineEntry,
+    cancel_abandoned_calls,
+    sync_human_tasks,
+    sync_waiting_messages,
+    write_service_requests,
+)
 from workflows_bpmn.models import InstanceStatus, ProcessInstance
+from workflows_bpmn.steps import outcome_of, step_errors
 
 if TYPE_CHECKING:
     from workflows_bpmn.runner import Engine
 
+log = logging.getLogger(__name__)
+
 INSTANCE = cast(Table, ProcessInstance.__table__)
+#: The incident of an instance that nothing can move on (see :func:`finish`).
+STUCK = "stuck"
+STUCK_DETAIL = "no task is ready, no call is pending, and no timer or message is awaited"
 #: The columns a step may change, beside the state itself.
 ROW_FIELDS = ("status", "outcome", "next_timer_due", "incident_kind", "incident_detail")
 # Statements built once: building one costs more than running it (its cache key, its compilation).
@@ -249,3 +266,74 @@ def keep(step: Step, workflow: BpmnWorkflow, mirror: MirrorState, *, version: in
 
 def is_final(status: InstanceStatus) -> bool:
     return status is InstanceStatus.COMPLETED
+
+
+# -- the end of a step --------------------------------------------------------------------------
+
+
+def finish(engine: Engine, step: Step, *, new: bool = False) -> None:
+    """Advance, mirror and persist what the step changed (``new``: insert the instance row), then
+    tell the listeners; after commit, the new messages go to the broker and the workflow to the cache."""
+    session, instance, result = step.session, step.instance, step.result
+    if step.advance or step.mirror:
+        workflow, script_engine = step.workflow, step.script_engine
+        if step.advance:
+            with step_errors(instance):
+                workflow.do_engine_steps()
+        after = MirrorState.of(workflow)
+        if workflow.completed:
+            if instance.status is not InstanceStatus.COMPLETED:
+                instance.status = InstanceStatus.COMPLETED
+                instance.outcome = outcome_of(workflow)
+                step.closing.append(TimelineEntry("process_completed", "system", detail=instance.outcome or ""))
+            instance.next_timer_due = None
+        else:
+            instance.next_timer_due = after.next_timer
+            if after.stuck and instance.status is InstanceStatus.RUNNING:
+                incident(instance, step.closing, STUCK, STUCK_DETAIL)
+        concluded = instance.status is InstanceStatus.COMPLETED
+        serialized = engine.store.dumps(workflow, concluded=concluded)
+        if new:
+            insert(step, serialized)
+        else:
+            persist(step, serialized)
+        write_service_requests(session, instance, script_engine, result)
+        cancel_abandoned_calls(session, instance, step.before, after, result, settled_task=step.settled_task)
+        sync_waiting_messages(session, instance, step.before, after)
+        sync_human_tasks(session, instance, workflow, step.before, after, result,
+                         completed=step.completed, reset=step.reset)  # fmt: skip
+        if concluded or not step.cacheable:
+            engine.workflows.discard(instance.id)
+        else:
+            keep(step, workflow, after, version=instance.lock_version)
+    else:
+        persist(step, None)
+        if step.loaded and step.cacheable:  # read, unchanged: the committed workflow, new version
+            keep(step, step.workflow, step.before, version=instance.lock_version)
+    result.timeline.extend(step.closing)
+    if result.timeline or result.messages:
+        for listener in engine.listeners:
+            listener(session, result)
+    dispatch_after_commit(engine, session, [m.message_id for m in result.messages])
+
+
+def incident(instance: ProcessInstance, timeline: list[TimelineEntry], kind: str, detail: str) -> None:
+    """Stop the instance until someone acts, with the reason (its kind is worded in huiju.labels)."""
+    instance.status = InstanceStatus.INCIDENT
+    instance.incident_kind, instance.incident_detail = kind, detail
+    timeline.append(TimelineEntry("incident", "system", detail=detail, data={"incident": kind}))
+
+
+def dispatch_after_commit(engine: Engine, session: Session, message_ids: list[str]) -> None:
+    """Hand the messages to the broker once the transaction that wrote them has committed."""
+    if not message_ids or engine.dispatch is None:
+        return
+    dispatch = engine.dispatch
+
+    def send() -> None:
+        try:
+            dispatch(message_ids)
+        except Exception:  # the sweeper sends them later; a broker hiccup must not fail the step
+            log.warning("could not hand messages %s to the broker; the sweeper will", message_ids)
+
+    after_commit(session, send)

@@ -20,10 +20,10 @@ from exchange.log import (
     Outcome,
     SignatureStatus,
     append,
-    compress_envelope,
     entry_hash,
     verify_chain,
 )
+from exchange.packing import compress_envelope
 from huiju.db import Database
 from huiju.errors import ExchangeError
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from exchange.log import compress_envelope
+from exchange.packing import compress_envelope
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -107,7 +107,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    from exchange.log import decompress_envelope
+    from exchange.packing import decompress_envelope
 
     bind = op.get_bind()
     with op.batch_alter_table("message_log", schema=None) as batch_op:
