@@ -38,7 +38,10 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
         "timezone": CHINA.key,
     }
     if broker.startswith("filesystem://"):
+        from huiju.app.broker import TRANSPORT
+
         folder = settings.broker_folder
+        conf["broker_transport"] = TRANSPORT  # kombu's, with messages written whole (see huiju.app.broker)
         conf["broker_transport_options"] = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
