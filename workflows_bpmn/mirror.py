@@ -170,7 +170,7 @@ def write_service_requests(
     queued: list[OutboxMessage] = []
     for request in script_engine.service_requests:
         operation = request["operation"]
-        spec = adapter_registry.OPERATIONS[operation]
+        spec = adapter_registry.get_operation(operation)
         message = OutboxMessage(
             message_id=request["message_id"],
             operation=operation,
@@ -224,11 +224,8 @@ def cancel_abandoned_calls(
     by_message.pop(None, None)
     for message_id in outbox.cancel(session, [m for m in by_message if m is not None]):
         call = by_message[message_id]
-        system = (
-            adapter_registry.OPERATIONS[call.operation].system
-            if call.operation in adapter_registry.OPERATIONS
-            else None
-        )
+        spec = adapter_registry.REGISTRY.operation(call.operation)
+        system = spec.system if spec is not None else None
         result.timeline.append(
             TimelineEntry("service_cancelled", "system", call.step, call.step_name, system, detail=call.operation)
         )
