@@ -13,7 +13,7 @@ machine falls on all of them alike:
     transaction; each service call's canned reply recorded and taken by its step in one
     transaction (``record_and_settle``, what the worker does after its call; no network, so no lease);
 (d) the same on PostgreSQL, a throw-away server (``--no-postgresql`` to leave it out);
-(e) Huiju end to end on SQLite: every call signed, sent over HTTP to the sandbox, its signed reply
+(e) Huiju end to end on SQLite: every call signed, sent over HTTPS to the sandbox, its signed reply
     verified, logged and taken (``process_message``: lease, call, record and take).
 
 Prints ``engine ratio`` = cases per second of (c) ÷ (a), the other ratios under their own names, the
@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from adapters.config import AdapterConfig, AdapterSettings  # noqa: E402
 from adapters.sandbox.people import ZHANG_XIUYING, find  # noqa: E402
 from adapters.sandbox.server import SandboxServer  # noqa: E402
+from adapters.tls import ServerTls  # noqa: E402
 from bench import bare_subsidy  # noqa: E402
 from certs.store import init_dev_pki, load_signing_identity  # noqa: E402
 from certs.trust import TrustStore  # noqa: E402
@@ -328,8 +329,9 @@ def main(argv: list[str] | None = None) -> None:
         init_dev_pki(pki)
         plain = stack.enter_context(SandboxServer(port=0))
         secure = stack.enter_context(
-            SandboxServer(port=0, trust=TrustStore.load(pki), signer=load_signing_identity(pki, "sandbox"))
-        )
+            SandboxServer(port=0, trust=TrustStore.load(pki), signer=load_signing_identity(pki, "sandbox"),
+                          tls=ServerTls.from_store(pki, "sandbox"))
+        )  # fmt: skip
 
         def runtime(name: str, **settings: Any) -> Runtime:
             config = load_settings(instance_path=folder / name, env="test", **settings)
