@@ -23,13 +23,13 @@ from certs.errors import CertificateError
 from exchange import outbox
 from exchange.log import Direction, Kind, MessageLogEntry, Outcome, SignatureStatus, append_all, entry_of
 from exchange.models import MessageStatus
-from exchange.outbox import LEASE_MARGIN_SECONDS, Claimed, backoff, claim
+from exchange.outbox import LEASE_MARGIN_SECONDS, Claimed, Recorded, backoff, claim
 from exchange.security import ExchangeSecurity
 from huiju.db import Database
 from huiju.errors import AdapterError, HuijuError, InputError, PermanentAdapterError
 
-__all__ = ["LEASE_MARGIN_SECONDS", "Attempt", "Caller", "Claimed", "attempt", "backoff", "claim", "deliver",
-           "log_attempt", "log_exchange", "record", "record_in", "send"]  # fmt: skip
+__all__ = ["LEASE_MARGIN_SECONDS", "Attempt", "Caller", "Claimed", "Recorded", "attempt", "backoff", "claim",
+           "deliver", "log_attempt", "log_exchange", "record", "record_in", "record_outcome", "send"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,13 @@ def attempt(
 
 def record_in(session: Session, claimed: Claimed, result: Attempt, *, settled: bool = False) -> MessageStatus | None:
     """Store an attempt's outcome in the caller's transaction (see :func:`exchange.outbox.record`)."""
+    return record_outcome(session, claimed, result, settled=settled).status
+
+
+def record_outcome(session: Session, claimed: Claimed, result: Attempt, *, settled: bool = False) -> Recorded:
+    """:func:`record_in`, with what the statement read back (:class:`exchange.outbox.Recorded`)."""
     error = result.error.message if result.error is not None else None
-    return outbox.record(session, claimed, result.reply, error, transient=result.transient, settled=settled)
+    return outbox.record_outcome(session, claimed, result.reply, error, transient=result.transient, settled=settled)
 
 
 def log_attempt(session: Session, claimed: Claimed, result: Attempt) -> None:

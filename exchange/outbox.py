@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, column, exists, func, insert, or_, select, table, update
 from sqlalchemy.orm import Session
 
 from adapters.config import AdapterSettings, get_config
+from exchange.correlation import CallbackRecord, CallbackState
 from exchange.models import MessageStatus, OutboxMessage
 from huiju.db import Database, utcnow
 
@@ -65,6 +66,18 @@ class Claimed:
 
 
 @dataclass(frozen=True)
+class Recorded:
+    """What recording an attempt did: the message's new status (None: the attempt had lost its
+    lease), and what the statement read back for the step that takes it."""
+
+    status: MessageStatus | None
+    #: The lock version of the waiting instance (None: no instance, or the lease was lost).
+    instance_version: int | None = None
+    #: Whether callbacks of the message's case are held (None: not known).
+    callbacks_held: bool | None = None
+
+
+@dataclass(frozen=True)
 class Settled:
     """The outcome of a message as its step takes it: the reply, or the failure."""
 
@@ -93,6 +106,13 @@ _SETTLE = (
 )
 _INSTANCE_OF = select(T.c.process_instance_id, T.c.reply_to).where(T.c.message_id == bindparam("mid"))
 _ATTEMPT = (T.c.message_id == bindparam("mid"), T.c.status == MessageStatus.PENDING, T.c.attempts == bindparam("n"))
+# What recording an attempt reads back in the same statement, for the step that takes it: the
+# waiting instance's lock version, and whether callbacks of the case are held (exchange.correlation).
+_INSTANCE = table("process_instance", column("id"), column("lock_version"))
+_RECORDED = (
+    select(_INSTANCE.c.lock_version).where(_INSTANCE.c.id == T.c.process_instance_id).scalar_subquery(),
+    exists().where(CallbackRecord.state == CallbackState.HELD, CallbackRecord.case_number == T.c.case_number),
+)
 _RECORD_REPLY = (
     update(T)
     .where(*_ATTEMPT)
@@ -104,6 +124,7 @@ _RECORD_REPLY = (
         locked_until=None,
         settled_at=bindparam("settled"),
     )  # fmt: skip
+    .returning(*_RECORDED)
 )
 _RECORD_FAILURE = (
     update(T)
@@ -116,6 +137,7 @@ _RECORD_FAILURE = (
         locked_until=None,
         settled_at=bindparam("settled"),
     )  # fmt: skip
+    .returning(*_RECORDED)
 )
 
 
@@ -277,6 +299,19 @@ def record(
     Returns the new status, or None when the attempt lost its lease and a later one took over (it
     carries the same message id, so the receiver answered it alike): what that one records stands.
     """
+    return record_outcome(session, claimed, reply, error, transient=transient, settled=settled).status
+
+
+def record_outcome(
+    session: Session,
+    claimed: Claimed,
+    reply: dict[str, Any] | None,
+    error: str | None,
+    *,
+    transient: bool = False,
+    settled: bool = False,
+) -> Recorded:
+    """:func:`record`, with what the statement read back (see :class:`Recorded`)."""
     now = utcnow()
     params: dict[str, Any] = {"mid": claimed.message_id, "n": claimed.attempt, "now": now, "settled": None}
     if error is None:
@@ -297,11 +332,13 @@ def record(
         params["new_status"] = status
     if settled and status in FINAL:
         params["settled"] = now
-    if session.connection().execute(stmt, params).rowcount != 1:
+    row = session.connection().execute(stmt, params).first()
+    if row is None:
         log.warning("message %s attempt %s finished after losing its lease; its outcome is dropped",
                     claimed.message_id, claimed.attempt)  # fmt: skip
-        return None
-    return status
+        return Recorded(None)
+    version, held = row
+    return Recorded(status, version, bool(held))
 
 
 def status_of(session: Session, message_id: str) -> MessageStatus | None:

@@ -82,6 +82,14 @@ class StepResult:
     waiting_status: str | None = None  # the case_status property of a ready task, if any
     #: Who took the step: the userId of the calls it sends (the acting officer, or "system").
     actor: str = "system"
+    #: Whether callbacks of the instance's case are held, when the step's caller read it with its
+    #: own statements (recording a reply: see :class:`exchange.outbox.Recorded`); None if not known.
+    callbacks_held: bool | None = None
+    #: What the listeners noted of the instance as committed (the case's status, say), carried from
+    #: step to step with the process's cached workflow: empty when the step did not start from the
+    #: cache (another process stepped the instance, or it was evicted), so a listener that finds
+    #: nothing must not assume anything. Listeners update it for the next step.
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from exchange.outbox import Settled
 from huiju.errors import ConflictError, InputError, NotFoundError
 from huiju.i18n import _
 from workflows_bpmn.mirror import TimelineEntry
-from workflows_bpmn.models import InstanceStatus, WaitingMessage
+from workflows_bpmn.models import InstanceStatus, ProcessInstance, WaitingMessage
 from workflows_bpmn.step import Step
 from workflows_bpmn.steps import boundary_catchers, escape_reply, step_errors
 
@@ -95,20 +95,27 @@ def fail_service_task(step: Step, task: Any, settled: Settled) -> None:
 
 def waiting_instance(session: Session, name: str, correlations: dict[str, str]) -> int:
     """The one instance that waits for message ``name`` with every one of ``correlations``."""
+    return waiting_instance_version(session, name, correlations)[0]
+
+
+def waiting_instance_version(session: Session, name: str, correlations: dict[str, str]) -> tuple[int, int]:
+    """The one instance that waits for message ``name`` with every one of ``correlations``, and its
+    lock version (read with it: :meth:`workflows_bpmn.runner.Engine.step` may then read nothing)."""
     if not correlations:
         raise InputError(_("message {name} carries no correlation", name=name))
-    candidates: set[int] | None = None
+    candidates: dict[int, int] | None = None
     for key, value in correlations.items():
-        found = set(
-            session.scalars(
-                select(WaitingMessage.instance_id).where(
-                    WaitingMessage.name == name,
-                    WaitingMessage.correlation_key == key,
-                    WaitingMessage.correlation_value == str(value),
-                )
+        stmt = (
+            select(WaitingMessage.instance_id, ProcessInstance.lock_version)
+            .join(ProcessInstance, ProcessInstance.id == WaitingMessage.instance_id)
+            .where(
+                WaitingMessage.name == name,
+                WaitingMessage.correlation_key == key,
+                WaitingMessage.correlation_value == str(value),
             )
         )
-        candidates = found if candidates is None else candidates & found
+        found = {instance_id: version for instance_id, version in session.execute(stmt)}
+        candidates = found if candidates is None else {i: v for i, v in candidates.items() if i in found}
     if not candidates:
         raise NotFoundError(
             _("no case waits for message {name} with {correlations}", name=name, correlations=correlations)
@@ -116,4 +123,4 @@ def waiting_instance(session: Session, name: str, correlations: dict[str, str]) 
     if len(candidates) > 1:
         raise ConflictError(_("several cases wait for message {name} with {correlations}",
                               name=name, correlations=correlations))  # fmt: skip
-    return candidates.pop()
+    return candidates.popitem()

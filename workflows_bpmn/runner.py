@@ -101,14 +101,18 @@ class Engine:
     # -- the step ------------------------------------------------------------------------------
 
     @contextmanager
-    def step(self, session: Session, instance_id: int, *, actor: str = "system") -> Iterator[Step]:
+    def step(
+        self, session: Session, instance_id: int, *, actor: str = "system", version: int | None = None
+    ) -> Iterator[Step]:
         """Lock the instance, hand it to the caller to change, then advance, mirror and persist it.
 
         The caller reads ``step.workflow`` (loaded on first use), changes it and calls
         ``step.changed()``; or changes only ``step.instance.status``; or adds to
         ``step.result.timeline``. Whatever it did is written when the block ends without error.
+        ``version``: the instance's lock version, if the caller read it in this transaction (see
+        :func:`workflows_bpmn.step.lock`).
         """
-        current = steps.lock(self, session, instance_id, actor)
+        current = steps.lock(self, session, instance_id, actor, version=version)
         yield current
         steps.finish(self, current)
 
@@ -123,10 +127,12 @@ class Engine:
         actor: str,
         *,
         timeline: Sequence[TimelineEntry] = (),
+        latest: tuple[int, str, int] | None = None,
     ) -> StepResult:
         """Start the latest version of a process and run it to its first wait; ``timeline`` holds the
-        host's own entries of what started it, written before the process's (in one statement)."""
-        definition_id, name, version = latest_version(session, process_id)
+        host's own entries of what started it, written before the process's (in one statement).
+        ``latest``: (id, name, version) of that version, if the caller read it in this transaction."""
+        definition_id, name, version = latest or latest_version(session, process_id)
         spec, subprocess_specs = self.cache.get_by_id(session, definition_id)
         script_engine = HuijuScriptEngine(self.functions(session))
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
@@ -152,14 +158,16 @@ class Engine:
         actor: str,
         form: dict[str, Any],
         data_updates: dict[str, Any] | None = None,
+        *,
+        version: int | None = None,
     ) -> StepResult:
         """Complete a ready user task with the given form (its ``decision`` included).
 
         ``data_updates`` are process variables the host sets on the way (the case's new due dates
-        when the clock starts again), checked like the form.
+        when the clock starts again), checked like the form. ``version``: see :meth:`step`.
         """
         human = self._human_task(session, task_id)
-        with self.step(session, human.instance_id, actor=actor) as step:
+        with self.step(session, human.instance_id, actor=actor, version=version) as step:
             task = self._ready_task(step, human)
             now = utcnow()
             if data_updates:
@@ -284,8 +292,8 @@ class Engine:
         The instance is found by the message name and every correlation value; a message that no
         instance waits for, or that matches several, is refused, never dropped silently.
         """
-        instance_id = self.waiting_instance(session, name, correlations)
-        with self.step(session, instance_id) as step:
+        instance_id, version = replies.waiting_instance_version(session, name, correlations)
+        with self.step(session, instance_id, version=version) as step:
             workflow = step.workflow
             event = message_event(workflow, name, correlations, escape_reply(check_data_dict(payload)))
             if event is None:

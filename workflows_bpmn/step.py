@@ -4,7 +4,10 @@ Modelled on spiff-arena's ``process_instance_queue_service`` (``dequeued()``): e
 changes an instance runs inside :meth:`workflows_bpmn.runner.Engine.step`, which
 
 1. **locks** the instance row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite write transactions
-   hold the database lock from BEGIN) and reads it, state included, in one statement;
+   hold the database lock from BEGIN) and reads it, state included, in one statement. On SQLite a
+   caller that read the row's version with a statement of its own in the same transaction (the
+   worker, through the outbox's ``RETURNING``) passes it, and when the process's cache holds the
+   workflow and row committed at that version the step reads nothing;
 2. **loads** the workflow — from the process's :class:`WorkflowCache` when it holds the committed
    version of that instance, else by deserializing — only if the change needs it;
 3. lets the caller **change** it (complete a task, take a reply, deliver a message ...);
@@ -78,6 +81,18 @@ _PERSIST = (
 )  # fmt: skip
 _PERSIST_ROW = update(INSTANCE).where(*_VERSION).values(**_ROW, lock_version=INSTANCE.c.lock_version + 1)
 _INSERT = insert_into(INSTANCE).returning(INSTANCE.c.id)
+#: The row's columns a cached workflow keeps (the state is the workflow itself).
+_CACHED_COLUMNS = tuple(c.key for c in INSTANCE.columns if c.key != "serialized")
+
+
+@dataclass(frozen=True)
+class Cached:
+    """A committed workflow, its mirror state and its row's values (all but the state)."""
+
+    workflow: BpmnWorkflow
+    mirror: MirrorState
+    row: dict[str, Any] | None = None
+    notes: dict[str, Any] = field(default_factory=dict)  # see StepResult.notes
 
 
 class WorkflowCache:
@@ -90,23 +105,36 @@ class WorkflowCache:
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._entries: OrderedDict[int, tuple[int, BpmnWorkflow, MirrorState]] = OrderedDict()
+        self._entries: OrderedDict[int, tuple[int, Cached]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def take(self, instance_id: int, version: int) -> tuple[BpmnWorkflow, MirrorState] | None:
+    def take(self, instance_id: int, version: int, *, with_row: bool = False) -> Cached | None:
+        """The entry committed at ``version``, taken out (None, and the entry dropped, if stale);
+        ``with_row``: only an entry that holds the row's values too (else it stays)."""
         with self._lock:
-            entry = self._entries.pop(instance_id, None)
+            entry = self._entries.get(instance_id)
+            if entry is not None and entry[0] == version and with_row and entry[1].row is None:
+                return None
+            self._entries.pop(instance_id, None)
             if entry is None or entry[0] != version:
                 self.misses += 1
                 return None
             self.hits += 1
-            return entry[1], entry[2]
+            return entry[1]
 
-    def put(self, instance_id: int, version: int, workflow: BpmnWorkflow, mirror: MirrorState) -> None:
+    def holds(self, instance_id: int, version: int) -> bool:
         with self._lock:
-            self._entries[instance_id] = (version, workflow, mirror)
+            entry = self._entries.get(instance_id)
+            return entry is not None and entry[0] == version
+
+    def put(
+        self, instance_id: int, version: int, workflow: BpmnWorkflow, mirror: MirrorState,
+        row: dict[str, Any] | None = None, notes: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        with self._lock:
+            self._entries[instance_id] = (version, Cached(workflow, mirror, row, dict(notes or {})))
             self._entries.move_to_end(instance_id)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
@@ -147,6 +175,8 @@ class Step:
     _workflow: BpmnWorkflow | None = None
     _script_engine: HuijuScriptEngine | None = None
     _row: dict[str, Any] = field(default_factory=dict)
+    #: The cache was looked up for this version already (at lock): a miss then is a miss now.
+    _cache_missed: bool = False
 
     @property
     def loaded(self) -> bool:
@@ -154,7 +184,7 @@ class Step:
 
     @property
     def workflow(self) -> BpmnWorkflow:
-        if self._workflow is None:
+        if self._workflow is None or self._script_engine is None:
             self._load()
         assert self._workflow is not None  # noqa: S101 - set by _load
         return self._workflow
@@ -172,33 +202,60 @@ class Step:
 
     def _load(self) -> None:
         engine, instance = self.engine, self.instance
-        spec, subprocess_specs = engine.cache.get_by_id(self.session, instance.definition_id)
         script_engine = HuijuScriptEngine(engine.functions(self.session))
-        cached = engine.workflows.take(instance.id, self.version)
-        if cached is not None:
-            workflow, self.before = cached
-            workflow.script_engine = script_engine
-        else:
-            workflow = engine.store.loads(
-                self.serialized, instance.serializer_version, spec, subprocess_specs, script_engine
-            )
-            self.before = MirrorState.of(workflow)
+        workflow = self._workflow  # taken from the cache at lock already
+        if workflow is None:
+            cached = None if self._cache_missed else engine.workflows.take(instance.id, self.version)
+            if cached is not None:
+                workflow, self.before = cached.workflow, cached.mirror
+                self.result.notes = dict(cached.notes)
+            else:
+                spec, subprocess_specs = engine.cache.get_by_id(self.session, instance.definition_id)
+                workflow = engine.store.loads(
+                    self.serialized, instance.serializer_version, spec, subprocess_specs, script_engine
+                )
+                self.before = MirrorState.of(workflow)
+        workflow.script_engine = script_engine
         self._workflow, self._script_engine = workflow, script_engine
 
 
-def lock(engine: Engine, session: Session, instance_id: int, actor: str, *, for_update: bool = True) -> Step:
-    """Lock and read the instance row (one statement), as a :class:`Step` not yet loaded."""
+def lock(
+    engine: Engine, session: Session, instance_id: int, actor: str, *, for_update: bool = True,
+    version: int | None = None,
+) -> Step:  # fmt: skip
+    """Lock and read the instance row (one statement), as a :class:`Step` not yet loaded.
+
+    ``version``: the row's lock version, read by the caller in this same SQLite write transaction
+    (which holds the database since its first statement, so the row cannot change meanwhile): when
+    the cache holds the workflow and row committed at that version, nothing is read.
+    """
     session.flush()  # what the caller changed through the session, before the step reads by statement
-    locking = for_update and session.get_bind().dialect.name != "sqlite"
-    row = session.connection().execute(_LOCK if locking else _READ, {"iid": instance_id}).first()
-    if row is None:
-        raise NotFoundError(_("no process instance {instance_id}", instance_id=instance_id))
-    values = row._asdict()
-    serialized, version = values.pop("serialized"), values["lock_version"]
+    held = session.identity_map.get(identity_key(ProcessInstance, instance_id))
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    # The shortcut only where the row can have changed by no other way than a step (the session
+    # holds no copy of it that the caller may have changed since reading the version).
+    shortcut = version is not None and sqlite and held is None
+    cached = engine.workflows.take(instance_id, version, with_row=True) if shortcut and version is not None else None
+    if cached is not None and cached.row is not None:
+        values = {**cached.row, "context": dict(cached.row["context"] or {})}
+        serialized = b""  # not needed: the workflow is the cached one
+    else:
+        locking = for_update and not sqlite
+        row = session.connection().execute(_LOCK if locking else _READ, {"iid": instance_id}).first()
+        if row is None:
+            raise NotFoundError(_("no process instance {instance_id}", instance_id=instance_id))
+        values = row._asdict()
+        serialized = values.pop("serialized")
+        version = values["lock_version"]
+    assert version is not None  # noqa: S101 - read above, or given and found in the cache
     instance = ProcessInstance(**values)
     step = Step(engine, session, instance, StepResult(instance, actor=actor), version, serialized)
+    if cached is not None:
+        step._workflow, step.before = cached.workflow, cached.mirror
+        step.result.notes = dict(cached.notes)
+    elif shortcut and not engine.workflows.holds(instance_id, version):
+        step._cache_missed = True
     step._row = {name: values[name] for name in ROW_FIELDS}
-    held = session.identity_map.get(identity_key(ProcessInstance, instance_id))
     if held is not None:  # this step is about to change the row: the session's copy is read again on use
         session.expire(held)
     return step
@@ -259,9 +316,12 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
 
 
 def keep(step: Step, workflow: BpmnWorkflow, mirror: MirrorState, *, version: int) -> None:
-    """Cache the workflow under ``version`` once the step's transaction has committed."""
-    cache, instance_id = step.engine.workflows, step.instance.id
-    after_commit(step.session, lambda: cache.put(instance_id, version, workflow, mirror))
+    """Cache the workflow, and the row's values as committed, under ``version`` once the step's
+    transaction has committed."""
+    cache, instance, result = step.engine.workflows, step.instance, step.result
+    row = {key: getattr(instance, key) for key in _CACHED_COLUMNS}
+    row["context"] = dict(row["context"] or {})
+    after_commit(step.session, lambda: cache.put(instance.id, version, workflow, mirror, row, result.notes))
 
 
 def is_final(status: InstanceStatus) -> bool:

@@ -23,12 +23,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from exchange import delivery, outbox
 from exchange.models import MessageStatus, OutboxMessage
-from exchange.outbox import FINAL, Claimed, Settled
+from exchange.outbox import FINAL, Claimed, Recorded, Settled
 from exchange.security import ExchangeSecurity
 from huiju.db import Database, utcnow
 from huiju.errors import ConflictError, HuijuError
 from workflows_bpmn.models import InstanceStatus, ProcessInstance
-from workflows_bpmn.runner import Engine
+from workflows_bpmn.runner import Engine, Step
 
 log = logging.getLogger(__name__)
 STEP_ATTEMPTS = 3
@@ -86,21 +86,38 @@ def record_and_settle(
     db: Database, engine: Engine, claimed: Claimed, attempt: delivery.Attempt
 ) -> MessageStatus | None:
     """One write transaction: lock the waiting instance, record the attempt, take a final outcome
-    into the workflow, log the exchange (last: the log's chain is locked until commit)."""
+    into the workflow, log the exchange (last: the log's chain is locked until commit).
+
+    On PostgreSQL the instance's row lock comes first, as in every step. A SQLite write transaction
+    holds the whole database from its first statement, so there the attempt is recorded first and
+    the instance's lock version it reads back lets the step skip its read when its workflow is cached.
+    """
     with db.transaction() as session:
-        if claimed.process_instance_id is None:
+        instance_id = claimed.process_instance_id
+        if instance_id is None:
             status = delivery.record_in(session, claimed, attempt)
+        elif db.is_sqlite:
+            recorded = delivery.record_outcome(session, claimed, attempt, settled=True)
+            with engine.step(session, instance_id, version=recorded.instance_version) as step:
+                _take(engine, step, claimed, attempt, recorded)
+            status = recorded.status
         else:
-            with engine.step(session, claimed.process_instance_id) as step:
-                status = delivery.record_in(session, claimed, attempt, settled=True)
-                if status in FINAL:
-                    error = attempt.error.message if attempt.error is not None else None
-                    engine.take(step, Settled(claimed.message_id, status, claimed.operation, claimed.settings.system,
-                                              claimed.reply_to, attempt.reply, error))  # fmt: skip
+            with engine.step(session, instance_id) as step:
+                recorded = delivery.record_outcome(session, claimed, attempt, settled=True)
+                _take(engine, step, claimed, attempt, recorded)
+            status = recorded.status
         if status is None:  # the attempt lost its lease: the one that took over stands
             status = outbox.status_of(session, claimed.message_id)
         delivery.log_attempt(session, claimed, attempt)
         return status
+
+
+def _take(engine: Engine, step: Step, claimed: Claimed, attempt: delivery.Attempt, recorded: Recorded) -> None:
+    step.result.callbacks_held = recorded.callbacks_held
+    if recorded.status in FINAL:
+        error = attempt.error.message if attempt.error is not None else None
+        engine.take(step, Settled(claimed.message_id, recorded.status, claimed.operation, claimed.settings.system,
+                                  claimed.reply_to, attempt.reply, error))  # fmt: skip
 
 
 def unsettled_messages(db: Database, limit: int = 100) -> list[tuple[str, int | None]]:

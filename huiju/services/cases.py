@@ -22,7 +22,7 @@ from huiju.models import FINAL, Case, CaseEvent, CaseNumberCounter, CaseStatus, 
 from huiju.services import audit, clock
 from huiju.services.actors import Actor, community_ids_of_street, duty_phone
 from workflows_bpmn.mirror import StepResult, TimelineEntry
-from workflows_bpmn.models import InstanceStatus, ProcessInstance
+from workflows_bpmn.models import InstanceStatus, ProcessDefinition, ProcessInstance
 from workflows_bpmn.runner import WITHDRAWN as WITHDRAWN_OUTCOME
 from workflows_bpmn.runner import Engine
 
@@ -46,6 +46,28 @@ def get_item(session: Session, code: str) -> Item:
     if item is None or not item.active:
         raise NotFoundError(_("unknown item '{code}'", code=code))
     return item
+
+
+_LATEST_VERSION = (
+    select(func.max(ProcessDefinition.version))
+    .where(ProcessDefinition.process_id == Item.process_id)
+    .correlate(Item)
+    .scalar_subquery()
+)
+_ITEM_AND_PROCESS = select(Item, ProcessDefinition.id, ProcessDefinition.name, ProcessDefinition.version).outerjoin(
+    ProcessDefinition,
+    (ProcessDefinition.process_id == Item.process_id) & (ProcessDefinition.version == _LATEST_VERSION),
+)
+
+
+def _item_to_apply_for(session: Session, code: str) -> tuple[Item, tuple[int, str, int] | None]:
+    """The item (as :func:`get_item`) and the latest deployed version of its process (id, name,
+    version; None if none is), in one statement."""
+    row = session.execute(_ITEM_AND_PROCESS.where(Item.code == code)).one_or_none()
+    if row is None or not row[0].active:
+        raise NotFoundError(_("unknown item '{code}'", code=code))
+    item, definition_id, name, version = row
+    return item, (definition_id, name, version) if definition_id is not None else None
 
 
 def list_items(session: Session) -> list[Item]:
@@ -124,7 +146,7 @@ def submit_case(
 
     A resident applies for themselves, or with ``agency`` for another resident (代办).
     """
-    item = get_item(session, item_code)
+    item, latest = _item_to_apply_for(session, item_code)
     id_number = idnumber.validate(applicant_id_number)
     applicant = session.scalars(
         select(Resident)
@@ -206,6 +228,7 @@ def submit_case(
         },
         actor=actor.username,
         timeline=[TimelineEntry("submitted", actor.username, detail=item.name)],
+        latest=latest,
     )
     case.process_instance_id = result.instance.id
     if actor.role is not Role.RESIDENT:  # an officer applying at the counter, for the resident
@@ -245,12 +268,19 @@ _STILL_SUBMITTED = (  # the acknowledgement SMS (受理回执) went out: a submi
 )
 
 
+#: The step note (:attr:`workflows_bpmn.mirror.StepResult.notes`) of the case's status as written.
+CASE_STATUS_NOTE = "case_status"
+
+
 def on_step(session: Session, result: StepResult) -> None:
     """Engine listener: write the step into the case's timeline and status (same transaction).
 
     The timeline entries go in with one statement. The case is changed where it is: on the
     service's own object when the session holds it (one UPDATE at flush, and the service reads
-    what it wrote), else by one UPDATE statement, without reading the case first.
+    what it wrote), else by one UPDATE statement, without reading the case first — and not at all
+    when the step leaves its status as the previous step of this process set it (known from the
+    step's notes, carried with the cached workflow; only this listener sets a case's status). The
+    case's ``updated_at`` is when its status last changed; the timeline dates every step.
     """
     instance = result.instance
     case_id = instance.context.get("case_id")
@@ -276,15 +306,21 @@ def on_step(session: Session, result: StepResult) -> None:
     pauses = [t for t in result.ready_tasks if t.properties.get("pauses_clock") == "true"]
     if pauses and held is None:
         held = session.get(Case, case_id)
+    notes = result.notes
     if held is not None:
         if status is None:
             status = CaseStatus.SUBMITTED if held.status is CaseStatus.SUBMITTED else CaseStatus.PROCESSING
-        held.status, held.updated_at = status, now
+        if held.status is not status:
+            held.status, held.updated_at = status, now
         if status in FINAL:
             held.outcome, held.concluded_at = outcome, held.concluded_at or now
         for task in pauses:
             clock.pause(held, now, task.step)
+        notes[CASE_STATUS_NOTE] = status.value
         return
+    if status is not None and status not in FINAL and notes.get(CASE_STATUS_NOTE) == status.value:
+        return  # the case has this status already
+    notes[CASE_STATUS_NOTE] = status.value if status is not None else None
     params = {"case_id": case_id, "now": now, "new_status": status, "new_outcome": outcome}
     statement = _STILL_SUBMITTED if status is None else _CONCLUDE if status in FINAL else _SET_STATUS
     session.connection().execute(statement, params)

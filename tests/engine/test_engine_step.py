@@ -88,10 +88,11 @@ def test_a_reply_is_recorded_and_taken_in_one_transaction_that_writes_only_what_
         status = record_and_settle(h.db, h.engine, lease, Attempt(reply=REPLY))
     assert status is MessageStatus.DELIVERED
     assert seen["writes"] == 1, seen["statements"]
-    # Lock and read the instance; record the reply (taken at once); the state; the task now ready.
-    # No query of the human tasks, awaited messages or pending calls: the step knew them in memory.
+    # Record the reply (taken at once), reading back the instance's version: the process's cache
+    # holds the workflow committed at that version, so the step reads nothing; the state; the task
+    # now ready. No query of the human tasks, awaited messages or pending calls: the step knew them.
     assert sorted(tables(seen["statements"])) == sorted(
-        ["SELECT process_instance", "UPDATE outbox_message", "UPDATE process_instance", "INSERT human_task"]
+        ["UPDATE outbox_message", "UPDATE process_instance", "INSERT human_task"]
     ), seen["statements"]
     row = h.message(message.message_id)
     assert (row.status, row.reply) == (MessageStatus.DELIVERED, REPLY) and row.settled_at is not None
@@ -130,8 +131,11 @@ def test_the_cache_serves_one_process_and_never_a_stale_workflow_to_another(make
     assert (other.workflows.hits, other.workflows.misses) == (0, 1)
 
     u2 = ready()
-    with h.db.transaction() as session:  # ours holds the state before that step: it must not use it
-        h.engine.complete_task(session, u2, "officer", {"decision": "done"})
+    with h.db.transaction() as session:  # ours holds the state before that step: it must not use it,
+        # even when told the row's version (read in this transaction, as the worker reads it when
+        # it records a reply): the cached entry is of an older version, so the step reads the row.
+        version = session.scalar(select(ProcessInstance.lock_version).where(ProcessInstance.id == iid))
+        h.engine.complete_task(session, u2, "officer", {"decision": "done"}, version=version)
     assert (h.engine.workflows.hits, h.engine.workflows.misses) == (1, 1)
     assert h.instance(iid).status is InstanceStatus.COMPLETED
     assert h.kinds(iid).count("task_completed") == 1  # the harness listens to its own engine only
