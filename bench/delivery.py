@@ -10,8 +10,13 @@ step), how long the burst took, and how many delivery jobs the broker carried fo
 attempts — each message should be queued once (``jobs per attempt`` near 1.00), however long the
 queue grows.
 
-Usage: ``python bench/delivery.py [-n CASES] [--postgresql]`` (``--postgresql``: PostgreSQL and
-Redis, throw-away servers, instead of SQLite and the filesystem broker).
+Also prints how long the worker spends on one delivery job (from its log: Celery's "succeeded in"),
+which tells queueing (a burst waits behind one worker) from slow jobs. ``--pool threads
+--concurrency N`` runs the worker with N threads, to see how the latency follows.
+
+Usage: ``python bench/delivery.py [-n CASES] [--postgresql] [--pool solo|threads|prefork]
+[--concurrency N]`` (``--postgresql``: PostgreSQL and Redis, throw-away servers, instead of SQLite and
+the filesystem broker).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -75,6 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("-n", type=int, default=100, help="cases in the burst (default 100)")
     parser.add_argument("--postgresql", action="store_true", help="PostgreSQL and Redis instead of SQLite")
+    parser.add_argument("--pool", default="solo", choices=("solo", "threads", "prefork"), help="the worker's pool")
+    parser.add_argument("--concurrency", type=int, default=1, help="the worker's concurrency (default 1)")
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access line per SOAP call otherwise
 
@@ -99,7 +107,8 @@ def main(argv: list[str] | None = None) -> None:
         log_file = folder / "worker.log"
         with log_file.open("wb") as out:
             worker = subprocess.Popen(
-                [sys.executable, "-m", "huiju.cli", "worker", "--pool", "solo", "--loglevel", "INFO"],
+                [sys.executable, "-m", "huiju.cli", "worker", "--pool", args.pool, "--concurrency",
+                 str(args.concurrency), "--loglevel", "INFO"],
                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         try:
@@ -134,13 +143,16 @@ def main(argv: list[str] | None = None) -> None:
         rt.db.dispose()
         log = log_file.read_text(errors="replace").splitlines()
         jobs = sum(1 for line in log if "Task huiju.deliver[" in line and line.rstrip().endswith("received"))
+        job_ms = [float(m.group(1)) * 1000 for line in log if "Task huiju.deliver[" in line
+                  and (m := re.search(r"succeeded in ([0-9.]+)s", line))]  # fmt: skip
 
     delivered = [m for m in messages if m.status is MessageStatus.DELIVERED and m.delivered_at is not None]
     to_reply = [(m.delivered_at - m.created_at).total_seconds() * 1000 for m in delivered if m.delivered_at]
     to_step = [(m.settled_at - m.created_at).total_seconds() * 1000 for m in delivered if m.settled_at]
     attempts = sum(m.attempts for m in messages)
     backend_name = "PostgreSQL + Redis" if args.postgresql else "SQLite + filesystem broker"
-    print(f"burst of {args.n} subsidy cases, {backend_name}, one worker (solo pool), signed SOAP over HTTPS")
+    pool = f"{args.pool} pool" if args.concurrency == 1 else f"{args.pool} pool, concurrency {args.concurrency}"
+    print(f"burst of {args.n} subsidy cases, {backend_name}, one worker ({pool}), signed SOAP over HTTPS")
     print(f"cases at intake {at_intake}/{args.n} after {elapsed:.1f} s (submitting took {submitted:.1f} s)")
     print(f"deliveries {len(delivered)}/{DELIVERIES_PER_CASE * args.n}, send attempts {attempts}, "
           f"delivery jobs {jobs}")  # fmt: skip
@@ -149,6 +161,10 @@ def main(argv: list[str] | None = None) -> None:
         if values:
             print(f"delivery latency, {label}: p50 {percentile(values, 50):,.0f} ms, "
                   f"p95 {percentile(values, 95):,.0f} ms, max {max(values):,.0f} ms")  # fmt: skip
+    if job_ms:
+        total = sum(job_ms) / 1000
+        print(f"worker time per delivery job (call, record, step): p50 {percentile(job_ms, 50):,.0f} ms, "
+              f"p95 {percentile(job_ms, 95):,.0f} ms; {len(job_ms)} jobs, {total:.1f} s in all")  # fmt: skip
 
 
 if __name__ == "__main__":
