@@ -73,6 +73,7 @@ translations: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/exchange.py
+	$(BIN)/python bench/delivery.py
 	$(BIN)/python bench/signin.py
 	$(BIN)/python bench/roster.py
 

@@ -368,12 +368,14 @@ def start_case(
     path: str,
     case_number: str = "JJYL-2026-000001",
     scenario: Scenario | None = None,
+    engine_class: type[CannedScriptEngine] | None = None,
 ):
     """Create the workflow, give the start task its data and run to the first wait state.
 
-    ``scenario`` overrides the canned answers of ``path`` (used to try other applicants)."""
+    ``scenario`` overrides the canned answers of ``path`` (used to try other applicants);
+    ``engine_class`` the script engine (a :class:`CannedScriptEngine` with another evaluator)."""
     scenario = scenario or SCENARIOS[path]
-    engine = CannedScriptEngine(scenario)
+    engine = (engine_class or CannedScriptEngine)(scenario)
     wf = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
     start = wf.get_next_task(state=TaskState.READY)
     start.data.update(initial_data(scenario, case_number))
@@ -408,10 +410,11 @@ def drive(
     path: str,
     wait_hook: Callable[[BpmnWorkflow], BpmnWorkflow] | None = None,
     case_number: str = "JJYL-2026-000001",
+    engine_class: type[CannedScriptEngine] | None = None,
 ) -> CaseRun:
     """Run one case along ``path``. ``wait_hook`` is called at every wait state (user task or e-gov
     callback) and may return a new workflow object (e.g. one restored from JSON)."""
-    wf, engine = start_case(spec, subprocess_specs, path, case_number)
+    wf, engine = start_case(spec, subprocess_specs, path, case_number, engine_class=engine_class)
     waits: list[str] = []
     for expected, form in SCENARIOS[path].steps:
         if wait_hook is not None:

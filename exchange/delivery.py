@@ -4,95 +4,49 @@
 the row lets one attempt at a time through, and a retry carries the same message id, which the
 receiver uses to act once. Transient failures wait with exponential backoff and jitter until the
 adapter's attempt budget is spent; permanent failures and an exhausted budget park the message as
-dead. Nothing here touches a workflow: the engine settles delivered and dead messages.
+dead. The row's changes are :mod:`exchange.outbox`'s; nothing here touches a workflow (the worker
+job in :mod:`workflows_bpmn.tasks` records an attempt and settles it in one transaction).
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from adapters import client as adapter_client
-from adapters.config import AdapterSettings, get_config
 from adapters.signing import Exchanged
 from certs.errors import CertificateError
-from exchange.log import Direction, Kind, Outcome, SignatureStatus
-from exchange.log import append as log_append
-from exchange.models import MessageStatus, OutboxMessage
+from exchange import outbox
+from exchange.log import Direction, Kind, MessageLogEntry, Outcome, SignatureStatus, append_all, entry_of
+from exchange.models import MessageStatus
+from exchange.outbox import LEASE_MARGIN_SECONDS, Claimed, Recorded, backoff, claim
 from exchange.security import ExchangeSecurity
-from huiju.db import Database, utcnow
+from huiju.db import Database
 from huiju.errors import AdapterError, HuijuError, InputError, PermanentAdapterError
+
+__all__ = ["LEASE_MARGIN_SECONDS", "Attempt", "Caller", "Claimed", "Recorded", "attempt", "backoff", "claim",
+           "deliver", "log_attempt", "log_exchange", "record", "record_in", "record_outcome", "send"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_SECONDS = 300.0
-LEASE_MARGIN_SECONDS = 5.0
 Caller = Callable[..., dict[str, Any]]
 
 
-@dataclass(frozen=True)
-class Claimed:
-    message_id: str
-    operation: str
-    params: dict[str, Any]
-    user_id: str
-    case_number: str | None
-    attempt: int
-    settings: AdapterSettings
+@dataclass
+class Attempt:
+    """What one call brought back: the reply or the error, and what went over the wire."""
 
+    reply: dict[str, Any] | None = None
+    error: HuijuError | None = None
+    exchanged: list[Exchanged] = field(default_factory=list)
 
-def claim(db: Database, message_id: str, lease_seconds: float) -> Claimed | None:
-    """Take the lease on a pending message, or return None if it is not ours to send now.
-
-    The lease outlasts the adapter's own timeouts, so that a slow but living attempt is not
-    overtaken. A message whose attempts are spent without an answer (workers lost mid-call) is
-    parked as dead here, so that it cannot circle for ever.
-    """
-    now = utcnow()
-    with db.transaction() as session:
-        stmt = select(OutboxMessage).where(OutboxMessage.message_id == message_id)
-        if not db.is_sqlite:  # SQLite: the write transaction already holds the database lock
-            stmt = stmt.with_for_update()
-        message = session.scalars(stmt).one_or_none()
-        if message is None or message.status is not MessageStatus.PENDING:
-            return None
-        if message.locked_until is not None and message.locked_until >= now:
-            return None  # another attempt holds it
-        if message.attempts > 0 and message.next_attempt_at > now:
-            return None  # a retry waits out its backoff, even if a duplicate job asks early
-        settings = get_config(session, message.system).snapshot()
-        if message.attempts >= settings.max_attempts:
-            message.status = MessageStatus.DEAD
-            message.locked_until = None
-            message.last_error = f"no answer after {message.attempts} attempt(s)"
-            message.last_error_transient = True
-            log.warning("message %s is dead: %s", message_id, message.last_error)
-            return None
-        lease = max(lease_seconds, settings.connect_timeout + settings.operation_timeout + LEASE_MARGIN_SECONDS)
-        message.locked_until = now + timedelta(seconds=lease)
-        message.attempts += 1
-        return Claimed(
-            message_id=message.message_id,
-            operation=message.operation,
-            params=dict(message.params),
-            user_id=message.user_id,
-            case_number=message.case_number,
-            attempt=message.attempts,
-            settings=settings,
-        )
-
-
-def backoff(settings: AdapterSettings, attempt: int, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter between half and one and a half times the step."""
-    base: float = min(settings.backoff_seconds * (2 ** max(attempt - 1, 0)), MAX_BACKOFF_SECONDS)
-    return base * (0.5 + (rng or random).random())  # noqa: S311 - jitter, not cryptography
+    @property
+    def transient(self) -> bool:
+        return isinstance(self.error, AdapterError) and self.error.transient
 
 
 def send(
@@ -119,6 +73,53 @@ def send(
         raise PermanentAdapterError(exc.text, **exc.details) from exc
 
 
+def attempt(
+    claimed: Claimed, *, caller: Caller = adapter_client.call, security: Callable[[], ExchangeSecurity] | None = None
+) -> Attempt:
+    """Make the call of a claimed message (outside any transaction); failures are returned, not raised."""
+    result = Attempt()
+    try:
+        result.reply = send(caller, claimed, security, result.exchanged)
+    except (AdapterError, InputError) as exc:
+        result.error = exc
+    return result
+
+
+def record_in(session: Session, claimed: Claimed, result: Attempt, *, settled: bool = False) -> MessageStatus | None:
+    """Store an attempt's outcome in the caller's transaction (see :func:`exchange.outbox.record`)."""
+    return record_outcome(session, claimed, result, settled=settled).status
+
+
+def record_outcome(session: Session, claimed: Claimed, result: Attempt, *, settled: bool = False) -> Recorded:
+    """:func:`record_in`, with what the statement read back (:class:`exchange.outbox.Recorded`)."""
+    error = result.error.message if result.error is not None else None
+    return outbox.record_outcome(session, claimed, result.reply, error, transient=result.transient, settled=settled)
+
+
+def log_attempt(session: Session, claimed: Claimed, result: Attempt) -> None:
+    """What went over the wire goes to the message log, whoever holds the lease (append it last:
+    the chain stays locked until the transaction ends)."""
+    append_all(session, [e for exchanged in result.exchanged for e in log_entries(claimed, exchanged, result.error)])
+
+
+def record(
+    db: Database,
+    claimed: Claimed,
+    reply: dict[str, Any] | None,
+    error: HuijuError | None,
+    exchanged: list[Exchanged] | None = None,
+) -> MessageStatus | None:
+    """Record an attempt in a transaction of its own; the message's status afterwards (that of the
+    attempt which took over, if this one lost its lease)."""
+    result = Attempt(reply, error, list(exchanged or []))
+    with db.transaction() as session:
+        status = record_in(session, claimed, result)
+        if status is None:
+            status = outbox.status_of(session, claimed.message_id)
+        log_attempt(session, claimed, result)
+        return status
+
+
 def deliver(
     db: Database,
     message_id: str,
@@ -137,66 +138,8 @@ def deliver(
     claimed = claim(db, message_id, lease_seconds)
     if claimed is None:
         return None
-    reply: dict[str, Any] | None = None
-    error: HuijuError | None = None
-    exchanged: list[Exchanged] = []
-    try:
-        reply = send(caller, claimed, security, exchanged)
-    except (AdapterError, InputError) as exc:
-        error = exc
-    return _record(db, claimed, reply, error, exchanged)
-
-
-def _record(
-    db: Database,
-    claimed: Claimed,
-    reply: dict[str, Any] | None,
-    error: HuijuError | None,
-    exchanged: list[Exchanged] | None = None,
-) -> MessageStatus:
-    now = utcnow()
-    with db.transaction() as session:
-        stmt = select(OutboxMessage).where(OutboxMessage.message_id == claimed.message_id)
-        if not db.is_sqlite:
-            stmt = stmt.with_for_update()
-        message = session.scalars(stmt).one()
-        for record in exchanged or []:  # what went over the wire is logged, whoever holds the lease
-            log_exchange(session, claimed, record, error)
-        if message.status is not MessageStatus.PENDING or message.attempts != claimed.attempt:
-            # Our lease ran out and a later attempt took over (it carries the same message id,
-            # so the receiver answers it alike): what that attempt records stands.
-            log.warning(
-                "message %s attempt %s finished after losing its lease; its outcome is dropped",
-                claimed.message_id,
-                claimed.attempt,
-            )
-            return message.status
-        message.locked_until = None
-        if error is None:
-            message.status = MessageStatus.DELIVERED
-            message.reply = reply
-            message.delivered_at = now
-            message.last_error = None
-            return message.status
-        transient = isinstance(error, AdapterError) and error.transient
-        message.last_error = error.message
-        message.last_error_transient = transient
-        if transient and claimed.attempt < claimed.settings.max_attempts:
-            delay = backoff(claimed.settings, claimed.attempt)
-            message.next_attempt_at = now + timedelta(seconds=delay)
-            log.info(
-                "message %s attempt %s failed (%s); next in %.1fs",
-                claimed.message_id,
-                claimed.attempt,
-                error.message,
-                delay,
-            )
-        else:
-            message.status = MessageStatus.DEAD
-            log.warning(
-                "message %s is dead after %s attempt(s): %s", claimed.message_id, claimed.attempt, error.message
-            )
-        return message.status
+    result = attempt(claimed, caller=caller, security=security)
+    return record(db, claimed, result.reply, result.error, result.exchanged)
 
 
 _REPLY_SIGNATURE = {
@@ -206,29 +149,33 @@ _REPLY_SIGNATURE = {
 }
 
 
-def log_exchange(session: Session, claimed: Claimed, record: Exchanged, error: HuijuError | None) -> None:
+def log_exchange(session: Session, claimed: Claimed, exchanged: Exchanged, error: HuijuError | None) -> None:
     """Two entries per attempt: the signed request out, and what came back (or did not)."""
+    append_all(session, log_entries(claimed, exchanged, error))
+
+
+def log_entries(claimed: Claimed, exchanged: Exchanged, error: HuijuError | None) -> list[MessageLogEntry]:
     system, operation = claimed.settings.system, claimed.operation
 
-    def put(
+    def entry(
         direction: Direction, kind: Kind, outcome: Outcome, envelope: bytes | None, status: SignatureStatus,
         verification: str | None, related: str | None = None, failure: str | None = None,
-    ) -> None:  # fmt: skip
-        log_append(
-            session, direction=direction, kind=kind, outcome=outcome, message_id=claimed.message_id,
+    ) -> MessageLogEntry:  # fmt: skip
+        return entry_of(
+            direction=direction, kind=kind, outcome=outcome, message_id=claimed.message_id,
             related_message_id=related, system=system, operation=operation, client="huiju",
             service=f"{system}.{operation}", user_id=claimed.user_id, case_number=claimed.case_number,
             envelope=envelope, signature_status=status, verification=verification,
             attempt=claimed.attempt, error=failure,
         )  # fmt: skip
 
-    put(
+    request = entry(
         Direction.OUT,
         Kind.REQUEST,
         Outcome.SENT,
-        record.request,
-        SignatureStatus.VALID if record.signed else SignatureStatus.ABSENT,
-        f"request hash {record.request_hash}",
+        exchanged.request,
+        SignatureStatus.VALID if exchanged.signed else SignatureStatus.ABSENT,
+        f"request hash {exchanged.request_hash}",
     )
     if error is None:
         outcome = Outcome.DELIVERED
@@ -237,39 +184,10 @@ def log_exchange(session: Session, claimed: Claimed, record: Exchanged, error: H
     else:
         outcome = Outcome.PERMANENT_FAILURE
     status = (
-        SignatureStatus.ABSENT if record.reply is None
-        else _REPLY_SIGNATURE.get(record.reply_signature, SignatureStatus.NOT_CHECKED)
+        SignatureStatus.ABSENT if exchanged.reply is None
+        else _REPLY_SIGNATURE.get(exchanged.reply_signature, SignatureStatus.NOT_CHECKED)
     )  # fmt: skip
-    detail = record.reply_error or (f"signed by {record.signer_subject}" if record.signer_subject else None)
-    put(Direction.IN, Kind.REPLY, outcome, record.reply, status, detail, related=claimed.message_id,
-        failure=error.message if error is not None else None)  # fmt: skip
-
-
-def due_messages(db: Database, *, redispatch_after: float = 5.0, limit: int = 100) -> list[str]:
-    """Pending messages whose time has come, that no attempt holds and no recent job will send.
-
-    Marks them dispatched, so that a sweep running every second does not queue the same message
-    again while its job waits in the broker.
-    """
-    now = utcnow()
-    with db.transaction() as session:
-        ids = list(
-            session.scalars(
-                select(OutboxMessage.message_id)
-                .where(
-                    OutboxMessage.status == MessageStatus.PENDING,
-                    OutboxMessage.next_attempt_at <= now,
-                    or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
-                    or_(
-                        OutboxMessage.dispatched_at.is_(None),
-                        OutboxMessage.dispatched_at < now - timedelta(seconds=redispatch_after),
-                        OutboxMessage.dispatched_at < OutboxMessage.next_attempt_at,
-                    ),
-                )
-                .order_by(OutboxMessage.id)
-                .limit(limit)
-            )
-        )
-        if ids:
-            session.execute(update(OutboxMessage).where(OutboxMessage.message_id.in_(ids)).values(dispatched_at=now))
-        return ids
+    detail = exchanged.reply_error or (f"signed by {exchanged.signer_subject}" if exchanged.signer_subject else None)
+    reply = entry(Direction.IN, Kind.REPLY, outcome, exchanged.reply, status, detail, related=claimed.message_id,
+                  failure=error.message if error is not None else None)  # fmt: skip
+    return [request, reply]

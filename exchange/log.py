@@ -18,6 +18,11 @@ without the lock: the second of two writers that read the same last entry fails 
 The chain proves the log intact up to its last entry; removing entries from the end leaves no
 gap behind. :class:`ChainReport` gives the last id and hash, which an operator can record elsewhere
 (as X-Road anchors its log with time-stamps) to detect that too.
+
+Envelopes are stored compressed (``envelope_zlib``, see :mod:`exchange.packing`): signed SOAP is
+mostly markup and base64 that repeats, and the log keeps every message. The hash is taken over the
+envelope's text, as before, so :func:`verify_chain` decompresses each envelope and proves the exact
+text that went over the wire; a stored value that does not decompress is an altered entry.
 """
 
 from __future__ import annotations
@@ -28,11 +33,12 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Enum, Index, String, Text, or_, select, text, type_coerce
+from sqlalchemy import Enum, Index, LargeBinary, String, Table, Text, insert, or_, select, text, type_coerce
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from exchange.packing import compress_envelope, decompress_envelope
 from huiju.db import WRITE_OPTION, Base, UTCDateTime, utcnow
 from huiju.errors import ExchangeError, InputError
 from huiju.i18n import Message, _
@@ -103,7 +109,8 @@ class MessageLogEntry(Base):
     service: Mapped[str | None] = mapped_column(String(128))
     user_id: Mapped[str | None] = mapped_column(String(64))
     case_number: Mapped[str | None] = mapped_column(String(32))
-    envelope: Mapped[str | None] = mapped_column(Text)  # what went over the wire; None if nothing did
+    # What went over the wire (None if nothing did), compressed: read and set it as ``envelope``.
+    envelope_zlib: Mapped[bytes | None] = mapped_column(LargeBinary)
     signature_status: Mapped[SignatureStatus] = mapped_column(_enum(SignatureStatus))
     verification: Mapped[str | None] = mapped_column(Text)  # why a signature is invalid, whose it is
     attempt: Mapped[int]
@@ -111,6 +118,15 @@ class MessageLogEntry(Base):
     error: Mapped[str | None] = mapped_column(Text)  # the fault or transport error of a failure
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+    @property
+    def envelope(self) -> str | None:
+        """The envelope's text, as it went over the wire (see :func:`compress_envelope`)."""
+        return decompress_envelope(self.envelope_zlib)
+
+    @envelope.setter
+    def envelope(self, value: str | None) -> None:
+        self.envelope_zlib = compress_envelope(value)
 
     def __repr__(self) -> str:
         return f"<MessageLogEntry {self.id} {self.direction} {self.kind} {self.message_id} {self.outcome}>"
@@ -122,14 +138,16 @@ HASHED_FIELDS: tuple[str, ...] = (
     "service", "user_id", "case_number", "envelope", "signature_status", "verification", "attempt",
     "outcome", "error", "prev_hash",
 )  # fmt: skip
-_TABLE = MessageLogEntry.__table__
+_TABLE = cast(Table, MessageLogEntry.__table__)
 _ENUM_FIELDS = ("direction", "kind", "signature_status", "outcome")
 # Verification reads the enumerations and the timestamp as stored, not through their types: a value
 # changed by hand to something no type accepts must show as an altered entry, not stop the check.
 _VERIFY_COLUMNS = [
-    type_coerce(_TABLE.c[name], String()).label(name) if name in (*_ENUM_FIELDS, "at") else _TABLE.c[name]
+    type_coerce(_TABLE.c[name], String()).label(name) if name in (*_ENUM_FIELDS, "at")
+    else _TABLE.c.envelope_zlib.label("envelope") if name == "envelope"
+    else _TABLE.c[name]
     for name in (*HASHED_FIELDS, "entry_hash")
-]
+]  # fmt: skip
 
 
 def _stored_time(value: str) -> datetime:
@@ -211,12 +229,42 @@ def append(
     error: str | None = None,
     at: datetime | None = None,
 ) -> MessageLogEntry:
-    """Append one entry to the chain, in the caller's transaction, and return it (flushed).
+    """Append one entry to the chain, in the caller's transaction, and return it (written).
 
     The chain stays locked until that transaction ends, so append late in it. ``envelope`` given
     as bytes is decoded as UTF-8; undecodable bytes and NUL characters (in any text) become U+FFFD.
     """
-    entry = MessageLogEntry(
+    [entry] = append_all(session, [entry_of(
+        direction=direction, kind=kind, outcome=outcome, message_id=message_id,
+        related_message_id=related_message_id, system=system, operation=operation, client=client,
+        service=service, user_id=user_id, case_number=case_number, envelope=envelope,
+        signature_status=signature_status, verification=verification, attempt=attempt, error=error, at=at,
+    )])  # fmt: skip
+    return entry
+
+
+def entry_of(
+    *,
+    direction: Direction | str,
+    kind: Kind | str,
+    outcome: Outcome | str,
+    message_id: str | None = None,
+    related_message_id: str | None = None,
+    system: str | None = None,
+    operation: str | None = None,
+    client: str | None = None,
+    service: str | None = None,
+    user_id: str | None = None,
+    case_number: str | None = None,
+    envelope: str | bytes | None = None,
+    signature_status: SignatureStatus | str = SignatureStatus.NOT_CHECKED,
+    verification: str | None = None,
+    attempt: int = 1,
+    error: str | None = None,
+    at: datetime | None = None,
+) -> MessageLogEntry:
+    """An entry to append (not yet in the chain: :func:`append_all` gives it its id and hashes)."""
+    return MessageLogEntry(
         at=at or utcnow(),
         direction=Direction(direction),
         kind=Kind(kind),
@@ -235,16 +283,27 @@ def append(
         outcome=Outcome(outcome),
         error=_text(error),
     )
+
+
+def append_all(session: Session, entries: list[MessageLogEntry]) -> list[MessageLogEntry]:
+    """Append entries (from :func:`entry_of`) in order, in the caller's transaction: the chain is
+    locked and read once, and the entries are written in one statement. They are returned with
+    their ids and hashes (not added to the session)."""
+    if not entries:
+        return []
     _lock_chain(session)
     last = session.execute(
         select(MessageLogEntry.id, MessageLogEntry.entry_hash).order_by(MessageLogEntry.id.desc()).limit(1)
     ).first()
-    entry.id = 1 if last is None else last.id + 1
-    entry.prev_hash = GENESIS_HASH if last is None else last.entry_hash
-    entry.entry_hash = entry_hash({name: getattr(entry, name) for name in HASHED_FIELDS})
-    session.add(entry)
-    session.flush()
-    return entry
+    next_id, prev_hash = (1, GENESIS_HASH) if last is None else (last.id + 1, last.entry_hash)
+    rows = []
+    for entry in entries:
+        entry.id, entry.prev_hash = next_id, prev_hash
+        entry.entry_hash = prev_hash = entry_hash({name: getattr(entry, name) for name in HASHED_FIELDS})
+        next_id += 1
+        rows.append({column.key: getattr(entry, column.key) for column in _TABLE.columns})
+    session.execute(insert(_TABLE), rows)
+    return entries
 
 
 @dataclass(frozen=True)
@@ -309,11 +368,12 @@ def verify_chain(session: Session, *, batch: int = 1000) -> ChainReport:
 
 
 def _hash_matches(values: dict[str, Any]) -> bool:
-    if isinstance(values["at"], str):
-        try:
+    try:
+        values["envelope"] = decompress_envelope(values["envelope"])
+        if isinstance(values["at"], str):
             values["at"] = _stored_time(values["at"])
-        except ValueError:
-            return False
+    except ValueError:
+        return False
     return bool(entry_hash(values) == values["entry_hash"])
 
 

@@ -21,16 +21,18 @@ reads them from the table) and caches one sorted array of working days per year,
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import MAXYEAR, date, datetime, timedelta
 from functools import lru_cache
-from typing import Literal, Protocol, get_args
+from typing import Any, Literal, Protocol, get_args
 from zoneinfo import ZoneInfo
 
 from holidays.countries.china import China, ChinaStaticHolidays
-from sqlalchemy import CheckConstraint, Date, Integer, String, select
+from sqlalchemy import CheckConstraint, Date, Integer, String, literal, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 
 from huiju.db import Base, UTCDateTime, utcnow
@@ -150,6 +152,16 @@ def _library_year(year: int) -> tuple[frozenset[date], frozenset[date]]:
     return rest, workdays
 
 
+#: The overrides and published years in one statement (a year's row has no day, a day's no year).
+_CALENDAR_ROWS = select(CalendarOverride.day, CalendarOverride.kind, literal(None, Integer).label("year")).union_all(
+    select(literal(None, Date), literal(None, String), CalendarYear.year)
+)
+#: Calendars built in this process, by the rows they were built from (the latest few).
+_BUILT: OrderedDict[tuple[tuple[Any, ...], ...], WorkingCalendar] = OrderedDict()
+_BUILT_SIZE = 4
+_BUILT_LOCK = threading.Lock()
+
+
 class WorkingCalendar:
     """Working-day arithmetic on the State Council schedule, the library and the overrides."""
 
@@ -177,11 +189,25 @@ class WorkingCalendar:
     @classmethod
     def load(cls, session: Session) -> WorkingCalendar:
         """A calendar with every row of the ``calendar_override`` table; known are the library's years
-        and the published ones (``calendar_year``)."""
-        return cls(
-            session.scalars(select(CalendarOverride)).all(),
-            published_years=session.scalars(select(CalendarYear.year)).all(),
-        )
+        and the published ones (``calendar_year``).
+
+        Both tables are read in one statement, every time (another process may have changed them);
+        the calendar built from the rows read is shared by the process's later loads that read the
+        same rows, since building a year's working days costs more than reading them.
+        """
+        rows: tuple[tuple[Any, ...], ...] = tuple(tuple(row) for row in session.execute(_CALENDAR_ROWS))
+        with _BUILT_LOCK:
+            built = _BUILT.get(rows)
+            if built is not None:
+                _BUILT.move_to_end(rows)
+                return built
+        overrides = [Override(day, kind) for day, kind, year in rows if year is None]
+        built = cls(overrides, published_years=[year for _day, _kind, year in rows if year is not None])
+        with _BUILT_LOCK:
+            _BUILT[rows] = built
+            while len(_BUILT) > _BUILT_SIZE:
+                _BUILT.popitem(last=False)
+        return built
 
     # -- per-year data -------------------------------------------------------------------------
 

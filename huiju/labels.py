@@ -13,7 +13,7 @@ from typing import Literal
 
 from huiju.i18n import Message, _, normalize
 
-LabelKind = Literal["status", "outcome", "decision", "timeline", "role"]
+LabelKind = Literal["status", "outcome", "decision", "timeline", "role", "incident"]
 
 #: Case statuses (:class:`huiju.models.CaseStatus`).
 STATUSES: dict[str, Message] = {
@@ -102,12 +102,21 @@ ROLES: dict[str, Message] = {
     "integrator": _("integrator"),
 }
 
+#: Why a process instance is in incident (:mod:`huiju.services.incidents`).
+INCIDENTS: dict[str, Message] = {
+    "call_failed": _("call_failed"),
+    "step_failed": _("step_failed"),
+    "stuck": _("stuck"),
+    "unknown": _("unknown"),
+}
+
 TABLES: dict[LabelKind, dict[str, Message]] = {
     "status": STATUSES,
     "outcome": OUTCOMES,
     "decision": DECISIONS,
     "timeline": TIMELINE,
     "role": ROLES,
+    "incident": INCIDENTS,
 }
 
 

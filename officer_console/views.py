@@ -12,11 +12,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from huiju import forms
+from huiju.calendar import CHINA
 from huiju.errors import NotFoundError
 from huiju.i18n import _
 from huiju.labels import label
 from huiju.models import Case, CaseStatus
-from huiju.services import audit, calendar_admin, casefile, dashboard, decisions, materials, worklist
+from huiju.services import audit, calendar_admin, casefile, dashboard, decisions, incidents, materials, worklist
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
 from huiju.web.downloads import attachment
@@ -174,8 +175,10 @@ class CaseView(BaseView):  # type: ignore[misc]
     @requires("can_incidents")
     def incidents(self) -> Any:
         with runtime().db.sessions() as session:
-            found = casefile.incident_cases(session, current_actor())
-            page = self.render_template("console/incidents.html", cases=found, label=label, locale=locale())
+            found = incidents.list_incidents(session, current_actor())
+            page = self.render_template(
+                "console/incidents.html", incidents=found, label=label, locale=locale(), china=CHINA
+            )
         return page
 
 

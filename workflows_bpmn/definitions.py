@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from huiju.errors import DeployError, NotFoundError
@@ -153,6 +153,22 @@ def latest_definition(session: Session, process_id: str, *, required: bool = Tru
     if found is None and required:
         raise NotFoundError(_("process '{process_id}' is not deployed", process_id=process_id))
     return found
+
+
+_LATEST = (
+    select(ProcessDefinition.id, ProcessDefinition.name, ProcessDefinition.version)
+    .where(ProcessDefinition.process_id == bindparam("pid"))
+    .order_by(ProcessDefinition.version.desc())
+    .limit(1)
+)
+
+
+def latest_version(session: Session, process_id: str) -> tuple[int, str, int]:
+    """(id, name, version) of the latest deployed version, without reading its sources."""
+    row = session.connection().execute(_LATEST, {"pid": process_id}).first()
+    if row is None:
+        raise NotFoundError(_("process '{process_id}' is not deployed", process_id=process_id))
+    return row.id, row.name, row.version
 
 
 def list_definitions(session: Session) -> list[tuple[ProcessDefinition, int]]:

@@ -87,6 +87,13 @@ def check_expression(expression: str, functions: Mapping[str, Callable[..., Any]
 
 
 @lru_cache(maxsize=4096)
+def _checked(expression: str, functions: frozenset[str]) -> ast.Expression:
+    """:func:`check_expression` remembered: a model's expressions are checked once per process, not at
+    every evaluation (only the names of the functions matter to the check; refusals are not kept)."""
+    return check_expression(expression, dict.fromkeys(functions, _checked))
+
+
+@lru_cache(maxsize=4096)
 def _parse(expression: str) -> ast.Expression:
     try:
         return ast.parse(expression.strip(), mode="eval")
@@ -165,8 +172,8 @@ OPERATORS = {
 @lru_cache(maxsize=4096)
 def _parses(expression: str) -> bool:
     try:
-        ast.parse(expression.strip(), mode="eval")
-    except SyntaxError:
+        _parse(expression)
+    except ExpressionError:
         return False
     return True
 
@@ -249,11 +256,18 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]
     def __init__(self, extra_functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
         super().__init__({})
         self.functions: dict[str, Callable[..., Any]] = {**SAFE_FUNCTIONS, **(extra_functions or {})}
+        #: The names of the functions, as the checks read them (kept for the cache of checked expressions).
+        self.names = frozenset(self.functions)
+        self._evaluator: simpleeval.EvalWithCompoundTypes | None = None
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
-        tree = check_expression(expression, self.functions)
+        tree = _checked(expression, self.names)
         names = {**(external_context or {}), **context}
-        evaluator = simpleeval.EvalWithCompoundTypes(names=names, functions=self.functions, operators=OPERATORS)
+        evaluator = self._evaluator
+        if evaluator is None:  # one per environment (a step's): only its names change between calls
+            evaluator = simpleeval.EvalWithCompoundTypes(names=names, functions=self.functions, operators=OPERATORS)
+            self._evaluator = evaluator
+        evaluator.names = names
         try:
             return evaluator.eval(expression, previously_parsed=tree.body)
         except ExpressionError:
@@ -298,7 +312,7 @@ class HuijuScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         # SpiffWorkflow's DMN engine relies on SyntaxError to decide whether a cell needs "==".
         if not _parses(expression):
             raise SyntaxError(f"not an expression: {expression!r}")
-        check_expression(expression, self.functions)
+        _checked(expression, self.environment.names)
 
     def call_service(self, task: Any, **kwargs: Any) -> str:
         raise ExpressionError(_("service tasks are asynchronous in Huiju; this path is never taken"))

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from huiju.db import Base, UTCDateTime, utcnow
@@ -31,7 +31,7 @@ class ProcessDefinition(Base):
 
 class InstanceStatus(enum.StrEnum):
     RUNNING = "running"  # waiting for a person, a timer or a government system
-    INCIDENT = "incident"  # a service call failed and nothing in the model caught it
+    INCIDENT = "incident"  # stopped until an officer retries it: see incident_kind and incident_detail
     COMPLETED = "completed"
 
 
@@ -46,9 +46,15 @@ class ProcessInstance(Base):
     outcome: Mapped[str | None] = mapped_column(String(64))
     # What the host told the engine about the instance (case id, community, street, applicant).
     context: Mapped[dict[str, Any]] = mapped_column(JSON)
-    serialized: Mapped[str] = mapped_column(Text)
+    # The workflow state (see workflows_bpmn.serialization), compressed JSON: the task tree while it
+    # runs, a summary once it has ended; its layout version beside it.
+    serialized: Mapped[bytes] = mapped_column(LargeBinary)
     serializer_version: Mapped[str] = mapped_column(String(16))
     next_timer_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why it is in incident: a kind (call_failed, step_failed, stuck; worded in huiju.labels) and the
+    # detail (the failure as reported); cleared when it is retried.
+    incident_kind: Mapped[str | None] = mapped_column(String(32))
+    incident_detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Optimistic locking: a stale writer fails instead of overwriting a newer step.

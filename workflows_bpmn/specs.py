@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
+#: Where a waiting service task keeps the id of its outbox message (its internal data).
+MESSAGE_ID = "message_id"
+
 
 class AsyncServiceTask(ServiceTask):  # type: ignore[misc]
     """A service task that never calls the network inside an engine step.
 
     When it runs, it evaluates its parameters and records a service request on the script engine;
-    the task then stays STARTED. The runner writes the request to the outbox in the same
-    transaction, and completes the task (or raises the BPMN error ``service_failed``) when the
-    worker brings the reply back.
+    the task then stays STARTED, with the id of its outbox message in its internal data (so that
+    the engine knows, from the state alone, which message each waiting task waits for). The runner
+    writes the request to the outbox in the same transaction, and completes the task (or raises the
+    BPMN error ``service_failed``) when the worker brings the reply back.
     """
 
     def _execute(self, task: Any) -> None:
         params = {name: p["value"] for name, p in self.evaluate_params(task).items()}
+        message_id = str(uuid.uuid4())
+        task.internal_data[MESSAGE_ID] = message_id
         task.workflow.script_engine.service_requests.append(
             {
+                "message_id": message_id,
                 "task_id": str(task.id),
                 "step": self.bpmn_id,
                 "step_name": self.bpmn_name or self.bpmn_id,

@@ -21,6 +21,7 @@ from huiju.i18n import Message, _
 from workflows_bpmn.models import ProcessInstance
 
 log = logging.getLogger(__name__)
+_TIMER_TYPES = frozenset(cls.__name__ for cls in TimerEventDefinition.__subclasses__())
 
 
 def outcome_of(workflow: BpmnWorkflow) -> str | None:
@@ -35,10 +36,11 @@ def outcome_of(workflow: BpmnWorkflow) -> str | None:
     return None
 
 
-def next_timer(workflow: BpmnWorkflow) -> datetime | None:
+def next_timer(workflow: BpmnWorkflow, events: list[Any] | None = None) -> datetime | None:
+    """The earliest time a timer of the instance is due (``events``: its waiting events, if known)."""
     due: list[datetime] = []
-    for pending in workflow.waiting_events():
-        if pending.event_type not in {cls.__name__ for cls in TimerEventDefinition.__subclasses__()}:
+    for pending in workflow.waiting_events() if events is None else events:
+        if pending.event_type not in _TIMER_TYPES:
             continue
         if isinstance(pending.value, str):
             # Read exactly as SpiffWorkflow reads it when it decides whether the timer fired
@@ -82,6 +84,10 @@ def step_errors(instance: ProcessInstance) -> Iterator[None]:
     except Exception as exc:
         cause = _huiju_cause(exc)
         reason = cause.message if cause is not None else f"{type(exc).__name__}: {exc}"
+        if instance.id is None:  # starting: there is no instance yet, and will be none
+            raise StepError(
+                _("process {process_id} cannot start: {reason}", process_id=instance.process_id, reason=reason)
+            ) from exc
         raise StepError(
             _("case process #{instance} cannot take this step: {reason}", instance=instance.id, reason=reason)
         ) from exc
@@ -129,14 +135,16 @@ def escape_reply(value: Any) -> Any:
     return value
 
 
-def waiting_message_correlations(workflow: BpmnWorkflow) -> list[tuple[str, dict[str, str]]]:
+def waiting_message_correlations(
+    workflow: BpmnWorkflow, events: list[Any] | None = None
+) -> list[tuple[str, dict[str, str]]]:
     """(message name, {correlation property: value}) of every message event the instance waits for.
 
     SpiffWorkflow keeps correlations per correlation key as {key: {property: value}}; a host finds
     an instance by property values, so they are flattened to the message's own properties.
     """
     found = []
-    for pending in workflow.waiting_events():
+    for pending in workflow.waiting_events() if events is None else events:
         if pending.event_type != "MessageEventDefinition":
             continue
         values: dict[str, str] = {}
@@ -217,7 +225,7 @@ def interrupting_timer_due(task: Any) -> datetime | None:
             continue
         if not getattr(spec, "cancel_activity", False) or sibling.state != TaskState.WAITING:
             continue
-        value = sibling._get_internal_data("event_value")
+        value = sibling.internal_data.get("event_value")
         if isinstance(value, str):
             try:
                 due.append(TimerEventDefinition.parse_time_or_duration(value))

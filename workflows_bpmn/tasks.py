@@ -1,5 +1,11 @@
 """Worker jobs that join a delivery to the step it resumes, and the periodic sweep.
 
+A delivery job leases its message and makes the call outside any transaction; then, in one write
+transaction, it locks the instance waiting for the reply, records the reply (or the failure),
+takes it into the workflow and logs what went over the wire: the reply is never recorded without
+being taken, nor taken twice. The sweep queues only what lost its job or its lease (see
+:mod:`exchange.outbox`), settles what a killed worker left recorded but untaken, and wakes timers.
+
 The functions here are plain (tests call them directly); :func:`register` binds them to a Celery
 app as the tasks ``huiju.deliver`` and ``huiju.sweep``. Tasks take ids only.
 """
@@ -15,13 +21,14 @@ from typing import Any, Protocol
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from exchange import delivery
+from exchange import delivery, outbox
 from exchange.models import MessageStatus, OutboxMessage
+from exchange.outbox import FINAL, Claimed, Recorded, Settled
 from exchange.security import ExchangeSecurity
 from huiju.db import Database, utcnow
 from huiju.errors import ConflictError, HuijuError
 from workflows_bpmn.models import InstanceStatus, ProcessInstance
-from workflows_bpmn.runner import Engine
+from workflows_bpmn.runner import Engine, Step
 
 log = logging.getLogger(__name__)
 STEP_ATTEMPTS = 3
@@ -57,10 +64,60 @@ def settle_message(db: Database, engine: Engine, message_id: str) -> None:
 
 
 def process_message(runtime: Runtime, message_id: str) -> MessageStatus | None:
-    status = delivery.deliver(runtime.db, message_id, lease_seconds=runtime.lease_seconds, security=runtime.security)
-    if status in (MessageStatus.DELIVERED, MessageStatus.DEAD):
-        settle_message(runtime.db, runtime.engine, message_id)
-    return status
+    """Deliver one message and take its outcome into its workflow; its status afterwards, or None
+    when it was not ours to send (leased by another attempt, waiting out a backoff, not pending)."""
+    claimed = outbox.claim(runtime.db, message_id, runtime.lease_seconds)
+    if claimed is None:
+        return None
+    attempt = delivery.attempt(claimed, security=runtime.security)
+    try:
+        return record_and_settle(runtime.db, runtime.engine, claimed, attempt)
+    except Exception:
+        # The step could not take it (a model error, a lost race): the reply is recorded on its
+        # own, so that nothing the receiver did is lost, and taken by the retries below or the sweep.
+        log.warning("taking the outcome of %s failed; it is recorded alone", message_id, exc_info=True)
+        status = delivery.record(runtime.db, claimed, attempt.reply, attempt.error, attempt.exchanged)
+        if status in FINAL:
+            settle_message(runtime.db, runtime.engine, message_id)
+        return status
+
+
+def record_and_settle(
+    db: Database, engine: Engine, claimed: Claimed, attempt: delivery.Attempt
+) -> MessageStatus | None:
+    """One write transaction: lock the waiting instance, record the attempt, take a final outcome
+    into the workflow, log the exchange (last: the log's chain is locked until commit).
+
+    On PostgreSQL the instance's row lock comes first, as in every step. A SQLite write transaction
+    holds the whole database from its first statement, so there the attempt is recorded first and
+    the instance's lock version it reads back lets the step skip its read when its workflow is cached.
+    """
+    with db.transaction() as session:
+        instance_id = claimed.process_instance_id
+        if instance_id is None:
+            status = delivery.record_in(session, claimed, attempt)
+        elif db.is_sqlite:
+            recorded = delivery.record_outcome(session, claimed, attempt, settled=True)
+            with engine.step(session, instance_id, version=recorded.instance_version) as step:
+                _take(engine, step, claimed, attempt, recorded)
+            status = recorded.status
+        else:
+            with engine.step(session, instance_id) as step:
+                recorded = delivery.record_outcome(session, claimed, attempt, settled=True)
+                _take(engine, step, claimed, attempt, recorded)
+            status = recorded.status
+        if status is None:  # the attempt lost its lease: the one that took over stands
+            status = outbox.status_of(session, claimed.message_id)
+        delivery.log_attempt(session, claimed, attempt)
+        return status
+
+
+def _take(engine: Engine, step: Step, claimed: Claimed, attempt: delivery.Attempt, recorded: Recorded) -> None:
+    step.result.callbacks_held = recorded.callbacks_held
+    if recorded.status in FINAL:
+        error = attempt.error.message if attempt.error is not None else None
+        engine.take(step, Settled(claimed.message_id, recorded.status, claimed.operation, claimed.settings.system,
+                                  claimed.reply_to, attempt.reply, error))  # fmt: skip
 
 
 def unsettled_messages(db: Database, limit: int = 100) -> list[tuple[str, int | None]]:
@@ -98,14 +155,17 @@ def due_timer_instances(db: Database, limit: int = 100) -> list[int]:
         )
 
 
-def sweep(runtime: Runtime, dispatch: Callable[[list[str]], None]) -> SweepReport:
-    """Find what a lost broker message, a killed worker or a due timer left waiting, and move it.
+def sweep(
+    runtime: Runtime, dispatch: Callable[[list[str]], None], queued: Callable[[], int | None] | None = None
+) -> SweepReport:
+    """Find what a lost broker job, a killed worker or a due timer left waiting, and move it.
 
+    ``queued`` tells how many jobs wait in the broker (see :func:`exchange.outbox.lost_jobs`).
     One instance whose step fails (a model error, a value the model cannot take) is put in
     incident and the sweep goes on: it must never hold up the timers and replies of the others.
     """
     report = SweepReport()
-    report.sent = delivery.due_messages(runtime.db)
+    report.sent = outbox.lost_jobs(runtime.db, queued=queued)
     if report.sent:
         dispatch(report.sent)
     for message_id, instance_id in unsettled_messages(runtime.db):
@@ -147,12 +207,22 @@ def register(celery: Any, runtime: Callable[[], Runtime]) -> None:
         for message_id in message_ids:
             deliver_task.delay(message_id)
 
+    def queued() -> int | None:
+        """Jobs waiting in the broker's default queue (Redis, the filesystem broker), or None."""
+        try:
+            with celery.connection_for_read() as connection:
+                declared = connection.default_channel.queue_declare(queue=celery.conf.task_default_queue, passive=True)
+                return int(declared.message_count)
+        except Exception:  # a broker that cannot tell: the sweep waits longer before re-queueing
+            log.debug("the broker's queue depth is unknown", exc_info=True)
+            return None
+
     @celery.task(name="huiju.deliver", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
     def deliver_task(message_id: str) -> None:
         process_message(runtime(), message_id)
 
     @celery.task(name="huiju.sweep", ignore_result=True)  # type: ignore[untyped-decorator]
     def sweep_task() -> None:
-        report = sweep(runtime(), dispatch)
+        report = sweep(runtime(), dispatch, queued)
         if report.sent or report.settled or report.woken:
             log.info("sweep: sent %s, settled %s, woke %s", report.sent, report.settled, report.woken)

@@ -305,8 +305,8 @@ def correlation_listener(runtime: Runtime) -> Callable[[Session, StepResult], No
 
     def listener(session: Session, result: StepResult) -> None:
         case_number = result.instance.context.get("case_number")
-        if not case_number or not _settles_watched(result):
-            return
+        if not case_number or result.callbacks_held is False or not _settles_watched(result):
+            return  # (callbacks_held False: recording the reply read that none of the case's are held)
         waiting = correlation.held(session, case_numbers=[str(case_number)])
         if not waiting:
             return

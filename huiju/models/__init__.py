@@ -2,7 +2,7 @@
 
 from huiju.models.applications import BAD_RATING_LEVELS, Draft, Material, Rating
 from huiju.models.audit import AuditEntry
-from huiju.models.cases import FINAL, WITHDRAWABLE, Case, CaseEvent, CaseStatus
+from huiju.models.cases import FINAL, WITHDRAWABLE, Case, CaseEvent, CaseNumberCounter, CaseStatus
 from huiju.models.items import Item, ItemKind, ResponsibleLevel, Theme, TimeUnit
 from huiju.models.orgs import Org, OrgLevel
 from huiju.models.residents import Resident
@@ -21,6 +21,7 @@ __all__ = [
     "Theme",
     "Case",
     "CaseEvent",
+    "CaseNumberCounter",
     "CaseStatus",
     "Item",
     "ImportStatus",

@@ -98,3 +98,13 @@ class CaseEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     case: Mapped[Case] = relationship(back_populates="events")
+
+
+class CaseNumberCounter(Base):
+    """The last case number given out on a China day: case numbers (办件编号) count per day, and the
+    day's row is incremented in the transaction that submits a case (never ``count + 1``)."""
+
+    __tablename__ = "case_number_counter"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)  # YYYYMMDD, China time
+    last: Mapped[int]

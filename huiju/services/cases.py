@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import case as sql_case
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.util import identity_key
 
 from huiju import idnumber
 from huiju.calendar import WorkingCalendar
 from huiju.db import utcnow
 from huiju.errors import InputError, NotFoundError, PermissionDenied, SchemaError
 from huiju.i18n import _
-from huiju.models import Case, CaseEvent, CaseStatus, Item, Resident, Role, User
+from huiju.models import FINAL, Case, CaseEvent, CaseNumberCounter, CaseStatus, Item, Org, Resident, Role, User
 from huiju.services import audit, clock
 from huiju.services.actors import Actor, community_ids_of_street, duty_phone
-from workflows_bpmn.mirror import StepResult
-from workflows_bpmn.models import InstanceStatus, ProcessInstance
+from workflows_bpmn.mirror import StepResult, TimelineEntry
+from workflows_bpmn.models import InstanceStatus, ProcessDefinition, ProcessInstance
 from workflows_bpmn.runner import WITHDRAWN as WITHDRAWN_OUTCOME
 from workflows_bpmn.runner import Engine
 
@@ -43,6 +46,28 @@ def get_item(session: Session, code: str) -> Item:
     if item is None or not item.active:
         raise NotFoundError(_("unknown item '{code}'", code=code))
     return item
+
+
+_LATEST_VERSION = (
+    select(func.max(ProcessDefinition.version))
+    .where(ProcessDefinition.process_id == Item.process_id)
+    .correlate(Item)
+    .scalar_subquery()
+)
+_ITEM_AND_PROCESS = select(Item, ProcessDefinition.id, ProcessDefinition.name, ProcessDefinition.version).outerjoin(
+    ProcessDefinition,
+    (ProcessDefinition.process_id == Item.process_id) & (ProcessDefinition.version == _LATEST_VERSION),
+)
+
+
+def _item_to_apply_for(session: Session, code: str) -> tuple[Item, tuple[int, str, int] | None]:
+    """The item (as :func:`get_item`) and the latest deployed version of its process (id, name,
+    version; None if none is), in one statement."""
+    row = session.execute(_ITEM_AND_PROCESS.where(Item.code == code)).one_or_none()
+    if row is None or not row[0].active:
+        raise NotFoundError(_("unknown item '{code}'", code=code))
+    item, definition_id, name, version = row
+    return item, (definition_id, name, version) if definition_id is not None else None
 
 
 def list_items(session: Session) -> list[Item]:
@@ -69,10 +94,30 @@ def _check_form(item: Item, data: Any) -> dict[str, Any]:
     return data
 
 
+_COUNTERS: dict[str, Any] = {}  # the upsert of a day's counter, built once per dialect
+
+
 def _next_number(session: Session, today: date) -> str:
-    prefix = f"{CASE_PREFIX}{today:%Y%m%d}"
-    count = session.scalar(select(func.count()).select_from(Case).where(Case.number.like(f"{prefix}%")))
-    return f"{prefix}{(count or 0) + 1:05d}"
+    """The next case number of a China day (办件编号 HJYYYYMMDDNNNNN), from the day's counter row.
+
+    The row is incremented in the submitting transaction by one upsert: concurrent submissions
+    wait for each other on that row (PostgreSQL) or the database (SQLite), so no two share a
+    number and a rolled-back submission gives its number back.
+    """
+    day = f"{today:%Y%m%d}"
+    dialect = session.get_bind().dialect.name
+    statement = _COUNTERS.get(dialect)
+    if statement is None:
+        if dialect not in ("sqlite", "postgresql"):
+            raise NotImplementedError(f"case numbers are counted on SQLite and PostgreSQL, not {dialect}")
+        table = cast(Table, CaseNumberCounter.__table__)
+        upsert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table).values(
+            day=bindparam("new_day"), last=1
+        )
+        statement = upsert.on_conflict_do_update(index_elements=[table.c.day], set_={"last": table.c.last + 1})
+        statement = _COUNTERS.setdefault(dialect, statement.returning(table.c.last))
+    number = session.connection().execute(statement, {"new_day": day}).scalar_one()
+    return f"{CASE_PREFIX}{day}{number:05d}"
 
 
 def _contact_phone(form: dict[str, Any], applicant: Resident, agent: User | None) -> str:
@@ -101,9 +146,13 @@ def submit_case(
 
     A resident applies for themselves, or with ``agency`` for another resident (代办).
     """
-    item = get_item(session, item_code)
+    item, latest = _item_to_apply_for(session, item_code)
     id_number = idnumber.validate(applicant_id_number)
-    applicant = session.scalars(select(Resident).where(Resident.id_number == id_number)).one_or_none()
+    applicant = session.scalars(
+        select(Resident)
+        .where(Resident.id_number == id_number)
+        .options(joinedload(Resident.community).joinedload(Org.parent))  # its community and street: one query
+    ).one_or_none()
     if applicant is None:
         raise NotFoundError(_("no resident registered with ID number {id_number}", id_number=idnumber.mask(id_number)))
     if actor.role not in (Role.RESIDENT, Role.COMMUNITY_OFFICER, Role.ADMINISTRATOR):
@@ -144,7 +193,6 @@ def submit_case(
     clock.apply(case, deadlines)
     session.add(case)
     session.flush()
-    case.events.append(CaseEvent(kind="submitted", actor=actor.username, detail=item.name))
     result = engine.start(
         session,
         item.process_id,
@@ -179,6 +227,8 @@ def submit_case(
             "actor": actor.username,
         },
         actor=actor.username,
+        timeline=[TimelineEntry("submitted", actor.username, detail=item.name)],
+        latest=latest,
     )
     case.process_instance_id = result.instance.id
     if actor.role is not Role.RESIDENT:  # an officer applying at the counter, for the resident
@@ -186,47 +236,113 @@ def submit_case(
     return case
 
 
+CASES = cast(Table, Case.__table__)
+EVENTS = cast(Table, CaseEvent.__table__)
+# Statements built once: building one costs more than running it (its cache key, its compilation).
+_ADD_EVENTS = insert(EVENTS)
+_SET_STATUS = (
+    update(CASES)
+    .where(CASES.c.id == bindparam("case_id"))
+    .values(status=bindparam("new_status"), updated_at=bindparam("now"))
+)
+_CONCLUDE = (
+    update(CASES)
+    .where(CASES.c.id == bindparam("case_id"))
+    .values(
+        status=bindparam("new_status"),
+        outcome=bindparam("new_outcome"),
+        updated_at=bindparam("now"),
+        concluded_at=func.coalesce(CASES.c.concluded_at, bindparam("now")),
+    )  # fmt: skip
+)
+_SUBMITTED = literal(CaseStatus.SUBMITTED, CASES.c.status.type)
+_STILL_SUBMITTED = (  # the acknowledgement SMS (受理回执) went out: a submitted case stays submitted
+    update(CASES)
+    .where(CASES.c.id == bindparam("case_id"))
+    .values(
+        status=sql_case(
+            (CASES.c.status == _SUBMITTED, _SUBMITTED), else_=literal(CaseStatus.PROCESSING, CASES.c.status.type)
+        ),
+        updated_at=bindparam("now"),
+    )
+)
+
+
+#: The step note (:attr:`workflows_bpmn.mirror.StepResult.notes`) of the case's status as written.
+CASE_STATUS_NOTE = "case_status"
+
+
 def on_step(session: Session, result: StepResult) -> None:
-    """Engine listener: write the step into the case's timeline and status (same transaction)."""
+    """Engine listener: write the step into the case's timeline and status (same transaction).
+
+    The timeline entries go in with one statement. The case is changed where it is: on the
+    service's own object when the session holds it (one UPDATE at flush, and the service reads
+    what it wrote), else by one UPDATE statement, without reading the case first — and not at all
+    when the step leaves its status as the previous step of this process set it (known from the
+    step's notes, carried with the cached workflow; only this listener sets a case's status). The
+    case's ``updated_at`` is when its status last changed; the timeline dates every step.
+    """
     instance = result.instance
     case_id = instance.context.get("case_id")
     if case_id is None:
         return
-    case = session.get(Case, case_id)
-    if case is None:
-        return
-    follow_up = bool(instance.context.get(FOLLOW_UP))
-    for entry in result.timeline:
-        session.add(
-            CaseEvent(
-                case_id=case.id, kind=entry.kind, step=entry.step, step_name=entry.step_name,
-                actor=entry.actor, system=entry.system, detail=entry.detail, data=entry.data,
-            )
+    held: Case | None = session.identity_map.get(identity_key(Case, case_id))  # type: ignore[assignment]
+    now = utcnow()
+    if result.timeline:
+        session.flush()  # what the service added to the timeline before the step comes first
+        session.connection().execute(
+            _ADD_EVENTS,
+            [
+                {"case_id": case_id, "at": now, "kind": e.kind, "step": e.step, "step_name": e.step_name,
+                 "actor": e.actor, "system": e.system, "detail": e.detail, "data": e.data}
+                for e in result.timeline
+            ],
         )  # fmt: skip
-    if follow_up:
+        if held is not None:
+            session.expire(held, ["events"])
+    if instance.context.get(FOLLOW_UP):
         return  # another process about the case: its timeline, never its status
-    if instance.status is InstanceStatus.COMPLETED and instance.outcome == WITHDRAWN_OUTCOME:
-        case.status = CaseStatus.WITHDRAWN
-        case.outcome = WITHDRAWN_OUTCOME
-        case.concluded_at = case.concluded_at or utcnow()
-    elif instance.status is InstanceStatus.COMPLETED:
-        case.status = CaseStatus.CONCLUDED
-        case.outcome = instance.outcome
-        case.concluded_at = case.concluded_at or utcnow()
-    elif instance.status is InstanceStatus.INCIDENT:
-        case.status = CaseStatus.INCIDENT
-    elif result.waiting_status:
-        case.status = CaseStatus(result.waiting_status)
-        for task in result.ready_tasks:
-            if task.properties.get("pauses_clock") == "true":
-                clock.pause(case, utcnow(), task.step)
-    elif result.messages and all(m.system == "citizen_info" for m in result.messages):
-        case.status = CaseStatus.VERIFYING
-    elif case.status is CaseStatus.SUBMITTED and result.messages and all(m.system == "sms" for m in result.messages):
-        pass  # the acknowledgement SMS (受理回执) goes out first: the case is still just submitted
-    else:
-        case.status = CaseStatus.PROCESSING
-    case.updated_at = utcnow()
+    status, outcome = _case_status(result)
+    pauses = [t for t in result.ready_tasks if t.properties.get("pauses_clock") == "true"]
+    if pauses and held is None:
+        held = session.get(Case, case_id)
+    notes = result.notes
+    if held is not None:
+        if status is None:
+            status = CaseStatus.SUBMITTED if held.status is CaseStatus.SUBMITTED else CaseStatus.PROCESSING
+        if held.status is not status:
+            held.status, held.updated_at = status, now
+        if status in FINAL:
+            held.outcome, held.concluded_at = outcome, held.concluded_at or now
+        for task in pauses:
+            clock.pause(held, now, task.step)
+        notes[CASE_STATUS_NOTE] = status.value
+        return
+    if status is not None and status not in FINAL and notes.get(CASE_STATUS_NOTE) == status.value:
+        return  # the case has this status already
+    notes[CASE_STATUS_NOTE] = status.value if status is not None else None
+    params = {"case_id": case_id, "now": now, "new_status": status, "new_outcome": outcome}
+    statement = _STILL_SUBMITTED if status is None else _CONCLUDE if status in FINAL else _SET_STATUS
+    session.connection().execute(statement, params)
+
+
+def _case_status(result: StepResult) -> tuple[CaseStatus | None, str | None]:
+    """The case's status after a step and, if it ended, its outcome; None for "submitted if it still
+    is, else processing" (the step only acknowledged the application by SMS)."""
+    instance = result.instance
+    if instance.status is InstanceStatus.COMPLETED:
+        if instance.outcome == WITHDRAWN_OUTCOME:
+            return CaseStatus.WITHDRAWN, WITHDRAWN_OUTCOME
+        return CaseStatus.CONCLUDED, instance.outcome
+    if instance.status is InstanceStatus.INCIDENT:
+        return CaseStatus.INCIDENT, None
+    if result.waiting_status:
+        return CaseStatus(result.waiting_status), None
+    if result.messages and all(m.system == "citizen_info" for m in result.messages):
+        return CaseStatus.VERIFYING, None
+    if result.messages and all(m.system == "sms" for m in result.messages):
+        return None, None
+    return CaseStatus.PROCESSING, None
 
 
 def _visible(session: Session, actor: Actor) -> Any:

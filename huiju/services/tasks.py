@@ -15,7 +15,7 @@ from huiju.models import Case, CaseEvent, Role, User
 from huiju.services import audit, clock
 from huiju.services.actors import Actor
 from workflows_bpmn.mirror import StepResult
-from workflows_bpmn.models import HumanTask, HumanTaskStatus
+from workflows_bpmn.models import HumanTask, HumanTaskStatus, ProcessInstance
 from workflows_bpmn.runner import Engine
 
 #: Decisions that cannot be taken without saying why (or what is missing).
@@ -218,7 +218,8 @@ def complete_task(
     """Decide a task. ``return`` (退回) sends the case back to a step it passed; ``co_review`` (加签)
     names a second officer whose decision the case waits for; answering a step that stopped the
     clock (补正) starts it again and moves the due dates on."""
-    task = get_task(session, actor, task_id)
+    # The case is held here: the session keeps only weak references, and the audit entry reads it.
+    task, _case, version = _task_to_decide(session, actor, task_id)
     if actor.sees_everything:
         raise PermissionDenied(_("administrators and integrators do not decide cases"))
     if task.assignee is not None and task.assignee != actor.username:
@@ -230,7 +231,31 @@ def complete_task(
         return engine.return_to(session, task.id, actor.username, str(form["to_step"]), str(form.get("comment", "")))
     if decision == "co_review":
         _check_co_reviewer(session, actor, task, form)
-    return engine.complete_task(session, task.id, actor.username, form, data_updates=clock_updates(session, task))
+    updates = clock_updates(session, task)
+    if updates is not None:
+        version = None  # the clock's restart changed the instance's row (its context) since it was read
+    return engine.complete_task(session, task.id, actor.username, form, data_updates=updates, version=version)
+
+
+def _task_to_decide(session: Session, actor: Actor, task_id: str) -> tuple[HumanTask, Case | None, int | None]:
+    """The task (as :func:`get_task`), with its case and its instance's lock version read in the same
+    statement: the audit entry finds the case in the session, and the engine's step may read nothing."""
+    if len(task_id) != _FULL_ID:
+        return get_task(session, actor, task_id), None, None
+    stmt = _scope(
+        select(HumanTask, Case, ProcessInstance.lock_version)
+        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+        .outerjoin(Case, Case.id == HumanTask.case_id),
+        actor,
+    )
+    row = session.execute(stmt.where(HumanTask.id == task_id)).one_or_none()
+    if row is None:
+        raise NotFoundError(_("no task {task_id}", task_id=task_id))
+    return row[0], row[1], row[2]
+
+
+#: The length of a task's id (a UUID); shorter ones are prefixes people type.
+_FULL_ID = 36
 
 
 def clock_updates(session: Session, task: HumanTask) -> dict[str, Any] | None:

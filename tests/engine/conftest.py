@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from process_support import make  # noqa: F401 - the fixture of the small processes' tests
 
 from adapters.sandbox.server import SandboxServer
 from huiju.app.bootstrap import build_runtime

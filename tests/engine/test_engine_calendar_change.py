@@ -24,7 +24,7 @@ SCHEDULE_2027 = "2027-01-01 holiday 元旦\n2027-01-04 holiday 测试假日\n202
 def deadlines_of(driver: CaseDriver) -> dict[str, object]:
     """The ``deadlines`` the ready intake step holds, read back from the stored workflow."""
     with driver.rt.db.sessions() as session:
-        workflow, _script_engine = driver.rt.engine._load(session, driver.instance())
+        workflow = driver.rt.engine.load(session, driver.instance_id)
         (task,) = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.bpmn_id == "intake"]
         return dict(task.data["deadlines"])
 

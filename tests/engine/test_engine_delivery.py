@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from adapters.config import AdapterConfig
 from adapters.sandbox.server import SandboxServer
-from exchange import delivery
+from exchange import delivery, outbox
 from exchange.models import MessageStatus, OutboxMessage
 from huiju.db import utcnow
 from huiju.runtime import Runtime
@@ -101,7 +101,7 @@ def test_transient_fault_backs_off_then_goes_through(
     assert message.last_error_transient is True and message.last_error
     # Attempt 1 waits the base step with jitter: between 0.5 and 1.5 times 4 s from the recording.
     assert before.timestamp() + 2.0 <= message.next_attempt_at.timestamp() <= after.timestamp() + 6.0
-    assert message_id not in delivery.due_messages(rt.db)
+    assert message_id not in outbox.lost_jobs(rt.db, queued=lambda: 0)
     # Asked again before its backoff has passed (a duplicate broker message): it waits.
     assert delivery.deliver(rt.db, message_id, lease_seconds=30) is None
     assert row(rt, message_id).attempts == 1
@@ -153,4 +153,4 @@ def test_a_leased_message_is_claimed_once(rt: Runtime) -> None:
     assert delivery.deliver(rt.db, message_id, lease_seconds=30) is None
     message = row(rt, message_id)
     assert message.attempts == 1 and message.locked_until is not None
-    assert message_id not in delivery.due_messages(rt.db)
+    assert message_id not in outbox.lost_jobs(rt.db, queued=lambda: 0)
