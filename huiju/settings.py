@@ -22,6 +22,14 @@ HUIJU_EXCHANGE_SIGNING      sign requests and verify replies (off only for a pla
                             sandbox in development)
 HUIJU_UPLOAD_MAX_BYTES      largest file a resident may upload (a material, a photo)    ``10485760`` (10 MB)
 HUIJU_UPLOADS_FOLDER        where uploaded files are kept (outside any web root)        ``<instance>/uploads``
+HUIJU_LOG_FORMAT            ``json`` (one object a line, with case number and message   ``json`` in production,
+                            id) or ``text`` (readable)                                  else ``text``
+HUIJU_LOG_LEVEL             ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``               ``INFO``
+HUIJU_HEALTH_TIMEOUT        seconds /healthz waits for the broker and each system       ``2``
+HUIJU_HEALTH_OUTBOX_AGE     /healthz fails when a message has waited longer (seconds)   ``600``
+HUIJU_HEALTH_OUTBOX_DEPTH   /healthz fails when more messages wait to be delivered      ``10000``
+HUIJU_METRICS_TOKEN         a bearer token /metrics wants (unset: open, for a scraper   none
+                            on the internal network)
 ==========================  ==========================================================  =====================
 """
 
@@ -60,6 +68,12 @@ class Settings(BaseSettings):
     exchange_signing: bool = True
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     uploads_folder: Path | None = None
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    health_timeout: float = Field(default=2.0, gt=0)
+    health_outbox_age: float = Field(default=600.0, gt=0)
+    health_outbox_depth: int = Field(default=10_000, gt=0)
+    metrics_token: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

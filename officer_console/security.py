@@ -30,6 +30,7 @@ from huiju.i18n import normalize
 from huiju.models import Role, User
 from huiju.services.actors import Actor, actor_for, authenticate
 from huiju.web.runtime import runtime
+from huiju.web.signins import refused
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -217,11 +218,13 @@ class AuthView(BaseView):  # type: ignore[misc]
             keys = (f"account:{username.lower()}", f"address:{request.remote_addr or 'unknown'}")
             guard = sign_in_guard()
             if guard.blocked(*keys):
+                refused("console", "throttled")
                 error = _l("Too many failed sign-ins. Please wait 15 minutes and try again.")
                 return self.render_template("console/login.html", error=error), 429
             user = self.appbuilder.sm.auth_user_db(username, request.form.get("password") or "")
             if user is None:
                 guard.failed(*keys)
+                refused("console", "wrong_password")
             if user is not None:
                 login_user(user, remember=False)
                 target = request.args.get("next") or ""

@@ -21,6 +21,7 @@ from huiju.labels import label
 from huiju.models import CaseStatus
 from huiju.services.applications import list_drafts
 from huiju.web.runtime import runtime
+from huiju.web.signins import refused
 from portal import security
 from portal.auth import (
     DISPLAY_KEY,
@@ -120,6 +121,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
                     account = sign_in(db, form.login.data or "", form.password.data or "")
             except PermissionDenied as exc:
                 security.mark_login_failed()
+                refused("portal", "wrong_password")
                 error = translator.message(exc.text)
             else:
                 restart_session(**{USER_KEY: account.actor.username})
@@ -213,6 +215,8 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
 
     @bp.errorhandler(RateLimitExceeded)
     def too_many(_exc: RateLimitExceeded) -> ResponseReturnValue:
+        if request.endpoint == "portal.login":
+            refused("portal", "throttled")
         return error_page(
             429,
             _("Too many failed attempts"),

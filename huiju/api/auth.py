@@ -1,7 +1,8 @@
 """HTTP Basic authentication (RFC 7617) against Huiju's user table.
 
-The credentials are checked by :func:`huiju.services.actors.authenticate` in a short transaction of
-their own; the view then works as the resulting :class:`~huiju.services.actors.Actor`.
+The credentials are checked by :func:`huiju.services.actors.authenticate` in a short read-only
+session of their own (a check never waits for a writer); the view then works as the resulting
+:class:`~huiju.services.actors.Actor`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from huiju.errors import PermissionDenied
 from huiju.i18n import _
 from huiju.services.actors import Actor, authenticate
 from huiju.web.runtime import runtime
+from huiju.web.signins import refused
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,9 +31,10 @@ def _check_credentials() -> Actor:
     if not username or password is None:
         raise AuthenticationRequired(_("HTTP Basic credentials need a user name and a password"))
     try:
-        with runtime().db.transaction() as session:
+        with runtime().db.sessions() as session:
             return authenticate(session, username, password)
     except PermissionDenied as exc:
+        refused("api", "wrong_password")
         raise AuthenticationRequired(exc.text) from exc
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, request
-from sqlalchemy import text
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from exchange.inbound import MAX_REQUEST_BYTES, wsdl_text
 from huiju.api import bp as api_bp
 from huiju.app.bootstrap import build_runtime
 from huiju.app.callbacks import inbound_endpoint
+from huiju.app.observability import register_observability
 from huiju.runtime import Runtime
 from huiju.web.runtime import EXTENSION_KEY
 from officer_console import URL_PREFIX as CONSOLE_PREFIX
@@ -51,17 +51,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
         status, body = inbound.handle(data)
         return Response(body, status, {"Content-Type": "text/xml; charset=utf-8"})
 
-    @app.get("/healthz")
-    def healthz() -> tuple[dict[str, str], int]:
-        # Alive and able to reach its database: what a load balancer needs to know.
-        try:
-            with runtime.db.sessions() as session:
-                session.execute(text("SELECT 1"))
-        except Exception:
-            app.logger.exception("health check: the database does not answer")
-            return {"status": "unavailable", "database": "unreachable"}, 503
-        return {"status": "ok", "database": "ok"}, 200
-
+    register_observability(app, runtime)  # /healthz, /metrics, the log context of a request
     init_portal(app)  # the residents' pages under /portal
     # The officers' console is a Flask-AppBuilder app of its own (its own Babel, session cookie
     # and error pages), served by the same WSGI process under /console.

@@ -158,8 +158,10 @@ def sandbox(host: str | None, port: int | None, plain: bool) -> None:
 @click.option("--quiet", is_flag=True, help="No start-up banner.")
 def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: bool) -> None:
     from huiju.app.bootstrap import build_runtime
+    from huiju.app.worker import install_log_context
 
     runtime = build_runtime()
+    install_log_context(runtime.celery, runtime.settings, lambda: runtime)
     # --quiet (no banner) is an option of the celery command, not of its worker sub-command.
     argv = ["--quiet"] if quiet else []
     argv += ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", f"--pool={pool}"]
@@ -171,14 +173,36 @@ def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: boo
 @main.command(help="Serve the web process: JSON API, portal (/portal) and officer console (/console).")
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
-def serve(host: str | None, port: int | None) -> None:
-    from werkzeug.serving import run_simple
-
-    from huiju.app.web import create_app
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Serve with gunicorn in this many processes (default: the one-process development server).",
+)
+def serve(host: str | None, port: int | None, processes: int | None) -> None:
+    from huiju.logs import configure as configure_logs
     from huiju.settings import load_settings
 
     settings = load_settings()
+    if processes is not None:
+        _gunicorn(host or settings.web_host, port or settings.web_port, processes)
+        return
+    from werkzeug.serving import run_simple
+
+    from huiju.app.web import create_app
+
+    configure_logs(settings)
     run_simple(host or settings.web_host, port or settings.web_port, create_app(), threaded=True)
+
+
+def _gunicorn(host: str, port: int, processes: int) -> None:
+    """Replace this process with gunicorn's master (its signals, Ctrl-C included, stop it)."""
+    import os
+    import sys
+
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:huiju.app.gunicorn_config", "--bind", f"{host}:{port}",
+            "--workers", str(processes), "huiju.app.wsgi:application()"]  # fmt: skip
+    os.execv(sys.executable, argv)  # noqa: S606 - our own server, started from our own command
 
 
 @main.command(help="Initialise, then run the sandbox, a worker and the web process until Ctrl-C.")

@@ -3,6 +3,7 @@
 from huiju.models.applications import BAD_RATING_LEVELS, Draft, Material, Rating
 from huiju.models.cases import FINAL, WITHDRAWABLE, Case, CaseEvent, CaseStatus
 from huiju.models.items import Item, ItemKind, ResponsibleLevel, Theme, TimeUnit
+from huiju.models.metrics import MetricCounter
 from huiju.models.orgs import Org, OrgLevel
 from huiju.models.residents import Resident
 from huiju.models.users import Role, User
@@ -20,6 +21,7 @@ __all__ = [
     "CaseStatus",
     "Item",
     "ItemKind",
+    "MetricCounter",
     "Org",
     "OrgLevel",
     "Resident",

@@ -30,7 +30,11 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _scope(stmt: Any, actor: Actor, *, any_assignee: bool = False) -> Any:
+def scope_tasks(stmt: Any, actor: Actor, *, any_assignee: bool = False) -> Any:
+    """Only the tasks ``actor`` may see: a community officer those of their community, a street
+    reviewer those of their street, a resident their own (each unclaimed or held by them, unless
+    ``any_assignee``); administrators and integrators every task. The inbox indexes of
+    ``human_task`` begin with exactly these columns."""
     if actor.sees_everything:
         return stmt
     stmt = stmt.where(HumanTask.role == actor.role.value)
@@ -46,7 +50,9 @@ def _scope(stmt: Any, actor: Actor, *, any_assignee: bool = False) -> Any:
 
 
 def inbox(session: Session, actor: Actor, *, include_done: bool = False, limit: int = 200) -> list[HumanTask]:
-    stmt = _scope(select(HumanTask), actor)
+    """At most ``limit`` of the actor's tasks, soonest due first (pages, filters and counts:
+    :func:`huiju.services.worklist.inbox_page`)."""
+    stmt = scope_tasks(select(HumanTask), actor)
     if not include_done:
         stmt = stmt.where(HumanTask.status == HumanTaskStatus.READY)
     return list(session.scalars(stmt.order_by(HumanTask.due_at, HumanTask.created_at).limit(limit)))
@@ -54,7 +60,7 @@ def inbox(session: Session, actor: Actor, *, include_done: bool = False, limit: 
 
 def get_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
     """A task the actor may see, by its id or (for people typing it) a unique prefix of 8+ characters."""
-    stmt = _scope(select(HumanTask), actor)
+    stmt = scope_tasks(select(HumanTask), actor)
     if 8 <= len(task_id) < 36:
         found = list(session.scalars(stmt.where(HumanTask.id.startswith(task_id, autoescape=True)).limit(2)))
         if len(found) > 1:
@@ -75,7 +81,8 @@ def _held_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
     """A ready task of the actor's role and organisation, whoever holds it (for claim and transfer)."""
     if actor.role not in (Role.COMMUNITY_OFFICER, Role.STREET_REVIEWER):
         raise PermissionDenied(_("only community officers and street reviewers take tasks"))
-    task = session.scalars(_scope(select(HumanTask), actor, any_assignee=True).where(HumanTask.id == task_id)).first()
+    stmt = scope_tasks(select(HumanTask), actor, any_assignee=True)
+    task = session.scalars(stmt.where(HumanTask.id == task_id)).first()
     if task is None:
         raise NotFoundError(_("no task {task_id}", task_id=task_id))
     if task.status is not HumanTaskStatus.READY:
