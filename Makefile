@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 DEBIAN_TEST_PACKAGES := postgresql redis-server
 
-.PHONY: demo test install test-servers lint translations bench clean console-assets
+.PHONY: demo demo-scale test install test-servers lint translations bench clean console-assets
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ install: $(STAMP)
 ## Set up everything and run Huiju on its embedded defaults (Ctrl-C stops it).
 demo: $(STAMP) console-assets
 	$(BIN)/huiju demo
+
+## The same, scaled out: PostgreSQL and Redis (Debian's packages, installed when missing) on loopback,
+## two Celery workers and two gunicorn web processes (Ctrl-C stops it all; data in instance/scale).
+demo-scale: $(STAMP) console-assets test-servers
+	$(BIN)/huiju demo-scale
 
 ## Set up and run the whole test suite (the linters first: they are part of the checks).
 test: $(STAMP) test-servers browser-deps console-assets lint

@@ -30,6 +30,8 @@ HUIJU_HEALTH_OUTBOX_AGE     /healthz fails when a message has waited longer (sec
 HUIJU_HEALTH_OUTBOX_DEPTH   /healthz fails when more messages wait to be delivered      ``10000``
 HUIJU_METRICS_TOKEN         a bearer token /metrics wants (unset: open, for a scraper   none
                             on the internal network)
+HUIJU_DEMO_POSTGRES_PORT    where ``huiju demo-scale`` runs its PostgreSQL              ``8702``
+HUIJU_DEMO_REDIS_PORT       where ``huiju demo-scale`` runs its Redis                   ``8703``
 ==========================  ==========================================================  =====================
 """
 
@@ -74,6 +76,8 @@ class Settings(BaseSettings):
     health_outbox_age: float = Field(default=600.0, gt=0)
     health_outbox_depth: int = Field(default=10_000, gt=0)
     metrics_token: str | None = None
+    demo_postgres_port: int = 8702
+    demo_redis_port: int = 8703
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

@@ -156,7 +156,8 @@ def sandbox(host: str | None, port: int | None, plain: bool) -> None:
 @click.option("--loglevel", default="INFO")
 @click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True)
 @click.option("--quiet", is_flag=True, help="No start-up banner.")
-def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: bool) -> None:
+@click.option("--name", default=None, help="The worker's node name (several workers on one host: one each).")
+def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: bool, name: str | None) -> None:
     from huiju.app.bootstrap import build_runtime
     from huiju.app.worker import install_log_context
 
@@ -165,6 +166,8 @@ def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: boo
     # --quiet (no banner) is an option of the celery command, not of its worker sub-command.
     argv = ["--quiet"] if quiet else []
     argv += ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", f"--pool={pool}"]
+    if name:
+        argv.append(f"--hostname={name}")
     if not no_beat:
         argv.append("--beat")
     runtime.celery.worker_main(argv)
@@ -211,6 +214,18 @@ def demo() -> None:
     from huiju.app.demo import run_demo
 
     run_demo()
+
+
+@main.command(
+    "demo-scale",
+    help="Like demo, on PostgreSQL and Redis (Debian's packages, on loopback), with two workers and "
+    "two gunicorn web processes, until Ctrl-C.",
+)
+@handle_errors
+def demo_scale() -> None:
+    from huiju.app.demo_scale import run_demo_scale
+
+    run_demo_scale()
 
 
 from huiju.cli import calendar, cases, exchange  # noqa: E402,F401 - they register their commands on main
