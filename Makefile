@@ -75,9 +75,11 @@ translations: $(STAMP)
 	fi
 	$(BIN)/pybabel compile -d officer_console/translations -l zh --statistics
 
-bench: $(STAMP)
-	$(BIN)/python bench/engine.py
-	$(BIN)/python bench/exchange.py
+# Every benchmark in turn; what each printed is appended to bench/RESULTS.md (date, commit, command).
+# inbox, scale and portal start throw-away PostgreSQL and Redis servers (Debian's packages).
+BENCH_SCRIPTS := bench/engine.py bench/exchange.py bench/inbox.py bench/scale.py bench/portal.py
+bench: $(STAMP) test-servers
+	$(BIN)/python bench/record.py $(BENCH_SCRIPTS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -54,6 +54,7 @@ from huiju.settings import load_settings  # noqa: E402
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
 STREETS, COMMUNITIES_PER_STREET, RESIDENTS_PER_COMMUNITY = 50, 10, 20
+LOAD_BATCH = 50_000
 PASSWORD = "bench-inbox"  # noqa: S105 - accounts of a throw-away database
 #: Accounts signed in per size and role: the requests go round them.
 SAMPLED_OFFICES = 8
@@ -117,7 +118,11 @@ def _fill(url: str, folder: Path, size: int, say: Callable[[str], None]) -> Size
         cheap = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
         offices = add_offices(conn, STREETS, COMMUNITIES_PER_STREET, password_hash=cheap)
         factory = TaskFactory(conn, offices, add_residents(conn, offices, RESIDENTS_PER_COMMUNITY, rng), rng)
-        factory.add(size)
+    for written in range(0, size, LOAD_BATCH):  # a transaction per batch: SQLite's WAL stays small
+        with rt.db.engine.begin() as conn:
+            if rt.db.is_sqlite:  # the indexes' pages in memory while a batch goes in
+                conn.exec_driver_sql("PRAGMA cache_size=-262144")
+            factory.add(min(LOAD_BATCH, size - written), conn)
     if rt.db.is_sqlite:  # the statistics an operator's `PRAGMA optimize` keeps; autovacuum on PostgreSQL
         with rt.db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))

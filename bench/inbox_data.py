@@ -60,7 +60,7 @@ def id_number(serial: int) -> str:
     lives there), distinct for each serial."""
     born = date(1930, 1, 1) + timedelta(days=serial // 900)
     body = f"110101{born:%Y%m%d}{serial % 900 + 100:03d}"
-    return body + str(ric.calc_check_digit(body))
+    return body + str(ric.calc_check_digit(body + "0"))  # stdnum reads all but the last character
 
 
 def add_offices(
@@ -150,7 +150,9 @@ class TaskFactory:
         self._case = _next_id(self.conn, Case.id)
         self._instance = _next_id(self.conn, ProcessInstance.id)
 
-    def add(self, n: int) -> None:
+    def add(self, n: int, conn: Connection | None = None) -> None:
+        """``n`` more open tasks, through ``conn`` (by default the connection the factory was made on)."""
+        conn = conn or self.conn
         communities = self.offices.communities
         for start in range(0, n, BATCH):
             instances: list[dict[str, Any]] = []
@@ -159,9 +161,9 @@ class TaskFactory:
             for i in range(start, min(n, start + BATCH)):
                 community = communities[i % len(communities)]
                 self._one(community, instances, cases, tasks)
-            self.conn.execute(insert(ProcessInstance), instances)
-            self.conn.execute(insert(Case), cases)
-            self.conn.execute(insert(HumanTask), tasks)
+            conn.execute(insert(ProcessInstance), instances)
+            conn.execute(insert(Case), cases)
+            conn.execute(insert(HumanTask), tasks)
 
     def _one(self, community: int, instances: list[Any], cases: list[Any], tasks: list[Any]) -> None:
         rng = self.rng

@@ -70,7 +70,7 @@ class InboxView(BaseView):  # type: ignore[misc]
         )
         with runtime().db.sessions() as session:
             found = worklist.inbox_page(session, actor, filters)
-            items = case_service.list_items(session)
+            items = worklist.item_choices(session)
             page = self.render_template(
                 "console/inbox.html", rows=found.rows, page=found, filters=found.filters, items=items, actor=actor,
                 statuses=[s.value for s in CaseStatus], label=label, locale=locale(),

@@ -331,6 +331,19 @@ def inbox_rows(
     return inbox_page(session, actor, filters, today=today).rows
 
 
+@dataclass(frozen=True)
+class ItemChoice:
+    code: str
+    name: str
+    name_en: str
+
+
+def item_choices(session: Session) -> list[ItemChoice]:
+    """The active items, for the inbox's item filter: codes and names only (not their forms and texts)."""
+    rows = session.execute(select(Item.code, Item.name, Item.name_en).where(Item.active.is_(True)).order_by(Item.code))
+    return [ItemChoice(code, name, name_en) for code, name, name_en in rows]
+
+
 def time_left_of(session: Session, case: Case, today: date | None = None) -> tuple[TimeLeft, TimeLeft]:
     """(committed, statutory) time left of one case, as on the inbox."""
     return time_left(WorkingCalendar.load(session), case, today or today_in_china())
