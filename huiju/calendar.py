@@ -149,6 +149,11 @@ def _library_year(year: int) -> tuple[frozenset[date], frozenset[date]]:
     return rest, workdays
 
 
+#: Calendars built by :meth:`WorkingCalendar.load` in this process, by the rows they were built from.
+_BUILT: dict[tuple[tuple[Override, ...], tuple[int, ...]], WorkingCalendar] = {}
+_BUILT_LIMIT = 16
+
+
 class WorkingCalendar:
     """Working-day arithmetic on the State Council schedule, the library and the overrides."""
 
@@ -176,11 +181,26 @@ class WorkingCalendar:
     @classmethod
     def load(cls, session: Session) -> WorkingCalendar:
         """A calendar with every row of the ``calendar_override`` table; known are the library's years
-        and the published ones (``calendar_year``)."""
-        return cls(
-            session.scalars(select(CalendarOverride)).all(),
-            published_years=session.scalars(select(CalendarYear.year)).all(),
+        and the published ones (``calendar_year``).
+
+        The rows are read each time (another process may have changed them); a calendar built from
+        the same rows before is reused, with the years it has already worked out.
+        """
+        overrides = tuple(
+            Override(day, kind)  # type: ignore[arg-type]
+            for day, kind in session.execute(
+                select(CalendarOverride.day, CalendarOverride.kind).order_by(CalendarOverride.day)
+            )
         )
+        years = tuple(sorted(session.scalars(select(CalendarYear.year))))
+        key = (overrides, years)
+        found = _BUILT.get(key)
+        if found is None:
+            found = cls(overrides, published_years=years)
+            if len(_BUILT) >= _BUILT_LIMIT:
+                _BUILT.clear()
+            _BUILT[key] = found
+        return found
 
     # -- per-year data -------------------------------------------------------------------------
 
