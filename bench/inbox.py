@@ -2,7 +2,7 @@
 
 Four databases of one backend are filled with 1,000 / 10,000 / 100,000 / 1,000,000 open tasks over
 500 communities (50 streets of 10), rows written in bulk with SQLAlchemy Core (``bench.inbox_data``).
-Then the first page of an inbox (50 rows, soonest due first) is read again and again, the four
+Then the first page of an inbox (25 rows, soonest due first) is read again and again, the four
 sizes interleaved request by request so that a busy machine slows them alike, through three doors:
 
 - ``service``: :func:`huiju.services.worklist.inbox_page` in a read-only session;

@@ -237,9 +237,12 @@ def main(argv: list[str] | None = None) -> int:
                 t.join(seconds + 120)
             elapsed = time.perf_counter() - began
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        errors = sum(tally.errors.values())
+        if errors:  # the web processes' log tells why
+            print(f"portal: errors seen; the logs stay in {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
     every = [s for values in tally.times.values() for s in values]
-    errors = sum(tally.errors.values())
     print(f"portal {residents} residents for {seconds:.0f} s against gunicorn (2 processes), PostgreSQL + Redis")
     for kind, values in sorted(tally.times.items()):
         print(f"portal {kind:<20} {len(values):6d} requests  p50 {statistics.median(values) * 1000:7.1f} ms  "

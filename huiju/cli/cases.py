@@ -92,7 +92,7 @@ def task() -> None:
 @task.command("list", help="The inbox of an account, one page at a time.")
 @click.option("--as", "username", required=True)
 @click.option("--sort", type=click.Choice(["due", "received"]), default="due", show_default=True)
-@click.option("--limit", type=int, default=50, show_default=True, help="Tasks per page (at most 200).")
+@click.option("--limit", type=int, default=25, show_default=True, help="Tasks per page (at most 200).")
 @click.option("--after", default=None, help="The cursor printed under the page before.")
 @handle_errors
 def task_list(username: str, sort: str, limit: int, after: str | None) -> None:

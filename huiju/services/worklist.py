@@ -41,7 +41,8 @@ Urgency = Literal["ok", "close", "overdue", "paused", "none"]
 SORT_KEYS: tuple[str, ...] = ("due", "received")
 #: Working days left at or under which a limit shows amber.
 CLOSE_DAYS = 2
-PAGE_SIZE = 50
+#: A screenful of rows, the most urgent first; more are a page away.
+PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
 #: An inbox counts its rows up to this many ("1000+" beyond): a count never scans a whole office.
 COUNT_CAP = 1000
@@ -115,10 +116,6 @@ class InboxFilter:
         if self.after and self.before:
             raise InputError(_("a page starts after one task or ends before one, not both"), parameter="before")
         return self
-
-    @property
-    def filtered(self) -> bool:
-        return bool(self.item or self.status or (self.applicant or "").strip() or self.due_before)
 
 
 @dataclass(frozen=True)
