@@ -2,9 +2,11 @@
 
 The platform runs as it does scaled out (PostgreSQL, Redis, gunicorn with two web processes, one
 worker, the sandbox in secure mode), on loopback. Each simulated resident, in a thread of its own with
-its own cookies, goes round: sign in (the real password hash), the start page, the item's page, start
-an application, fill it in with its two materials and submit it, read the new case, read "my cases",
-sign out. Every answer is checked (status, and where it leads); anything else counts as an error.
+its own cookies, goes round sessions: sign in (the production password hash), then three times the
+start page, the item's page, an application started, filled in with its two materials and submitted,
+the new case and "my cases"; sign out. Like a person, a resident reads each page a moment before the
+next click (``--think``, 1 s on average). Every answer is checked (status, and where it leads);
+anything else counts as an error, with its cause.
 
 Prints requests per second, p50 and p95 of all requests and of each kind, and errors. Target:
 0 errors and p95 < 150 ms.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import shutil
 import signal
@@ -50,6 +53,7 @@ from huiju.settings import load_settings  # noqa: E402
 from tests.support.servers import PostgresServer, RedisServer, free_port  # noqa: E402
 
 ITEM = "elderly-care-subsidy"
+APPLICATIONS_PER_SESSION = 3
 PASSWORD = "bench-portal-2026"  # noqa: S105 - accounts of a throw-away database
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -76,8 +80,9 @@ class Tally:
 class Resident_:
     """One simulated resident: a session with cookies, going round the portal until told to stop."""
 
-    def __init__(self, base: str, login: str, tally: Tally) -> None:
-        self.base, self.login, self.tally = base, login, tally
+    def __init__(self, base: str, login: str, tally: Tally, think: float, seed: int) -> None:
+        self.base, self.login, self.tally, self.think = base, login, tally, think
+        self.rng = random.Random(seed)
         self.http = requests.Session()
         self.http.trust_env = False
 
@@ -96,21 +101,32 @@ class Resident_:
         found = _TOKEN.search(page.text) if page is not None else None
         return found.group(1) if found else ""
 
-    def round(self) -> None:
+    def _pause(self) -> None:
+        """A person reads the page before the next click."""
+        if self.think:
+            time.sleep(self.rng.uniform(0.5 * self.think, 1.5 * self.think))
+
+    def sign_in(self) -> bool:
         login = self._call("sign-in page", "GET", "/portal/login", 200)
+        self._pause()
         credentials = {"login": self.login, "password": PASSWORD, "csrf_token": self._token(login)}
-        signed = self._call("sign in", "POST", "/portal/login", 302, data=credentials)
-        if signed is None:
-            return
+        return self._call("sign in", "POST", "/portal/login", 302, data=credentials) is not None
+
+    def apply_and_read(self) -> requests.Response | None:
+        """Start page, the item, an application filled in with its materials and submitted, the new
+        case and "my cases"; the last page read (its form's token signs out)."""
         self._call("start page", "GET", "/portal/", 200)
+        self._pause()
         item = self._call("item page", "GET", f"/portal/items/{ITEM}", 200)
+        self._pause()
         started = self._call("start application", "POST", f"/portal/items/{ITEM}/apply", 302,
                              data={"csrf_token": self._token(item)})  # fmt: skip
         draft = _DRAFT.search(started.headers.get("Location", "")) if started is not None else None
         if draft is None:
-            return
+            return None
         path = f"/portal/drafts/{draft.group(1)}"
         form = self._call("application form", "GET", path, 200)
+        self._pause()
         submitted = self._call(
             "submit application", "POST", path, 302,
             data={"csrf_token": self._token(form), "action": "submit", "income_band": "subsistence",
@@ -119,18 +135,30 @@ class Resident_:
                    "file_household_register": ("hk.png", PNG, "image/png")},
         )  # fmt: skip
         if submitted is None:
-            return
+            return None
         case = _CASE.search(submitted.headers.get("Location", ""))
         if case is None:  # answered, but not with the new case
             self.tally.add("submit application", 0.0, False, f"to {submitted.headers.get('Location')}")
-            return
+            return None
         page = self._call("case page", "GET", f"/portal/cases/{case.group(1)}", 200)
-        self._call("my cases", "GET", "/portal/cases", 200)
-        self._call("sign out", "POST", "/portal/logout", 302, data={"csrf_token": self._token(page)})
+        self._pause()
+        mine = self._call("my cases", "GET", "/portal/cases", 200)
+        self._pause()
+        return mine or page
 
     def run(self, until: float) -> None:
+        """Sessions until the time is up: sign in, apply and read a few times, sign out."""
         while time.monotonic() < until:
-            self.round()
+            if not self.sign_in():
+                continue
+            last = None
+            for _ in range(APPLICATIONS_PER_SESSION):
+                if time.monotonic() >= until:
+                    break
+                last = self.apply_and_read() or last
+            if last is None:  # no page with a form came back this session (its errors are counted)
+                last = self._call("start page", "GET", "/portal/", 200)
+            self._call("sign out", "POST", "/portal/logout", 302, data={"csrf_token": self._token(last)})
 
 
 def _huiju(env: dict[str, str], *args: str, log: Path) -> subprocess.Popen[bytes]:
@@ -220,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--residents", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the residents go round")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=1.0,
+        help="seconds a resident reads a page before the next click, on average (0: none)",
+    )
     parser.add_argument("--quick", action="store_true", help="10 residents for 10 s")
     args = parser.parse_args(argv)
     residents, seconds = (10, 10.0) if args.quick else (args.residents, args.seconds)
@@ -230,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         with _platform(folder, residents) as (base, logins):
             until = time.monotonic() + seconds
             began = time.perf_counter()
-            threads = [threading.Thread(target=Resident_(base, login, tally).run, args=(until,)) for login in logins]
+            people = [Resident_(base, login, tally, args.think, n) for n, login in enumerate(logins)]
+            threads = [threading.Thread(target=person.run, args=(until,)) for person in people]
             for t in threads:
                 t.start()
             for t in threads:
@@ -243,7 +278,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(folder, ignore_errors=True)
     every = [s for values in tally.times.values() for s in values]
-    print(f"portal {residents} residents for {seconds:.0f} s against gunicorn (2 processes), PostgreSQL + Redis")
+    print(
+        f"portal {residents} residents for {seconds:.0f} s (reading each page {args.think:.1f} s on average) "
+        "against gunicorn (2 processes), PostgreSQL + Redis"
+    )
     for kind, values in sorted(tally.times.items()):
         print(f"portal {kind:<20} {len(values):6d} requests  p50 {statistics.median(values) * 1000:7.1f} ms  "
               f"p95 {_percentile(values, 0.95) * 1000:7.1f} ms  errors {tally.errors.get(kind, 0)}")  # fmt: skip

@@ -19,6 +19,8 @@ threads = 4
 graceful_timeout = 10
 timeout = 60
 accesslog = None
+# No control socket (gunicorn 25.1+): several Huiju servers on one host would share its one path.
+control_socket_disable = True
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
