@@ -8,6 +8,7 @@ run goes on with the next one; the exit status of this command is non-zero if an
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -17,9 +18,9 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 HEADER = """# Benchmark results
 
-Appended by `make bench` (``bench/record.py``): date (UTC), commit, command, and the lines printed.
-Figures are measured on the machine named in each section's command line of the moment; compare
-ratios within one section, not absolute times across machines.
+Appended by `make bench` (``bench/record.py``): date (UTC), commit, command, the machine (CPUs, and
+its load average when the script started: other work on it slows every figure), and the lines
+printed. Compare the ratios within one section; absolute times depend on the machine and its load.
 """
 
 
@@ -30,6 +31,11 @@ def _commit() -> str:
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
     return commit + ("+" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def _machine() -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{os.cpu_count()} CPUs, load {load:.1f}"
 
 
 def run(script: str, extra: list[str]) -> tuple[int, list[str]]:
@@ -43,7 +49,7 @@ def run(script: str, extra: list[str]) -> tuple[int, list[str]]:
     return process.returncode, lines
 
 
-def record(script: str, extra: list[str], status: int, lines: list[str]) -> None:
+def record(script: str, extra: list[str], status: int, lines: list[str], machine: str) -> None:
     if not RESULTS.exists():
         RESULTS.write_text(HEADER, encoding="utf-8")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -51,7 +57,7 @@ def record(script: str, extra: list[str], status: int, lines: list[str]) -> None
     outcome = "" if status == 0 else f" — exit status {status}"
     body = "\n".join(lines[-200:])
     with RESULTS.open("a", encoding="utf-8") as out:
-        out.write(f"\n## {when} · commit {_commit()} · `{shown}`{outcome}\n\n```\n{body}\n```\n")
+        out.write(f"\n## {when} · commit {_commit()} · `{shown}` · {machine}{outcome}\n\n```\n{body}\n```\n")
 
 
 def main(argv: list[str]) -> int:
@@ -59,8 +65,9 @@ def main(argv: list[str]) -> int:
     extra = [a for a in argv if not a.endswith(".py")]
     failed = 0
     for script in scripts:
+        machine = _machine()
         status, lines = run(script, extra)
-        record(script, extra, status, lines)
+        record(script, extra, status, lines, machine)
         failed += status != 0
     return 1 if failed else 0
 
