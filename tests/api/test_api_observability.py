@@ -22,13 +22,13 @@ from test_api_flow import start_case
 from adapters.config import AdapterConfig
 from exchange.models import MessageStatus, OutboxMessage
 from huiju import logs
-from huiju.app.bootstrap import build_runtime
+from huiju.app.bootstrap import build_runtime, import_models
 from huiju.app.web import create_app
-from huiju.db import utcnow
+from huiju.db import Base, Database, utcnow
 from huiju.runtime import Runtime
-from huiju.services.metrics import FOLD_GRACE, fold_delivery_latencies
+from huiju.services.metrics import FOLD_GRACE, fold_delivery_latencies, read_figures
 from huiju.settings import load_settings
-from tests.support.servers import free_port
+from tests.support.servers import PostgresServer, free_port
 
 
 def scrape(app: Flask, **headers: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -210,6 +210,46 @@ def test_two_processes_folding_at_once_count_each_message_once(runtime: Runtime)
     finally:
         other.db.dispose()
     assert sorted(folded) == [0, 0, 40]
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    with PostgresServer() as server:
+        yield server
+
+
+def test_the_fold_counts_each_message_once_on_postgresql_too(postgres: PostgresServer) -> None:
+    """Row locks on the watermark (SELECT ... FOR UPDATE) keep concurrent folds apart."""
+    import_models()
+    db, other = Database(postgres.url), Database(postgres.url)
+    try:
+        Base.metadata.create_all(db.engine)
+        now = utcnow()
+        with db.transaction() as session:
+            for n in range(30):
+                created = now - FOLD_GRACE - timedelta(seconds=10 + n)
+                session.add(OutboxMessage(
+                    message_id=f"pg-{n}", operation="egov.submit_case", system="egov_approval", params={},
+                    status=MessageStatus.DELIVERED, created_at=created, delivered_at=created + timedelta(seconds=2),
+                    settled_at=now - FOLD_GRACE - timedelta(seconds=5),
+                ))  # fmt: skip
+        folded: list[int] = []
+        threads = [threading.Thread(target=lambda d=d: folded.append(fold_delivery_latencies(d)))
+                   for d in (db, other, db, other)]  # fmt: skip
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(folded) == [0, 0, 0, 30]
+        with db.sessions() as session:
+            figures = read_figures(session)
+        histogram = figures.delivery_latency["egov_approval"]
+        assert (histogram.count, histogram.total) == (30, pytest.approx(60.0))
+        assert dict(histogram.buckets)["2.5"] == 30 and dict(histogram.buckets)["1.0"] == 0
+    finally:
+        Base.metadata.drop_all(db.engine)
+        db.dispose()
+        other.dispose()
 
 
 def test_metrics_want_the_token_when_one_is_set(tmp_path: Path) -> None:
