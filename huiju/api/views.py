@@ -25,10 +25,10 @@ from huiju.api.schemas import (
 )
 from huiju.errors import NotFoundError
 from huiju.i18n import _
-from huiju.models import Case
+from huiju.models import Case, Role
+from huiju.services import audit, worklist
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
-from huiju.services import worklist
 from huiju.services.actors import Actor
 from huiju.web.runtime import runtime
 from workflows_bpmn.models import HumanTask
@@ -81,7 +81,12 @@ def list_cases() -> ResponseReturnValue:
 def get_case(number: str) -> ResponseReturnValue:
     actor = current_actor()
     with runtime().db.sessions() as session:
-        body = case_detail_json(session, case_service.get_case(session, actor, number), actor)
+        case = case_service.get_case(session, actor, number)
+        body = case_detail_json(session, case, actor)
+        applicant = case.applicant_id
+    if actor.role is not Role.RESIDENT:  # an officer's read of a resident's personal data
+        audit.record_read(runtime().db, actor, "case.read", target_kind="case", target=number, case_number=number,
+                          resident_id=applicant)  # fmt: skip
     return body
 
 

@@ -267,7 +267,7 @@ def test_metrics_want_the_token_when_one_is_set(tmp_path: Path) -> None:
 
 def _capture(settings_env: str, fmt: str | None = None) -> tuple[logging.Handler, io.StringIO]:
     stream = io.StringIO()
-    settings = load_settings(env=settings_env, secret_key="k", log_format=fmt)  # type: ignore[arg-type]
+    settings = load_settings(env=settings_env, secret_key="a-production-secret-of-at-least-32-bytes", log_format=fmt)  # type: ignore[arg-type]
     return logs.configure(settings, stream), stream
 
 
