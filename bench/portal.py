@@ -17,6 +17,7 @@ Usage: ``python bench/portal.py [--residents N] [--seconds S] [--quick]``.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import random
 import re
@@ -42,6 +43,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 import requests  # noqa: E402
+from PIL import Image  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from stdnum.cn import ric  # noqa: E402
 
@@ -55,7 +57,16 @@ from tests.support.servers import PostgresServer, RedisServer, free_port  # noqa
 ITEM = "elderly-care-subsidy"
 APPLICATIONS_PER_SESSION = 3
 PASSWORD = "bench-portal-2026"  # noqa: S105 - accounts of a throw-away database
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
+
+
+def _scan() -> bytes:
+    """A real picture the size of a phone's photo of an ID card (the portal decodes and re-encodes it)."""
+    out = io.BytesIO()
+    Image.new("RGB", (640, 400), (236, 232, 220)).save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _scan()
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _DRAFT = re.compile(r"/portal/drafts/(\d+)$")
 _CASE = re.compile(r"/portal/cases/([A-Z0-9]+)$")
