@@ -119,10 +119,13 @@ def _platform(folder: Path) -> Iterator[tuple[Runtime, dict[str, str]]]:
     with ExitStack() as stack:
         pg: PostgresServer = stack.enter_context(PostgresServer())  # type: ignore[arg-type]  # its __exit__ takes any
         redis = stack.enter_context(RedisServer(folder / "redis"))
-        web_port, sandbox_port = free_port(), free_port()
+        web_port, sandbox_port, inbound_port = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("HUIJU_")}
+        # The callbacks come back as in production: over mutual TLS to the inbound listener that
+        # gunicorn's master starts beside its web processes.
         env.update(HUIJU_ENV="test", HUIJU_INSTANCE_PATH=str(folder), HUIJU_DATABASE_URL=pg.url,
                    HUIJU_BROKER_URL=redis.url, HUIJU_WEB_PORT=str(web_port), HUIJU_SANDBOX_PORT=str(sandbox_port),
+                   HUIJU_INBOUND_MTLS="true", HUIJU_INBOUND_PORT=str(inbound_port),
                    HUIJU_SWEEP_SECONDS="1", HUIJU_LOG_LEVEL="WARNING")  # fmt: skip
         subprocess.run([sys.executable, "-m", "huiju.cli", "init"], env=env, check=True,  # noqa: S603
                        stdout=subprocess.DEVNULL)  # fmt: skip
@@ -133,7 +136,8 @@ def _platform(folder: Path) -> Iterator[tuple[Runtime, dict[str, str]]]:
         _wait(lambda: _healthy(f"http://127.0.0.1:{web_port}/healthz"), "the web processes and the sandbox")
         _sandbox_latency(folder, sandbox_port, SANDBOX_LATENCY)
         settings = load_settings(env="test", instance_path=folder, database_url=pg.url, broker_url=redis.url,
-                                 web_port=web_port, sandbox_port=sandbox_port)  # fmt: skip
+                                 web_port=web_port, sandbox_port=sandbox_port, inbound_mtls=True,
+                                 inbound_port=inbound_port)  # fmt: skip
         rt = build_runtime(settings)
         stack.callback(rt.db.dispose)
         yield rt, env
