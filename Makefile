@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 DEBIAN_TEST_PACKAGES := postgresql redis-server
 
-.PHONY: demo test install test-servers lint translations bench clean console-assets
+.PHONY: demo demo-scale test install test-servers lint translations bench clean console-assets
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ install: $(STAMP)
 ## Set up everything and run Huiju on its embedded defaults (Ctrl-C stops it).
 demo: $(STAMP) console-assets
 	$(BIN)/huiju demo
+
+## The same, scaled out: PostgreSQL and Redis (Debian's packages, installed when missing) on loopback,
+## two Celery workers and two gunicorn web processes (Ctrl-C stops it all; data in instance/scale).
+demo-scale: $(STAMP) console-assets test-servers
+	$(BIN)/huiju demo-scale
 
 ## Set up and run the whole test suite (the linters first: they are part of the checks).
 test: $(STAMP) test-servers browser-deps console-assets interop-deps lint
@@ -70,12 +75,12 @@ translations: $(STAMP)
 	fi
 	$(BIN)/pybabel compile -d officer_console/translations -l zh --statistics
 
-bench: $(STAMP)
-	$(BIN)/python bench/engine.py
-	$(BIN)/python bench/exchange.py
-	$(BIN)/python bench/delivery.py
-	$(BIN)/python bench/signin.py
-	$(BIN)/python bench/roster.py
+# Every benchmark in turn; what each printed is appended to bench/RESULTS.md (date, commit, command).
+# inbox, scale and portal start throw-away PostgreSQL and Redis servers (Debian's packages).
+BENCH_SCRIPTS := bench/engine.py bench/exchange.py bench/delivery.py bench/signin.py bench/roster.py bench/inbox.py \
+	bench/scale.py bench/portal.py
+bench: $(STAMP) test-servers
+	$(BIN)/python bench/record.py $(BENCH_SCRIPTS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

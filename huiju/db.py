@@ -2,7 +2,9 @@
 
 One :class:`Database` per process, built by the application factory, the CLI or the worker from
 the settings; nothing is connected at import time. Services receive a ``Session`` and own their
-transaction through :meth:`Database.transaction`.
+transaction through :meth:`Database.transaction`; reads use :attr:`Database.sessions`, whose
+connections refuse to write (``PRAGMA query_only`` on SQLite, ``default_transaction_read_only`` on
+PostgreSQL) and, on SQLite, begin deferred: a read never waits for the write lock (WAL).
 """
 
 from __future__ import annotations
@@ -64,6 +66,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:
+    # A connection of the reading pool: any INSERT, UPDATE, DELETE or DDL fails at once.
+    _sqlite_pragmas(dbapi_connection, _record)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
 WRITE_OPTION = "huiju_write"
 
 
@@ -78,23 +88,39 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def _create_engine(url: str, *, echo: bool, read_only: bool) -> Engine:
+    kwargs: dict[str, Any] = {"echo": echo}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
+    else:
+        kwargs["pool_pre_ping"] = True
+        if read_only and url.startswith("postgresql"):
+            kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _sqlite_read_only if read_only else _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
 class Database:
+    """Two connection pools on one database: one that writes (:meth:`transaction`, and the schema
+    tools through :attr:`engine`) and one that only reads (:attr:`sessions`)."""
+
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
-        kwargs: dict[str, Any] = {"echo": echo, "future": True}
-        if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
-        else:
-            kwargs["pool_pre_ping"] = True
-        self.engine: Engine = create_engine(url, **kwargs)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin)
-        #: Sessions for reading; use :meth:`transaction` to write.
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.engine: Engine = _create_engine(url, echo=echo, read_only=False)
+        self.read_engine: Engine = _create_engine(url, echo=echo, read_only=True)
+        #: Sessions for reading (never committed; a write in one fails); use :meth:`transaction` to write.
+        self.sessions = sessionmaker(self.read_engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(
             self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
+
+    @property
+    def engines(self) -> tuple[Engine, Engine]:
+        """Both pools (the writing one first): for listeners that count every statement."""
+        return self.engine, self.read_engine
 
     @property
     def is_sqlite(self) -> bool:
@@ -112,3 +138,4 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()

@@ -46,6 +46,16 @@ HUIJU_DELIVERY_QUERY_AFTER  how long after the SMS platform accepted an SMS Huij
                             waits for its delivery report before asking (QueryDelivery)
 HUIJU_SANDBOX_DATA          where ``huiju sandbox`` keeps its journal, stored records   ``<instance>/sandbox``
                             and the callbacks it still owes (they survive a restart)
+HUIJU_LOG_FORMAT            ``json`` (one object a line, with case number and message   ``json`` in production,
+                            id) or ``text`` (readable)                                  else ``text``
+HUIJU_LOG_LEVEL             ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``               ``INFO``
+HUIJU_HEALTH_TIMEOUT        seconds /healthz waits for the broker and each system       ``2``
+HUIJU_HEALTH_OUTBOX_AGE     /healthz fails when a message has waited longer (seconds)   ``600``
+HUIJU_HEALTH_OUTBOX_DEPTH   /healthz fails when more messages wait to be delivered      ``10000``
+HUIJU_METRICS_TOKEN         a bearer token /metrics wants (unset: open, for a scraper   none
+                            on the internal network)
+HUIJU_DEMO_POSTGRES_PORT    where ``huiju demo-scale`` runs its PostgreSQL              ``8704``
+HUIJU_DEMO_REDIS_PORT       where ``huiju demo-scale`` runs its Redis                   ``8705``
 ==========================  ==========================================================  =====================
 
 Secure mode is ``HUIJU_EXCHANGE_SIGNING`` (the default): messages signed, HTTPS with client
@@ -115,6 +125,15 @@ class Settings(BaseSettings):
         except InputError as exc:
             raise ValueError(exc.message) from None
         return value
+
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    health_timeout: float = Field(default=2.0, gt=0)
+    health_outbox_age: float = Field(default=600.0, gt=0)
+    health_outbox_depth: int = Field(default=10_000, gt=0)
+    metrics_token: str | None = None
+    demo_postgres_port: int = 8704
+    demo_redis_port: int = 8705
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

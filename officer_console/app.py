@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from huiju.errors import HuijuError, NotFoundError, PermissionDenied
 from huiju.runtime import Runtime
 from huiju.services import audit
+from huiju.web.logcontext import bind_case_number
 from huiju.web.problems import http_status
 from huiju.web.runtime import EXTENSION_KEY
 from officer_console.security import (
@@ -76,6 +77,7 @@ def build(runtime: Runtime, test_config: dict[str, Any] | None, *, url_prefix: s
         appbuilder.init_app(app, db.session)
         _add_views(appbuilder)
     _error_pages(app)
+    app.before_request(bind_case_number)  # log records of a case's pages carry its number
     return app
 
 

@@ -32,6 +32,7 @@ from huiju.services.actors import Actor, actor_for, authenticate
 from huiju.web import headers
 from huiju.web.runtime import runtime
 from huiju.web.sessions import ServerSessionInterface, cookie_settings, end_session, regenerate_session
+from huiju.web.signins import refused
 from huiju.web.throttle import TooManyAttempts, init_throttle, throttle_of
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -241,6 +242,7 @@ class AuthView(BaseView):  # type: ignore[misc]
             try:
                 throttle.check(account, address)
             except TooManyAttempts as wait:
+                refused("console", "throttled")
                 error = _l(
                     "Too many failed sign-ins. Wait %(seconds)s seconds and try again.", seconds=wait.retry_after
                 )
@@ -259,6 +261,7 @@ class AuthView(BaseView):  # type: ignore[misc]
                     return redirect(request.script_root + target)
                 return redirect(home_url(user.actor))
             throttle.failed(account, address)
+            refused("console", "wrong_password")
             error = _l("Wrong user name or password, or the account may not use the console.")
         return self.render_template("console/login.html", error=error), (401 if error else 200)
 

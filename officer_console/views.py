@@ -39,6 +39,19 @@ def _back(default: str) -> Response:
     return redirect(target, 303)  # type: ignore[return-value]
 
 
+def _inbox_args(filters: worklist.InboxFilter) -> dict[str, str]:
+    """The query of an inbox page without its cursor: for the links to the next and previous page."""
+    args = {
+        "item": filters.item or "",
+        "status": filters.status or "",
+        "applicant": filters.applicant or "",
+        "due_before": filters.due_before.isoformat() if filters.due_before else "",
+        "sort": filters.sort,
+        "order": "desc" if filters.descending else "",
+    }
+    return {key: value for key, value in args.items() if value}
+
+
 class InboxView(BaseView):  # type: ignore[misc]
     route_base = "/inbox"
     default_view = "index"
@@ -54,13 +67,16 @@ class InboxView(BaseView):  # type: ignore[misc]
             due_before=_date_arg("due_before"),
             sort=request.args.get("sort") or "due",
             descending=request.args.get("order") == "desc",
+            after=request.args.get("after") or None,
+            before=request.args.get("before") or None,
         )
         with runtime().db.sessions() as session:
-            rows = worklist.inbox_rows(session, actor, filters)
-            items = case_service.list_items(session)
+            found = worklist.inbox_page(session, actor, filters)
+            items = worklist.item_choices(session)
             page = self.render_template(
-                "console/inbox.html", rows=rows, filters=filters, items=items, actor=actor,
+                "console/inbox.html", rows=found.rows, page=found, filters=found.filters, items=items, actor=actor,
                 statuses=[s.value for s in CaseStatus], label=label, locale=locale(),
+                page_url=lambda **cursor: url_for("InboxView.index", **{**_inbox_args(found.filters), **cursor}),
             )  # fmt: skip
         return page
 

@@ -22,6 +22,7 @@ from huiju.models import CaseStatus
 from huiju.services.applications import list_drafts
 from huiju.services.users import must_change_password
 from huiju.web.runtime import runtime
+from huiju.web.signins import refused
 from huiju.web.throttle import TooManyAttempts, throttle_of
 from portal import security
 from portal.auth import (
@@ -127,6 +128,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
                     signed = sign_in(db, form.login.data or "", form.password.data or "")
             except PermissionDenied as exc:
                 throttle.failed(account, address)
+                refused("portal", "wrong_password")
                 error = translator.message(exc.text)
             else:
                 throttle.succeeded(account)
@@ -209,6 +211,8 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
 
     @bp.errorhandler(RateLimitExceeded)
     def too_many(_exc: RateLimitExceeded) -> ResponseReturnValue:
+        if request.endpoint == "portal.login":
+            refused("portal", "throttled")
         return error_page(
             429,
             _("Too many attempts"),
@@ -217,6 +221,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
 
     @bp.errorhandler(TooManyAttempts)
     def slow_down(exc: TooManyAttempts) -> ResponseReturnValue:
+        refused("portal", "throttled")
         text = _("Signing in failed too many times. Wait {seconds} seconds and try again, or ask your community "
                  "service centre to reset your password.", seconds=exc.retry_after)  # fmt: skip
         page = render_template("portal/error.html", status=429, title=_("Too many failed attempts"), text=text)

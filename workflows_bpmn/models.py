@@ -75,10 +75,20 @@ class HumanTask(Base):
     """A ready user task mirrored out of the serialized state, so that an inbox is one query."""
 
     __tablename__ = "human_task"
+    # The inboxes (huiju.services.worklist), each read in the order of one index and never sorted:
+    # scope (status, role, community or street), then the sort key (due, or received) and the id as
+    # the last tie-breaker; the assignee last, so that "unclaimed or mine" is checked in the index.
     __table_args__ = (
-        Index("ix_human_task_inbox", "status", "role", "community_id"),
-        Index("ix_human_task_street", "status", "role", "street_id"),
-    )
+        Index("ix_human_task_community_due", "status", "role", "community_id", "due_at", "created_at", "id",
+              "assignee"),
+        Index("ix_human_task_community_received", "status", "role", "community_id", "created_at", "id", "assignee"),
+        Index("ix_human_task_street_due", "status", "role", "street_id", "due_at", "created_at", "id", "assignee"),
+        Index("ix_human_task_street_received", "status", "role", "street_id", "created_at", "id", "assignee"),
+        Index("ix_human_task_resident", "resident_id", "status"),
+        # Administrators and integrators see every office's tasks.
+        Index("ix_human_task_all_due", "status", "due_at", "created_at", "id"),
+        Index("ix_human_task_all_received", "status", "created_at", "id"),
+    )  # fmt: skip
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow's task UUID
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)

@@ -1,10 +1,11 @@
 """HTTP Basic authentication (RFC 7617) against Huiju's user table.
 
-The credentials are checked by :func:`huiju.services.actors.authenticate` in a short transaction of
-their own; the view then works as the resulting :class:`~huiju.services.actors.Actor`. Failed
-attempts are throttled like the portal's and the console's (:mod:`huiju.web.throttle`): an
-address that fails too often gets 429, an account that fails too often makes each next attempt wait,
-told by ``Retry-After``.
+The credentials are checked by :func:`huiju.services.actors.authenticate` in a short read-only
+session of their own (a check never waits for a writer); the view then works as the resulting
+:class:`~huiju.services.actors.Actor`. Failed attempts are throttled like the portal's and the
+console's (:mod:`huiju.web.throttle`): an address that fails too often gets 429, an account that
+fails too often makes each next attempt wait, told by ``Retry-After``. Every refusal is counted for
+``/metrics`` (:mod:`huiju.web.signins`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from huiju.i18n import _
 from huiju.services.actors import Actor, authenticate
 from huiju.services.users import must_change_password
 from huiju.web.runtime import runtime
-from huiju.web.throttle import throttle_of
+from huiju.web.signins import refused
+from huiju.web.throttle import TooManyAttempts, throttle_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,13 +38,18 @@ def _check_credentials() -> Actor:
         raise AuthenticationRequired(_("HTTP Basic credentials need a user name and a password"))
     throttle = throttle_of(current_app)
     account, address = username.strip().lower(), get_remote_address() or "unknown"
-    throttle.check(account, address)
+    try:
+        throttle.check(account, address)
+    except TooManyAttempts:
+        refused("api", "throttled")
+        raise
     try:
         with runtime().db.sessions() as session:
             actor = authenticate(session, username, password)
             must_change = must_change_password(session, username)
     except PermissionDenied as exc:
         throttle.failed(account, address)
+        refused("api", "wrong_password")
         raise AuthenticationRequired(exc.text) from exc
     throttle.succeeded(account)
     if must_change:  # a temporary password opens no API

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import request
@@ -110,6 +110,32 @@ def query_int(name: str, default: int, *, minimum: int, maximum: int | None = No
         )
         raise InputError(text, parameter=name)
     return value
+
+
+def query_date(name: str) -> date | None:
+    """A day given as ``YYYY-MM-DD`` (ISO 8601), or None when the parameter is absent."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise InputError(
+            _("query parameter '{parameter}' must be a day as YYYY-MM-DD, not '{value}'", parameter=name, value=raw),
+            parameter=name,
+        ) from exc
+
+
+def query_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw not in choices:
+        raise InputError(
+            _("query parameter '{parameter}' must be one of: {choices}", parameter=name, choices=", ".join(choices)),
+            parameter=name,
+        )
+    return raw
 
 
 _JSON_NAMES: dict[type, Message] = {

@@ -1,5 +1,5 @@
-"""The routes of ``/api/v1``: each validates the shape of its input, calls one service function in
-a transaction, and serialises what it got back."""
+"""The routes of ``/api/v1``: each validates the shape of its input, calls one service function (in a
+read-only session to read, in a transaction to change something), and serialises what it got back."""
 
 from __future__ import annotations
 
@@ -18,13 +18,15 @@ from huiju.api.schemas import (
     case_numbers,
     item_json,
     json_body,
+    query_choice,
+    query_date,
     query_int,
     task_json,
 )
 from huiju.errors import NotFoundError
 from huiju.i18n import _
 from huiju.models import Case, Role
-from huiju.services import audit
+from huiju.services import audit, worklist
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
 from huiju.services.actors import Actor
@@ -40,14 +42,14 @@ def openapi_document() -> Response:
 
 @login_required
 def list_items() -> ResponseReturnValue:
-    with runtime().db.transaction() as session:
+    with runtime().db.sessions() as session:
         body = {"items": [item_json(i) for i in case_service.list_items(session)]}
     return body
 
 
 @login_required
 def get_item(code: str) -> ResponseReturnValue:
-    with runtime().db.transaction() as session:
+    with runtime().db.sessions() as session:
         body = item_json(case_service.get_item(session, code))
     return body
 
@@ -69,7 +71,7 @@ def list_cases() -> ResponseReturnValue:
     status = request.args.get("status") or None
     limit = query_int("limit", 100, minimum=1, maximum=MAX_LIMIT)
     offset = query_int("offset", 0, minimum=0)
-    with runtime().db.transaction() as session:
+    with runtime().db.sessions() as session:
         found = case_service.list_cases(session, actor, status=status, limit=limit, offset=offset)
         body = {"cases": [case_json(c, actor) for c in found], "limit": limit, "offset": offset}
     return body
@@ -78,11 +80,13 @@ def list_cases() -> ResponseReturnValue:
 @login_required
 def get_case(number: str) -> ResponseReturnValue:
     actor = current_actor()
-    with runtime().db.transaction() as session:
+    with runtime().db.sessions() as session:
         case = case_service.get_case(session, actor, number)
         body = case_detail_json(session, case, actor)
-        if actor.role is not Role.RESIDENT:  # an officer's read of a resident's personal data
-            audit.record_case(session, actor, "case.read", case)
+        applicant = case.applicant_id
+    if actor.role is not Role.RESIDENT:  # an officer's read of a resident's personal data
+        audit.record_read(runtime().db, actor, "case.read", target_kind="case", target=number, case_number=number,
+                          resident_id=applicant)  # fmt: skip
     return body
 
 
@@ -98,17 +102,33 @@ def retry_case(number: str) -> ResponseReturnValue:
 @login_required
 def list_tasks() -> ResponseReturnValue:
     actor = current_actor()
-    with runtime().db.transaction() as session:
-        tasks = task_service.inbox(session, actor)
-        numbers = case_numbers(session, tasks)
-        body = {"tasks": [task_json(t, numbers.get(t.case_id or -1)) for t in tasks]}
+    filters = worklist.InboxFilter(
+        item=request.args.get("item") or None,
+        status=request.args.get("status") or None,
+        applicant=request.args.get("applicant") or None,
+        due_before=query_date("due_before"),
+        sort=request.args.get("sort") or "due",
+        descending=query_choice("order", ("asc", "desc"), "asc") == "desc",
+        after=request.args.get("after") or None,
+        before=request.args.get("before") or None,
+        limit=query_int("limit", worklist.PAGE_SIZE, minimum=1, maximum=worklist.MAX_PAGE_SIZE),
+    )
+    with runtime().db.sessions() as session:
+        page = worklist.inbox_page(session, actor, filters)
+        body = {
+            "tasks": [task_json(r.task, r.case.number if r.case else None) for r in page.rows],
+            "total": page.total,
+            "total_capped": page.total_capped,
+            "next": page.next,
+            "previous": page.previous,
+        }
     return body
 
 
 @login_required
 def get_task(task_id: str) -> ResponseReturnValue:
     actor = current_actor()
-    with runtime().db.transaction() as session:
+    with runtime().db.sessions() as session:
         task = task_service.get_task(session, actor, task_id)
         body = task_json(task, case_numbers(session, [task]).get(task.case_id or -1))
     return body

@@ -24,7 +24,7 @@ def _start(name: str, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "huiju.cli", *args], env=os.environ.copy())  # noqa: S603
 
 
-def _wait_http(url: str, seconds: float = 20.0, context: ssl.SSLContext | None = None) -> bool:
+def wait_http(url: str, seconds: float = 20.0, context: ssl.SSLContext | None = None) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -65,8 +65,8 @@ def run_demo() -> None:
         "web": _start("web", "serve"),
     }
     try:
-        sandbox_ok = _wait_http(f"{settings.sandbox_url}/_sandbox/health", context=client_context(settings))
-        web_ok = _wait_http(f"http://{settings.web_host}:{settings.web_port}/healthz")
+        sandbox_ok = wait_http(f"{settings.sandbox_url}/_sandbox/health", context=client_context(settings))
+        web_ok = wait_http(f"http://{settings.web_host}:{settings.web_port}/healthz")
         silent = _("  NOT ANSWERING")
         say()
         say(_("Huiju is running (Ctrl-C stops everything):"))

@@ -16,7 +16,6 @@ from typing import Any
 
 from flask import Flask, Response, request
 from flask_limiter.util import get_remote_address
-from sqlalchemy import text
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from adapters.soapserver import SoapFault, fault_envelope
@@ -25,6 +24,7 @@ from huiju.api import bp as api_bp
 from huiju.app.bootstrap import build_runtime
 from huiju.app.callbacks import inbound_endpoint
 from huiju.app.inbound_tls import client_certificate
+from huiju.app.observability import register_observability
 from huiju.runtime import Runtime
 from huiju.services import audit
 from huiju.web import headers
@@ -76,16 +76,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
         status, body = inbound.handle(data)
         return Response(body, status, {"Content-Type": "text/xml; charset=utf-8"})
 
-    @app.get("/healthz")
-    def healthz() -> tuple[dict[str, str], int]:
-        # Alive and able to reach its database: what a load balancer needs to know.
-        try:
-            with runtime.db.sessions() as session:
-                session.execute(text("SELECT 1"))
-        except Exception:
-            app.logger.exception("health check: the database does not answer")
-            return {"status": "unavailable", "database": "unreachable"}, 503
-        return {"status": "ok", "database": "ok"}, 200
+    register_observability(app, runtime)  # /healthz, /metrics, the log context of a request
 
     production = runtime.settings.production
 

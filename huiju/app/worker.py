@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
+from sqlalchemy import select
 
+from huiju import logs
 from huiju.calendar import CHINA
 from huiju.settings import Settings
 
@@ -65,3 +67,37 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
     tasks.register(app, runtime)
     reconcile.register(app, runtime)
     return app
+
+
+def install_log_context(app: Celery, settings: Settings, runtime: Callable[[], Any]) -> None:
+    """In a worker process (once): it logs through Huiju's handler (JSON in production), and a
+    delivery job's records carry its message id and case number."""
+
+    def setup_logging(**_kwargs: Any) -> None:
+        logs.configure(settings)
+
+    def before(task: Any = None, args: Any = None, **_kwargs: Any) -> None:
+        logs.clear()
+        if task is None or task.app is not app or task.name != "huiju.deliver" or not args:
+            return
+        message_id = str(args[0])
+        logs.bind(message_id=message_id, case_number=_case_number_of(runtime(), message_id))
+
+    def after(**_kwargs: Any) -> None:
+        logs.clear()
+
+    # Connecting to setup_logging also keeps Celery from installing handlers of its own.
+    signals.setup_logging.connect(setup_logging, weak=False)
+    signals.task_prerun.connect(before, weak=False)
+    signals.task_postrun.connect(after, weak=False)
+
+
+def _case_number_of(runtime: Any, message_id: str) -> str | None:
+    from exchange.models import OutboxMessage
+
+    try:
+        with runtime.db.sessions() as session:
+            found = session.scalar(select(OutboxMessage.case_number).where(OutboxMessage.message_id == message_id))
+            return str(found) if found else None
+    except Exception:  # the log context is a help; the job itself reports a database that does not answer
+        return None

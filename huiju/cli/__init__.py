@@ -179,13 +179,18 @@ def sandbox(host: str | None, port: int | None, plain: bool, data: Path | None) 
 @click.option("--loglevel", default="INFO")
 @click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True)
 @click.option("--quiet", is_flag=True, help="No start-up banner.")
-def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: bool) -> None:
+@click.option("--name", default=None, help="The worker's node name (several workers on one host: one each).")
+def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: bool, name: str | None) -> None:
     from huiju.app.bootstrap import build_runtime
+    from huiju.app.worker import install_log_context
 
     runtime = build_runtime()
+    install_log_context(runtime.celery, runtime.settings, lambda: runtime)
     # --quiet (no banner) is an option of the celery command, not of its worker sub-command.
     argv = ["--quiet"] if quiet else []
     argv += ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", f"--pool={pool}"]
+    if name:
+        argv.append(f"--hostname={name}")
     if not no_beat:
         argv.append("--beat")
     runtime.celery.worker_main(argv)
@@ -194,13 +199,25 @@ def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: boo
 @main.command(help="Serve the web process: JSON API, portal (/portal) and officer console (/console).")
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
-def serve(host: str | None, port: int | None) -> None:
-    from werkzeug.serving import run_simple
-
-    from huiju.app.web import create_app
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Serve with gunicorn in this many processes (default: the one-process development server).",
+)
+def serve(host: str | None, port: int | None, processes: int | None) -> None:
+    from huiju.logs import configure as configure_logs
     from huiju.settings import load_settings
 
     settings = load_settings()
+    if processes is not None:
+        _gunicorn(host or settings.web_host, port or settings.web_port, processes)
+        return
+    from werkzeug.serving import run_simple
+
+    from huiju.app.web import create_app
+
+    configure_logs(settings)
     app = create_app()
     if settings.resolved_inbound_mtls:
         start_inbound(app, settings)
@@ -211,6 +228,11 @@ def start_inbound(app: Any, settings: Any) -> None:
     """The inbound endpoint on its own listener, over mutual TLS (secure mode), in a thread."""
     import threading
 
+    server = _inbound_server(app, settings)
+    threading.Thread(target=server.serve_forever, name="huiju-inbound", daemon=True).start()
+
+
+def _inbound_server(app: Any, settings: Any) -> Any:
     from adapters.tls import ServerTls
     from huiju.app.inbound_tls import serve_inbound
 
@@ -218,7 +240,30 @@ def start_inbound(app: Any, settings: Any) -> None:
         settings.inbound_host, settings.inbound_port, app, ServerTls.from_store(settings.resolved_certs_folder, "huiju")
     )
     say(_("callbacks: {url} (mutual TLS, client certificate required)", url=settings.inbound_url), err=True)
-    threading.Thread(target=server.serve_forever, name="huiju-inbound", daemon=True).start()
+    return server
+
+
+@main.command("serve-inbound", help="Serve only the inbound endpoint over mutual TLS (beside gunicorn).")
+def serve_inbound_only() -> None:
+    # gunicorn's processes share one port; the mTLS listener is one process of its own, started and
+    # stopped by gunicorn's master (huiju.app.gunicorn_config).
+    from huiju.app.web import create_app
+    from huiju.logs import configure as configure_logs
+    from huiju.settings import load_settings
+
+    settings = load_settings()
+    configure_logs(settings)
+    _inbound_server(create_app(), settings).serve_forever()
+
+
+def _gunicorn(host: str, port: int, processes: int) -> None:
+    """Replace this process with gunicorn's master (its signals, Ctrl-C included, stop it)."""
+    import os
+    import sys
+
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:huiju.app.gunicorn_config", "--bind", f"{host}:{port}",
+            "--workers", str(processes), "huiju.app.wsgi:application()"]  # fmt: skip
+    os.execv(sys.executable, argv)  # noqa: S606 - our own server, started from our own command
 
 
 @main.command(help="Initialise, then run the sandbox, a worker and the web process until Ctrl-C.")
@@ -227,6 +272,18 @@ def demo() -> None:
     from huiju.app.demo import run_demo
 
     run_demo()
+
+
+@main.command(
+    "demo-scale",
+    help="Like demo, on PostgreSQL and Redis (Debian's packages, on loopback), with two workers and "
+    "two gunicorn web processes, until Ctrl-C.",
+)
+@handle_errors
+def demo_scale() -> None:
+    from huiju.app.demo_scale import run_demo_scale
+
+    run_demo_scale()
 
 
 from huiju.cli import adapters, audit, calendar, callbacks, cases, exchange, residents, users  # noqa: E402,F401 - they register

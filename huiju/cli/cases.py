@@ -49,7 +49,7 @@ def case_show(number: str, username: str) -> None:
     from huiju.services.actors import load_actor
     from huiju.services.cases import get_case
 
-    with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
+    with runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
         print_case(session, get_case(session, load_actor(session, username), number), rt.settings.lang)
 
 
@@ -62,7 +62,7 @@ def case_list(username: str, status: str | None) -> None:
     from huiju.services.actors import load_actor
     from huiju.services.cases import list_cases
 
-    with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
+    with runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
         locale = rt.settings.lang
         for c in list_cases(session, load_actor(session, username), status=status):
             shown = label("status", c.status.value, locale)
@@ -88,34 +88,35 @@ def task() -> None:
     pass
 
 
-@task.command("list", help="The inbox of an account.")
+@task.command("list", help="The inbox of an account, one page at a time.")
 @click.option("--as", "username", required=True)
+@click.option("--sort", type=click.Choice(["due", "received"]), default="due", show_default=True)
+@click.option("--limit", type=int, default=25, show_default=True, help="Tasks per page (at most 200).")
+@click.option("--after", default=None, help="The cursor printed under the page before.")
 @handle_errors
-def task_list(username: str) -> None:
-    from sqlalchemy import select
-
+def task_list(username: str, sort: str, limit: int, after: str | None) -> None:
     from huiju.labels import label_with_code
-    from huiju.models import Case
     from huiju.services.actors import load_actor
-    from huiju.services.tasks import inbox
+    from huiju.services.worklist import InboxFilter, inbox_page
 
-    with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
-        tasks = inbox(session, load_actor(session, username))
-        rows = session.execute(select(Case.id, Case.number).where(Case.id.in_({t.case_id for t in tasks})))
-        numbers = {case_id: number for case_id, number in rows}
+    with runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
+        page = inbox_page(session, load_actor(session, username), InboxFilter(sort=sort, limit=limit, after=after))
         locale = rt.settings.lang
-        if not tasks:
+        if not page.rows:
             say(_("no tasks"))
-        for t in tasks:
+        for row in page.rows:
+            t = row.task
             line = _(
                 "{task}  {case}  {step}due {due}  decisions: {decisions}",
                 task=t.id,
-                case=numbers.get(t.case_id, "-"),
+                case=row.case.number if row.case else "-",
                 step=f"{t.name:<12}",
                 due=t.due_at.date().isoformat() if t.due_at else "-",
                 decisions=",".join(label_with_code("decision", d, locale) for d in t.decisions),
             )
             click.echo(line.localize(locale))
+        if page.next:
+            say(_("more tasks: add --after {cursor}", cursor=page.next))
 
 
 @task.command("complete", help="Complete a task with a decision.")
@@ -200,7 +201,7 @@ def process_deploy(files: tuple[Path, ...], username: str | None) -> None:
 def process_list() -> None:
     from workflows_bpmn.definitions import list_definitions
 
-    with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
+    with runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
         for d, running in list_definitions(session):
             line = _(
                 "{process_id}v{version}{hash}  {deployed_at}  by {deployed_by}running: {running}",

@@ -4,6 +4,7 @@ from huiju.models.applications import BAD_RATING_LEVELS, Draft, Material, Rating
 from huiju.models.audit import AuditEntry
 from huiju.models.cases import FINAL, WITHDRAWABLE, Case, CaseEvent, CaseNumberCounter, CaseStatus
 from huiju.models.items import Item, ItemKind, ResponsibleLevel, Theme, TimeUnit
+from huiju.models.metrics import MetricCounter
 from huiju.models.orgs import Org, OrgLevel
 from huiju.models.residents import Resident
 from huiju.models.roster import ImportStatus, RosterImport
@@ -26,6 +27,7 @@ __all__ = [
     "Item",
     "ImportStatus",
     "ItemKind",
+    "MetricCounter",
     "Org",
     "PendingRegistration",
     "OrgLevel",

@@ -43,7 +43,11 @@ FINAL = frozenset({CaseStatus.CONCLUDED, CaseStatus.WITHDRAWN})
 
 class Case(Base):
     __tablename__ = "case"
-    __table_args__ = (Index("ix_case_community_status", "community_id", "status"),)
+    __table_args__ = (
+        Index("ix_case_community_status", "community_id", "status"),
+        # /metrics counts cases by status and outcome from this index alone.
+        Index("ix_case_status_outcome", "status", "outcome"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from engine_support import OFFICER, OTHER_OFFICER, REVIEWER, CaseDriver, snapshot
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from huiju.errors import ConflictError, HuijuError, InputError, NotFoundError, PermissionDenied
@@ -75,7 +76,7 @@ def test_stale_writer_fails_and_writes_nothing(rt: Runtime, at_intake: CaseDrive
     SQLite transactions here begin IMMEDIATE (the write lock at BEGIN), so B ends its reading
     transaction before A starts; the row stays loaded in B (``expire_on_commit=False``).
     """
-    session_b = rt.db.sessions()
+    session_b = Session(rt.db.engine, expire_on_commit=False)  # a writer (read-only sessions refuse writes)
     try:
         with session_b.begin():
             stale = session_b.scalars(select(ProcessInstance).where(ProcessInstance.id == at_intake.instance_id)).one()
@@ -105,7 +106,7 @@ def test_stale_writer_fails_and_writes_nothing(rt: Runtime, at_intake: CaseDrive
 def test_engine_step_on_a_stale_session_is_refused(rt: Runtime, at_intake: CaseDriver) -> None:
     """Two officers' requests race: the engine step of the later commit fails on the version."""
     task_id = at_intake.ready_task().id
-    session_b = rt.db.sessions()
+    session_b = Session(rt.db.engine, expire_on_commit=False)  # a writer (read-only sessions refuse writes)
     try:
         with session_b.begin():
             actor = load_actor(session_b, OFFICER)

@@ -66,7 +66,8 @@ def test_every_front_end_sends_the_security_headers(sqlite_runtime: Runtime) -> 
     app = create_app(sqlite_runtime, {"TESTING": True})
     for name, (client, path) in pages(app, sqlite_runtime).items():
         reply = client.get(path)
-        assert reply.status_code in (200, 401, 404), (name, reply.status_code)
+        # /healthz says 503 here (no sandbox runs in this test): its headers are what is checked.
+        assert reply.status_code in ((200, 503) if name == "health" else (200, 401, 404)), (name, reply.status_code)
         for header, value in COMMON.items():
             assert reply.headers.get(header) == value, (name, header)
         assert "frame-ancestors 'none'" in reply.headers["Content-Security-Policy"], name
