@@ -253,7 +253,13 @@ def serve_inbound_only() -> None:
 
     settings = load_settings()
     configure_logs(settings)
-    _inbound_server(create_app(), settings).serve_forever()
+    server = _inbound_server(create_app(), settings)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole group: gunicorn's master stops too
+        pass
+    finally:
+        server.server_close()
 
 
 def _gunicorn(host: str, port: int, processes: int) -> None:
