@@ -30,6 +30,7 @@ from huiju.i18n import normalize
 from huiju.models import Role, User
 from huiju.services.actors import Actor, actor_for, authenticate
 from huiju.web.runtime import runtime
+from officer_console.processes import ADMINISTRATOR_PERMISSIONS, INTEGRATOR_PERMISSIONS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,8 +50,9 @@ FAB_ROLES: dict[str, list[list[str]]] = {
         *_OVERSEER,
         ["^(DashboardView|CalendarView)$", "^can_"],
         ["^(Dashboard|Calendar)$", "^menu_access$"],
+        *ADMINISTRATOR_PERMISSIONS,
     ],
-    Role.INTEGRATOR.value: _OVERSEER,
+    Role.INTEGRATOR.value: [*_OVERSEER, *INTEGRATOR_PERMISSIONS],
     PUBLIC_ROLE: [],
 }
 

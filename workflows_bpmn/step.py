@@ -47,7 +47,8 @@ if TYPE_CHECKING:
 
 INSTANCE = cast(Table, ProcessInstance.__table__)
 #: The columns a step may change, beside the state itself.
-ROW_FIELDS = ("status", "outcome", "next_timer_due", "incident_kind", "incident_detail")
+ROW_FIELDS = ("status", "outcome", "next_timer_due", "incident_kind", "incident_detail", "definition_id",
+              "suspended_from")  # fmt: skip
 # Statements built once: building one costs more than running it (its cache key, its compilation).
 _READ = select(INSTANCE).where(INSTANCE.c.id == bindparam("iid"))
 _LOCK = _READ.with_for_update()

@@ -2,7 +2,7 @@
 
 from huiju.models.applications import BAD_RATING_LEVELS, Draft, Material, Rating
 from huiju.models.cases import FINAL, WITHDRAWABLE, Case, CaseEvent, CaseNumberCounter, CaseStatus
-from huiju.models.items import Item, ItemKind, ResponsibleLevel, Theme, TimeUnit
+from huiju.models.items import Item, ItemFormVersion, ItemKind, ItemState, ResponsibleLevel, Theme, TimeUnit
 from huiju.models.orgs import Org, OrgLevel
 from huiju.models.residents import Resident
 from huiju.models.users import Role, User
@@ -20,7 +20,9 @@ __all__ = [
     "CaseNumberCounter",
     "CaseStatus",
     "Item",
+    "ItemFormVersion",
     "ItemKind",
+    "ItemState",
     "Org",
     "OrgLevel",
     "Resident",

@@ -22,6 +22,8 @@ from console_support import (
     submit,
 )
 from flask import Flask
+from process_matrix import PLACEHOLDERS as PROCESS_PLACEHOLDERS
+from process_matrix import PROCESS_CONSOLE
 
 from huiju.app.seed import DEMO_APPLICANT, DEMO_PASSWORD
 from huiju.runtime import Runtime
@@ -123,8 +125,8 @@ def test_console_routes(runtime: Runtime, app: Flask, method: str, template: str
 
 def test_every_console_route_has_its_row_in_the_matrix(app: Flask) -> None:
     console = app.extensions["huiju.console"]
-    rows = {(method, template) for method, template, _expected in CONSOLE}
-    placeholders = {"<number>": "{n}", "<task_id>": "{t}", "<int:material_id>": "{m}"}
+    rows = {(method, template) for method, template, _expected in CONSOLE + PROCESS_CONSOLE}
+    placeholders = {"<number>": "{n}", "<task_id>": "{t}", "<int:material_id>": "{m}", **PROCESS_PLACEHOLDERS}
     for rule in console.url_map.iter_rules():
         if rule.endpoint in EXEMPT:
             continue
