@@ -53,8 +53,11 @@ _NOT_TARGETS = ("StartEvent", "EndEvent", "BoundaryEvent")
 # -- suspend and resume ------------------------------------------------------------------------
 
 
-def suspend(engine: Engine, session: Session, instance_id: int, actor: str, reason: str) -> StepResult:
-    """Hold a running instance (or one in incident) where it stands."""
+def suspend(
+    engine: Engine, session: Session, instance_id: int, actor: str, reason: str, data: dict[str, Any] | None = None
+) -> StepResult:
+    """Hold a running instance (or one in incident) where it stands; ``data`` goes with the timeline
+    entry (what the host wants back when it resumes)."""
     reason = _reason(reason)
     with engine.step(session, instance_id, actor=actor) as step:
         instance = step.instance
@@ -65,7 +68,9 @@ def suspend(engine: Engine, session: Session, instance_id: int, actor: str, reas
         instance.suspended_from = instance.status.value
         instance.status = InstanceStatus.SUSPENDED
         held = outbox.hold(session, instance_id)
-        step.result.timeline.append(TimelineEntry("suspended", actor, detail=reason, data={"held": held}))
+        step.result.timeline.append(
+            TimelineEntry("suspended", actor, detail=reason, data={**(data or {}), "held": held})
+        )
     return step.result
 
 

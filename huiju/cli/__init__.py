@@ -189,8 +189,9 @@ def demo() -> None:
     run_demo()
 
 
-from huiju.cli import calendar, cases, exchange  # noqa: E402,F401 - they register their commands on main
+from huiju.cli import calendar, cases, exchange, operations  # noqa: E402,F401 - they register their commands on main
 
 calendar.register(main)
 cases.register(main)
+operations.register(cases.case, cases.process)
 exchange.register(main)

@@ -16,7 +16,7 @@ from huiju.calendar import CHINA
 from huiju.db import Database
 from huiju.errors import ConflictError, HuijuError, InputError, NotFoundError, PermissionDenied
 from huiju.i18n import Message, _
-from huiju.models import Case, CaseStatus, Item, Org, Resident, Role
+from huiju.models import Case, CaseEvent, CaseStatus, Item, Org, Resident, Role
 from huiju.services import admin_audit
 from huiju.services.actors import Actor
 from huiju.services.cases import get_case, visible_cases
@@ -204,7 +204,7 @@ def suspend_case(session: Session, engine: Engine, actor: Actor, number: str, re
     case = get_case(session, actor, number)
     instance = _instance(session, case)
     before = _before(case, instance)
-    administration.suspend(engine, session, instance.id, actor.username, reason)
+    administration.suspend(engine, session, instance.id, actor.username, reason, {"case_status": case.status.value})
     _audit(session, actor, "case.suspend", case, before, reason)
     return case
 
@@ -214,9 +214,24 @@ def resume_case(session: Session, engine: Engine, actor: Actor, number: str, rea
     case = get_case(session, actor, number)
     instance = _instance(session, case)
     before = _before(case, instance)
+    if case.status is CaseStatus.SUSPENDED:  # the status it had; the step moves it on from there
+        case.status = _status_before_suspension(session, case)
     administration.resume(engine, session, instance.id, actor.username, reason)
     _audit(session, actor, "case.resume", case, before, reason)
     return case
+
+
+def _status_before_suspension(session: Session, case: Case) -> CaseStatus:
+    last = session.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.kind == "suspended")
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    ).first()
+    try:
+        return CaseStatus(str((last.data or {}).get("case_status")) if last is not None else "")
+    except ValueError:
+        return CaseStatus.PROCESSING
 
 
 def move_case(

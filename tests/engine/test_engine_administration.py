@@ -214,3 +214,21 @@ def test_migration_is_refused_where_a_step_is_gone_with_the_reason(make: Maker) 
     assert harness.instance(at_b).definition_id == definition_id(harness, "permit", 1)
     complete(harness, at_b)  # it finishes on its own version
     assert harness.instance(at_b).status is InstanceStatus.COMPLETED
+
+
+def test_a_call_on_the_wire_when_suspended_is_sent_again_on_resume(make: Maker) -> None:
+    from exchange import outbox
+
+    body = '<bpmn:startEvent id="s"/>' + flow("f1", "s", "svc") + service("svc") + flow("f2", "svc", "e")
+    harness = make(process("calls", body + '<bpmn:endEvent id="e"/>'), adapters=True)
+    iid = harness.start("calls", {"idn": "110105193801012340"}).instance.id
+    [message_id] = harness.pending()
+    claimed = outbox.claim(harness.db, message_id, 30.0)  # a worker is calling the system right now
+    assert claimed is not None
+    op(harness, "suspend", iid, "admin", "暂停")
+    with harness.db.transaction() as session:  # its answer comes back: the held message is not settled by it
+        assert outbox.record(session, claimed, {"match": True}, None, settled=True) is None
+    assert harness.message(message_id).status is MessageStatus.HELD
+    op(harness, "resume", iid, "admin", "继续")
+    again = harness.message(message_id)
+    assert (again.status, again.locked_until, again.settled_at) == (MessageStatus.PENDING, None, None)
