@@ -95,6 +95,7 @@ TIMELINE: dict[str, Message] = {
     "resumed": _("resumed"),
     "moved": _("moved"),
     "migrated": _("migrated"),
+    "callback_held": _("callback_held"),
 }
 
 #: Account roles (:class:`huiju.models.Role`).

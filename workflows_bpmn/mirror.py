@@ -170,7 +170,7 @@ def write_service_requests(
     queued: list[OutboxMessage] = []
     for request in script_engine.service_requests:
         operation = request["operation"]
-        spec = adapter_registry.OPERATIONS[operation]
+        spec = adapter_registry.get_operation(operation)
         message = OutboxMessage(
             message_id=request["message_id"],
             operation=operation,

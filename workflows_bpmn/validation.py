@@ -20,10 +20,12 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR
 
@@ -193,6 +195,8 @@ def check_bpmn(
             _check_expr(name, _owner(el, 1), el.text, functions, found)
     for el in root.iter(f"{{{SPIFF_NS}}}messagePayload"):
         _check_expr(name, _owner(el), el.text, functions, found)
+    for el in root.iter(f"{{{BPMN_NS}}}timeCycle"):
+        _check_cycle(name, _owner(el, 2), el.text, found)
     _check_lanes(name, root, found)
     _check_pools(name, root, found)
 
@@ -247,6 +251,41 @@ def _check_pools(name: str, root: etree._Element, found: Findings) -> None:
                     file=name, collaboration=collaboration.get("id") or "?", count=len(running), pools=pools,
                 ),
             )  # fmt: skip
+
+
+#: The shortest interval a repeating timer may have: a zero or tiny one would wake the sweep on every
+#: pass and fill the instance with fired timers.
+MIN_TIMER_CYCLE = timedelta(minutes=1)
+
+
+def _check_cycle(name: str, element: etree._Element, text: str | None, found: Findings) -> None:
+    """A repeating timer (ISO 8601 ``R[n]/duration``) written as a literal must repeat at most once a
+    minute; ``element`` is the timer event, the element marked on the diagram."""
+    try:
+        value = ast.literal_eval((text or "").strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return  # an expression, checked by the restricted evaluator; its value is known only at run time
+    if not isinstance(value, str):
+        found.refuse(name, element, _("{file}: {where}: a timer cycle must be a text such as \"R3/PT1H\"",
+                                      file=name, where=_where(element)))  # fmt: skip
+        return
+    try:
+        _cycles, _start, interval = TimerEventDefinition.parse_iso_recurring_interval(value)
+    except Exception as exc:  # noqa: BLE001 - SpiffWorkflow raises bare Exception for a bad interval
+        found.refuse(
+            name, element,
+            _("{file}: {where}: '{cycle}' is not an ISO 8601 repeating interval such as \"R3/PT1H\"",
+              file=name, where=_where(element), cycle=value[:80]),
+            exc,
+        )  # fmt: skip
+        return
+    if interval < MIN_TIMER_CYCLE:
+        found.refuse(
+            name, element,
+            _("{file}: {where}: the timer repeats every {seconds} seconds; at least every {minimum} seconds",
+              file=name, where=_where(element), seconds=round(interval.total_seconds(), 3),
+              minimum=int(MIN_TIMER_CYCLE.total_seconds())),
+        )  # fmt: skip
 
 
 def lane_role(lane: str | None) -> str | None:

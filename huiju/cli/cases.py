@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from huiju.cli.support import handle_errors, json_arg, runtime_ctx, say
-from huiju.errors import PermissionDenied
 from huiju.i18n import _
 from huiju.labels import DECISIONS, STATUSES
 
@@ -172,6 +171,8 @@ def process_validate(files: tuple[Path, ...]) -> None:
             return check(session, sources, host_functions(), collect=True)
         except DeployError as exc:
             found = findings_of(exc)
+            if len(found) == 1:  # one problem: its reason is the one line printed
+                raise DeployError(found[0].text) from exc
             for finding in found:
                 say(finding.text, err=True)
             raise DeployError(_("{count} problem(s) found; nothing was deployed", count=len(found))) from exc
@@ -187,21 +188,23 @@ def process_validate(files: tuple[Path, ...]) -> None:
 
 @process.command("deploy", help="Deploy a new version (running cases stay on theirs).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--as", "username", default="admin", show_default=True)
+@click.option("--as", "username", default=None, help="An administrator (default: the only one, or admin).")
 @handle_errors
-def process_deploy(files: tuple[Path, ...], username: str) -> None:
-    from huiju.models import Role
-    from huiju.services.actors import load_actor
+def process_deploy(files: tuple[Path, ...], username: str | None) -> None:
+    from huiju.cli.support import acting_administrator
     from workflows_bpmn.definitions import deploy, read_sources
     from workflows_bpmn.expressions import host_functions
 
     sources = read_sources(files)
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
-        actor = load_actor(session, username)
-        if actor.role is not Role.ADMINISTRATOR:
-            raise PermissionDenied(_("only administrators deploy processes"))
+        actor = acting_administrator(session, username)
         result = deploy(session, sources, host_functions(), deployed_by=actor.username)
         d = result.definition
+        if result.created:
+            from huiju.services import audit
+
+            audit.record(session, actor, "process.deploy", target_kind="definition", target=d.process_id,
+                         definition=f"{d.process_id} v{d.version}", after={"hash": d.content_hash})  # fmt: skip
         fields = {"process_id": d.process_id, "version": d.version, "hash": d.content_hash[:12]}
         if result.created:
             say(_("deployed {process_id} version {version} ({hash})", **fields))

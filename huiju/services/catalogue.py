@@ -23,7 +23,7 @@ from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied
 from huiju.i18n import _
 from huiju.models import Case, Item, ItemKind, ItemState, ResponsibleLevel, Role, Theme, TimeUnit
-from huiju.services import admin_audit
+from huiju.services import audit
 from huiju.services.actors import Actor
 from huiju.services.catalogue_versions import add_form_version, current_form_version
 from workflows_bpmn.models import DefinitionKind, ProcessDefinition
@@ -254,7 +254,7 @@ def create_item(session: Session, actor: Actor, fields: ItemFields) -> Item:
     session.add(item)
     session.flush()
     add_form_version(session, item, fields.form_schema, fields.required_materials, actor.username, version=1)
-    admin_audit.record(session, actor, "item.create", target_kind="item", target=item.code, after=_snapshot(item))
+    audit.record(session, actor, "item.create", target_kind="item", target=item.code, after=_snapshot(item))
     return item
 
 
@@ -286,7 +286,7 @@ def update_item(session: Session, actor: Actor, code: str, fields: ItemFields) -
             current_form_version(session, item)  # the version cases were submitted with is kept
             add_form_version(session, item, fields.form_schema, fields.required_materials, actor.username)
     session.flush()
-    admin_audit.record(session, actor, "item.update", target_kind="item", target=item.code, before=before,
+    audit.record(session, actor, "item.update", target_kind="item", target=item.code, before=before,
                        after=_snapshot(item))  # fmt: skip
     return item
 
@@ -305,7 +305,7 @@ def publish_item(session: Session, actor: Actor, code: str) -> Item:
     item.state, item.active = ItemState.PUBLISHED, True
     item.updated_at, item.updated_by = utcnow(), actor.username
     session.flush()
-    admin_audit.record(session, actor, "item.publish", target_kind="item", target=item.code, before=before,
+    audit.record(session, actor, "item.publish", target_kind="item", target=item.code, before=before,
                        after=_snapshot(item))  # fmt: skip
     return item
 
@@ -322,6 +322,6 @@ def withdraw_item(session: Session, actor: Actor, code: str, reason: str) -> Ite
     item.state, item.active = ItemState.WITHDRAWN, False
     item.updated_at, item.updated_by = utcnow(), actor.username
     session.flush()
-    admin_audit.record(session, actor, "item.withdraw", target_kind="item", target=item.code, before=before,
+    audit.record(session, actor, "item.withdraw", target_kind="item", target=item.code, before=before,
                        after=_snapshot(item), detail=reason[:500])  # fmt: skip
     return item

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from huiju.errors import DeployError, InputError, NotFoundError, PermissionDenied
 from huiju.i18n import Message, _
 from huiju.models import Role
-from huiju.services import admin_audit
+from huiju.services import audit
 from huiju.services.actors import Actor
 from workflows_bpmn.compare import Comparison, compare, main_file
 from workflows_bpmn.definitions import DeployResult, SpecCache, check, deploy
@@ -197,8 +197,8 @@ def deploy_files(
     result = deploy(session, sources, host_functions(), deployed_by=actor.username, cache=cache)
     if result.created:
         definition = result.definition
-        admin_audit.record(
-            session, actor, "process.deploy", target_kind="process_definition", target=definition.process_id,
+        audit.record(
+            session, actor, "process.deploy", target_kind="definition", target=definition.process_id,
             definition=f"{definition.process_id} v{definition.version}",
             after={"version": definition.version, "content_hash": definition.content_hash,
                    "files": sorted(definition.sources), "references": definition.references},

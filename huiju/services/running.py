@@ -1,5 +1,5 @@
 """Running cases, for administrators (运行中的办件): search them, and suspend, resume, move or migrate
-one, or every case of a version, each action audited (:mod:`huiju.services.admin_audit`) and on
+one, or every case of a version, each action audited (:mod:`huiju.services.audit`) and on
 the case's timeline. The engine does the work (:mod:`workflows_bpmn.administration`)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from huiju.db import Database
 from huiju.errors import ConflictError, HuijuError, InputError, NotFoundError, PermissionDenied
 from huiju.i18n import Message, _
 from huiju.models import Case, CaseEvent, CaseStatus, Item, Org, Resident, Role
-from huiju.services import admin_audit
+from huiju.services import audit
 from huiju.services.actors import Actor
 from huiju.services.cases import get_case, visible_cases
 from workflows_bpmn import administration
@@ -192,7 +192,7 @@ def _audit(
     session.flush()
     session.refresh(case)
     instance = _instance(session, case)
-    admin_audit.record(
+    audit.record(
         session, actor, action, target_kind="case", target=case.number, case_number=case.number,
         definition=f"{instance.process_id} v{instance.definition.version}", resident_id=case.applicant_id,
         before=before, after={**_before(case, instance), **after}, detail=detail,

@@ -3,8 +3,12 @@ more user step (材料核对, community officer) between acceptance and the stre
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlalchemy import select
 
+from huiju.models import AuditEntry
 from huiju.runtime import Runtime
 from huiju.services import processes
 from huiju.services.actors import load_actor
@@ -88,3 +92,15 @@ def without_supplement(sources: dict[str, str]) -> dict[str, str]:
             element.getparent().remove(element)
     sources[BPMN] = etree.tostring(root, encoding="unicode")
     return sources
+
+
+def audited(runtime: Runtime, *actions: str) -> list[dict[str, Any]]:
+    """The audit trail's entries of these actions, oldest first, their before and after as dictionaries."""
+    with runtime.db.sessions() as session:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.action.in_(actions)).order_by(AuditEntry.id))
+        return [
+            {"actor": r.actor, "action": r.action, "case_number": r.case_number, "definition": r.definition,
+             "detail": r.detail, "channel": r.channel, "before": json.loads(r.before) if r.before else None,
+             "after": json.loads(r.after) if r.after else None}
+            for r in rows
+        ]  # fmt: skip

@@ -5,15 +5,12 @@ two versions; a decision table and a called process deployed on their own."""
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 
-import pytest
 from console_support import csrf, sign_in, submit
 from flask import Flask
 from flask.testing import FlaskClient
-from processes_support import BPMN, PROCESS, replaced, subsidy, with_check_step
+from processes_support import BPMN, PROCESS, audited, replaced, subsidy, with_check_step
 
 from huiju.runtime import Runtime
 from officer_console.processes import beijing_time
@@ -92,14 +89,13 @@ def test_the_modeler_check_names_every_refused_element(app: Flask) -> None:
     assert status == 200 and body["ok"] is False and body["findings"][0]["element"] is None
 
 
-def test_the_modeler_deploys_a_new_version_once(runtime: Runtime, app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_modeler_deploys_a_new_version_once(runtime: Runtime, app: Flask) -> None:
     client = admin(app)
     changed = with_check_step()[BPMN]
-    with caplog.at_level(logging.INFO, logger="huiju.audit"):
-        status, body = check(client, changed, "deploy")
+    status, body = check(client, changed, "deploy")
     assert status == 200 and body == {"ok": True, "created": True, "version": 2,
                                       "url": f"/console/processes/{PROCESS}/v2", "message": body["message"]}  # fmt: skip
-    [entry] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "huiju.audit"]
+    [entry] = audited(runtime, "process.deploy")
     assert (entry["actor"], entry["action"], entry["definition"]) == ("admin", "process.deploy", f"{PROCESS} v2")
     with runtime.db.sessions() as session:
         v2 = session.query(ProcessDefinition).filter_by(process_id=PROCESS, version=2).one()

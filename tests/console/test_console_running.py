@@ -3,16 +3,13 @@ first), or every case of a version; each action on the case's timeline and in th
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 from datetime import timedelta
 
-import pytest
 from console_support import ITEM, OFFICER, OTHER_OFFICER, REVIEWER, csrf, decide, ready_task, sign_in, submit
 from flask import Flask
 from flask.testing import FlaskClient
-from processes_support import deploy, version_id, with_check_step, without_supplement
+from processes_support import audited, deploy, version_id, with_check_step, without_supplement
 from sqlalchemy import select
 
 from huiju.app.seed import community_for
@@ -26,6 +23,7 @@ from huiju.services.tasks import complete_task
 from tests.support.canned import deliver_replies
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus, ProcessInstance
 
+OPERATIONS = ("case.suspend", "case.resume", "case.move", "case.migrate")
 FORM = {"income_band": "subsistence", "disability": "none", "living_alone": True}
 
 
@@ -49,10 +47,6 @@ def case_of(runtime: Runtime, number: str) -> tuple[CaseStatus, ProcessInstance]
         instance = session.get(ProcessInstance, case.process_instance_id)
         assert instance is not None
         return case.status, instance
-
-
-def audited(caplog: pytest.LogCaptureFixture) -> list[dict]:
-    return [json.loads(r.getMessage()) for r in caplog.records if r.name == "huiju.audit"]
 
 
 def other_community_case(runtime: Runtime) -> str:
@@ -93,20 +87,17 @@ def test_search_by_number_applicant_item_status_community_dates_and_version(runt
     assert "Case search" in english and "version 1" in english
 
 
-def test_suspend_and_resume_a_case_audited_and_on_its_timeline(
-    runtime: Runtime, app: Flask, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_suspend_and_resume_a_case_audited_and_on_its_timeline(runtime: Runtime, app: Flask) -> None:
     number = submit(runtime)
     client = admin(app)
     page = post(client, f"/console/running/{number}/suspend", reason="")
     assert "请填写原因" in page and case_of(runtime, number)[0] is CaseStatus.INTAKE
-    with caplog.at_level(logging.INFO, logger="huiju.audit"):
-        page = post(client, f"/console/running/{number}/suspend", reason="材料存疑，暂停办理")
+    page = post(client, f"/console/running/{number}/suspend", reason="材料存疑，暂停办理")
     assert 'id="suspended-note"' in page and "已中止" in page
     status, instance = case_of(runtime, number)
     assert (status, instance.status, instance.suspended_from) == (CaseStatus.SUSPENDED, InstanceStatus.SUSPENDED,
                                                                   "running")  # fmt: skip
-    [entry] = audited(caplog)
+    [entry] = audited(runtime, *OPERATIONS)
     assert (entry["action"], entry["case_number"], entry["detail"]) == ("case.suspend", number, "材料存疑，暂停办理")
     assert entry["before"]["case_status"] == "intake" and entry["after"]["case_status"] == "suspended"
     # The officer sees the case suspended and cannot decide it.
@@ -118,45 +109,42 @@ def test_suspend_and_resume_a_case_audited_and_on_its_timeline(
         follow_redirects=True,
     )
     assert "办件已被管理员中止" in reply.get_data(as_text=True)
-    with caplog.at_level(logging.INFO, logger="huiju.audit"):
-        page = post(client, f"/console/running/{number}/resume", reason="核实无误")
+    page = post(client, f"/console/running/{number}/resume", reason="核实无误")
     assert case_of(runtime, number)[0] is CaseStatus.INTAKE and "待受理" in page
-    assert audited(caplog)[-1]["action"] == "case.resume"
+    assert audited(runtime, *OPERATIONS)[-1]["action"] == "case.resume"
     timeline = client.get(f"/console/cases/{number}").get_data(as_text=True)
     assert "已中止" in timeline and "已恢复" in timeline and "核实无误" in timeline
 
 
-def test_move_a_case_to_another_step(runtime: Runtime, app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+def test_move_a_case_to_another_step(runtime: Runtime, app: Flask) -> None:
     number = submit(runtime)
     client = admin(app)
     page = client.get(f"/console/running/{number}").get_data(as_text=True)
     assert 'id="positions">社区受理 <code>intake</code>' in page
     assert '<option value="street_review">街道审核 (street_review)</option>' in page
-    with caplog.at_level(logging.INFO, logger="huiju.audit"):
-        page = post(client, f"/console/running/{number}/move", to_step="street_review", reason="线下已受理")
+    page = post(client, f"/console/running/{number}/move", to_step="street_review", reason="线下已受理")
     assert "街道审核中" in page and 'id="positions">街道审核 <code>street_review</code>' in page
     with runtime.db.sessions() as session:
         tasks = session.execute(select(HumanTask.step, HumanTask.status).join(Case, Case.id == HumanTask.case_id)
                                 .where(Case.number == number).order_by(HumanTask.created_at)).all()  # fmt: skip
     assert [(t.step, t.status) for t in tasks] == [("intake", HumanTaskStatus.CANCELLED),
                                                    ("street_review", HumanTaskStatus.READY)]  # fmt: skip
-    [entry] = audited(caplog)
+    [entry] = audited(runtime, *OPERATIONS)
     assert (entry["action"], entry["after"]["step"], entry["detail"]) == ("case.move", "street_review", "线下已受理")
     decide(runtime, REVIEWER, "street_review", "approve")
     assert case_of(runtime, number)[0] is CaseStatus.CONCLUDED
 
 
-def test_migrate_one_case_after_its_dry_run(runtime: Runtime, app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+def test_migrate_one_case_after_its_dry_run(runtime: Runtime, app: Flask) -> None:
     number = submit(runtime)
     v2 = deploy(runtime, with_check_step())
     client = admin(app)
     page = client.get(f"/console/running/{number}", query_string={"to": v2.id}).get_data(as_text=True)
     assert 'id="dry-run"' in page and "可以迁移到第 2 版" in page
     assert case_of(runtime, number)[1].definition_id == version_id(runtime, 1)  # the dry run changed nothing
-    with caplog.at_level(logging.INFO, logger="huiju.audit"):
-        page = post(client, f"/console/running/{number}/migrate", to=str(v2.id))
+    page = post(client, f"/console/running/{number}/migrate", to=str(v2.id))
     assert "办件已迁移到第 2 版" in page and case_of(runtime, number)[1].definition_id == v2.id
-    assert audited(caplog)[-1]["action"] == "case.migrate"
+    assert audited(runtime, *OPERATIONS)[-1]["action"] == "case.migrate"
     decide(runtime, OFFICER, "intake", "accept")
     assert ready_task(runtime, "check_materials")  # version 2's new step
 

@@ -9,7 +9,7 @@
   submitted with (the current one for the cases there are).
 
 Revision ID: 0012
-Revises: 0004 (the lead re-chains revisions when merging)
+Revises: 0005, 0004 (it joins the engine's 0004, which branches from 0003, to the chain ending in 0005)
 Create Date: 2026-12-06 12:00:00
 """
 
@@ -25,7 +25,7 @@ from alembic import op
 import huiju.db
 
 revision: str = "0012"
-down_revision: str | None = "0004"
+down_revision: str | tuple[str, ...] | None = ("0005", "0004")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
