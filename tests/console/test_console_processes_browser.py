@@ -206,3 +206,35 @@ def test_the_item_form_previews_the_portal_form_as_the_schema_is_typed(base_url:
         schema.fill(text[:-5])
         expect(page.locator("#schema-problem")).to_contain_text("尚不是合法的 JSON")
         c.shot("processes-7-item-preview.png")
+
+
+def test_the_case_page_diagram_fits_its_box_zooms_and_pans(runtime: Runtime, base_url: str) -> None:
+    from playwright.sync_api import expect
+
+    number = submit(runtime)  # it waits at the community's intake
+    with console(base_url, (1440, 900)) as c:
+        page = c.page
+        c.sign_in(OFFICER)
+        page.goto(f"{base_url}/console/cases/{number}")
+        box = page.locator("#diagram")
+        expect(box).to_have_attribute("data-rendered", "yes")
+        assert page.locator('#diagram [data-element-id="intake"].current').count() == 1
+        state = """() => { const canvas = window.huijuDiagrams["diagram"].get("canvas"); const view = canvas.viewbox();
+                           return [canvas.zoom(), view.x, view.inner.x >= view.x - 1
+                                   && view.inner.x + view.inner.width <= view.x + view.width + 1]; }"""
+        fitted, _x, inside = page.evaluate(state)
+        assert inside  # the whole process is within the box
+        page.locator('.diagram-tools[data-for="diagram"] [data-zoom="in"]').click()
+        zoomed, before, _inside = page.evaluate(state)
+        assert zoomed > fitted * 1.2
+        bounds = box.bounding_box()
+        assert bounds is not None
+        middle = (bounds["x"] + bounds["width"] / 2, bounds["y"] + bounds["height"] / 2)
+        page.mouse.move(*middle)
+        page.mouse.down()
+        page.mouse.move(middle[0] - 150, middle[1] - 40, steps=8)
+        page.mouse.up()
+        assert page.evaluate(state)[1] > before + 50  # dragged: the view moved along the diagram
+        c.shot("case-diagram-zoomed.png")
+        page.locator('.diagram-tools[data-for="diagram"] [data-zoom="fit"]').click()
+        assert abs(page.evaluate(state)[0] - fitted) < 0.01
