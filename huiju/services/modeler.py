@@ -53,11 +53,15 @@ def _choices(table: dict[str, Message], locale: str) -> list[dict[str, str]]:
 def palette(session: Session, actor: Actor, locale: str) -> dict[str, Any]:
     require_editor(actor)
     operations = []
-    for name, spec in sorted(adapter_registry.OPERATIONS.items()):
-        words = OPERATIONS.get(name)
+    # Every system of the one registry: the built-in ones and those an integrator uploaded (their
+    # operations named by the system's title and the SOAP operation they map to).
+    specs = [(spec, system) for system in adapter_registry.REGISTRY.systems() for spec in system.operations]
+    for spec, system in sorted(specs, key=lambda pair: pair[0].name):
+        words = OPERATIONS.get(spec.name)
+        label = words.localize(locale) if words else f"{system.title.localize(locale)} · {spec.soap_operation}"
         operations.append({
-            "code": name,
-            "label": words.localize(locale) if words else name,
+            "code": spec.name,
+            "label": label,
             "params": [{"name": p.name, "type": next((_PY_TYPES[t] for t in p.types if t in _PY_TYPES), "str"),
                         "required": p.required} for p in spec.params],
         })  # fmt: skip

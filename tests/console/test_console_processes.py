@@ -6,13 +6,19 @@ two versions; a decision table and a called process deployed on their own."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from console_support import csrf, sign_in, submit
 from flask import Flask
 from flask.testing import FlaskClient
 from processes_support import BPMN, PROCESS, audited, replaced, subsidy, with_check_step
 
+from adapters.registry import REGISTRY
 from huiju.runtime import Runtime
+from huiju.services import systems
+from huiju.services.actors import load_actor
 from officer_console.processes import beijing_time
 from workflows_bpmn.models import ProcessDefinition
 
@@ -173,6 +179,29 @@ def test_the_palette_offers_what_huiju_reads_in_words(app: Flask) -> None:
     assert {"code": "pauses_clock", "label": "等待期间时限暂停计算（补正）"} in palette["flags"]
     assert [p["id"] for p in palette["processes"]] == ["community_approval", PROCESS, "rating_follow_up",
                                                         "service_request"]  # fmt: skip
+
+
+@pytest.fixture()
+def housing_uploaded(runtime: Runtime) -> Iterator[None]:
+    """The housing system's WSDL uploaded by the integrator and one of its operations mapped."""
+    wsdl = (Path(__file__).parents[1] / "admin" / "housing.wsdl").read_bytes()
+    with runtime.db.transaction() as session:
+        integrator = load_actor(session, "integrator")
+        systems.upload_system(session, integrator, "housing", "住房保障系统", "housing security system", wsdl)
+        systems.map_operation(session, integrator, "housing", "housing.query_housing", "QueryHousing")
+    systems.refresh_registry()
+    yield
+    REGISTRY.refresh(force=True)  # the next test's database has no uploaded systems
+
+
+def test_the_palette_offers_an_uploaded_systems_operation(app: Flask, housing_uploaded: None) -> None:
+    operations = {o["code"]: o for o in admin(app).get("/console/processes/palette.json").get_json()["operations"]}
+    assert operations["housing.query_housing"]["label"] == "住房保障系统 · QueryHousing"
+    assert {p["name"] for p in operations["housing.query_housing"]["params"]} >= {"id_number"}
+    english = admin(app, lang="en").get("/console/processes/palette.json").get_json()["operations"]
+    assert {"code": "housing.query_housing", "label": "housing security system · QueryHousing"} in [
+        {"code": o["code"], "label": o["label"]} for o in english
+    ]
 
 
 def test_a_new_process_starts_from_a_diagram_with_a_start_event(app: Flask) -> None:
