@@ -16,6 +16,7 @@ from huiju.app.seed import community_for
 from huiju.db import utcnow
 from huiju.models import Case, CaseStatus, Resident
 from huiju.runtime import Runtime
+from huiju.services import audit_trail
 from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
 from huiju.services.clock import china_day
@@ -144,7 +145,11 @@ def test_migrate_one_case_after_its_dry_run(runtime: Runtime, app: Flask) -> Non
     assert case_of(runtime, number)[1].definition_id == version_id(runtime, 1)  # the dry run changed nothing
     page = post(client, f"/console/running/{number}/migrate", to=str(v2.id))
     assert "办件已迁移到第 2 版" in page and case_of(runtime, number)[1].definition_id == v2.id
-    assert audited(runtime, *OPERATIONS)[-1]["action"] == "case.migrate"
+    [entry] = [e for e in audited(runtime, *OPERATIONS) if e["action"] == "case.migrate"]
+    assert (entry["channel"], entry["definition"]) == ("console", "elderly_care_subsidy v2")
+    assert (entry["before"]["definition_id"], entry["after"]["definition_id"]) == (version_id(runtime, 1), v2.id)
+    with runtime.db.sessions() as session:  # in the hash chain with every other entry, and it holds
+        assert audit_trail.verify(session).ok
     decide(runtime, OFFICER, "intake", "accept")
     assert ready_task(runtime, "check_materials")  # version 2's new step
 
