@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from huiju.cli.support import handle_errors, runtime_ctx, say
+from huiju.cli.support import acting_administrator, handle_errors, runtime_ctx, say
 from huiju.i18n import _
 
 
@@ -19,28 +19,26 @@ def register(case: click.Group, process: click.Group) -> None:
 @click.command("suspend", help="Suspend a case (中止): no timer fires and no call is sent until it is resumed.")
 @click.argument("number")
 @click.option("--reason", required=True)
-@click.option("--as", "username", default="admin", show_default=True)
+@click.option("--as", "username", default=None, help="An administrator (default: admin, or the only one).")
 @handle_errors
-def case_suspend(number: str, reason: str, username: str) -> None:
+def case_suspend(number: str, reason: str, username: str | None) -> None:
     from huiju.services import running
-    from huiju.services.actors import load_actor
 
     with runtime_ctx() as rt, rt.db.transaction() as session:
-        running.suspend_case(session, rt.engine, load_actor(session, username), number, reason)
+        running.suspend_case(session, rt.engine, acting_administrator(session, username), number, reason)
     say(_("case {number} suspended", number=number))
 
 
 @click.command("resume", help="Resume a suspended case where it stood.")
 @click.argument("number")
 @click.option("--reason", required=True)
-@click.option("--as", "username", default="admin", show_default=True)
+@click.option("--as", "username", default=None, help="An administrator (default: admin, or the only one).")
 @handle_errors
-def case_resume(number: str, reason: str, username: str) -> None:
+def case_resume(number: str, reason: str, username: str | None) -> None:
     from huiju.services import running
-    from huiju.services.actors import load_actor
 
     with runtime_ctx() as rt, rt.db.transaction() as session:
-        running.resume_case(session, rt.engine, load_actor(session, username), number, reason)
+        running.resume_case(session, rt.engine, acting_administrator(session, username), number, reason)
     say(_("case {number} resumed", number=number))
 
 
@@ -49,14 +47,14 @@ def case_resume(number: str, reason: str, username: str) -> None:
 @click.option("--to", "to_step", required=True)
 @click.option("--from", "from_step", default=None, help="The step it stands on, when it stands on several.")
 @click.option("--reason", required=True)
-@click.option("--as", "username", default="admin", show_default=True)
+@click.option("--as", "username", default=None, help="An administrator (default: admin, or the only one).")
 @handle_errors
-def case_move(number: str, to_step: str, from_step: str | None, reason: str, username: str) -> None:
+def case_move(number: str, to_step: str, from_step: str | None, reason: str, username: str | None) -> None:
     from huiju.services import running
-    from huiju.services.actors import load_actor
 
     with runtime_ctx() as rt, rt.db.transaction() as session:
-        running.move_case(session, rt.engine, load_actor(session, username), number, to_step, reason, from_step)
+        actor = acting_administrator(session, username)
+        running.move_case(session, rt.engine, actor, number, to_step, reason, from_step)
     say(_("case {number} moved to {step}", number=number, step=to_step))
 
 
@@ -64,14 +62,13 @@ def case_move(number: str, to_step: str, from_step: str | None, reason: str, use
 @click.argument("process_id")
 @click.argument("old", type=int)
 @click.argument("new", type=int)
-@click.option("--as", "username", default="admin", show_default=True)
+@click.option("--as", "username", default=None, help="An administrator (default: admin, or the only one).")
 @handle_errors
-def process_diff(process_id: str, old: int, new: int, username: str) -> None:
+def process_diff(process_id: str, old: int, new: int, username: str | None) -> None:
     from huiju.services import processes
-    from huiju.services.actors import load_actor
 
     with runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
-        comparison = processes.compare_versions(session, load_actor(session, username), process_id, old, new)
+        comparison = processes.compare_versions(session, acting_administrator(session, username), process_id, old, new)
         locale = rt.settings.lang
     marks = {"added": "+", "removed": "-", "changed": "~"}
     for change in comparison.changes:
@@ -101,15 +98,16 @@ def process_diff(process_id: str, old: int, new: int, username: str) -> None:
 @click.option("--to", "new", type=int, required=True, help="The version to move them to.")
 @click.option("--case", "number", default=None, help="Only this case.")
 @click.option("--dry-run", is_flag=True, help="Say what would move and what cannot, and why; change nothing.")
-@click.option("--as", "username", default="admin", show_default=True)
+@click.option("--as", "username", default=None, help="An administrator (default: admin, or the only one).")
 @handle_errors
-def process_migrate(process_id: str, old: int, new: int, number: str | None, dry_run: bool, username: str) -> None:
+def process_migrate(
+    process_id: str, old: int, new: int, number: str | None, dry_run: bool, username: str | None
+) -> None:
     from huiju.services import processes, running
-    from huiju.services.actors import load_actor
 
     with runtime_ctx() as rt:
         with rt.db.sessions() as session:
-            actor = load_actor(session, username)
+            actor = acting_administrator(session, username)
             source = processes.get_version(session, actor, process_id, old).id
             target = processes.get_version(session, actor, process_id, new).id
             plan = running.migration_plan(session, rt.engine, actor, source, target)
