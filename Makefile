@@ -97,7 +97,9 @@ browser-deps: $(STAMP)
 	@$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/python -m pip install --quiet playwright
 
 # The console's browser libraries, from the npm registry into officer_console/static/vendor (not
-# committed: ~4 MB of minified builds; served by Flask, no CDN at run time). Versions pinned here.
+# committed: ~6 MB of minified builds; served by Flask, no CDN at run time). Versions pinned here.
+# bpmn-js: the viewer of the case page, the navigated viewer and the modeler of the process pages
+# (with its palette font); the properties panel of the modeler is the console's own (modeler.js).
 VENDOR := officer_console/static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
 NPM_PACKAGES := bpmn-js@18.31.1 echarts@6.1.0
@@ -106,6 +108,9 @@ $(VENDOR_STAMP): Makefile
 	rm -rf $(VENDOR) .npm-console && mkdir -p $(VENDOR)/bpmn-js $(VENDOR)/echarts .npm-console
 	npm install --silent --no-audit --no-fund --prefix .npm-console $(NPM_PACKAGES)
 	cp .npm-console/node_modules/bpmn-js/dist/bpmn-viewer.production.min.js $(VENDOR)/bpmn-js/
+	cp .npm-console/node_modules/bpmn-js/dist/bpmn-modeler.production.min.js $(VENDOR)/bpmn-js/
+	cp .npm-console/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/bpmn-js/
+	cp -r .npm-console/node_modules/bpmn-js/dist/assets/bpmn-font $(VENDOR)/bpmn-js/
 	cp .npm-console/node_modules/bpmn-js/dist/assets/diagram-js.css .npm-console/node_modules/bpmn-js/dist/assets/bpmn-js.css $(VENDOR)/bpmn-js/
 	cp .npm-console/node_modules/bpmn-js/LICENSE $(VENDOR)/bpmn-js/
 	cp .npm-console/node_modules/echarts/dist/echarts.min.js .npm-console/node_modules/echarts/LICENSE $(VENDOR)/echarts/

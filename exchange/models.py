@@ -23,6 +23,7 @@ class MessageStatus(enum.StrEnum):
     DELIVERED = "delivered"  # the reply is stored
     DEAD = "dead"  # failed permanently or ran out of attempts
     CANCELLED = "cancelled"  # the step that asked for it no longer waits (a timer interrupted it)
+    HELD = "held"  # its case is suspended (中止): sent when the case is resumed
 
 
 class OutboxMessage(Base):

@@ -5,7 +5,12 @@ A message's life, as a job in Camunda's job executor::
     enqueue ─► pending ─claim─► leased ─record─► delivered ─settle─► taken by its step
                  ▲   │                 │    └──► pending again (transient failure, after a backoff)
                  │   └─cancel─► cancelled      └──► dead ─settle─► taken (boundary error or incident)
-                 └──────────── requeue (an officer retries a dead message) ◄──────┘
+                 ├──────────── requeue (an officer retries a dead message) ◄──────┘
+                 └─hold─► held ─release─► pending   (the case suspended by an administrator, resumed)
+
+A message held while an attempt is on the wire loses that attempt's outcome (its recording finds
+the message no longer pending): it is sent again on release with the same id, and the receiver,
+which acts once per id, answers alike.
 
 Every function here is one statement on the outbox table in the caller's transaction, except
 :func:`claim` (its own transaction: the lease must be committed before the network call) and
@@ -213,6 +218,30 @@ def requeue(session: Session, message_ids: Iterable[str]) -> list[str]:
         .returning(T.c.message_id)
     )
     return list(session.scalars(stmt))
+
+
+def hold(session: Session, instance_id: int) -> list[str]:
+    """The pending messages of a suspended instance are not sent until :func:`release`."""
+    stmt = (
+        update(T)
+        .where(T.c.process_instance_id == instance_id, T.c.status == MessageStatus.PENDING)
+        .values(status=MessageStatus.HELD, locked_until=None)
+        .returning(T.c.message_id)
+    )
+    return sorted(session.scalars(stmt))
+
+
+def release(session: Session, instance_id: int) -> list[str]:
+    """The held messages of a resumed instance, pending again at once (to be handed to the broker
+    after commit, marked dispatched now); returns their ids."""
+    now = utcnow()
+    stmt = (
+        update(T)
+        .where(T.c.process_instance_id == instance_id, T.c.status == MessageStatus.HELD)
+        .values(status=MessageStatus.PENDING, next_attempt_at=now, dispatched_at=now, locked_until=None)
+        .returning(T.c.message_id)
+    )
+    return sorted(session.scalars(stmt))
 
 
 def settle(session: Session, message_id: str) -> Settled | None:

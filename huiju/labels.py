@@ -26,6 +26,7 @@ STATUSES: dict[str, Message] = {
     "street_review": _("street_review"),
     "processing": _("processing"),
     "incident": _("incident"),
+    "suspended": _("suspended"),
     "concluded": _("concluded"),
     "withdrawn": _("withdrawn"),
 }
@@ -90,6 +91,10 @@ TIMELINE: dict[str, Message] = {
     "withdrawn": _("withdrawn"),
     "rated": _("rated"),
     "deadline_recomputed": _("deadline_recomputed"),
+    "suspended": _("suspended"),
+    "resumed": _("resumed"),
+    "moved": _("moved"),
+    "migrated": _("migrated"),
     "callback_held": _("callback_held"),
 }
 

@@ -89,6 +89,9 @@ def _add_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_link("Incidents", label=_l("Incidents"), href="CaseView.incidents", icon="fa-bolt")
     appbuilder.add_view(DashboardView, "Dashboard", label=_l("Dashboard"), icon="fa-chart-bar")
     appbuilder.add_view(CalendarView, "Calendar", label=_l("Calendar"), icon="fa-calendar")
+    from officer_console.processes import register as register_processes
+
+    register_processes(appbuilder)
     from officer_console.admin import register as register_admin
 
     register_admin(appbuilder)  # administration, integration, the account's password, the guides

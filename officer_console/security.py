@@ -34,6 +34,7 @@ from huiju.web.runtime import runtime
 from huiju.web.sessions import ServerSessionInterface, cookie_settings, end_session, regenerate_session
 from huiju.web.signins import refused
 from huiju.web.throttle import TooManyAttempts, init_throttle, throttle_of
+from officer_console.processes import ADMINISTRATOR_PERMISSIONS, INTEGRATOR_PERMISSIONS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,9 +67,10 @@ FAB_ROLES: dict[str, list[list[str]]] = {
         ["^(DashboardView|CalendarView)$", "^can_"],
         ["^(Dashboard|Calendar)$", "^menu_access$"],
         *_ADMINISTRATION,
+        *ADMINISTRATOR_PERMISSIONS,
         *_EVERYONE,
     ],
-    Role.INTEGRATOR.value: [*_OVERSEER, *_INTEGRATION, *_EVERYONE],
+    Role.INTEGRATOR.value: [*_OVERSEER, *_INTEGRATION, *INTEGRATOR_PERMISSIONS, *_EVERYONE],
     PUBLIC_ROLE: [],
 }
 

@@ -132,7 +132,7 @@ class CaseView(BaseView):  # type: ignore[misc]
                 "console/case.html", file=file, actionable=mine, colleagues=colleagues, actor=actor,
                 label=label, locale=lang, reasons=decisions.REFUSAL_REASONS,
                 calendar_left=worklist.time_left_of(session, file.case),
-                form_fields=forms.readable(file.case.item.form_schema, file.case.form_data, lang),
+                form_fields=forms.readable(file.case.form_schema, file.case.form_data, lang),
             )  # fmt: skip
             applicant = file.case.applicant_id
         audit.record_read(runtime().db, actor, "case.read", target_kind="case", target=number, case_number=number,

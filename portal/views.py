@@ -103,7 +103,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
             "text_of": lambda pair: in_locale(pair, locale),
             "item_name": lambda item: item.name if locale == "zh_CN" else (item.name_en or item.name),
             "material_name": lambda m: in_locale({"zh": m.get("name", ""), "en": m.get("name_en", "")}, locale),
-            "form_fields": lambda case: forms.readable(case.item.form_schema, case.form_data, locale),
+            "form_fields": lambda case: forms.readable(case.form_schema, case.form_data, locale),
         }
 
     @bp.get("/")

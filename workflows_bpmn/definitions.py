@@ -1,7 +1,9 @@
 """Deployed process definitions: deploy a new version, find one, and cache its parsed spec.
 
 A definition is parsed once per process and version (about 1 ms a file, but a case step must not
-pay it); the cache is keyed by the definition row id, which never changes meaning.
+pay it); the cache is keyed by the definition row id, which never changes meaning. A decision table
+may be deployed on its own (a definition of kind ``dmn``), and a process may call processes and
+decisions deployed apart from it (see :mod:`workflows_bpmn.references`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from typing import Any
 
 from lxml import etree
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from huiju.db import utcnow
 from huiju.errors import DeployError, NotFoundError
 from huiju.i18n import _
-from workflows_bpmn.models import ProcessDefinition
-from workflows_bpmn.validation import ParsedBundle, parse_bundle
+from workflows_bpmn.models import DefinitionKind, ProcessDefinition
+from workflows_bpmn.references import dependency_sources, external_calls, resolve
+from workflows_bpmn.validation import ParsedBundle, Roots, parse_bundle, static_checks
 
 PROCESS_FOLDER = Path(__file__).parent / "processes"
 _DMN_DECISION_XPATH = "//*[local-name()='decision']/@id"
@@ -84,7 +88,10 @@ class SpecCache:
     def get(self, definition: ProcessDefinition) -> tuple[Any, dict[str, Any]]:
         found = self._specs.get(definition.id)
         if found is None:
-            found = self._parse(definition)
+            session = object_session(definition)
+            if session is None:
+                raise NotFoundError(_("no process definition {definition_id}", definition_id=definition.id))
+            found = self._parse(session, definition)
         return found
 
     def get_by_id(self, session: Session, definition_id: int) -> tuple[Any, dict[str, Any]]:
@@ -94,23 +101,85 @@ class SpecCache:
             definition = session.get(ProcessDefinition, definition_id)
             if definition is None:
                 raise NotFoundError(_("no process definition {definition_id}", definition_id=definition_id))
-            found = self._parse(definition)
+            found = self._parse(session, definition)
         return found
 
-    def _parse(self, definition: ProcessDefinition) -> tuple[Any, dict[str, Any]]:
-        bundle = parse_bundle(definition.sources, self.functions, definition.process_id)
+    def _parse(self, session: Session, definition: ProcessDefinition) -> tuple[Any, dict[str, Any]]:
+        if definition.kind is DefinitionKind.DMN:
+            raise NotFoundError(
+                _("'{process_id}' is a decision table: cases run on processes", process_id=definition.process_id)
+            )
+        dependencies = dependency_sources(session, definition.references or [])
+        bundle = parse_bundle(definition.sources, self.functions, definition.process_id, dependencies=dependencies,
+                              references=definition.references or [])  # fmt: skip
         found = (bundle.spec, bundle.subprocess_specs)
         with self._lock:
             self._specs[definition.id] = found
         return found
 
     def prime(self, definition: ProcessDefinition, bundle: ParsedBundle) -> None:
+        if bundle.spec is None:
+            return
         with self._lock:
             self._specs[definition.id] = (bundle.spec, bundle.subprocess_specs)
 
 
-def validate(sources: Mapping[str, str], functions: Mapping[str, Callable[..., Any]]) -> ParsedBundle:
-    return parse_bundle(sources, functions)
+def check(
+    session: Session | None,
+    sources: Mapping[str, str],
+    functions: Mapping[str, Callable[..., Any]],
+    *,
+    collect: bool = False,
+) -> ParsedBundle:
+    """Every deploy-time check, what the files call resolved among deployed definitions (which
+    needs ``session`` only when they call something they do not hold); nothing is written."""
+    roots = Roots.of(sources)
+    static_checks(roots, functions, collect=collect)
+    calls = external_calls(roots)
+    references: list[dict[str, Any]] = []
+    dependencies: dict[str, str] = {}
+    if calls:
+        if session is None:
+            raise DeployError(_("these files call processes or decisions deployed apart: validate them against "
+                                "the database (huiju process validate with HUIJU_DATABASE_URL)"))  # fmt: skip
+        references = resolve(session, calls)
+        dependencies = dependency_sources(session, references, roots)
+    bundle = parse_bundle(sources, functions, dependencies=dependencies, references=references, collect=collect)
+    if session is not None:
+        _check_namespace(session, bundle)
+    return bundle
+
+
+def calls_deployed(sources: Mapping[str, str]) -> bool:
+    """Whether the files call processes or decisions they do not hold (looked up when deployed)."""
+    try:
+        return bool(external_calls(Roots.of(sources)))
+    except DeployError:
+        return False  # refused anyway, by the checks that say why
+
+
+def _check_namespace(session: Session, bundle: ParsedBundle) -> None:
+    """A process and a decision table deployed apart may not share an id: calls name them by it."""
+    other = session.scalar(
+        select(ProcessDefinition.kind)
+        .where(ProcessDefinition.process_id == bundle.process_id, ProcessDefinition.kind != bundle.kind)
+        .limit(1)
+    )
+    if other is not None:
+        raise DeployError(
+            _("'{process_id}' is already the id of a deployed {kind}: give this one another id",
+              process_id=bundle.process_id, kind=KIND_WORDS[other])
+        )  # fmt: skip
+
+
+#: A definition's kind in words.
+KIND_WORDS = {DefinitionKind.BPMN: _("process"), DefinitionKind.DMN: _("decision table")}
+
+
+def validate(
+    sources: Mapping[str, str], functions: Mapping[str, Callable[..., Any]], session: Session | None = None
+) -> ParsedBundle:
+    return check(session, sources, functions)
 
 
 def deploy(
@@ -121,8 +190,9 @@ def deploy(
     deployed_by: str,
     cache: SpecCache | None = None,
 ) -> DeployResult:
-    """Store a new version of the process, unless the latest version has the same content."""
-    bundle = parse_bundle(sources, functions)
+    """Store a new version of the process (or decision table), unless the latest version has the
+    same content and calls the same deployed definitions."""
+    bundle = check(session, sources, functions)
     latest = latest_definition(session, bundle.process_id, required=False)
     if latest is not None and latest.content_hash == bundle.content_hash:
         return DeployResult(latest, created=False)
@@ -134,6 +204,9 @@ def deploy(
         content_hash=bundle.content_hash,
         sources=bundle.sources,
         deployed_by=deployed_by,
+        deployed_at=utcnow(),
+        kind=bundle.kind,
+        references=bundle.references,
     )
     session.add(definition)
     session.flush()
@@ -157,7 +230,7 @@ def latest_definition(session: Session, process_id: str, *, required: bool = Tru
 
 _LATEST = (
     select(ProcessDefinition.id, ProcessDefinition.name, ProcessDefinition.version)
-    .where(ProcessDefinition.process_id == bindparam("pid"))
+    .where(ProcessDefinition.process_id == bindparam("pid"), ProcessDefinition.kind == DefinitionKind.BPMN)
     .order_by(ProcessDefinition.version.desc())
     .limit(1)
 )

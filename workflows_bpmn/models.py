@@ -12,8 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from huiju.db import Base, UTCDateTime, utcnow
 
 
+class DefinitionKind(enum.StrEnum):
+    BPMN = "bpmn"  # a process: cases run on it
+    DMN = "dmn"  # a decision table deployed on its own, called by processes (calledDecisionId)
+
+
 class ProcessDefinition(Base):
-    """One deployed version of a process: its BPMN/DMN sources, their hash and a version number."""
+    """One deployed version of a process (or of a decision table deployed on its own): its BPMN/DMN
+    sources, their hash, a version number, and what it calls that was deployed apart from it."""
 
     __tablename__ = "process_definition"
     __table_args__ = (UniqueConstraint("process_id", "version"),)
@@ -27,12 +33,22 @@ class ProcessDefinition(Base):
     sources: Mapped[dict[str, str]] = mapped_column(JSON)
     deployed_by: Mapped[str] = mapped_column(String(64))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[DefinitionKind] = mapped_column(
+        Enum(DefinitionKind, native_enum=False, length=8), default=DefinitionKind.BPMN
+    )
+    # Processes and decisions deployed on their own that this version calls, resolved when it was
+    # deployed (see workflows_bpmn.references): [{"kind", "ref", "element", "definition_id",
+    # "version"}]. A running case calls exactly these, whatever is deployed later.
+    references: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
 
 class InstanceStatus(enum.StrEnum):
     RUNNING = "running"  # waiting for a person, a timer or a government system
     INCIDENT = "incident"  # stopped until an officer retries it: see incident_kind and incident_detail
     COMPLETED = "completed"
+    # Held by an administrator (中止): no timer fires, no call is sent, no task is decided until it is
+    # resumed; suspended_from keeps the status it returns to.
+    SUSPENDED = "suspended"
 
 
 class ProcessInstance(Base):
@@ -59,6 +75,8 @@ class ProcessInstance(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Optimistic locking: a stale writer fails instead of overwriting a newer step.
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    # While SUSPENDED: the status the instance had (running or incident), restored on resume.
+    suspended_from: Mapped[str | None] = mapped_column(String(16))
 
     definition: Mapped[ProcessDefinition] = relationship()
 

@@ -249,6 +249,8 @@ class Engine:
             settled = outbox.settle(session, message_id)
             return None
         with self.step(session, instance_id) as step:
+            if step.instance.status is InstanceStatus.SUSPENDED:
+                return None  # taken when the instance is resumed (the sweep finds it unsettled)
             settled = outbox.settle(session, message_id)
             if settled is not None:
                 self.take(step, settled)
@@ -345,7 +347,7 @@ class Engine:
         with self.step(session, instance_id) as step:
             instance = step.instance
             due = instance.next_timer_due
-            if instance.status is InstanceStatus.COMPLETED or due is None or due > utcnow():
+            if instance.status in (InstanceStatus.COMPLETED, InstanceStatus.SUSPENDED) or due is None or due > utcnow():
                 return None
             workflow = step.workflow
             waiting = {t.id for t in workflow.get_tasks(state=TaskState.WAITING)}
@@ -394,6 +396,10 @@ class Engine:
 
     def _ready_task(self, step: Step, human: HumanTask) -> Any:
         """The ready workflow task of a human task, or a clear conflict (the workflow decides)."""
+        if step.instance.status is InstanceStatus.SUSPENDED:
+            raise ConflictError(
+                _("the case is suspended by an administrator; its tasks can be decided once it is resumed")
+            )
         ended = step.instance.status is InstanceStatus.COMPLETED  # its state is a summary: no tasks
         task = None if ended else step.workflow.get_task_from_id(UUID(human.id))
         if task is not None and task.state == TaskState.READY and human.status is HumanTaskStatus.READY:

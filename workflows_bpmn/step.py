@@ -67,7 +67,8 @@ INSTANCE = cast(Table, ProcessInstance.__table__)
 STUCK = "stuck"
 STUCK_DETAIL = "no task is ready, no call is pending, and no timer or message is awaited"
 #: The columns a step may change, beside the state itself.
-ROW_FIELDS = ("status", "outcome", "next_timer_due", "incident_kind", "incident_detail")
+ROW_FIELDS = ("status", "outcome", "next_timer_due", "incident_kind", "incident_detail", "definition_id",
+              "suspended_from")  # fmt: skip
 # Statements built once: building one costs more than running it (its cache key, its compilation).
 _READ = select(INSTANCE).where(INSTANCE.c.id == bindparam("iid"))
 _LOCK = _READ.with_for_update()
@@ -337,7 +338,9 @@ def finish(engine: Engine, step: Step, *, new: bool = False) -> None:
     session, instance, result = step.session, step.instance, step.result
     if step.advance or step.mirror:
         workflow, script_engine = step.workflow, step.script_engine
-        if step.advance:
+        if step.advance and instance.status is not InstanceStatus.SUSPENDED:
+            # A suspended instance takes in what arrives (a reply, a callback) but moves on only when
+            # it is resumed (see workflows_bpmn.administration).
             with step_errors(instance):
                 workflow.do_engine_steps()
         after = MirrorState.of(workflow)

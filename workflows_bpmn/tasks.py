@@ -123,7 +123,8 @@ def _take(engine: Engine, step: Step, claimed: Claimed, attempt: delivery.Attemp
 def unsettled_messages(db: Database, limit: int = 100) -> list[tuple[str, int | None]]:
     """Delivered or dead messages whose outcome their instance has not taken yet.
 
-    Instances in incident are left alone until an officer retries them.
+    Instances in incident are left alone until an officer retries them, suspended ones until an
+    administrator resumes them.
     """
     with db.sessions() as session:
         rows = session.execute(
@@ -132,7 +133,10 @@ def unsettled_messages(db: Database, limit: int = 100) -> list[tuple[str, int | 
             .where(
                 OutboxMessage.settled_at.is_(None),
                 OutboxMessage.status.in_([MessageStatus.DELIVERED, MessageStatus.DEAD]),
-                or_(ProcessInstance.id.is_(None), ProcessInstance.status != InstanceStatus.INCIDENT),
+                or_(
+                    ProcessInstance.id.is_(None),
+                    ProcessInstance.status.not_in([InstanceStatus.INCIDENT, InstanceStatus.SUSPENDED]),
+                ),
             )
             .order_by(OutboxMessage.id)
             .limit(limit)

@@ -292,12 +292,13 @@ def demo_scale() -> None:
     run_demo_scale()
 
 
-from huiju.cli import adapters, audit, calendar, callbacks, cases, exchange, residents, users  # noqa: E402,F401 - they register
+from huiju.cli import adapters, audit, calendar, callbacks, cases, exchange, operations, residents, users  # noqa: E402,F401 - they register
 
 adapters.register(main)
 audit.register(main)
 calendar.register(main)
 cases.register(main)
+operations.register(cases.case, cases.process)
 exchange.register(main)
 callbacks.register(main)
 residents.register(main)

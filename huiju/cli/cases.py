@@ -152,22 +152,39 @@ def process() -> None:
     pass
 
 
-@process.command("validate", help="Run the deploy-time checks without deploying.")
+@process.command(
+    "validate", help="Run the deploy-time checks without deploying (every problem, each naming its element)."
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @handle_errors
 def process_validate(files: tuple[Path, ...]) -> None:
-    from workflows_bpmn.definitions import read_sources, validate
-    from workflows_bpmn.expressions import host_functions
+    from sqlalchemy.orm import Session
 
-    bundle = validate(read_sources(files), host_functions())
-    say(
-        _(
-            "ok: process '{process_id}' ({name}) from {files}",
-            process_id=bundle.process_id,
-            name=bundle.name,
-            files=", ".join(bundle.sources),
-        )
-    )
+    from huiju.errors import DeployError
+    from workflows_bpmn.definitions import calls_deployed, check, read_sources
+    from workflows_bpmn.expressions import host_functions
+    from workflows_bpmn.validation import ParsedBundle, findings_of
+
+    sources = read_sources(files)
+
+    def checked(session: Session | None) -> ParsedBundle:
+        try:
+            return check(session, sources, host_functions(), collect=True)
+        except DeployError as exc:
+            found = findings_of(exc)
+            if len(found) == 1:  # one problem: its reason is the one line printed
+                raise DeployError(found[0].text) from exc
+            for finding in found:
+                say(finding.text, err=True)
+            raise DeployError(_("{count} problem(s) found; nothing was deployed", count=len(found))) from exc
+
+    if calls_deployed(sources):  # what the files call is looked up among the deployed definitions
+        with runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
+            bundle = checked(session)
+    else:
+        bundle = checked(None)
+    say(_("ok: process '{process_id}' ({name}) from {files}", process_id=bundle.process_id, name=bundle.name,
+          files=", ".join(sources)))  # fmt: skip
 
 
 @process.command("deploy", help="Deploy a new version (running cases stay on theirs).")

@@ -3,7 +3,7 @@
 from huiju.models.applications import BAD_RATING_LEVELS, Draft, Material, Rating
 from huiju.models.audit import AuditEntry
 from huiju.models.cases import FINAL, WITHDRAWABLE, Case, CaseEvent, CaseNumberCounter, CaseStatus
-from huiju.models.items import Item, ItemKind, ResponsibleLevel, Theme, TimeUnit
+from huiju.models.items import Item, ItemFormVersion, ItemKind, ItemState, ResponsibleLevel, Theme, TimeUnit
 from huiju.models.metrics import MetricCounter
 from huiju.models.orgs import Org, OrgLevel
 from huiju.models.residents import Resident
@@ -25,9 +25,11 @@ __all__ = [
     "CaseNumberCounter",
     "CaseStatus",
     "Item",
+    "ItemFormVersion",
     "ImportStatus",
     "ItemKind",
     "MetricCounter",
+    "ItemState",
     "Org",
     "PendingRegistration",
     "OrgLevel",

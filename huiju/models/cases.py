@@ -13,7 +13,7 @@ from sqlalchemy import JSON, Date, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from huiju.db import Base, UTCDateTime, utcnow
-from huiju.models.items import Item
+from huiju.models.items import Item, ItemFormVersion
 from huiju.models.orgs import Org
 from huiju.models.residents import Resident
 from huiju.models.users import User
@@ -29,6 +29,7 @@ class CaseStatus(enum.StrEnum):
     STREET_REVIEW = "street_review"  # 街道审核中
     PROCESSING = "processing"  # 办理中 (a government system is being called)
     INCIDENT = "incident"  # 异常 (a government system failed after its retries)
+    SUSPENDED = "suspended"  # 已中止 (held by an administrator; resumed where it stood)
     CONCLUDED = "concluded"  # 已办结
     WITHDRAWN = "withdrawn"  # 已撤回 (by the resident, before acceptance)
 
@@ -75,14 +76,22 @@ class Case(Base):
     clock_paused_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_days: Mapped[int] = mapped_column(default=0)  # in the item's limit unit
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The version of the item's form the case was submitted with (its schema reads its form data).
+    form_version_id: Mapped[int | None] = mapped_column(ForeignKey("item_form_version.id"))
 
     item: Mapped[Item] = relationship()
+    form_version: Mapped[ItemFormVersion | None] = relationship()
     applicant: Mapped[Resident] = relationship()
     community: Mapped[Org] = relationship()
     agent: Mapped[User | None] = relationship()
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def form_schema(self) -> dict[str, Any]:
+        """The JSON Schema the case's form data was submitted under (its item's, if it predates versions)."""
+        return self.form_version.form_schema if self.form_version is not None else self.item.form_schema
 
 
 class CaseEvent(Base):

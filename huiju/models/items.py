@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, String
+from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from huiju.db import Base
+from huiju.db import Base, UTCDateTime, utcnow
 
 
 class ItemKind(enum.StrEnum):
@@ -42,6 +43,14 @@ class TimeUnit(enum.StrEnum):
     CALENDAR_DAYS = "calendar_days"
 
 
+class ItemState(enum.StrEnum):
+    """An item's life in the catalogue: prepared, offered to residents, no longer offered."""
+
+    DRAFT = "draft"  # 草稿: being prepared, not shown in the portal
+    PUBLISHED = "published"  # 已发布: residents apply for it
+    WITHDRAWN = "withdrawn"  # 已停办: no new applications; cases already submitted go on
+
+
 class Item(Base):
     __tablename__ = "item"
 
@@ -64,4 +73,26 @@ class Item(Base):
     summary: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     eligibility: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # 申请条件
     steps: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)  # 办理流程
+    # Offered to residents: kept equal to ``state is PUBLISHED`` by the catalogue service.
     active: Mapped[bool] = mapped_column(default=True)
+    state: Mapped[ItemState] = mapped_column(Enum(ItemState, native_enum=False, length=16), default=ItemState.PUBLISHED)
+    # The version of the form (form_schema and required_materials) new applications use; every
+    # version is kept in item_form_version, and a case keeps the one it was submitted with.
+    form_version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ItemFormVersion(Base):
+    """One version of an item's application form: its JSON Schema and required materials."""
+
+    __tablename__ = "item_form_version"
+    __table_args__ = (UniqueConstraint("item_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), index=True)
+    version: Mapped[int]
+    form_schema: Mapped[dict[str, Any]] = mapped_column(JSON)
+    required_materials: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))

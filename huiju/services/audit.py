@@ -102,6 +102,14 @@ ACTIONS: dict[str, Message] = {
     "certificate.crl": _("refreshed a revocation list"),
     "message_log.verify": _("verified the message log"),
     "process.deploy": _("deployed a process"),
+    "case.suspend": _("suspended a case"),
+    "case.resume": _("resumed a case"),
+    "case.move": _("moved a case to another step"),
+    "case.migrate": _("migrated a case to another version"),
+    "item.create": _("added an item to the catalogue"),
+    "item.update": _("changed a catalogue item"),
+    "item.publish": _("published a catalogue item"),
+    "item.withdraw": _("withdrew a catalogue item"),
 }
 
 

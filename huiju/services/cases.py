@@ -21,6 +21,7 @@ from huiju.i18n import _
 from huiju.models import FINAL, Case, CaseEvent, CaseNumberCounter, CaseStatus, Item, Org, Resident, Role, User
 from huiju.services import audit, clock
 from huiju.services.actors import Actor, community_ids_of_street, duty_phone
+from huiju.services.catalogue_versions import current_form_version
 from workflows_bpmn.mirror import StepResult, TimelineEntry
 from workflows_bpmn.models import InstanceStatus, ProcessDefinition, ProcessInstance
 from workflows_bpmn.runner import WITHDRAWN as WITHDRAWN_OUTCOME
@@ -171,6 +172,7 @@ def submit_case(
     if actor.role is Role.COMMUNITY_OFFICER and actor.org_id != applicant.community_id:
         raise PermissionDenied(_("the applicant lives in another community"))
     form = _check_form(item, data)
+    form_version = current_form_version(session, item)
     phone = _contact_phone(form, applicant, agent)
     now = utcnow()
     today = clock.china_day(now)
@@ -189,6 +191,7 @@ def submit_case(
         agent=agent,
         agent_relation=agency.relation if agency else None,
         consent=agency.consent if agency else None,
+        form_version=form_version,
     )
     clock.apply(case, deadlines)
     session.add(case)
@@ -336,6 +339,8 @@ def _case_status(result: StepResult) -> tuple[CaseStatus | None, str | None]:
         return CaseStatus.CONCLUDED, instance.outcome
     if instance.status is InstanceStatus.INCIDENT:
         return CaseStatus.INCIDENT, None
+    if instance.status is InstanceStatus.SUSPENDED:
+        return CaseStatus.SUSPENDED, None
     if result.waiting_status:
         return CaseStatus(result.waiting_status), None
     if result.messages and all(m.system == "citizen_info" for m in result.messages):

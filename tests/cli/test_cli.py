@@ -104,6 +104,12 @@ def test_process_validate_names_the_problem(cli: CliRunner, tmp_path: Path) -> N
     assert refused.exit_code == 2
     assert "unknown service operation 'citizen_info.steal_everything'" in refused.output
     assert "verify_identity" in refused.output
+    twice = tmp_path / "twice.bpmn"
+    twice.write_text(bad.read_text(encoding="utf-8").replace(
+        'id="citizen_info.query_person"', 'id="citizen_info.read_minds"'), encoding="utf-8")  # fmt: skip
+    both = run(cli, "process", "validate", str(twice))  # every problem, then how many
+    assert both.exit_code == 2 and "'citizen_info.steal_everything'" in both.output
+    assert "'citizen_info.read_minds'" in both.output and "2 problem(s) found; nothing was deployed" in both.output
     (tmp_path / "notxml.bpmn").write_text("this is not xml", encoding="utf-8")
     assert "not well-formed XML" in run(cli, "process", "validate", str(tmp_path / "notxml.bpmn")).output
     (tmp_path / "other.bpmn").write_text("<html><body/></html>", encoding="utf-8")

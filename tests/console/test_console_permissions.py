@@ -24,6 +24,8 @@ from console_support import (
     submit,
 )
 from flask import Flask
+from process_matrix import PLACEHOLDERS as PROCESS_PLACEHOLDERS
+from process_matrix import PROCESS_CONSOLE
 
 from huiju.app.seed import DEMO_APPLICANT, DEMO_PASSWORD
 from huiju.runtime import Runtime
@@ -128,8 +130,9 @@ def test_console_routes(runtime: Runtime, app: Flask, method: str, template: str
 
 def test_every_console_route_has_its_row_in_the_matrix(app: Flask) -> None:
     console = app.extensions["huiju.console"]
-    rows = {(method, template) for method, template, _expected in CONSOLE + ADMIN_CONSOLE}
-    placeholders = {"<number>": "{n}", "<task_id>": "{t}", "<int:material_id>": "{m}", **ADMIN_PLACEHOLDERS}
+    rows = {(method, template) for method, template, _expected in CONSOLE + ADMIN_CONSOLE + PROCESS_CONSOLE}
+    placeholders = {"<number>": "{n}", "<task_id>": "{t}", "<int:material_id>": "{m}", **ADMIN_PLACEHOLDERS,
+                    **PROCESS_PLACEHOLDERS}  # fmt: skip
     for rule in console.url_map.iter_rules():
         if rule.endpoint in EXEMPT:
             continue

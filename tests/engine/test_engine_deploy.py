@@ -180,9 +180,11 @@ def test_empty_upload_is_refused(sources: dict[str, str]) -> None:
     refused(sources)
 
 
-def test_dmn_alone_is_refused() -> None:
+def test_a_dmn_alone_is_a_decision_table_known_by_its_decision() -> None:
     dmn = "elderly_care_subsidy_tier.dmn"
-    assert "only DMN" in refused({dmn: SHIPPED[dmn]})
+    bundle = parse_bundle({dmn: SHIPPED[dmn]}, FUNCTIONS)
+    assert (bundle.kind.value, bundle.process_id, bundle.name) == ("dmn", "subsidy_tier", "居家养老服务补贴等级判定")
+    assert "only DMN" in refused({dmn: SHIPPED[dmn], "other.dmn": SHIPPED[dmn].replace("subsidy_tier", "t2")})
 
 
 def test_deploy_versions_and_running_instances(rt: Runtime) -> None:
