@@ -87,6 +87,19 @@ browser-deps: $(STAMP)
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
 	else echo "The browser tests need Debian's $(BROWSER_PACKAGES): install them as root (apt-get install $(BROWSER_PACKAGES))"; exit 1; fi
 	@$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/python -m pip install --quiet playwright
+	@$(MAKE) --no-print-directory test-assets
+
+# axe-core (npm) runs inside the browser tests: every page of the journeys is audited at WCAG 2.1 AA.
+AXE_VERSION := 4.14.1
+TEST_VENDOR := tests/support/vendor
+.PHONY: test-assets
+test-assets: $(TEST_VENDOR)/axe-$(AXE_VERSION).min.js
+$(TEST_VENDOR)/axe-$(AXE_VERSION).min.js:
+	rm -rf $(TEST_VENDOR) .npm-tests && mkdir -p $(TEST_VENDOR) .npm-tests
+	npm install --silent --no-audit --no-fund --prefix .npm-tests axe-core@$(AXE_VERSION)
+	cp .npm-tests/node_modules/axe-core/axe.min.js $@
+	cp .npm-tests/node_modules/axe-core/LICENSE $(TEST_VENDOR)/axe-core.LICENSE
+	rm -rf .npm-tests
 
 # The console's browser libraries, from the npm registry into officer_console/static/vendor (not
 # committed: ~4 MB of minified builds; served by Flask, no CDN at run time). Versions pinned here.
@@ -97,7 +110,7 @@ console-assets: $(VENDOR_STAMP)
 $(VENDOR_STAMP): Makefile
 	rm -rf $(VENDOR) .npm-console && mkdir -p $(VENDOR)/bpmn-js $(VENDOR)/echarts .npm-console
 	npm install --silent --no-audit --no-fund --prefix .npm-console $(NPM_PACKAGES)
-	cp .npm-console/node_modules/bpmn-js/dist/bpmn-viewer.production.min.js $(VENDOR)/bpmn-js/
+	cp .npm-console/node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/bpmn-js/
 	cp .npm-console/node_modules/bpmn-js/dist/assets/diagram-js.css .npm-console/node_modules/bpmn-js/dist/assets/bpmn-js.css $(VENDOR)/bpmn-js/
 	cp .npm-console/node_modules/bpmn-js/LICENSE $(VENDOR)/bpmn-js/
 	cp .npm-console/node_modules/echarts/dist/echarts.min.js .npm-console/node_modules/echarts/LICENSE $(VENDOR)/echarts/

@@ -42,8 +42,18 @@ class Console:
         self.page.get_by_label("密码").fill(DEMO_PASSWORD)
         self.page.get_by_role("button", name="登录").click()
 
+    def sign_in_as(self, username: str) -> None:
+        """Sign in whatever the page's language (the form's fields by their ids)."""
+        self.page.goto(f"{self.base_url}/console/login/")
+        self.page.locator("#username").fill(username)
+        self.page.locator("#password").fill(DEMO_PASSWORD)
+        self.page.locator("#login-form button[type=submit]").click()
+
     def sign_out(self) -> None:
-        self.page.locator("form[action$='/login/out'] button").click()
+        button = self.page.locator("form[action$='/login/out'] button")
+        if not button.is_visible():  # a phone: the menu is folded behind its toggle
+            self.page.locator(".navbar-toggle").click()
+        button.click()
 
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(ARTIFACTS / name), full_page=True)
