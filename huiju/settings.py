@@ -22,6 +22,7 @@ HUIJU_EXCHANGE_SIGNING      sign requests and verify replies (off only for a pla
                             sandbox in development)
 HUIJU_UPLOAD_MAX_BYTES      largest file a resident may upload (a material, a photo)    ``10485760`` (10 MB)
 HUIJU_UPLOADS_FOLDER        where uploaded files are kept (outside any web root)        ``<instance>/uploads``
+HUIJU_PUBLIC_URL            where residents reach the web process (links sent by SMS)   ``http://WEB_HOST:PORT``
 ==========================  ==========================================================  =====================
 """
 
@@ -60,6 +61,7 @@ class Settings(BaseSettings):
     exchange_signing: bool = True
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     uploads_folder: Path | None = None
+    public_url: str = ""
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -87,6 +89,11 @@ class Settings(BaseSettings):
     @property
     def resolved_uploads_folder(self) -> Path:
         return (self.uploads_folder or self.instance_path / "uploads").resolve()
+
+    @property
+    def resolved_public_url(self) -> str:
+        """The address in links sent to residents (an SMS's link to a written document)."""
+        return (self.public_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
 
     @property
     def sandbox_url(self) -> str:

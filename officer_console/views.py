@@ -13,12 +13,13 @@ from flask_babel import lazy_gettext as _l
 from huiju import forms
 from huiju.errors import NotFoundError
 from huiju.i18n import _
-from huiju.labels import label
+from huiju.labels import label, standard_opinion
 from huiju.models import CaseStatus
-from huiju.services import calendar_admin, casefile, dashboard, decisions, materials, worklist
+from huiju.services import calendar_admin, casefile, dashboard, decisions, documents, materials, worklist
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
-from huiju.web.downloads import attachment
+from huiju.services.casefile_words import china_time
+from huiju.web.downloads import attachment, pdf_download
 from huiju.web.runtime import runtime
 from officer_console.security import current_actor, locale, requires
 from workflows_bpmn.models import HumanTask
@@ -100,7 +101,7 @@ class CaseView(BaseView):  # type: ignore[misc]
         actor = current_actor()
         lang = locale()
         with runtime().db.sessions() as session:
-            file = casefile.read_case_file(session, actor, number)
+            file = casefile.read_case_file(session, actor, number, lang)
             mine: list[tuple[HumanTask, decisions.DecisionOptions | None]] = []
             for task in file.tasks:
                 if task.status.value != "ready" or not actor.is_officer or task.role != actor.role.value:
@@ -112,8 +113,8 @@ class CaseView(BaseView):  # type: ignore[misc]
             colleagues = [(u.username, u.display_name) for u in task_service.colleagues(session, actor)]
             page = self.render_template(
                 "console/case.html", file=file, actionable=mine, colleagues=colleagues, actor=actor,
-                label=label, locale=lang, reasons=decisions.REFUSAL_REASONS,
-                calendar_left=worklist.time_left_of(session, file.case),
+                label=label, locale=lang, reasons=decisions.REFUSAL_REASONS, china_time=china_time,
+                standard_opinion=standard_opinion,
                 form_fields=forms.readable(file.case.item.form_schema, file.case.form_data, lang),
             )  # fmt: skip
         return page
@@ -138,6 +139,14 @@ class CaseView(BaseView):  # type: ignore[misc]
             store = materials.UploadStore.from_settings(rt.settings)
             found, data = materials.open_material(session, store, actor, material_id)
             return attachment(found, data, view=request.args.get("view") == "1")
+
+    @expose("/<number>/documents/<int:document_id>")
+    @requires("can_read")
+    def document(self, number: str, document_id: int) -> Any:
+        """A written document of the case (文书), the signed PDF as issued."""
+        with runtime().db.sessions() as session:
+            found = casefile.case_document(session, current_actor(), number, document_id)
+            return pdf_download(documents.file_name(found), found.content)
 
     @expose("/<number>/tasks/<task_id>/decide", methods=["POST"])
     @requires("can_decide")

@@ -23,6 +23,7 @@ def import_models() -> None:
 
 def build_runtime(settings: Settings | None = None, *, with_celery: bool = True) -> Runtime:
     from huiju.calendar import WorkingCalendar
+    from huiju.services import documents
     from huiju.services.cases import on_step
     from workflows_bpmn.definitions import SpecCache
     from workflows_bpmn.expressions import host_functions
@@ -38,11 +39,15 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
         from exchange.security import SecurityProvider
 
         runtime.security = SecurityProvider(settings.resolved_certs_folder, passphrase=passphrase_of(settings)).current
+    from certs.store import passphrase_of
+
+    signer = documents.OfficeSigner(settings.resolved_certs_folder, passphrase_of(settings))
     runtime.engine = Engine(
         cache=SpecCache(host_functions()),
         functions=lambda session: host_functions(lambda: WorkingCalendar.load(session)),
         dispatch=runtime.dispatch,
-        listeners=[on_step],
+        # The case's timeline and status first, then the written documents its decisions call for.
+        listeners=[on_step, documents.listener(signer, f"{settings.resolved_public_url}/portal")],
     )
     if with_celery:
         from huiju.app.worker import create_celery

@@ -2,6 +2,7 @@
 
 from huiju.models.applications import BAD_RATING_LEVELS, Draft, Material, Rating
 from huiju.models.cases import FINAL, WITHDRAWABLE, Case, CaseEvent, CaseStatus
+from huiju.models.documents import Document
 from huiju.models.items import Item, ItemKind, ResponsibleLevel, Theme, TimeUnit
 from huiju.models.orgs import Org, OrgLevel
 from huiju.models.residents import Resident
@@ -18,6 +19,7 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseStatus",
+    "Document",
     "Item",
     "ItemKind",
     "Org",

@@ -81,7 +81,8 @@ def test_decision_forms_ask_for_what_each_decision_needs() -> None:
         materials=[("id_card", "Resident identity card")],
         material_names={"id_card": "居民身份证"},
     )  # an officer working in English: the case still records the Chinese name the resident reads
-    assert decision_data(options, "accept", {}) == {}
+    # Every decision carries an opinion: the phrase of the trade unless the officer writes one.
+    assert decision_data(options, "accept", {}) == {"comment": "申请材料齐全，符合法定形式，予以受理。"}
     with pytest.raises(InputError, match="choose a reason"):
         decision_data(options, "refuse", {"reason_code": "made-up"})
     with pytest.raises(InputError, match="explain the reason"):

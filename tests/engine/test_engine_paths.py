@@ -116,9 +116,9 @@ def test_approved(rt: Runtime) -> None:
         "submitted", "process_started",
         "service_requested", "service_replied",
         "service_requested", "service_replied", "service_requested", "service_replied", "task_ready",
-        "task_completed", "task_ready",
+        "task_completed", "task_ready", "document_issued",  # 受理通知书
         "task_completed", "service_requested",
-        "service_replied", "message_received", "service_requested",
+        "service_replied", "message_received", "service_requested", "document_issued",  # 准予决定书
         "service_replied", "service_requested",
         "service_replied", "process_completed",
     ]  # fmt: skip
