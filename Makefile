@@ -79,10 +79,10 @@ clean:
 
 # The browser tests drive Debian's chromium through Playwright (never `playwright install`); the
 # Chinese font keeps the screenshots readable.
-BROWSER_PACKAGES := chromium fonts-wqy-microhei
+BROWSER_PACKAGES := chromium fonts-wqy-microhei poppler-utils
 .PHONY: browser-deps
 browser-deps: $(STAMP)
-	@if [ -x /usr/bin/chromium ] && ls /usr/share/fonts/truetype/wqy/wqy-microhei* >/dev/null 2>&1; then :; \
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/pdftoppm ] && ls /usr/share/fonts/truetype/wqy/wqy-microhei* >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
 	else echo "The browser tests need Debian's $(BROWSER_PACKAGES): install them as root (apt-get install $(BROWSER_PACKAGES))"; exit 1; fi

@@ -15,8 +15,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huiju.errors import PermissionDenied
-from huiju.models import FINAL, WITHDRAWABLE, Case, CaseStatus, Item, Material, Rating, Resident, Role, User
-from huiju.services import actors, applications, cases, materials, ratings, worklist
+from huiju.models import FINAL, WITHDRAWABLE, Case, CaseStatus, Document, Item, Material, Rating, Resident, Role, User
+from huiju.services import (
+    actors,
+    applications,
+    casefile_words,
+    cases,
+    decisions,
+    documents,
+    materials,
+    ratings,
+    worklist,
+)
 from huiju.services.worklist import TimeLeft
 from portal.catalogue import THEMES, Theme
 from portal.i18n import N_
@@ -136,6 +146,12 @@ class CaseView:
     can_rate: bool = False
     can_withdraw: bool = False
     on_behalf: bool = False  # the signed-in resident applied for someone else (代办)
+    #: What happened, told to the applicant; the opinions addressed to them; the outcome; documents.
+    story: list[casefile_words.ResidentLine] = field(default_factory=list)
+    opinions: list[decisions.Opinion] = field(default_factory=list)
+    outcome: casefile_words.Outcome | None = None
+    documents: list[Document] = field(default_factory=list)
+    material_rows: list[casefile_words.MaterialRow] = field(default_factory=list)
 
 
 def my_cases(session: Session, account: Account) -> list[Case]:
@@ -158,7 +174,7 @@ def _answer(case: Case) -> str | None:
     return None
 
 
-def case_view(session: Session, account: Account, number: str) -> CaseView:
+def case_view(session: Session, account: Account, number: str, locale: str = "zh_CN") -> CaseView:
     """A case the resident may see (their own, or one they applied for), with its timeline in plain
     words and what is expected now; NotFoundError for any other."""
     case = cases.get_case(session, account.actor, number)
@@ -179,15 +195,26 @@ def case_view(session: Session, account: Account, number: str) -> CaseView:
         missing = applications.requested_materials(case) if task.step == applications.SUPPLEMENT_STEP else []
         expectation = Expectation(step=task.step, step_name=task.name, missing_materials=missing, due_at=task.due_at)
     rating = ratings.rating_of(session, case)
+    files = materials.materials_of_case(session, case.id)
     return CaseView(
         case=case,
         timeline=timeline,
         expectation=expectation,
         time_left=_time_left(session, case),
-        materials=materials.materials_of_case(session, case.id),
+        materials=files,
         answer=_answer(case),
         rating=rating,
         can_rate=case.status is CaseStatus.CONCLUDED and rating is None and case.outcome != "withdrawn",
         can_withdraw=case.status in WITHDRAWABLE,
         on_behalf=case.applicant_id != account.actor.resident_id,
+        story=casefile_words.resident_timeline(case, locale),
+        opinions=decisions.opinion_chain(session, case, for_applicant=True),
+        outcome=casefile_words.outcome_of(session, case, locale),
+        documents=documents.documents_of(session, case),
+        material_rows=casefile_words.material_rows(case, files, locale),
     )
+
+
+def case_document(session: Session, account: Account, number: str, document_id: int) -> Document:
+    """A written document of one of the resident's cases (else not found)."""
+    return documents.get_document(session, account.actor, number, document_id)

@@ -20,6 +20,9 @@ from huiju.errors import NotFoundError, PermissionDenied
 from huiju.labels import label
 from huiju.models import CaseStatus
 from huiju.services.applications import list_drafts
+from huiju.services.casefile_words import china_time
+from huiju.services.documents import file_name
+from huiju.web.downloads import pdf_download
 from huiju.web.runtime import runtime
 from portal import security
 from portal.auth import (
@@ -35,7 +38,7 @@ from portal.auth import (
 from portal.catalogue import in_locale
 from portal.forms import LoginForm
 from portal.i18n import LANG_KEY, LOCALES, Translator, chosen_locale
-from portal.services import case_view, catalogue, item_entry, load_account, my_cases, sign_in
+from portal.services import case_document, case_view, catalogue, item_entry, load_account, my_cases, sign_in
 from portal.views_account import register_account_views
 from portal.views_apply import register_apply_views
 from portal.views_case import RATING_LEVELS, register_case_views
@@ -89,6 +92,8 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
             "outcome_label": lambda code: label("outcome", code, locale) if code else "",
             "timeline_label": lambda code: label("timeline", code, locale),
             "decision_label": lambda code: label("decision", code, locale) if code else "",
+            "document_label": lambda code: label("document", code, locale),
+            "china_time": china_time,
             "csrf_token": generate_csrf,
             "account": current_account(),
             "locale": locale,
@@ -180,8 +185,16 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
     def case(number: str) -> ResponseReturnValue:
         account = signed_in()
         with runtime().db.sessions() as db:
-            view = case_view(db, account, number)
+            view = case_view(db, account, number, chosen_locale())
             return render_template("portal/case.html", view=view, error=None, levels=RATING_LEVELS)
+
+    @bp.get("/cases/<number>/documents/<int:document_id>")
+    @resident_required
+    def document(number: str, document_id: int) -> ResponseReturnValue:
+        """A written document (文书) of the resident's case: the signed PDF as issued."""
+        with runtime().db.sessions() as db:
+            found = case_document(db, signed_in(), number, document_id)
+            return pdf_download(file_name(found), found.content)
 
     register_apply_views(bp, limiter, translator)
     register_case_views(bp, translator)

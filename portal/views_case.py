@@ -10,7 +10,7 @@ from huiju.errors import ConflictError, InputError, PermissionDenied
 from huiju.services import applications, ratings
 from huiju.web.runtime import runtime
 from portal.auth import resident_required, signed_in
-from portal.i18n import N_, Translator
+from portal.i18n import N_, Translator, chosen_locale
 from portal.services import case_view
 from portal.views_apply import received, upload_store
 
@@ -29,7 +29,7 @@ def register_case_views(bp: Blueprint, translator: Translator) -> None:
 
     def case_page(number: str, error: str, status: int = 400) -> ResponseReturnValue:
         with runtime().db.sessions() as db:
-            view = case_view(db, signed_in(), number)
+            view = case_view(db, signed_in(), number, chosen_locale())
             return render_template("portal/case.html", view=view, error=error, levels=RATING_LEVELS), status
 
     @bp.post("/cases/<number>/supplement")

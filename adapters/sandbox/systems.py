@@ -15,6 +15,7 @@ from lxml import etree
 
 from adapters.contracts import CONTRACTS
 from adapters.sandbox import people
+from adapters.sandbox.sms_templates import text_of
 from adapters.sandbox.state import Stores
 from adapters.soapserver import SoapFault, element
 from huiju.db import utcnow
@@ -81,6 +82,7 @@ def send_sms(values: dict[str, Any], stores: Stores) -> dict[str, Any]:
         "phone": values["phone"],
         "template": values["template"],
         "params": {p.get("name", ""): p.get("value", "") for p in pairs},
+        "text": text_of(values["template"], {p.get("name", ""): p.get("value", "") for p in pairs}),
         "message_id": values["messageId"],
         "status": "delivered",
         "sent_at": now,

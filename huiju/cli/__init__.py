@@ -122,12 +122,18 @@ def accounts() -> None:
         click.echo(f"{a.username:<24}{label('role', a.role.value, locale):<20}{DEMO_PASSWORD:<14}{a.display_name}")
 
 
-@main.command(help="Serve the simulated government systems (SOAP over HTTP) on loopback.")
+@main.group(
+    help="Serve the simulated government systems (SOAP over HTTP) on loopback; `sandbox sms` lists the texts sent.",
+    invoke_without_command=True,
+)
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 @click.option("--plain", is_flag=True, help="Verify and sign nothing (default: secure when certificates exist).")
+@click.pass_context
 @handle_errors
-def sandbox(host: str | None, port: int | None, plain: bool) -> None:
+def sandbox(ctx: click.Context, host: str | None, port: int | None, plain: bool) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
     from adapters.sandbox.server import run
     from adapters.tls import ServerTls
     from certs.store import load_signing_identity, passphrase_of
@@ -148,6 +154,35 @@ def sandbox(host: str | None, port: int | None, plain: bool) -> None:
         callback_url=f"http://{settings.web_host}:{settings.web_port}/exchange/soap",
         tls=ServerTls.from_store(folder, "sandbox"),
     )
+
+
+@sandbox.command("sms", help="What the sandbox's SMS platform received, newest last (a development inbox).")
+@click.option("--phone", default=None, help="Only the texts sent to this phone.")
+@handle_errors
+def sandbox_sms(phone: str | None) -> None:
+    import json
+    import urllib.request
+
+    from huiju.app.demo import client_context
+    from huiju.calendar import CHINA
+    from huiju.errors import NotFoundError
+    from huiju.settings import load_settings
+
+    settings = load_settings()
+    url = f"{settings.sandbox_url}/_sandbox/store"
+    try:
+        with urllib.request.urlopen(url, timeout=5, context=client_context(settings)) as reply:  # noqa: S310 - our sandbox
+            stored = json.loads(reply.read())
+    except OSError as exc:
+        raise NotFoundError(_("the sandbox does not answer at {url}: start it with huiju demo", url=url)) from exc
+    from datetime import datetime
+
+    texts = [m for m in stored.get("sms", []) if not phone or m.get("phone") == phone.strip()]
+    if not texts:
+        say(_("no SMS received yet") if not phone else _("no SMS sent to {phone}", phone=phone))
+    for m in texts:
+        at = datetime.fromisoformat(str(m.get("sent_at"))).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(f"{at}  {m.get('phone')}  {m.get('text') or m.get('template')}")
 
 
 @main.command(help="Run a Celery worker with the periodic sweep (beat) embedded.")
@@ -189,8 +224,9 @@ def demo() -> None:
     run_demo()
 
 
-from huiju.cli import calendar, cases, exchange  # noqa: E402,F401 - they register their commands on main
+from huiju.cli import calendar, cases, documents, exchange  # noqa: E402,F401 - they register their commands on main
 
 calendar.register(main)
 cases.register(main)
+documents.register(main)
 exchange.register(main)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from huiju.cli.support import handle_errors, json_arg, runtime_ctx, say
+from huiju.cli.support import cli_locale, handle_errors, json_arg, runtime_ctx, say
 from huiju.errors import PermissionDenied
 from huiju.i18n import _
-from huiju.labels import DECISIONS, STATUSES
+from huiju.labels import label_with_code
 
 
 def register(main: click.Group) -> None:
@@ -38,7 +38,13 @@ def case_submit(item_code: str, applicant: str, data: str, username: str) -> Non
         actor = load_actor(session, username)
         created = submit_case(session, rt.engine, actor, item_code, applicant, form)
         number, status = created.number, created.status.value
-    say(_("case {number} submitted; status: {status}", number=number, status=STATUSES.get(status, status)))
+    say(
+        _(
+            "case {number} submitted; status: {status}",
+            number=number,
+            status=label_with_code("status", status, cli_locale()),
+        )
+    )
 
 
 @case.command("show", help="A case with its timeline: every step, who, when, which system.")
@@ -130,6 +136,7 @@ def task_list(username: str) -> None:
 def task_complete(
     task_id: str, username: str, decision: str, reason: str | None, missing: tuple[str, ...], data: str | None
 ) -> None:
+    from huiju.labels import label
     from huiju.services.actors import load_actor
     from huiju.services.tasks import complete_task
 
@@ -140,8 +147,8 @@ def task_complete(
         form["missing_materials"] = list(missing)
     with runtime_ctx() as rt, rt.db.transaction() as session:
         result = complete_task(session, rt.engine, load_actor(session, username), task_id, decision, form)
-        nxt = ", ".join(f"{t.name} ({t.role})" for t in result.ready_tasks) or "-"
-    say(_("done: {decision}; next: {next}", decision=DECISIONS.get(decision, decision), next=nxt))
+        nxt = ", ".join(f"{t.name} ({label('role', t.role, cli_locale())})" for t in result.ready_tasks) or "-"
+    say(_("done: {decision}; next: {next}", decision=label_with_code("decision", decision, cli_locale()), next=nxt))
 
 
 # -- process definitions ----------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def decision_data(options: DecisionOptions, decision: str, form: Mapping[str, An
         if code == OTHER and not comment:
             raise InputError(_("explain the reason in the text box"), field="comment")
         reason = str(REFUSAL_REASONS[code].localize("zh_CN"))
-        reason = f"{reason}：{comment}" if comment else reason
+        reason = comment if code == OTHER else (f"{reason}：{comment}" if comment else reason)
         return {"reason": reason, "reason_code": code, "comment": comment or reason}
     if decision == "supplement":
         known = {code for code, _name in options.materials}

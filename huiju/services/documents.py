@@ -334,9 +334,13 @@ def _wait_days(duration: str) -> int:
 
 
 def _add_link(message: OutboxMessage, link: str) -> None:
-    """The decision's SMS, written by this step and not sent yet, carries the document's link."""
+    """The decision's SMS, written by this step and not sent yet, carries the document's link (and
+    the subsidy's tier in words: no code reaches an SMS)."""
     params = dict(message.params)
-    params["params"] = {**(params.get("params") or {}), "link": link}
+    slots = {**(params.get("params") or {}), "link": link}
+    if slots.get("tier"):
+        slots["tier"] = label("tier", str(slots["tier"]), "zh_CN")
+    params["params"] = slots
     message.params = params
 
 

@@ -79,12 +79,14 @@ def test_bad_submissions_are_refused_and_write_nothing(
 def test_submit_then_task_list_and_bad_completions(cli: CliRunner, tmp_path: Path) -> None:
     submitted = run(cli, "case", "submit", "--item", "elderly-care-subsidy", "--applicant", "110105193801012340",
                     "--data", FORM)  # fmt: skip
-    assert submitted.exit_code == 0 and "status: submitted" in submitted.output
+    assert submitted.exit_code == 0 and "status: Submitted(submitted)" in submitted.output
     number = submitted.output.split()[1]
     shown = run(cli, "case", "show", number)
-    assert "process_started" in shown.output and "service_requested" in shown.output
+    # Words, never codes, in English too: the timeline in the officer's terms.
+    assert "Handling started" in shown.output and "Government system called" in shown.output
+    assert "process_started" not in shown.output and "service_requested" not in shown.output
     # The receipt SMS (受理回执) goes out first; the identity check follows once it is settled.
-    assert "[sms]: sms.send_sms" in shown.output
+    assert "SMS platform  Government system called" in shown.output and "Send an SMS" in shown.output
     assert "citizen_info" not in shown.output
     # No worker runs here: the receipt SMS waits in the outbox, and no task is ready yet.
     assert "no tasks" in run(cli, "task", "list", "--as", "officer-chaoyang-01").output
@@ -138,7 +140,7 @@ def test_the_command_line_speaks_chinese_by_default(cli: CliRunner, monkeypatch:
     assert "已提交；状态：" in submitted.output
     number = submitted.output.split()[1]
     shown = run(cli, "case", "show", number)
-    assert "办理过程" in shown.output and "流程启动" in shown.output and "请求政务系统" in shown.output
+    assert "办理过程" in shown.output and "开始办理" in shown.output and "调用政务系统" in shown.output
     assert "process_started" not in shown.output
     listed = run(cli, "case", "list")
     assert number in listed.output and "已提交" in listed.output  # the receipt SMS is not settled: no worker
