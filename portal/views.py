@@ -80,6 +80,19 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
         except (NotFoundError, PermissionDenied):
             restart_session()  # the account was deactivated since: signed out
 
+    def service_centre() -> Any:
+        """The signed-in resident's community (its service phone from the organisation tree)."""
+        account = current_account()
+        if account is None or account.actor.org_id is None:
+            return None
+        with runtime().db.sessions() as db:
+            from huiju.models import Org
+
+            org = db.get(Org, account.actor.org_id)
+            if org is not None:
+                db.expunge(org)
+            return org
+
     @bp.context_processor
     def template_helpers() -> dict[str, Any]:
         locale = chosen_locale()
@@ -96,6 +109,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
             "china_time": china_time,
             "csrf_token": generate_csrf,
             "account": current_account(),
+            "service_centre": service_centre(),
             "locale": locale,
             "html_lang": "zh-CN" if locale == "zh_CN" else "en",
             "other_locale": "en" if locale == "zh_CN" else "zh_CN",

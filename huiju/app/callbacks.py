@@ -83,6 +83,10 @@ def deliver_decision(
 def notify_delivery(session: Session, call: InboundCall) -> dict[str, Any]:
     relates_to, status = _value(call, "relatesTo"), _value(call, "status")
     message = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id == relates_to)).one_or_none()
+    if message is None and _sent_directly(session, relates_to):
+        # An SMS sent while a person waited (a registration code, exchange.direct): it never was in
+        # the outbox, only in the message log. Its report is accepted; there is no case to note it on.
+        return {}
     if message is None or message.operation != "sms.send_sms":
         raise NotFoundError(_("no SMS was sent with message id {message_id}", message_id=relates_to))
     case = session.scalars(select(Case).where(Case.number == message.case_number)).one_or_none()
@@ -93,6 +97,20 @@ def notify_delivery(session: Session, call: InboundCall) -> dict[str, Any]:
                       detail=_value(call, "smsId"), data={"message_id": relates_to})
         )  # fmt: skip
     return {}
+
+
+def _sent_directly(session: Session, message_id: str) -> bool:
+    from exchange.log import Direction, Kind, MessageLogEntry
+
+    return (
+        session.scalars(
+            select(MessageLogEntry.id).where(
+                MessageLogEntry.message_id == message_id, MessageLogEntry.operation == "sms.send_sms",
+                MessageLogEntry.direction == Direction.OUT, MessageLogEntry.kind == Kind.REQUEST,
+            )
+        ).first()
+        is not None
+    )  # fmt: skip
 
 
 def inbound_endpoint(runtime: Any) -> InboundEndpoint:

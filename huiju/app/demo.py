@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from typing import Any
 
 import click
 
@@ -43,6 +44,16 @@ def client_context(settings: Settings) -> ssl.SSLContext | None:
     from adapters.tls import client_context as tls_context
 
     return tls_context(ClientTls.from_store(settings.resolved_certs_folder, "huiju"))
+
+
+def _sample_identities() -> list[Any]:
+    """Two residents known to the citizen information sandbox, aged 60 or more, without an account
+    (the demo applicant has one): what a newcomer can register with."""
+    from adapters.sandbox.people import seeded_people
+    from huiju.app.seed import DEMO_APPLICANT
+
+    found = [p for p in seeded_people() if p.id_number != DEMO_APPLICANT and p.birth_date.year <= 1965]
+    return found[:2]
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -89,6 +100,13 @@ def run_demo() -> None:
         form = '{"income_band": "subsistence", "disability": "none", "living_alone": true}'
         say(f"      --data '{form}'")
         say("  huiju task list --as officer-chaoyang-01")
+        say()
+        say(_("Texts the sandbox's SMS platform received (registration codes, notices with document links):"))
+        say("  huiju sandbox sms [--phone 13...]")
+        say(_("Register in the portal as one of these residents (the code comes by SMS to the phone shown):"))
+        for person in _sample_identities():
+            say(_("  {name}  ID number {id_number}  phone {phone}", name=person.name, id_number=person.id_number,
+                  phone=person.phone))  # fmt: skip
         while all(p.poll() is None for p in children.values()):
             time.sleep(0.5)
         dead = [name for name, p in children.items() if p.poll() is not None]
