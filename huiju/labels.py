@@ -63,6 +63,7 @@ DECISIONS: dict[str, Message] = {
     "done": _("Dealt with"),
     "agree": _("Agree"),
     "disagree": _("Disagree"),
+    "transfer": _("Transfer"),
 }
 
 #: Kinds of case timeline entries (:class:`huiju.models.CaseEvent`), in the officer's terms.
@@ -84,6 +85,7 @@ TIMELINE: dict[str, Message] = {
     "task_claimed": _("Task taken"),
     "task_released": _("Task given back to the queue"),
     "task_transferred": _("Task transferred"),
+    "task_assigned": _("Handed back to the officer who asked for the material"),
     "returned": _("Sent back"),
     "co_review_requested": _("Co-review requested"),
     "clock_paused": _("Clock stopped"),

@@ -11,7 +11,7 @@ from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 
 from huiju import forms
-from huiju.errors import NotFoundError
+from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
 from huiju.labels import label, standard_opinion
 from huiju.models import CaseStatus
@@ -123,7 +123,7 @@ class CaseView(BaseView):  # type: ignore[misc]
     @requires("can_read")
     def diagram(self, number: str) -> Any:
         with runtime().db.sessions() as session:
-            xml = casefile.case_diagram(session, current_actor(), number)
+            xml = casefile.case_diagram(session, current_actor(), number, locale())
         return Response(
             xml, 200, {"Content-Type": "application/xml; charset=utf-8", "X-Content-Type-Options": "nosniff"}
         )
@@ -188,9 +188,15 @@ class DashboardView(BaseView):  # type: ignore[misc]
     @expose("/")
     @requires("can_read")
     def index(self) -> Any:
+        error = None
+        try:
+            start, end = dashboard.date_range(_date_arg("start"), _date_arg("end"))
+        except InputError as exc:
+            error = exc.localized(locale())
+            start, end = dashboard.date_range(None, None)
         with runtime().db.sessions() as session:
-            figures = dashboard.figures(session, current_actor())
-        return self.render_template("console/dashboard.html", figures=figures, locale=locale())
+            figures = dashboard.figures(session, current_actor(), start=start, end=end)
+        return self.render_template("console/dashboard.html", figures=figures, locale=locale(), error=error)
 
 
 class CalendarView(BaseView):  # type: ignore[misc]

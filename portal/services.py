@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from huiju.calendar import WorkingCalendar
 from huiju.errors import PermissionDenied
 from huiju.models import FINAL, WITHDRAWABLE, Case, CaseStatus, Document, Item, Material, Rating, Resident, Role, User
 from huiju.services import (
@@ -23,6 +24,7 @@ from huiju.services import (
     cases,
     decisions,
     documents,
+    item_search,
     materials,
     ratings,
     worklist,
@@ -107,6 +109,11 @@ def catalogue(session: Session) -> list[ThemeGroup]:
     return [ThemeGroup(theme, by_theme[theme.code]) for theme in THEMES if theme.code in by_theme]
 
 
+def search_catalogue(session: Session, query: str) -> list[Item]:
+    """The active items a resident's search finds (Chinese, English, pinyin or its initials), best first."""
+    return item_search.search(cases.list_items(session), query)
+
+
 def item_entry(session: Session, code: str) -> Item:
     """One active item; NotFoundError for an unknown or withdrawn one."""
     return cases.get_item(session, code)
@@ -152,17 +159,33 @@ class CaseView:
     outcome: casefile_words.Outcome | None = None
     documents: list[Document] = field(default_factory=list)
     material_rows: list[casefile_words.MaterialRow] = field(default_factory=list)
+    #: Files the resident uploaded toward the 补正 answer, not sent yet, by requested material position.
+    pending: dict[int, Material] = field(default_factory=dict)
 
 
-def my_cases(session: Session, account: Account) -> list[Case]:
-    return cases.list_cases(session, account.actor)
+@dataclass(frozen=True)
+class CaseRow:
+    """A case as "my cases" lists it: the same status and time left as its own page shows."""
+
+    case: Case
+    time_left: TimeLeft | None
 
 
-def _time_left(session: Session, case: Case) -> TimeLeft | None:
-    """The committed limit in working days, as the officers see it (stopped while the resident is asked)."""
+def my_cases(session: Session, account: Account) -> list[CaseRow]:
+    found = cases.list_cases(session, account.actor)
+    calendar = WorkingCalendar.load(session) if found else None
+    return [CaseRow(c, _time_left(session, c, calendar)) for c in found]
+
+
+def _time_left(session: Session, case: Case, calendar: WorkingCalendar | None = None) -> TimeLeft | None:
+    """The committed limit in working days, as the officers see it (stopped while the resident is asked);
+    None once the case has ended: its clock no longer counts."""
     if case.status in FINAL:
         return None
-    committed, _statutory = worklist.time_left_of(session, case)
+    if calendar is None:
+        committed, _statutory = worklist.time_left_of(session, case)
+    else:
+        committed, _statutory = worklist.time_left(calendar, case, worklist.today_in_china())
     return committed
 
 
@@ -212,6 +235,7 @@ def case_view(session: Session, account: Account, number: str, locale: str = "zh
         outcome=casefile_words.outcome_of(session, case, locale),
         documents=documents.documents_of(session, case),
         material_rows=casefile_words.material_rows(case, files, locale),
+        pending=applications.pending_by_position(session, account.actor, case) if expectation.step else {},
     )
 
 

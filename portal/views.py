@@ -22,6 +22,7 @@ from huiju.models import CaseStatus
 from huiju.services.applications import list_drafts
 from huiju.services.casefile_words import china_time
 from huiju.services.documents import file_name
+from huiju.services.item_search import MAX_QUERY
 from huiju.web.downloads import pdf_download
 from huiju.web.runtime import runtime
 from portal import security
@@ -38,9 +39,18 @@ from portal.auth import (
 from portal.catalogue import in_locale
 from portal.forms import LoginForm
 from portal.i18n import LANG_KEY, LOCALES, Translator, chosen_locale
-from portal.services import case_document, case_view, catalogue, item_entry, load_account, my_cases, sign_in
+from portal.services import (
+    case_document,
+    case_view,
+    catalogue,
+    item_entry,
+    load_account,
+    my_cases,
+    search_catalogue,
+    sign_in,
+)
 from portal.views_account import register_account_views
-from portal.views_apply import register_apply_views
+from portal.views_apply import FieldErrors, register_apply_views
 from portal.views_case import RATING_LEVELS, register_case_views
 
 #: Room for the files of one form besides the fields (each file is capped on its own).
@@ -126,7 +136,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
         account = signed_in()
         with runtime().db.sessions() as db:
             cases = my_cases(db, account)
-            waiting = [c for c in cases if c.status is CaseStatus.AWAITING_SUPPLEMENT]
+            waiting = [row.case for row in cases if row.case.status is CaseStatus.AWAITING_SUPPLEMENT]
             drafts = list_drafts(db, account.actor)
             return render_template("portal/home.html", cases=cases[:3], waiting=waiting, drafts=drafts)
 
@@ -176,9 +186,11 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
 
     @bp.get("/items")
     def items() -> ResponseReturnValue:
+        query = (request.args.get("q") or "").strip()[:MAX_QUERY]
         with runtime().db.sessions() as db:
             groups = catalogue(db)
-            return render_template("portal/catalogue.html", groups=groups)
+            found = search_catalogue(db, query) if query else None
+            return render_template("portal/catalogue.html", groups=groups, query=query, found=found)
 
     @bp.get("/items/<code>")
     def item(code: str) -> ResponseReturnValue:
@@ -200,7 +212,8 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
         account = signed_in()
         with runtime().db.sessions() as db:
             view = case_view(db, account, number, chosen_locale())
-            return render_template("portal/case.html", view=view, error=None, levels=RATING_LEVELS)
+            return render_template("portal/case.html", view=view, error=None, levels=RATING_LEVELS,
+                                   errors=FieldErrors(), note="")  # fmt: skip
 
     @bp.get("/cases/<number>/documents/<int:document_id>")
     @resident_required

@@ -23,7 +23,7 @@ def import_models() -> None:
 
 def build_runtime(settings: Settings | None = None, *, with_celery: bool = True) -> Runtime:
     from huiju.calendar import WorkingCalendar
-    from huiju.services import documents
+    from huiju.services import documents, handback
     from huiju.services.cases import on_step
     from workflows_bpmn.definitions import SpecCache
     from workflows_bpmn.expressions import host_functions
@@ -46,8 +46,9 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
         cache=SpecCache(host_functions()),
         functions=lambda session: host_functions(lambda: WorkingCalendar.load(session)),
         dispatch=runtime.dispatch,
-        # The case's timeline and status first, then the written documents its decisions call for.
-        listeners=[on_step, documents.listener(signer, f"{settings.resolved_public_url}/portal")],
+        # The case's timeline and status first, then the written documents its decisions call for, then a
+        # 补正 answer handed back to the officer who asked for it.
+        listeners=[on_step, documents.listener(signer, f"{settings.resolved_public_url}/portal"), handback.on_step],
     )
     if with_celery:
         from huiju.app.worker import create_celery

@@ -39,9 +39,10 @@ def print_case(session: Session, case: Case, locale: str | None = None) -> None:
     if chain:
         say(_("opinions"))
         for o in chain:
-            decision = label("decision", o.decision, locale) if o.decision != "transfer" else "转办"
+            decision = label("decision", o.decision, locale)
             office = f"（{o.office}）" if o.office and o.office not in o.who else ""
-            click.echo(f"  {words.china_time(o.at)}  {o.step_name}  {o.who}{office}  {decision}：{o.text}")
+            who = o.who or label("system", o.role, locale)
+            click.echo(f"  {words.china_time(o.at)}  {o.step_name}  {who}{office}  {decision}：{o.text}")
     found = documents_of(session, case)
     if found:
         say(_("documents"))

@@ -107,6 +107,8 @@ def _detail(event: CaseEvent, known: Mapping[str, User], locale: str | None) -> 
     if kind == "task_transferred":
         return localize(_("to {person}: {reason}", person=who(str(data.get("to") or ""), known, locale),
                           reason=str(data.get("reason") or "")), locale)  # fmt: skip
+    if kind == "task_assigned":
+        return localize(_("to {person}", person=who(str(data.get("to") or ""), known, locale)), locale)
     if kind in ("task_claimed", "task_released", "sms_delivered", "sms_failed", "incident_retried"):
         return ""  # who took it is in the "who" column; message and SMS ids are for the message log
     if kind == "message_received" and isinstance(data.get("payload"), dict):

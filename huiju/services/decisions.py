@@ -172,7 +172,7 @@ class Opinion:
     decision: str  # a code of :data:`huiju.labels.DECISIONS`, or "return" / "transfer" / an outcome
     text: str
     username: str
-    who: str  # the person's name
+    who: str  # the person's name ("" when a government system decided: its name is ``role``)
     office: str  # their office (community, street), or the system's name
     role: str  # a code of :data:`huiju.labels.ROLES` or a system of :data:`huiju.labels.SYSTEMS`
     to_applicant: bool = False
@@ -231,9 +231,9 @@ def _opinion(event: CaseEvent, people: Mapping[str, User]) -> Opinion | None:
     if event.kind == "message_received" and isinstance(data.get("payload"), dict):
         payload = data["payload"]
         decision = "approve" if payload.get("decision") == "approved" else "deny"
+        # The extranet's own reviewer id (egov-reviewer-01) means nothing here: the platform decided.
         return Opinion(
             at=event.at, step_name="", decision=decision, text=str(payload.get("reason") or ""),
-            username=str(payload.get("decided_by") or event.actor), who=str(payload.get("decided_by") or ""),
-            office="", role="egov_approval", to_applicant=decision == "deny",
+            username=event.actor, who="", office="", role="egov_approval", to_applicant=decision == "deny",
         )  # fmt: skip
     return None

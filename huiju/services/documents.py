@@ -25,10 +25,12 @@ and says so.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from io import BytesIO
@@ -119,8 +121,18 @@ class OfficeSigner:
             field_name="Signature1", reason=reason, location=office.name, name=office.name,
             subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
         )  # fmt: skip
-        out = signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)), meta, signer=signer)
-        return out.getvalue(), office.name
+
+        def signed() -> bytes:
+            return bytes(signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)), meta, signer=signer).getvalue())
+
+        # pyHanko's sign_pdf runs its own event loop (asyncio.run), which cannot start inside a running
+        # one: a caller already in an event loop on this thread gets the signing done in a thread.
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return signed(), office.name
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(signed).result(), office.name
 
 
 # -- what each document says ---------------------------------------------------------------------------

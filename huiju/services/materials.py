@@ -174,11 +174,12 @@ def store(
     *,
     case_id: int | None = None,
     draft_id: int | None = None,
+    pending_case_id: int | None = None,
     round_: int = 0,
     allowed_codes: set[str] | None = None,
 ) -> Material:
     """Check ``upload``, write it under a random key and add its row (in the caller's transaction)."""
-    if (case_id is None) == (draft_id is None):
+    if sum(owner is not None for owner in (case_id, draft_id, pending_case_id)) != 1:
         raise InputError(_("a material belongs to one draft or one case"))
     name, content_type = check_upload(upload, uploads.max_bytes, allowed_codes)
     key = secrets.token_hex(16)
@@ -190,7 +191,8 @@ def store(
         out.write(upload.data)
     _remove_on_rollback(session, path)
     material = Material(
-        case_id=case_id, draft_id=draft_id, code=upload.code, round=round_, original_name=name,
+        case_id=case_id, draft_id=draft_id, pending_case_id=pending_case_id, code=upload.code, round=round_,
+        original_name=name,
         content_type=content_type, size=len(upload.data), sha256=hashlib.sha256(upload.data).hexdigest(),
         storage_key=key, uploaded_by=actor.username,
     )  # fmt: skip
@@ -228,6 +230,17 @@ def materials_of_draft(session: Session, draft_id: int) -> list[Material]:
     return list(session.scalars(select(Material).where(Material.draft_id == draft_id).order_by(Material.id)))
 
 
+def pending_of_case(session: Session, case_id: int, username: str) -> list[Material]:
+    """The files a resident uploaded toward an answer to a 补正 that is not sent yet."""
+    return list(
+        session.scalars(
+            select(Material)
+            .where(Material.pending_case_id == case_id, Material.uploaded_by == username)
+            .order_by(Material.id)
+        )
+    )
+
+
 def open_material(session: Session, uploads: UploadStore, actor: Actor, material_id: int) -> tuple[Material, bytes]:
     """A material the actor may see (its case visible to them, or their own draft), with its bytes.
 
@@ -238,6 +251,9 @@ def open_material(session: Session, uploads: UploadStore, actor: Actor, material
         raise NotFoundError(_("no such file"))
     if material.case_id is not None and material.case is not None:
         get_case(session, actor, material.case.number)
+    elif material.pending_case_id is not None:  # a 补正 file not sent yet: its uploader's only
+        if material.uploaded_by != actor.username:
+            raise NotFoundError(_("no such file"))
     elif material.draft_id is not None:
         draft = session.get(Draft, material.draft_id)
         owner = session.get(User, draft.owner_id) if draft is not None else None

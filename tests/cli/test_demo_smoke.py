@@ -62,7 +62,7 @@ def test_demo_starts_everything_moves_a_case_and_stops_on_ctrl_c(tmp_path: Path)
 
         def at_intake() -> bool:
             shown = subprocess.run([*cli, "case", "show", number], env=env, capture_output=True, text=True)
-            return "status    intake" in shown.stdout
+            return "status    Awaiting acceptance" in shown.stdout  # words, never the code
 
         assert _wait(at_intake, 60), "the worker did not move the case (signed calls to the sandbox)"
     finally:

@@ -1,6 +1,8 @@
 """The console audited by axe-core at WCAG 2.1 AA in Debian's chromium: every page an officer, a
 street reviewer and an administrator open, in Chinese and in English, on an office screen and a phone.
-One violation fails the test (officers include people who use screen readers and magnifiers)."""
+One violation fails the test (officers include people who use screen readers and magnifiers). Every
+page is also scanned for codes of the domain shown to a person (tests/support/codes.py): a status,
+decision, event kind, role, lane, system, operation or material code fails it too."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from flask import Flask
 from test_console_browser import console
 
 from huiju.runtime import Runtime
-from tests.support.axe import audit
+from tests.support.codes import check_page
 from tests.support.servers import serving
 
 VIEWPORTS = {"desktop": (1366, 768), "phone": (390, 844)}
@@ -32,10 +34,14 @@ def test_console_pages_have_no_accessibility_violations(
     from playwright.sync_api import expect
 
     number = submit(runtime)
-    decide(runtime, OFFICER, "intake", "accept", {"opinion": "材料齐全，予以受理"})
+    decide(runtime, OFFICER, "intake", "accept", {"comment": "材料齐全，予以受理"})
     refused = submit(runtime)
     with console(base_url, VIEWPORTS[device]) as c:
         page = c.page
+
+        def audit(page: object, what: str) -> None:
+            check_page(page, f"{what} ({lang}, {device})", lang)
+
         page.goto(f"{base_url}/console/lang/{lang}")
         page.goto(f"{base_url}/console/login/")
         audit(page, "the sign-in page")
@@ -47,10 +53,17 @@ def test_console_pages_have_no_accessibility_violations(
         audit(page, "a case at intake")
         page.goto(f"{base_url}/console/dashboard/")
         audit(page, "the dashboard")
+        decide(runtime, OFFICER, "intake", "refuse", {"reason_code": "outside_remit", "reason": "户籍不在本社区"})
+        page.goto(f"{base_url}/console/cases/{refused}")
+        expect(page.locator("#opinions")).to_contain_text("户籍不在本社区")
+        audit(page, "a refused case with its opinions and documents")
         c.sign_out()
         c.sign_in_as(REVIEWER)
         page.goto(f"{base_url}/console/cases/{number}")
         audit(page, "a case at street review")
+        decide(runtime, REVIEWER, "street_review", "approve")
+        page.goto(f"{base_url}/console/cases/{number}")
+        audit(page, "a concluded case")
         page.goto(f"{base_url}/console/cases/nothing-here")
         audit(page, "the not-found page")
         c.sign_out()

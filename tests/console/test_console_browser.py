@@ -106,7 +106,8 @@ def test_officer_and_reviewer_carry_a_case_to_approval(runtime: Runtime, base_ur
         decide(runtime, "resident-zhang", "supplement", "submit", {})  # the resident answers
         page.reload()
         expect(page.locator("#decide-accept")).to_be_visible()
-        page.locator("#claim").click()
+        expect(page.locator("#release")).to_be_visible()  # the answer came back to the officer who asked: theirs
+        expect(page.locator("#timeline")).to_contain_text("退回提出补正的专干")
         page.locator("#decide-accept").get_by_role("button").click()
         expect(page.locator(".alert-success")).to_contain_text("已办理")
         deliver_replies(runtime)

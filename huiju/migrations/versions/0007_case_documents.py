@@ -1,4 +1,5 @@
-"""Written documents of a case (文书), and the offices' service phone and address.
+"""Written documents of a case (文书), the offices' service phone and address, and pending uploads
+(a 补正 answer's files kept for the resident until the answer is sent).
 
 Revision ID: 0007
 Revises: 0003
@@ -44,9 +45,17 @@ def upgrade() -> None:
     with op.batch_alter_table("org", schema=None) as batch_op:
         batch_op.add_column(sa.Column("service_phone", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("address", sa.String(length=200), nullable=True))
+    with op.batch_alter_table("material", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("pending_case_id", sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_material_pending_case_id"), ["pending_case_id"], unique=False)
+        batch_op.create_foreign_key(batch_op.f("fk_material_pending_case_id_case"), "case", ["pending_case_id"], ["id"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("material", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_material_pending_case_id_case"), type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_material_pending_case_id"))
+        batch_op.drop_column("pending_case_id")
     with op.batch_alter_table("org", schema=None) as batch_op:
         batch_op.drop_column("address")
         batch_op.drop_column("service_phone")
