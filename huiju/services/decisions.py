@@ -180,14 +180,16 @@ class Opinion:
 
 
 def _opinion_text(form: Mapping[str, Any]) -> str:
-    decision = form.get("decision")
+    decision = str(form.get("decision") or "")
     if decision in ("refuse", "deny", "close") and form.get("reason"):
         return str(form["reason"])
     if decision == "answer":
         return str(form.get("answer") or "")
     if decision == "submit":
         return str(form.get("note") or form.get("comment") or "")
-    return str(form.get("comment") or form.get("reason") or "")
+    # A plain decision taken without words (through the API or the command line) carries the phrase of
+    # the trade, as one taken in the console does.
+    return str(form.get("comment") or form.get("reason") or standard_opinion(decision))
 
 
 def opinion_chain(session: Session, case: Case, *, for_applicant: bool = False) -> list[Opinion]:
