@@ -47,7 +47,7 @@ TRANSLATIONS := huiju/translations
 ZH_PO := $(TRANSLATIONS)/zh/LC_MESSAGES/messages.po
 
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k _ --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k _ -k N_ --no-location --sort-output \
 		--project=huiju --version=0.1.0 --copyright-holder=Huiju -o $(TRANSLATIONS)/messages.pot \
 		huiju workflows_bpmn exchange adapters certs
 	if [ -f $(ZH_PO) ]; then \

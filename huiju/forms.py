@@ -73,8 +73,8 @@ def readable(schema: Mapping[str, Any], data: Mapping[str, Any], locale: str | N
 # -- what is wrong with each field, in words -------------------------------------------------------
 
 
-def _problem(validator: str, prop: Mapping[str, Any], name: str, locale: str | None) -> Message:
-    field = title(name, prop).localize(locale)
+def _problem(validator: str, prop: Mapping[str, Any], name: str) -> Message:
+    field = title(name, prop)
     if validator == "enum":
         return _("Choose one of the options for {field}.", field=field)
     if validator == "pattern":
@@ -94,9 +94,10 @@ def _problem(validator: str, prop: Mapping[str, Any], name: str, locale: str | N
     return _("{field} is not valid; check it and try again.", field=field)
 
 
-def problems(schema: Mapping[str, Any], data: Mapping[str, Any], locale: str | None = None) -> dict[str, Message]:
+def problems(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Message]:
     """Each field of ``data`` that fails the item's JSON Schema, with what is wrong in words that name
-    the field by its title (never its code); the first problem of a field only, in the schema's order."""
+    the field by its title (never its code), in the reader's language; the first problem of a field
+    only, in the schema's order."""
     import jsonschema
 
     properties: Mapping[str, Any] = schema.get("properties", {})
@@ -104,7 +105,7 @@ def problems(schema: Mapping[str, Any], data: Mapping[str, Any], locale: str | N
     for name in schema.get("required", []):
         if name not in data or data[name] in (None, ""):
             prop = properties.get(name, {})
-            shown = title(name, prop).localize(locale)
+            shown = title(name, prop)
             choose = "enum" in prop or prop.get("type") == "boolean"
             found[name] = _("Choose {field}.", field=shown) if choose else _("Fill in {field}.", field=shown)
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
@@ -112,5 +113,5 @@ def problems(schema: Mapping[str, Any], data: Mapping[str, Any], locale: str | N
         path = list(error.absolute_path)
         if not path or not isinstance(path[0], str) or path[0] in found:
             continue
-        found[path[0]] = _problem(str(error.validator), properties.get(path[0], {}), path[0], locale)
+        found[path[0]] = _problem(str(error.validator), properties.get(path[0], {}), path[0])
     return {name: found[name] for name in [*properties, *found] if name in found}

@@ -127,7 +127,7 @@ def register_apply_views(bp: Blueprint, limiter: Limiter, translator: Translator
     def apply_for(code: str) -> ResponseReturnValue:
         """Apply on someone's behalf (代办): who the applicant is, and who the agent is to them."""
         account = signed_in()
-        error = None
+        errors = FieldErrors()
         if request.method == "POST":
             try:
                 with runtime().db.transaction() as db:
@@ -137,13 +137,15 @@ def register_apply_views(bp: Blueprint, limiter: Limiter, translator: Translator
                     )  # fmt: skip
                     draft_id = draft.id
             except InputError as exc:
-                error = translator.message(exc.text)
+                # A name and ID number that name no one concern the ID number's field (the pair, really).
+                named = {"applicant": "id_number", "id_number": "id_number", "relation": "relation", "name": "name"}
+                errors.add(named.get(str(exc.details.get("field", "")), "form"), translator.message(exc.text))
             else:
                 return redirect(url_for("portal.draft", draft_id=draft_id))
         with runtime().db.sessions() as db:
             item = get_item(db, code)
-            return render_template("portal/apply_for.html", item=item, relations=RELATIONS, error=error,
-                                   form=request.form), (400 if error else 200)  # fmt: skip
+            return render_template("portal/apply_for.html", item=item, relations=RELATIONS, errors=errors,
+                                   form=request.form), (400 if errors else 200)  # fmt: skip
 
     @bp.get("/drafts/<int:draft_id>")
     @resident_required

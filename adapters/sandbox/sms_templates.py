@@ -14,6 +14,7 @@ SIGNATURE = "【汇聚社区】"
 TEMPLATES: dict[str, str] = {
     "REGISTRATION_CODE": "您的注册验证码为 {code}，{minutes} 分钟内有效。请勿告诉他人。",
     "CASE_RECEIVED": "您的“{item}”申请已收到，办件编号 {case_number}。社区将尽快受理，请留意短信。",
+    "CASE_ACCEPTED": "您的“{item}”申请（{case_number}）已受理，将在法定期限内办结。受理通知书：{link}",
     "CASE_REFUSED": "您的申请（{case_number}）不予受理，理由：{reason}。不予受理通知书：{link}",
     "SUPPLEMENT_REQUESTED": (
         "您的申请（{case_number}）需要补正材料：{missing_materials}。请登录居民门户一次性补正。补正材料通知书：{link}"

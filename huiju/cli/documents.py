@@ -8,19 +8,19 @@ from pathlib import Path
 import click
 
 from huiju.cli.support import handle_errors, runtime_ctx, say
-from huiju.i18n import _
+from huiju.i18n import N_, _
 
 
 def register(main: click.Group) -> None:
     main.add_command(documents)
 
 
-@click.group(help="Written documents (文书) of cases: notices and decisions, signed PDF.")
+@click.group(help=N_("Written documents (文书) of cases: notices and decisions, signed PDF."))
 def documents() -> None:
     pass
 
 
-@documents.command("verify", help="Whether a document is genuine and unaltered (exit 0), or not (exit 1).")
+@documents.command("verify", help=N_("Whether a document is genuine and unaltered (exit 0), or not (exit 1)."))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @handle_errors
 def documents_verify(file: Path) -> None:

@@ -12,7 +12,15 @@ from typing import Any
 
 import click
 
-from huiju.errors import ConflictError, DeployError, HuijuError, InputError, NotFoundError, PermissionDenied
+from huiju.errors import (
+    ConflictError,
+    DeployError,
+    HuijuError,
+    InputError,
+    NotFoundError,
+    PermissionDenied,
+    SchemaError,
+)
 from huiju.i18n import Message, _, localize
 
 EXIT_CODES: list[tuple[type[HuijuError], int]] = [
@@ -50,9 +58,13 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except HuijuError as exc:
-            say(_("error: {message}", message=exc.text), err=True)
-            for key, value in exc.details.items():
-                click.echo(f"  {key}: {value}", err=True)
+            if isinstance(exc, SchemaError) and exc.problems:
+                # What is wrong with each field, in words (the validator's own findings are for programs).
+                say(_("error: the form needs correcting:"), err=True)
+                for problem in exc.problems.values():
+                    say(f"  {localize(problem, cli_locale())}", err=True)
+            else:  # the details of an error are for programs (field codes, ids): not printed
+                say(_("error: {message}", message=exc.text), err=True)
             sys.exit(_exit_code(exc))
 
     return wrapper

@@ -159,7 +159,7 @@ def draft_problems(
 ) -> DraftProblems:
     from huiju import forms
 
-    fields = forms.problems(draft.item.form_schema, draft.form_data, locale)
+    fields = forms.problems(draft.item.form_schema, draft.form_data)
     missing = {
         str(m["code"]): _("Upload {material}.", material=_material_words(m, locale))
         for m in missing_required(session, draft)
@@ -210,6 +210,53 @@ def submit_draft(session: Session, engine: Engine, actor: Actor, draft_id: int, 
     session.flush()
     session.delete(draft)
     session.flush()
+    return case
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Several problems as one text, each worded in the reader's language."""
+
+    parts: tuple[Message, ...]
+
+    def localize(self, locale: str | None = None) -> str:
+        return "；".join(p.localize(locale) for p in self.parts)
+
+
+def submit_with_materials(
+    session: Session,
+    engine: Engine,
+    uploads: materials.UploadStore,
+    actor: Actor,
+    item_code: str,
+    applicant_id_number: str,
+    data: Any,
+    files: list[materials.Upload],
+    locale: str | None = None,
+) -> Case:
+    """Submit an application with its materials in one go (the command line, a counter), by the
+    portal's rules: every required material of the item, each file checked by its content. The
+    applicant and the form are checked first (:func:`submit_case`), then every material problem is
+    named at once, each material by its name; any problem rolls the whole transaction back."""
+    item = get_item(session, item_code)
+    case = submit_case(session, engine, actor, item_code, applicant_id_number, data)
+    names = {str(m["code"]): _material_words(m, locale) for m in item.required_materials}
+    problems: list[Message] = []
+    for upload in files:
+        try:
+            materials.check_upload(upload, uploads.max_bytes, set(names))
+        except InputError as exc:
+            shown = names.get(upload.code)
+            problems.append(_("{material}: {problem}", material=shown or upload.code, problem=exc.text))
+    given = {f.code for f in files}
+    lacking = [str(m["code"]) for m in item.required_materials if m.get("required") and m["code"] not in given]
+    if lacking:
+        problems.insert(0, _("materials missing: {names}", names="、".join(names[c] for c in lacking)))
+    if problems:
+        raise InputError(_("the application cannot be submitted: {problems}", problems=Joined(tuple(problems))),
+                         missing=lacking)  # fmt: skip
+    for upload in files:
+        materials.store(session, uploads, actor, upload, case_id=case.id, allowed_codes=set(names))
     return case
 
 

@@ -10,10 +10,10 @@ import jsonschema
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from huiju import idnumber
+from huiju import forms, idnumber
 from huiju.calendar import WorkingCalendar
 from huiju.db import utcnow
-from huiju.errors import InputError, NotFoundError, PermissionDenied, SchemaError
+from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied, SchemaError
 from huiju.i18n import _
 from huiju.models import Case, CaseEvent, CaseStatus, Item, Resident, Role, User
 from huiju.services import clock
@@ -65,7 +65,7 @@ def _check_form(item: Item, data: Any) -> dict[str, Any]:
                 problem=first[1],
             ),
             **errors,
-        )
+        ).with_problems(forms.problems(item.form_schema, data))
     return data
 
 
@@ -277,4 +277,8 @@ def retry_incident(session: Session, engine: Engine, actor: Actor, number: str) 
         raise PermissionDenied(_("only officers and integrators may retry an incident"))
     if case.process_instance_id is None:
         raise InputError(_("case {number} has no process", number=number))
+    instance = session.get(ProcessInstance, case.process_instance_id)
+    if instance is None or instance.status is not InstanceStatus.INCIDENT:
+        # Said of the case the person named, not of the engine's instance number.
+        raise ConflictError(_("case {number} is not held up by a system fault: nothing to send again", number=number))
     return engine.retry_incident(session, case.process_instance_id, actor.username)

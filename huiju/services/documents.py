@@ -40,7 +40,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from exchange.models import OutboxMessage
+from exchange.models import MessageStatus, OutboxMessage
 from huiju.calendar import CHINA
 from huiju.db import utcnow
 from huiju.errors import InputError, NotFoundError
@@ -320,7 +320,7 @@ def _wanted(case: Case, result: StepResult) -> list[Wanted]:
         for e in result.timeline
         if e.kind == "task_completed" and isinstance(e.data.get("form"), dict)
     }
-    if "accept" in decided:
+    if "accept" in decided:  # no SMS of the process announces it: the notice gets one of its own
         wanted.append(("acceptance_notice", {"opinion": str(decided["accept"].get("comment") or "")}, None))
     for message in result.messages:
         kind = ANNOUNCED_BY.get(str(message.params.get("template") or ""))
@@ -372,10 +372,58 @@ def listener(signer: OfficeSigner, portal_url: str) -> Listener:
             return
         for kind, facts, sms in _wanted(case, result):
             document = issue(session, signer, case, kind, facts)
+            link = f"{portal_url.rstrip('/')}/cases/{case.number}/documents/{document.id}"
             if sms is not None:
-                _add_link(sms, f"{portal_url.rstrip('/')}/cases/{case.number}/documents/{document.id}")
+                _add_link(sms, link)
+            elif kind == "acceptance_notice":
+                notice_sms(session, result, case, ACCEPTED_TEMPLATE, {"link": link})
 
     return on_step
+
+
+#: The SMS that carries the 受理通知书's link (the SMS platform's registered template).
+ACCEPTED_TEMPLATE = "CASE_ACCEPTED"
+
+
+def _phone_of(session: Session, case: Case) -> str:
+    """Where the case's texts go: the phone its receipt SMS (受理回执) went to, as the process chose it."""
+    sent = session.scalars(
+        select(OutboxMessage.params).where(
+            OutboxMessage.case_number == case.number, OutboxMessage.operation == "sms.send_sms"
+        ).order_by(OutboxMessage.id)
+    ).first()  # fmt: skip
+    phone = sent.get("phone") if isinstance(sent, dict) else None
+    return str(phone or case.form_data.get("contact_phone") or case.applicant.phone or "")
+
+
+def notice_sms(session: Session, result: StepResult, case: Case, template: str, slots: dict[str, str]) -> None:
+    """An SMS of a document that no SMS of the process announces, written in the step's transaction and
+    handed to the worker with the step's own calls. Nothing in the process waits for it: it is settled
+    from the start, and its delivery is only logged (a failed notice never holds the case up)."""
+    import uuid
+
+    from adapters import registry as adapter_registry
+    from huiju.db import utcnow as now_utc
+
+    phone = _phone_of(session, case)
+    if not phone:
+        return
+    params = {"phone": phone, "template": template,
+              "params": {"case_number": case.number, "item": case.item.name, **slots}}  # fmt: skip
+    adapter_registry.validate_params("sms.send_sms", params)
+    now = now_utc()
+    message = OutboxMessage(
+        message_id=str(uuid.uuid4()), operation="sms.send_sms", system="sms", params=params, user_id=result.actor,
+        # Not one of the process's calls (no step waits for it: no process_instance_id, which the engine
+        # reads as "a step's call"); its instance only serialises the worker's settling of it.
+        case_number=case.number, process_instance_id=None,
+        reply_to={"instance_id": result.instance.id, "notice": template}, status=MessageStatus.PENDING,
+        next_attempt_at=now, dispatched_at=now, settled_at=now,
+    )  # fmt: skip
+    session.add(message)
+    result.messages.append(message)
+    session.add(CaseEvent(case_id=case.id, kind="service_requested", actor="system", system="sms",
+                          detail="sms.send_sms", data={"message_id": message.message_id}))  # fmt: skip
 
 
 # -- reading ----------------------------------------------------------------------------------------------

@@ -135,7 +135,7 @@ def test_an_incident_is_retried_through_the_api(api: Api, deliver: Calls, fail: 
 
     before = snapshot()
     problem = api.post(f"/api/v1/cases/{number}/retry", user="officer_wang", expect=409).get_json()
-    assert problem["title"] == "conflict" and "has no incident" in problem["detail"]
+    assert problem["title"] == "conflict" and "is not held up by a system fault" in problem["detail"]
     assert snapshot() == before
 
 
