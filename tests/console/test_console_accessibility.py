@@ -48,6 +48,11 @@ def test_console_pages_have_no_accessibility_violations(
         c.sign_in_as(OFFICER)
         expect(page.locator("#inbox")).to_contain_text(refused)
         audit(page, "the officer's inbox")
+        if device == "phone":  # under 768 px each task is a card: cells stacked, nothing wider than the screen
+            row = page.locator(f"#inbox tr[data-case='{refused}']")
+            assert row.evaluate("r => getComputedStyle(r).display") == "block"
+            assert row.locator("td.cell-case").evaluate("c => getComputedStyle(c, '::before').content") != "none"
+            assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORTS[device][0]
         page.goto(f"{base_url}/console/cases/{refused}")
         expect(page.locator("#diagram[data-rendered=yes]")).to_have_count(1)
         audit(page, "a case at intake")

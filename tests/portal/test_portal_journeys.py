@@ -10,6 +10,7 @@ kept), the approval with its outcome and documents, and a refusal with its reaso
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from huiju.app.seed import DEMO_APPLICANT, DEMO_PASSWORD
 from huiju.models import Case, CaseStatus
 from huiju.runtime import Runtime
+from tests.support.axe import describe, rule_results
 from tests.support.canned import deliver_replies
 from tests.support.codes import check_page
 from tests.support.servers import serving
@@ -52,6 +54,23 @@ def _browser(p: Any) -> Any:
 
 def _fits(page: Any, width: int) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{page.url} is wider than the screen"
+
+
+def _luminance(css: str) -> float:
+    r, g, b = (int(v) / 255 for v in re.findall(r"\d+(?:\.\d+)?", css)[:3])
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _focus_ring(page: Any, selector: str) -> None:
+    """The control shows a focus ring at 3:1 or more against the white card (WCAG 1.4.11, 2.4.7)."""
+    page.locator(selector).focus()
+    style, width, colour = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth, s.outlineColor]; }"
+    )
+    lighter, darker = sorted((_luminance(colour), 1.0), reverse=True)
+    assert style == "solid" and float(width.removesuffix("px")) >= 2, (selector, style, width)
+    assert (lighter + 0.05) / (darker + 0.05) >= 3, (selector, colour)
 
 
 def _number_of(runtime: Runtime, status: CaseStatus | None = None) -> str:
@@ -101,6 +120,8 @@ def test_resident_journeys_show_no_codes_and_pass_axe(
             check("an item's guide")
             page.goto(f"{base_url}/portal/register")
             check("the registration page")
+            page.goto(f"{base_url}/portal/no-such-page")
+            check("the not-found page")
             page.goto(f"{base_url}/portal/login")
             check("the sign-in page")
             page.locator("#login").fill(RESIDENT)
@@ -108,6 +129,17 @@ def test_resident_journeys_show_no_codes_and_pass_axe(
             page.locator("form.form button[type=submit]").click()
             expect(page.locator(".tiles")).to_be_visible()
             check("the home page")
+
+            # Applying for a family member, with a name and an ID number that name no one.
+            page.goto(f"{base_url}/portal/items/elderly-care-subsidy/apply-for")
+            check("applying for a family member")
+            page.locator("#name").fill("李不对")
+            page.locator("#id_number").fill(DEMO_APPLICANT)
+            page.locator("#relation").select_option("child")
+            page.locator("form.form button[type=submit]").click()
+            expect(page.locator("#error-summary")).to_be_focused()
+            expect(page.locator("#id_number")).to_have_attribute("aria-invalid", "true")
+            check("applying for a family member, with an error")
 
             # Applying, with a mistake first: nothing chosen, one wrong file, one good file.
             page.goto(f"{base_url}/portal/items/elderly-care-subsidy")
@@ -127,6 +159,7 @@ def test_resident_journeys_show_no_codes_and_pass_axe(
             expect(page.locator(".files.kept a", has_text="hukou.pdf")).to_be_visible()  # the good file is kept
             page.screenshot(path=str(ARTIFACTS / f"journey-errors-{lang}-{device}.png"), full_page=True)
             check("the application with errors")
+            _focus_ring(page, "#f-disability")  # a select
             summary.locator("a[href='#f-income_band']").click()
             expect(page.locator("#f-income_band")).to_be_focused()
             page.locator("#f-income_band").select_option("subsistence")
@@ -148,6 +181,16 @@ def test_resident_journeys_show_no_codes_and_pass_axe(
             page.goto(f"{base_url}/portal/cases/{number}")
             expect(page.locator("#supplement-0")).to_be_visible()
             check("a case waiting for more material")
+            _focus_ring(page, "#note")  # a text area
+            # 待补正 at AA here; in large-text mode at AAA (7:1), like every text there.
+            page.locator("header.site button[name=display][value=large]").click()
+            expect(page.locator("html.display-large")).to_have_count(1)
+            aaa = rule_results(page, ["color-contrast-enhanced"], "#case-status")
+            assert not aaa["violations"], describe(aaa["violations"])
+            assert [n for r in aaa["passes"] for n in r["nodes"]], "the status text was not checked"
+            check("a case waiting for more material, in large text")
+            page.locator("header.site button[name=display][value=standard]").click()
+            expect(page.locator("html.display-standard")).to_have_count(1)
             page.locator("#supplement-0").set_input_files(str(tmp_path / "copy.png"))
             page.locator("#supplement-1").set_input_files(str(tmp_path / "wrong.pdf"))
             page.locator("#supplement button.primary").click()

@@ -50,3 +50,16 @@ def audit(page: Any, what: str) -> None:
     """Fail the test when the page has any WCAG 2.1 AA violation."""
     found = violations(page)
     assert not found, f"accessibility violations on {what} ({page.url}):\n{describe(found)}"
+
+
+def rule_results(page: Any, rules: list[str], selector: str) -> dict[str, Any]:
+    """axe's results (passes and violations) of the named rules within ``selector`` (e.g.
+    ``color-contrast-enhanced``: WCAG's AAA contrast at the size the text is shown)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=axe_source())
+    result: dict[str, Any] = page.evaluate(
+        "([rules, selector]) => axe.run(selector, {runOnly: {type: 'rule', values: rules},"
+        " resultTypes: ['passes', 'violations']})",
+        [rules, selector],
+    )
+    return result
