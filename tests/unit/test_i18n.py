@@ -29,11 +29,11 @@ def placeholders(text: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def msgids() -> set[str]:
-    """Every message id in the code, found the way ``make translations`` finds them."""
+    """Every message id in the code (``_`` and ``N_``), found the way ``make translations`` finds them."""
     found: set[str] = set()
     for package in PACKAGES:
         for _file, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT / package), method_map=[("**.py", "python")], keywords={"_": None}
+            str(ROOT / package), method_map=[("**.py", "python")], keywords={"_": None, "N_": None}
         ):
             assert isinstance(message, str)
             found.add(message)
