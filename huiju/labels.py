@@ -100,6 +100,7 @@ TIMELINE: dict[str, Message] = {
     "sms_delivered": _("SMS delivered"),
     "sms_failed": _("SMS not delivered"),
     "document_issued": _("Written document issued"),
+    "callback_held": _("Callback held until the request it answers is settled"),
 }
 
 #: Account roles (:class:`huiju.models.Role`) and the lanes of the processes.

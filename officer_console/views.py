@@ -9,13 +9,14 @@ from typing import Any
 from flask import Response, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from huiju import forms
 from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
 from huiju.labels import label, standard_opinion
-from huiju.models import CaseStatus
-from huiju.services import calendar_admin, casefile, dashboard, decisions, documents, materials, worklist
+from huiju.models import Case, CaseStatus
+from huiju.services import audit, calendar_admin, casefile, dashboard, decisions, documents, materials, worklist
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
 from huiju.services.casefile_words import china_time
@@ -117,6 +118,9 @@ class CaseView(BaseView):  # type: ignore[misc]
                 standard_opinion=standard_opinion,
                 form_fields=forms.readable(file.case.item.form_schema, file.case.form_data, lang),
             )  # fmt: skip
+            applicant = file.case.applicant_id
+        audit.record_read(runtime().db, actor, "case.read", target_kind="case", target=number, case_number=number,
+                          resident_id=applicant)  # fmt: skip
         return page
 
     @expose("/<number>/diagram.bpmn")
@@ -138,7 +142,10 @@ class CaseView(BaseView):  # type: ignore[misc]
             casefile.case_material(session, actor, number, material_id)
             store = materials.UploadStore.from_settings(rt.settings)
             found, data = materials.open_material(session, store, actor, material_id)
-            return attachment(found, data, view=request.args.get("view") == "1")
+            applicant = session.scalar(select(Case.applicant_id).where(Case.number == number))
+        audit.record_read(rt.db, actor, "material.read", target_kind="material", target=str(material_id),
+                          case_number=number, resident_id=applicant, detail=found.original_name)  # fmt: skip
+        return attachment(found, data, view=request.args.get("view") == "1")
 
     @expose("/<number>/documents/<int:document_id>")
     @requires("can_read")

@@ -1,7 +1,7 @@
 """Assembly: the database, the engine and the Celery app built from the settings, once per process.
 
 This is the top of the layering: it may import every layer, and it is where the layers above the
-engine register themselves with it (the case service's step listener).
+engine register themselves with it (the case service's step listener, the correlation of held callbacks).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from huiju.settings import Settings, load_settings
 def import_models() -> None:
     """Import every module that declares tables, so that ``Base.metadata`` knows them all."""
     import adapters.config  # noqa: F401
+    import exchange.correlation  # noqa: F401
     import exchange.log  # noqa: F401
     import exchange.models  # noqa: F401
     import huiju.calendar  # noqa: F401
@@ -22,6 +23,7 @@ def import_models() -> None:
 
 
 def build_runtime(settings: Settings | None = None, *, with_celery: bool = True) -> Runtime:
+    from huiju.app.correlate import correlation_listener
     from huiju.calendar import WorkingCalendar
     from huiju.services import documents, handback
     from huiju.services.cases import on_step
@@ -34,6 +36,9 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
     import_models()
     db = Database(settings.resolved_database_url)
     runtime = Runtime(settings=settings, db=db, engine=None)
+    from adapters.custom import install
+
+    install(db)  # the systems an integrator added (uploaded WSDLs) join the adapter registry
     if settings.exchange_signing:
         from certs.store import passphrase_of
         from exchange.security import SecurityProvider
@@ -42,14 +47,17 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
     from certs.store import passphrase_of
 
     signer = documents.OfficeSigner(settings.resolved_certs_folder, passphrase_of(settings))
+    waits = {"egov_decision": settings.decision_query_after}
     runtime.engine = Engine(
         cache=SpecCache(host_functions()),
-        functions=lambda session: host_functions(lambda: WorkingCalendar.load(session)),
+        functions=lambda session: host_functions(lambda: WorkingCalendar.load(session), waits=waits),
         dispatch=runtime.dispatch,
         # The case's timeline and status first, then the written documents its decisions call for, then a
         # 补正 answer handed back to the officer who asked for it.
         listeners=[on_step, documents.listener(signer, f"{settings.resolved_public_url}/portal"), handback.on_step],
     )
+    # Held callbacks are taken up as soon as the reply they overtook is settled (huiju.app.correlate).
+    runtime.engine.listeners.append(correlation_listener(runtime))
     if with_celery:
         from huiju.app.worker import create_celery
 

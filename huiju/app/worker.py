@@ -17,6 +17,7 @@ from huiju.settings import Settings
 
 
 def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
+    from huiju.app import reconcile
     from workflows_bpmn import tasks
 
     app = Celery("huiju", set_as_current=False)
@@ -33,12 +34,23 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
         "accept_content": ["json"],
         "beat_schedule": {
             "huiju-sweep": {"task": "huiju.sweep", "schedule": settings.sweep_seconds},
+            # Held callbacks and overdue delivery reports (huiju.app.reconcile): a fallback (held
+            # callbacks are taken up at once after the step that settles their reply), so at most
+            # once a second, and a round left waiting in a busy queue expires rather than piles up.
+            "huiju-reconcile": {
+                "task": "huiju.reconcile",
+                "schedule": max(settings.sweep_seconds, 1.0),
+                "options": {"expires": max(settings.sweep_seconds, 1.0)},
+            },
         },
         "beat_schedule_filename": str(settings.instance_path.resolve() / "celerybeat-schedule"),
         "timezone": CHINA.key,
     }
     if broker.startswith("filesystem://"):
+        from huiju.app.broker import TRANSPORT
+
         folder = settings.broker_folder
+        conf["broker_transport"] = TRANSPORT  # kombu's, with messages written whole (see huiju.app.broker)
         conf["broker_transport_options"] = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
@@ -51,4 +63,5 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
         }
     app.conf.update(conf)
     tasks.register(app, runtime)
+    reconcile.register(app, runtime)
     return app

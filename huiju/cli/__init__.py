@@ -9,6 +9,7 @@ What it prints for a person is in ``HUIJU_LANG`` (Chinese unless set to ``en``),
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -20,7 +21,9 @@ from huiju.i18n import N_, Message, _, localize
 
 @click.group(cls=Group, help=N_("Huiju (汇聚): e-affairs workflow engine for smart communities."))
 def main() -> None:
-    pass
+    from huiju.services.audit import set_origin
+
+    set_origin("cli")  # what a command records in the audit trail is marked as typed at a terminal
 
 
 # -- setting up and running ---------------------------------------------------------------------
@@ -41,7 +44,15 @@ def init(no_demo_data: bool) -> None:
 
                 report: dict[str, object] = {
                     "processes": seed.deploy_bundled(session),
-                    "adapters": [a.system for a in ensure_defaults(session, rt.settings.sandbox_url)],
+                    "adapters": [
+                        a.system
+                        for a in ensure_defaults(
+                            session,
+                            rt.settings.sandbox_url,
+                            endpoints=rt.settings.adapter_endpoints,
+                            use_sandbox=rt.settings.env != "production",
+                        )
+                    ],  # fmt: skip
                 }
             else:
                 report = seed.seed_all(session, rt.settings.sandbox_url)
@@ -130,30 +141,44 @@ def accounts() -> None:
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 @click.option("--plain", is_flag=True, help=N_("Verify and sign nothing (default: secure when certificates exist)."))
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=N_(
+        "Where the journal, stored records and owed callbacks are kept across restarts "
+        "(default: HUIJU_SANDBOX_DATA, <instance>/sandbox)."
+    ),
+)
 @click.pass_context
 @handle_errors
-def sandbox(ctx: click.Context, host: str | None, port: int | None, plain: bool) -> None:
+def sandbox(ctx: click.Context, host: str | None, port: int | None, plain: bool, data: Path | None) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from adapters.sandbox.server import run
-    from adapters.tls import ServerTls
+    from adapters.tls import ClientTls, ServerTls
     from certs.store import load_signing_identity, passphrase_of
     from certs.trust import TrustStore
     from huiju.settings import load_settings
 
     settings = load_settings()
     folder = settings.resolved_certs_folder
+    data_folder = (data or settings.resolved_sandbox_data).resolve()
     if plain or not (folder / "ca.cert.pem").exists():
         say(_("the sandbox runs in plain mode: requests are not verified, replies not signed"), err=True)
-        run(host or settings.sandbox_host, port or settings.sandbox_port)
+        run(host or settings.sandbox_host, port or settings.sandbox_port, data_folder=data_folder)
         return
+    # Callbacks go where Huiju's web process takes them: over mutual TLS in secure mode.
+    mtls = settings.resolved_inbound_mtls
     run(
         host or settings.sandbox_host,
         port or settings.sandbox_port,
-        trust=TrustStore.load(folder),
+        data_folder=data_folder,
+        trust=TrustStore.watching(folder),  # a new CRL or partner CA is read without a restart
         signer=load_signing_identity(folder, "sandbox", passphrase=passphrase_of(settings)),
-        callback_url=f"http://{settings.web_host}:{settings.web_port}/exchange/soap",
+        callback_url=settings.inbound_url,
         tls=ServerTls.from_store(folder, "sandbox"),
+        callback_tls=ClientTls.from_store(folder, "sandbox") if mtls else None,
     )
 
 
@@ -214,7 +239,24 @@ def serve(host: str | None, port: int | None) -> None:
     from huiju.settings import load_settings
 
     settings = load_settings()
-    run_simple(host or settings.web_host, port or settings.web_port, create_app(), threaded=True)
+    app = create_app()
+    if settings.resolved_inbound_mtls:
+        start_inbound(app, settings)
+    run_simple(host or settings.web_host, port or settings.web_port, app, threaded=True)
+
+
+def start_inbound(app: Any, settings: Any) -> None:
+    """The inbound endpoint on its own listener, over mutual TLS (secure mode), in a thread."""
+    import threading
+
+    from adapters.tls import ServerTls
+    from huiju.app.inbound_tls import serve_inbound
+
+    server = serve_inbound(
+        settings.inbound_host, settings.inbound_port, app, ServerTls.from_store(settings.resolved_certs_folder, "huiju")
+    )
+    say(_("callbacks: {url} (mutual TLS, client certificate required)", url=settings.inbound_url), err=True)
+    threading.Thread(target=server.serve_forever, name="huiju-inbound", daemon=True).start()
 
 
 @main.command(help=N_("Initialise, then run the sandbox, a worker and the web process until Ctrl-C."))
@@ -225,9 +267,24 @@ def demo() -> None:
     run_demo()
 
 
-from huiju.cli import calendar, cases, documents, exchange  # noqa: E402,F401 - they register their commands on main
+from huiju.cli import (  # noqa: E402,F401 - they register their commands on main
+    adapters,
+    audit,
+    calendar,
+    callbacks,
+    cases,
+    documents,
+    exchange,
+    residents,
+    users,
+)
 
+adapters.register(main)
+audit.register(main)
 calendar.register(main)
 cases.register(main)
 documents.register(main)
 exchange.register(main)
+callbacks.register(main)
+residents.register(main)
+users.register(main)

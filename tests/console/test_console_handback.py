@@ -4,7 +4,7 @@ their inbox. An officer who can no longer take it leaves it in the queue."""
 
 from __future__ import annotations
 
-from console_support import COLLEAGUE, OFFICER, decide, ready_task, submit
+from console_support import COLLEAGUE, OFFICER, PNG, decide, ready_task, submit
 from sqlalchemy import select, update
 
 from huiju.models import Case, CaseEvent, User
@@ -15,8 +15,6 @@ from huiju.services.actors import load_actor
 from huiju.services.casefile import read_case_file
 from tests.support.canned import deliver_replies
 from workflows_bpmn.models import HumanTask
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
 
 
 def answer(runtime: Runtime, number: str) -> None:

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from portal_support import csrf_token, sent_code
 from sqlalchemy import func, select
 
+from adapters.sandbox.callbacks import FINAL
 from adapters.sandbox.people import Person, seeded_people
 from adapters.sandbox.server import SandboxServer
 from exchange.log import MessageLogEntry, SignatureStatus
@@ -202,8 +203,9 @@ def test_the_registration_sms_delivery_report_is_accepted(app: Flask, client: Fl
             deadline = time.monotonic() + 30
             reports: list[Any] = []
             while time.monotonic() < deadline:
-                reports = [c for c in citizen_info.callbacks.sent if c.operation == "NotifyDelivery"]  # type: ignore[union-attr]
-                if reports and all(c.outcome != "pending" for c in reports):
+                known = citizen_info.callbacks.known.values()  # type: ignore[union-attr]
+                reports = [c for c in known if c.operation == "NotifyDelivery"]
+                if reports and all(c.outcome in FINAL for c in reports):
                     break
                 time.sleep(0.1)
         finally:

@@ -2,7 +2,7 @@
 (a 补正 answer's files kept for the resident until the answer is sent).
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-06 03:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import huiju.db
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
