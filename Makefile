@@ -52,7 +52,7 @@ TRANSLATIONS := huiju/translations
 ZH_PO := $(TRANSLATIONS)/zh/LC_MESSAGES/messages.po
 
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k _ --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k _ -k N_ --no-location --sort-output \
 		--project=huiju --version=0.1.0 --copyright-holder=Huiju -o $(TRANSLATIONS)/messages.pot \
 		huiju workflows_bpmn exchange adapters certs
 	if [ -f $(ZH_PO) ]; then \
@@ -87,14 +87,27 @@ clean:
 
 # The browser tests drive Debian's chromium through Playwright (never `playwright install`); the
 # Chinese font keeps the screenshots readable.
-BROWSER_PACKAGES := chromium fonts-wqy-microhei
+BROWSER_PACKAGES := chromium fonts-wqy-microhei poppler-utils
 .PHONY: browser-deps
 browser-deps: $(STAMP)
-	@if [ -x /usr/bin/chromium ] && ls /usr/share/fonts/truetype/wqy/wqy-microhei* >/dev/null 2>&1; then :; \
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/pdftoppm ] && ls /usr/share/fonts/truetype/wqy/wqy-microhei* >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
 	else echo "The browser tests need Debian's $(BROWSER_PACKAGES): install them as root (apt-get install $(BROWSER_PACKAGES))"; exit 1; fi
 	@$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/python -m pip install --quiet playwright
+	@$(MAKE) --no-print-directory test-assets
+
+# axe-core (npm) runs inside the browser tests: every page of the journeys is audited at WCAG 2.1 AA.
+AXE_VERSION := 4.14.1
+TEST_VENDOR := tests/support/vendor
+.PHONY: test-assets
+test-assets: $(TEST_VENDOR)/axe-$(AXE_VERSION).min.js
+$(TEST_VENDOR)/axe-$(AXE_VERSION).min.js:
+	rm -rf $(TEST_VENDOR) .npm-tests && mkdir -p $(TEST_VENDOR) .npm-tests
+	npm install --silent --no-audit --no-fund --prefix .npm-tests axe-core@$(AXE_VERSION)
+	cp .npm-tests/node_modules/axe-core/axe.min.js $@
+	cp .npm-tests/node_modules/axe-core/LICENSE $(TEST_VENDOR)/axe-core.LICENSE
+	rm -rf .npm-tests
 
 # The console's browser libraries, from the npm registry into officer_console/static/vendor (not
 # committed: ~6 MB of minified builds; served by Flask, no CDN at run time). Versions pinned here.

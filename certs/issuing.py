@@ -23,7 +23,9 @@ from huiju.i18n import _
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 KeyType = Literal["ec", "rsa"]
-Role = Literal["ca", "signing", "tls-server", "tls-client"]
+Role = Literal["ca", "signing", "tls-server", "tls-client", "document"]
+#: id-kp-documentSigning (RFC 9336): the key signs documents (文书), not messages or connections.
+DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 
 ORGANIZATION = "Huiju"
 CA_NAME = "Huiju Development CA"
@@ -61,12 +63,14 @@ def member_certificate(
     *,
     start: datetime,
     days: int,
+    common_name: str | None = None,
 ) -> x509.Certificate:
-    """An end-entity certificate for ``member`` in ``role``, issued by the CA."""
+    """An end-entity certificate for ``member`` in ``role``, issued by the CA; ``common_name`` names
+    the holder as people read it (an office's name on its document-signing certificate)."""
     key_type: KeyType = "ec" if isinstance(key, ec.EllipticCurvePrivateKey) else "rsa"
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_subject(member, role))
+        .subject_name(_subject(member, role, common_name))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -139,6 +143,11 @@ def _key_usage(
 def _role_extensions(role: Role, key_type: KeyType) -> list[tuple[x509.ExtensionType, bool]]:
     if role == "signing":
         return [(_key_usage(digital_signature=True, content_commitment=True), True)]
+    if role == "document":
+        return [
+            (_key_usage(digital_signature=True, content_commitment=True), True),
+            (x509.ExtendedKeyUsage([DOCUMENT_SIGNING]), False),
+        ]
     usage = _key_usage(digital_signature=True, key_encipherment=key_type == "rsa")
     if role == "tls-server":
         names = x509.SubjectAlternativeName(
@@ -148,8 +157,8 @@ def _role_extensions(role: Role, key_type: KeyType) -> list[tuple[x509.Extension
     return [(usage, True), (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)]
 
 
-def _subject(member: str, role: Role) -> x509.Name:
-    common_name = "localhost" if role == "tls-server" else f"{member} {role}"
+def _subject(member: str, role: Role, common_name: str | None = None) -> x509.Name:
+    common_name = common_name or ("localhost" if role == "tls-server" else f"{member} {role}")
     return x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),

@@ -72,6 +72,8 @@ __all__ = [
 ]
 
 MEMBER_ROLES: tuple[Role, ...] = ("signing", "tls-server", "tls-client")
+#: Roles issued on demand, not by init: an office's document-signing certificate (文书签章).
+ON_DEMAND_ROLES: tuple[Role, ...] = ("document",)
 DEFAULT_MEMBERS = ("huiju", "sandbox")
 CA_MEMBER = "ca"
 CA_KEY = "ca.key.pem"
@@ -210,21 +212,23 @@ def issue_certificate(
     not_before: datetime | None = None,
     key_type: KeyType | None = None,
     passphrase: bytes | None = None,
+    common_name: str | None = None,
 ) -> CertInfo:
     """Issue a new key and certificate for ``member`` in ``role``; its previous active one becomes superseded.
 
-    ``key_type`` defaults to the CA's; ``not_before`` (default: now) with ``days`` sets the validity.
+    ``key_type`` defaults to the CA's; ``not_before`` (default: now) with ``days`` sets the validity;
+    ``common_name`` names the holder as people read it (an office's name).
     """
     folder = Path(folder)
     _check_member(member)
-    if role not in MEMBER_ROLES:
+    if role not in MEMBER_ROLES + ON_DEMAND_ROLES:
         raise CertificateStoreError(_("unknown certificate role {role}", role=role))
     ca_key, ca_cert = _load_ca(folder, passphrase)
     entries = _load_index(folder)
     kind: KeyType = key_type or ("ec" if isinstance(ca_key, ec.EllipticCurvePrivateKey) else "rsa")
     key = new_key(kind)
     start = not_before or datetime.now(UTC) - timedelta(minutes=5)
-    cert = member_certificate(ca_key, ca_cert, key, member, role, start=start, days=days)
+    cert = member_certificate(ca_key, ca_cert, key, member, role, start=start, days=days, common_name=common_name)
     serial = cert.serial_number
     stem = f"{member}-{role}-{format(serial, 'x')[:16]}"
     _write_key(folder / f"{stem}.key.pem", key, passphrase)

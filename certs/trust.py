@@ -27,6 +27,7 @@ from certs.errors import (
     StaleRevocationList,
     UntrustedCertificate,
 )
+from certs.issuing import DOCUMENT_SIGNING
 from certs.store import CRL, CRLS, TRUSTED, Role
 from huiju.i18n import _
 
@@ -220,7 +221,10 @@ def _check_role(cert: x509.Certificate, role: Role) -> None:
             and usage.digital_signature
             and usage.content_commitment
             and not extended & _TLS_USAGES
+            and DOCUMENT_SIGNING not in extended  # an office's document key never signs messages
         )
+    elif role == "document":
+        fit = not is_ca and usage is not None and usage.content_commitment and DOCUMENT_SIGNING in extended
     elif role == "tls-server":
         fit = not is_ca and ExtendedKeyUsageOID.SERVER_AUTH in extended
     elif role == "tls-client":

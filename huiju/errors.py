@@ -61,6 +61,16 @@ class InputError(HuijuError):
 class SchemaError(InputError):
     code = "invalid-form-data"
 
+    def __init__(self, text: str | Message, **details: Any) -> None:
+        super().__init__(text, **details)
+        #: What is wrong with each field, in words for people (each field named by its title, never
+        #: its code); ``details`` keep the validator's own findings for programs (the API's problem).
+        self.problems: dict[str, Message] = {}
+
+    def with_problems(self, problems: dict[str, Message]) -> SchemaError:
+        self.problems = dict(problems)
+        return self
+
 
 class NotFoundError(HuijuError):
     code = "not-found"

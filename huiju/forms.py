@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from huiju.i18n import _, normalize
+from huiju.i18n import Message, _, normalize
 
 TITLE_EN = "x-title-en"
 ENUM_LABELS = "x-enum-labels"
@@ -68,3 +68,50 @@ def readable(schema: Mapping[str, Any], data: Mapping[str, Any], locale: str | N
     ]
     shown += [ShownField(name, name, str(value)) for name, value in data.items() if name not in properties]
     return shown
+
+
+# -- what is wrong with each field, in words -------------------------------------------------------
+
+
+def _problem(validator: str, prop: Mapping[str, Any], name: str) -> Message:
+    field = title(name, prop)
+    if validator == "enum":
+        return _("Choose one of the options for {field}.", field=field)
+    if validator == "pattern":
+        return _("{field} is not written as expected; check it and try again.", field=field)
+    if validator == "maxLength":
+        return _("{field} may have at most {n} characters.", field=field, n=prop.get("maxLength"))
+    if validator == "minLength":
+        return _("{field} needs at least {n} characters.", field=field, n=prop.get("minLength"))
+    if validator == "type" and prop.get("type") == "integer":
+        return _("{field} must be a whole number.", field=field)
+    if validator == "minimum":
+        return _("{field} must be at least {n}.", field=field, n=prop.get("minimum"))
+    if validator == "maximum":
+        return _("{field} must be at most {n}.", field=field, n=prop.get("maximum"))
+    if validator == "format" and prop.get("format") == "date":
+        return _("{field} must be a date.", field=field)
+    return _("{field} is not valid; check it and try again.", field=field)
+
+
+def problems(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Message]:
+    """Each field of ``data`` that fails the item's JSON Schema, with what is wrong in words that name
+    the field by its title (never its code), in the reader's language; the first problem of a field
+    only, in the schema's order."""
+    import jsonschema
+
+    properties: Mapping[str, Any] = schema.get("properties", {})
+    found: dict[str, Message] = {}
+    for name in schema.get("required", []):
+        if name not in data or data[name] in (None, ""):
+            prop = properties.get(name, {})
+            shown = title(name, prop)
+            choose = "enum" in prop or prop.get("type") == "boolean"
+            found[name] = _("Choose {field}.", field=shown) if choose else _("Fill in {field}.", field=shown)
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    for error in validator.iter_errors(dict(data)):
+        path = list(error.absolute_path)
+        if not path or not isinstance(path[0], str) or path[0] in found:
+            continue
+        found[path[0]] = _problem(str(error.validator), properties.get(path[0], {}), path[0])
+    return {name: found[name] for name in [*properties, *found] if name in found}

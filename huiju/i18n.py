@@ -12,12 +12,20 @@ from __future__ import annotations
 import gettext
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 DEFAULT_LOCALE = "zh_CN"
 SUPPORTED_LOCALES = ("zh_CN", "en")
 TRANSLATIONS = Path(__file__).parent / "translations"
 DOMAIN = "messages"
+
+
+@runtime_checkable
+class Localizable(Protocol):
+    """Anything worded in both languages (a :class:`Message`, the catalogue's ``Words``): as a parameter
+    of a message, it is worded in the message's locale."""
+
+    def localize(self, locale: str | None = None) -> str: ...
 
 
 class Message:
@@ -31,7 +39,7 @@ class Message:
 
     def localize(self, locale: str | None = None) -> str:
         text = catalogue(normalize(locale)).gettext(self.msgid)
-        params = {k: v.localize(locale) if isinstance(v, Message) else v for k, v in self.params.items()}
+        params = {k: v.localize(locale) if isinstance(v, Localizable) else v for k, v in self.params.items()}
         return text.format(**params) if params else text
 
     def __str__(self) -> str:
@@ -50,6 +58,16 @@ class Message:
 def _(msgid: str, **params: Any) -> Message:
     """Mark a text for translation (the name pybabel looks for)."""
     return Message(msgid, **params)
+
+
+def N_(msgid: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Mark a text for extraction that is translated where it is shown (the command line's help)."""
+    return msgid
+
+
+def translate(msgid: str, locale: str | None = None) -> str:
+    """``msgid`` in ``locale`` (a text marked with :func:`N_`)."""
+    return catalogue(normalize(locale)).gettext(msgid)
 
 
 def localize(text: str | Message, locale: str | None = None) -> str:

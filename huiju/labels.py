@@ -1,10 +1,11 @@
-"""Labels for the codes a person reads: case statuses, outcomes, decisions, timeline kinds, roles.
+"""Words for the codes of the domain: case statuses, outcomes, decisions, timeline kinds, roles and
+lanes, government systems and their operations, message states, subsidy tiers.
 
-The codes themselves (``intake``, ``approve``, ``task_ready`` ...) stay what the API returns and
-what the command line accepts (``--status intake``, ``--decision accept``); this module is the one
-place where they get words. A label's message id *is* its code, so English shows the code a person
-can type back, and the Chinese catalogue gives the term of the trade (``awaiting_supplement`` =
-待补正, ``refuse`` = 不予受理).
+The codes themselves (``intake``, ``approve``, ``task_ready`` ...) stay what the API returns and what
+the command line accepts (``--status intake``, ``--decision accept``); no code is ever shown to a
+person: this module is the one place where they get words, Chinese first (the catalogue gives the
+term of the trade: ``awaiting_supplement`` = 待补正, ``refuse`` = 不予受理), English second. Where a
+person types a code back (the command line), :func:`label_with_code` shows both.
 """
 
 from __future__ import annotations
@@ -13,106 +14,193 @@ from typing import Literal
 
 from huiju.i18n import Message, _, normalize
 
-LabelKind = Literal["status", "outcome", "decision", "timeline", "role", "incident"]
+LabelKind = Literal[
+    "status",
+    "outcome",
+    "decision",
+    "timeline",
+    "role",
+    "system",
+    "operation",
+    "message",
+    "tier",
+    "document",
+    "rating",
+    "incident",
+]
 
 #: Case statuses (:class:`huiju.models.CaseStatus`).
 STATUSES: dict[str, Message] = {
-    "submitted": _("submitted"),
-    "verifying": _("verifying"),
-    "intake": _("intake"),
-    "review": _("review"),
-    "answering": _("answering"),
-    "awaiting_supplement": _("awaiting_supplement"),
-    "street_review": _("street_review"),
-    "processing": _("processing"),
-    "incident": _("incident"),
-    "suspended": _("suspended"),
-    "concluded": _("concluded"),
-    "withdrawn": _("withdrawn"),
+    "submitted": _("Submitted"),
+    "verifying": _("Checking identity"),
+    "intake": _("Awaiting acceptance"),
+    "review": _("Under community review"),
+    "answering": _("Awaiting an answer"),
+    "awaiting_supplement": _("Awaiting more material"),
+    "street_review": _("Under street review"),
+    "processing": _("Being processed"),
+    "incident": _("Held up by a system fault"),
+    "concluded": _("Concluded"),
+    "suspended": _("Suspended by an administrator"),
+    "withdrawn": _("Withdrawn"),
 }
 
 #: How a concluded case ended (the ``outcome`` property of the BPMN end event).
 OUTCOMES: dict[str, Message] = {
-    "approved": _("approved"),
-    "refused": _("refused"),
-    "denied": _("denied"),
-    "ineligible": _("ineligible"),
-    "identity_mismatch": _("identity_mismatch"),
-    "closed": _("closed"),
-    "supplement_expired": _("supplement_expired"),
-    "withdrawn": _("withdrawn"),
-    "answered": _("answered"),
-    "followed_up": _("followed_up"),
+    "approved": _("Approved"),
+    "refused": _("Not accepted"),
+    "denied": _("Not approved"),
+    "ineligible": _("Conditions not met"),
+    "identity_mismatch": _("Identity does not match"),
+    "closed": _("Closed"),
+    "supplement_expired": _("Material not supplied in time"),
+    "withdrawn": _("Withdrawn by the applicant"),
+    "answered": _("Answered"),
+    "followed_up": _("Followed up"),
 }
 
 #: Decisions offered by human tasks.
 DECISIONS: dict[str, Message] = {
-    "accept": _("accept"),
-    "refuse": _("refuse"),
-    "supplement": _("supplement"),
-    "approve": _("approve"),
-    "deny": _("deny"),
-    "submit": _("submit"),
-    "retry": _("retry"),
-    "close": _("close"),
-    "return": _("return"),
-    "co_review": _("co_review"),
-    "answer": _("answer"),
-    "done": _("done"),
-    "agree": _("agree"),
-    "disagree": _("disagree"),
+    "accept": _("Accept"),
+    "refuse": _("Do not accept"),
+    "supplement": _("Ask for more material"),
+    "approve": _("Approve"),
+    "deny": _("Do not approve"),
+    "submit": _("Send the material"),
+    "retry": _("Try again"),
+    "close": _("Close the case"),
+    "return": _("Send back"),
+    "co_review": _("Ask for a co-review"),
+    "answer": _("Answer"),
+    "done": _("Dealt with"),
+    "agree": _("Agree"),
+    "disagree": _("Disagree"),
+    "transfer": _("Transfer"),
 }
 
-#: Kinds of case timeline entries (:class:`huiju.models.CaseEvent`).
+#: Kinds of case timeline entries (:class:`huiju.models.CaseEvent`), in the officer's terms.
 TIMELINE: dict[str, Message] = {
-    "submitted": _("submitted"),
-    "process_started": _("process_started"),
-    "service_requested": _("service_requested"),
-    "service_replied": _("service_replied"),
-    "service_failed": _("service_failed"),
-    "service_ignored": _("service_ignored"),
-    "incident": _("incident"),
-    "incident_retried": _("incident_retried"),
-    "task_ready": _("task_ready"),
-    "task_completed": _("task_completed"),
-    "task_cancelled": _("task_cancelled"),
-    "timer_fired": _("timer_fired"),
-    "process_completed": _("process_completed"),
-    "task_claimed": _("task_claimed"),
-    "task_released": _("task_released"),
-    "task_transferred": _("task_transferred"),
-    "returned": _("returned"),
-    "co_review_requested": _("co_review_requested"),
-    "clock_paused": _("clock_paused"),
-    "clock_resumed": _("clock_resumed"),
-    "reminder": _("reminder"),
-    "escalated": _("escalated"),
-    "material_uploaded": _("material_uploaded"),
-    "withdrawn": _("withdrawn"),
-    "rated": _("rated"),
-    "deadline_recomputed": _("deadline_recomputed"),
-    "suspended": _("suspended"),
-    "resumed": _("resumed"),
-    "moved": _("moved"),
-    "migrated": _("migrated"),
-    "callback_held": _("callback_held"),
+    "submitted": _("Application received"),
+    "process_started": _("Handling started"),
+    "service_requested": _("Government system called"),
+    "service_replied": _("Government system answered"),
+    "service_failed": _("Government system call failed"),
+    "service_ignored": _("Late answer set aside"),
+    "service_cancelled": _("Government system call withdrawn"),
+    "incident": _("Held up by a system fault"),
+    "incident_retried": _("Sent again after a fault"),
+    "task_ready": _("Step opened"),
+    "task_completed": _("Step decided"),
+    "task_cancelled": _("Step cancelled"),
+    "timer_fired": _("Time limit reached"),
+    "process_completed": _("Case concluded"),
+    "task_claimed": _("Task taken"),
+    "task_released": _("Task given back to the queue"),
+    "task_transferred": _("Task transferred"),
+    "task_assigned": _("Handed back to the officer who asked for the material"),
+    "returned": _("Sent back"),
+    "co_review_requested": _("Co-review requested"),
+    "clock_paused": _("Clock stopped"),
+    "clock_resumed": _("Clock restarted"),
+    "reminder": _("Reminder sent"),
+    "escalated": _("Escalated for supervision"),
+    "material_uploaded": _("Material uploaded"),
+    "withdrawn": _("Withdrawn by the applicant"),
+    "rated": _("Rated by the applicant"),
+    "deadline_recomputed": _("Time limits recomputed"),
+    "message_received": _("Decision received from the extranet"),
+    "sms_delivered": _("SMS delivered"),
+    "sms_failed": _("SMS not delivered"),
+    "document_issued": _("Written document issued"),
+    "callback_held": _("Callback held until the request it answers is settled"),
+    "suspended": _("Case suspended by an administrator"),
+    "resumed": _("Case resumed"),
+    "moved": _("Case moved to another step"),
+    "migrated": _("Case moved to a newer version of its process"),
 }
 
-#: Account roles (:class:`huiju.models.Role`).
+#: Account roles (:class:`huiju.models.Role`) and the lanes of the processes.
 ROLES: dict[str, Message] = {
-    "resident": _("resident"),
-    "community_officer": _("community_officer"),
-    "street_reviewer": _("street_reviewer"),
-    "administrator": _("administrator"),
-    "integrator": _("integrator"),
+    "resident": _("Resident"),
+    "community_officer": _("Community officer"),
+    "street_reviewer": _("Street reviewer"),
+    "administrator": _("Administrator"),
+    "integrator": _("Integrator"),
+    "applicant": _("Applicant"),
+    "system": _("Huiju (automatic)"),
+}
+
+#: The government systems behind the adapters.
+SYSTEMS: dict[str, Message] = {
+    "citizen_info": _("Citizen information system"),
+    "sms": _("SMS platform"),
+    "egov_approval": _("E-gov extranet approval platform"),
+    "data_exchange": _("Data exchange platform"),
+    "payment": _("Payment platform"),
+    "huiju": _("Huiju"),
+}
+
+#: Operations of the adapters (:data:`adapters.registry.OPERATIONS`).
+OPERATIONS: dict[str, Message] = {
+    "citizen_info.verify_identity": _("Verify the identity"),
+    "citizen_info.query_person": _("Look up the person's registration"),
+    "sms.send_sms": _("Send an SMS"),
+    "sms.query_delivery": _("Ask whether an SMS arrived"),
+    "egov.submit_case": _("Report the case to the extranet"),
+    "egov.query_case": _("Ask the extranet about the case"),
+    "data_exchange.publish_record": _("Share a record"),
+    "data_exchange.query_records": _("Look up shared records"),
+    "NotifyDecision": _("Decision from the extranet"),
+    "NotifyDelivery": _("SMS delivery report"),
+}
+
+#: States of a message with a government system: outbox status, log direction, kind and outcome.
+MESSAGES: dict[str, Message] = {
+    "pending": _("Waiting to be sent"),
+    "delivered": _("Delivered"),
+    "dead": _("Failed"),
+    "cancelled": _("Withdrawn"),
+    "out": _("Sent"),
+    "in": _("Received"),
+    "request": _("Request"),
+    "reply": _("Reply"),
+    "callback": _("Callback"),
+    "refusal": _("Refusal"),
+    "sent": _("Sent"),
+    "transient_failure": _("Failed, will retry"),
+    "permanent_failure": _("Failed for good"),
+    "refused": _("Refused"),
+    "accepted": _("Accepted"),
+    "outbox": _("Outbox"),
+}
+
+#: The elderly-care subsidy's tiers (DMN ``subsidy_tier``).
+TIERS: dict[str, Message] = {"A": _("Tier 1"), "B": _("Tier 2"), "C": _("Tier 3")}
+
+#: Written documents (文书) of a case (:mod:`huiju.services.documents`).
+DOCUMENTS: dict[str, Message] = {
+    "acceptance_notice": _("Notice of acceptance"),
+    "refusal_notice": _("Notice of non-acceptance"),
+    "supplement_notice": _("Notice to supplement materials"),
+    "approval_decision": _("Decision to grant"),
+    "denial_decision": _("Decision not to grant"),
+}
+
+#: The five levels of 好差评.
+RATINGS: dict[str, Message] = {
+    "5": _("Very satisfied"),
+    "4": _("Satisfied"),
+    "3": _("Fairly satisfied"),
+    "2": _("Dissatisfied"),
+    "1": _("Very dissatisfied"),
 }
 
 #: Why a process instance is in incident (:mod:`huiju.services.incidents`).
 INCIDENTS: dict[str, Message] = {
-    "call_failed": _("call_failed"),
-    "step_failed": _("step_failed"),
-    "stuck": _("stuck"),
-    "unknown": _("unknown"),
+    "call_failed": _("A call to a government system failed"),
+    "step_failed": _("A step of the process failed"),
+    "stuck": _("The process cannot go on by itself"),
+    "unknown": _("Reason not known"),
 }
 
 TABLES: dict[LabelKind, dict[str, Message]] = {
@@ -121,17 +209,44 @@ TABLES: dict[LabelKind, dict[str, Message]] = {
     "decision": DECISIONS,
     "timeline": TIMELINE,
     "role": ROLES,
+    "system": SYSTEMS,
+    "operation": OPERATIONS,
+    "message": MESSAGES,
+    "tier": TIERS,
+    "document": DOCUMENTS,
+    "rating": RATINGS,
     "incident": INCIDENTS,
+}
+
+#: The opinion (意见) a decision carries when the officer writes none: the phrase of the trade.
+STANDARD_OPINIONS: dict[str, Message] = {
+    "accept": _("The materials are complete and in the required form; the application is accepted."),
+    "supplement": _("Please supply the materials listed, all at once."),
+    "approve": _("Checked and found to meet the conditions; approved."),
+    "agree": _("Agreed."),
+    "retry": _("The system is working again; try again."),
+    "submit": _("The materials asked for are attached."),
+    "co_review": _("Please review this case with me."),
 }
 
 
 def label(kind: LabelKind, code: str, locale: str | None = None) -> str:
-    """The label of ``code`` in ``locale``; an unknown code is shown as it is."""
+    """The words for ``code`` in ``locale``; an unknown code is shown as it is."""
     message = TABLES[kind].get(code)
     return message.localize(locale) if message is not None else code
 
 
 def label_with_code(kind: LabelKind, code: str, locale: str | None = None) -> str:
-    """``受理(accept)`` where the code must be typed back; just the code in English."""
+    """``受理(accept)``: the words and, where a person types it back, the code."""
     shown = label(kind, code, locale)
-    return code if normalize(locale) == "en" or shown == code else f"{shown}({code})"
+    return code if shown == code else f"{shown}({code})"
+
+
+def known(kind: LabelKind, code: str) -> bool:
+    return code in TABLES[kind]
+
+
+def standard_opinion(decision: str, locale: str | None = "zh_CN") -> str:
+    """The opinion a decision carries by default ("" where the officer must write one)."""
+    message = STANDARD_OPINIONS.get(decision)
+    return message.localize(normalize(locale)) if message is not None else ""

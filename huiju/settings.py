@@ -22,6 +22,7 @@ HUIJU_EXCHANGE_SIGNING      sign requests and verify replies (off only for a pla
                             sandbox in development)
 HUIJU_UPLOAD_MAX_BYTES      largest file a resident may upload (a material, a photo)    ``10485760`` (10 MB)
 HUIJU_UPLOADS_FOLDER        where uploaded files are kept (outside any web root)        ``<instance>/uploads``
+HUIJU_PUBLIC_URL            where residents reach the web process (links sent by SMS)   ``http://WEB_HOST:PORT``
 HUIJU_UPLOAD_MAX_PIXELS     largest picture accepted, in pixels (decompression bombs)   ``50000000``
 HUIJU_SESSION_IDLE_MINUTES  a web session ends after this long without a request        ``30``
 HUIJU_SESSION_MAX_HOURS     and this long after sign-in, however active                 ``12``
@@ -101,6 +102,7 @@ class Settings(BaseSettings):
     exchange_signing: bool = True
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     uploads_folder: Path | None = None
+    public_url: str = ""
     upload_max_pixels: int = Field(default=50_000_000, gt=0)
     session_idle_minutes: float = Field(default=30, gt=0)
     session_max_hours: float = Field(default=12, gt=0)
@@ -203,6 +205,11 @@ class Settings(BaseSettings):
     @property
     def resolved_uploads_folder(self) -> Path:
         return (self.uploads_folder or self.instance_path / "uploads").resolve()
+
+    @property
+    def resolved_public_url(self) -> str:
+        """The address in links sent to residents (an SMS's link to a written document)."""
+        return (self.public_url or f"http://{self.web_host}:{self.web_port}").rstrip("/")
 
     @property
     def resolved_sandbox_data(self) -> Path:

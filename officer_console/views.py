@@ -13,14 +13,25 @@ from sqlalchemy import select
 
 from huiju import forms
 from huiju.calendar import CHINA
-from huiju.errors import NotFoundError
+from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
-from huiju.labels import label
+from huiju.labels import label, standard_opinion
 from huiju.models import Case, CaseStatus
-from huiju.services import audit, calendar_admin, casefile, dashboard, decisions, incidents, materials, worklist
+from huiju.services import (
+    audit,
+    calendar_admin,
+    casefile,
+    dashboard,
+    decisions,
+    documents,
+    incidents,
+    materials,
+    worklist,
+)
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
-from huiju.web.downloads import attachment
+from huiju.services.casefile_words import china_time
+from huiju.web.downloads import attachment, pdf_download
 from huiju.web.runtime import runtime
 from officer_console.security import current_actor, locale, requires
 from workflows_bpmn.models import HumanTask
@@ -118,7 +129,7 @@ class CaseView(BaseView):  # type: ignore[misc]
         actor = current_actor()
         lang = locale()
         with runtime().db.sessions() as session:
-            file = casefile.read_case_file(session, actor, number)
+            file = casefile.read_case_file(session, actor, number, lang)
             mine: list[tuple[HumanTask, decisions.DecisionOptions | None]] = []
             for task in file.tasks:
                 if task.status.value != "ready" or not actor.is_officer or task.role != actor.role.value:
@@ -130,8 +141,8 @@ class CaseView(BaseView):  # type: ignore[misc]
             colleagues = [(u.username, u.display_name) for u in task_service.colleagues(session, actor)]
             page = self.render_template(
                 "console/case.html", file=file, actionable=mine, colleagues=colleagues, actor=actor,
-                label=label, locale=lang, reasons=decisions.REFUSAL_REASONS,
-                calendar_left=worklist.time_left_of(session, file.case),
+                label=label, locale=lang, reasons=decisions.REFUSAL_REASONS, china_time=china_time,
+                standard_opinion=standard_opinion, calendar_left=worklist.time_left_of(session, file.case),
                 form_fields=forms.readable(file.case.form_schema, file.case.form_data, lang),
             )  # fmt: skip
             applicant = file.case.applicant_id
@@ -143,7 +154,7 @@ class CaseView(BaseView):  # type: ignore[misc]
     @requires("can_read")
     def diagram(self, number: str) -> Any:
         with runtime().db.sessions() as session:
-            xml = casefile.case_diagram(session, current_actor(), number)
+            xml = casefile.case_diagram(session, current_actor(), number, locale())
         return Response(
             xml, 200, {"Content-Type": "application/xml; charset=utf-8", "X-Content-Type-Options": "nosniff"}
         )
@@ -162,6 +173,14 @@ class CaseView(BaseView):  # type: ignore[misc]
         audit.record_read(rt.db, actor, "material.read", target_kind="material", target=str(material_id),
                           case_number=number, resident_id=applicant, detail=found.original_name)  # fmt: skip
         return attachment(found, data, view=request.args.get("view") == "1")
+
+    @expose("/<number>/documents/<int:document_id>")
+    @requires("can_read")
+    def document(self, number: str, document_id: int) -> Any:
+        """A written document of the case (文书), the signed PDF as issued."""
+        with runtime().db.sessions() as session:
+            found = casefile.case_document(session, current_actor(), number, document_id)
+            return pdf_download(documents.file_name(found), found.content)
 
     @expose("/<number>/tasks/<task_id>/decide", methods=["POST"])
     @requires("can_decide")
@@ -205,9 +224,15 @@ class DashboardView(BaseView):  # type: ignore[misc]
     @expose("/")
     @requires("can_read")
     def index(self) -> Any:
+        error = None
+        try:
+            start, end = dashboard.date_range(_date_arg("start"), _date_arg("end"))
+        except InputError as exc:
+            error = exc.localized(locale())
+            start, end = dashboard.date_range(None, None)
         with runtime().db.sessions() as session:
-            figures = dashboard.figures(session, current_actor())
-        return self.render_template("console/dashboard.html", figures=figures, locale=locale())
+            figures = dashboard.figures(session, current_actor(), start=start, end=end)
+        return self.render_template("console/dashboard.html", figures=figures, locale=locale(), error=error)
 
 
 class CalendarView(BaseView):  # type: ignore[misc]

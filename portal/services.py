@@ -14,9 +14,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from huiju.calendar import WorkingCalendar
 from huiju.errors import PermissionDenied
-from huiju.models import FINAL, WITHDRAWABLE, Case, CaseStatus, Item, Material, Rating, Resident, Role, User
-from huiju.services import actors, applications, cases, materials, ratings, worklist
+from huiju.models import FINAL, WITHDRAWABLE, Case, CaseStatus, Document, Item, Material, Rating, Resident, Role, User
+from huiju.services import (
+    actors,
+    applications,
+    casefile_words,
+    cases,
+    decisions,
+    documents,
+    item_search,
+    materials,
+    ratings,
+    worklist,
+)
 from huiju.services.worklist import TimeLeft
 from portal.catalogue import THEMES, Theme
 from portal.i18n import N_
@@ -97,6 +109,11 @@ def catalogue(session: Session) -> list[ThemeGroup]:
     return [ThemeGroup(theme, by_theme[theme.code]) for theme in THEMES if theme.code in by_theme]
 
 
+def search_catalogue(session: Session, query: str) -> list[Item]:
+    """The active items a resident's search finds (Chinese, English, pinyin or its initials), best first."""
+    return item_search.search(cases.list_items(session), query)
+
+
 def item_entry(session: Session, code: str) -> Item:
     """One active item; NotFoundError for an unknown or withdrawn one."""
     return cases.get_item(session, code)
@@ -136,17 +153,39 @@ class CaseView:
     can_rate: bool = False
     can_withdraw: bool = False
     on_behalf: bool = False  # the signed-in resident applied for someone else (代办)
+    #: What happened, told to the applicant; the opinions addressed to them; the outcome; documents.
+    story: list[casefile_words.ResidentLine] = field(default_factory=list)
+    opinions: list[decisions.Opinion] = field(default_factory=list)
+    outcome: casefile_words.Outcome | None = None
+    documents: list[Document] = field(default_factory=list)
+    material_rows: list[casefile_words.MaterialRow] = field(default_factory=list)
+    #: Files the resident uploaded toward the 补正 answer, not sent yet, by requested material position.
+    pending: dict[int, Material] = field(default_factory=dict)
 
 
-def my_cases(session: Session, account: Account) -> list[Case]:
-    return cases.list_cases(session, account.actor)
+@dataclass(frozen=True)
+class CaseRow:
+    """A case as "my cases" lists it: the same status and time left as its own page shows."""
+
+    case: Case
+    time_left: TimeLeft | None
 
 
-def _time_left(session: Session, case: Case) -> TimeLeft | None:
-    """The committed limit in working days, as the officers see it (stopped while the resident is asked)."""
+def my_cases(session: Session, account: Account) -> list[CaseRow]:
+    found = cases.list_cases(session, account.actor)
+    calendar = WorkingCalendar.load(session) if found else None
+    return [CaseRow(c, _time_left(session, c, calendar)) for c in found]
+
+
+def _time_left(session: Session, case: Case, calendar: WorkingCalendar | None = None) -> TimeLeft | None:
+    """The committed limit in working days, as the officers see it (stopped while the resident is asked);
+    None once the case has ended: its clock no longer counts."""
     if case.status in FINAL:
         return None
-    committed, _statutory = worklist.time_left_of(session, case)
+    if calendar is None:
+        committed, _statutory = worklist.time_left_of(session, case)
+    else:
+        committed, _statutory = worklist.time_left(calendar, case, worklist.today_in_china())
     return committed
 
 
@@ -158,7 +197,7 @@ def _answer(case: Case) -> str | None:
     return None
 
 
-def case_view(session: Session, account: Account, number: str) -> CaseView:
+def case_view(session: Session, account: Account, number: str, locale: str = "zh_CN") -> CaseView:
     """A case the resident may see (their own, or one they applied for), with its timeline in plain
     words and what is expected now; NotFoundError for any other."""
     case = cases.get_case(session, account.actor, number)
@@ -179,15 +218,27 @@ def case_view(session: Session, account: Account, number: str) -> CaseView:
         missing = applications.requested_materials(case) if task.step == applications.SUPPLEMENT_STEP else []
         expectation = Expectation(step=task.step, step_name=task.name, missing_materials=missing, due_at=task.due_at)
     rating = ratings.rating_of(session, case)
+    files = materials.materials_of_case(session, case.id)
     return CaseView(
         case=case,
         timeline=timeline,
         expectation=expectation,
         time_left=_time_left(session, case),
-        materials=materials.materials_of_case(session, case.id),
+        materials=files,
         answer=_answer(case),
         rating=rating,
         can_rate=case.status is CaseStatus.CONCLUDED and rating is None and case.outcome != "withdrawn",
         can_withdraw=case.status in WITHDRAWABLE,
         on_behalf=case.applicant_id != account.actor.resident_id,
+        story=casefile_words.resident_timeline(case, locale),
+        opinions=decisions.opinion_chain(session, case, for_applicant=True),
+        outcome=casefile_words.outcome_of(session, case, locale),
+        documents=documents.documents_of(session, case),
+        material_rows=casefile_words.material_rows(case, files, locale),
+        pending=applications.pending_by_position(session, account.actor, case) if expectation.step else {},
     )
+
+
+def case_document(session: Session, account: Account, number: str, document_id: int) -> Document:
+    """A written document of one of the resident's cases (else not found)."""
+    return documents.get_document(session, account.actor, number, document_id)

@@ -20,7 +20,11 @@ from huiju.errors import NotFoundError, PermissionDenied
 from huiju.labels import label
 from huiju.models import CaseStatus
 from huiju.services.applications import list_drafts
+from huiju.services.casefile_words import china_time
+from huiju.services.documents import file_name
+from huiju.services.item_search import MAX_QUERY
 from huiju.services.users import must_change_password
+from huiju.web.downloads import pdf_download
 from huiju.web.runtime import runtime
 from huiju.web.signins import refused
 from huiju.web.throttle import TooManyAttempts, throttle_of
@@ -38,9 +42,18 @@ from portal.auth import (
 from portal.catalogue import in_locale
 from portal.forms import LoginForm
 from portal.i18n import LANG_KEY, LOCALES, Translator, chosen_locale
-from portal.services import case_view, catalogue, item_entry, load_account, my_cases, sign_in
+from portal.services import (
+    case_document,
+    case_view,
+    catalogue,
+    item_entry,
+    load_account,
+    my_cases,
+    search_catalogue,
+    sign_in,
+)
 from portal.views_account import register_account_views
-from portal.views_apply import register_apply_views
+from portal.views_apply import FieldErrors, register_apply_views
 from portal.views_case import RATING_LEVELS, register_case_views
 from portal.views_help import register_help_views
 
@@ -82,6 +95,19 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
         except (NotFoundError, PermissionDenied):
             restart_session()  # the account was deactivated since: signed out
 
+    def service_centre() -> Any:
+        """The signed-in resident's community (its service phone from the organisation tree)."""
+        account = current_account()
+        if account is None or account.actor.org_id is None:
+            return None
+        with runtime().db.sessions() as db:
+            from huiju.models import Org
+
+            org = db.get(Org, account.actor.org_id)
+            if org is not None:
+                db.expunge(org)
+            return org
+
     @bp.context_processor
     def template_helpers() -> dict[str, Any]:
         locale = chosen_locale()
@@ -94,8 +120,11 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
             "outcome_label": lambda code: label("outcome", code, locale) if code else "",
             "timeline_label": lambda code: label("timeline", code, locale),
             "decision_label": lambda code: label("decision", code, locale) if code else "",
+            "document_label": lambda code: label("document", code, locale),
+            "china_time": china_time,
             "csrf_token": generate_csrf,
             "account": current_account(),
+            "service_centre": service_centre(),
             "locale": locale,
             "html_lang": "zh-CN" if locale == "zh_CN" else "en",
             "other_locale": "en" if locale == "zh_CN" else "zh_CN",
@@ -112,7 +141,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
         account = signed_in()
         with runtime().db.sessions() as db:
             cases = my_cases(db, account)
-            waiting = [c for c in cases if c.status is CaseStatus.AWAITING_SUPPLEMENT]
+            waiting = [row.case for row in cases if row.case.status is CaseStatus.AWAITING_SUPPLEMENT]
             drafts = list_drafts(db, account.actor)
             return render_template("portal/home.html", cases=cases[:3], waiting=waiting, drafts=drafts)
 
@@ -154,9 +183,11 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
 
     @bp.get("/items")
     def items() -> ResponseReturnValue:
+        query = (request.args.get("q") or "").strip()[:MAX_QUERY]
         with runtime().db.sessions() as db:
             groups = catalogue(db)
-            return render_template("portal/catalogue.html", groups=groups)
+            found = search_catalogue(db, query) if query else None
+            return render_template("portal/catalogue.html", groups=groups, query=query, found=found)
 
     @bp.get("/items/<code>")
     def item(code: str) -> ResponseReturnValue:
@@ -177,8 +208,17 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
     def case(number: str) -> ResponseReturnValue:
         account = signed_in()
         with runtime().db.sessions() as db:
-            view = case_view(db, account, number)
-            return render_template("portal/case.html", view=view, error=None, levels=RATING_LEVELS)
+            view = case_view(db, account, number, chosen_locale())
+            return render_template("portal/case.html", view=view, error=None, levels=RATING_LEVELS,
+                                   errors=FieldErrors(), note="")  # fmt: skip
+
+    @bp.get("/cases/<number>/documents/<int:document_id>")
+    @resident_required
+    def document(number: str, document_id: int) -> ResponseReturnValue:
+        """A written document (文书) of the resident's case: the signed PDF as issued."""
+        with runtime().db.sessions() as db:
+            found = case_document(db, signed_in(), number, document_id)
+            return pdf_download(file_name(found), found.content)
 
     register_apply_views(bp, limiter, translator)
     register_case_views(bp, translator)

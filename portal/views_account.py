@@ -23,6 +23,7 @@ from huiju.web.runtime import runtime
 from portal import security
 from portal.auth import USER_KEY, resident_required, restart_session, signed_in
 from portal.i18n import Translator
+from portal.views_apply import FieldErrors
 
 #: Registrations tried per client address (each one may call the citizen information system).
 DEFAULT_REGISTER_LIMIT = "10 per hour"
@@ -30,6 +31,8 @@ REGISTRATION_USER = "portal-registration"
 
 
 PENDING_KEY = "registration"
+#: The fields of the registration form, by the ids of their controls.
+REGISTRATION_FIELDS = ("phone", "name", "id_number", "community", "password", "password2")
 
 
 def register_account_views(bp: Blueprint, limiter: Limiter, translator: Translator) -> None:
@@ -65,8 +68,11 @@ def register_account_views(bp: Blueprint, limiter: Limiter, translator: Translat
                 else:
                     session[PENDING_KEY] = token
                     return redirect(url_for("portal.register_confirm"))
+        errors = FieldErrors()
+        if error:  # beside the field it concerns (else for the form as a whole), and in the summary
+            errors.add(field if field in REGISTRATION_FIELDS else "form", error)
         return render_template(
-            "portal/register.html", error=error, field=field, form=request.form, communities=communities(rt.db)
+            "portal/register.html", errors=errors, form=request.form, communities=communities(rt.db)
         ), (400 if error else 200)
 
     def register_confirm() -> ResponseReturnValue:

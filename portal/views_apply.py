@@ -1,12 +1,15 @@
 """Applying online: drafts from an item's form, uploads of materials, submitting; downloads.
 
 The form is generated from the item's JSON Schema (:mod:`portal.schema_form`); one multipart form
-carries the fields and the files, so that "save" and "submit" keep what was typed and uploaded
-together: a refused file refuses the whole post, and nothing of it is kept.
+carries the fields and the files. "Save" and "submit" first keep what was typed and every file that
+passes its checks (a draft's files are the resident's pending uploads, shown and removable); a
+refused file is reported next to its material, every refused file at once, and refuses nothing else.
+Problems are shown beside their field, named by its label (:class:`FieldErrors`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -14,16 +17,48 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from werkzeug.datastructures import FileStorage
 
-from huiju.errors import ConflictError, InputError, PermissionDenied, SchemaError
-from huiju.models import Draft, ItemKind
+from huiju.errors import ConflictError, InputError, PermissionDenied
+from huiju.models import Draft, Item, ItemKind
 from huiju.services import applications, materials
 from huiju.services.cases import get_item
 from huiju.web.downloads import attachment
 from huiju.web.runtime import runtime
 from portal import security
 from portal.auth import resident_required, signed_in
-from portal.i18n import N_, Translator
+from portal.catalogue import in_locale
+from portal.i18n import N_, Translator, chosen_locale
 from portal.schema_form import coerce, fields_of
+
+
+@dataclass
+class FieldErrors:
+    """What is wrong with a posted form, by the id of the control it concerns (``f-<field>``,
+    ``file-<material>``, ``consent``, or ``form`` for the form as a whole), in the order found: the
+    page shows each beside its control (``aria-invalid``, ``aria-describedby``) and all of them in a
+    summary at the top that takes the focus (GOV.UK's error summary pattern)."""
+
+    by_id: dict[str, str] = field(default_factory=dict)
+
+    def add(self, control: str, text: str) -> None:
+        self.by_id.setdefault(control, text)
+
+    def get(self, control: str) -> str | None:
+        return self.by_id.get(control)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self.by_id.items())
+
+    def __bool__(self) -> bool:
+        return bool(self.by_id)
+
+
+def material_names(item: Item, locale: str) -> dict[str, str]:
+    """Each material's name in the page's language, by code (a message names the material, never its code)."""
+    names = {str(m["code"]): in_locale({"zh": m.get("name", ""), "en": m.get("name_en", "")}, locale)
+             for m in item.required_materials}  # fmt: skip
+    names[applications.CONSENT_FORM] = "授权委托书" if locale == "zh_CN" else "Signed consent form"
+    return names
+
 
 #: Relations an agent may state (代办), in the order offered.
 RELATIONS = {
@@ -56,16 +91,7 @@ DEFAULT_APPLY_FOR_LIMIT = "20 per hour"
 def register_apply_views(bp: Blueprint, limiter: Limiter, translator: Translator) -> None:
     _ = translator.gettext
 
-    def error_text(exc: InputError | ConflictError | PermissionDenied) -> str:
-        if isinstance(exc, SchemaError):
-            field = next(iter(exc.details), "")
-            return _("Please check this field: {field}", field=field)
-        missing = exc.details.get("missing")
-        if isinstance(missing, list) and missing and exc.message.startswith("materials missing"):
-            return _("Please upload the required materials first.")
-        return translator.message(exc.text)
-
-    def render_draft(draft: Draft, error: str | None = None, form: dict[str, Any] | None = None,
+    def render_draft(draft: Draft, errors: FieldErrors | None = None, form: dict[str, Any] | None = None,
                      status: int = 200) -> ResponseReturnValue:  # fmt: skip
         with runtime().db.sessions() as db:
             files = materials.materials_of_draft(db, draft.id)
@@ -77,7 +103,8 @@ def register_apply_views(bp: Blueprint, limiter: Limiter, translator: Translator
         return render_template(
             "portal/draft.html", draft=draft, fields=fields_of(draft.item.form_schema),
             values=form if form is not None else draft.form_data, files=files, materials=codes,
-            missing=missing, error=error, relations=RELATIONS, max_mb=round(upload_store().max_bytes / 1048576),
+            missing=missing, errors=errors or FieldErrors(), relations=RELATIONS,
+            max_mb=round(upload_store().max_bytes / 1048576),
             service_request=draft.item.kind is ItemKind.SERVICE_REQUEST,
         ), status  # fmt: skip
 
@@ -100,7 +127,7 @@ def register_apply_views(bp: Blueprint, limiter: Limiter, translator: Translator
     def apply_for(code: str) -> ResponseReturnValue:
         """Apply on someone's behalf (代办): who the applicant is, and who the agent is to them."""
         account = signed_in()
-        error = None
+        errors = FieldErrors()
         if request.method == "POST":
             try:
                 with runtime().db.transaction() as db:
@@ -110,13 +137,15 @@ def register_apply_views(bp: Blueprint, limiter: Limiter, translator: Translator
                     )  # fmt: skip
                     draft_id = draft.id
             except InputError as exc:
-                error = translator.message(exc.text)
+                # A name and ID number that name no one concern the ID number's field (the pair, really).
+                named = {"applicant": "id_number", "id_number": "id_number", "relation": "relation", "name": "name"}
+                errors.add(named.get(str(exc.details.get("field", "")), "form"), translator.message(exc.text))
             else:
                 return redirect(url_for("portal.draft", draft_id=draft_id))
         with runtime().db.sessions() as db:
             item = get_item(db, code)
-            return render_template("portal/apply_for.html", item=item, relations=RELATIONS, error=error,
-                                   form=request.form), (400 if error else 200)  # fmt: skip
+            return render_template("portal/apply_for.html", item=item, relations=RELATIONS, errors=errors,
+                                   form=request.form), (400 if errors else 200)  # fmt: skip
 
     @bp.get("/drafts/<int:draft_id>")
     @resident_required
@@ -128,28 +157,51 @@ def register_apply_views(bp: Blueprint, limiter: Limiter, translator: Translator
     @bp.post("/drafts/<int:draft_id>")
     @resident_required
     def save_or_submit(draft_id: int) -> ResponseReturnValue:
+        """Save, or submit. What was typed and every good file are kept first, whatever else fails;
+        then, to submit, every problem (fields, files, missing materials, consent) is named at once."""
         account = signed_in()
-        engine, store = runtime().engine, upload_store()
+        engine, store, locale = runtime().engine, upload_store(), chosen_locale()
         submitting = request.form.get("action") == "submit"
+        errors = FieldErrors()
+        with runtime().db.transaction() as db:
+            found = applications.get_draft(db, account.actor, draft_id)
+            applications.save_draft(db, account.actor, draft_id, coerce(found.item.form_schema, request.form))
+            codes = applications.material_codes(found.item, on_behalf=found.applicant_id is not None)
+            names = material_names(found.item, locale)
+            for code in sorted(codes):
+                upload = received(request.files.get(f"file_{code}"), code)
+                if upload is None:
+                    continue
+                try:
+                    applications.add_draft_material(db, store, account.actor, draft_id, upload)
+                except InputError as exc:
+                    errors.add(f"file-{code}", _("{material}: {problem}", material=names.get(code, code),
+                                                 problem=translator.message(exc.text)))  # fmt: skip
         number = None
-        try:
-            with runtime().db.transaction() as db:
-                found = applications.get_draft(db, account.actor, draft_id)
-                schema = found.item.form_schema
-                applications.save_draft(db, account.actor, draft_id, coerce(schema, request.form))
-                codes = applications.material_codes(found.item, on_behalf=found.applicant_id is not None)
-                for code in sorted(codes):
-                    upload = received(request.files.get(f"file_{code}"), code)
-                    if upload is not None:
-                        applications.add_draft_material(db, store, account.actor, draft_id, upload)
-                if submitting:
-                    case = applications.submit_draft(db, engine, account.actor, draft_id,
-                                                     consent_statement=request.form.get("consent", ""))  # fmt: skip
-                    number = case.number
-        except (InputError, ConflictError, PermissionDenied) as exc:
+        consent = request.form.get("consent", "")
+        if submitting:
             with runtime().db.sessions() as db:
                 found = applications.get_draft(db, account.actor, draft_id)
-                return render_draft(found, error_text(exc), dict(request.form), 400)
+                problems = applications.draft_problems(db, found, consent, locale)
+            for name, text in problems.fields.items():
+                errors.add(f"f-{name}", translator.message(text))
+            for code, text in problems.materials.items():
+                errors.add(f"file-{code}", translator.message(text))
+            if problems.consent is not None:
+                errors.add("consent", translator.message(problems.consent))
+        if submitting and not errors:
+            try:
+                with runtime().db.transaction() as db:
+                    number = applications.submit_draft(db, engine, account.actor, draft_id,
+                                                       consent_statement=consent).number  # fmt: skip
+            except (InputError, ConflictError, PermissionDenied) as exc:
+                named = exc.details.get("field")
+                errors.add(f"f-{named}" if isinstance(named, str) and named != "consent" else "form",
+                           translator.message(exc.text))  # fmt: skip
+        if errors:
+            with runtime().db.sessions() as db:
+                found = applications.get_draft(db, account.actor, draft_id)
+                return render_draft(found, errors, dict(request.form), 400)
         if number is not None:
             flash(_("Submitted. Your case number is {number}; we will also tell you by SMS.", number=number))
             return redirect(url_for("portal.case", number=number))

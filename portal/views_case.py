@@ -8,11 +8,12 @@ from flask.typing import ResponseReturnValue
 
 from huiju.errors import ConflictError, InputError, PermissionDenied
 from huiju.services import applications, ratings
+from huiju.services.cases import get_case
 from huiju.web.runtime import runtime
 from portal.auth import resident_required, signed_in
-from portal.i18n import N_, Translator
+from portal.i18n import N_, Translator, chosen_locale
 from portal.services import case_view
-from portal.views_apply import received, upload_store
+from portal.views_apply import FieldErrors, received, upload_store
 
 #: The five levels of 好差评, best first (message ids).
 RATING_LEVELS = {
@@ -27,29 +28,55 @@ RATING_LEVELS = {
 def register_case_views(bp: Blueprint, translator: Translator) -> None:
     _ = translator.gettext
 
-    def case_page(number: str, error: str, status: int = 400) -> ResponseReturnValue:
+    def case_page(number: str, error: str | None, status: int = 400, errors: FieldErrors | None = None,
+                  note: str = "") -> ResponseReturnValue:  # fmt: skip
         with runtime().db.sessions() as db:
-            view = case_view(db, signed_in(), number)
-            return render_template("portal/case.html", view=view, error=error, levels=RATING_LEVELS), status
+            view = case_view(db, signed_in(), number, chosen_locale())
+            return render_template("portal/case.html", view=view, error=error, levels=RATING_LEVELS,
+                                   errors=errors or FieldErrors(), note=note), status  # fmt: skip
 
     @bp.post("/cases/<number>/supplement")
     @resident_required
     def supplement(number: str) -> ResponseReturnValue:
+        """Answer a 补正: every good file is kept first (a pending upload of the resident's), each bad one
+        named beside its material; the answer goes to the officer once every material has a file."""
         account = signed_in()
+        note = request.form.get("note", "")
         files = []
         for key in request.files:
             if key.startswith("file_") and key[5:].isdigit():
                 upload = received(request.files.get(key), "supplement")
                 if upload is not None:
                     files.append(applications.SupplementFile(int(key[5:]), upload))
+        errors = FieldErrors()
         try:
             with runtime().db.transaction() as db:
-                applications.answer_supplement(db, runtime().engine, upload_store(), account.actor, number, files,
-                                               request.form.get("note", ""))  # fmt: skip
+                refused = applications.keep_supplement_files(db, upload_store(), account.actor, number, files)
+                for index, exc in refused.items():
+                    errors.add(f"supplement-{index}", translator.message(exc.text))
+            if not errors:
+                with runtime().db.sessions() as db:
+                    case = get_case(db, account.actor, number)
+                    kept = applications.pending_by_position(db, account.actor, case)
+                    for index, name in enumerate(applications.requested_materials(case)):
+                        if index not in kept:
+                            errors.add(f"supplement-{index}", _("Upload {material}.", material=name))
+            if errors:
+                return case_page(number, None, errors=errors, note=note)
+            with runtime().db.transaction() as db:
+                applications.send_supplement(db, runtime().engine, account.actor, number, note)
         except (InputError, ConflictError, PermissionDenied) as exc:
-            return case_page(number, translator.message(exc.text))
+            return case_page(number, translator.message(exc.text), note=note)
         flash(_("Thank you. The material was sent to the community officer."))
         return redirect(url_for("portal.case", number=number))
+
+    @bp.post("/cases/<number>/supplement/<int:material_id>/delete")
+    @resident_required
+    def remove_pending(number: str, material_id: int) -> ResponseReturnValue:
+        """Take back a file kept for the answer, before it is sent."""
+        with runtime().db.transaction() as db:
+            applications.remove_pending(db, upload_store(), signed_in().actor, number, material_id)
+        return redirect(url_for("portal.case", number=number) + "#supplement")
 
     @bp.post("/cases/<number>/withdraw")
     @resident_required

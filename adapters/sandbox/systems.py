@@ -16,6 +16,7 @@ from lxml import etree
 
 from adapters.contracts import CONTRACTS
 from adapters.sandbox import people
+from adapters.sandbox.sms_templates import text_of
 from adapters.sandbox.state import Stores
 from adapters.soapserver import SoapFault, element
 from huiju.db import utcnow
@@ -77,13 +78,15 @@ def send_sms(values: dict[str, Any], stores: Stores) -> dict[str, Any]:
     pairs = params.get("param", []) if isinstance(params, dict) else []
     sms_id = f"SMS-{stores.next_number():06d}"
     now = _stamp()
+    params_by_name = {p.get("name", ""): p.get("value", "") for p in pairs}
     stores.put_sms(
         sms_id,
         {
             "sms_id": sms_id,
             "phone": values["phone"],
             "template": values["template"],
-            "params": {p.get("name", ""): p.get("value", "") for p in pairs},
+            "params": params_by_name,
+            "text": text_of(values["template"], params_by_name),
             "message_id": values["messageId"],
             "status": "delivered",
             "sent_at": now,

@@ -21,8 +21,10 @@ from huiju import idnumber
 from huiju.api.errors import BodyTooLarge, UnsupportedMediaType
 from huiju.errors import InputError
 from huiju.i18n import Message, _
-from huiju.models import Case, CaseEvent, Item, Role
+from huiju.models import Case, CaseEvent, Document, Item, Role
 from huiju.services.actors import Actor
+from huiju.services.decisions import Opinion, opinion_chain
+from huiju.services.documents import documents_of
 from workflows_bpmn.models import HumanTask
 
 #: Request bodies are small JSON documents; uploads have their own endpoints and limits.
@@ -251,14 +253,46 @@ def task_json(task: HumanTask, case_number: str | None) -> dict[str, Any]:
 
 
 def case_detail_json(session: Session, case: Case, actor: Actor) -> dict[str, Any]:
-    """A case with its timeline and the human tasks of its process, oldest first."""
+    """A case with its timeline, the human tasks of its process, its opinions and its documents, oldest first."""
     tasks = session.scalars(
         select(HumanTask).where(HumanTask.case_id == case.id).order_by(HumanTask.created_at, HumanTask.id)
     )
+    # A resident reads the opinions addressed to them (the reason for a refusal, what a 补正 asks for);
+    # officers, reviewers and administrators the whole chain.
+    to_resident = actor.role is Role.RESIDENT
     return {
         **case_json(case, actor),
         "timeline": [timeline_entry_json(e) for e in case.events],
         "tasks": [task_json(t, case.number) for t in tasks],
+        "opinions": [opinion_json(o) for o in opinion_chain(session, case, for_applicant=to_resident)],
+        "documents": [document_json(d) for d in documents_of(session, case)],
+    }
+
+
+def opinion_json(opinion: Opinion) -> dict[str, Any]:
+    """One link of the chain of opinions (审批意见): who decided what, at which step, and why."""
+    return {
+        "at": iso(opinion.at),
+        "step_name": opinion.step_name,
+        "decision": opinion.decision,
+        "text": opinion.text,
+        "who": opinion.who or None,
+        "office": opinion.office or None,
+        "role": opinion.role,
+        "to_applicant": opinion.to_applicant,
+        "missing_materials": list(opinion.missing),
+    }
+
+
+def document_json(document: Document) -> dict[str, Any]:
+    """A written document (文书) of the case: what it is, its number, when and by whom it was signed."""
+    return {
+        "kind": document.kind,
+        "number": document.number,
+        "issued_at": iso(document.issued_at),
+        "signed_by": document.signed_by or None,
+        "sha256": document.sha256,
+        "size": document.size,
     }
 
 

@@ -25,6 +25,7 @@ def import_models() -> None:
 def build_runtime(settings: Settings | None = None, *, with_celery: bool = True) -> Runtime:
     from huiju.app.correlate import correlation_listener
     from huiju.calendar import WorkingCalendar
+    from huiju.services import documents, handback
     from huiju.services.cases import on_step
     from workflows_bpmn.definitions import SpecCache
     from workflows_bpmn.expressions import host_functions
@@ -43,12 +44,17 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
         from exchange.security import SecurityProvider
 
         runtime.security = SecurityProvider(settings.resolved_certs_folder, passphrase=passphrase_of(settings)).current
+    from certs.store import passphrase_of
+
+    signer = documents.OfficeSigner(settings.resolved_certs_folder, passphrase_of(settings))
     waits = {"egov_decision": settings.decision_query_after}
     runtime.engine = Engine(
         cache=SpecCache(host_functions()),
         functions=lambda session: host_functions(lambda: WorkingCalendar.load(session), waits=waits),
         dispatch=runtime.dispatch,
-        listeners=[on_step],
+        # The case's timeline and status first, then the written documents its decisions call for, then a
+        # 补正 answer handed back to the officer who asked for it.
+        listeners=[on_step, documents.listener(signer, f"{settings.resolved_public_url}/portal"), handback.on_step],
     )
     # Held callbacks are taken up as soon as the reply they overtook is settled (huiju.app.correlate).
     runtime.engine.listeners.append(correlation_listener(runtime))

@@ -13,6 +13,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zlib
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,6 +46,43 @@ def client_context(settings: Settings) -> ssl.SSLContext | None:
     from adapters.tls import client_context as tls_context
 
     return tls_context(ClientTls.from_store(settings.resolved_certs_folder, "huiju"))
+
+
+def _sample_identities() -> list[Any]:
+    """Two residents known to the citizen information sandbox, aged 60 or more, without an account
+    (the demo applicant has one): what a newcomer can register with."""
+    from adapters.sandbox.people import seeded_people
+    from huiju.app.seed import DEMO_APPLICANT
+
+    found = [p for p in seeded_people() if p.id_number != DEMO_APPLICANT and p.birth_date.year <= 1965]
+    return found[:2]
+
+
+def _png() -> bytes:
+    """A one-pixel grey PNG (PNG 1.2: signature, IHDR, IDAT, IEND, each chunk with its CRC-32)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = (1).to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])  # 1×1, 8-bit greyscale
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\x80")) + chunk(b"IEND", b"")
+    )
+
+
+def sample_materials(folder: Path) -> tuple[Path, Path]:
+    """Two sample files to attach as materials from the command line (a photo of an ID card, a scan)."""
+    from huiju.services.document_pdf import Layout, render
+
+    folder.mkdir(parents=True, exist_ok=True)
+    id_card, register = folder / "身份证.png", folder / "户口簿.pdf"
+    if not id_card.exists():
+        id_card.write_bytes(_png())
+    if not register.exists():
+        layout = Layout(issuer="", title="户口簿（样例）", number="", addressee="", paragraphs=["演示用的样例材料。"],
+                        items=[], closing=[], date="", footer=[], subject="sample")  # fmt: skip
+        register.write_bytes(render(layout))
+    return id_card, register
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -85,10 +125,19 @@ def run_demo() -> None:
         subprocess.run([sys.executable, "-m", "huiju.cli", "accounts"], check=False)  # noqa: S603
         say()
         say(_("Try, in another terminal (with the venv's bin on PATH: . .venv/bin/activate):"))
+        id_card, register = sample_materials(settings.instance_path / "samples")
         say("  huiju case submit --item elderly-care-subsidy --applicant 110105193801012340 \\")
         form = '{"income_band": "subsistence", "disability": "none", "living_alone": true}'
-        say(f"      --data '{form}'")
+        say(f"      --data '{form}' \\")
+        say(f"      --material id_card={id_card} --material household_register={register}")
         say("  huiju task list --as officer-chaoyang-01")
+        say()
+        say(_("Texts the sandbox's SMS platform received (registration codes, notices with document links):"))
+        say("  huiju sandbox sms [--phone 13...]")
+        say(_("Register in the portal as one of these residents (the code comes by SMS to the phone shown):"))
+        for person in _sample_identities():
+            say(_("  {name}  ID number {id_number}  phone {phone}", name=person.name, id_number=person.id_number,
+                  phone=person.phone))  # fmt: skip
         while all(p.poll() is None for p in children.values()):
             time.sleep(0.5)
         dead = [name for name, p in children.items() if p.poll() is not None]

@@ -48,6 +48,8 @@ class DemoAccount:
 ACCOUNTS = [
     DemoAccount("resident-zhang", "张秀英", Role.RESIDENT, None, DEMO_APPLICANT),
     DemoAccount("officer-chaoyang-01", "望京西园社区专干 李敏", Role.COMMUNITY_OFFICER, "110105001001"),
+    # A second officer of the demo community: 转办 and 加签 (co-review) need a colleague to go to.
+    DemoAccount("officer-chaoyang-03", "望京西园社区专干 刘洋", Role.COMMUNITY_OFFICER, "110105001001"),
     DemoAccount("officer-chaoyang-02", "花家地社区专干 王强", Role.COMMUNITY_OFFICER, "110105001002"),
     DemoAccount("officer-liulitun-01", "六里屯北社区专干 赵静", Role.COMMUNITY_OFFICER, "110105002001"),
     DemoAccount("reviewer-wangjing-01", "望京街道审核 陈建国", Role.STREET_REVIEWER, "110105001"),
@@ -64,6 +66,18 @@ def community_for(id_number: str) -> str:
     return COMMUNITIES[zlib.crc32(id_number.encode()) % len(COMMUNITIES)]
 
 
+#: The offices' public service phone and address (服务电话, 办公地址): the portal's footer and the
+#: written documents give them to residents.
+SERVICE_CONTACTS = {
+    "110105": ("010-65094000", "北京市朝阳区日坛北路33号"),
+    "110105001": ("010-64722000", "北京市朝阳区望京西园222号"),
+    "110105002": ("010-64906000", "北京市朝阳区六里屯北里5号"),
+    "110105001001": ("010-64723101", "北京市朝阳区望京西园三区社区服务站"),
+    "110105001002": ("010-64723102", "北京市朝阳区花家地西里社区服务站"),
+    "110105002001": ("010-64906101", "北京市朝阳区六里屯北里社区服务站"),
+}
+
+
 def seed_orgs(session: Session) -> dict[str, Org]:
     orgs = {o.code: o for o in session.scalars(select(Org))}
     for code, name, level, parent, phone in ORGS:
@@ -72,6 +86,9 @@ def seed_orgs(session: Session) -> dict[str, Org]:
             org.check_parent()
             session.add(org)
             orgs[code] = org
+        contact = SERVICE_CONTACTS.get(code)
+        if contact and not orgs[code].service_phone:
+            orgs[code].service_phone, orgs[code].address = contact
     session.flush()
     return orgs
 

@@ -3,8 +3,8 @@
 Every command reads the same settings as the web process and the worker (``HUIJU_*``), so with
 ``make demo`` running in one terminal, another terminal drives the same database and broker.
 Errors print one line to stderr and exit with a code per kind of error (see ``EXIT_CODES``).
-What it prints for a person is in ``HUIJU_LANG`` (Chinese unless set to ``en``); codes a person types
-back (statuses, decisions) keep their code beside the label.
+What it prints for a person is in ``HUIJU_LANG`` (Chinese unless set to ``en``), its help included
+(:mod:`huiju.cli.help`); codes a person types back (statuses, decisions) keep their code beside the label.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from typing import Any
 
 import click
 
+from huiju.cli.help import Group
 from huiju.cli.support import cli_locale, handle_errors, runtime_ctx, say
-from huiju.i18n import Message, _, localize
+from huiju.i18n import N_, Message, _, localize
 
 
-@click.group(help="Huiju (汇聚): e-affairs workflow engine for smart communities.")
+@click.group(cls=Group, help=N_("Huiju (汇聚): e-affairs workflow engine for smart communities."))
 def main() -> None:
     from huiju.services.audit import set_origin
 
@@ -28,8 +29,8 @@ def main() -> None:
 # -- setting up and running ---------------------------------------------------------------------
 
 
-@main.command(help="Create the tables, deploy the shipped processes and load the development data.")
-@click.option("--no-demo-data", is_flag=True, help="Only tables, processes and adapter settings.")
+@main.command(help=N_("Create the tables, deploy the shipped processes and load the development data."))
+@click.option("--no-demo-data", is_flag=True, help=N_("Only tables, processes and adapter settings."))
 @handle_errors
 def init(no_demo_data: bool) -> None:
     from huiju.app import seed
@@ -85,12 +86,12 @@ INIT_REPORT: dict[str, Message] = {
 }
 
 
-@main.group(help="Database schema: upgrade, show the revision, write a new migration.")
+@main.group(help=N_("Database schema: upgrade, show the revision, write a new migration."))
 def db() -> None:
     pass
 
 
-@db.command("upgrade", help="Bring the schema to the newest migration (huiju init does this too).")
+@db.command("upgrade", help=N_("Bring the schema to the newest migration (huiju init does this too)."))
 @handle_errors
 def db_upgrade() -> None:
     from huiju.migrate import current_revision, upgrade
@@ -100,7 +101,7 @@ def db_upgrade() -> None:
         say(_("schema at revision {revision}", revision=current_revision(rt.db) or "-"))
 
 
-@db.command("current", help="The schema revision of the database and the newest one shipped.")
+@db.command("current", help=N_("The schema revision of the database and the newest one shipped."))
 @handle_errors
 def db_current() -> None:
     from huiju.migrate import current_revision, head_revision
@@ -110,8 +111,8 @@ def db_current() -> None:
               head=head_revision() or "-"))  # fmt: skip
 
 
-@db.command("revision", help="Write a migration for the models' changes (developers).")
-@click.option("-m", "--message", required=True, help="Why the schema changes.")
+@db.command("revision", help=N_("Write a migration for the models' changes (developers)."))
+@click.option("-m", "--message", required=True, help=N_("Why the schema changes."))
 @handle_errors
 def db_revision(message: str) -> None:
     from huiju.migrate import revision, upgrade
@@ -121,7 +122,7 @@ def db_revision(message: str) -> None:
         revision(rt.db, message)
 
 
-@main.command(help="Print the development accounts (one per role).")
+@main.command(help=N_("Print the development accounts (one per role)."))
 def accounts() -> None:
     from huiju.app.seed import ACCOUNTS, DEMO_PASSWORD
     from huiju.labels import label
@@ -133,19 +134,27 @@ def accounts() -> None:
         click.echo(f"{a.username:<24}{label('role', a.role.value, locale):<20}{DEMO_PASSWORD:<14}{a.display_name}")
 
 
-@main.command(help="Serve the simulated government systems (SOAP over HTTP) on loopback.")
+@main.group(
+    help=N_("Serve the simulated government systems (SOAP over HTTP) on loopback; `sandbox sms` lists the texts sent."),
+    invoke_without_command=True,
+)
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
-@click.option("--plain", is_flag=True, help="Verify and sign nothing (default: secure when certificates exist).")
+@click.option("--plain", is_flag=True, help=N_("Verify and sign nothing (default: secure when certificates exist)."))
 @click.option(
     "--data",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where the journal, stored records and owed callbacks are kept across restarts "
-    "(default: HUIJU_SANDBOX_DATA, <instance>/sandbox).",
+    help=N_(
+        "Where the journal, stored records and owed callbacks are kept across restarts "
+        "(default: HUIJU_SANDBOX_DATA, <instance>/sandbox)."
+    ),
 )
+@click.pass_context
 @handle_errors
-def sandbox(host: str | None, port: int | None, plain: bool, data: Path | None) -> None:
+def sandbox(ctx: click.Context, host: str | None, port: int | None, plain: bool, data: Path | None) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
     from adapters.sandbox.server import run
     from adapters.tls import ClientTls, ServerTls
     from certs.store import load_signing_identity, passphrase_of
@@ -173,13 +182,42 @@ def sandbox(host: str | None, port: int | None, plain: bool, data: Path | None) 
     )
 
 
-@main.command(help="Run a Celery worker with the periodic sweep (beat) embedded.")
+@sandbox.command("sms", help=N_("What the sandbox's SMS platform received, newest last (a development inbox)."))
+@click.option("--phone", default=None, help=N_("Only the texts sent to this phone."))
+@handle_errors
+def sandbox_sms(phone: str | None) -> None:
+    import json
+    import urllib.request
+
+    from huiju.app.demo import client_context
+    from huiju.calendar import CHINA
+    from huiju.errors import NotFoundError
+    from huiju.settings import load_settings
+
+    settings = load_settings()
+    url = f"{settings.sandbox_url}/_sandbox/store"
+    try:
+        with urllib.request.urlopen(url, timeout=5, context=client_context(settings)) as reply:  # noqa: S310 - our sandbox
+            stored = json.loads(reply.read())
+    except OSError as exc:
+        raise NotFoundError(_("the sandbox does not answer at {url}: start it with huiju demo", url=url)) from exc
+    from datetime import datetime
+
+    texts = [m for m in stored.get("sms", []) if not phone or m.get("phone") == phone.strip()]
+    if not texts:
+        say(_("no SMS received yet") if not phone else _("no SMS sent to {phone}", phone=phone))
+    for m in texts:
+        at = datetime.fromisoformat(str(m.get("sent_at"))).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(f"{at}  {m.get('phone')}  {m.get('text') or m.get('template')}")
+
+
+@main.command(help=N_("Run a Celery worker with the periodic sweep (beat) embedded."))
 @click.option("--concurrency", type=int, default=1)
-@click.option("--no-beat", is_flag=True, help="Leave the sweep to another worker.")
+@click.option("--no-beat", is_flag=True, help=N_("Leave the sweep to another worker."))
 @click.option("--loglevel", default="INFO")
 @click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True)
-@click.option("--quiet", is_flag=True, help="No start-up banner.")
-@click.option("--name", default=None, help="The worker's node name (several workers on one host: one each).")
+@click.option("--quiet", is_flag=True, help=N_("No start-up banner."))
+@click.option("--name", default=None, help=N_("The worker's node name (several workers on one host: one each)."))
 def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: bool, name: str | None) -> None:
     from huiju.app.bootstrap import build_runtime
     from huiju.app.worker import install_log_context
@@ -196,7 +234,7 @@ def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: boo
     runtime.celery.worker_main(argv)
 
 
-@main.command(help="Serve the web process: JSON API, portal (/portal) and officer console (/console).")
+@main.command(help=N_("Serve the web process: JSON API, portal (/portal) and officer console (/console)."))
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 @click.option(
@@ -272,7 +310,7 @@ def _gunicorn(host: str, port: int, processes: int) -> None:
     os.execv(sys.executable, argv)  # noqa: S606 - our own server, started from our own command
 
 
-@main.command(help="Initialise, then run the sandbox, a worker and the web process until Ctrl-C.")
+@main.command(help=N_("Initialise, then run the sandbox, a worker and the web process until Ctrl-C."))
 @handle_errors
 def demo() -> None:
     from huiju.app.demo import run_demo
@@ -292,13 +330,25 @@ def demo_scale() -> None:
     run_demo_scale()
 
 
-from huiju.cli import adapters, audit, calendar, callbacks, cases, exchange, operations, residents, users  # noqa: E402,F401 - they register
+from huiju.cli import (  # noqa: E402,F401 - they register their commands on main
+    adapters,
+    audit,
+    calendar,
+    callbacks,
+    cases,
+    documents,
+    exchange,
+    operations,
+    residents,
+    users,
+)
 
 adapters.register(main)
 audit.register(main)
 calendar.register(main)
 cases.register(main)
 operations.register(cases.case, cases.process)
+documents.register(main)
 exchange.register(main)
 callbacks.register(main)
 residents.register(main)

@@ -11,19 +11,19 @@ from pathlib import Path
 import click
 
 from huiju.cli.support import acting_administrator, handle_errors, runtime_ctx, say
-from huiju.i18n import _
+from huiju.i18n import N_, _
 
 
 def register(main: click.Group) -> None:
     main.add_command(calendar)
 
 
-@click.group(help="Working-day calendar: list a year, add or remove days, import a year's schedule.")
+@click.group(help=N_("Working-day calendar: list a year, add or remove days, import a year's schedule."))
 def calendar() -> None:
     pass
 
 
-@calendar.command("list", help="The days entered for a year, and whether its schedule is known.")
+@calendar.command("list", help=N_("The days entered for a year, and whether its schedule is known."))
 @click.argument("year", type=int)
 @handle_errors
 def calendar_list(year: int) -> None:
@@ -45,7 +45,7 @@ def _say_known(year: int, known: bool, in_library: bool) -> None:
         say(_("{year}: no official schedule; deadlines in it are provisional (weekends only)", year=year))
 
 
-@calendar.command("known", help="Whether a year's official schedule is known (exit code 1 if not).")
+@calendar.command("known", help=N_("Whether a year's official schedule is known (exit code 1 if not)."))
 @click.argument("year", type=int)
 @handle_errors
 def calendar_known(year: int) -> None:
@@ -58,11 +58,11 @@ def calendar_known(year: int) -> None:
         raise SystemExit(1)
 
 
-@calendar.command("add", help="Enter one day: KIND is 'holiday' or 'workday' (an adjusted working day).")
+@calendar.command("add", help=N_("Enter one day: KIND is 'holiday' or 'workday' (an adjusted working day)."))
 @click.argument("day")
 @click.argument("kind", type=click.Choice(["holiday", "workday"]))
-@click.option("--name", default="", help="e.g. 春节")
-@click.option("--as", "username", default=None, help="An administrator (default: the only one, or admin).")
+@click.option("--name", default="", help=N_("e.g. 春节"))
+@click.option("--as", "username", default=None, help=N_("An administrator (default: the only one, or admin)."))
 @handle_errors
 def calendar_add(day: str, kind: str, name: str, username: str | None) -> None:
     from huiju.services.calendar_admin import parse_day, set_day
@@ -72,9 +72,9 @@ def calendar_add(day: str, kind: str, name: str, username: str | None) -> None:
     say(_("saved; deadlines recomputed: {count}", count=report.recomputed))
 
 
-@calendar.command("remove", help="Remove the entry of one day.")
+@calendar.command("remove", help=N_("Remove the entry of one day."))
 @click.argument("day")
-@click.option("--as", "username", default=None, help="An administrator (default: the only one, or admin).")
+@click.option("--as", "username", default=None, help=N_("An administrator (default: the only one, or admin)."))
 @handle_errors
 def calendar_remove(day: str, username: str | None) -> None:
     from huiju.services.calendar_admin import parse_day, remove_day
@@ -84,10 +84,10 @@ def calendar_remove(day: str, username: str | None) -> None:
     say(_("removed; deadlines recomputed: {count}", count=report.recomputed))
 
 
-@calendar.command("import", help="Replace a year's entries by a schedule file (text or JSON).")
+@calendar.command("import", help=N_("Replace a year's entries by a schedule file (text or JSON)."))
 @click.argument("year", type=int)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--as", "username", default=None, help="An administrator (default: the only one, or admin).")
+@click.option("--as", "username", default=None, help=N_("An administrator (default: the only one, or admin)."))
 @handle_errors
 def calendar_import(year: int, file: Path, username: str | None) -> None:
     from huiju.services.calendar_admin import import_schedule
@@ -99,9 +99,11 @@ def calendar_import(year: int, file: Path, username: str | None) -> None:
           count=report.recomputed))  # fmt: skip
 
 
-@calendar.command("publish", help="Declare a year's schedule entered in full: its deadlines stop being provisional.")
+@calendar.command(
+    "publish", help=N_("Declare a year's schedule entered in full: its deadlines stop being provisional.")
+)
 @click.argument("year", type=int)
-@click.option("--as", "username", default=None, help="An administrator (default: the only one, or admin).")
+@click.option("--as", "username", default=None, help=N_("An administrator (default: the only one, or admin)."))
 @handle_errors
 def calendar_publish(year: int, username: str | None) -> None:
     from huiju.services.calendar_admin import publish_year

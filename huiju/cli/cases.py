@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from huiju.cli.support import handle_errors, json_arg, runtime_ctx, say
-from huiju.i18n import _
-from huiju.labels import DECISIONS, STATUSES
+from huiju.cli.support import cli_locale, handle_errors, json_arg, runtime_ctx, say
+from huiju.errors import InputError
+from huiju.i18n import N_, _, localize
+from huiju.labels import label_with_code
+
+if TYPE_CHECKING:
+    from huiju.services.materials import Upload
 
 
 def register(main: click.Group) -> None:
@@ -17,30 +22,73 @@ def register(main: click.Group) -> None:
     main.add_command(process)
 
 
-@click.group(help="Submit, show and list cases (办件).")
+@click.group(help=N_("Submit, show and list cases (办件)."))
 def case() -> None:
     pass
 
 
-@case.command("submit", help="Submit an application for an item.")
-@click.option("--item", "item_code", required=True)
-@click.option("--applicant", required=True, help="The applicant's resident ID number.")
-@click.option("--data", default="{}", help="Form data as JSON, or @file.json.")
-@click.option("--as", "username", default="admin", show_default=True)
+@case.command("submit", help=N_("Submit an application for an item, with its materials."))
+@click.option("--item", "item_code", required=True, help=N_("The item's code (huiju case items lists them)."))
+@click.option("--applicant", required=True, help=N_("The applicant's resident ID number."))
+@click.option("--data", default="{}", help=N_("Form data as JSON, or @file.json."))
+@click.option("--material", "material_files", multiple=True, metavar="CODE=FILE",
+              help=N_("A material of the item and its file, e.g. id_card=身份证.jpg (repeat for each)."))  # fmt: skip
+@click.option("--as", "username", default="admin", show_default=True, help=N_("The account that submits."))
 @handle_errors
-def case_submit(item_code: str, applicant: str, data: str, username: str) -> None:
+def case_submit(item_code: str, applicant: str, data: str, material_files: tuple[str, ...], username: str) -> None:
     from huiju.services.actors import load_actor
-    from huiju.services.cases import submit_case
+    from huiju.services.applications import submit_with_materials
+    from huiju.services.materials import UploadStore
 
     form = json_arg(data, "--data")
+    files = [material_arg(value) for value in material_files]
     with runtime_ctx() as rt, rt.db.transaction() as session:
         actor = load_actor(session, username)
-        created = submit_case(session, rt.engine, actor, item_code, applicant, form)
+        store = UploadStore.from_settings(rt.settings)
+        created = submit_with_materials(session, rt.engine, store, actor, item_code, applicant, form, files,
+                                        cli_locale())  # fmt: skip
         number, status = created.number, created.status.value
-    say(_("case {number} submitted; status: {status}", number=number, status=STATUSES.get(status, status)))
+    say(
+        _(
+            "case {number} submitted; status: {status}",
+            number=number,
+            status=label_with_code("status", status, cli_locale()),
+        )
+    )
 
 
-@case.command("show", help="A case with its timeline: every step, who, when, which system.")
+@case.command("items", help=N_("The items one can apply for, with their materials (codes for --material)."))
+@handle_errors
+def case_items() -> None:
+    from huiju.services.cases import list_items
+
+    locale = cli_locale()
+    with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
+        for item in list_items(session):
+            name = item.name_en if locale == "en" and item.name_en else item.name
+            click.echo(f"{item.code}  {name}")
+            for m in item.required_materials:
+                shown = m.get("name_en") if locale == "en" and m.get("name_en") else m.get("name")
+                need = localize(_("required") if m.get("required") else _("if available"), locale)
+                click.echo(f"    --material {m['code']}=FILE  {shown}（{need}）")
+
+
+def material_arg(value: str) -> Upload:
+    """``CODE=FILE`` read into an upload (the file's bytes; its name as the resident's file name)."""
+    from huiju.services.materials import Upload
+
+    code, sep, path = value.partition("=")
+    if not sep or not code.strip() or not path.strip():
+        raise InputError(_("--material wants CODE=FILE, e.g. id_card=身份证.jpg, not '{value}'", value=value))
+    file = Path(path.strip())
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        raise InputError(_("cannot read {file}: {reason}", file=str(file), reason=exc.strerror or "")) from exc
+    return Upload(code.strip(), file.name, content)
+
+
+@case.command("show", help=N_("A case with its timeline: every step, who, when, which system."))
 @click.argument("number")
 @click.option("--as", "username", default="admin", show_default=True)
 @handle_errors
@@ -53,7 +101,7 @@ def case_show(number: str, username: str) -> None:
         print_case(session, get_case(session, load_actor(session, username), number), rt.settings.lang)
 
 
-@case.command("list", help="Cases the account may see.")
+@case.command("list", help=N_("Cases the account may see."))
 @click.option("--as", "username", default="admin", show_default=True)
 @click.option("--status", default=None)
 @handle_errors
@@ -70,7 +118,7 @@ def case_list(username: str, status: str | None) -> None:
             click.echo(f"{c.number}  {c.item.code:<24}{c.applicant.name:<8}{shown:<22}{outcome}")
 
 
-@case.command("retry", help="Send the failed government calls of a case in incident again.")
+@case.command("retry", help=N_("Send the failed government calls of a case in incident again."))
 @click.argument("number")
 @click.option("--as", "username", required=True)
 @handle_errors
@@ -83,16 +131,16 @@ def case_retry(number: str, username: str) -> None:
     say(_("sent again: {messages}", messages=", ".join(ids)))
 
 
-@click.group(help="Human tasks: inboxes and decisions.")
+@click.group(help=N_("Human tasks: inboxes and decisions."))
 def task() -> None:
     pass
 
 
-@task.command("list", help="The inbox of an account, one page at a time.")
+@task.command("list", help=N_("The inbox of an account, one page at a time."))
 @click.option("--as", "username", required=True)
 @click.option("--sort", type=click.Choice(["due", "received"]), default="due", show_default=True)
-@click.option("--limit", type=int, default=25, show_default=True, help="Tasks per page (at most 200).")
-@click.option("--after", default=None, help="The cursor printed under the page before.")
+@click.option("--limit", type=int, default=25, show_default=True, help=N_("Tasks per page (at most 200)."))
+@click.option("--after", default=None, help=N_("The cursor printed under the page before."))
 @handle_errors
 def task_list(username: str, sort: str, limit: int, after: str | None) -> None:
     from huiju.labels import label_with_code
@@ -119,17 +167,18 @@ def task_list(username: str, sort: str, limit: int, after: str | None) -> None:
             say(_("more tasks: add --after {cursor}", cursor=page.next))
 
 
-@task.command("complete", help="Complete a task with a decision.")
+@task.command("complete", help=N_("Complete a task with a decision."))
 @click.argument("task_id")
 @click.option("--as", "username", required=True)
 @click.option("--decision", required=True)
 @click.option("--reason", default=None)
-@click.option("--missing", multiple=True, help="A missing material (repeat for several).")
-@click.option("--data", default=None, help="More form fields as JSON, or @file.json.")
+@click.option("--missing", multiple=True, help=N_("A missing material (repeat for several)."))
+@click.option("--data", default=None, help=N_("More form fields as JSON, or @file.json."))
 @handle_errors
 def task_complete(
     task_id: str, username: str, decision: str, reason: str | None, missing: tuple[str, ...], data: str | None
 ) -> None:
+    from huiju.labels import label
     from huiju.services.actors import load_actor
     from huiju.services.tasks import complete_task
 
@@ -140,20 +189,20 @@ def task_complete(
         form["missing_materials"] = list(missing)
     with runtime_ctx() as rt, rt.db.transaction() as session:
         result = complete_task(session, rt.engine, load_actor(session, username), task_id, decision, form)
-        nxt = ", ".join(f"{t.name} ({t.role})" for t in result.ready_tasks) or "-"
-    say(_("done: {decision}; next: {next}", decision=DECISIONS.get(decision, decision), next=nxt))
+        nxt = ", ".join(f"{t.name} ({label('role', t.role, cli_locale())})" for t in result.ready_tasks) or "-"
+    say(_("done: {decision}; next: {next}", decision=label_with_code("decision", decision, cli_locale()), next=nxt))
 
 
 # -- process definitions ----------------------------------------------------------------------------
 
 
-@click.group(help="Validate, deploy and list BPMN/DMN process definitions.")
+@click.group(help=N_("Validate, deploy and list BPMN/DMN process definitions."))
 def process() -> None:
     pass
 
 
 @process.command(
-    "validate", help="Run the deploy-time checks without deploying (every problem, each naming its element)."
+    "validate", help=N_("Run the deploy-time checks without deploying (every problem, each naming its element).")
 )
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @handle_errors
@@ -187,9 +236,9 @@ def process_validate(files: tuple[Path, ...]) -> None:
           files=", ".join(sources)))  # fmt: skip
 
 
-@process.command("deploy", help="Deploy a new version (running cases stay on theirs).")
+@process.command("deploy", help=N_("Deploy a new version (running cases stay on theirs)."))
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--as", "username", default=None, help="An administrator (default: the only one, or admin).")
+@click.option("--as", "username", default=None, help=N_("An administrator (default: the only one, or admin)."))
 @handle_errors
 def process_deploy(files: tuple[Path, ...], username: str | None) -> None:
     from huiju.cli.support import acting_administrator
@@ -213,7 +262,7 @@ def process_deploy(files: tuple[Path, ...], username: str | None) -> None:
             say(_("unchanged, already {process_id} version {version} ({hash})", **fields))
 
 
-@process.command("list", help="Deployed versions and their running cases.")
+@process.command("list", help=N_("Deployed versions and their running cases."))
 @handle_errors
 def process_list() -> None:
     from workflows_bpmn.definitions import list_definitions

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from huiju.cli.support import handle_errors, runtime_ctx, say
-from huiju.i18n import _
+from huiju.i18n import N_, _
 
 if TYPE_CHECKING:
     from certs.store import CertInfo
@@ -23,12 +23,12 @@ def register(main: click.Group) -> None:
     main.add_command(certs)
 
 
-@click.group(help="Messages exchanged with the government systems, and their log.")
+@click.group(help=N_("Messages exchanged with the government systems, and their log."))
 def exchange() -> None:
     pass
 
 
-@exchange.command("retry", help="Send a dead message again (same message id: the receiver acts once).")
+@exchange.command("retry", help=N_("Send a dead message again (same message id: the receiver acts once)."))
 @click.argument("message_id")
 @click.option("--as", "username", default="integrator", show_default=True)
 @handle_errors
@@ -41,13 +41,13 @@ def exchange_retry(message_id: str, username: str) -> None:
     say(_("sent again: {messages}", messages=message_id))
 
 
-@exchange.command("log", help="The message log, newest first, with filters.")
-@click.option("--message", "message_id", default=None, help="A message id (its replies included).")
+@exchange.command("log", help=N_("The message log, newest first, with filters."))
+@click.option("--message", "message_id", default=None, help=N_("A message id (its replies included)."))
 @click.option("--case", "case_number", default=None)
 @click.option("--system", default=None)
 @click.option("--direction", type=click.Choice(["in", "out"]), default=None)
 @click.option("--outcome", default=None)
-@click.option("--hours", type=float, default=None, help="Only the last N hours.")
+@click.option("--hours", type=float, default=None, help=N_("Only the last N hours."))
 @click.option("--limit", type=int, default=50, show_default=True)
 @handle_errors
 def exchange_log(
@@ -71,7 +71,7 @@ def exchange_log(
             )
 
 
-@exchange.command("verify-log", help="Prove the message log's hash chain intact, or name the first altered entry.")
+@exchange.command("verify-log", help=N_("Prove the message log's hash chain intact, or name the first altered entry."))
 @handle_errors
 def exchange_verify_log() -> None:
     from exchange.log import verify_chain
@@ -83,7 +83,7 @@ def exchange_verify_log() -> None:
         raise SystemExit(6)
 
 
-@click.group(help="Keys and certificates: the development CA, signing and TLS certificates, revocation.")
+@click.group(help=N_("Keys and certificates: the development CA, signing and TLS certificates, revocation."))
 def certs() -> None:
     pass
 
@@ -96,10 +96,10 @@ def _folder_and_passphrase() -> tuple[Path, bytes | None]:
     return default_folder(settings), passphrase_of(settings)
 
 
-@certs.command("init", help="Create a development CA and the certificates of Huiju and the sandbox.")
+@certs.command("init", help=N_("Create a development CA and the certificates of Huiju and the sandbox."))
 @click.option("--key-type", type=click.Choice(["ec", "rsa"]), default="ec", show_default=True)
 @click.option("--days", type=int, default=365, show_default=True)
-@click.option("--force", is_flag=True, help="Replace an existing CA (every certificate is issued anew).")
+@click.option("--force", is_flag=True, help=N_("Replace an existing CA (every certificate is issued anew)."))
 @handle_errors
 def certs_init(key_type: str, days: int, force: bool) -> None:
     from certs.store import init_dev_pki
@@ -110,7 +110,7 @@ def certs_init(key_type: str, days: int, force: bool) -> None:
     _print(issued)
 
 
-@certs.command("list", help="Every certificate: subject, role, expiry, fingerprint; warns of near expiry.")
+@certs.command("list", help=N_("Every certificate: subject, role, expiry, fingerprint; warns of near expiry."))
 @click.option("--warn-days", type=int, default=30, show_default=True)
 @handle_errors
 def certs_list(warn_days: int) -> None:
@@ -126,7 +126,7 @@ def certs_list(warn_days: int) -> None:
                       date=f"{info.not_after:%Y-%m-%d}"), err=True)  # fmt: skip
 
 
-@certs.command("rotate", help="Issue a new signing certificate; older messages still verify.")
+@certs.command("rotate", help=N_("Issue a new signing certificate; older messages still verify."))
 @click.option("--member", default="huiju", show_default=True)
 @click.option("--days", type=int, default=365, show_default=True)
 @handle_errors
@@ -139,7 +139,7 @@ def certs_rotate(member: str, days: int) -> None:
     say(_("new signing certificate for {member}: serial {serial}", member=member, serial=info.serial_hex))
 
 
-@certs.command("revoke", help="Revoke a certificate (by serial or fingerprint) and write the revocation list.")
+@certs.command("revoke", help=N_("Revoke a certificate (by serial or fingerprint) and write the revocation list."))
 @click.argument("serial_or_fingerprint")
 @click.option("--reason", default="unspecified", show_default=True)
 @handle_errors

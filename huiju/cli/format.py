@@ -1,42 +1,51 @@
-"""Plain-text rendering of cases for the terminal, in the language of the command line."""
+"""Plain-text rendering of cases for the terminal, in the language of the command line: words,
+never codes; Beijing time; the chain of opinions and the written documents."""
 
 from __future__ import annotations
 
 import click
 from sqlalchemy.orm import Session
 
-from huiju.calendar import CHINA
 from huiju.i18n import _
 from huiju.labels import label
 from huiju.models import Case
+from huiju.services import casefile_words as words
+from huiju.services.decisions import opinion_chain
+from huiju.services.documents import documents_of
 
 
 def print_case(session: Session, case: Case, locale: str | None = None) -> None:
+    def say(text: object) -> None:
+        click.echo(text.localize(locale) if hasattr(text, "localize") else str(text))
+
     status = label("status", case.status.value, locale)
-    click.echo(_("case      {number}   {item} ({code})", number=case.number, item=case.item.name,
-          code=case.item.code).localize(locale))  # fmt: skip
-    click.echo(_("applicant {name}  {id_number}  {community}", name=case.applicant.name,
-          id_number=case.applicant.id_number, community=case.community.name).localize(locale))  # fmt: skip
-    if case.outcome:
-        outcome = label("outcome", case.outcome, locale)
-        click.echo(_("status    {status}  outcome: {outcome}", status=status, outcome=outcome).localize(locale))
+    say(_("case      {number}   {item}", number=case.number, item=case.item.name))
+    say(_("applicant {name}  {community}", name=case.applicant.name, community=case.community.name))
+    outcome = words.outcome_of(session, case, locale)
+    if outcome is not None:
+        say(_("status    {status}  outcome: {outcome}", status=status, outcome=outcome.label))
+        for detail in outcome.details:
+            click.echo(f"          {detail}")
     else:
-        click.echo(_("status    {status}", status=status).localize(locale))
-    submitted = f"{case.submitted_at.astimezone(CHINA):%Y-%m-%d %H:%M:%S}"
-    click.echo(_("submitted {at} by {user}", at=submitted, user=case.submitted_by).localize(locale))
-    click.echo(_("timeline").localize(locale))
-    for e in case.events:
-        at = e.at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
-        system = f" [{e.system}]" if e.system else ""
-        step = f" {e.step_name or e.step}" if (e.step or e.step_name) else ""
-        detail = f": {_detail(e.kind, e.detail, locale)}" if e.detail else ""
-        click.echo(f"  {at}  {e.actor:<22}{label('timeline', e.kind, locale)}{step}{system}{detail}")
-
-
-def _detail(kind: str, detail: str, locale: str | None) -> str:
-    """Details that are codes get their label too: a decision, or how the process ended."""
-    if kind == "task_completed":
-        return label("decision", detail, locale)
-    if kind == "process_completed":
-        return label("outcome", detail, locale)
-    return detail
+        say(_("status    {status}", status=status))
+    say(_("submitted {at}", at=words.china_time(case.submitted_at)))
+    say(_("timeline"))
+    for line in words.officer_timeline(session, case, locale):
+        system = f" → {line.system}" if line.system else ""
+        step = f" [{line.step}]" if line.step else ""
+        detail = f": {line.detail}" if line.detail else ""
+        click.echo(f"  {line.at}  {line.who}{system}  {line.what}{step}{detail}")
+    chain = opinion_chain(session, case)
+    if chain:
+        say(_("opinions"))
+        for o in chain:
+            decision = label("decision", o.decision, locale)
+            office = f"（{o.office}）" if o.office and o.office not in o.who else ""
+            who = o.who or label("system", o.role, locale)
+            click.echo(f"  {words.china_time(o.at)}  {o.step_name}  {who}{office}  {decision}：{o.text}")
+    found = documents_of(session, case)
+    if found:
+        say(_("documents"))
+        for d in found:
+            signed = d.signed_by or _("not signed").localize(locale)
+            click.echo(f"  {words.china_time(d.issued_at)}  {label('document', d.kind, locale)}  {d.number}  {signed}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +13,15 @@ from typing import Any
 
 import click
 
-from huiju.errors import ConflictError, DeployError, HuijuError, InputError, NotFoundError, PermissionDenied
+from huiju.errors import (
+    ConflictError,
+    DeployError,
+    HuijuError,
+    InputError,
+    NotFoundError,
+    PermissionDenied,
+    SchemaError,
+)
 from huiju.i18n import Message, _, localize
 
 EXIT_CODES: list[tuple[type[HuijuError], int]] = [
@@ -32,7 +41,8 @@ def cli_locale() -> str:
     try:
         return load_settings().lang
     except ConfigurationError:
-        return "zh_CN"
+        # The settings are what is wrong: the language asked for is still honoured, to say so.
+        return "en" if os.environ.get("HUIJU_LANG", "").strip().lower().startswith("en") else "zh_CN"
 
 
 def say(text: str | Message, *, err: bool = False) -> None:
@@ -50,9 +60,13 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except HuijuError as exc:
-            say(_("error: {message}", message=exc.text), err=True)
-            for key, value in exc.details.items():
-                click.echo(f"  {key}: {value}", err=True)
+            if isinstance(exc, SchemaError) and exc.problems:
+                # What is wrong with each field, in words (the validator's own findings are for programs).
+                say(_("error: the form needs correcting:"), err=True)
+                for problem in exc.problems.values():
+                    say(f"  {localize(problem, cli_locale())}", err=True)
+            else:  # the details of an error are for programs (field codes, ids): not printed
+                say(_("error: {message}", message=exc.text), err=True)
             sys.exit(_exit_code(exc))
 
     return wrapper

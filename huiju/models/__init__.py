@@ -3,6 +3,7 @@
 from huiju.models.applications import BAD_RATING_LEVELS, Draft, Material, Rating
 from huiju.models.audit import AuditEntry
 from huiju.models.cases import FINAL, WITHDRAWABLE, Case, CaseEvent, CaseNumberCounter, CaseStatus
+from huiju.models.documents import Document
 from huiju.models.items import Item, ItemFormVersion, ItemKind, ItemState, ResponsibleLevel, Theme, TimeUnit
 from huiju.models.metrics import MetricCounter
 from huiju.models.orgs import Org, OrgLevel
@@ -24,6 +25,7 @@ __all__ = [
     "CaseEvent",
     "CaseNumberCounter",
     "CaseStatus",
+    "Document",
     "Item",
     "ItemFormVersion",
     "ImportStatus",

@@ -41,7 +41,12 @@ class Draft(Base):
 
 
 class Material(Base):
-    """One uploaded file (申请材料): on a draft while applying, on a case once submitted."""
+    """One uploaded file (申请材料): on a draft while applying, on a case once submitted.
+
+    A file uploaded to answer a request for more material (补正) is *pending* (``pending_case_id``)
+    until the answer is sent: kept for its uploader across a failed attempt, shown to them and
+    removable, but part of no case file yet (officers see it once it is sent).
+    """
 
     __tablename__ = "material"
     __table_args__ = (CheckConstraint("size >= 0", name="size"),)
@@ -49,6 +54,7 @@ class Material(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("draft.id", ondelete="SET NULL"), index=True)
+    pending_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
     code: Mapped[str] = mapped_column(String(64))  # the item's material code, e.g. "id_card"
     round: Mapped[int] = mapped_column(Integer, default=0)  # 0: with the application; n: n-th 补正
     original_name: Mapped[str] = mapped_column(String(255))  # as the resident named it, cleaned
@@ -59,7 +65,7 @@ class Material(Base):
     uploaded_by: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    case: Mapped[Case | None] = relationship()
+    case: Mapped[Case | None] = relationship(foreign_keys=[case_id])
 
 
 class Rating(Base):

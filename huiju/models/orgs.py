@@ -29,6 +29,10 @@ class Org(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"), index=True)
     # The office's duty mobile (值班手机): reminders and escalations of its cases are sent there.
     duty_phone: Mapped[str | None] = mapped_column(String(20))
+    # The office's public service phone (服务电话), as residents are told to call it.
+    service_phone: Mapped[str | None] = mapped_column(String(20))
+    # Where residents go: the service centre's address (办公地址), printed on written documents.
+    address: Mapped[str | None] = mapped_column(String(200))
 
     parent: Mapped[Org | None] = relationship(remote_side=[id])
 

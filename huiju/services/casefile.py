@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,9 +18,14 @@ from exchange.models import OutboxMessage
 from huiju import idnumber
 from huiju.errors import NotFoundError
 from huiju.i18n import _
-from huiju.models import Case, CaseEvent, CaseStatus, Material
+from huiju.labels import known, label
+from huiju.models import FINAL, Case, CaseEvent, CaseStatus, Document, Material, Rating
+from huiju.services import casefile_words as words
+from huiju.services import worklist
 from huiju.services.actors import Actor
 from huiju.services.cases import get_case, instance_of, list_cases
+from huiju.services.decisions import Opinion, opinion_chain
+from huiju.services.documents import documents_of
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus
 
 #: The call that verifies an applicant's identity (公民信息系统 VerifyIdentity).
@@ -48,6 +54,18 @@ class CaseFile:
     tasks: list[HumanTask]  # every human task of the case, oldest first
     current_steps: list[str]  # BPMN element ids where the case stands now
     incident: bool
+    opinions: list[Opinion] = field(default_factory=list)  # the chain of opinions (审批意见)
+    documents: list[Document] = field(default_factory=list)  # written documents (文书)
+    #: What the officer reads, in words (see :mod:`huiju.services.casefile_words`).
+    lines: list[words.Line] = field(default_factory=list)
+    material_rows: list[words.MaterialRow] = field(default_factory=list)
+    message_rows: list[words.MessageRow] = field(default_factory=list)
+    outcome: words.Outcome | None = None
+    #: Time left (committed, statutory); None once the case is concluded: its clock has stopped.
+    time_left: tuple[worklist.TimeLeft, worklist.TimeLeft] | None = None
+    #: The bad rating a follow-up task (差评回访) is about.
+    rating: Rating | None = None
+    current_step_names: list[str] = field(default_factory=list)
 
 
 def _identity(case: Case, outbox: list[OutboxMessage]) -> Identity:
@@ -69,7 +87,7 @@ def _identity(case: Case, outbox: list[OutboxMessage]) -> Identity:
     )
 
 
-def read_case_file(session: Session, actor: Actor, number: str) -> CaseFile:
+def read_case_file(session: Session, actor: Actor, number: str, locale: str | None = None) -> CaseFile:
     case = get_case(session, actor, number)
     outbox = list(
         session.scalars(
@@ -92,6 +110,9 @@ def read_case_file(session: Session, actor: Actor, number: str) -> CaseFile:
     current = [t.step for t in tasks if t.status is HumanTaskStatus.READY]
     current += [str(m.reply_to.get("step")) for m in outbox if m.settled_at is None and m.reply_to.get("step")]
     instance = instance_of(session, case)
+    follow_up = [t for t in tasks if t.status is HumanTaskStatus.READY and t.instance_id != case.process_instance_id]
+    rating = session.scalars(select(Rating).where(Rating.case_id == case.id)).one_or_none() if follow_up else None
+    names = {t.step: t.name for t in tasks}
     return CaseFile(
         case=case,
         identity=_identity(case, outbox),
@@ -102,23 +123,51 @@ def read_case_file(session: Session, actor: Actor, number: str) -> CaseFile:
         tasks=tasks,
         current_steps=sorted(set(current)),
         incident=instance is not None and instance.status is InstanceStatus.INCIDENT,
+        opinions=opinion_chain(session, case),
+        documents=documents_of(session, case),
+        lines=words.officer_timeline(session, case, locale),
+        material_rows=words.material_rows(case, materials, locale),
+        message_rows=words.message_rows(outbox, log, locale),
+        outcome=words.outcome_of(session, case, locale),
+        time_left=None if case.status in FINAL else worklist.time_left_of(session, case),
+        rating=rating,
+        current_step_names=[names.get(s, "") for s in sorted(set(current)) if names.get(s)],
     )
 
 
-def case_diagram(session: Session, actor: Actor, number: str) -> str:
-    """The BPMN XML of the version the case runs on (for the diagram viewer)."""
+def case_diagram(session: Session, actor: Actor, number: str, locale: str | None = None) -> str:
+    """The BPMN XML of the version the case runs on (for the diagram viewer), its lanes named in words.
+
+    A lane's name is the role whose tasks it holds (``community_officer``): the engine needs the code,
+    a person reading the diagram needs the words (社区专干), so the copy served for viewing carries them.
+    """
     case = get_case(session, actor, number)
     instance = instance_of(session, case)
     if instance is None:
         raise NotFoundError(_("case {number} has no process", number=number))
     sources = instance.definition.sources
-    for name, text in sorted(sources.items()):
-        if name.endswith(".bpmn") and f'id="{instance.process_id}"' in text:
-            return text
-    bpmn = [text for name, text in sorted(sources.items()) if name.endswith(".bpmn")]
-    if not bpmn:
-        raise NotFoundError(_("case {number} has no process", number=number))
-    return bpmn[0]
+    chosen = next((text for name, text in sorted(sources.items())
+                   if name.endswith(".bpmn") and f'id="{instance.process_id}"' in text), None)  # fmt: skip
+    if chosen is None:
+        bpmn = [text for name, text in sorted(sources.items()) if name.endswith(".bpmn")]
+        if not bpmn:
+            raise NotFoundError(_("case {number} has no process", number=number))
+        chosen = bpmn[0]
+    return _lanes_in_words(chosen, locale)
+
+
+_BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def _lanes_in_words(xml: str, locale: str | None) -> str:
+    # A deployed definition, checked at deploy time; parsed without entities, DTDs or network all the same.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    root = etree.fromstring(xml.encode("utf-8"), parser)
+    for lane in root.iter(f"{{{_BPMN}}}lane", f"{{{_BPMN}}}participant"):
+        name = lane.get("name")
+        if name and known("role", name):
+            lane.set("name", label("role", name, locale))
+    return str(etree.tostring(root, encoding="unicode"))
 
 
 def case_material(session: Session, actor: Actor, number: str, material_id: int) -> Material:
@@ -130,6 +179,13 @@ def case_material(session: Session, actor: Actor, number: str, material_id: int)
     if material is None:
         raise NotFoundError(_("no material {material_id} in case {number}", material_id=material_id, number=number))
     return material
+
+
+def case_document(session: Session, actor: Actor, number: str, document_id: int) -> Document:
+    """A written document of a case the actor may see (else not found)."""
+    from huiju.services.documents import get_document
+
+    return get_document(session, actor, number, document_id)
 
 
 def incident_cases(session: Session, actor: Actor, limit: int = 200) -> list[Case]:

@@ -13,10 +13,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.util import identity_key
 
-from huiju import idnumber
+from huiju import forms, idnumber
 from huiju.calendar import WorkingCalendar
 from huiju.db import utcnow
-from huiju.errors import InputError, NotFoundError, PermissionDenied, SchemaError
+from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied, SchemaError
 from huiju.i18n import _
 from huiju.models import FINAL, Case, CaseEvent, CaseNumberCounter, CaseStatus, Item, Org, Resident, Role, User
 from huiju.services import audit, clock
@@ -91,7 +91,7 @@ def _check_form(item: Item, data: Any) -> dict[str, Any]:
                 problem=first[1],
             ),
             **errors,
-        )
+        ).with_problems(forms.problems(item.form_schema, data))
     return data
 
 
@@ -400,5 +400,9 @@ def retry_incident(session: Session, engine: Engine, actor: Actor, number: str) 
         raise PermissionDenied(_("only officers and integrators may retry an incident"))
     if case.process_instance_id is None:
         raise InputError(_("case {number} has no process", number=number))
+    instance = session.get(ProcessInstance, case.process_instance_id)
+    if instance is None or instance.status is not InstanceStatus.INCIDENT:
+        # Said of the case the person named, not of the engine's instance number.
+        raise ConflictError(_("case {number} is not held up by a system fault: nothing to send again", number=number))
     audit.record_case(session, actor, "case.retry", case, before={"status": case.status.value})
     return engine.retry_incident(session, case.process_instance_id, actor.username)

@@ -1,5 +1,10 @@
-"""Decision forms of the officer's steps: what each decision asks for, and turning a posted form
-into the task data the process reads.
+"""Decision forms of the officer's steps, and the opinions (意见) the decisions carry.
+
+Every decision carries an opinion, as in a Chinese OA approval chain (审批意见): the officer's own
+words, or the phrase of the trade for a plain acceptance or approval
+(:data:`huiju.labels.STANDARD_OPINIONS`). :func:`opinion_chain` reads them back from the case's
+timeline — who, which office, when, which step, what was decided and why — and marks the ones
+addressed to the applicant (the reason for 不予受理 or a denial, what a 补正 asks for, an answer).
 
 - ``refuse`` (不予受理) and ``deny``: a reason from :data:`REFUSAL_REASONS` plus free text;
 - ``supplement`` (补正): every missing material at once, from the item's list plus "other";
@@ -12,13 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huiju.errors import InputError
 from huiju.i18n import Message, _
-from huiju.models import Case
+from huiju.labels import standard_opinion
+from huiju.models import Case, CaseEvent, User
 from huiju.services import tasks as task_service
 from huiju.services.actors import Actor
 from workflows_bpmn.mirror import StepResult
@@ -101,7 +109,8 @@ def decision_data(options: DecisionOptions, decision: str, form: Mapping[str, An
         if code == OTHER and not comment:
             raise InputError(_("explain the reason in the text box"), field="comment")
         reason = str(REFUSAL_REASONS[code].localize("zh_CN"))
-        return {"reason": f"{reason}：{comment}" if comment else reason, "reason_code": code, "comment": comment}
+        reason = comment if code == OTHER else (f"{reason}：{comment}" if comment else reason)
+        return {"reason": reason, "reason_code": code, "comment": comment or reason}
     if decision == "supplement":
         known = {code for code, _name in options.materials}
         chosen = _list(form, "missing")
@@ -134,7 +143,9 @@ def decision_data(options: DecisionOptions, decision: str, form: Mapping[str, An
         raise InputError(_("say what was done"), field="comment")
     if decision == "disagree" and not comment:
         raise InputError(_("say why you disagree"), field="comment")
-    return {"comment": comment} if comment else {}
+    if not comment and not standard_opinion(decision):
+        raise InputError(_("write your opinion"), field="comment")
+    return {"comment": comment or standard_opinion(decision)}
 
 
 def decide(
@@ -144,3 +155,87 @@ def decide(
     task = task_service.get_task(session, actor, task_id)
     options = decision_options(session, engine, actor, task, locale)
     return task_service.complete_task(session, engine, actor, task.id, decision, decision_data(options, decision, form))
+
+
+# -- the chain of opinions (审批意见) ----------------------------------------------------------------
+
+#: Decisions whose opinion is addressed to the applicant: the resident reads these.
+TO_APPLICANT = frozenset({"refuse", "deny", "supplement", "answer", "submit"})
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """One link of the chain: who decided what at which step, and why, in their own words."""
+
+    at: datetime
+    step_name: str
+    decision: str  # a code of :data:`huiju.labels.DECISIONS`, or "return" / "transfer" / an outcome
+    text: str
+    username: str
+    who: str  # the person's name ("" when a government system decided: its name is ``role``)
+    office: str  # their office (community, street), or the system's name
+    role: str  # a code of :data:`huiju.labels.ROLES` or a system of :data:`huiju.labels.SYSTEMS`
+    to_applicant: bool = False
+    missing: list[str] = field(default_factory=list)  # what a 补正 asks for
+
+
+def _opinion_text(form: Mapping[str, Any]) -> str:
+    decision = str(form.get("decision") or "")
+    if decision in ("refuse", "deny", "close") and form.get("reason"):
+        return str(form["reason"])
+    if decision == "answer":
+        return str(form.get("answer") or "")
+    if decision == "submit":
+        return str(form.get("note") or form.get("comment") or "")
+    # A plain decision taken without words (through the API or the command line) carries the phrase of
+    # the trade, as one taken in the console does.
+    return str(form.get("comment") or form.get("reason") or standard_opinion(decision))
+
+
+def opinion_chain(session: Session, case: Case, *, for_applicant: bool = False) -> list[Opinion]:
+    """The opinions of every decision on the case, oldest first (only the applicant's, if asked)."""
+    events = list(case.events)
+    names = {e.actor for e in events}
+    people = {
+        u.username: u for u in session.scalars(select(User).where(User.username.in_(names)))
+    } if names else {}  # fmt: skip
+    chain = [o for o in (_opinion(e, people) for e in events) if o is not None]
+    return [o for o in chain if o.to_applicant] if for_applicant else chain
+
+
+def _person(username: str, people: Mapping[str, User]) -> tuple[str, str, str]:
+    user = people.get(username)
+    if user is None:
+        return username, "", "system"
+    office = user.org.name if user.org is not None and user.role.value != "resident" else ""
+    return user.display_name, office, "applicant" if user.role.value == "resident" else user.role.value
+
+
+def _opinion(event: CaseEvent, people: Mapping[str, User]) -> Opinion | None:
+    data = event.data or {}
+    if event.kind == "task_completed" and isinstance(data.get("form"), dict):
+        form = data["form"]
+        decision = str(form.get("decision") or "")
+        who, office, role = _person(event.actor, people)
+        missing = form.get("missing_materials")
+        return Opinion(
+            at=event.at, step_name=event.step_name or "", decision=decision, text=_opinion_text(form),
+            username=event.actor, who=who, office=office, role=role, to_applicant=decision in TO_APPLICANT,
+            missing=[str(m) for m in missing] if isinstance(missing, list) else [],
+        )  # fmt: skip
+    if event.kind == "returned":
+        who, office, role = _person(event.actor, people)
+        return Opinion(event.at, event.step_name or "", "return", event.detail, event.actor, who, office, role)
+    if event.kind == "task_transferred":
+        who, office, role = _person(event.actor, people)
+        text = str(data.get("reason") or "")
+        return Opinion(event.at, event.step_name or "", "transfer", text, event.actor, who, office, role)
+    if event.kind == "message_received" and isinstance(data.get("payload"), dict):
+        payload = data["payload"]
+        decision = "approve" if payload.get("decision") == "approved" else "deny"
+        # The extranet's own reviewer id (egov-reviewer-01) means nothing here: the platform decided.
+        return Opinion(
+            at=event.at, step_name="", decision=decision, text=str(payload.get("reason") or ""),
+            username=event.actor, who="", office="", role="egov_approval", to_applicant=decision == "deny",
+        )  # fmt: skip
+    return None

@@ -1,328 +1,448 @@
-"""What is inside an uploaded PDF or picture, read by real parsers (pikepdf, Pillow), never by pattern.
+"""Written documents of a case (文书): issued on the decisions that call for one, numbered, dated,
+signed by the issuing office's certificate as a PAdES signature, kept, and sent by SMS as a link.
 
-PDF (ISO 32000-1). The file is opened with pikepdf (qpdf), which decodes every filter (Flate, LZW,
-ASCIIHex, ASCII85, run-length) and every object stream. It is refused when it is encrypted (its
-content cannot be inspected), and when anything in its object graph can run or carry code: a
-JavaScript action or name tree (12.6.4.16), a launch, import, submit or remote go-to action (12.6.4),
-additional actions triggered by events (``/AA``, 12.6.3), embedded or attached files (7.11.4), rich
-media (Adobe extension level 3) or an XFA form. The graph is walked from the trailer, direct objects
-included, and so is every object of the cross-reference table; the file is then read a second time
-as a reader that repairs it would (the cross-reference table ignored, every object in the bytes
-found), so that an object hidden outside the table is seen too. Object streams are also searched
-after decoding, for a reader that would expand one qpdf cannot.
+===========================  ==============================================  ======================
+document                     when                                            issued by
+===========================  ==============================================  ======================
+受理通知书                   intake decided ``accept``                       the community
+不予受理通知书               intake decided ``refuse`` (with the reason)     the community
+补正材料通知书               intake decided ``supplement`` (the whole list)  the community
+准予 … 决定书                the case concluded ``approved``                 the responsible office
+不予 … 决定书                the case concluded ``denied`` (the reason)      the responsible office
+===========================  ==============================================  ======================
 
-Pictures (JPEG, PNG). Pillow decodes the whole picture, after checking its declared size against a
-pixel limit (a small file can declare a huge picture: a decompression bomb). What is stored is the
-same image data without its metadata: EXIF (with GPS position and camera serial), XMP, IPTC,
-comments and text chunks are left out, and so is anything after the end of the image; only what is
-needed to show the picture right is kept (JFIF, the colour profile, Adobe's colour transform, the
-orientation). The image data is copied byte for byte, never re-encoded: no quality is lost, and a
-picture without metadata is stored exactly as sent.
+The Administrative Licensing Law (行政许可法) arts. 32 and 38: written notices of acceptance, of
+non-acceptance and of everything to supplement at once; a refusal gives its reasons and the
+remedies — administrative reconsideration (行政复议) within 60 days of receipt (行政复议法 art. 20),
+administrative litigation (行政诉讼) within six months (行政诉讼法 art. 46) — and names the bodies.
+
+Each office signs with its own document-signing certificate from the project's PKI (:mod:`certs`,
+role ``document``, issued the first time the office signs), so that a PDF reader shows who signed.
+Documents are made in the step's transaction by a listener of the engine: a decision and its
+document commit together. Without a PKI (a plain development set-up) a document is issued unsigned
+and says so.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import struct
-import warnings
-from collections.abc import Iterator
+import asyncio
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date, timedelta
+from io import BytesIO
+from pathlib import Path
 from typing import Any
 
-import pikepdf
-from PIL import Image, UnidentifiedImageError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from huiju.errors import InputError
+from exchange.models import MessageStatus, OutboxMessage
+from huiju.calendar import CHINA
+from huiju.db import utcnow
+from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
+from huiju.labels import label
+from huiju.models import Case, CaseEvent, Document, ItemKind, Org, OrgLevel, ResponsibleLevel
+from huiju.services.actors import Actor
+from huiju.services.cases import FOLLOW_UP, get_case
+from huiju.services.document_pdf import Layout, render
+from workflows_bpmn.mirror import StepResult
 
-#: Keys whose mere presence means code, automatic actions, or files inside the document.
-PDF_ACTIVE_KEYS = frozenset(
-    {"/JS", "/JavaScript", "/AA", "/EmbeddedFiles", "/EF", "/RichMedia", "/RichMediaContent",
-     "/RichMediaSettings", "/XFA"}
-)  # fmt: skip
-#: Action types (``/S``) that run code, start programs, send data or open other files.
-PDF_ACTIVE_ACTIONS = frozenset(
-    {"/JavaScript", "/Launch", "/ImportData", "/SubmitForm", "/GoToR", "/GoToE", "/RichMediaExecute"}
-)
-#: Object types that are files or code (``/Type``).
-PDF_ACTIVE_TYPES = frozenset({"/EmbeddedFile", "/RichMediaExecute"})
-#: How many objects one PDF may hold before it is refused as too complex to inspect.
-PDF_MAX_OBJECTS = 200_000
-#: Decoded bytes of object streams searched per file (a compression bomb is refused).
-PDF_MAX_DECODED = 64 * 1024 * 1024
-_NAME = re.compile(rb"/[^\s/<>\[\]()%{}]+")
-_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+log = logging.getLogger(__name__)
 
-
-class PdfRefused(Exception):
-    """Why a PDF is refused, in a few words for the message (internal to this module)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+#: The character of each kind in the document number (文号): 〔2026〕受字第00001号.
+NUMBER_MARK = {
+    "acceptance_notice": "受",
+    "refusal_notice": "不受",
+    "supplement_notice": "补",
+    "approval_decision": "准",
+    "denial_decision": "不准",
+}
+SUBSIDY_DATASET = "elderly_care_subsidy"
+ISSUER_MEMBER_PREFIX = "office-"
 
 
-def _refused_pdf(name: str, reason: str) -> InputError:
-    messages = {
-        "encrypted": _("the PDF '{name}' is encrypted or protected by a password; upload it without protection",
-                       name=name),
-        "unreadable": _("the file '{name}' is not a readable PDF", name=name),
-        "complex": _("the PDF '{name}' is too complex to be checked", name=name),
-        "active": _("the PDF '{name}' carries a script or an automatic action", name=name),
-        "files": _("the PDF '{name}' carries embedded files; upload each document on its own", name=name),
-    }  # fmt: skip
-    return InputError(messages[reason], field="file")
+# -- signing ------------------------------------------------------------------------------------------
 
 
-def check_pdf(name: str, data: bytes) -> None:
-    """InputError unless ``data`` is a readable, unencrypted PDF with nothing active in it."""
-    try:
-        _inspect_pdf(data, repair=False)
-        _inspect_pdf(data, repair=True)
-    except PdfRefused as refused:
-        raise _refused_pdf(name, refused.reason) from None
+class OfficeSigner:
+    """Each office's document-signing key, from the certificate folder; loaded once per process.
 
+    An office without a certificate yet gets one from the CA the first time it signs.
+    """
 
-def _open_pdf(data: bytes, *, repair: bool) -> pikepdf.Pdf:
-    if repair:
-        # Hide the pointer to the cross-reference table: qpdf then rebuilds it from every object it
-        # finds in the bytes, as a lenient reader does with a damaged file.
-        at = data.rfind(b"startxref")
-        if at < 0:
-            return _open_pdf(data, repair=False)
-        data = data[:at] + b"startxrex" + data[at + 9 :]
-    try:
-        pdf = pikepdf.open(io.BytesIO(data))
-    except pikepdf.PasswordError:
-        raise PdfRefused("encrypted") from None
-    except (pikepdf.PdfError, RuntimeError, ValueError):
-        raise PdfRefused("unreadable") from None
-    if pdf.is_encrypted:
-        pdf.close()
-        raise PdfRefused("encrypted")
-    return pdf
+    def __init__(self, folder: Path, passphrase: bytes | None = None) -> None:
+        self.folder = folder
+        self.passphrase = passphrase
+        self._signers: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
+    @property
+    def available(self) -> bool:
+        return (self.folder / "ca.cert.pem").exists() and (self.folder / "ca.key.pem").exists()
 
-def _inspect_pdf(data: bytes, *, repair: bool) -> None:
-    with _open_pdf(data, repair=repair) as pdf:
+    def _signer(self, office: Org) -> Any:
+        from certs.errors import UnknownCertificate
+        from certs.store import active_certificate, issue_certificate
+
+        member = f"{ISSUER_MEMBER_PREFIX}{office.code}"
+        with self._lock:
+            if member in self._signers:
+                return self._signers[member]
+            try:
+                info = active_certificate(self.folder, member, "document")
+            except UnknownCertificate:
+                info = issue_certificate(self.folder, member, "document", days=3 * 365,
+                                         passphrase=self.passphrase, common_name=office.name)  # fmt: skip
+            from pyhanko.sign import signers
+
+            signer = signers.SimpleSigner.load(
+                str(self.folder / info.key_file), str(self.folder / info.cert_file),
+                ca_chain_files=(str(self.folder / "ca.cert.pem"),), key_passphrase=self.passphrase,
+            )  # fmt: skip
+            if signer is None:
+                raise NotFoundError(_("the document-signing key of {office} cannot be read", office=office.name))
+            self._signers[member] = signer
+            return signer
+
+    def sign(self, office: Org, pdf: bytes, reason: str) -> tuple[bytes, str]:
+        """The PDF signed by the office (PAdES baseline B), and the signer's name; unsigned if no PKI."""
+        if not self.available:
+            return pdf, ""
+        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+        from pyhanko.sign import fields, signers
+
+        signer = self._signer(office)
+        meta = signers.PdfSignatureMetadata(
+            field_name="Signature1", reason=reason, location=office.name, name=office.name,
+            subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
+        )  # fmt: skip
+
+        def signed() -> bytes:
+            return bytes(signers.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)), meta, signer=signer).getvalue())
+
+        # pyHanko's sign_pdf runs its own event loop (asyncio.run), which cannot start inside a running
+        # one: a caller already in an event loop on this thread gets the signing done in a thread.
         try:
-            roots: list[Any] = [pdf.trailer]
-            for count, obj in enumerate(pdf.objects):
-                if count > PDF_MAX_OBJECTS:
-                    raise PdfRefused("complex")
-                roots.append(obj)
-            _walk(roots)
-        except (pikepdf.PdfError, RuntimeError, ValueError):
-            raise PdfRefused("unreadable") from None
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return signed(), office.name
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(signed).result(), office.name
 
 
-def _walk(roots: list[Any]) -> None:
-    """Every dictionary, array and stream reachable from ``roots``, each indirect object once."""
-    seen: set[tuple[int, int]] = set()
-    stack = list(roots)
-    visits = 0
-    decoded = 0
-    while stack:
-        obj = stack.pop()
-        visits += 1
-        if visits > 20 * PDF_MAX_OBJECTS:
-            raise PdfRefused("complex")
-        if isinstance(obj, pikepdf.Dictionary | pikepdf.Array | pikepdf.Stream) and obj.is_indirect:
-            if obj.objgen in seen:
-                continue
-            seen.add(obj.objgen)
-        if isinstance(obj, pikepdf.Array):
-            stack.extend(obj)
-            continue
-        if not isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
-            continue
-        _check_dictionary(obj)
-        if isinstance(obj, pikepdf.Stream) and obj.get("/Type") == pikepdf.Name.ObjStm:
-            decoded += _check_object_stream(obj, PDF_MAX_DECODED - decoded)
-        stack.extend(obj.values())
+# -- what each document says ---------------------------------------------------------------------------
 
 
-def _check_dictionary(obj: Any) -> None:
-    keys = set(obj.keys())
-    if keys & {"/EmbeddedFiles", "/EF"}:
-        raise PdfRefused("files")
-    if keys & PDF_ACTIVE_KEYS:
-        raise PdfRefused("active")
-    if str(obj.get("/S", "")) in PDF_ACTIVE_ACTIONS:
-        raise PdfRefused("active")
-    kind = str(obj.get("/Type", ""))
-    if kind == "/EmbeddedFile":
-        raise PdfRefused("files")
-    if kind in PDF_ACTIVE_TYPES:
-        raise PdfRefused("active")
+def _day(moment: Any) -> str:
+    day = moment.astimezone(CHINA).date() if hasattr(moment, "astimezone") else moment
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
-def _check_object_stream(stream: Any, budget: int) -> int:
-    """The names inside an object stream, decoded by qpdf whatever its filters; the bytes decoded."""
-    if budget <= 0:
-        raise PdfRefused("complex")
-    try:
-        content = bytes(stream.read_bytes())
-    except pikepdf.PdfError:
-        raise PdfRefused("unreadable") from None
-    if len(content) > budget:
-        raise PdfRefused("complex")
-    names = {_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), n).decode("latin-1")
-             for n in _NAME.findall(content)}  # fmt: skip
-    if names & {"/EmbeddedFiles", "/EF", "/EmbeddedFile"}:
-        raise PdfRefused("files")
-    if names & (PDF_ACTIVE_KEYS | PDF_ACTIVE_ACTIONS | PDF_ACTIVE_TYPES):
-        raise PdfRefused("active")
-    return len(content)
+def _district(office: Org) -> Org | None:
+    org: Org | None = office
+    while org is not None and org.level is not OrgLevel.DISTRICT:
+        org = org.parent
+    return org
 
 
-# -- pictures ---------------------------------------------------------------------------------------
+def _remedies(office: Org) -> str:
+    district = _district(office)
+    government = f"{district.name}人民政府" if district else "上一级人民政府"
+    court = f"{district.name}人民法院" if district else "有管辖权的人民法院"
+    return (
+        f"如不服本决定，可以自收到本文书之日起六十日内向{government}申请行政复议，"
+        f"或者自收到本文书之日起六个月内依法向{court}提起行政诉讼。"
+    )
 
-PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
-EXIF_ORIENTATION = 0x0112
+
+def _footer(office: Org) -> list[str]:
+    lines = []
+    if office.address:
+        lines.append(f"地址：{office.address}")
+    if office.service_phone:
+        lines.append(f"咨询电话：{office.service_phone}")
+    lines.append("本文书由汇聚平台生成并加盖电子签章，可用 huiju documents verify 或任一 PDF 阅读器核验。")
+    return lines
+
+
+def decision_office(case: Case) -> Org:
+    """Who decides the case: its community, or the street or district above it (the item says)."""
+    office: Org = case.community
+    levels = {ResponsibleLevel.STREET: OrgLevel.STREET, ResponsibleLevel.DISTRICT: OrgLevel.DISTRICT}
+    wanted = levels.get(case.item.responsible_level)
+    while wanted is not None and office.level is not wanted and office.parent is not None:
+        office = office.parent
+    return office
 
 
 @dataclass(frozen=True)
-class Picture:
-    """A checked picture: its size in pixels and the bytes to store (metadata left out)."""
+class Grant:
+    """What an approved elderly-care subsidy grants (from the record shared with the data exchange)."""
 
-    width: int
-    height: int
-    data: bytes
+    tier: str
+    monthly_amount: str
+    from_day: date | None
 
 
-def check_picture(name: str, content_type: str, data: bytes, max_pixels: int) -> Picture:
-    """Decode the whole picture (InputError if it cannot be, or is larger than ``max_pixels``), then
-    return its bytes without metadata."""
-    damaged = InputError(_("the picture '{name}' is damaged or not a real {kind} file", name=name,
-                           kind=PILLOW_FORMATS[content_type]), field="file")  # fmt: skip
-    bomb = InputError(_("the picture '{name}' is too large: at most {limit} million pixels", name=name,
-                        limit=round(max_pixels / 1_000_000)), field="file")  # fmt: skip
-    with warnings.catch_warnings():
-        # Pillow warns (and past twice its own limit refuses) before decoding a huge picture.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            formats = [PILLOW_FORMATS[content_type]]
-            with Image.open(io.BytesIO(data), formats=formats) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise bomb
-                image.verify()  # the structure: chunk checksums, a truncated file
-            with Image.open(io.BytesIO(data), formats=formats) as image:
-                image.load()  # every pixel decoded
-                orientation = image.getexif().get(EXIF_ORIENTATION) if content_type == "image/jpeg" else None
-        except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-            raise bomb from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, EOFError):
-            raise damaged from None
+def subsidy_grant(session: Session, case: Case) -> Grant | None:
+    record = session.scalars(
+        select(OutboxMessage.params).where(
+            OutboxMessage.case_number == case.number, OutboxMessage.operation == "data_exchange.publish_record"
+        ).order_by(OutboxMessage.id.desc())
+    ).first()  # fmt: skip
+    if not isinstance(record, dict) or record.get("dataset") != SUBSIDY_DATASET:
+        return None
+    fields = record.get("record") or {}
+    granted = str(fields.get("granted_on") or "")
     try:
-        if content_type == "image/jpeg":
-            stripped = strip_jpeg(data, orientation if isinstance(orientation, int) else None)
-        else:
-            stripped = strip_png(data)
+        from_day = date.fromisoformat(granted) if granted else None
     except ValueError:
-        raise damaged from None
-    return Picture(width, height, stripped)
+        from_day = None
+    return Grant(str(fields.get("tier") or ""), str(fields.get("monthly_amount") or ""), from_day)
 
 
-#: JPEG APPn segments kept: JFIF (APP0), the ICC colour profile (APP2), Adobe's colour transform (APP14).
-_JPEG_KEEP_APP = {0xE0: (b"JFIF\0", b"JFXX\0"), 0xE2: (b"ICC_PROFILE\0",), 0xEE: (b"Adobe",)}
-_JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}
+def _layout(session: Session, case: Case, kind: str, office: Org, number: str, facts: dict[str, Any]) -> Layout:
+    item = case.item.name
+    applicant = case.applicant.name
+    submitted = _day(case.submitted_at)
+    opening = f"你于{submitted}提出的{item}申请（办件编号：{case.number}）"
+    opinion = str(facts.get("opinion") or "").strip()
+    title = label("document", kind, "zh_CN")
+    items: list[str] = []
+    closing: list[str] = []
+    if kind == "acceptance_notice":
+        due = case.statutory_due
+        paragraphs = [
+            f"{opening}，申请材料齐全、符合法定形式。根据《中华人民共和国行政许可法》第三十二条的规定，本机关决定予以受理。",
+            "本机关将在法定期限内作出决定" + (f"（{_day(due)}前）" if due else "") + "，并以短信告知你办理结果。",
+        ]
+    elif kind == "refusal_notice":
+        paragraphs = [
+            f"{opening}，经审查，{facts.get('reason') or opinion}。根据《中华人民共和国行政许可法》第三十二条的规定，"
+            "本机关决定不予受理。",
+            _remedies(office),
+        ]
+    elif kind == "supplement_notice":
+        wait = int(facts.get("wait_days") or 30)
+        deadline = (utcnow() + timedelta(days=wait)).astimezone(CHINA).date()
+        paragraphs = [
+            f"{opening}，申请材料不齐全或者不符合法定形式。根据《中华人民共和国行政许可法》第三十二条第一款第（四）项的规定，现一次告知你需要补正的全部内容："
+        ]
+        items = [str(m) for m in facts.get("missing") or []]
+        closing = [
+            f"请于{_day(deadline)}前通过汇聚居民门户或到社区服务站一次性补正上述材料。补正期间不计入办理时限；逾期未补正的，视为放弃本次申请。"
+        ]
+        if opinion:
+            closing.append(f"经办人意见：{opinion}")
+    elif kind == "approval_decision":
+        title = f"准予{item}决定书"
+        paragraphs = [f"{opening}，经审查，符合规定条件。本机关决定准予。"]
+        grant = facts.get("grant")
+        if isinstance(grant, Grant):
+            tier = label("tier", grant.tier, "zh_CN")
+            start = f"，自{_day(grant.from_day)}起按月发放" if grant.from_day else ""
+            paragraphs.append(f"补贴等级：{tier}；每月补贴金额：{grant.monthly_amount}元{start}。")
+    else:  # denial_decision
+        title = f"不予{item}决定书"
+        paragraphs = [
+            f"{opening}，经审查，{facts.get('reason') or opinion or '不符合规定条件'}。"
+            "根据《中华人民共和国行政许可法》第三十八条第二款的规定，本机关决定不予准予。",
+            _remedies(office),
+        ]
+    return Layout(
+        issuer=office.name, title=title, number=number, addressee=f"{applicant}：", paragraphs=paragraphs,
+        items=items, closing=closing, date=_day(utcnow()), footer=_footer(office),
+        subject=f"{item} {case.number}",
+    )  # fmt: skip
 
 
-def _jpeg_segments(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(marker, whole segment bytes) from SOI to EOI (ITU-T T.81, B.1); entropy-coded data is
-    attached to the SOS segment it follows. ValueError for a malformed stream."""
-    if not data.startswith(b"\xff\xd8"):
-        raise ValueError("no SOI")
-    yield 0xD8, data[:2]
-    pos = 2
-    while True:
-        if pos >= len(data) or data[pos] != 0xFF:
-            raise ValueError("marker expected")
-        while pos < len(data) and data[pos] == 0xFF:  # fill bytes
-            pos += 1
-        if pos >= len(data):
-            raise ValueError("truncated")
-        marker = data[pos]
-        start = pos - 1
-        pos += 1
-        if marker == 0xD9:
-            yield marker, b"\xff\xd9"
-            return
-        if marker in _JPEG_STANDALONE:
-            yield marker, data[start:pos]
+def _number(session: Session, office: Org, kind: str) -> str:
+    year = utcnow().astimezone(CHINA).year
+    prefix = f"{office.name}〔{year}〕{NUMBER_MARK[kind]}字第"
+    count = session.scalar(select(func.count()).select_from(Document).where(Document.number.like(f"{prefix}%")))
+    return f"{prefix}{(count or 0) + 1:05d}号"
+
+
+def issue(session: Session, signer: OfficeSigner, case: Case, kind: str, facts: dict[str, Any]) -> Document:
+    """Write, sign and keep one document of the case (in the caller's transaction)."""
+    if kind not in NUMBER_MARK:
+        raise InputError(_("unknown kind of document '{kind}'", kind=kind))
+    office = case.community if kind.endswith("_notice") else decision_office(case)
+    number = _number(session, office, kind)
+    layout = _layout(session, case, kind, office, number, facts)
+    pdf, signed_by = signer.sign(office, render(layout), reason=f"{layout.title} {number}")
+    document = Document(
+        case_id=case.id, kind=kind, number=number, issuer_id=office.id, content=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf), signed_by=signed_by,
+    )  # fmt: skip
+    session.add(document)
+    session.flush()
+    session.add(CaseEvent(case_id=case.id, kind="document_issued", actor="system", detail=number,
+                          data={"document_id": document.id, "document_kind": kind}))  # fmt: skip
+    return document
+
+
+# -- when: a listener of the engine's steps -------------------------------------------------------------
+
+
+#: The process's SMS that tells the applicant a decision, and the document that decision calls for.
+ANNOUNCED_BY = {
+    "CASE_REFUSED": "refusal_notice",
+    "SUPPLEMENT_REQUESTED": "supplement_notice",
+    "CASE_DENIED": "denial_decision",
+    "SUBSIDY_DENIED": "denial_decision",
+    "CASE_APPROVED": "approval_decision",
+    "SUBSIDY_APPROVED": "approval_decision",
+}
+#: The decision behind each document announced by SMS.
+DECIDED_BY = {"refusal_notice": "refuse", "supplement_notice": "supplement", "denial_decision": "deny"}
+
+Wanted = tuple[str, dict[str, Any], OutboxMessage | None]
+
+
+def _wanted(case: Case, result: StepResult) -> list[Wanted]:
+    """The documents a step calls for, what they must say, and the SMS that will carry the link.
+
+    A decision the process announces to the applicant by SMS (不予受理, 补正, the final decision) gets
+    its document in the same step, and that SMS carries its link; an acceptance gets its notice
+    without a text of its own (the resident had the 受理回执 on submitting).
+    """
+    wanted: list[Wanted] = []
+    if case.item.kind is ItemKind.SERVICE_REQUEST:
+        return wanted
+    decided = {
+        str(e.data["form"].get("decision")): e.data["form"]
+        for e in result.timeline
+        if e.kind == "task_completed" and isinstance(e.data.get("form"), dict)
+    }
+    if "accept" in decided:  # no SMS of the process announces it: the notice gets one of its own
+        wanted.append(("acceptance_notice", {"opinion": str(decided["accept"].get("comment") or "")}, None))
+    for message in result.messages:
+        kind = ANNOUNCED_BY.get(str(message.params.get("template") or ""))
+        if message.operation != "sms.send_sms" or kind is None:
             continue
-        if pos + 2 > len(data):
-            raise ValueError("truncated")
-        (length,) = struct.unpack(">H", data[pos : pos + 2])
-        if length < 2:
-            raise ValueError("bad length")
-        pos += length
-        if pos > len(data):
-            raise ValueError("truncated")
-        if marker == 0xDA:  # start of scan: entropy-coded data up to the next real marker
-            while True:
-                nxt = data.find(b"\xff", pos)
-                if nxt < 0 or nxt + 1 >= len(data):
-                    raise ValueError("truncated scan")
-                follower = data[nxt + 1]
-                if follower == 0x00 or 0xD0 <= follower <= 0xD7 or follower == 0xFF:
-                    pos = nxt + 1 if follower == 0xFF else nxt + 2
-                    continue
-                pos = nxt
-                break
-        yield marker, data[start:pos]
+        params = message.params.get("params") or {}
+        form = decided.get(DECIDED_BY.get(kind, ""), {})
+        facts: dict[str, Any] = {"opinion": str(form.get("comment") or ""), "reason": params.get("reason")}
+        if kind == "supplement_notice":
+            listed = str(params.get("missing_materials") or "").split("、")
+            facts["missing"] = form.get("missing_materials") or listed
+            facts["wait_days"] = _wait_days(case.item.supplement_wait)
+        if kind == "approval_decision" and params.get("tier"):
+            today = utcnow().astimezone(CHINA).date()
+            facts["grant"] = Grant(str(params["tier"]), str(params.get("amount") or ""), today)
+        wanted.append((kind, facts, message))
+    return wanted
 
 
-def _orientation_segment(orientation: int) -> bytes:
-    exif = Image.Exif()
-    exif[EXIF_ORIENTATION] = orientation
-    payload = exif.tobytes()
-    if not payload.startswith(b"Exif\0\0"):
-        payload = b"Exif\0\0" + payload
-    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+def _wait_days(duration: str) -> int:
+    text = duration.upper().removeprefix("P")
+    return int(text[:-1]) if text.endswith("D") and text[:-1].isdigit() else 30
 
 
-def strip_jpeg(data: bytes, orientation: int | None = None) -> bytes:
-    """The JPEG without EXIF/XMP/IPTC/comments and without anything after its end; the orientation
-    alone is kept (a photo taken sideways still shows upright)."""
-    out = bytearray()
-    for marker, segment in _jpeg_segments(data):
-        if 0xE0 <= marker <= 0xEF or marker == 0xFE:
-            kept = _JPEG_KEEP_APP.get(marker, ())
-            if not any(segment[4:].startswith(prefix) for prefix in kept):
-                continue
-        out += segment
-        if marker == 0xD8 and orientation not in (None, 1) and 1 <= int(orientation or 0) <= 8:
-            out += _orientation_segment(int(orientation or 1))
-    return bytes(out)
+def _add_link(message: OutboxMessage, link: str) -> None:
+    """The decision's SMS, written by this step and not sent yet, carries the document's link (and
+    the subsidy's tier in words: no code reaches an SMS)."""
+    params = dict(message.params)
+    slots = {**(params.get("params") or {}), "link": link}
+    if slots.get("tier"):
+        slots["tier"] = label("tier", str(slots["tier"]), "zh_CN")
+    params["params"] = slots
+    message.params = params
 
 
-#: PNG chunks kept (ISO/IEC 15948 and the APNG extension): the image, its colours and its frames.
-_PNG_KEEP = {
-    b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"cHRM", b"gAMA", b"iCCP", b"sBIT", b"sRGB", b"cICP",
-    b"mDCv", b"cLLi", b"bKGD", b"pHYs", b"acTL", b"fcTL", b"fdAT",
-}  # fmt: skip
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+Listener = Callable[[Session, StepResult], None]
 
 
-def strip_png(data: bytes) -> bytes:
-    """The PNG without text, EXIF and time chunks, nor anything after IEND."""
-    if not data.startswith(PNG_SIGNATURE):
-        raise ValueError("no PNG signature")
-    out = bytearray(PNG_SIGNATURE)
-    pos = len(PNG_SIGNATURE)
-    while True:
-        if pos + 8 > len(data):
-            raise ValueError("truncated")
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        end = pos + 12 + length
-        if end > len(data):
-            raise ValueError("truncated")
-        if kind in _PNG_KEEP:
-            out += data[pos:end]
-        pos = end
-        if kind == b"IEND":
-            return bytes(out)
+def listener(signer: OfficeSigner, portal_url: str) -> Listener:
+    """The engine listener that issues a step's documents (registered at start-up)."""
+
+    def on_step(session: Session, result: StepResult) -> None:
+        context = result.instance.context
+        case_id = context.get("case_id")
+        if case_id is None or context.get(FOLLOW_UP):
+            return
+        case = session.get(Case, case_id)
+        if case is None:
+            return
+        for kind, facts, sms in _wanted(case, result):
+            document = issue(session, signer, case, kind, facts)
+            link = f"{portal_url.rstrip('/')}/cases/{case.number}/documents/{document.id}"
+            if sms is not None:
+                _add_link(sms, link)
+            elif kind == "acceptance_notice":
+                notice_sms(session, result, case, ACCEPTED_TEMPLATE, {"link": link})
+
+    return on_step
+
+
+#: The SMS that carries the 受理通知书's link (the SMS platform's registered template).
+ACCEPTED_TEMPLATE = "CASE_ACCEPTED"
+
+
+def _phone_of(session: Session, case: Case) -> str:
+    """Where the case's texts go: the phone its receipt SMS (受理回执) went to, as the process chose it."""
+    sent = session.scalars(
+        select(OutboxMessage.params).where(
+            OutboxMessage.case_number == case.number, OutboxMessage.operation == "sms.send_sms"
+        ).order_by(OutboxMessage.id)
+    ).first()  # fmt: skip
+    phone = sent.get("phone") if isinstance(sent, dict) else None
+    return str(phone or case.form_data.get("contact_phone") or case.applicant.phone or "")
+
+
+def notice_sms(session: Session, result: StepResult, case: Case, template: str, slots: dict[str, str]) -> None:
+    """An SMS of a document that no SMS of the process announces, written in the step's transaction and
+    handed to the worker with the step's own calls. Nothing in the process waits for it: it is settled
+    from the start, and its delivery is only logged (a failed notice never holds the case up)."""
+    import uuid
+
+    from adapters import registry as adapter_registry
+    from huiju.db import utcnow as now_utc
+
+    phone = _phone_of(session, case)
+    if not phone:
+        return
+    params = {"phone": phone, "template": template,
+              "params": {"case_number": case.number, "item": case.item.name, **slots}}  # fmt: skip
+    adapter_registry.validate_params("sms.send_sms", params)
+    now = now_utc()
+    message = OutboxMessage(
+        message_id=str(uuid.uuid4()), operation="sms.send_sms", system="sms", params=params, user_id=result.actor,
+        # Not one of the process's calls (no step waits for it: no process_instance_id, which the engine
+        # reads as "a step's call"); its instance only serialises the worker's settling of it.
+        case_number=case.number, process_instance_id=None,
+        reply_to={"instance_id": result.instance.id, "notice": template}, status=MessageStatus.PENDING,
+        next_attempt_at=now, dispatched_at=now, settled_at=now,
+    )  # fmt: skip
+    session.add(message)
+    result.messages.append(message)
+    session.add(CaseEvent(case_id=case.id, kind="service_requested", actor="system", system="sms",
+                          detail="sms.send_sms", data={"message_id": message.message_id}))  # fmt: skip
+
+
+# -- reading ----------------------------------------------------------------------------------------------
+
+
+def documents_of(session: Session, case: Case) -> list[Document]:
+    return list(session.scalars(select(Document).where(Document.case_id == case.id).order_by(Document.id)))
+
+
+def get_document(session: Session, actor: Actor, number: str, document_id: int) -> Document:
+    """A document of a case the actor may see (else not found)."""
+    case = get_case(session, actor, number)
+    document = session.scalars(
+        select(Document).where(Document.id == document_id, Document.case_id == case.id)
+    ).one_or_none()
+    if document is None:
+        raise NotFoundError(_("case {number} has no such document", number=number))
+    return document
+
+
+def file_name(document: Document) -> str:
+    return f"{document.case.number}-{label('document', document.kind, 'zh_CN')}.pdf"

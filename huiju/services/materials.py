@@ -8,7 +8,7 @@ What a resident uploads is untrusted. Before anything is written, a file must:
 - have an extension that agrees with that content (a PNG called ``.pdf`` is refused);
 - hold no markup or script: HTML and SVG are refused whatever they are called, and so is a picture
   with markup inside or appended to it;
-- be what it claims to be, read by a real parser (:mod:`huiju.services.documents`): a PDF opened
+- be what it claims to be, read by a real parser (:mod:`huiju.services.upload_inspection`): a PDF opened
   with pikepdf, unencrypted, with no JavaScript, launch, embedded-file or automatic action anywhere
   in its objects; a picture decoded whole by Pillow within a pixel limit (decompression bombs),
   stored without its metadata (EXIF with GPS position, XMP, comments).
@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
 from huiju.models import Draft, Material, User
-from huiju.services import documents
+from huiju.services import upload_inspection
 from huiju.services.actors import Actor
 from huiju.services.cases import get_case
 from huiju.settings import Settings
@@ -148,12 +148,12 @@ def check_upload(
             field="file",
         )  # fmt: skip
     if content_type == "application/pdf":
-        documents.check_pdf(name, upload.data)
+        upload_inspection.check_pdf(name, upload.data)
         return CheckedUpload(name, content_type, upload.data)
     if _SCRIPT_ANYWHERE.search(upload.data):
         # A picture that is also a web page (a polyglot): markup inside or appended after the image.
         raise InputError(_("the picture '{name}' hides a script or web page in its bytes", name=name), field="file")
-    picture = documents.check_picture(name, content_type, upload.data, max_pixels)
+    picture = upload_inspection.check_picture(name, content_type, upload.data, max_pixels)
     return CheckedUpload(name, content_type, picture.data)
 
 
@@ -165,11 +165,12 @@ def store(
     *,
     case_id: int | None = None,
     draft_id: int | None = None,
+    pending_case_id: int | None = None,
     round_: int = 0,
     allowed_codes: set[str] | None = None,
 ) -> Material:
     """Check ``upload``, write it under a random key and add its row (in the caller's transaction)."""
-    if (case_id is None) == (draft_id is None):
+    if sum(owner is not None for owner in (case_id, draft_id, pending_case_id)) != 1:
         raise InputError(_("a material belongs to one draft or one case"))
     checked = check_upload(upload, uploads.max_bytes, allowed_codes, max_pixels=uploads.max_pixels)
     key = secrets.token_hex(16)
@@ -181,8 +182,9 @@ def store(
         out.write(checked.data)
     _remove_on_rollback(session, path)
     material = Material(
-        case_id=case_id, draft_id=draft_id, code=upload.code, round=round_, original_name=checked.name,
-        content_type=checked.content_type, size=len(checked.data), sha256=hashlib.sha256(checked.data).hexdigest(),
+        case_id=case_id, draft_id=draft_id, pending_case_id=pending_case_id, code=upload.code, round=round_,
+        original_name=checked.name, content_type=checked.content_type, size=len(checked.data),
+        sha256=hashlib.sha256(checked.data).hexdigest(),
         storage_key=key, uploaded_by=actor.username,
     )  # fmt: skip
     session.add(material)
@@ -219,6 +221,17 @@ def materials_of_draft(session: Session, draft_id: int) -> list[Material]:
     return list(session.scalars(select(Material).where(Material.draft_id == draft_id).order_by(Material.id)))
 
 
+def pending_of_case(session: Session, case_id: int, username: str) -> list[Material]:
+    """The files a resident uploaded toward an answer to a 补正 that is not sent yet."""
+    return list(
+        session.scalars(
+            select(Material)
+            .where(Material.pending_case_id == case_id, Material.uploaded_by == username)
+            .order_by(Material.id)
+        )
+    )
+
+
 def open_material(session: Session, uploads: UploadStore, actor: Actor, material_id: int) -> tuple[Material, bytes]:
     """A material the actor may see (its case visible to them, or their own draft), with its bytes.
 
@@ -229,6 +242,9 @@ def open_material(session: Session, uploads: UploadStore, actor: Actor, material
         raise NotFoundError(_("no such file"))
     if material.case_id is not None and material.case is not None:
         get_case(session, actor, material.case.number)
+    elif material.pending_case_id is not None:  # a 补正 file not sent yet: its uploader's only
+        if material.uploaded_by != actor.username:
+            raise NotFoundError(_("no such file"))
     elif material.draft_id is not None:
         draft = session.get(Draft, material.draft_id)
         owner = session.get(User, draft.owner_id) if draft is not None else None

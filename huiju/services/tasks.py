@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied
 from huiju.i18n import _
+from huiju.labels import standard_opinion
 from huiju.models import Case, CaseEvent, Role, User
 from huiju.services import audit, clock
 from huiju.services.actors import Actor
@@ -219,7 +220,13 @@ def check_form(task: HumanTask, decision: str, data: dict[str, Any]) -> dict[str
     reserved = {"by", "at"} & set(data)
     if reserved:
         raise InputError(_("'{field}' is set by Huiju, not by the form", field=sorted(reserved)[0]))
-    return {**data, "decision": decision}
+    if "comment" in data and not isinstance(data["comment"], str):
+        raise InputError(_("'{field}' must be text", field="comment"), field="comment")
+    form = {**data, "decision": decision}
+    if not str(form.get("comment") or "").strip() and standard_opinion(decision):
+        # Every decision carries an opinion (意见); the phrase of the trade when none is written.
+        form["comment"] = standard_opinion(decision)
+    return form
 
 
 def complete_task(

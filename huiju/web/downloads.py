@@ -40,3 +40,15 @@ def attachment(material: Material, data: bytes, *, view: bool = False) -> Respon
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def pdf_download(name: str, data: bytes) -> Response:
+    """A PDF we issued (a written document, 文书) as a download under a readable name."""
+    response = Response(data, 200, content_type="application/pdf")
+    stand_in = "document.pdf"
+    response.headers.set(
+        "Content-Disposition", "attachment", filename=stand_in, **{"filename*": f"UTF-8''{quote(name, safe='')}"}
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

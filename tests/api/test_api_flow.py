@@ -70,6 +70,16 @@ def test_happy_path_accept_approve_concluded(api: Api, deliver: Calls) -> None:
     assert systems == {"citizen_info", "egov_approval", "sms", "data_exchange"}
     listed = api.get("/api/v1/cases?status=concluded", user="officer_wang", expect=200).get_json()["cases"]
     assert [c["number"] for c in listed] == [number]
+    # The chain of opinions (审批意见): who decided what, from which office, and why.
+    chain = case_of(api, number, user="officer_wang")["opinions"]
+    assert [(o["decision"], o["role"], o["to_applicant"]) for o in chain] == [
+        ("accept", "community_officer", False),
+        ("approve", "street_reviewer", False),
+        ("approve", "egov_approval", False),
+    ]
+    assert all(o["text"] for o in chain[:2]) and chain[0]["who"] and chain[0]["office"]
+    assert chain[2]["who"] is None  # the extranet decided: no person of ours
+    assert case["opinions"] == []  # the applicant reads the ones addressed to them: none here
 
 
 def test_supplement_path(api: Api, deliver: Calls) -> None:
@@ -118,10 +128,14 @@ def test_an_incident_is_retried_through_the_api(api: Api, deliver: Calls, fail: 
     case = case_of(api, number)
     assert (case["status"], case["outcome"]) == ("concluded", "refused")
     assert [e["kind"] for e in case["timeline"]].count("incident_retried") == 1
+    # The applicant reads the reason of the refusal among the opinions addressed to them.
+    assert [(o["decision"], o["text"], o["to_applicant"]) for o in case["opinions"]] == [
+        ("refuse", "户籍不在本社区", True)
+    ]
 
     before = snapshot()
     problem = api.post(f"/api/v1/cases/{number}/retry", user="officer_wang", expect=409).get_json()
-    assert problem["title"] == "conflict" and "has no incident" in problem["detail"]
+    assert problem["title"] == "conflict" and "is not held up by a system fault" in problem["detail"]
     assert snapshot() == before
 
 

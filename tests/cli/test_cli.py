@@ -34,6 +34,14 @@ def run(runner: CliRunner, *args: str) -> Result:
     return runner.invoke(main, list(args))
 
 
+def materials(folder: Path) -> list[str]:
+    """The required materials of the elderly-care subsidy, as the demo's sample files."""
+    from huiju.app.demo import sample_materials
+
+    id_card, register = sample_materials(folder / "samples")
+    return ["--material", f"id_card={id_card}", "--material", f"household_register={register}"]
+
+
 def counts(tmp_path: Path) -> tuple[int, ...]:
     rt = build_runtime(load_settings(instance_path=tmp_path, env="test"), with_celery=False)
     with rt.db.sessions() as s:
@@ -60,7 +68,7 @@ def test_init_is_idempotent_and_lists_the_deployed_process(cli: CliRunner) -> No
         (["--item", "elderly-care-subsidy", "--applicant", "110105193801012341", "--data", FORM], 2, "check digit"),
         (["--item", "elderly-care-subsidy", "--applicant", "11010519380101234", "--data", FORM], 2, "18 characters"),
         (["--item", "elderly-care-subsidy", "--applicant", "110105193801012340", "--data", '{"income_band": "rich"}'],
-         2, "does not fit item"),
+         2, "Choose one of the options for Family income."),
         (["--item", "elderly-care-subsidy", "--applicant", "110105193801012340", "--data", "{oops"], 2, "not valid JSON"),
         (["--item", "elderly-care-subsidy", "--applicant", "110105193801012340", "--data", FORM,
           "--as", "nobody"], 3, "no active account"),
@@ -70,7 +78,7 @@ def test_bad_submissions_are_refused_and_write_nothing(
     cli: CliRunner, tmp_path: Path, args: list[str], code: int, message: str
 ) -> None:
     before = counts(tmp_path)
-    result = run(cli, "case", "submit", *args)
+    result = run(cli, "case", "submit", *args, *materials(tmp_path))
     assert result.exit_code == code, result.output
     assert message in result.output
     assert counts(tmp_path) == before
@@ -78,13 +86,15 @@ def test_bad_submissions_are_refused_and_write_nothing(
 
 def test_submit_then_task_list_and_bad_completions(cli: CliRunner, tmp_path: Path) -> None:
     submitted = run(cli, "case", "submit", "--item", "elderly-care-subsidy", "--applicant", "110105193801012340",
-                    "--data", FORM)  # fmt: skip
-    assert submitted.exit_code == 0 and "status: submitted" in submitted.output
+                    "--data", FORM, *materials(tmp_path))  # fmt: skip
+    assert submitted.exit_code == 0 and "status: Submitted(submitted)" in submitted.output
     number = submitted.output.split()[1]
     shown = run(cli, "case", "show", number)
-    assert "process_started" in shown.output and "service_requested" in shown.output
+    # Words, never codes, in English too: the timeline in the officer's terms.
+    assert "Handling started" in shown.output and "Government system called" in shown.output
+    assert "process_started" not in shown.output and "service_requested" not in shown.output
     # The receipt SMS (受理回执) goes out first; the identity check follows once it is settled.
-    assert "[sms]: sms.send_sms" in shown.output
+    assert "SMS platform  Government system called" in shown.output and "Send an SMS" in shown.output
     assert "citizen_info" not in shown.output
     # No worker runs here: the receipt SMS waits in the outbox, and no task is ready yet.
     assert "no tasks" in run(cli, "task", "list", "--as", "officer-chaoyang-01").output
@@ -133,18 +143,20 @@ def test_deploy_needs_an_administrator_and_makes_a_new_version(cli: CliRunner, t
     assert deployed.exit_code == 0 and "deployed elderly_care_subsidy version 2" in deployed.output
 
 
-def test_the_command_line_speaks_chinese_by_default(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_command_line_speaks_chinese_by_default(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("HUIJU_LANG")
     refused = run(cli, "case", "submit", "--item", "no-such-item", "--applicant", "110105193801012340", "--data", FORM)
     assert refused.exit_code == 3
     assert "错误：未知事项“no-such-item”" in refused.output
     submitted = run(cli, "case", "submit", "--item", "elderly-care-subsidy", "--applicant", "110105193801012340",
-                    "--data", FORM)  # fmt: skip
+                    "--data", FORM, *materials(tmp_path))  # fmt: skip
     assert submitted.exit_code == 0, submitted.output
     assert "已提交；状态：" in submitted.output
     number = submitted.output.split()[1]
     shown = run(cli, "case", "show", number)
-    assert "办理过程" in shown.output and "流程启动" in shown.output and "请求政务系统" in shown.output
+    assert "办理过程" in shown.output and "开始办理" in shown.output and "调用政务系统" in shown.output
     assert "process_started" not in shown.output
     listed = run(cli, "case", "list")
     assert number in listed.output and "已提交" in listed.output  # the receipt SMS is not settled: no worker
@@ -169,3 +181,57 @@ def test_exchange_retry_refuses_unknown_messages(cli: CliRunner) -> None:
     assert missing.exit_code == 3 and "no message no-such-message" in missing.output
     officer = run(cli, "exchange", "retry", "no-such-message", "--as", "resident-zhang")
     assert officer.exit_code == 4
+
+
+def test_help_is_in_chinese_by_default_and_in_english_when_asked(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HUIJU_LANG")
+    top = run(cli, "--help")
+    assert top.exit_code == 0
+    assert "用法：" in top.output and "选项" in top.output and "命令" in top.output
+    assert "汇聚：智慧社区政务服务流程引擎。" in top.output and "提交、查看和列出办件。" in top.output
+    submit = run(cli, "case", "submit", "--help").output
+    assert "申请人的居民身份证号。" in submit and "[必填]" in submit and "显示本帮助并退出。" in submit
+    assert "Submit" not in submit and "Options" not in submit
+    monkeypatch.setenv("HUIJU_LANG", "en")
+    english = run(cli, "case", "submit", "--help").output
+    assert "Usage:" in english and "The applicant's resident ID number." in english and "[required]" in english
+
+
+def test_submitting_follows_the_portals_material_rules(cli: CliRunner, tmp_path: Path) -> None:
+    base = ["case", "submit", "--item", "elderly-care-subsidy", "--applicant", "110105193801012340", "--data", FORM]
+    before = counts(tmp_path)
+    none = run(cli, *base)
+    assert none.exit_code == 2
+    assert "materials missing: Resident identity card、Household register" in none.output
+    assert "id_card" not in none.output and "household_register" not in none.output  # words, never codes
+    wrong = tmp_path / "scan.pdf"
+    wrong.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    bad = run(cli, *base, "--material", f"id_card={wrong}")
+    assert bad.exit_code == 2
+    assert "materials missing: Household register" in bad.output
+    assert "Resident identity card: the content of 'scan.pdf' does not match its extension" in bad.output
+    assert "not a material" in run(cli, *base, *materials(tmp_path), "--material", f"bank_card={wrong}").output
+    assert "CODE=FILE" in run(cli, *base, "--material", "id_card").output
+    assert counts(tmp_path) == before
+    done = run(cli, *base, *materials(tmp_path))
+    assert done.exit_code == 0, done.output
+
+
+def test_not_allowed_exits_4_and_messages_carry_no_internal_ids(cli: CliRunner, tmp_path: Path) -> None:
+    base = ["case", "submit", "--item", "elderly-care-subsidy", "--applicant", "110105193801012340", "--data", FORM]
+    reviewer = run(cli, *base, *materials(tmp_path), "--as", "reviewer-wangjing-01")
+    assert reviewer.exit_code == 4 and "do not submit applications" in reviewer.output
+    number = run(cli, *base, *materials(tmp_path)).output.split()[1]
+    assert run(cli, "case", "retry", number, "--as", "resident-zhang").exit_code == 4
+    calendar = run(cli, "calendar", "add", "2027-10-09", "workday", "--as", "officer-chaoyang-01")
+    assert calendar.exit_code == 4
+    nothing = run(cli, "case", "retry", number, "--as", "officer-chaoyang-01")
+    assert nothing.exit_code == 5
+    assert f"case {number} is not held up by a system fault" in nothing.output
+    assert "instance" not in nothing.output
+    schema = run(cli, *base[:-1], '{"income_band": "rich"}', *materials(tmp_path))
+    assert schema.exit_code == 2
+    assert "Choose one of the options for 家庭收入类别" in schema.output or "Family income" in schema.output
+    assert "is not one of" not in schema.output and "is a required property" not in schema.output

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from huiju.app.demo import client_context
+from huiju.app.demo import client_context, sample_materials
 from huiju.settings import load_settings
 from tests.support.servers import free_port
 
@@ -55,14 +55,16 @@ def test_demo_starts_everything_moves_a_case_and_stops_on_ctrl_c(tmp_path: Path)
         assert _get(f"https://127.0.0.1:{sandbox}/_sandbox/health") == 0  # no client certificate: refused
         cli = [sys.executable, "-m", "huiju.cli"]
         form = json.dumps({"income_band": "subsistence", "disability": "none", "living_alone": True})
+        id_card, register = sample_materials(tmp_path / "samples")  # the files the demo prints for this
         submitted = subprocess.run([*cli, "case", "submit", "--item", "elderly-care-subsidy", "--applicant",
-                                    "110105193801012340", "--data", form], env=env, capture_output=True,
+                                    "110105193801012340", "--data", form, "--material", f"id_card={id_card}",
+                                    "--material", f"household_register={register}"], env=env, capture_output=True,
                                    text=True, check=True)  # fmt: skip
         number = submitted.stdout.split()[1]
 
         def at_intake() -> bool:
             shown = subprocess.run([*cli, "case", "show", number], env=env, capture_output=True, text=True)
-            return "status    intake" in shown.stdout
+            return "status    Awaiting acceptance" in shown.stdout  # words, never the code
 
         assert _wait(at_intake, 60), "the worker did not move the case (signed calls to the sandbox)"
     finally:

@@ -6,11 +6,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 from console_support import FAR_REVIEWER, OFFICER, REVIEWER, submit
+from flask import Flask
 from sqlalchemy import select
 
 from huiju.calendar import WorkingCalendar
 from huiju.errors import InputError, PermissionDenied
-from huiju.models import Case, CaseStatus
+from huiju.models import Case, CaseStatus, Rating
 from huiju.runtime import Runtime
 from huiju.services import calendar_admin, dashboard
 from huiju.services.actors import load_actor
@@ -81,7 +82,8 @@ def test_decision_forms_ask_for_what_each_decision_needs() -> None:
         materials=[("id_card", "Resident identity card")],
         material_names={"id_card": "居民身份证"},
     )  # an officer working in English: the case still records the Chinese name the resident reads
-    assert decision_data(options, "accept", {}) == {}
+    # Every decision carries an opinion: the phrase of the trade unless the officer writes one.
+    assert decision_data(options, "accept", {}) == {"comment": "申请材料齐全，符合法定形式，予以受理。"}
     with pytest.raises(InputError, match="choose a reason"):
         decision_data(options, "refuse", {"reason_code": "made-up"})
     with pytest.raises(InputError, match="explain the reason"):
@@ -97,3 +99,58 @@ def test_decision_forms_ask_for_what_each_decision_needs() -> None:
         decision_data(options, "supplement", {})
     with pytest.raises(InputError, match="not a decision"):
         decision_data(options, "approve", {})
+
+
+def test_dashboard_gives_satisfaction_and_bad_ratings_followed_up_on_time(runtime: Runtime) -> None:
+    from datetime import timedelta
+
+    from huiju.services import ratings
+    from huiju.services.tasks import complete_task
+    from huiju.services.worklist import today_in_china
+    from workflows_bpmn.models import HumanTask, HumanTaskStatus
+
+    numbers = [submit(runtime) for _ in range(3)]
+    with runtime.db.transaction() as session:
+        for case in session.scalars(select(Case)):
+            case.status, case.outcome, case.concluded_at = CaseStatus.CONCLUDED, "approved", datetime.now(UTC)
+    with runtime.db.transaction() as session:
+        resident = load_actor(session, "resident-zhang")
+        for number, level in zip(numbers, (5, 2, 1), strict=True):
+            ratings.rate_case(session, runtime.engine, resident, number, level, "差" if level < 3 else "好")
+    with runtime.db.transaction() as session:
+        instances = [r.follow_up_instance_id for r in session.scalars(select(Rating).order_by(Rating.id))]
+        follow_ups = list(session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(instances),
+                                                                  HumanTask.status == HumanTaskStatus.READY)
+                                          .order_by(HumanTask.created_at)))  # fmt: skip
+        assert len(follow_ups) == 2
+        follow_ups[1].due_at = datetime.now(UTC) - timedelta(days=1)  # the second is overdue, not dealt with
+        first = follow_ups[0].id
+    with runtime.db.transaction() as session:
+        complete_task(session, runtime.engine, load_actor(session, OFFICER), first, "done", {"comment": "已回访致歉"})
+    today = today_in_china()
+    with runtime.db.sessions() as session:
+        mine = dashboard.figures(session, load_actor(session, REVIEWER), start=today - timedelta(days=7), end=today)
+        before = dashboard.figures(session, load_actor(session, REVIEWER), start=date(2025, 1, 1),
+                                   end=date(2025, 1, 31))  # fmt: skip
+        far = dashboard.figures(session, load_actor(session, FAR_REVIEWER), start=today, end=today)
+    r = mine.ratings
+    assert (r.rated, r.satisfied, r.rate, r.bad, r.due, r.on_time, r.on_time_share) == (3, 1, 33.3, 2, 2, 1, 50.0)
+    assert [(t.key, t.rate) for t in mine.ratings_by_item] == [("elderly-care-subsidy", 33.3)]
+    assert [(t.key, t.rated, t.bad) for t in mine.ratings_by_community] == [("110105001001", 3, 2)]
+    assert mine.total.received == 3 and before.total.received == 0 and before.ratings.rated == 0
+    assert far.ratings.rated == 0  # another street's reviewer sees none of them
+    with pytest.raises(InputError, match="starts after it ends"):
+        dashboard.date_range(today, today - timedelta(days=1))
+
+
+def test_the_dashboard_page_shows_the_range_and_the_ratings(runtime: Runtime, app: Flask) -> None:
+    from console_support import sign_in
+
+    submit(runtime)
+    client = app.test_client()
+    assert sign_in(client, REVIEWER) == 302
+    page = client.get("/console/dashboard/?start=2026-01-01&end=2026-12-31").get_data(as_text=True)
+    assert 'value="2026-01-01"' in page and 'value="2026-12-31"' in page
+    assert 'id="satisfaction-rate"' in page and 'id="chart-rating-item"' in page and 'id="chart-follow-up"' in page
+    wrong = client.get("/console/dashboard/?start=2026-12-31&end=2026-01-01")
+    assert wrong.status_code == 200 and 'id="range-error"' in wrong.get_data(as_text=True)

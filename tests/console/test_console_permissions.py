@@ -61,6 +61,8 @@ CONSOLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/console/calendar/publish", {**{u: 403 for u in USERS}, "admin": 303}),
     ("GET", "/console/cases/{n}/materials/{m}", {OFFICER: OK, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: OK,
                                                  FAR_REVIEWER: 404, "admin": OK, "integrator": OK}),
+    ("GET", "/console/cases/{n}/documents/{d}", {OFFICER: OK, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: OK,
+                                                 FAR_REVIEWER: 404, "admin": OK, "integrator": OK}),
     ("POST", "/console/inbox/{t}/release", {OFFICER: 303, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: 404,
                                             FAR_REVIEWER: 404, "admin": 403, "integrator": 403}),
     ("POST", "/console/inbox/{t}/transfer", {OFFICER: 303, OTHER_OFFICER: 404, FAR_OFFICER: 404, REVIEWER: 404,
@@ -109,7 +111,12 @@ def test_console_routes(runtime: Runtime, app: Flask, method: str, template: str
     if template.endswith("/release"):  # the officer holds the task: releasing it is theirs to do
         with runtime.db.transaction() as session:
             task_service.claim_task(session, load_actor(session, OFFICER), task_id)
-    path = template.format(n=number, t=task_id, m=attach(runtime, number, "身份证.png") if "{m}" in template else 0)
+    path = template.format(
+        n=number,
+        t=task_id,
+        m=attach(runtime, number, "身份证.png") if "{m}" in template else 0,
+        d=notice(runtime, number) if "{d}" in template else 0,
+    )
     anonymous = app.test_client().open(path, method=method)
     assert anonymous.status_code in (302, 400), path  # to the sign-in page (a POST without token: 400)
     # The refused first: then the task must still be as it was; the allowed may change it.
@@ -128,11 +135,24 @@ def test_console_routes(runtime: Runtime, app: Flask, method: str, template: str
                 assert task is not None and task.status.value == "ready" and task.assignee == held
 
 
+def notice(runtime: Runtime, number: str) -> int:
+    """A written document of the case (a 补正 notice, unsigned: no certificate authority here); its id."""
+    from sqlalchemy import select
+
+    from huiju.models import Case
+    from huiju.services.documents import OfficeSigner, issue
+
+    with runtime.db.transaction() as session:
+        case = session.scalars(select(Case).where(Case.number == number)).one()
+        signer = OfficeSigner(runtime.settings.resolved_certs_folder)
+        return issue(session, signer, case, "supplement_notice", {"missing": ["户口簿"]}).id
+
+
 def test_every_console_route_has_its_row_in_the_matrix(app: Flask) -> None:
     console = app.extensions["huiju.console"]
     rows = {(method, template) for method, template, _expected in CONSOLE + ADMIN_CONSOLE + PROCESS_CONSOLE}
-    placeholders = {"<number>": "{n}", "<task_id>": "{t}", "<int:material_id>": "{m}", **ADMIN_PLACEHOLDERS,
-                    **PROCESS_PLACEHOLDERS}  # fmt: skip
+    placeholders = {"<number>": "{n}", "<task_id>": "{t}", "<int:material_id>": "{m}", "<int:document_id>": "{d}",
+                    **ADMIN_PLACEHOLDERS, **PROCESS_PLACEHOLDERS}  # fmt: skip
     for rule in console.url_map.iter_rules():
         if rule.endpoint in EXEMPT:
             continue

@@ -54,13 +54,12 @@ def add_second_officer(rt: Runtime) -> None:
 
 
 def sms_templates(rt: Runtime, driver: CaseDriver) -> list[str]:
+    """Every SMS of the case, in order: the process's own and the notices of its documents."""
     with rt.db.sessions() as session:
         return [
             m.params["template"]
             for m in session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.process_instance_id == driver.instance_id)
-                .order_by(OutboxMessage.id)
+                select(OutboxMessage).where(OutboxMessage.case_number == driver.number).order_by(OutboxMessage.id)
             )
             if m.operation == "sms.send_sms"
         ]
@@ -80,7 +79,8 @@ def test_community_item_accepted_and_approved_by_the_community(rt: Runtime) -> N
     driver.settle_all()
     assert driver.status is CaseStatus.CONCLUDED
     assert driver.case().outcome == "approved"
-    assert sms_templates(rt, driver) == ["CASE_RECEIVED", "CASE_APPROVED"]
+    # The receipt (受理回执), the acceptance notice's link (受理通知书), the decision with its link.
+    assert sms_templates(rt, driver) == ["CASE_RECEIVED", "CASE_ACCEPTED", "CASE_APPROVED"]
 
 
 def test_street_level_item_goes_to_the_street_reviewer(rt: Runtime) -> None:
@@ -250,6 +250,7 @@ def test_messages_go_to_the_contact_phone_and_a_case_nobody_can_be_told_about_is
         sent = session.scalars(select(OutboxMessage).where(OutboxMessage.operation == "sms.send_sms")).all()
         assert [(m.params["template"], m.params["phone"]) for m in sent] == [
             ("CASE_RECEIVED", "13700001111"),
+            ("CASE_ACCEPTED", "13700001111"),
             ("CASE_APPROVED", "13700001111"),
         ]
 

@@ -67,6 +67,7 @@ def check_task(rt: Runtime, driver: CaseDriver, step: str, role: str, decisions:
 def approve(rt: Runtime, driver: CaseDriver) -> None:
     check_task(rt, driver, "intake", "community_officer", ["accept", "refuse", "supplement"])
     driver.complete(OFFICER, "accept")
+    assert driver.settle_all() == ["sms.send_sms"]  # the acceptance notice (受理通知书), by SMS
     assert driver.status is CaseStatus.STREET_REVIEW
     check_task(rt, driver, "street_review", "street_reviewer", ["approve", "deny", "return"])
     driver.complete(REVIEWER, "approve")
@@ -78,6 +79,7 @@ def test_denied_by_the_extranet(rt: Runtime) -> None:
     driver = to_intake(rt)
     driver.egov_decision = ("denied", "收入核查不符")
     driver.complete(OFFICER, "accept")
+    assert driver.settle_all() == ["sms.send_sms"]  # the acceptance notice (受理通知书), by SMS
     driver.complete(REVIEWER, "approve")
     assert driver.settle_all() == ["egov.submit_case", "sms.send_sms"]
     concluded(driver, "denied")
@@ -91,6 +93,7 @@ def test_waiting_message_index_follows_the_instance(rt: Runtime) -> None:
 
     driver = to_intake(rt)
     driver.complete(OFFICER, "accept")
+    assert driver.settle_all() == ["sms.send_sms"]  # the acceptance notice (受理通知书), by SMS
     driver.complete(REVIEWER, "approve")
     driver.settle_one()  # egov.submit_case answered, and the extranet calls back at once
     with rt.db.sessions() as session:
@@ -116,9 +119,10 @@ def test_approved(rt: Runtime) -> None:
         "submitted", "process_started",
         "service_requested", "service_replied",
         "service_requested", "service_replied", "service_requested", "service_replied", "task_ready",
-        "task_completed", "task_ready",
+        "task_completed", "task_ready", "document_issued",  # 受理通知书
+        "service_requested",  # its SMS, with the link
         "task_completed", "service_requested",
-        "service_replied", "message_received", "service_requested",
+        "service_replied", "message_received", "service_requested", "document_issued",  # 准予决定书
         "service_replied", "service_requested",
         "service_replied", "process_completed",
     ]  # fmt: skip
@@ -134,9 +138,13 @@ def test_approved(rt: Runtime) -> None:
         ).all()
     assert [(m.operation, m.params.get("template")) for m in sent] == [
         ("sms.send_sms", "CASE_RECEIVED"), ("citizen_info.verify_identity", None),
-        ("citizen_info.query_person", None), ("egov.submit_case", None),
+        ("citizen_info.query_person", None), ("sms.send_sms", "CASE_ACCEPTED"), ("egov.submit_case", None),
         ("sms.send_sms", "SUBSIDY_APPROVED"), ("data_exchange.publish_record", None),
     ]  # fmt: skip
+    # The acceptance notice's SMS carries its link to the portal; no step of the process waits for it.
+    notice = sent[3]
+    assert notice.params["params"]["link"].endswith(f"/portal/cases/{driver.number}/documents/1")
+    assert notice.process_instance_id is None and notice.status is MessageStatus.DELIVERED
     receipt = sent[0]
     assert applicant.phone
     assert receipt.params == {
@@ -179,6 +187,7 @@ def test_refused(rt: Runtime) -> None:
 def test_denied(rt: Runtime) -> None:
     driver = to_intake(rt)
     driver.complete(OFFICER, "accept")
+    assert driver.settle_all() == ["sms.send_sms"]  # the acceptance notice (受理通知书), by SMS
     driver.complete(REVIEWER, "deny", {"reason": "家庭经济状况核对不符"})
     assert driver.settle_all() == ["sms.send_sms"]
     concluded(driver, "denied")
@@ -231,6 +240,7 @@ def test_uncaught_failure_is_an_incident_until_retried(rt: Runtime) -> None:
     driver = to_intake(rt)
     driver.replies["egov.submit_case"] = [DEAD]
     driver.complete(OFFICER, "accept")
+    assert driver.settle_all() == ["sms.send_sms"]  # the acceptance notice (受理通知书), by SMS
     driver.complete(REVIEWER, "approve")
     assert driver.settle_one() == "egov.submit_case"
     assert driver.instance().status is InstanceStatus.INCIDENT
@@ -247,7 +257,7 @@ def test_uncaught_failure_is_an_incident_until_retried(rt: Runtime) -> None:
     assert driver.status is CaseStatus.PROCESSING
     assert [(m.message_id, m.attempts, m.settled_at) for m in driver.pending()] == [(dead.message_id, 0, None)]
     assert driver.timeline()[-1] == "incident_retried"
-    with pytest.raises(ConflictError, match="no incident"):
+    with pytest.raises(ConflictError, match="not held up by a system fault"):
         driver.retry_incident()
 
     assert driver.settle_all() == ["egov.submit_case", "sms.send_sms", "data_exchange.publish_record"]
@@ -260,6 +270,7 @@ def test_approved_end_to_end_over_soap(rt: Runtime) -> None:
     assert driver.deliver_all() == ["sms.send_sms", "citizen_info.verify_identity", "citizen_info.query_person"]
     assert driver.status is CaseStatus.INTAKE
     driver.complete(OFFICER, "accept")
+    assert driver.deliver_all() == ["sms.send_sms"]  # the acceptance notice (受理通知书), by SMS
     driver.complete(REVIEWER, "approve")
     assert driver.deliver_all() == ["egov.submit_case", "sms.send_sms", "data_exchange.publish_record"]
     concluded(driver, "approved")

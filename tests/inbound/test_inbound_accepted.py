@@ -38,13 +38,15 @@ def test_signed_decision_resumes_the_case(inbound: Inbound) -> None:
     # the case resumed: it no longer waits, the instance moved, and it asked for the SMS to the applicant
     assert not inbound.waits()
     assert inbound.state()["lock_version"] > before["lock_version"]
-    # (the receipt SMS, 受理回执, went out and was settled at submission)
+    # (the receipt SMS, 受理回执, went out and was settled at submission; the acceptance notice's SMS,
+    # 受理通知书, when the community accepted: nothing waits for it)
     sms = inbound.outbox("sms.send_sms")
     assert [(m.params["template"], m.case_number) for m in sms] == [
         ("CASE_RECEIVED", inbound.case_number),
+        ("CASE_ACCEPTED", inbound.case_number),
         ("SUBSIDY_APPROVED", inbound.case_number),
     ]
-    assert sms[0].settled_at is not None and sms[1].settled_at is None
+    assert sms[0].settled_at is not None and sms[1].settled_at is not None and sms[2].settled_at is None
     with inbound.rt.db.sessions() as session:
         rows = session.scalars(select(InboundMessage)).all()
         assert [(r.message_id, r.client, r.operation, r.case_number) for r in rows] == [
@@ -64,8 +66,9 @@ def test_denied_decision_is_carried_into_the_case(inbound: Inbound) -> None:
     answer = inbound.call(inbound.decision(decision="denied", reason="不符合条件"))
     assert answer.status == 200 and answer.fault is None
     assert not inbound.waits()
-    receipt, sms = inbound.outbox("sms.send_sms")  # the receipt SMS (受理回执), then the denial
-    assert (receipt.params["template"], sms.params["template"]) == ("CASE_RECEIVED", "SUBSIDY_DENIED")
+    receipt, accepted, sms = inbound.outbox("sms.send_sms")  # the receipt (受理回执), the acceptance, the denial
+    assert [m.params["template"] for m in (receipt, accepted, sms)] == ["CASE_RECEIVED", "CASE_ACCEPTED",
+                                                                        "SUBSIDY_DENIED"]  # fmt: skip
     assert "不符合条件" in str(sms.params)
 
 

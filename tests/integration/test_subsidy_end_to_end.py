@@ -42,7 +42,8 @@ def test_approved_case_reports_notifies_and_publishes(driver: Driver, sandbox: S
     submitted = [j for j in sandbox.journal(operation="SubmitCase") if j["request"].get("caseNumber") == number]
     assert len(submitted) == 1 and submitted[0]["received_count"] == 1
     assert submitted[0]["request"]["decidedBy"] == REVIEWER
-    assert sms_templates(sandbox, number) == ["CASE_RECEIVED", "SUBSIDY_APPROVED"]
+    # The receipt (受理回执), the acceptance notice's link (受理通知书), the decision with its link.
+    assert sms_templates(sandbox, number) == ["CASE_RECEIVED", "CASE_ACCEPTED", "SUBSIDY_APPROVED"]
     store = sandbox._request("GET", "/_sandbox/store")
     # The receipt SMS went to the applicant's phone and names the case.
     with driver.rt.db.sessions() as session:
@@ -271,6 +272,7 @@ def test_calls_carry_the_acting_officer_as_user_id(driver: Driver, sandbox: Sand
                               .order_by(OutboxMessage.id)).all()  # fmt: skip
     assert [(m.params["template"], m.user_id) for m in sms] == [
         ("CASE_RECEIVED", "officer-chaoyang-01"),  # the receipt SMS, sent by the submission
+        ("CASE_ACCEPTED", OFFICER),  # the acceptance notice's link, sent by the officer's acceptance
         ("SUBSIDY_APPROVED", "system"),  # sent after the extranet's callback
     ]
     from exchange.log import query

@@ -15,7 +15,7 @@ from portal_support import OTHER_RESIDENT, PNG, RESIDENT, add_other_resident, cs
 from sqlalchemy import func, select
 
 from huiju.app.seed import DEMO_PASSWORD
-from huiju.models import Case, CaseEvent, Draft, Material, Rating
+from huiju.models import Case, CaseEvent, Document, Draft, Material, Rating
 from huiju.runtime import Runtime
 from huiju.services import applications
 from huiju.services.actors import load_actor
@@ -48,8 +48,20 @@ def owned(runtime: Runtime) -> dict[str, Any]:
         )
         ids = {"number": number, "draft": other.id, "case_material": case_material, "draft_material": draft_material.id}
     request_supplement(runtime, number, ["户口簿复印件"])
+    with runtime.db.transaction() as session:  # a file kept toward the 补正 answer, not sent yet
+        refused = applications.keep_supplement_files(
+            session,
+            store,
+            load_actor(session, RESIDENT),
+            number,
+            [applications.SupplementFile(0, Upload("x", "hk.png", PNG))],
+        )
+        assert not refused
     with runtime.db.sessions() as session:
         ids["task"] = session.scalars(select(HumanTask.id).where(HumanTask.status == HumanTaskStatus.READY)).one()
+        ids["pending"] = session.scalars(select(Material.id).where(Material.pending_case_id.is_not(None))).one()
+        ids["document"] = session.scalars(select(Document.id)).first()
+        assert ids["document"] is not None, "the 补正 notice is a written document of the case"
     return ids
 
 
@@ -66,6 +78,9 @@ def routes(ids: dict[str, Any]) -> list[tuple[str, str]]:
     n, d, cm, dm = ids["number"], ids["draft"], ids["case_material"], ids["draft_material"]
     return [
         ("GET", f"/portal/cases/{n}"),
+        ("GET", f"/portal/cases/{n}/documents/{ids['document']}"),
+        ("GET", f"/portal/materials/{ids['pending']}"),
+        ("POST", f"/portal/cases/{n}/supplement/{ids['pending']}/delete"),
         ("GET", f"/portal/drafts/{d}"),
         ("GET", f"/portal/materials/{cm}"),
         ("GET", f"/portal/materials/{dm}"),
@@ -102,6 +117,7 @@ def test_every_portal_route_is_covered(app: Flask) -> None:
         "/portal/cases/<number>", "/portal/drafts/<int:draft_id>", "/portal/materials/<int:material_id>",
         "/portal/drafts/<int:draft_id>/materials/<int:material_id>/delete", "/portal/cases/<number>/supplement",
         "/portal/cases/<number>/withdraw", "/portal/cases/<number>/rating",
+        "/portal/cases/<number>/documents/<int:document_id>", "/portal/cases/<number>/supplement/<int:material_id>/delete",
     }  # fmt: skip
     found = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/portal")}
     assert found == pattern | PUBLIC_OR_OWN, "a new portal route needs its place in the access tests"

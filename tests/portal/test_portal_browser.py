@@ -138,7 +138,8 @@ def test_register_apply_supplement_approved_and_rate(
             )  # receipt SMS sent, identity and population data checked: the case waits for intake
             request_supplement(runtime, number, ["户口簿复印件（加盖派出所印章）"])
             page.reload()
-            expect(page.get_by_text("户口簿复印件（加盖派出所印章）")).to_be_visible()
+            expect(page.get_by_label("户口簿复印件（加盖派出所印章）")).to_be_visible()
+            expect(page.locator("#opinions")).to_contain_text("户口簿复印件（加盖派出所印章）")  # the 补正 note
             page.get_by_label("户口簿复印件（加盖派出所印章）").set_input_files(str(tmp_path / "hukou-copy.png"))
             shot(page, "supplement")
             page.get_by_role("button", name="提交补正材料").click()

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from portal_support import csrf_token, sent_code
 from sqlalchemy import func, select
 
+from adapters.sandbox.callbacks import FINAL
 from adapters.sandbox.people import Person, seeded_people
 from adapters.sandbox.server import SandboxServer
 from exchange.log import MessageLogEntry, SignatureStatus
@@ -151,6 +152,13 @@ def test_bad_input_is_refused_before_any_call(client: FlaskClient, runtime: Runt
     assert response.status_code == 400
     assert message in text(response)
     assert counts(runtime) == before  # nothing created, nothing sent
+    # Beside the field it concerns, tied to it, and in the summary that takes the focus.
+    control = {"id_number": "id_number", "phone": "phone", "password": "password"}.get(next(iter(fields)), "password2")
+    if "password2" in fields and "password" not in fields:
+        control = "password2"
+    page = text(response)
+    assert f'id="{control}-error"' in page and f'aria-describedby="{control}-error"' in page
+    assert f'<a href="#{control}">' in page and 'id="error-summary"' in page
 
 
 def test_an_id_number_with_an_account_is_refused(client: FlaskClient, runtime: Runtime,
@@ -173,3 +181,36 @@ def test_registrations_are_limited_per_address(app: Flask, client: FlaskClient, 
     for _ in range(2):
         assert register(client, phone="12", name="x", id_number="1").status_code == 400
     assert register(client, phone="12", name="x", id_number="1").status_code == 429
+
+
+def test_the_registration_sms_delivery_report_is_accepted(app: Flask, client: FlaskClient, runtime: Runtime,
+                                                          citizen_info: SandboxServer) -> None:  # fmt: skip
+    """The SMS platform reports the registration code's delivery by a signed callback: the code went out
+    while the resident waited (never through the outbox), and its report is accepted the first time."""
+    import time
+
+    from exchange.log import Kind, Outcome
+    from tests.support.servers import serving
+
+    person = unregistered(runtime)
+    with runtime.db.transaction() as session:
+        session.scalars(select(Resident).where(Resident.id_number == person.id_number)).one().phone = "13912345679"
+    with serving(app) as url:
+        citizen_info.call_back_to(f"{url}/exchange/soap", delay=0.05)
+        try:
+            response = register(client, phone="13912345679", name=person.name, id_number=person.id_number)
+            assert response.status_code == 302, text(response)[:500]
+            deadline = time.monotonic() + 30
+            reports: list[Any] = []
+            while time.monotonic() < deadline:
+                known = citizen_info.callbacks.known.values()  # type: ignore[union-attr]
+                reports = [c for c in known if c.operation == "NotifyDelivery"]
+                if reports and all(c.outcome in FINAL for c in reports):
+                    break
+                time.sleep(0.1)
+        finally:
+            citizen_info.callbacks = citizen_info.app.callbacks = None
+    assert [(c.outcome, c.attempts) for c in reports] == [("accepted", 1)], [c.to_json() for c in reports]
+    with runtime.db.sessions() as session:
+        logged = session.scalars(select(MessageLogEntry).where(MessageLogEntry.operation == "NotifyDelivery")).all()
+        assert [(e.kind, e.outcome) for e in logged] == [(Kind.CALLBACK, Outcome.ACCEPTED)]

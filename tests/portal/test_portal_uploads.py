@@ -1,6 +1,7 @@
-"""Uploads through the application form: each bad file is refused with a message, and nothing of the
-post is kept (no material row, no file on disk, the draft as it was). A good file is stored outside
-the web root under a random name, and handed back only as a download."""
+"""Uploads through the application form: each bad file is refused with a message beside its material
+and nothing of it is kept (no material row, no file on disk), while the good files and what was typed
+in the same post are kept with the draft. A good file is stored outside the web root under a random
+name, and handed back only as a download."""
 
 from __future__ import annotations
 
@@ -114,16 +115,24 @@ def post(client: FlaskClient, draft_id: int, files: dict[str, tuple[bytes, str]]
         "empty",
     ],
 )
-def test_bad_files_are_refused_and_nothing_is_kept(
+def test_bad_files_are_refused_and_nothing_of_them_is_kept(
     client: FlaskClient, runtime: Runtime, draft_id: int, content: bytes, name: str, message: str
 ) -> None:
-    before = stored(runtime)
-    # A good file in the same post is not kept either: the post is refused as a whole.
+    rows, files, form = stored(runtime)
+    assert (rows, files, form) == (0, [], {"income_band": "low_income"})
+    # The good file and the typed field of the same post are kept; the bad file leaves nothing.
     response = post(client, draft_id, {"file_household_register": (PNG, "ok.png"), "file_id_card": (content, name)})
     assert response.status_code == 400, text(response)[:300]
-    assert message in text(response)
-    assert stored(runtime) == before
-    assert before[2] == {"income_band": "low_income"}
+    page = text(response)
+    assert message in page
+    # The problem stands beside the material it concerns, tied to its file input, and in the summary.
+    assert 'id="file-id_card-error"' in page and 'aria-describedby="file-id_card-error' in page
+    assert '<a href="#file-id_card">' in page and 'id="error-summary"' in page
+    rows, files, form = stored(runtime)
+    assert (rows, len(files), form) == (1, 1, {"income_band": "ordinary"})
+    with runtime.db.sessions() as session:
+        assert session.scalars(select(Material.original_name)).all() == ["ok.png"]
+    assert "ok.png" in page  # shown with the draft, removable
 
 
 def test_a_request_over_the_total_cap_is_refused(client: FlaskClient, runtime: Runtime, draft_id: int) -> None:

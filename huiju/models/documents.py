@@ -1,0 +1,38 @@
+"""Written documents of a case (文书): notices and decisions, as signed PDF files.
+
+The Administrative Licensing Law asks for written notices of acceptance and non-acceptance and of
+everything to be supplemented at once (art. 32), and for a written decision that, when it refuses,
+gives the reasons and the applicant's right to reconsideration or litigation (art. 38). Each
+document is numbered by its issuing office (文号), dated, and kept here byte for byte as issued:
+the signature covers those bytes, so the stored file is the evidence.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from huiju.db import Base, UTCDateTime, utcnow
+from huiju.models.cases import Case
+from huiju.models.orgs import Org
+
+
+class Document(Base):
+    __tablename__ = "document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # acceptance_notice, refusal_notice, ... (huiju.labels)
+    number: Mapped[str] = mapped_column(String(64), unique=True)  # 文号, e.g. 望京西园社区〔2026〕受字第00001号
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    content: Mapped[bytes] = mapped_column(LargeBinary)  # the PDF as issued (and signed)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int]
+    # The signer as the certificate names it; empty when no document-signing key was available.
+    signed_by: Mapped[str] = mapped_column(String(200), default="")
+
+    case: Mapped[Case] = relationship()
+    issuer: Mapped[Org] = relationship()
