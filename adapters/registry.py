@@ -207,6 +207,30 @@ OPERATIONS: dict[str, OperationSpec] = {
             jsonable,
         ),
         OperationSpec(
+            "payment.create_payment",
+            "payment",
+            "CreatePayment",
+            (_p("order_number"), _p("amount_fen", (int,)), _p("description"), _p("payer_phone")),
+            _plain,
+            jsonable,
+        ),
+        OperationSpec(
+            "payment.query_payment",
+            "payment",
+            "QueryPayment",
+            (_p("payment_id"),),
+            _plain,
+            jsonable,
+        ),
+        OperationSpec(
+            "payment.refund",
+            "payment",
+            "Refund",
+            (_p("payment_id"), _p("amount_fen", (int,)), _p("reason")),
+            _plain,
+            jsonable,
+        ),
+        OperationSpec(
             "data_exchange.query_records",
             "data_exchange",
             "QueryRecords",
@@ -288,5 +312,7 @@ def _check_value(operation: str, p: ParamSpec, value: Any) -> None:
             raise refuse(_("is not an ISO 8601 date-time")) from None
         if moment.tzinfo is None:
             raise refuse(_("must carry a UTC offset"))
+    if p.name.endswith("_fen") and isinstance(value, int) and value < 0:  # money in fen, never negative
+        raise refuse(_("must not be negative"))
     if p.name == "decision" and value not in ("approved", "denied"):
         raise refuse(_("must be 'approved' or 'denied'"))

@@ -11,9 +11,15 @@ from __future__ import annotations
 
 from typing import Literal
 
+from huiju import labels_o2o as o2o
 from huiju.i18n import Message, _, normalize
 
-LabelKind = Literal["status", "outcome", "decision", "timeline", "role"]
+LabelKind = Literal[
+    "status", "outcome", "decision", "timeline", "role",
+    # community services (O2O), see huiju.labels_o2o
+    "order_status", "payment_status", "category", "unit", "offer", "provider_kind", "provider_status",
+    "credit", "order_event", "complaint_status", "settlement_status", "link_status", "relation",
+]  # fmt: skip
 
 #: Case statuses (:class:`huiju.models.CaseStatus`).
 STATUSES: dict[str, Message] = {
@@ -42,6 +48,13 @@ OUTCOMES: dict[str, Message] = {
     "withdrawn": _("withdrawn"),
     "answered": _("answered"),
     "followed_up": _("followed_up"),
+    # how an O2O order's process ended
+    "confirmed": _("order confirmed"),
+    "cancelled": _("order cancelled"),
+    "unpaid": _("not paid in time"),
+    "payment_failed": _("payment failed"),
+    # an O2O settlement's publication
+    "published": _("published"),
 }
 
 #: Decisions offered by human tasks.
@@ -60,6 +73,12 @@ DECISIONS: dict[str, Message] = {
     "done": _("done"),
     "agree": _("agree"),
     "disagree": _("disagree"),
+    # O2O steps (a provider's 接单 is not an officer's 受理: phrases, not bare codes)
+    "decline": _("decline the order"),
+    "arrive": _("arrived"),
+    "confirm": _("confirm completion"),
+    "assign": _("assign a provider"),
+    "cancel": _("cancel the order"),
 }
 
 #: Kinds of case timeline entries (:class:`huiju.models.CaseEvent`).
@@ -99,6 +118,8 @@ ROLES: dict[str, Message] = {
     "street_reviewer": _("street_reviewer"),
     "administrator": _("administrator"),
     "integrator": _("integrator"),
+    "provider": _("provider"),
+    "operator": _("operator"),
 }
 
 TABLES: dict[LabelKind, dict[str, Message]] = {
@@ -107,6 +128,19 @@ TABLES: dict[LabelKind, dict[str, Message]] = {
     "decision": DECISIONS,
     "timeline": TIMELINE,
     "role": ROLES,
+    "order_status": o2o.ORDER_STATUSES,
+    "payment_status": o2o.PAYMENT_STATUSES,
+    "category": o2o.CATEGORIES,
+    "unit": o2o.UNITS,
+    "offer": o2o.OFFER_OUTCOMES,
+    "provider_kind": o2o.PROVIDER_KINDS,
+    "provider_status": o2o.PROVIDER_STATUSES,
+    "credit": o2o.CREDIT_KINDS,
+    "order_event": o2o.ORDER_EVENTS,
+    "complaint_status": o2o.COMPLAINT_STATUSES,
+    "settlement_status": o2o.SETTLEMENT_STATUSES,
+    "link_status": o2o.LINK_STATUSES,
+    "relation": o2o.RELATIONS,
 }
 
 

@@ -41,6 +41,8 @@ LANE_ROLES = {
     "community_officer": "community_officer",
     "street_reviewer": "street_reviewer",
     "applicant": "resident",
+    "provider": "provider",  # 服务提供商 (O2O orders)
+    "operator": "operator",  # 平台运营商 (O2O orders)
 }
 NS = {"bpmn": BPMN_NS, "spiff": SPIFF_NS}
 

@@ -1,4 +1,4 @@
-"""The sandbox's WSGI application: four SOAP 1.1 endpoints and a JSON control API.
+"""The sandbox's WSGI application: the SOAP 1.1 endpoints of every contract and a JSON control API.
 
 ::
 
@@ -14,6 +14,8 @@
     GET    /_sandbox/store         what the systems stored (SMS, cases, records)
     GET    /_sandbox/callbacks     the callbacks sent to Huiju and how each ended
     POST   /_sandbox/decisions     {"case_number", "decision", "reason"}: the extranet's next decision
+    POST   /_sandbox/payments      {"order_number", "outcome": "paid"|"failed"|"hold"}: the payer's next move
+    POST   /_sandbox/payments/pay  {"payment_id", "outcome": "paid"|"failed"}: a held payment paid (or failed) now
     POST   /_sandbox/reset         journal, refusals, faults and stores cleared; people stay
 
 In secure mode (a :class:`~adapters.receiver.SandboxSecurity`) every request must be signed
@@ -36,6 +38,7 @@ from adapters.contracts import CONTRACTS, EXCHANGE_HEADER_FILE, contract_file
 from adapters.receiver import Refused, SandboxSecurity, claimed_message_id, signed_reply, verified_request
 from adapters.sandbox import people
 from adapters.sandbox.callbacks import CallbackSender
+from adapters.sandbox.payments import OUTCOMES, PaymentDesk
 from adapters.sandbox.state import (
     FAULT_MODES,
     DigestMismatch,
@@ -116,6 +119,7 @@ class SandboxApp:
         self.state = state or SandboxState()
         self.security = security
         self.callbacks = callbacks
+        self.payments = PaymentDesk()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -286,6 +290,20 @@ class SandboxApp:
             self.callbacks.delivery(
                 str(entry.response["smsId"]), parsed.header["messageId"], parsed.header.get("caseNumber") or None
             )
+        elif parsed.operation == "CreatePayment":
+            outcome = self.payments.outcome_for(str(parsed.values["orderNumber"]))
+            if outcome != "hold":
+                self._move_payment(str(entry.response["paymentId"]), outcome)
+        elif parsed.operation == "Refund" and entry.response.get("status") == "refunding":
+            self._move_payment(str(entry.response["paymentId"]), "refunded")
+
+    def _move_payment(self, payment_id: str, status: str) -> bool:
+        """The payer paid (or failed), or the refund went through: the platform reports it by callback."""
+        with self.state.lock:
+            values = PaymentDesk.settle(self.state.stores, payment_id, status)
+        if values is not None and self.callbacks is not None:
+            self.callbacks.payment(values)
+        return values is not None
 
     # --- control API ---------------------------------------------------------------------------
 
@@ -313,6 +331,8 @@ class SandboxApp:
             return _json(self.callbacks.to_json() if self.callbacks else [])
         if action == "decisions" and method == "POST":
             return self._preset_decision(request)
+        if action in ("payments", "payments/pay") and method == "POST":
+            return self._payments(request, action)
         if action == "reset" and method == "POST":
             self.state.reset()
             return _json({"reset": True})
@@ -332,6 +352,24 @@ class SandboxApp:
             return _json({"error": 'give {"case_number", "decision": "approved"|"denied", "reason"}'}, 400)
         self.callbacks.preset_decision(str(body["case_number"]), body["decision"], str(body.get("reason") or ""))
         return _json({"preset": True})
+
+    def _payments(self, request: Request, action: str) -> Response:
+        if self.callbacks is None:
+            return _json({"error": "this sandbox sends no callbacks (it needs secure mode and a callback URL)"}, 409)
+        body = _json_body(request)
+        if isinstance(body, Response):
+            return body
+        outcome = body.get("outcome") if isinstance(body, dict) else None
+        if action == "payments":
+            if outcome not in OUTCOMES or not isinstance(body, dict) or not body.get("order_number"):
+                return _json({"error": 'give {"order_number", "outcome": "paid"|"failed"|"hold"}'}, 400)
+            self.payments.preset(str(body["order_number"]), str(outcome))
+            return _json({"preset": True})
+        if outcome not in ("paid", "failed") or not isinstance(body, dict) or not body.get("payment_id"):
+            return _json({"error": 'give {"payment_id", "outcome": "paid"|"failed"}'}, 400)
+        if not self._move_payment(str(body["payment_id"]), str(outcome)):
+            return _json({"error": "no payment waiting for its payer with this id"}, 409)
+        return _json({"moved": True})
 
     def _add_fault(self, request: Request) -> Response:
         body = _json_body(request)

@@ -2,7 +2,8 @@
 
 After SubmitCase the e-gov extranet decides later and tells Huiju by a signed SOAP call to its
 inbound endpoint (NotifyDecision); after SendSms the SMS platform reports delivery
-(NotifyDelivery). Each callback is sent from a background thread after a short delay, signed with
+(NotifyDelivery); the payment platform reports a payment paid, failed or refunded
+(NotifyPayment). Each callback is sent from a background thread after a short delay, signed with
 the sandbox's key, and sent again (same message id) until Huiju answers with a verified reply —
 or says it already has that id. What was sent and how it ended is kept for tests and the demo.
 """
@@ -82,6 +83,10 @@ class CallbackSender:
         values = {"smsId": sms_id, "relatesTo": relates_to, "status": "delivered",
                   "deliveredAt": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
         self._start(Callback(str(uuid.uuid4()), "NotifyDelivery", case_number, values, "sms"))
+
+    def payment(self, values: dict[str, Any]) -> None:
+        """The payment platform reports a payment paid, failed or refunded (NotifyPayment)."""
+        self._start(Callback(str(uuid.uuid4()), "NotifyPayment", str(values["orderNumber"]), values, "payment"))
 
     def to_json(self) -> list[dict[str, Any]]:
         with self.lock:

@@ -98,6 +98,7 @@ class Stores:
     sms: dict[str, dict[str, Any]] = field(default_factory=dict)
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    payments: dict[str, dict[str, Any]] = field(default_factory=dict)  # the payment platform's (O2O)
     counter: int = 0
 
     def next_number(self) -> int:
@@ -189,4 +190,5 @@ class SandboxState:
                 "sms": list(self.stores.sms.values()),
                 "cases": list(self.stores.cases.values()),
                 "records": {k: list(v) for k, v in self.stores.records.items()},
+                "payments": [dict(p) for p in self.stores.payments.values()],
             }

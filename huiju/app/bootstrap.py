@@ -24,6 +24,7 @@ def import_models() -> None:
 def build_runtime(settings: Settings | None = None, *, with_celery: bool = True) -> Runtime:
     from huiju.calendar import WorkingCalendar
     from huiju.services.cases import on_step
+    from huiju.services.o2o.lifecycle import listener as o2o_listener
     from workflows_bpmn.definitions import SpecCache
     from workflows_bpmn.expressions import host_functions
     from workflows_bpmn.runner import Engine
@@ -44,6 +45,8 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
         dispatch=runtime.dispatch,
         listeners=[on_step],
     )
+    # Community services follow their orders, settlements and complaints, and grant credit on approval.
+    runtime.engine.listeners.append(o2o_listener(runtime.engine))
     if with_celery:
         from huiju.app.worker import create_celery
 

@@ -71,6 +71,7 @@ INIT_REPORT: dict[str, Message] = {
     "accounts": _("accounts"),
     "processes": _("processes"),
     "adapters": _("adapters"),
+    "o2o": _("community services"),
 }
 
 

@@ -176,9 +176,13 @@ def store(
     draft_id: int | None = None,
     round_: int = 0,
     allowed_codes: set[str] | None = None,
+    unattached: bool = False,
 ) -> Material:
-    """Check ``upload``, write it under a random key and add its row (in the caller's transaction)."""
-    if (case_id is None) == (draft_id is None):
+    """Check ``upload``, write it under a random key and add its row (in the caller's transaction).
+
+    ``unattached``: a file that belongs to neither (an O2O order's photo, referred to by the order).
+    """
+    if (case_id is None) == (draft_id is None) and not (unattached and case_id is None and draft_id is None):
         raise InputError(_("a material belongs to one draft or one case"))
     name, content_type = check_upload(upload, uploads.max_bytes, allowed_codes)
     key = secrets.token_hex(16)

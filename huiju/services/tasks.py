@@ -33,6 +33,9 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
 def _scope(stmt: Any, actor: Actor, *, any_assignee: bool = False) -> Any:
     if actor.sees_everything:
         return stmt
+    if actor.role in (Role.PROVIDER, Role.OPERATOR):
+        # Their steps of O2O orders are taken in their own pages and API (huiju.services.o2o).
+        return stmt.where(HumanTask.id.is_(None))
     stmt = stmt.where(HumanTask.role == actor.role.value)
     if actor.role is Role.COMMUNITY_OFFICER:
         stmt = stmt.where(HumanTask.community_id == actor.org_id)
