@@ -15,6 +15,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from exchange.inbound import MAX_REQUEST_BYTES, wsdl_text
 from huiju.api import bp as api_bp
+from huiju.api.open311 import bp as open311_bp
 from huiju.app.bootstrap import build_runtime
 from huiju.app.callbacks import inbound_endpoint
 from huiju.runtime import Runtime
@@ -24,6 +25,7 @@ from officer_console import create_console
 from portal import init_portal
 
 API_PREFIX = "/api/v1"
+OPEN311_PREFIX = "/open311"
 
 
 def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -36,6 +38,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
         app.config.from_mapping(test_config)
     app.extensions[EXTENSION_KEY] = runtime
     app.register_blueprint(api_bp, url_prefix=API_PREFIX)
+    app.register_blueprint(open311_bp, url_prefix=OPEN311_PREFIX)  # service requests for other channels
 
     inbound = inbound_endpoint(runtime)
 

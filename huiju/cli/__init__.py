@@ -190,8 +190,9 @@ def demo() -> None:
     run_demo()
 
 
-from huiju.cli import calendar, cases, exchange  # noqa: E402,F401 - they register their commands on main
+from huiju.cli import calendar, cases, exchange, o2o  # noqa: E402,F401 - they register their commands on main
 
 calendar.register(main)
 cases.register(main)
 exchange.register(main)
+o2o.register(main)

@@ -4,6 +4,7 @@ as officers of other communities; allowed, 403 or 404 as it should be, and nothi
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from console_support import (
@@ -17,11 +18,13 @@ from console_support import (
     REVIEWER,
     attach,
     csrf,
+    place_order,
     ready_task,
     sign_in,
     submit,
 )
 from flask import Flask
+from sqlalchemy import select
 
 from huiju.app.seed import DEMO_APPLICANT, DEMO_PASSWORD
 from huiju.runtime import Runtime
@@ -161,8 +164,57 @@ def test_api_routes(runtime: Runtime, app: Flask, method: str, template: str, ex
             )  # fmt: skip
 
 
+YIYANG, LESHAN, OPERATOR, SON = "provider-yiyang", "provider-leshan", "operator", "family-zhang"
+#: Community services: {n} an order of 张秀英's son for her, offered to 颐养 (YIYANG); {i} 颐养's meal service.
+#: Everyone else of the matrix: {OFFICER, OTHER_OFFICER, REVIEWER, "admin", "integrator", RESIDENT (the mother)}.
+O2O_USERS = [OFFICER, REVIEWER, "admin", "integrator", RESIDENT, SON, YIYANG, LESHAN, OPERATOR]
+_NOT_PROVIDERS = {OFFICER: 403, REVIEWER: 403, "admin": 403, "integrator": 403, RESIDENT: 403, SON: 403, OPERATOR: 403}
+O2O_API: list[tuple[str, str, dict[str, int]]] = [
+    ("GET", "/api/v1/o2o/orders", {u: OK for u in O2O_USERS}),
+    ("GET", "/api/v1/o2o/orders/{n}", {OFFICER: 404, REVIEWER: 404, "admin": OK, "integrator": 404, RESIDENT: OK,
+                                       SON: OK, YIYANG: OK, LESHAN: 404, OPERATOR: OK}),
+    ("POST", "/api/v1/o2o/orders/{n}/accept", {**_NOT_PROVIDERS, YIYANG: OK, LESHAN: 404}),
+    ("POST", "/api/v1/o2o/orders/{n}/decline", {**_NOT_PROVIDERS, YIYANG: OK, LESHAN: 404}),
+    ("POST", "/api/v1/o2o/orders/{n}/arrive", {**_NOT_PROVIDERS, YIYANG: 409, LESHAN: 404}),
+    ("POST", "/api/v1/o2o/orders/{n}/done", {**_NOT_PROVIDERS, YIYANG: 409, LESHAN: 404}),
+    ("GET", "/api/v1/o2o/services", {**_NOT_PROVIDERS, YIYANG: OK, LESHAN: OK}),
+    ("POST", "/api/v1/o2o/services/{i}/price", {**_NOT_PROVIDERS, YIYANG: OK, LESHAN: 404}),
+    ("POST", "/api/v1/o2o/services/{i}/slots", {**_NOT_PROVIDERS, YIYANG: 201, LESHAN: 404}),
+]  # fmt: skip
+#: Who finds the order in GET /api/v1/o2o/orders.
+SEES_ORDER = {"admin", RESIDENT, SON, YIYANG, OPERATOR}
+
+
+@pytest.mark.parametrize(("method", "template", "expected"), O2O_API, ids=[f"{m} {p}" for m, p, _e in O2O_API])
+def test_o2o_api_routes(runtime: Runtime, app: Flask, method: str, template: str, expected: dict[str, int]) -> None:
+    number = place_order(runtime)
+    path = template.format(n=number, i="YY-MEAL")
+    later = (datetime.now(UTC) + timedelta(days=40)).replace(microsecond=0).isoformat()
+    bodies = {"decline": {"reason": "送餐员不足"}, "done": {"note": "已送达"}, "price": {"price_fen": 1800},
+              "slots": {"starts": [later]}}  # fmt: skip
+    before = _order_state(runtime, number)
+    for username, status in sorted(expected.items(), key=lambda kv: kv[1] in (200, 201)):
+        token = base64.b64encode(f"{username}:{DEMO_PASSWORD}".encode()).decode()
+        body = bodies.get(path.rsplit("/", 1)[-1], {}) if method == "POST" else None
+        reply = app.test_client().open(path, method=method, json=body, headers={"Authorization": f"Basic {token}"})
+        assert reply.status_code == status, f"{username} {method} {path}: {reply.status_code}, expected {status}"
+        if reply.status_code in (403, 404, 409):
+            assert _order_state(runtime, number) == before, f"{username} {method} {path} changed the order"
+        if path == "/api/v1/o2o/orders":
+            assert (number in reply.get_data(as_text=True)) == (username in SEES_ORDER), username
+
+
+def _order_state(runtime: Runtime, number: str) -> tuple[object, ...]:
+    from huiju.models import Order, Service
+
+    with runtime.db.sessions() as session:
+        order = session.scalars(select(Order).where(Order.number == number)).one()
+        price = session.scalars(select(Service.price_fen).where(Service.code == "YY-MEAL")).one()
+        return (order.status, order.provider_id, len(order.events), price)
+
+
 def test_every_api_route_has_its_row_in_the_matrix(app: Flask) -> None:
-    rows = {(method, template) for method, template, _expected in API}
+    rows = {(method, template) for method, template, _expected in API + O2O_API}
     placeholders = {"<number>": "{n}", "<task_id>": "{t}", "<code>": "{i}"}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/"):
