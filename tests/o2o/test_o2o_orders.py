@@ -21,6 +21,9 @@ from o2o_support import (
     sms_sent,
     wait_lapse,
 )
+from o2o_support import (
+    outbox as outbox_of,
+)
 from sqlalchemy import select
 
 from huiju.errors import ConflictError, NotFoundError, PermissionDenied
@@ -31,6 +34,7 @@ from huiju.services.materials import Upload, UploadStore
 from huiju.services.o2o import credit, dispatch, feedback, orders
 from huiju.services.o2o.access import get_order
 from tests.support.canned import deliver_replies
+from workflows_bpmn.models import ProcessInstance
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
 
@@ -170,3 +174,24 @@ def test_an_unpaid_order_is_cancelled_and_its_credit_returned(runtime: Runtime) 
     found = order(runtime, number)
     assert found.status is OrderStatus.CANCELLED and found.payment_status is PaymentStatus.FAILED
     assert balance(runtime) == 6000
+
+
+def test_cancelling_while_offered_withdraws_the_offer(runtime: Runtime) -> None:
+    link_son(runtime)
+    number = place(runtime, "YY-MEAL", quantity=2)  # ¥30, all by credit: offered at once
+    deliver_replies(runtime)
+    assert order(runtime, number).status is OrderStatus.DISPATCHED and balance(runtime) == 57000
+    with runtime.db.transaction() as session:
+        orders.cancel_order(session, runtime.engine, load_actor(session, SON), number, "不需要了")
+    deliver_replies(runtime)
+    found = order(runtime, number)
+    assert found.status is OrderStatus.CANCELLED and found.payment_status is PaymentStatus.NONE
+    assert balance(runtime) == 60000
+    with runtime.db.sessions() as session:
+        offers = session.scalars(select(OrderOffer).where(OrderOffer.order_id == found.id)).all()
+        assert [o.outcome for o in offers] == [OfferOutcome.WITHDRAWN]
+        instance = session.get(ProcessInstance, found.process_instance_id)
+        assert instance is not None and instance.outcome == "cancelled"
+    assert not outbox_of(runtime, "payment.refund")  # nothing was paid: nothing to refund
+    with pytest.raises(ConflictError):  # the provider it was offered to sees it cancelled, and cannot take it
+        answer(runtime, FIRST, number)

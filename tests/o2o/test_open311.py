@@ -108,10 +108,12 @@ def test_filing_refuses_what_it_cannot_route(runtime: Runtime, client: FlaskClie
             "description": "楼道灯不亮了好几天", "address_string": "望京西园四区3号楼"}  # fmt: skip
     with runtime.db.sessions() as session:
         before = session.query(Case).count()
-    assert "phone" in error(client.post("/open311/v2/requests.json", data={**base, "phone": "13000000000"}), 400)
+    english = {"Accept-Language": "en"}
+    assert "phone" in error(client.post("/open311/v2/requests.json", data={**base, "phone": "13000000000"},
+                                        headers=english), 400)  # fmt: skip
     no_place = {k: v for k, v in base.items() if k != "address_string"}
-    assert "location" in error(client.post("/open311/v2/requests.json",
-                                           data={**no_place, "phone": mother_phone(runtime)}), 400)  # fmt: skip
+    assert "位置" in error(client.post("/open311/v2/requests.json", data={**no_place, "phone": mother_phone(runtime)}),
+                         400)  # fmt: skip
     error(client.post("/open311/v2/requests.json", data={**base, "service_code": "nope", "phone": "1"}), 404)
     error(client.post("/open311/v2/requests.json", data={**base, "phone": mother_phone(runtime),
                                                          "attribute[colour]": "red"}), 400)  # fmt: skip

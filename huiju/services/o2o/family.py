@@ -89,23 +89,29 @@ def request_link(
     return link_id
 
 
-def confirm_link(session: Session, actor: Actor, link_id: int, code: str, secret: bytes) -> FamilyLink:
-    """The family member types the code the parent told them: the link is active."""
-    user = user_of(session, actor)
-    link = session.get(FamilyLink, link_id)
-    if link is None or link.user_id != user.id:
-        raise NotFoundError(_("no link request {link_id}", link_id=link_id))
-    if link.status is not LinkStatus.PENDING or link.code_mac is None or link.code_expires_at is None:
-        raise ConflictError(_("this link does not wait for a code"))
-    if link.code_expires_at < utcnow():
-        raise InputError(_("the code has expired; ask for a new one"), field="code")
-    if link.attempts >= MAX_ATTEMPTS:
-        raise InputError(_("too many wrong codes; ask for a new one"), field="code")
-    if not hmac.compare_digest(_mac(secret, link.id, code.strip()), link.code_mac):
-        link.attempts += 1
+def confirm_link(db: Database, actor: Actor, link_id: int, code: str, secret: bytes) -> None:
+    """The family member types the code the parent told them: the link is active. A wrong code is
+    counted (in a transaction of its own, so that the count stays) and refused."""
+    with db.transaction() as session:
+        user = user_of(session, actor)
+        link = session.get(FamilyLink, link_id)
+        if link is None or link.user_id != user.id:
+            raise NotFoundError(_("no link request {link_id}", link_id=link_id))
+        if link.status is not LinkStatus.PENDING or link.code_mac is None or link.code_expires_at is None:
+            raise ConflictError(_("this link does not wait for a code"))
+        if link.code_expires_at < utcnow():
+            raise InputError(_("the code has expired; ask for a new one"), field="code")
+        if link.attempts >= MAX_ATTEMPTS:
+            raise InputError(_("too many wrong codes; ask for a new one"), field="code")
+        right = hmac.compare_digest(_mac(secret, link.id, code.strip()), link.code_mac)
+        if right:
+            link.status, link.method, link.consented_at, link.code_mac = (
+                LinkStatus.ACTIVE, "sms_code", utcnow(), None,
+            )  # fmt: skip
+        else:
+            link.attempts += 1
+    if not right:
         raise InputError(_("the code is not the one we sent"), field="code")
-    link.status, link.method, link.consented_at, link.code_mac = LinkStatus.ACTIVE, "sms_code", utcnow(), None
-    return link
 
 
 def record_at_centre(

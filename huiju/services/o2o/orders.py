@@ -271,11 +271,17 @@ def cancel_order(session: Session, engine: Engine, actor: Actor, number: str, re
     reason = reason.strip()
     if len(reason) > MAX_NOTE:
         raise InputError(_("the note may have at most {n} characters", n=MAX_NOTE), field="reason")
-    payload = {"order_number": order.number, "by": actor.username, "reason": reason}
-    try:
-        engine.deliver_message(session, CANCEL_MESSAGE, {CORRELATION: order.number}, payload, actor=actor.username)
-    except NotFoundError as exc:  # its payment is being opened: the process cannot take a cancellation yet
-        raise ConflictError(_("order {number} is being set up; try again in a minute", number=number)) from exc
+    offer = ready_task(session, order, "answer_offer")
+    if offer is not None:  # being offered: the offer is withdrawn, which ends the round (see o2o_order.bpmn)
+        form = {"decision": "withdrawn", "reason": reason, "provider": ""}
+        engine.complete_task(session, offer.id, actor.username, form)
+    else:
+        payload = {"order_number": order.number, "by": actor.username, "reason": reason}
+        try:
+            engine.deliver_message(session, CANCEL_MESSAGE, {CORRELATION: order.number}, payload,
+                                   actor=actor.username)  # fmt: skip
+        except NotFoundError as exc:  # its payment is being opened: the process cannot take it yet
+            raise ConflictError(_("order {number} is being set up; try again in a minute", number=number)) from exc
     mark_cancelled(session, order, actor.username, reason)
     return order
 
