@@ -41,9 +41,10 @@ _OFFICER = [
     ["^(InboxView|CaseView|DashboardView)$", "^can_"],
     ["^(Inbox|Incidents|Dashboard)$", "^menu_access$"],
 ]
+_COMMUNITY_OFFICER = [*_OFFICER, ["^FamilyView$", "^can_"], ["^Family consent$", "^menu_access$"]]
 _OVERSEER = [["^CaseView$", "^can_(read|retry|incidents)$"], ["^Incidents$", "^menu_access$"]]
 FAB_ROLES: dict[str, list[list[str]]] = {
-    Role.COMMUNITY_OFFICER.value: _OFFICER,
+    Role.COMMUNITY_OFFICER.value: _COMMUNITY_OFFICER,
     Role.STREET_REVIEWER.value: _OFFICER,
     Role.ADMINISTRATOR.value: [
         *_OVERSEER,
@@ -51,6 +52,12 @@ FAB_ROLES: dict[str, list[list[str]]] = {
         ["^(Dashboard|Calendar)$", "^menu_access$"],
     ],
     Role.INTEGRATOR.value: _OVERSEER,
+    # Community services (O2O): the provider's staff and the platform operator.
+    Role.PROVIDER.value: [["^ProviderView$", "^can_"], ["^Provider (orders|services)$", "^menu_access$"]],
+    Role.OPERATOR.value: [
+        ["^OperatorView$", "^can_"],
+        ["^Operator (orders|providers|complaints|settlements)$", "^menu_access$"],
+    ],
     PUBLIC_ROLE: [],
 }
 
@@ -161,6 +168,10 @@ def requires(permission: str) -> Callable[[F], F]:
 def home_url(actor: Actor) -> str:
     if actor.is_officer:
         return str(url_for("InboxView.index"))
+    if actor.role is Role.PROVIDER:
+        return str(url_for("ProviderView.index"))
+    if actor.role is Role.OPERATOR:
+        return str(url_for("OperatorView.index"))
     if actor.role is Role.ADMINISTRATOR:
         return str(url_for("DashboardView.index"))
     return str(url_for("CaseView.incidents"))

@@ -25,7 +25,7 @@ from adapters import registry as adapter_registry
 from huiju.errors import DeployError, ExpressionError
 from huiju.i18n import Message, _
 from workflows_bpmn.expressions import check_expression
-from workflows_bpmn.specs import HuijuBpmnParser
+from workflows_bpmn.specs import HuijuBpmnParser, connect_loops
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -274,6 +274,7 @@ def parse_bundle(
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except (ValidationException, SpiffWorkflowException) as exc:
         raise DeployError(_("process '{process_id}': {problem}", process_id=process_id, problem=str(exc))) from exc
+    connect_loops(spec, *subprocess_specs.values())
     name = getattr(spec, "description", None) or spec.name or process_id
     return ParsedBundle(
         process_id=process_id,

@@ -33,7 +33,8 @@ def settle(month: str, username: str) -> None:
     from huiju.services.o2o.settlement import require_settled, settle_month
 
     with runtime_ctx() as rt:
-        signer = rt.security().signer if rt.security is not None else None
+        security = rt.security
+        signer = (lambda: security().signer) if security is not None else None
         with rt.db.transaction() as session:
             report = settle_month(session, rt.engine, load_actor(session, username), month, signer)
             require_settled(report)
@@ -181,6 +182,20 @@ def policy(
         }  # fmt: skip
     for name, value in shown.items():
         click.echo(f"{name:<18}{value}")
+
+
+@o2o.command("staff", help="Bind an account of role provider to the provider it works for (one only).")
+@click.argument("provider_code")
+@click.argument("username")
+@click.option("--as", "operator", default="operator", show_default=True)
+@handle_errors
+def staff(provider_code: str, username: str, operator: str) -> None:
+    from huiju.services.actors import load_actor
+    from huiju.services.o2o.providers import bind_staff
+
+    with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
+        bind_staff(session, load_actor(session, operator), provider_code, username)
+    say(_("{username} works for {provider}", username=username, provider=provider_code))
 
 
 @o2o.command("link", help="Record, at the service centre, a parent's consent to a relative's account.")

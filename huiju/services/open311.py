@@ -26,7 +26,7 @@ from huiju import forms, idnumber
 from huiju.db import utcnow
 from huiju.errors import InputError, NotFoundError, PermissionDenied
 from huiju.i18n import _, normalize
-from huiju.models import FINAL, Case, CaseStatus, Item, ItemKind, Open311Client, Resident, Role
+from huiju.models import FINAL, Case, Item, ItemKind, Open311Client, Resident, Role
 from huiju.services import clock
 from huiju.services.actors import Actor
 from huiju.services.cases import submit_case
@@ -278,7 +278,3 @@ def get_request(session: Session, request_id: str) -> Case:
     if not found:
         raise NotFoundError(_("service_request_id {id} was not found", id=request_id))
     return found[0]
-
-
-def is_open(case: Case) -> bool:
-    return case.status not in FINAL and case.status is not CaseStatus.WITHDRAWN

@@ -66,6 +66,9 @@ CONSOLE: list[tuple[str, str, dict[str, int]]] = [
                                              FAR_REVIEWER: 404, "admin": 403, "integrator": 403}),
     ("GET", "/console/", {u: 302 for u in USERS}),  # to the page of one's role
 ]  # fmt: skip
+#: The community-services roles see none of the officers' pages.
+for _method, _path, _expected in CONSOLE:
+    _expected.update({user: 302 if _path == "/console/" else 403 for user in ("provider-yiyang", "operator")})
 #: Console routes that need no row: sign-in and out, language, static files, FAB's own helpers.
 EXEMPT = {"AuthView.login", "AuthView.logout", "LocaleView.index", "static", "appbuilder.static", "UtilView.back",
           "MenuApi.get_menu_data"}  # fmt: skip
@@ -93,9 +96,19 @@ API: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/items/{i}", {u: OK for u in [*USERS, RESIDENT]}),
     ("GET", "/api/v1/openapi.yaml", {u: OK for u in [*USERS, RESIDENT]}),
 ]  # fmt: skip
+#: The community-services roles: lists answer (empty), a case or a task is not found, nothing is theirs to do.
+_NEW_ROLES = {
+    "/api/v1/cases/{n}": 404, "/api/v1/tasks/{t}": 404, "/api/v1/tasks/{t}/claim": 403,
+    "/api/v1/tasks/{t}/complete": 404, "/api/v1/tasks/{t}/release": 403, "/api/v1/tasks/{t}/transfer": 403,
+    "/api/v1/cases/{n}/retry": 404,
+}  # fmt: skip
+for _method, _path, _expected in API:
+    status = 403 if (_method, _path) == ("POST", "/api/v1/cases") else _NEW_ROLES.get(_path, OK)
+    _expected.update({user: status for user in ("provider-yiyang", "operator")})
 #: What each user finds of the case in the lists (GET /api/v1/cases and /tasks).
 SEES_CASE = {OFFICER: True, OTHER_OFFICER: False, FAR_OFFICER: False, REVIEWER: True, FAR_REVIEWER: False,
-             "admin": True, "integrator": True, RESIDENT: True}  # fmt: skip
+             "admin": True, "integrator": True, RESIDENT: True, "provider-yiyang": False,
+             "operator": False}  # fmt: skip
 
 
 @pytest.mark.parametrize(("method", "template", "expected"), CONSOLE, ids=[f"{m} {p}" for m, p, _e in CONSOLE])
@@ -124,10 +137,77 @@ def test_console_routes(runtime: Runtime, app: Flask, method: str, template: str
                 assert task is not None and task.status.value == "ready" and task.assignee == held
 
 
+PROVIDERS_ONLY = {OFFICER: 403, REVIEWER: 403, "admin": 403, "integrator": 403, "operator": 403}
+OPERATOR_ONLY = {OFFICER: 403, REVIEWER: 403, "admin": 403, "integrator": 403, "provider-yiyang": 403,
+                 "provider-leshan": 403}  # fmt: skip
+#: Community services. {n}: an order offered to 颐养 (on the complaints' row: a complaint about it);
+#: {c}: 颐养's meal service on the provider's rows, 颐养 itself on the operator's.
+O2O_CONSOLE: list[tuple[str, str, dict[str, int]]] = [
+    ("GET", "/console/provider/", {**PROVIDERS_ONLY, "provider-yiyang": OK, "provider-leshan": OK}),
+    ("POST", "/console/provider/orders/{n}/accept", {**PROVIDERS_ONLY, "provider-yiyang": 303, "provider-leshan": 404}),
+    ("POST", "/console/provider/orders/{n}/decline", {**PROVIDERS_ONLY, "provider-yiyang": 303,
+                                                      "provider-leshan": 404}),
+    ("POST", "/console/provider/orders/{n}/arrive", {**PROVIDERS_ONLY, "provider-yiyang": 303, "provider-leshan": 404}),
+    ("POST", "/console/provider/orders/{n}/done", {**PROVIDERS_ONLY, "provider-yiyang": 303, "provider-leshan": 404}),
+    ("GET", "/console/provider/services", {**PROVIDERS_ONLY, "provider-yiyang": OK, "provider-leshan": OK}),
+    ("POST", "/console/provider/services", {**PROVIDERS_ONLY, "provider-yiyang": 303, "provider-leshan": 303}),
+    ("POST", "/console/provider/services/{c}/price", {**PROVIDERS_ONLY, "provider-yiyang": 303,
+                                                      "provider-leshan": 404}),
+    ("POST", "/console/provider/services/{c}/active", {**PROVIDERS_ONLY, "provider-yiyang": 303,
+                                                       "provider-leshan": 404}),
+    ("POST", "/console/provider/services/{c}/slots", {**PROVIDERS_ONLY, "provider-yiyang": 303,
+                                                      "provider-leshan": 404}),
+    ("GET", "/console/operator/", {**OPERATOR_ONLY, "operator": OK}),
+    ("GET", "/console/operator/orders/{n}", {**OPERATOR_ONLY, "operator": OK}),
+    ("POST", "/console/operator/orders/{n}/assign", {**OPERATOR_ONLY, "operator": 303}),
+    ("POST", "/console/operator/orders/{n}/cancel", {**OPERATOR_ONLY, "operator": 303}),
+    ("GET", "/console/operator/providers", {**OPERATOR_ONLY, "operator": OK}),
+    ("POST", "/console/operator/providers", {**OPERATOR_ONLY, "operator": 303}),
+    ("POST", "/console/operator/providers/{c}/areas", {**OPERATOR_ONLY, "operator": 303}),
+    ("POST", "/console/operator/providers/{c}/suspend", {**OPERATOR_ONLY, "operator": 303}),
+    ("POST", "/console/operator/providers/{c}/reinstate", {**OPERATOR_ONLY, "operator": 303}),
+    ("POST", "/console/operator/services/{c}/active", {**OPERATOR_ONLY, "operator": 303}),
+    ("GET", "/console/operator/complaints", {**OPERATOR_ONLY, "operator": OK}),
+    ("POST", "/console/operator/complaints/{n}/answer", {**OPERATOR_ONLY, "operator": 303}),
+    ("GET", "/console/operator/settlements", {**OPERATOR_ONLY, "operator": OK}),
+    ("POST", "/console/operator/settlements", {**OPERATOR_ONLY, "operator": 303}),
+    ("GET", "/console/operator/settlements/{month}.{kind}", {**OPERATOR_ONLY, "operator": OK}),
+    ("GET", "/console/family/", {OFFICER: OK, REVIEWER: 403, "admin": 403, "integrator": 403, "provider-yiyang": 403,
+                                 "operator": 403}),
+    ("POST", "/console/family/", {OFFICER: 303, REVIEWER: 403, "admin": 403, "integrator": 403,
+                                  "provider-yiyang": 403, "operator": 403}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "template", "expected"), O2O_CONSOLE, ids=[f"{m} {p}" for m, p, _e in O2O_CONSOLE])
+def test_o2o_console_routes(runtime: Runtime, app: Flask, method: str, template: str, expected: dict[str, int]) -> None:
+    from huiju.services.o2o import feedback
+
+    number = place_order(runtime)
+    if "complaints" in template:
+        with runtime.db.transaction() as session:
+            number = feedback.raise_complaint(session, runtime.engine, load_actor(session, "family-zhang"), number,
+                                              "送餐太晚了，饭都凉了").number  # fmt: skip
+    code = "YIYANG" if "/operator/providers/" in template else "YY-MEAL"
+    path = template.format(n=number, c=code, month="2030-10", kind="csv")
+    assert app.test_client().open(path, method=method).status_code in (302, 400)  # signed out: sign in first
+    before = _order_state(runtime, number) if "complaints" not in template else None
+    for username, status in sorted(expected.items(), key=lambda kv: kv[1] in (200, 303)):
+        client = app.test_client()
+        assert sign_in(client, username) == 302
+        data = {"csrf_token": csrf(client, "/console/"), "reason": "送餐员不足", "note": "已送达", "price": "18",
+                "active": "no", "answer": "已核实，向您致歉", "month": "2030-10", "areas": "110105001001"}  # fmt: skip
+        reply = client.open(path, method=method, data=data if method == "POST" else None)
+        assert reply.status_code == status, f"{username} {method} {path}: {reply.status_code}, expected {status}"
+        if reply.status_code in (403, 404) and before is not None:
+            assert _order_state(runtime, number) == before, f"{username} {method} {path} changed the order"
+
+
 def test_every_console_route_has_its_row_in_the_matrix(app: Flask) -> None:
     console = app.extensions["huiju.console"]
-    rows = {(method, template) for method, template, _expected in CONSOLE}
-    placeholders = {"<number>": "{n}", "<task_id>": "{t}", "<int:material_id>": "{m}"}
+    rows = {(method, template) for method, template, _expected in CONSOLE + O2O_CONSOLE}
+    placeholders = {"<number>": "{n}", "<task_id>": "{t}", "<int:material_id>": "{m}", "<code>": "{c}",
+                    "<month>": "{month}", "<kind>": "{kind}"}  # fmt: skip
     for rule in console.url_map.iter_rules():
         if rule.endpoint in EXEMPT:
             continue

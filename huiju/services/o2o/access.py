@@ -95,11 +95,10 @@ def visible_orders(session: Session, actor: Actor) -> Any:
     return stmt.where(Order.id == -1)
 
 
-def get_order(session: Session, actor: Actor, number: str, *, for_update: bool = False) -> Order:
-    stmt = visible_orders(session, actor).where(Order.number == number)
-    if for_update and session.get_bind().dialect.name != "sqlite":
-        stmt = stmt.with_for_update(of=Order)
-    order = session.scalars(stmt).one_or_none()
+def get_order(session: Session, actor: Actor, number: str) -> Order:
+    """An order the actor may see. Read without a lock: a service that changes it takes its process
+    instance's lock first (by the engine step) and changes the order's row after, as the worker does."""
+    order = session.scalars(visible_orders(session, actor).where(Order.number == number)).one_or_none()
     if order is None:
         raise NotFoundError(_("no order {number}", number=number))
     return order

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from huiju.calendar import CHINA
 from huiju.db import utcnow
-from huiju.errors import InputError, NotFoundError, PermissionDenied
+from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
 from huiju.models import (
     Org,
@@ -209,6 +210,26 @@ def add_slots(
     return added
 
 
+def add_daily_slots(
+    session: Session, actor: Actor, code: str, *, first_day: str, days: str, times: str, capacity: str
+) -> list[TimeSlot]:
+    """Slots as a page asks for them: from a first day, for a number of days, at times of day
+    (``09:00, 14:00``) in Beijing time."""
+    _own_service(session, actor, code)  # someone else's service is not found, whatever the form says
+    try:
+        day = datetime.strptime(first_day.strip(), "%Y-%m-%d").date()
+        clock = [time.fromisoformat(t.strip()) for t in times.replace("，", ",").split(",") if t.strip()]
+        count = int(days)
+    except ValueError as exc:
+        raise InputError(_("give a first day (2026-12-01), a number of days and times such as 09:00, 14:00"),
+                         field="starts") from exc  # fmt: skip
+    if not clock or not 1 <= count <= 60:
+        raise InputError(_("give a first day (2026-12-01), a number of days and times such as 09:00, 14:00"),
+                         field="starts")  # fmt: skip
+    starts = [datetime.combine(day + timedelta(days=d), t, tzinfo=CHINA) for d in range(count) for t in clock]
+    return add_slots(session, actor, code, starts, capacity=int(capacity) if capacity.strip().isdigit() else 0)
+
+
 def my_slots(session: Session, actor: Actor, *, now: datetime | None = None) -> list[TimeSlot]:
     provider = provider_of(session, actor)
     return list(
@@ -218,8 +239,3 @@ def my_slots(session: Session, actor: Actor, *, now: datetime | None = None) -> 
             .order_by(TimeSlot.starts_at).limit(500)
         )
     )  # fmt: skip
-
-
-def require_provider_or_operator(actor: Actor) -> None:
-    if actor.role not in (Role.PROVIDER, Role.OPERATOR):
-        raise PermissionDenied(_("only providers and the platform operator manage services"))

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from huiju.calendar import CHINA
 from huiju.db import utcnow
-from huiju.errors import InputError, NotFoundError, PermissionDenied
+from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
-from huiju.models import Case, CreditAccount, CreditEntry, CreditKind, Entitlement, Order, Resident, Role
+from huiju.models import Case, CreditAccount, CreditEntry, CreditKind, Entitlement, Order, Resident
 from huiju.services.actors import Actor
 from huiju.services.o2o.access import OVERSEERS, beneficiaries
 
@@ -229,8 +229,3 @@ def ledger_total(session: Session, resident_id: int) -> int:
         .where(CreditAccount.resident_id == resident_id)
     )  # fmt: skip
     return int(value or 0)
-
-
-def require_statement_reader(actor: Actor) -> None:
-    if actor.role not in (Role.RESIDENT, *OVERSEERS):
-        raise PermissionDenied(_("only residents, their families and the operator read credit statements"))

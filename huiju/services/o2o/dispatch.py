@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huiju.db import utcnow
-from huiju.errors import ConflictError, InputError, NotFoundError
+from huiju.errors import ConflictError, InputError
 from huiju.i18n import _
 from huiju.models import (
     OfferOutcome,
@@ -67,14 +67,15 @@ def answer_offer(
     if task is None or task.id != offer.task_id:
         raise ConflictError(_("order {number} is not offered to you (any more)", number=number))
     decision = "accept" if accept else "decline"
+    form = {"decision": decision, "reason": reason, "provider": provider.code}
+    # The step first: it locks the process instance, and only then are the order's rows changed
+    # (the worker's steps lock in the same order; the other way round two writers could deadlock).
+    result = engine.complete_task(session, task.id, actor.username, form)
     offer.outcome = OfferOutcome.ACCEPTED if accept else OfferOutcome.DECLINED
     offer.answered_at, offer.reason = utcnow(), reason
     event(order, "accepted" if accept else "declined", actor.username, reason or provider.name,
           provider=provider.code)  # fmt: skip
-    if not accept:
-        order.provider_id = None
-    form = {"decision": decision, "reason": reason, "provider": provider.code}
-    return engine.complete_task(session, task.id, actor.username, form)
+    return result
 
 
 def arrive(session: Session, engine: Engine, actor: Actor, number: str) -> StepResult:
@@ -84,9 +85,10 @@ def arrive(session: Session, engine: Engine, actor: Actor, number: str) -> StepR
     task = ready_task(session, order, "start_service")
     if task is None or order.status is not OrderStatus.ACCEPTED:
         raise ConflictError(_("order {number} is not waiting for the provider to arrive", number=number))
+    result = engine.complete_task(session, task.id, actor.username, {"decision": "arrive"})
     order.arrived_at = utcnow()
     event(order, "on_the_way", actor.username)
-    return engine.complete_task(session, task.id, actor.username, {"decision": "arrive"})
+    return result
 
 
 def finish(
@@ -102,13 +104,15 @@ def finish(
     note = _note(note)
     if not note:
         raise InputError(_("say what was done"), field="note")
+    stored = None
     if photo is not None:
         upload = materials.Upload(PHOTO_CODE, photo.filename, photo.data)
         stored = materials.store(session, uploads, actor, upload, unattached=True, allowed_codes={PHOTO_CODE})
-        order.done_photo_id = stored.id
+    result = engine.complete_task(session, task.id, actor.username, {"decision": "done", "note": note})
     order.done_note, order.done_at = note, utcnow()
+    order.done_photo_id = stored.id if stored is not None else order.done_photo_id
     event(order, "done", actor.username, note)
-    return engine.complete_task(session, task.id, actor.username, {"decision": "done", "note": note})
+    return result
 
 
 def pending_offers(session: Session, actor: Actor) -> list[tuple[Order, OrderOffer]]:
@@ -150,16 +154,9 @@ def assign(session: Session, engine: Engine, actor: Actor, number: str, provider
     if provider is None:
         raise InputError(_("{code} is not an active provider of this service in the order's area",
                            code=provider_code or "-"), field="provider")  # fmt: skip
-    order.provider_id = provider.id
-    event(order, "assigned", actor.username, provider.name, provider=provider.code)
     form = {"decision": "assign", "provider_code": provider.code, "provider_name": provider.name,
             "provider_phone": provider.phone}  # fmt: skip
-    return engine.complete_task(session, task.id, actor.username, form)
-
-
-def order_for_operator(session: Session, actor: Actor, number: str) -> Order:
-    require_operator(actor)
-    order = get_order(session, actor, number)
-    if order is None:  # pragma: no cover - get_order raises
-        raise NotFoundError(_("no order {number}", number=number))
-    return order
+    result = engine.complete_task(session, task.id, actor.username, form)
+    order.provider_id = provider.id
+    event(order, "assigned", actor.username, provider.name, provider=provider.code)
+    return result

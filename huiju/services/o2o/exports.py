@@ -14,6 +14,7 @@ from decimal import Decimal
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
+from huiju.errors import InputError
 from huiju.i18n import Message, _, localize
 from huiju.labels import label
 from huiju.models import Settlement
@@ -90,3 +91,13 @@ def _fill(sheet: object, heading: list[str], rows: list[list[str]], money: set[i
     for column in money:
         for cell in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):  # type: ignore[attr-defined]
             cell[0].number_format = "0.00"
+
+
+#: File kinds a settlement is exported as, and their media types.
+KINDS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def export(session: Session, settlements: list[Settlement], kind: str, locale: str = "zh_CN") -> bytes:
+    if kind not in KINDS:
+        raise InputError(_("export as csv or xlsx"), field="kind")
+    return to_csv(session, settlements, locale) if kind == "csv" else to_xlsx(session, settlements, locale)

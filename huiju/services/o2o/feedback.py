@@ -29,7 +29,7 @@ from huiju.services.o2o.access import get_order, require_operator, user_of
 from huiju.services.o2o.orders import event
 from huiju.services.o2o.policy import get_policy
 from workflows_bpmn.mirror import StepResult
-from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus
+from workflows_bpmn.models import HumanTask, HumanTaskStatus
 from workflows_bpmn.runner import Engine
 
 LEVELS = (5, 4, 3, 2, 1)
@@ -172,5 +172,3 @@ def on_step(session: Session, result: StepResult) -> None:
             complaint.answer = str(form.get("answer") or "")
             complaint.answered_by, complaint.answered_at = entry.actor, utcnow()
             event(complaint.order, "complaint_answered", entry.actor, complaint.answer, complaint=complaint.number)
-    if result.instance.status is InstanceStatus.INCIDENT:
-        return

@@ -34,7 +34,6 @@ from huiju.models import (
     Provider,
     ProviderArea,
     ProviderStatus,
-    Resident,
     Role,
     Service,
     TimeSlot,
@@ -42,7 +41,7 @@ from huiju.models import (
 )
 from huiju.services.actors import Actor
 from huiju.services.o2o import credit
-from huiju.services.o2o.access import OVERSEERS, check_beneficiary, get_order, user_of, visible_orders
+from huiju.services.o2o.access import check_beneficiary, get_order, user_of, visible_orders
 from huiju.services.o2o.money import yuan
 from huiju.services.o2o.policy import get_policy, seconds_of
 from workflows_bpmn.models import HumanTask, HumanTaskStatus
@@ -264,7 +263,7 @@ def cancel_order(session: Session, engine: Engine, actor: Actor, number: str, re
     refunded (or closed, if not paid) by the process through the payment platform."""
     if actor.role not in (Role.RESIDENT, Role.OPERATOR):
         raise PermissionDenied(_("only the orderer, the parent's family and the operator cancel orders"))
-    order = get_order(session, actor, number, for_update=True)
+    order = get_order(session, actor, number)
     if not can_cancel(order):
         raise ConflictError(_("order {number} can no longer be cancelled: a provider has taken it or it has "
                               "ended", number=number))  # fmt: skip
@@ -317,11 +316,3 @@ def confirm_order(session: Session, engine: Engine, actor: Actor, number: str) -
         raise ConflictError(_("order {number} is not waiting for your confirmation", number=number))
     engine.complete_task(session, task.id, actor.username, {"decision": "confirm"})
     return order
-
-
-def is_overseer(actor: Actor) -> bool:
-    return actor.role in OVERSEERS
-
-
-def beneficiary_of(session: Session, order: Order) -> Resident:
-    return order.beneficiary

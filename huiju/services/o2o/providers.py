@@ -140,7 +140,7 @@ def reinstate(session: Session, actor: Actor, code: str) -> Provider:
 
 def bind_staff(session: Session, actor: Actor, code: str, username: str) -> ProviderStaff:
     """Bind an account of role ``provider`` to the provider it works for (one provider per account)."""
-    if actor.role not in (Role.OPERATOR, Role.ADMINISTRATOR):
+    if actor.role is not Role.ADMINISTRATOR:
         require_operator(actor)
     provider = get_provider(session, code)
     user = session.scalars(select(User).where(User.username == username)).one_or_none()

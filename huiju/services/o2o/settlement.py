@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -109,10 +110,13 @@ def verify_record(record: dict[str, Any], certificate: Any) -> bool:
 
 
 def settle_month(
-    session: Session, engine: Engine, actor: Actor, month: str, signer: SigningIdentity | None,
+    session: Session, engine: Engine, actor: Actor, month: str, signer: Callable[[], SigningIdentity] | None,
     *, now: datetime | None = None,
 ) -> SettleReport:  # fmt: skip
-    """Settle ``month`` (``2026-11``) for every provider with confirmed orders in it; once."""
+    """Settle ``month`` (``2026-11``) for every provider with confirmed orders in it; once.
+
+    ``signer`` gives Huiju's signing identity (loaded only when there is something to sign).
+    """
     if actor.role not in (Role.OPERATOR, Role.ADMINISTRATOR):
         raise PermissionDenied(_("only the platform operator settles accounts"))
     start, end = month_bounds(month)
@@ -124,22 +128,23 @@ def settle_month(
     report.existing = list(session.scalars(select(Settlement).where(Settlement.month == month)))
     if report.existing:
         return report
-    if signer is None:
-        raise ConfigurationError(_("settlement records are signed with Huiju's key: run huiju certs init"))
     orders = session.scalars(
         select(Order).where(Order.status == OrderStatus.CONFIRMED, Order.confirmed_at >= start,
                             Order.confirmed_at < end, Order.settlement_id.is_(None), Order.provider_id.is_not(None))
         .order_by(Order.id)
     ).all()  # fmt: skip
+    if orders and signer is None:
+        raise ConfigurationError(_("settlement records are signed with Huiju's key: run huiju certs init"))
+    identity = signer() if orders and signer is not None else None
     by_provider: dict[int, list[Order]] = defaultdict(list)
     for order in orders:
         by_provider[int(order.provider_id or 0)].append(order)
     created_at = (now or utcnow()).astimezone(UTC).isoformat(timespec="seconds")
     for provider_id in sorted(by_provider):
         provider = session.get(Provider, provider_id)
-        assert provider is not None  # noqa: S101 - a foreign key
+        assert provider is not None and identity is not None  # noqa: S101 - a foreign key; checked above
         report.created.append(_settle(session, engine, actor, provider, month, by_provider[provider_id],
-                                      signer, created_at))  # fmt: skip
+                                      identity, created_at))  # fmt: skip
     return report
 
 
