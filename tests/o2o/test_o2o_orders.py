@@ -4,6 +4,8 @@ credit, the payment, the SMS and who may see what at every turn."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from o2o_support import (
     FIRST,
@@ -29,10 +31,11 @@ from sqlalchemy import select
 from huiju.errors import ConflictError, NotFoundError, PermissionDenied
 from huiju.models import CreditEntry, OfferOutcome, OrderOffer, OrderStatus, PaymentStatus, Resident
 from huiju.runtime import Runtime
-from huiju.services.actors import load_actor
+from huiju.services.actors import SYSTEM, load_actor
 from huiju.services.materials import Upload, UploadStore
 from huiju.services.o2o import credit, dispatch, feedback, orders
 from huiju.services.o2o.access import get_order
+from huiju.services.o2o.policy import update_policy
 from tests.support.canned import deliver_replies
 from workflows_bpmn.models import ProcessInstance
 
@@ -195,3 +198,36 @@ def test_cancelling_while_offered_withdraws_the_offer(runtime: Runtime) -> None:
     assert not outbox_of(runtime, "payment.refund")  # nothing was paid: nothing to refund
     with pytest.raises(ConflictError):  # the provider it was offered to sees it cancelled, and cannot take it
         answer(runtime, FIRST, number)
+
+
+def wake(runtime: Runtime, number: str, until: object, seconds: float = 20.0) -> None:
+    """What the worker's sweep does: fire the order's due timers, until ``until(order)`` holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        instance_id = order(runtime, number).process_instance_id
+        assert instance_id is not None
+        with runtime.db.transaction() as session:
+            runtime.engine.wake_timers(session, instance_id)
+        deliver_replies(runtime)
+        if until(order(runtime, number)):  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"order {number} did not get there in {seconds} s")
+
+
+def test_an_order_not_paid_in_time_is_cancelled_and_one_not_confirmed_is_confirmed(runtime: Runtime) -> None:
+    link_son(runtime)
+    with runtime.db.transaction() as session:
+        update_policy(session, SYSTEM, {"payment_wait": "PT1S", "confirm_within": "PT1S"})
+    drain_to(runtime, 6000)
+    unpaid = place(runtime, "YY-MEAL", quantity=5)  # ¥15 to pay, never paid
+    wake(runtime, unpaid, lambda o: o.status is OrderStatus.CANCELLED)
+    assert [e.kind for e in order(runtime, unpaid).events][-2:] == ["unpaid", "credit_returned"]
+    assert balance(runtime) == 6000
+    number = place(runtime, "YY-MEAL", quantity=2)  # all by credit
+    deliver_replies(runtime)
+    answer(runtime, FIRST, number)
+    step(runtime, FIRST, "arrive", number)
+    step(runtime, FIRST, "finish", number)
+    wake(runtime, number, lambda o: o.status is OrderStatus.CONFIRMED)  # nobody confirmed: the timer did
+    assert "auto_confirmed" in [e.kind for e in order(runtime, number).events]

@@ -38,7 +38,7 @@ from huiju.models import (
     PaymentStatus,
     Provider,
 )
-from huiju.services.o2o import credit
+from huiju.services.o2o import credit, feedback, settlement
 from huiju.services.o2o.money import yuan
 from huiju.services.o2o.orders import event, mark_cancelled
 from huiju.services.o2o.policy import get_policy
@@ -68,8 +68,6 @@ def listener(engine: Engine) -> Callable[[Session, StepResult], None]:
             if order is not None:
                 _order_step(session, order, result)
         elif context.get("settlement_id") is not None or context.get("complaint_id") is not None:
-            from huiju.services.o2o import feedback, settlement
-
             settlement.on_step(session, result)
             feedback.on_step(session, result)
         elif context.get("case_id") is not None and result.instance.process_id in GRANTING:
