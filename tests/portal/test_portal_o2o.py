@@ -134,3 +134,35 @@ def test_providers_and_the_operator_use_the_console_not_the_portal(client: Flask
     for username in ("provider-yiyang", "operator"):
         reply = log_in(client, username)
         assert reply.status_code == 200 and "工作台" in text(reply)
+
+
+def test_a_relative_living_elsewhere_registers_without_a_community_here(
+    client: FlaskClient, runtime: Runtime, citizen_info: SandboxServer
+) -> None:
+    """Known to the citizen information system, not a resident here: an account to order for a parent."""
+    from adapters.sandbox.people import seeded_people
+    from huiju.models import User
+
+    with runtime.db.transaction() as session:  # someone the national registry knows, who lives in another city
+        taken = set(session.scalars(select(User.resident_id).where(User.resident_id.is_not(None))))
+        person = next(p for p in seeded_people() if p.id_number != DEMO_APPLICANT and p.birth_date.year > 1970)
+        resident = session.scalars(select(Resident).where(Resident.id_number == person.id_number)).one()
+        assert resident.id not in taken
+        session.delete(resident)
+    page = text(client.get("/portal/register"))
+    assert 'value="elsewhere"' in page
+    reply = client.post("/portal/register", data={
+        "csrf_token": csrf_token(page), "phone": "13601760002", "name": person.name, "id_number": person.id_number,
+        "community": "elsewhere", "password": "Huiju2026pass", "password2": "Huiju2026pass"})  # fmt: skip
+    assert reply.status_code == 302, text(reply)
+    code = [m["params"]["code"] for m in citizen_info.state.stores.sms.values()
+            if m["phone"] == "13601760002" and m["template"] == "REGISTRATION_CODE"][-1]  # fmt: skip
+    page = text(client.get("/portal/register/confirm"))
+    assert (
+        client.post("/portal/register/confirm", data={"code": code, "csrf_token": csrf_token(page)}).status_code == 302
+    )
+    with runtime.db.sessions() as session:
+        user = session.scalars(select(User).where(User.username == "13601760002")).one()
+        assert user.resident_id is None and user.display_name == person.name
+        assert session.scalars(select(Resident).where(Resident.id_number == person.id_number)).first() is None
+    assert "/portal/family" in text(client.get("/portal/services"))  # next: link to the parent
