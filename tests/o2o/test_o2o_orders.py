@@ -231,3 +231,17 @@ def test_an_order_not_paid_in_time_is_cancelled_and_one_not_confirmed_is_confirm
     step(runtime, FIRST, "finish", number)
     wake(runtime, number, lambda o: o.status is OrderStatus.CONFIRMED)  # nobody confirmed: the timer did
     assert "auto_confirmed" in [e.kind for e in order(runtime, number).events]
+
+
+def test_a_repair_by_the_property_company_is_paid_in_full_and_leaves_the_credit(runtime: Runtime) -> None:
+    """The credit pays home care, not repairs: the mother orders a repair herself and pays it all."""
+    number = place(runtime, "WY-REPAIR", username="resident-zhang")
+    found = order(runtime, number)
+    assert (found.total_fen, found.credit_fen, found.cash_fen) == (5000, 0, 5000)
+    assert balance(runtime) == 60000
+    deliver_replies(runtime)
+    pay(runtime, number)
+    deliver_replies(runtime)
+    found = order(runtime, number)
+    assert found.status is OrderStatus.DISPATCHED and found.provider is not None
+    assert found.provider.code == "WJWUYE"  # 望京物业, the property company

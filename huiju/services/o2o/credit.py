@@ -145,7 +145,9 @@ def spend(session: Session, order: Order, want_fen: int, by: str) -> int:
     """
     if want_fen <= 0:
         return 0
-    acct = account(session, order.beneficiary_id)
+    acct = session.scalars(select(CreditAccount).where(CreditAccount.resident_id == order.beneficiary_id)).first()
+    if acct is None:
+        return 0  # no subsidy has ever granted them credit
     for _attempt in range(SPEND_ATTEMPTS):
         available = session.scalar(
             select(CreditAccount.balance_fen).where(CreditAccount.id == acct.id)
