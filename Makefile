@@ -22,7 +22,7 @@ demo: $(STAMP) console-assets
 	$(BIN)/huiju demo
 
 ## Set up and run the whole test suite (the linters first: they are part of the checks).
-test: $(STAMP) test-servers browser-deps console-assets lint
+test: $(STAMP) test-servers browser-deps console-assets interop-deps lint
 	$(BIN)/python -m pytest
 
 # The integration suite runs once more on PostgreSQL with Redis as the broker, from Debian's packages.
@@ -73,6 +73,8 @@ translations: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/exchange.py
+	$(BIN)/python bench/signin.py
+	$(BIN)/python bench/roster.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
@@ -103,3 +105,16 @@ $(VENDOR_STAMP): Makefile
 	cp .npm-console/node_modules/echarts/dist/echarts.min.js .npm-console/node_modules/echarts/LICENSE $(VENDOR)/echarts/
 	rm -rf .npm-console
 	touch $@
+
+# The interop kit (interop/): partner clients Huiju did not write the stacks of. Java from Debian's
+# packages only (the JDK, jaxws for wsimport and JAX-WS, Apache Santuario, Apache WSS4J), installed as
+# root with apt-get when missing; Node.js's soap package from the npm registry, pinned by package-lock.json.
+INTEROP_PACKAGES := default-jdk-headless jaxws libxml-security-java libwss4j-java
+.PHONY: interop-deps
+interop-deps:
+	@if command -v javac >/dev/null && command -v wsimport >/dev/null && [ -f /usr/share/java/xmlsec.jar ] \
+		&& [ -f /usr/share/java/wss4j.jar ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(INTEROP_PACKAGES) >/dev/null; \
+	else echo "The interop kit needs Debian's $(INTEROP_PACKAGES): install them as root (apt-get install $(INTEROP_PACKAGES))"; exit 1; fi
+	@[ -d interop/node/node_modules/soap ] || npm ci --silent --no-audit --no-fund --prefix interop/node

@@ -55,8 +55,8 @@ from zeep.transports import Transport
 from zeep.wsdl import Document
 
 from adapters.config import AdapterSettings
-from adapters.contracts import CLIENT_NAME, CONTRACTS, EXCHANGE_NS, PROTOCOL_VERSION, WSDL_DIR, contract_file
-from adapters.registry import validate_params
+from adapters.contracts import CLIENT_NAME, EXCHANGE_NS, PROTOCOL_VERSION, WSDL_DIR, contract_file
+from adapters.registry import REGISTRY, System, validate_params
 from adapters.signing import Exchanged, ReplyGuard, ReplyRefused, SigningPlugin, exchanged, is_transient_fault
 from adapters.tls import ClientTls, ContextAdapter, client_context
 from certs.store import SigningIdentity
@@ -170,6 +170,15 @@ def _document(wsdl_file: str) -> Document:
     return Document(str(contract_file(wsdl_file)), transport, settings=_zeep_settings())  # type: ignore[arg-type]
 
 
+def _system_document(system: System, wsdl_file: str) -> Document:
+    """A built-in system's contract file, or the WSDL an integrator uploaded (see adapters.custom)."""
+    if system.builtin:
+        return _document(wsdl_file)
+    from adapters.custom import document
+
+    return document(system)
+
+
 def call(
     operation: str,
     params: Mapping[str, Any],
@@ -207,7 +216,14 @@ def call(
         )
     if not settings.enabled:
         raise PermanentAdapterError(f"the adapter for {settings.system!r} is disabled", **details)
-    contract = CONTRACTS[spec.system]
+    if tls is not None and not settings.endpoint.lower().startswith("https://"):
+        # Secure mode (a client certificate given) never sends a signed call in clear text.
+        raise PermanentAdapterError(
+            f"the endpoint of {settings.system!r} is not https:// ({settings.endpoint}); secure mode refuses it",
+            **details,
+        )
+    system = REGISTRY.system(spec.system)
+    contract = system.contract
     started = time.perf_counter()
     session = requests.Session()
     session.trust_env = False  # REQUESTS_CA_BUNDLE and proxies from the environment must not apply
@@ -224,7 +240,8 @@ def call(
     )
     plugins = [SigningPlugin(signer)] if signer is not None else []
     try:
-        client = Client(_document(settings.wsdl_file), transport=transport, settings=_zeep_settings(), plugins=plugins)
+        client = Client(_system_document(system, settings.wsdl_file), transport=transport, settings=_zeep_settings(),
+                        plugins=plugins)  # fmt: skip
         service = client.create_service(contract.binding_qname, settings.endpoint)
         header_type = client.get_element(f"{{{EXCHANGE_NS}}}ExchangeHeader")
         header = header_type(

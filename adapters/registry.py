@@ -1,4 +1,14 @@
-"""The adapter operations a BPMN service task may name, found by name, never by Python path.
+"""The one registry of government systems and the operations a BPMN service task may name, found
+by name, never by Python path.
+
+A :class:`System` is registered once (:meth:`Registry.register`, the model is open-forms'
+``plugins/registry.py``): its SOAP contract, its title in words, its operations, and the harmless
+call that "test connection" makes. The built-in systems are registered at the end of this module;
+systems an integrator adds by uploading a WSDL (:mod:`adapters.custom`) come from the database
+through a loader the assembly installs at start-up (:meth:`Registry.use_loader`), and are read
+again when they change. Validation at deploy time, the outbox, the client, the adapter settings and
+the console all look systems and operations up here, so adding a system touches this one place
+(and its WSDL).
 
 Each :class:`OperationSpec` says which system and SOAP operation it calls, which parameters it
 takes (checked by :func:`validate_params` before anything leaves the building, ID numbers with
@@ -9,16 +19,19 @@ becomes a JSON-safe dict that the engine can store in a process instance.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from stdnum.cn import ric
 
-from huiju.errors import InputError
-from huiju.i18n import Message, _
+from adapters.contracts import CONTRACTS, Contract
+from huiju.errors import InputError, NotFoundError
+from huiju.i18n import Message, _, normalize
 
 Json = dict[str, Any]
 
@@ -123,6 +136,16 @@ def _person_reply(reply: Json) -> Json:
     return out
 
 
+def _query_case_reply(reply: Json) -> Json:
+    """The extranet's state of a case; once decided, shaped like its decision callback (NotifyDecision),
+    so that a step may take either: ``decision`` is None while it is undecided, ``reason`` never None."""
+    out = jsonable(reply)
+    for name in ("decision", "decided_by", "decided_at"):
+        out.setdefault(name, None)
+    out["reason"] = out.get("reason") or ""
+    return out
+
+
 def _records_reply(reply: Json) -> Json:
     records = [{"record_id": r["recordId"], "fields": _unpairs(r.get("field"))} for r in reply.get("record") or []]
     return {"records": records}
@@ -196,7 +219,7 @@ OPERATIONS: dict[str, OperationSpec] = {
             "QueryCase",
             (_p("receipt_number"),),
             _plain,
-            jsonable,
+            _query_case_reply,
         ),
         OperationSpec(
             "data_exchange.publish_record",
@@ -242,15 +265,136 @@ OPERATIONS: dict[str, OperationSpec] = {
 }
 
 
+# --- the registry ------------------------------------------------------------------------------
+
+
+class Named(Message):
+    """A name a person gave in both languages (an uploaded system's title): not in the catalogue."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(en or zh)
+        self.zh = zh or en
+
+    def localize(self, locale: str | None = None) -> str:
+        return self.zh if normalize(locale) == "zh_CN" else self.msgid
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """The cheapest harmless call of a system: what "test connection" sends."""
+
+    operation: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class System:
+    name: str
+    title: Message  # in words, Chinese in the catalogue
+    contract: Contract
+    operations: tuple[OperationSpec, ...]
+    probe: Probe | None = None
+    builtin: bool = True
+    #: An uploaded system's WSDL (a built-in one's is the contract file) and its SHA-256.
+    wsdl_text: str | None = None
+    wsdl_sha256: str | None = None
+    operation_names: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "operation_names", frozenset(op.name for op in self.operations))
+
+
+#: Loads the uploaded systems: returns a generation stamp (changes when they change) and, when the
+#: stamp differs from the one given, the systems (else None).
+Loader = Callable[[Hashable | None], tuple[Hashable, list[System] | None]]
+RELOAD_SECONDS = 1.0
+
+
+class Registry:
+    """Systems by name, operations by name; uploaded systems read again when they change."""
+
+    def __init__(self) -> None:
+        self._builtin: dict[str, System] = {}
+        self._custom: dict[str, System] = {}
+        self._operations: dict[str, OperationSpec] = {}
+        self._loader: Loader | None = None
+        self._generation: Hashable | None = None
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def register(self, system: System) -> System:
+        """Register a built-in system (once per name; its operations' names must be new)."""
+        if system.name in self._builtin:
+            raise ValueError(f"system {system.name!r} is registered already")
+        clash = system.operation_names & set(self._operations)
+        if clash:
+            raise ValueError(f"operation {sorted(clash)[0]!r} is registered already")
+        self._builtin[system.name] = system
+        self._operations.update({op.name: op for op in system.operations})
+        return system
+
+    def use_loader(self, loader: Loader | None) -> None:
+        """Where uploaded systems come from (the database, installed at start-up); None: built-ins only."""
+        with self._lock:
+            self._loader = loader
+            self._generation = None
+            self._checked_at = float("-inf")
+            self._custom = {}
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Read the uploaded systems again if they changed (checked at most every RELOAD_SECONDS)."""
+        loader = self._loader
+        if loader is None:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if not force and now - self._checked_at < RELOAD_SECONDS:
+                return
+            self._checked_at = now
+            generation, systems = loader(None if force else self._generation)
+            if systems is None and not force:
+                return
+            self._generation = generation
+            custom = {s.name: s for s in systems or [] if s.name not in self._builtin}
+            self._custom = custom
+
+    def systems(self) -> list[System]:
+        self.refresh()
+        return [*self._builtin.values(), *self._custom.values()]
+
+    def system(self, name: str) -> System:
+        found = self._builtin.get(name) or self._custom.get(name)
+        if found is None:
+            self.refresh()
+            found = self._custom.get(name)
+        if found is None:
+            raise NotFoundError(_("unknown government system {system}", system=repr(name)), system=name)
+        return found
+
+    def operation(self, name: str) -> OperationSpec | None:
+        found = self._operations.get(name)
+        if found is not None:
+            return found
+        self.refresh()
+        for system in self._custom.values():
+            for spec in system.operations:
+                if spec.name == name:
+                    return spec
+        return None
+
+
+REGISTRY = Registry()
+
+
 def is_known(name: str) -> bool:
-    return name in OPERATIONS
+    return REGISTRY.operation(name) is not None
 
 
 def get_operation(name: str) -> OperationSpec:
-    try:
-        return OPERATIONS[name]
-    except KeyError:
-        raise InputError(_("unknown adapter operation {operation}", operation=repr(name)), operation=name) from None
+    spec = REGISTRY.operation(name)
+    if spec is None:
+        raise InputError(_("unknown adapter operation {operation}", operation=repr(name)), operation=name)
+    return spec
 
 
 def validate_params(name: str, params: Mapping[str, Any]) -> OperationSpec:
@@ -316,3 +460,36 @@ def _check_value(operation: str, p: ParamSpec, value: Any) -> None:
         raise refuse(_("must not be negative"))
     if p.name == "decision" and value not in ("approved", "denied"):
         raise refuse(_("must be 'approved' or 'denied'"))
+
+
+# --- the built-in systems -----------------------------------------------------------------------
+
+#: A well-formed ID number (GB 11643 check digit right) of nobody: the identity probe asks about it.
+PROBE_ID_NUMBER = "11010519000101001X"
+PROBE_KEY = "huiju-connection-test"
+
+_TITLES: dict[str, Message] = {
+    "citizen_info": _("citizen information system"),
+    "sms": _("SMS platform"),
+    "egov_approval": _("e-gov extranet approval platform"),
+    "data_exchange": _("data exchange platform"),
+    "payment": _("payment platform"),
+}
+_PROBES: dict[str, Probe] = {
+    "citizen_info": Probe("citizen_info.verify_identity", {"id_number": PROBE_ID_NUMBER, "name": "连接测试"}),
+    "sms": Probe("sms.query_delivery", {"sms_id": PROBE_KEY}),
+    "egov_approval": Probe("egov.query_case", {"receipt_number": PROBE_KEY}),
+    "data_exchange": Probe("data_exchange.query_records", {"dataset": PROBE_KEY, "filter": {}}),
+    "payment": Probe("payment.query_payment", {"payment_id": PROBE_KEY}),  # unknown: refused, so harmless
+}
+
+for _name, _contract in CONTRACTS.items():
+    REGISTRY.register(
+        System(
+            name=_name,
+            title=_TITLES[_name],
+            contract=_contract,
+            operations=tuple(spec for spec in OPERATIONS.values() if spec.system == _name),
+            probe=_PROBES[_name],
+        )
+    )

@@ -1,8 +1,10 @@
 """Signed SOAP between Huiju's adapters and a partner system, X-Road style, on the client side.
 
-Egress: :class:`SigningPlugin` signs the envelope zeep built (the Body and the ExchangeHeader,
-with :func:`certs.xmlsig.sign_envelope`). Ingress: :class:`ReplyGuard` runs inside
-:class:`adapters.client.GuardedTransport`, on the raw reply bytes, *before zeep reads anything*:
+Egress: :class:`SigningPlugin` signs the envelope zeep built as the signing profile says
+(WS-Security 1.1: a wsu:Timestamp, the certificate as a BinarySecurityToken, a Signature over the
+Timestamp, the ExchangeHeader and the Body; :func:`certs.xmlsig.sign_envelope`). Ingress:
+:class:`ReplyGuard` runs inside :class:`adapters.client.GuardedTransport`, on the raw reply bytes,
+*before zeep reads anything*:
 
 1. the reply must verify (:func:`certs.xmlsig.verify_envelope`): signed by a ``signing``
    certificate the trust store accepts (chain, revocation list, validity, role);
@@ -10,12 +12,14 @@ with :func:`certs.xmlsig.sign_envelope`). Ingress: :class:`ReplyGuard` runs insi
 3. and carry ``requestHash`` equal to :func:`certs.xmlsig.request_hash` of the exact request
    bytes sent, so an answer recorded for one question cannot be replayed against another.
 
-zeep then parses only a document rebuilt from the verified header and Body; anything else is
-refused with :class:`ReplyRefused`, which :func:`adapters.client.translate` turns into a
-``PermanentAdapterError``. One exception keeps retries working: a reply that does not verify but
-is a SOAP Fault saying the receiver is busy (faultcode ``Server`` or "busy"/"unavailable"), or
-an HTTP 429/5xx that is not a SOAP envelope at all, stays transient, as without signatures —
-believing it costs only a retry under the same message id, and nothing of it is used.
+The reply's Timestamp is not checked for age: requestHash binds the reply to this request, and a
+receiver answers a retry with the reply it stored the first time. zeep then parses only a document
+rebuilt from the verified header and Body; anything else is refused with :class:`ReplyRefused`,
+which :func:`adapters.client.translate` turns into a ``PermanentAdapterError``. One exception keeps
+retries working: a reply that does not verify but is a SOAP Fault saying the receiver is busy
+(faultcode ``Server`` or "busy"/"unavailable"), or an HTTP 429/5xx that is not a SOAP envelope at
+all, stays transient, as without signatures — believing it costs only a retry under the same message
+id, and nothing of it is used.
 
 Each call yields an :class:`Exchanged` record (exact request and reply bytes and the outcome of
 the check) for the exchange layer's message log.

@@ -15,6 +15,7 @@ from typing import Any
 from lxml import etree
 
 from adapters.contracts import EXCHANGE_NS
+from certs.xmlsig import soap_version_problem
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
@@ -24,7 +25,7 @@ LIST_ELEMENTS = frozenset({"param", "field", "member", "record"})
 
 
 class SoapFault(Exception):
-    """A SOAP 1.1 fault to answer with; ``code`` is ``Client`` or ``Server``."""
+    """A SOAP 1.1 fault to answer with; ``code`` is ``Client``, ``Server`` or ``VersionMismatch``."""
 
     def __init__(self, code: str, string: str, detail: etree._Element | None = None) -> None:
         super().__init__(string)
@@ -76,6 +77,9 @@ def parse_xml(data: bytes, *, limit: int = MAX_REQUEST_BYTES) -> etree._Element:
 
 def parse_request(data: bytes, *, limit: int = MAX_REQUEST_BYTES) -> SoapRequest:
     root = parse_xml(data, limit=limit)
+    problem = soap_version_problem(root)
+    if problem is not None:
+        raise version_mismatch(str(problem))
     if root.tag != f"{{{SOAP_ENV}}}Envelope":
         raise SoapFault("Client", "not a SOAP 1.1 envelope")
     body = root.find(f"{{{SOAP_ENV}}}Body")
@@ -87,18 +91,29 @@ def parse_request(data: bytes, *, limit: int = MAX_REQUEST_BYTES) -> SoapRequest
     header: dict[str, str] = {}
     if header_element is not None:
         header = {etree.QName(child).localname: (child.text or "").strip() for child in header_element}
-    # The digest covers the canonical Body only: a retry carries a new timestamp in its header
-    # but must still be recognised as the same request.
-    digest = hashlib.sha256(etree.tostring(body, method="c14n", exclusive=True)).hexdigest()
     return SoapRequest(
         header=header,
         header_element=header_element,
         body=payload,
         namespace=qname.namespace or "",
         operation=qname.localname,
-        digest=digest,
+        digest=payload_digest(payload),
         values=to_dict(payload),
     )
+
+
+def payload_digest(payload: etree._Element) -> str:
+    """What makes two requests "the same request" for a receiver's journal: SHA-256 of the canonical
+    (exc-c14n) operation element, the requestHash of the request (:func:`certs.xmlsig.request_hash`).
+    A retry carries a new header timestamp, and when signed a new wsu:Id on the Body and a new
+    wsu:Timestamp, but the same operation element."""
+    return hashlib.sha256(etree.tostring(payload, method="c14n", exclusive=True)).hexdigest()
+
+
+def version_mismatch(problem: str) -> SoapFault:
+    """The SOAP 1.1 answer to an envelope of another version (SOAP 1.1 §4.4.1, and SOAP 1.2 Part 1
+    Appendix A: a SOAP 1.1 node answers a SOAP 1.2 message with a SOAP 1.1 VersionMismatch fault)."""
+    return SoapFault("VersionMismatch", f"request refused (version-mismatch): {problem}")
 
 
 def to_dict(element: etree._Element) -> dict[str, Any]:

@@ -80,8 +80,14 @@ def add_working_days(date_iso: str, n: int) -> str:
     return day.isoformat()
 
 
+def callback_wait(_what: str) -> str:
+    """Baseline: the decision callback is awaited one calendar day before asking (the host: working days)."""
+    return "P1D"
+
+
 EXPRESSION_GLOBALS = {
     "age_on": age_on,
+    "callback_wait": callback_wait,
     "today": today,
     "add_working_days": add_working_days,
     "upcoming": upcoming,

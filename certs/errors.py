@@ -11,12 +11,15 @@
         ├── SigningError                  an envelope cannot be signed (no Body, no ExchangeHeader)
         ├── XmlRefused                    input refused before any signature check: not XML, a DOCTYPE,
         │   │                             entities, not a SOAP envelope
+        │   ├── SoapVersionMismatch       an Envelope of another SOAP version (1.2): answered with a
+        │   │                             SOAP 1.1 VersionMismatch fault (SOAP 1.1 §4.4.1)
         │   └── MessageTooLarge           over the byte cap
         ├── SignatureInvalid              unsigned, a digest or signature mismatch, a required part not
         │                                 signed, a signature-wrapping layout, a forbidden algorithm
         ├── UntrustedCertificate          not issued by a trusted CA (or a chain that does not verify)
         │   └── CertificateRoleError      a trusted certificate used outside its role (TLS cert signing)
         ├── RevokedCertificate            listed in the CA's revocation list (crl.pem)
+        ├── StaleRevocationList           the CA's revocation list is past its next update: refresh it
         └── ExpiredCertificate            outside its validity period at the time of the check
 
 Each names the certificate's subject and serial where there is one, so an integrator reading a
@@ -50,6 +53,10 @@ class XmlRefused(CertificateError):
     code = "xml-refused"
 
 
+class SoapVersionMismatch(XmlRefused):
+    code = "version-mismatch"
+
+
 class MessageTooLarge(XmlRefused):
     code = "message-too-large"
 
@@ -68,6 +75,10 @@ class CertificateRoleError(UntrustedCertificate):
 
 class RevokedCertificate(CertificateError):
     code = "certificate-revoked"
+
+
+class StaleRevocationList(CertificateError):
+    code = "crl-stale"
 
 
 class ExpiredCertificate(CertificateError):

@@ -66,6 +66,7 @@ __all__ = [
     "load_private_key",
     "load_signing_identity",
     "passphrase_of",
+    "refresh_crl",
     "revoke",
     "rotate_signing",
 ]
@@ -77,6 +78,8 @@ CA_KEY = "ca.key.pem"
 CA_CERT = "ca.cert.pem"
 TRUSTED = "trusted.pem"
 CRL = "crl.pem"
+CRLS = "crls"  # the revocation lists of partner CAs (huiju certs crl --import)
+PARTNERS = "partners.json"  # partner CAs and certificates uploaded (see certs.partners)
 INDEX = "index.json"
 CRL_DAYS = 30
 
@@ -289,6 +292,59 @@ def revoke(
     _write_crl(folder, ca_key, ca_cert, [e for e in entries if e.status == "revoked"])
     _save_index(folder, entries)
     return revoked
+
+
+def refresh_crl(folder: Path, *, days: int = CRL_DAYS, passphrase: bytes | None = None) -> CrlStatus:
+    """Sign the CA's revocation list anew (same entries, this update now, next update in ``days``).
+
+    Run it before the list's next update (``huiju certs crl``, e.g. daily from cron): a list past
+    its next update is refused by every check, so that nothing is trusted on stale information.
+    The sandbox and the workers read the new list at their next check, without a restart.
+    """
+    folder = Path(folder)
+    if not 1 <= days <= 366:
+        raise CertificateStoreError(_("a revocation list is valid for 1 to 366 days, not {days}", days=days))
+    ca_key, ca_cert = _load_ca(folder, passphrase)
+    entries = _load_index(folder)
+    revocation = revocation_list(
+        ca_key, ca_cert,
+        [(e.serial, e.revoked_at or datetime.now(UTC), e.revocation_reason) for e in entries if e.status == "revoked"],
+        days=days,
+    )  # fmt: skip
+    _write_public(folder / CRL, revocation.public_bytes(serialization.Encoding.PEM))
+    return crl_status(folder)[0]
+
+
+@dataclass(frozen=True)
+class CrlStatus:
+    """One revocation list the trust store reads: whose, how fresh, how many entries."""
+
+    file: str
+    issuer: str
+    this_update: datetime
+    next_update: datetime | None
+    revoked: int
+
+    def stale(self, now: datetime | None = None) -> bool:
+        return self.next_update is not None and self.next_update < (now or datetime.now(UTC))
+
+
+def crl_status(folder: Path) -> list[CrlStatus]:
+    """The CA's list first, then the partner CAs' (``crls/``)."""
+    folder = Path(folder)
+    files = [folder / CRL] if (folder / CRL).exists() else []
+    files += sorted((folder / CRLS).glob("*.pem")) if (folder / CRLS).is_dir() else []
+    found = []
+    for path in files:
+        try:
+            crl = x509.load_pem_x509_crl(path.read_bytes())
+        except ValueError as exc:
+            raise CertificateStoreError(
+                _("the revocation list {file} is damaged: {error}", file=str(path), error=str(exc))
+            ) from exc
+        found.append(CrlStatus(str(path.relative_to(folder)), crl.issuer.rfc4514_string(), crl.last_update_utc,
+                               crl.next_update_utc, len(list(crl))))  # fmt: skip
+    return found
 
 
 def active_certificate(folder: Path, member: str, role: Role) -> CertInfo:

@@ -9,6 +9,7 @@ for the role.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,52 +24,90 @@ from certs.errors import (
     CertificateStoreError,
     ExpiredCertificate,
     RevokedCertificate,
+    StaleRevocationList,
     UntrustedCertificate,
 )
-from certs.store import CRL, TRUSTED, Role
+from certs.store import CRL, CRLS, TRUSTED, Role
 from huiju.i18n import _
 
 _TLS_USAGES = {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
 
 
 @dataclass(frozen=True)
-class TrustStore:
-    """Trusted CA certificates (``trusted.pem``) and their revocation lists (``crl.pem``), in memory."""
-
+class _Loaded:
     ca_file: Path
     ca_certificates: tuple[x509.Certificate, ...]
     crls: tuple[x509.CertificateRevocationList, ...]
 
+
+def _read_crl(path: Path, cas: tuple[x509.Certificate, ...]) -> x509.CertificateRevocationList:
+    try:
+        crl = x509.load_pem_x509_crl(path.read_bytes())
+    except ValueError as exc:
+        raise CertificateStoreError(
+            _("the revocation list {file} is damaged: {error}", file=str(path), error=str(exc))
+        ) from exc
+    if not any(_crl_signed_by(crl, ca) for ca in cas):
+        raise CertificateStoreError(_("the revocation list {file} is not signed by a trusted CA", file=str(path)))
+    return crl
+
+
+def _load(folder: Path) -> _Loaded:
+    ca_file = folder / TRUSTED
+    try:
+        cas = tuple(x509.load_pem_x509_certificates(ca_file.read_bytes()))
+    except FileNotFoundError as exc:
+        raise CertificateStoreError(_("no trusted CA file {file}; run huiju certs init", file=str(ca_file))) from exc
+    except ValueError as exc:
+        raise CertificateStoreError(
+            _("the trusted CA file {file} is damaged: {error}", file=str(ca_file), error=str(exc))
+        ) from exc
+    # Our CA's list, and the lists of partner CAs imported with `huiju certs crl --import`.
+    files = [folder / CRL] if (folder / CRL).exists() else []
+    files += sorted((folder / CRLS).glob("*.pem")) if (folder / CRLS).is_dir() else []
+    return _Loaded(ca_file, cas, tuple(_read_crl(path, cas) for path in files))
+
+
+class TrustStore:
+    """Trusted CA certificates (``trusted.pem``) and their revocation lists (``crl.pem`` and the
+    partner CAs' lists in ``crls/``), in memory.
+
+    :meth:`load` reads them once; :meth:`watching` gives a store that reads them again whenever one
+    of those files changes, so that a long-running process (the sandbox, a worker) picks up a new
+    revocation list or a partner's CA without a restart.
+    """
+
+    def __init__(
+        self, ca_file: Path, ca_certificates: tuple[x509.Certificate, ...],
+        crls: tuple[x509.CertificateRevocationList, ...],
+    ) -> None:  # fmt: skip
+        self._loaded = _Loaded(Path(ca_file), tuple(ca_certificates), tuple(crls))
+
+    def _current(self) -> _Loaded:
+        return self._loaded
+
+    @property
+    def ca_file(self) -> Path:
+        return self._current().ca_file
+
+    @property
+    def ca_certificates(self) -> tuple[x509.Certificate, ...]:
+        return self._current().ca_certificates
+
+    @property
+    def crls(self) -> tuple[x509.CertificateRevocationList, ...]:
+        return self._current().crls
+
     @classmethod
     def load(cls, folder: Path) -> TrustStore:
-        """Read the folder's trusted CAs and CRL; a CRL not signed by a trusted CA is refused."""
-        folder = Path(folder)
-        ca_file = folder / TRUSTED
-        try:
-            cas = tuple(x509.load_pem_x509_certificates(ca_file.read_bytes()))
-        except FileNotFoundError as exc:
-            raise CertificateStoreError(
-                _("no trusted CA file {file}; run huiju certs init", file=str(ca_file))
-            ) from exc
-        except ValueError as exc:
-            raise CertificateStoreError(
-                _("the trusted CA file {file} is damaged: {error}", file=str(ca_file), error=str(exc))
-            ) from exc
-        crls: list[x509.CertificateRevocationList] = []
-        crl_file = folder / CRL
-        if crl_file.exists():
-            try:
-                crl = x509.load_pem_x509_crl(crl_file.read_bytes())
-            except ValueError as exc:
-                raise CertificateStoreError(
-                    _("the revocation list {file} is damaged: {error}", file=str(crl_file), error=str(exc))
-                ) from exc
-            if not any(_crl_signed_by(crl, ca) for ca in cas):
-                raise CertificateStoreError(
-                    _("the revocation list {file} is not signed by a trusted CA", file=str(crl_file))
-                )
-            crls.append(crl)
-        return cls(ca_file=ca_file, ca_certificates=cas, crls=tuple(crls))
+        """Read the folder's trusted CAs and CRLs; a CRL not signed by a trusted CA is refused."""
+        loaded = _load(Path(folder))
+        return cls(loaded.ca_file, loaded.ca_certificates, loaded.crls)
+
+    @classmethod
+    def watching(cls, folder: Path) -> TrustStore:
+        """A store that reloads itself when ``trusted.pem``, ``crl.pem`` or ``crls/`` change on disk."""
+        return _WatchedTrustStore(Path(folder))
 
     @property
     def ca_pem_file(self) -> str:
@@ -98,14 +137,21 @@ class TrustStore:
         moment = at or datetime.now(UTC)
         ca = self.issuer_of(cert)
         _check_validity(ca, moment)
-        self._check_not_revoked(cert, ca)
+        self._check_not_revoked(cert, ca, moment)
         _check_validity(cert, moment)
         _check_role(cert, role)
 
-    def _check_not_revoked(self, cert: x509.Certificate, ca: x509.Certificate) -> None:
+    def _check_not_revoked(self, cert: x509.Certificate, ca: x509.Certificate, moment: datetime) -> None:
         for crl in self.crls:
             if not _crl_signed_by(crl, ca):
                 continue
+            # A list past its next update may miss revocations made since (RFC 5280 section 5.1.2.5):
+            # refuse rather than trust a certificate on stale information.
+            if crl.next_update_utc is not None and crl.next_update_utc < moment:
+                raise StaleRevocationList(
+                    _("the revocation list of {issuer} was due for renewal on {date}; refresh it (huiju certs crl)",
+                      issuer=ca.subject.rfc4514_string(), date=crl.next_update_utc.isoformat())
+                )  # fmt: skip
             entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
             if entry is None:
                 continue
@@ -199,3 +245,38 @@ def member_of(cert: x509.Certificate) -> str | None:
     """
     names = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
     return str(names[0].value) if names else None
+
+
+class _WatchedTrustStore(TrustStore):
+    """A :class:`TrustStore` that checks the files' modification times on every use (a few stat
+    calls) and reads them again when they changed; a damaged file keeps the last good state out of
+    use (every check fails) until it is mended."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._lock = threading.Lock()
+        self._stamp: tuple[float, ...] | None = None
+        loaded = _load(folder)
+        super().__init__(loaded.ca_file, loaded.ca_certificates, loaded.crls)
+        self._stamp = self._files_stamp()
+
+    def _files_stamp(self) -> tuple[float, ...]:
+        paths = [self._folder / TRUSTED, self._folder / CRL, self._folder / CRLS]
+        if (self._folder / CRLS).is_dir():
+            paths += sorted((self._folder / CRLS).glob("*.pem"))
+        return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in paths)
+
+    def _current(self) -> _Loaded:
+        stamp = self._files_stamp()
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    self._loaded = _load(self._folder)
+                    self._stamp = stamp
+        return self._loaded
+
+
+def astuple_loaded(
+    loaded: _Loaded,
+) -> tuple[Path, tuple[x509.Certificate, ...], tuple[x509.CertificateRevocationList, ...]]:
+    return loaded.ca_file, loaded.ca_certificates, loaded.crls

@@ -109,7 +109,8 @@ def send(
         keys: dict[str, Any] = {}
         if security is not None:
             current = security()
-            keys = {"signer": current.signer, "trust": current.trust, "tls": current.tls, "exchange_record": exchanged}
+            tls = current.client_tls(claimed.settings.client_certificate)
+            keys = {"signer": current.signer, "trust": current.trust, "tls": tls, "exchange_record": exchanged}
         return caller(
             claimed.operation, claimed.params, settings=claimed.settings, message_id=claimed.message_id,
             user_id=claimed.user_id, case_number=claimed.case_number, **keys,

@@ -32,8 +32,10 @@ def call_now(
     security: Callable[[], ExchangeSecurity] | None,
     case_number: str | None = None,
     caller: Caller = adapter_client.call,
+    message_id: str | None = None,
 ) -> dict[str, Any]:
-    """Call ``operation`` once, now, and return its reply; every exchange is logged.
+    """Call ``operation`` once, now, and return its reply; every exchange is logged (under
+    ``message_id`` when given, a new one otherwise).
 
     Raises what the adapter raises (InputError before sending, Transient/PermanentAdapterError).
     """
@@ -41,7 +43,7 @@ def call_now(
     with db.sessions() as session:
         settings = get_config(session, spec.system).snapshot()
     claimed = Claimed(
-        message_id=str(uuid.uuid4()), operation=operation, params=dict(params), user_id=user_id,
+        message_id=message_id or str(uuid.uuid4()), operation=operation, params=dict(params), user_id=user_id,
         case_number=case_number, attempt=1, settings=settings,
     )  # fmt: skip
     exchanged: list[Exchanged] = []

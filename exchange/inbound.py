@@ -12,10 +12,11 @@ certificate; Body and exchange header both signed; timestamp within the allowed 
   must accept it.
 
 The id, the log entry and the handler's work commit in one transaction; a refusal rolls all of it
-back and leaves only a log entry of the refusal (with the received envelope, capped), so a call
-that came too early can be sent again later with the same id. Answers and faults are signed and
-carry the requestHash of the call they answer. The module knows no web framework: bytes in,
-status and bytes out.
+back and leaves only a log entry of the refusal (with the received envelope, capped). A call that
+comes before Huiju can use it (it overtook the reply of the request it answers) is not refused: the
+handler keeps it (:mod:`exchange.correlation`) and it is answered as accepted, so that the sender
+stops retrying. Answers and faults are signed and carry the requestHash of the call they answer.
+The module knows no web framework: bytes in, status and bytes out.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from adapters.contracts import served_wsdl
 from adapters.receiver import ReceiverSecurity, Refused, claimed_message_id, signed_reply, verified_request
 from adapters.soapserver import SoapFault, SoapRequest, element, fault_envelope
 from exchange.log import Direction, Kind, Outcome, SignatureStatus
@@ -87,8 +88,9 @@ class InboundEndpoint:
         now = datetime.now(UTC)
         try:
             request = verified_request(data, security, limit=self.max_bytes, now=now)
-        except Refused as refused:
-            return self._refuse(security, data, refused.code, refused.reason, refused.message_id, None)
+        except Refused as refused:  # a SOAP 1.2 envelope too: a SOAP 1.1 VersionMismatch fault
+            return self._refuse(security, data, refused.code, refused.reason, refused.message_id, None,
+                                fault_code=refused.fault_code)  # fmt: skip
         call = InboundCall(
             operation=request.operation,
             client=request.header.get("client", ""),
@@ -178,9 +180,6 @@ class _Replay(Exception):
 
 
 def wsdl_text(address: str) -> str:
-    """The inbound contract, its soap:address pointed at where it is served."""
-    root = etree.parse(str(WSDL_FILE)).getroot()  # noqa: S320 - our own file
-    for node in root.iter("{http://schemas.xmlsoap.org/wsdl/soap/}address"):
-        node.set("location", address)
-    text: bytes = etree.tostring(root, xml_declaration=True, encoding="utf-8")
-    return text.decode()
+    """The inbound contract, its soap:address pointed at where it is served, self-contained (the
+    exchange header's schema inlined), so that any SOAP stack loads it from that one URL."""
+    return served_wsdl(WSDL_FILE, address).decode()

@@ -345,6 +345,7 @@ def query(
     system: str | None = None,
     direction: Direction | str | None = None,
     outcome: Outcome | str | None = None,
+    operation: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 100,
@@ -368,6 +369,8 @@ def query(
         stmt = stmt.where(MessageLogEntry.case_number == case_number)
     if system is not None:
         stmt = stmt.where(MessageLogEntry.system == system)
+    if operation is not None:
+        stmt = stmt.where(MessageLogEntry.operation == operation)
     if direction is not None:
         stmt = stmt.where(MessageLogEntry.direction == _direction(direction))
     if outcome is not None:

@@ -20,6 +20,7 @@ reads them from the table) and caches one sorted array of working days per year,
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -298,3 +299,43 @@ class WorkingCalendar:
             )
         unknown = tuple(y for y in range(start.year, due.year + 1) if not self.known_year(y))
         return Deadline(due=due, provisional=bool(unknown), unknown_years=unknown)
+
+
+# -- waits for a partner (回调等候): days are working days, the time part is elapsed time -------------
+
+_WAIT = re.compile(r"P(?:(?P<days>\d+)D)?(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?")
+
+
+@dataclass(frozen=True)
+class Wait:
+    """How long to wait for a partner before asking: ``P1D`` is one working day, ``PT30M`` half an
+    hour of elapsed time, ``P1DT2H`` a working day and two hours (an ISO 8601 duration, days read as
+    Chinese working days, as the time limits of government service are counted)."""
+
+    working_days: int
+    elapsed: timedelta
+
+    @classmethod
+    def parse(cls, text: str) -> Wait:
+        match = _WAIT.fullmatch(text.strip().upper())
+        if match is None or text.strip().upper() in ("P", "PT"):
+            raise InputError(_("not a wait such as P1D or PT30M: {value}", value=repr(text)))
+        parts = {name: int(value) for name, value in match.groupdict().items() if value is not None}
+        wait = cls(
+            parts.get("days", 0),
+            timedelta(hours=parts.get("hours", 0), minutes=parts.get("minutes", 0), seconds=parts.get("seconds", 0)),
+        )
+        if wait.working_days == 0 and wait.elapsed <= timedelta(0):
+            raise InputError(_("a wait must be longer than nothing: {value}", value=repr(text)))
+        return wait
+
+    def after(self, start: datetime, calendar: WorkingCalendar) -> datetime:
+        """When the wait that starts at ``start`` (offset-aware) ends: the same time of day, so many
+        working days later (in China), plus the elapsed part."""
+        if start.tzinfo is None:
+            raise InputError(_("a wait starts at a time with a time zone"))
+        moment = start.astimezone(CHINA)
+        if self.working_days:
+            day = calendar.add_working_days(moment.date(), self.working_days)
+            moment = datetime.combine(day, moment.timetz())
+        return moment + self.elapsed

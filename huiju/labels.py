@@ -109,6 +109,7 @@ TIMELINE: dict[str, Message] = {
     "withdrawn": _("withdrawn"),
     "rated": _("rated"),
     "deadline_recomputed": _("deadline_recomputed"),
+    "callback_held": _("callback_held"),
 }
 
 #: Account roles (:class:`huiju.models.Role`).

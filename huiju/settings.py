@@ -22,7 +22,35 @@ HUIJU_EXCHANGE_SIGNING      sign requests and verify replies (off only for a pla
                             sandbox in development)
 HUIJU_UPLOAD_MAX_BYTES      largest file a resident may upload (a material, a photo)    ``10485760`` (10 MB)
 HUIJU_UPLOADS_FOLDER        where uploaded files are kept (outside any web root)        ``<instance>/uploads``
+HUIJU_UPLOAD_MAX_PIXELS     largest picture accepted, in pixels (decompression bombs)   ``50000000``
+HUIJU_SESSION_IDLE_MINUTES  a web session ends after this long without a request        ``30``
+HUIJU_SESSION_MAX_HOURS     and this long after sign-in, however active                 ``12``
+HUIJU_RATELIMIT_STORAGE     where request and sign-in counters live: ``memory://`` for  the Redis broker if
+                            one web process, ``redis://...`` shared by several         any, else ``memory://``
+HUIJU_SIGNIN_ADDRESS_LIMIT  failed sign-ins one client address may make                 ``50 per 15 minutes``
+HUIJU_SIGNIN_SLOWDOWN_AFTER failed sign-ins of one account before each next attempt     ``5``
+                            waits (1 s, doubling, within the 15 minutes)
+HUIJU_SIGNIN_MAX_DELAY      the longest such wait, in seconds                           ``60``
+HUIJU_EXCHANGE_RATE_LIMIT   calls to ``/exchange/soap`` per client address              ``600 per minute``
+HUIJU_INBOUND_HOST/PORT     where ``huiju serve`` listens for the systems' callbacks    127.0.0.1:8702
+                            over mutual TLS (secure mode)
+HUIJU_INBOUND_MTLS          callbacks only over TLS with a client certificate of a      secure mode, outside
+                            trusted member                                              ``test``
+HUIJU_ADAPTER_ENDPOINTS     first endpoint of each system, as JSON (``{"sms":           the sandbox (none in
+                            "https://..."}``); after that the database's, edited in     production)
+                            the console or with ``huiju adapters set``
+HUIJU_DECISION_QUERY_AFTER  how long a reported case waits for the extranet's decision  ``P1D`` (one working
+                            callback before Huiju asks (QueryCase); ISO 8601, days      day)
+                            are working days, e.g. ``PT10M``
+HUIJU_DELIVERY_QUERY_AFTER  how long after the SMS platform accepted an SMS Huiju       ``PT10M``
+                            waits for its delivery report before asking (QueryDelivery)
+HUIJU_SANDBOX_DATA          where ``huiju sandbox`` keeps its journal, stored records   ``<instance>/sandbox``
+                            and the callbacks it still owes (they survive a restart)
 ==========================  ==========================================================  =====================
+
+Secure mode is ``HUIJU_EXCHANGE_SIGNING`` (the default): messages signed, HTTPS with client
+certificates to the systems, callbacks accepted over mutual TLS only, http:// endpoints refused.
+In production the secret key must be set and at least 32 bytes long, and cookies are ``Secure``.
 """
 
 from __future__ import annotations
@@ -31,13 +59,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from huiju.errors import ConfigurationError
+from huiju.calendar import Wait
+from huiju.errors import ConfigurationError, InputError
 from huiju.i18n import _
 
 _DEV_SECRET = "huiju-development-only-secret"  # noqa: S105 - refused in production below
+#: Shortest secret key accepted in production: 256 bits, the key size of HMAC-SHA256 (RFC 2104).
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -60,12 +91,78 @@ class Settings(BaseSettings):
     exchange_signing: bool = True
     upload_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     uploads_folder: Path | None = None
+    upload_max_pixels: int = Field(default=50_000_000, gt=0)
+    session_idle_minutes: float = Field(default=30, gt=0)
+    session_max_hours: float = Field(default=12, gt=0)
+    ratelimit_storage: str = ""
+    signin_address_limit: str = "50 per 15 minutes"
+    signin_slowdown_after: int = Field(default=5, ge=1)
+    signin_max_delay: float = Field(default=60, gt=0)
+    exchange_rate_limit: str = "600 per minute"
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = 8702
+    inbound_mtls: bool | None = None
+    adapter_endpoints: dict[str, str] = Field(default_factory=dict)
+    decision_query_after: str = "P1D"
+    delivery_query_after: str = "PT10M"
+    sandbox_data: Path | None = None
+
+    @field_validator("decision_query_after", "delivery_query_after")
+    @classmethod
+    def _check_wait(cls, value: str) -> str:
+        try:
+            Wait.parse(value)
+        except InputError as exc:
+            raise ValueError(exc.message) from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.env == "production" and self.secret_key == _DEV_SECRET:
             raise ConfigurationError(_("HUIJU_SECRET_KEY must be set when HUIJU_ENV=production"))
+        if self.env == "production" and len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            raise ConfigurationError(
+                _("HUIJU_SECRET_KEY must be at least {n} bytes long in production (e.g. from "
+                  "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)", n=MIN_SECRET_BYTES)
+            )  # fmt: skip
+        if self.resolved_ratelimit_storage.split(":", 1)[0] not in ("memory", "redis", "rediss", "redis+sentinel"):
+            raise ConfigurationError(
+                _("HUIJU_RATELIMIT_STORAGE must be memory:// or redis://..., not {uri}", uri=self.ratelimit_storage)
+            )
         return self
+
+    @property
+    def resolved_ratelimit_storage(self) -> str:
+        """Counters shared by every web process when scaled out: the Redis broker unless said otherwise;
+        in the one embedded web process, in memory."""
+        if self.ratelimit_storage:
+            return self.ratelimit_storage
+        return self.broker_url if self.broker_url.startswith(("redis://", "rediss://")) else "memory://"
+
+    @property
+    def secure_mode(self) -> bool:
+        """Signed messages, mutual TLS, https:// endpoints only (``HUIJU_EXCHANGE_SIGNING``)."""
+        return self.exchange_signing
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def resolved_inbound_mtls(self) -> bool:
+        """Whether callbacks must arrive over mutual TLS: in secure mode, except in test runs that
+        post to the endpoint in-process (unless HUIJU_INBOUND_MTLS says otherwise)."""
+        if self.inbound_mtls is not None:
+            return self.inbound_mtls
+        return self.secure_mode and self.env != "test"
+
+    @property
+    def inbound_url(self) -> str:
+        """Where the systems send their callbacks (https:// in secure mode)."""
+        scheme = "https" if self.resolved_inbound_mtls else "http"
+        port = self.inbound_port if self.resolved_inbound_mtls else self.web_port
+        host = self.inbound_host if self.resolved_inbound_mtls else self.web_host
+        return f"{scheme}://{host}:{port}/exchange/soap"
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -87,6 +184,10 @@ class Settings(BaseSettings):
     @property
     def resolved_uploads_folder(self) -> Path:
         return (self.uploads_folder or self.instance_path / "uploads").resolve()
+
+    @property
+    def resolved_sandbox_data(self) -> Path:
+        return (self.sandbox_data or self.instance_path / "sandbox").resolve()
 
     @property
     def sandbox_url(self) -> str:

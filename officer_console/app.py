@@ -15,9 +15,17 @@ from werkzeug.exceptions import HTTPException
 
 from huiju.errors import HuijuError, NotFoundError, PermissionDenied
 from huiju.runtime import Runtime
+from huiju.services import audit
 from huiju.web.problems import http_status
 from huiju.web.runtime import EXTENSION_KEY
-from officer_console.security import FAB_ROLES, PUBLIC_ROLE, ConsoleSecurityManager, home_url, locale
+from officer_console.security import (
+    FAB_ROLES,
+    PUBLIC_ROLE,
+    ConsoleSecurityManager,
+    configure_security,
+    home_url,
+    locale,
+)
 
 HERE = Path(__file__).parent
 
@@ -53,17 +61,14 @@ def build(runtime: Runtime, test_config: dict[str, Any] | None, *, url_prefix: s
         BABEL_DEFAULT_LOCALE="zh",
         LANGUAGES={"zh": {"flag": "cn", "name": "中文"}, "en": {"flag": "gb", "name": "English"}},
         BABEL_TRANSLATION_DIRECTORIES=str(HERE / "translations"),
-        SESSION_COOKIE_NAME="huiju_console",
-        SESSION_COOKIE_PATH=url_prefix or "/",
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=runtime.settings.env == "production",
         WTF_CSRF_TIME_LIMIT=None,
     )
     if test_config:
         app.config.from_mapping(test_config)
     app.extensions[EXTENSION_KEY] = runtime
+    configure_security(app, runtime, url_prefix)  # sessions on the server, throttle, headers
     CSRFProtect(app)
+    app.before_request(lambda: audit.set_origin("console", request.remote_addr))
     db = SQLA()
     with app.app_context():
         db.init_app(app)
@@ -82,6 +87,9 @@ def _add_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_link("Incidents", label=_l("Incidents"), href="CaseView.incidents", icon="fa-bolt")
     appbuilder.add_view(DashboardView, "Dashboard", label=_l("Dashboard"), icon="fa-chart-bar")
     appbuilder.add_view(CalendarView, "Calendar", label=_l("Calendar"), icon="fa-calendar")
+    from officer_console.admin import register as register_admin
+
+    register_admin(appbuilder)  # administration, integration, the account's password, the guides
     _add_o2o_views(appbuilder)
 
 

@@ -9,31 +9,35 @@ permissions) are switched off: accounts are kept where the API, the CLI and the 
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import abort, current_app, g, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from huiju.errors import PermissionDenied
 from huiju.i18n import normalize
 from huiju.models import Role, User
+from huiju.runtime import Runtime
 from huiju.services.actors import Actor, actor_for, authenticate
+from huiju.web import headers
 from huiju.web.runtime import runtime
+from huiju.web.sessions import ServerSessionInterface, cookie_settings, end_session, regenerate_session
+from huiju.web.throttle import TooManyAttempts, init_throttle, throttle_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC_ROLE = "Public"
+SESSION_COOKIE = "huiju_console"
 
 #: What each Huiju role may open, as FAB built-in roles: (view name regex, permission regex).
 #: The service layer scopes every row again; this only decides which pages a role gets.
@@ -43,20 +47,34 @@ _OFFICER = [
 ]
 _COMMUNITY_OFFICER = [*_OFFICER, ["^FamilyView$", "^can_"], ["^Family consent$", "^menu_access$"]]
 _OVERSEER = [["^CaseView$", "^can_(read|retry|incidents)$"], ["^Incidents$", "^menu_access$"]]
+#: Every signed-in account: its own password, and the guides.
+_EVERYONE = [["^(AccountView|HelpView)$", "^can_"], ["^(Help|Guides)$", "^menu_access$"]]
+#: Administration (管理) is the administrator's; integration (接口) the integrator's.
+_ADMINISTRATION = [
+    ["^(UsersView|RosterView|AuditView)$", "^can_"],
+    ["^(Administration|Users|Roster import|Audit trail)$", "^menu_access$"],
+]
+_INTEGRATION = [
+    ["^(AdaptersView|MessageLogView|CertificatesView)$", "^can_"],
+    ["^(Integration|Adapters|Message log|Certificates)$", "^menu_access$"],
+]
 FAB_ROLES: dict[str, list[list[str]]] = {
-    Role.COMMUNITY_OFFICER.value: _COMMUNITY_OFFICER,
-    Role.STREET_REVIEWER.value: _OFFICER,
+    Role.COMMUNITY_OFFICER.value: [*_COMMUNITY_OFFICER, *_EVERYONE],
+    Role.STREET_REVIEWER.value: [*_OFFICER, *_EVERYONE],
     Role.ADMINISTRATOR.value: [
         *_OVERSEER,
         ["^(DashboardView|CalendarView)$", "^can_"],
         ["^(Dashboard|Calendar)$", "^menu_access$"],
+        *_ADMINISTRATION,
+        *_EVERYONE,
     ],
-    Role.INTEGRATOR.value: _OVERSEER,
+    Role.INTEGRATOR.value: [*_OVERSEER, *_INTEGRATION, *_EVERYONE],
     # Community services (O2O): the provider's staff and the platform operator.
-    Role.PROVIDER.value: [["^ProviderView$", "^can_"], ["^Provider (orders|services)$", "^menu_access$"]],
+    Role.PROVIDER.value: [["^ProviderView$", "^can_"], ["^Provider (orders|services)$", "^menu_access$"], *_EVERYONE],
     Role.OPERATOR.value: [
         ["^OperatorView$", "^can_"],
         ["^Operator (orders|providers|complaints|settlements)$", "^menu_access$"],
+        *_EVERYONE,
     ],
     PUBLIC_ROLE: [],
 }
@@ -77,6 +95,8 @@ class ConsoleUser:
     display_name: str
     actor: Actor
     roles: list[ConsoleRole] = field(default_factory=list)
+    #: After a reset by an administrator: every page sends the user to choose a new password first.
+    must_change_password: bool = False
     groups: list[Any] = field(default_factory=list)
     is_active: bool = True
     is_authenticated: bool = True
@@ -90,7 +110,10 @@ class ConsoleUser:
 
 
 def _console_user(user: User) -> ConsoleUser:
-    return ConsoleUser(user.id, user.username, user.display_name, actor_for(user), [ConsoleRole(user.role.value)])
+    return ConsoleUser(
+        user.id, user.username, user.display_name, actor_for(user), [ConsoleRole(user.role.value)],
+        must_change_password=user.must_change_password,
+    )  # fmt: skip
 
 
 class ConsoleSecurityManager(SecurityManager):  # type: ignore[misc]
@@ -118,6 +141,10 @@ class ConsoleSecurityManager(SecurityManager):  # type: ignore[misc]
             if user.role is Role.RESIDENT:
                 return None  # residents use the portal
             return _console_user(user)
+
+    def create_limiter(self, app: Flask) -> Limiter:
+        """The web process's one limiter (bound by :func:`configure_security`), not a second one."""
+        return throttle_of(app).limiter
 
     def get_public_role(self) -> ConsoleRole:
         return ConsoleRole(PUBLIC_ROLE)
@@ -156,6 +183,8 @@ def requires(permission: str) -> Callable[[F], F]:
         def wrapper(self: BaseView, *args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return redirect(url_for("AuthView.login", next=request.full_path))
+            if getattr(current_user, "must_change_password", False):
+                return redirect(url_for("AccountView.password"))
             if not self.appbuilder.sm.has_access(permission, self.class_permission_name):
                 abort(403)
             return view(self, *args, **kwargs)
@@ -174,44 +203,38 @@ def home_url(actor: Actor) -> str:
         return str(url_for("OperatorView.index"))
     if actor.role is Role.ADMINISTRATOR:
         return str(url_for("DashboardView.index"))
+    if actor.role is Role.INTEGRATOR:
+        return str(url_for("AdaptersView.index"))
     return str(url_for("CaseView.incidents"))
 
 
-class SignInGuard:
-    """Failed sign-ins counted per account and per client address in a moving window: past the limit,
-    that account (or, past five times the limit, that address: an office shares one behind its NAT)
-    is refused until the window moves on (in this process)."""
+def configure_security(app: Flask, runtime: Runtime, url_prefix: str) -> None:
+    """Server-side sessions (cookie on the console's path), the shared sign-in throttle, and the
+    web process's security headers on every console response (its decision pages cannot be framed)."""
+    app.config.update(cookie_settings(runtime, SESSION_COOKIE, url_prefix or "/"))
+    app.session_interface = ServerSessionInterface("console", _signed_in_user)
+    init_throttle(app, runtime)
+    production = runtime.settings.production
+    static = app.static_url_path or "/assets"
 
-    def __init__(self, limit: int = 10, window_seconds: float = 900.0) -> None:
-        self.limit, self.window = limit, window_seconds
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    @app.before_request
+    def signed_in_user() -> None:
+        # Before CSRFProtect's check (registered after this): a refused form's error page draws the
+        # menu of the signed-in user, which reads g.user (else the error page itself failed: 500).
+        g.user = current_user
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
-
-    def blocked(self, account: str, address: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return len(self._recent(account, now)) >= self.limit or len(self._recent(address, now)) >= 5 * self.limit
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
+    @app.after_request
+    def console_headers(response: Response) -> Response:
+        cached = request.path.startswith((static + "/", "/static/"))
+        return headers.apply(response, headers.CONSOLE_CSP, production=production, cache=cached)
 
 
-def sign_in_guard() -> SignInGuard:
-    """The console app's guard (created with the app, sized by CONSOLE_SIGN_IN_LIMIT)."""
-    guard = current_app.extensions.get("huiju.sign_in_guard")
-    if guard is None:
-        guard = SignInGuard(int(current_app.config.get("CONSOLE_SIGN_IN_LIMIT", 10)))
-        current_app.extensions["huiju.sign_in_guard"] = guard
-    return cast(SignInGuard, guard)
+def _signed_in_user(data: Mapping[str, Any]) -> int | None:
+    """Flask-Login keeps the signed-in user's id in the session as ``_user_id``."""
+    try:
+        return int(data["_user_id"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class AuthView(BaseView):  # type: ignore[misc]
@@ -225,25 +248,34 @@ class AuthView(BaseView):  # type: ignore[misc]
         error = None
         if request.method == "POST":
             username = (request.form.get("username") or "").strip()
-            keys = (f"account:{username.lower()}", f"address:{request.remote_addr or 'unknown'}")
-            guard = sign_in_guard()
-            if guard.blocked(*keys):
-                error = _l("Too many failed sign-ins. Please wait 15 minutes and try again.")
-                return self.render_template("console/login.html", error=error), 429
+            account, address = username.lower(), get_remote_address() or "unknown"
+            throttle = throttle_of(current_app)
+            try:
+                throttle.check(account, address)
+            except TooManyAttempts as wait:
+                error = _l(
+                    "Too many failed sign-ins. Wait %(seconds)s seconds and try again.", seconds=wait.retry_after
+                )
+                page = self.render_template("console/login.html", error=error)
+                return page, 429, {"Retry-After": str(wait.retry_after)}
             user = self.appbuilder.sm.auth_user_db(username, request.form.get("password") or "")
-            if user is None:
-                guard.failed(*keys)
             if user is not None:
+                throttle.succeeded(account)
                 login_user(user, remember=False)
+                regenerate_session()  # a new session token at sign-in: no fixation
+                if user.must_change_password:
+                    return redirect(url_for("AccountView.password"))
                 target = request.args.get("next") or ""
                 # Only a path of this console: never an open redirect.
                 if target.startswith("/") and not target.startswith("//"):
                     return redirect(request.script_root + target)
                 return redirect(home_url(user.actor))
+            throttle.failed(account, address)
             error = _l("Wrong user name or password, or the account may not use the console.")
         return self.render_template("console/login.html", error=error), (401 if error else 200)
 
     @expose("/out", methods=["POST"])
     def logout(self) -> Any:
         logout_user()
+        end_session()  # every copy of this session's cookie stops working
         return redirect(url_for("AuthView.login"))

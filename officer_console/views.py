@@ -9,13 +9,14 @@ from typing import Any
 from flask import Response, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from huiju import forms
 from huiju.errors import NotFoundError
 from huiju.i18n import _
 from huiju.labels import label
-from huiju.models import CaseStatus
-from huiju.services import calendar_admin, casefile, dashboard, decisions, materials, worklist
+from huiju.models import Case, CaseStatus
+from huiju.services import audit, calendar_admin, casefile, dashboard, decisions, materials, worklist
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
 from huiju.web.downloads import attachment
@@ -116,6 +117,9 @@ class CaseView(BaseView):  # type: ignore[misc]
                 calendar_left=worklist.time_left_of(session, file.case),
                 form_fields=forms.readable(file.case.item.form_schema, file.case.form_data, lang),
             )  # fmt: skip
+            applicant = file.case.applicant_id
+        audit.record_read(runtime().db, actor, "case.read", target_kind="case", target=number, case_number=number,
+                          resident_id=applicant)  # fmt: skip
         return page
 
     @expose("/<number>/diagram.bpmn")
@@ -137,7 +141,10 @@ class CaseView(BaseView):  # type: ignore[misc]
             casefile.case_material(session, actor, number, material_id)
             store = materials.UploadStore.from_settings(rt.settings)
             found, data = materials.open_material(session, store, actor, material_id)
-            return attachment(found, data, view=request.args.get("view") == "1")
+            applicant = session.scalar(select(Case.applicant_id).where(Case.number == number))
+        audit.record_read(rt.db, actor, "material.read", target_kind="material", target=str(material_id),
+                          case_number=number, resident_id=applicant, detail=found.original_name)  # fmt: skip
+        return attachment(found, data, view=request.args.get("view") == "1")
 
     @expose("/<number>/tasks/<task_id>/decide", methods=["POST"])
     @requires("can_decide")

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import g, redirect, request, session, url_for
 
+from huiju.web.sessions import regenerate_session
 from portal.i18n import LANG_KEY
 from portal.services import Account
 
@@ -40,6 +41,8 @@ def resident_required(view: F) -> F:
             if request.method != "GET":
                 return redirect(url_for("portal.login"))
             return redirect(url_for("portal.login", next=request.full_path.rstrip("?")))
+        if g.get("portal_must_change") and request.endpoint != "portal.password":
+            return redirect(url_for("portal.password"))  # an administrator reset the password
         return view(*args, **kwargs)
 
     return cast(F, wrapper)
@@ -58,8 +61,11 @@ def safe_next(target: str | None) -> str:
 
 
 def restart_session(**values: str) -> None:
-    # A new session on sign-in and sign-out (no fixation), keeping only the display preferences.
+    """A new session on sign-in and sign-out, keeping only the display preferences: a new token
+    (no fixation), and the old session ended on the server, so a copy of the old cookie signs
+    nobody in (see :mod:`huiju.web.sessions`)."""
     kept = {key: session[key] for key in PREFERENCES if key in session}
     session.clear()
     session.update(kept)
     session.update(values)
+    regenerate_session()

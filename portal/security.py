@@ -1,37 +1,34 @@
-"""Web security of the portal: response headers, CSRF on every POST, and login attempt limits.
+"""Web security of the portal: server-side sessions, response headers, CSRF on every POST, and the
+sign-in throttle.
 
-Headers follow the OWASP secure-headers advice: no MIME sniffing, no framing (clickjacking), a
+Sessions live on the server (:mod:`huiju.web.sessions`): the cookie carries a random token only,
+signing out or a password change ends the session for every copy of the cookie, and the cookie is
+``Secure`` in production. Headers are the web process's common set (:mod:`huiju.web.headers`) with a
 Content-Security-Policy that allows no inline script or style at all (the CSS is a static file and
-the portal needs no JavaScript), and no caching of pages that carry a resident's data.
+the portal needs no JavaScript). Failed sign-ins slow down an account and stop an address
+(:mod:`huiju.web.throttle`), they never lock a resident out.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, g, request
-from flask_limiter import Limiter
+from flask import Flask, Response, request
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError
 
+from huiju.runtime import Runtime
+from huiju.web import headers
+from huiju.web.sessions import ServerSessionInterface, cookie_settings
+from portal.auth import USER_KEY
 from portal.services import normalize_login
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-#: Failed sign-ins allowed per account and per client address before the form answers 429.
-DEFAULT_ACCOUNT_LIMIT = "5 per 15 minutes"
-DEFAULT_ADDRESS_LIMIT = "20 per 15 minutes"
-FAILED_LOGIN_FLAG = "portal_login_failed"
+SESSION_COOKIE = "huiju_portal"
 
 
-def secure_headers(response: Response, static_prefix: str) -> Response:
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["Referrer-Policy"] = "same-origin"
-    if not request.path.startswith(static_prefix):
-        response.headers["Cache-Control"] = "no-store"
-    return response
+def secure_headers(response: Response, static_prefix: str, *, production: bool) -> Response:
+    return headers.apply(
+        response, headers.PORTAL_CSP, production=production, cache=request.path.startswith(static_prefix)
+    )
 
 
 def check_csrf() -> None:
@@ -44,37 +41,18 @@ def check_csrf() -> None:
         raise CSRFError(str(exc)) from exc
 
 
-def configure_session(app: Flask) -> None:
-    app.config["SESSION_COOKIE_HTTPONLY"] = True
-    if app.config.get("SESSION_COOKIE_SAMESITE") not in ("Lax", "Strict"):
-        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+def configure_session(app: Flask, runtime: Runtime) -> None:
+    """Server-side sessions on the application the portal is mounted on (the cookie's path is /)."""
     if not app.config.get("SECRET_KEY"):
-        raise RuntimeError("the portal needs SECRET_KEY (sessions and CSRF tokens are signed with it)")
+        raise RuntimeError("the portal needs SECRET_KEY (CSRF tokens are signed with it)")
+    app.config.update(cookie_settings(runtime, SESSION_COOKIE, "/"))
+    app.session_interface = ServerSessionInterface("portal", lambda data: data.get(USER_KEY))
 
 
-def create_limiter(app: Flask) -> Limiter:
-    """A limiter of the app's own; its storage (``memory://`` unless configured) counts failures only."""
-    return Limiter(
-        get_remote_address,
-        app=app,
-        storage_uri=app.config.get("PORTAL_RATELIMIT_STORAGE_URI", "memory://"),
-        strategy="moving-window",
-        key_prefix="portal",
-    )
-
-
-def account_key() -> str:
-    return "account:" + normalize_login(request.form.get("login", "")).lower()
+def account_key(login: str) -> str:
+    """The account a sign-in names, as typed (a phone number reduced to its digits), lower case."""
+    return normalize_login(login).lower()
 
 
 def address_key() -> str:
-    return "address:" + (get_remote_address() or "unknown")
-
-
-def login_failed(_response: Response) -> bool:
-    """Deduct from the limits only when the sign-in failed (set by the view)."""
-    return bool(g.get(FAILED_LOGIN_FLAG, False))
-
-
-def mark_login_failed() -> None:
-    g.setdefault(FAILED_LOGIN_FLAG, True)
+    return get_remote_address() or "unknown"

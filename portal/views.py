@@ -20,7 +20,9 @@ from huiju.errors import NotFoundError, PermissionDenied
 from huiju.labels import label
 from huiju.models import CaseStatus
 from huiju.services.applications import list_drafts
+from huiju.services.users import must_change_password
 from huiju.web.runtime import runtime
+from huiju.web.throttle import TooManyAttempts, throttle_of
 from portal import security
 from portal.auth import (
     DISPLAY_KEY,
@@ -39,6 +41,7 @@ from portal.services import case_view, catalogue, item_entry, load_account, my_c
 from portal.views_account import register_account_views
 from portal.views_apply import register_apply_views
 from portal.views_case import RATING_LEVELS, register_case_views
+from portal.views_help import register_help_views
 from portal.views_o2o import register_o2o_views
 
 #: Room for the files of one form besides the fields (each file is capped on its own).
@@ -75,6 +78,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
         try:
             with runtime().db.sessions() as db:
                 g.portal_account = load_account(db, username)
+                g.portal_must_change = must_change_password(db, username)  # after a reset by an administrator
         except (NotFoundError, PermissionDenied):
             restart_session()  # the account was deactivated since: signed out
 
@@ -116,33 +120,24 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
         form = LoginForm()
         error = None
         if form.validate_on_submit():
+            throttle = throttle_of(current_app)
+            account, address = security.account_key(form.login.data or ""), security.address_key()
+            throttle.check(account, address)  # TooManyAttempts: the page below says how long to wait
             try:
                 with runtime().db.sessions() as db:
-                    account = sign_in(db, form.login.data or "", form.password.data or "")
+                    signed = sign_in(db, form.login.data or "", form.password.data or "")
             except PermissionDenied as exc:
-                security.mark_login_failed()
+                throttle.failed(account, address)
                 error = translator.message(exc.text)
             else:
-                restart_session(**{USER_KEY: account.actor.username})
+                throttle.succeeded(account)
+                restart_session(**{USER_KEY: signed.actor.username})
                 return redirect(safe_next(request.args.get("next")))
         elif request.method == "POST":
             error = _("Please enter your user name or phone number, and your password.")
         return render_template("portal/login.html", form=form, error=error)
 
-    # Failed sign-ins only are counted, per account and per client address (configurable limits).
-    per_address = limiter.limit(
-        lambda: current_app.config.get("PORTAL_LOGIN_LIMIT_ADDRESS", security.DEFAULT_ADDRESS_LIMIT),
-        key_func=security.address_key,
-        methods=["POST"],
-        deduct_when=security.login_failed,
-    )
-    per_account = limiter.limit(
-        lambda: current_app.config.get("PORTAL_LOGIN_LIMIT_ACCOUNT", security.DEFAULT_ACCOUNT_LIMIT),
-        key_func=security.account_key,
-        methods=["POST"],
-        deduct_when=security.login_failed,
-    )
-    bp.add_url_rule("/login", "login", per_account(per_address(login)), methods=["GET", "POST"])
+    bp.add_url_rule("/login", "login", login, methods=["GET", "POST"])
 
     @bp.post("/logout")
     def logout() -> ResponseReturnValue:
@@ -188,6 +183,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
     register_case_views(bp, translator)
     register_account_views(bp, limiter, translator)
     register_o2o_views(bp, limiter, translator)
+    register_help_views(bp, translator)
 
     @bp.route("/<path:unknown>", methods=["GET", "POST"])
     def unknown(unknown: str) -> ResponseReturnValue:
@@ -217,12 +213,16 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
     def too_many(_exc: RateLimitExceeded) -> ResponseReturnValue:
         return error_page(
             429,
-            _("Too many failed attempts"),
-            _(
-                "Signing in failed too many times. Wait 15 minutes and try again, "
-                "or ask your community service centre to reset your password."
-            ),
+            _("Too many attempts"),
+            _("Too many attempts from this address. Please wait a while and try again."),
         )
+
+    @bp.errorhandler(TooManyAttempts)
+    def slow_down(exc: TooManyAttempts) -> ResponseReturnValue:
+        text = _("Signing in failed too many times. Wait {seconds} seconds and try again, or ask your community "
+                 "service centre to reset your password.", seconds=exc.retry_after)  # fmt: skip
+        page = render_template("portal/error.html", status=429, title=_("Too many failed attempts"), text=text)
+        return page, 429, {"Retry-After": str(exc.retry_after)}
 
     @bp.errorhandler(RequestEntityTooLarge)
     def too_large(_exc: RequestEntityTooLarge) -> ResponseReturnValue:

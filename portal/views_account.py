@@ -3,25 +3,25 @@ by a code sent to it."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 
 from exchange.direct import call_now
 from huiju.errors import AdapterError, ConflictError, InputError, PermissionDenied
+from huiju.services.accounts import change_password
 from huiju.services.registration import (
-    PendingRegistration,
     Registration,
     communities,
     confirm_registration,
+    pending_phone,
     start_registration,
 )
 from huiju.web.runtime import runtime
 from portal import security
-from portal.auth import USER_KEY, restart_session
+from portal.auth import USER_KEY, resident_required, restart_session, signed_in
 from portal.i18n import Translator
 
 #: Registrations tried per client address (each one may call the citizen information system).
@@ -56,14 +56,14 @@ def register_account_views(bp: Blueprint, limiter: Limiter, translator: Translat
                     return call_now(rt.db, operation, params, user_id=REGISTRATION_USER, security=rt.security)
 
                 try:
-                    pending = start_registration(rt.db, call, form, secret())
+                    token = start_registration(rt.db, call, form, secret())
                 except (InputError, ConflictError, PermissionDenied) as exc:
                     error, field = translator.message(exc.text), str(exc.details.get("field", ""))
                 except AdapterError:
                     current_app.logger.warning("registration: a government system did not answer")
                     error = _("The citizen information system cannot be reached now. Please try again later.")
                 else:
-                    session[PENDING_KEY] = pending.to_session()
+                    session[PENDING_KEY] = token
                     return redirect(url_for("portal.register_confirm"))
         return render_template(
             "portal/register.html", error=error, field=field, form=request.form, communities=communities(rt.db)
@@ -71,23 +71,48 @@ def register_account_views(bp: Blueprint, limiter: Limiter, translator: Translat
 
     def register_confirm() -> ResponseReturnValue:
         """The second step: the code sent by SMS to the phone; then the account is created."""
-        raw = session.get(PENDING_KEY)
-        if raw is None:
+        token = session.get(PENDING_KEY)
+        phone = pending_phone(runtime().db, token) if isinstance(token, str) else None
+        if phone is None:
+            session.pop(PENDING_KEY, None)
             return redirect(url_for("portal.register"))
-        pending = PendingRegistration.from_session(raw)
         error = None
         if request.method == "POST":
             try:
-                user = confirm_registration(runtime().db, pending, request.form.get("code", ""), secret())
+                user = confirm_registration(runtime().db, str(token), request.form.get("code", ""), secret())
             except (InputError, ConflictError) as exc:
                 error = translator.message(exc.text)
-                session[PENDING_KEY] = replace(pending, attempts=pending.attempts + 1).to_session()
             else:
                 restart_session(**{USER_KEY: user.username})
                 flash(_("Welcome! Your account is ready; you sign in with your phone number."))
                 return redirect(url_for("portal.home"))
-        masked = f"{pending.phone[:3]}****{pending.phone[-4:]}"
+        masked = f"{phone[:3]}****{phone[-4:]}"
         return render_template("portal/register_confirm.html", error=error, phone=masked), (400 if error else 200)
+
+    @resident_required
+    def password() -> ResponseReturnValue:
+        """Change one's password; every session of the account ends, this one starts anew."""
+        error = None
+        if request.method == "POST":
+            new = request.form.get("new_password", "")
+            if new != request.form.get("new_password2", ""):
+                error = _("The two passwords are not the same.")
+            else:
+                username = signed_in().actor.username
+                try:
+                    change_password(runtime().db, username, request.form.get("current_password", ""), new)
+                except (InputError, PermissionDenied) as exc:
+                    error = translator.message(exc.text)
+                else:
+                    g.portal_must_change = False
+                    restart_session(**{USER_KEY: username})
+                    flash(_("Your password is changed; you are signed out everywhere else."))
+                    return redirect(url_for("portal.home"))
+        forced = bool(g.get("portal_must_change"))  # after a reset by the community service centre
+        page = render_template("portal/password.html", error=error, forced=forced)
+        return page, (400 if error else 200)
+
+    bp.add_url_rule("/account/password", "password", password, methods=["GET", "POST"])
 
     limited = limiter.limit(
         lambda: current_app.config.get("PORTAL_REGISTER_LIMIT", DEFAULT_REGISTER_LIMIT),

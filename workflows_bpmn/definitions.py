@@ -58,8 +58,14 @@ def read_sources(paths: Iterable[Path]) -> dict[str, str]:
         for dmn in sorted(folder.glob("*.dmn")):
             if not missing or dmn.name in sources:
                 continue
-            text = dmn.read_text(encoding="utf-8")
-            root = etree.fromstring(text.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+            try:
+                text = dmn.read_text(encoding="utf-8")
+                root = etree.fromstring(text.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+            except (UnicodeDecodeError, etree.XMLSyntaxError) as exc:
+                # A decision the process calls is in a file beside it that cannot be read: say which.
+                raise DeployError(
+                    _("{file}: not well-formed XML: {error}", file=dmn.name, error=" ".join(str(exc).split()))
+                ) from exc
             ids = {str(x) for x in root.xpath(_DMN_DECISION_XPATH)}
             if ids & missing:
                 sources[dmn.name] = text

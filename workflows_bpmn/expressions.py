@@ -13,6 +13,7 @@ refuses them again at run time.
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import lru_cache
@@ -22,7 +23,7 @@ import simpleeval
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from huiju.calendar import CHINA, WorkingCalendar
+from huiju.calendar import CHINA, Wait, WorkingCalendar
 from huiju.errors import ExpressionError
 from huiju.i18n import _
 
@@ -303,22 +304,45 @@ class HuijuScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         raise ExpressionError(_("service tasks are asynchronous in Huiju; this path is never taken"))
 
 
-def calendar_functions(calendar: Callable[[], WorkingCalendar]) -> dict[str, Callable[..., Any]]:
+#: How long a step waits for a system's callback before Huiju asks, by what it waits for; the
+#: deployment's settings (``HUIJU_DECISION_QUERY_AFTER``) override them through :func:`host_functions`.
+DEFAULT_CALLBACK_WAITS: dict[str, str] = {"egov_decision": "P1D"}
+
+
+def calendar_functions(
+    calendar: Callable[[], WorkingCalendar], waits: Mapping[str, str] | None = None
+) -> dict[str, Callable[..., Any]]:
     """The helpers that need the working-day calendar (holidays and 调休 included).
 
     ``calendar`` is called on first use only: most steps evaluate no date arithmetic, and loading
     the administrator's calendar entries costs a query.
     """
     loaded: list[WorkingCalendar] = []
+    known_waits = {**DEFAULT_CALLBACK_WAITS, **(waits or {})}
 
-    def add_working_days(start: str | date, n: int) -> str:
+    def working_calendar() -> WorkingCalendar:
         if not loaded:
             loaded.append(calendar())
-        return loaded[0].add_working_days(_as_date(start), int(n)).isoformat()
+        return loaded[0]
 
-    return {"add_working_days": add_working_days}
+    def add_working_days(start: str | date, n: int) -> str:
+        return working_calendar().add_working_days(_as_date(start), int(n)).isoformat()
+
+    def callback_wait(what: str) -> str:
+        """The timer duration of a step that waits for ``what`` (``"egov_decision"``) before Huiju asks:
+        from now to the end of the configured wait (``P1D``: one working day), as ``PT<seconds>S``."""
+        text = known_waits.get(str(what))
+        if text is None:
+            raise ExpressionError(_("no callback wait is configured for {what}", what=repr(what)))
+        now = datetime.now(CHINA)
+        due = Wait.parse(text).after(now, working_calendar())
+        return f"PT{max(1, math.ceil((due - now).total_seconds()))}S"
+
+    return {"add_working_days": add_working_days, "callback_wait": callback_wait}
 
 
-def host_functions(calendar: Callable[[], WorkingCalendar] = WorkingCalendar) -> dict[str, Callable[..., Any]]:
+def host_functions(
+    calendar: Callable[[], WorkingCalendar] = WorkingCalendar, waits: Mapping[str, str] | None = None
+) -> dict[str, Callable[..., Any]]:
     """Every function an expression may call; deploy-time checks use the same names."""
-    return {**SAFE_FUNCTIONS, **calendar_functions(calendar)}
+    return {**SAFE_FUNCTIONS, **calendar_functions(calendar, waits)}

@@ -59,7 +59,7 @@ def write_service_requests(
     now = utcnow()
     for request in script_engine.service_requests:
         operation = request["operation"]
-        spec = adapter_registry.OPERATIONS[operation]
+        spec = adapter_registry.get_operation(operation)
         message = OutboxMessage(
             message_id=str(uuid.uuid4()),
             operation=operation,

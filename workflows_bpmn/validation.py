@@ -12,12 +12,15 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR
 
@@ -83,6 +86,17 @@ def _where(element: etree._Element) -> Message:
     return _("{element} (line {line})", element=local, line=element.sourceline)
 
 
+def _owner(element: etree._Element, levels: int = 2) -> etree._Element:
+    """The element an extension belongs to (``levels`` up), or the highest ancestor there is: an
+    extension element may sit anywhere in an uploaded file."""
+    for _level in range(levels):
+        parent = element.getparent()
+        if parent is None:
+            break
+        element = parent
+    return element
+
+
 def _check_expr(name: str, element: etree._Element, text: str | None, functions: Mapping[str, Any]) -> None:
     if text is None or not text.strip():
         return
@@ -108,13 +122,13 @@ def check_bpmn(name: str, root: etree._Element, functions: Mapping[str, Callable
                     _(
                         "{file}: {where}: {tag} is not allowed",
                         file=name,
-                        where=_where(el.getparent().getparent()),
+                        where=_where(_owner(el)),
                         tag=tag,
                     )
                 )
     for el in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
         operation = el.get("id", "")
-        task = el.getparent().getparent()
+        task = _owner(el)
         if not adapter_registry.is_known(operation):
             raise DeployError(
                 _(
@@ -134,13 +148,15 @@ def check_bpmn(name: str, root: etree._Element, functions: Mapping[str, Callable
         for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
             _check_expr(name, el.getparent(), el.text, functions)
     for el in root.iter(f"{{{SPIFF_NS}}}messagePayload"):
-        _check_expr(name, el.getparent().getparent(), el.text, functions)
+        _check_expr(name, _owner(el), el.text, functions)
+    for el in root.iter(f"{{{BPMN_NS}}}timeCycle"):
+        _check_cycle(name, _owner(el, 1), el.text)
     lanes = {lane.get("id"): lane for lane in root.iter(f"{{{BPMN_NS}}}lane")}
     for el in root.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask"):
         lane_names = [
             lane.get("name") or lid
             for lid, lane in lanes.items()
-            if any(ref.text == el.get("id") for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef"))
+            if any((ref.text or "").strip() == el.get("id") for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef"))
         ]
         if not lane_names:
             raise DeployError(
@@ -151,11 +167,10 @@ def check_bpmn(name: str, root: etree._Element, functions: Mapping[str, Callable
                     lanes=", ".join(LANE_ROLES),
                 )
             )
+    # Compared as strings, never put into an XPath: a reference may hold any character.
+    user_tasks = {el.get("id") for el in root.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask")}
     for lid, lane in lanes.items():
-        has_user_task = any(
-            root.xpath(f".//bpmn:userTask[@id='{ref.text}'] | .//bpmn:manualTask[@id='{ref.text}']", namespaces=NS)
-            for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef")
-        )
+        has_user_task = any((ref.text or "").strip() in user_tasks for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef"))
         if has_user_task and lane_role(lane.get("name") or lid) is None:
             raise DeployError(
                 _(
@@ -165,6 +180,35 @@ def check_bpmn(name: str, root: etree._Element, functions: Mapping[str, Callable
                     lanes=", ".join(LANE_ROLES),
                 )
             )
+
+
+#: The shortest interval a repeating timer may have: a zero or tiny one would wake the sweep on every
+#: pass and fill the instance with fired timers.
+MIN_TIMER_CYCLE = timedelta(minutes=1)
+
+
+def _check_cycle(name: str, element: etree._Element, text: str | None) -> None:
+    """A repeating timer (ISO 8601 ``R[n]/duration``) written as a literal must repeat at most once a minute."""
+    try:
+        value = ast.literal_eval((text or "").strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return  # an expression, checked by the restricted evaluator; its value is known only at run time
+    if not isinstance(value, str):
+        raise DeployError(_("{file}: {where}: a timer cycle must be a text such as \"R3/PT1H\"", file=name,
+                            where=_where(element)))  # fmt: skip
+    try:
+        _cycles, _start, interval = TimerEventDefinition.parse_iso_recurring_interval(value)
+    except Exception as exc:  # noqa: BLE001 - SpiffWorkflow raises bare Exception for a bad interval
+        raise DeployError(
+            _("{file}: {where}: '{cycle}' is not an ISO 8601 repeating interval such as \"R3/PT1H\"",
+              file=name, where=_where(element), cycle=value[:80])
+        ) from exc  # fmt: skip
+    if interval < MIN_TIMER_CYCLE:
+        raise DeployError(
+            _("{file}: {where}: the timer repeats every {seconds} seconds; at least every {minimum} seconds",
+              file=name, where=_where(element), seconds=round(interval.total_seconds(), 3),
+              minimum=int(MIN_TIMER_CYCLE.total_seconds()))
+        )  # fmt: skip
 
 
 def lane_role(lane: str | None) -> str | None:
@@ -237,6 +281,29 @@ def content_hash(sources: Mapping[str, str]) -> str:
     return digest.hexdigest()
 
 
+@contextmanager
+def _spiff_boundary(what: str) -> Iterator[None]:
+    """SpiffWorkflow's parser, the one place its errors become ours. Besides its own exceptions it
+    lets Python's escape on files it does not expect (an IndexError for a DMN without a decision, a
+    TypeError for an attribute where it wants an element): all of them mean the file is refused."""
+    try:
+        yield
+    except (ValidationException, SpiffWorkflowException) as exc:
+        raise DeployError(_("{file}: {problem}", file=what, problem=_one_line(str(exc)))) from exc
+    except (LookupError, TypeError, ValueError, AttributeError, AssertionError, etree.LxmlError) as exc:
+        raise DeployError(
+            _(
+                "{file}: SpiffWorkflow cannot read it ({error})",
+                file=what,
+                error=_one_line(f"{type(exc).__name__}: {exc}"),
+            )
+        ) from exc
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
 def parse_bundle(
     sources: Mapping[str, str], functions: Mapping[str, Callable[..., Any]], process_id: str | None = None
 ) -> ParsedBundle:
@@ -247,20 +314,19 @@ def parse_bundle(
     bpmn_roots = []
     for fname, text in sources.items():
         root = _parse_xml(fname, text)
-        kind = kind_of(fname, root)
-        try:
-            if kind == "bpmn":
-                check_bpmn(fname, root, functions)
+        if kind_of(fname, root) == "bpmn":
+            check_bpmn(fname, root, functions)
+            with _spiff_boundary(fname):
                 parser.add_bpmn_xml(root, filename=fname)
-                bpmn_roots.append(root)
-            else:
-                check_dmn(fname, root, functions)
+            bpmn_roots.append(root)
+        else:
+            check_dmn(fname, root, functions)
+            with _spiff_boundary(fname):
                 parser.add_dmn_xml(root, filename=fname)
-        except (ValidationException, SpiffWorkflowException) as exc:
-            raise DeployError(_("{file}: {problem}", file=fname, problem=str(exc))) from exc
     if not bpmn_roots:
         raise DeployError(_("no BPMN file given (only DMN)"))
-    executable = parser.get_process_ids()
+    with _spiff_boundary(", ".join(sources)):
+        executable = parser.get_process_ids()
     if process_id is None:
         if len(executable) != 1:
             raise DeployError(_("expected one executable process, found {found}", found=executable or "none"))
@@ -269,11 +335,9 @@ def parse_bundle(
         raise DeployError(
             _("process '{process_id}' is not defined (found {found})", process_id=process_id, found=executable)
         )
-    try:
+    with _spiff_boundary(f"process '{process_id}'"):
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
-    except (ValidationException, SpiffWorkflowException) as exc:
-        raise DeployError(_("process '{process_id}': {problem}", process_id=process_id, problem=str(exc))) from exc
     connect_loops(spec, *subprocess_specs.values())
     name = getattr(spec, "description", None) or spec.name or process_id
     return ParsedBundle(

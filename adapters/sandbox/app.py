@@ -2,8 +2,8 @@
 
 ::
 
-    GET    /{system}?wsdl          the contract, soap:address rewritten to this server
-    GET    /exchange_header.xsd    the schema the WSDLs import
+    GET    /{system}?wsdl          the contract, soap:address rewritten to this server, self-contained
+    GET    /exchange_header.xsd    the header schema the WSDL files import (inlined in the served ones)
     POST   /{system}               a SOAP 1.1 request (text/xml)
     GET    /_sandbox/health        liveness and counts
     POST   /_sandbox/faults        inject: {"operation", "mode", "count", "seconds"}
@@ -12,11 +12,18 @@
     GET    /_sandbox/journal       ?message_id=&operation=
     GET    /_sandbox/refusals      ?message_id= (secure mode: requests refused before acting)
     GET    /_sandbox/store         what the systems stored (SMS, cases, records)
-    GET    /_sandbox/callbacks     the callbacks sent to Huiju and how each ended
+    GET    /_sandbox/callbacks     the callbacks owed and sent to Huiju and how each ended
+    POST   /_sandbox/callbacks/drop    {"operation", "count"}: the next callbacks of an operation get lost
+    POST   /_sandbox/callbacks/resend  {"operation"}: every accepted one again, under new message ids
     POST   /_sandbox/decisions     {"case_number", "decision", "reason"}: the extranet's next decision
     POST   /_sandbox/payments      {"order_number", "outcome": "paid"|"failed"|"hold"}: the payer's next move
     POST   /_sandbox/payments/pay  {"payment_id", "outcome": "paid"|"failed"}: a held payment paid (or failed) now
-    POST   /_sandbox/reset         journal, refusals, faults and stores cleared; people stay
+    POST   /_sandbox/reset         journal, refusals, faults, stores and callbacks cleared; people stay
+
+The extranet decides on a case when it receives it, and tells Huiju a moment later (the callback
+delay); QueryCase shows the decision from then on. Without callbacks it decides only what was
+preset through ``/_sandbox/decisions``. The payment platform's payer pays a new payment at once
+unless told otherwise through ``/_sandbox/payments``; a refund goes through a moment later.
 
 In secure mode (a :class:`~adapters.receiver.SandboxSecurity`) every request must be signed
 and every reply is signed; see :mod:`adapters.receiver`.
@@ -28,14 +35,22 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from lxml import etree
 from werkzeug.wrappers import Request, Response
 
 from adapters import soapserver as soap
-from adapters.contracts import CONTRACTS, EXCHANGE_HEADER_FILE, contract_file
-from adapters.receiver import Refused, SandboxSecurity, claimed_message_id, signed_reply, verified_request
+from adapters.contracts import CONTRACTS, EXCHANGE_HEADER_FILE, contract_file, served_wsdl
+from adapters.receiver import (
+    Refused,
+    SandboxSecurity,
+    claimed_message_id,
+    header_problem,
+    signed_reply,
+    verified_request,
+)
 from adapters.sandbox import people
 from adapters.sandbox.callbacks import CallbackSender
 from adapters.sandbox.payments import OUTCOMES, PaymentDesk
@@ -44,15 +59,15 @@ from adapters.sandbox.state import (
     DigestMismatch,
     FaultRule,
     JournalEntry,
+    Owed,
     Refusal,
     SandboxState,
     Stores,
 )
-from adapters.sandbox.systems import HANDLERS, response_element
+from adapters.sandbox.systems import HANDLERS, decide, response_element
 from huiju.db import utcnow
 
 XML = "text/xml; charset=utf-8"
-WSDL_SOAP = "http://schemas.xmlsoap.org/wsdl/soap/"
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -144,10 +159,9 @@ class SandboxApp:
     # --- contracts -----------------------------------------------------------------------------
 
     def wsdl(self, request: Request, system: str) -> Response:
-        root = soap.parse_xml(CONTRACTS[system].wsdl_path.read_bytes(), limit=1024 * 1024)
-        for address in root.iter(f"{{{WSDL_SOAP}}}address"):
-            address.set("location", f"{request.host_url.rstrip('/')}/{system}")
-        return Response(etree.tostring(root, xml_declaration=True, encoding="utf-8"), content_type=XML)
+        # Self-contained (the header schema inlined): any SOAP stack loads it from this one URL.
+        address = f"{request.host_url.rstrip('/')}/{system}"
+        return Response(served_wsdl(CONTRACTS[system].wsdl_path, address), content_type=XML)
 
     # --- SOAP ----------------------------------------------------------------------------------
 
@@ -176,8 +190,11 @@ class SandboxApp:
         if problem is not None:
             return _fault("Client", problem)
         message_id = parsed.header.get("messageId", "")
-        if not message_id:
+        if not message_id or parsed.header_element is None:
             return _fault("Client", "the ExchangeHeader with a messageId is required")
+        problem = header_problem(parsed.header_element)
+        if problem is not None:  # the contract is what a receiver enforces, signed or not
+            return _fault("Client", f"request refused (header-invalid): {problem}")
         return self._serve(system, parsed, _Replier(None, system, data, parsed))
 
     def _handle_secure(self, data: bytes | None, system: str, security: SandboxSecurity) -> Response:
@@ -212,7 +229,7 @@ class SandboxApp:
                 size=len(data) if size is None else size,
             )
         )
-        fault = soap.SoapFault("Client", refused.faultstring)
+        fault = soap.SoapFault(refused.fault_code, refused.faultstring)
         reply = signed_reply(
             security, fault, request=data, limit=limit, echo=None, system=system, message_id=message_id
         )
@@ -234,19 +251,21 @@ class SandboxApp:
                 "too many requests (injected)", status=429, mimetype="text/plain", headers={"Retry-After": "1"}
             )
 
-        def act(stores: Stores) -> JournalEntry:
-            return self._act(system, parsed, stores, replier)
+        def act(stores: Stores) -> tuple[JournalEntry, Owed]:
+            entry = self._act(system, parsed, stores, replier)
+            return entry, self._owe(parsed, entry, stores) if entry.outcome == "ok" else []
 
         try:
-            entry, acted = self.state.once(message_id, parsed.digest, act)
+            entry, acted, owed = self.state.once(message_id, parsed.digest, act)
         except DigestMismatch:
             reason = f"message id {message_id!r} already used for another request"
             if replier.security is not None:
                 refused = Refused("message-id-reused", reason, message_id)
                 return self._refuse(replier.security, system, replier.request, refused)
             return _fault("Client", reason)
-        if acted and entry.outcome == "ok" and self.callbacks is not None:
-            self._call_back(parsed, entry)
+        if acted and self.callbacks is not None:
+            for callback in owed:  # kept on disk with the journal entry: sent even after a restart
+                self.callbacks.start(callback)
         if rule is not None and rule.mode == "delay":
             # Acted and journaled first, answered late: the receiver did the work but a caller
             # with a short timeout never hears of it, the hard case for exactly-once delivery.
@@ -281,29 +300,59 @@ class SandboxApp:
             last_received_at=now,
         )
 
-    def _call_back(self, parsed: soap.SoapRequest, entry: JournalEntry) -> None:
-        """What the real systems do later: the extranet decides, the SMS platform reports."""
-        assert self.callbacks is not None  # noqa: S101 - checked by the caller
+    def _owe(self, parsed: soap.SoapRequest, entry: JournalEntry, stores: Stores) -> Owed:
+        """What the real systems do later, decided now: the extranet decides, the SMS platform reports.
+
+        Runs inside the act, so that the decision and the callbacks owed are kept with its journal entry.
+        """
+        callbacks = self.callbacks
         if parsed.operation == "SubmitCase":
-            self.callbacks.decision(str(parsed.values["caseNumber"]), str(entry.response["receiptNumber"]))
-        elif parsed.operation == "SendSms":
-            self.callbacks.delivery(
-                str(entry.response["smsId"]), parsed.header["messageId"], parsed.header.get("caseNumber") or None
-            )
-        elif parsed.operation == "CreatePayment":
+            case_number = str(parsed.values["caseNumber"])
+            preset = stores.take_preset(case_number)
+            if preset is None and callbacks is None:
+                return []  # an extranet that calls nobody back decides only what it was told to
+            decision, reason = preset or ("approved", "")
+            at = utcnow() + timedelta(seconds=callbacks.delay if callbacks is not None else 0.0)
+            values = decide(stores, str(entry.response["receiptNumber"]), decision, reason, at)
+            if callbacks is None:
+                return []
+            lost = stores.take_drop("NotifyDecision")
+            return [callbacks.owe("NotifyDecision", case_number, values, "egov_approval", lost=lost)]
+        if parsed.operation == "SendSms" and callbacks is not None:
+            values = callbacks.delivery_values(str(entry.response["smsId"]), parsed.header["messageId"])
+            lost = stores.take_drop("NotifyDelivery")
+            return [callbacks.owe("NotifyDelivery", parsed.header.get("caseNumber") or None, values, "sms", lost=lost)]
+        if callbacks is None:
+            return []  # a payment platform that calls nobody back leaves its payments as they are
+        if parsed.operation == "CreatePayment":
             outcome = self.payments.outcome_for(str(parsed.values["orderNumber"]))
             if outcome != "hold":
-                self._move_payment(str(entry.response["paymentId"]), outcome)
+                return self._payment_moved(stores, str(entry.response["paymentId"]), outcome)
         elif parsed.operation == "Refund" and entry.response.get("status") == "refunding":
-            self._move_payment(str(entry.response["paymentId"]), "refunded")
+            return self._payment_moved(stores, str(entry.response["paymentId"]), "refunded")
+        return []
+
+    def _payment_moved(self, stores: Stores, payment_id: str, status: str) -> Owed:
+        """The payer paid (or failed), or the refund went through: the platform owes a callback."""
+        values = PaymentDesk.settle(stores, payment_id, status)
+        if values is None or self.callbacks is None:
+            return []
+        lost = stores.take_drop("NotifyPayment")
+        return [self.callbacks.owe("NotifyPayment", str(values["orderNumber"]), values, "payment", lost=lost)]
 
     def _move_payment(self, payment_id: str, status: str) -> bool:
-        """The payer paid (or failed), or the refund went through: the platform reports it by callback."""
-        with self.state.lock:
-            values = PaymentDesk.settle(self.state.stores, payment_id, status)
-        if values is not None and self.callbacks is not None:
-            self.callbacks.payment(values)
-        return values is not None
+        """A held payment paid (or failed) now, its callback kept on disk with the change, then sent."""
+        moved: list[bool] = []
+
+        def act(stores: Stores) -> Owed:
+            moved.append(stores.payments.get(payment_id, {}).get("status") == "pending")
+            return self._payment_moved(stores, payment_id, status) if moved[0] else []
+
+        owed = self.state.change(act)
+        if self.callbacks is not None:
+            for callback in owed:
+                self.callbacks.start(callback)
+        return moved[0]
 
     # --- control API ---------------------------------------------------------------------------
 
@@ -329,18 +378,37 @@ class SandboxApp:
             return _json(self.state.stored())
         if action == "callbacks" and method == "GET":
             return _json(self.callbacks.to_json() if self.callbacks else [])
+        if action in ("callbacks/drop", "callbacks/resend") and method == "POST":
+            return self._callback_control(request, action.removeprefix("callbacks/"))
         if action == "decisions" and method == "POST":
             return self._preset_decision(request)
         if action in ("payments", "payments/pay") and method == "POST":
             return self._payments(request, action)
         if action == "reset" and method == "POST":
             self.state.reset()
+            if self.callbacks is not None:
+                self.callbacks.forget()
             return _json({"reset": True})
         return _json({"error": f"no control action {method} /_sandbox/{action}"}, 404)
 
-    def _preset_decision(self, request: Request) -> Response:
+    def _callback_control(self, request: Request, action: str) -> Response:
         if self.callbacks is None:
             return _json({"error": "this sandbox sends no callbacks (it needs secure mode and a callback URL)"}, 409)
+        body = _json_body(request)
+        if isinstance(body, Response):
+            return body
+        operation = body.get("operation") if isinstance(body, dict) else None
+        if operation not in ("NotifyDecision", "NotifyDelivery"):
+            return _json({"error": 'give {"operation": "NotifyDecision"|"NotifyDelivery"}'}, 400)
+        if action == "resend":
+            return _json({"resent": self.callbacks.resend(operation)})
+        count = body.get("count", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            return _json({"error": "count must be a positive integer"}, 400)
+        self.callbacks.drop(operation, count)
+        return _json({"dropping": count, "operation": operation})
+
+    def _preset_decision(self, request: Request) -> Response:
         body = _json_body(request)
         if isinstance(body, Response):
             return body
@@ -350,7 +418,7 @@ class SandboxApp:
             or not body.get("case_number")
         ):
             return _json({"error": 'give {"case_number", "decision": "approved"|"denied", "reason"}'}, 400)
-        self.callbacks.preset_decision(str(body["case_number"]), body["decision"], str(body.get("reason") or ""))
+        self.state.preset(str(body["case_number"]), body["decision"], str(body.get("reason") or ""))
         return _json({"preset": True})
 
     def _payments(self, request: Request, action: str) -> Response:

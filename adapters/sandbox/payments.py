@@ -5,7 +5,8 @@ CreatePayment opens a payment for an order. The sandbox then plays the payer: un
 callback (NotifyPayment); a preset ``failed`` reports a failed payment, a preset ``hold`` waits until
 :meth:`PaymentDesk.pay` is called (the payer paying later). Refund gives a paid payment back: the
 platform answers ``refunding`` and reports ``refunded`` by callback; a payment not paid yet is
-closed at once (nothing to give back). Handlers run under the sandbox's state lock.
+closed at once (nothing to give back). Handlers run under the sandbox's state lock and change a
+payment through :meth:`Stores.put_payment`, so that a durable sandbox keeps it.
 """
 
 from __future__ import annotations
@@ -48,10 +49,10 @@ def create_payment(values: dict[str, Any], stores: Stores) -> dict[str, Any]:
         raise SoapFault("Client", "a payment needs an amount above zero")
     payment_id = f"PAY-{stores.next_number():08d}"
     now = _stamp()
-    stores.payments[payment_id] = {
+    stores.put_payment(payment_id, {
         "payment_id": payment_id, "order_number": order_number, "amount_fen": amount, "status": "pending",
         "refunded_fen": 0, "created_at": now, "updated_at": now,
-    }  # fmt: skip
+    })  # fmt: skip
     return {"paymentId": payment_id, "status": "pending", "payUrl": PAY_URL.format(payment_id=payment_id),
             "createdAt": now}  # fmt: skip
 
@@ -80,10 +81,12 @@ def refund(values: dict[str, Any], stores: Stores) -> dict[str, Any]:
         raise SoapFault("Client", f"only the whole amount ({found['amount_fen']} fen) can be refunded")
     if found["status"] in ("pending", "failed"):
         found["status"], found["updated_at"] = "closed", _stamp()
+        stores.put_payment(found["payment_id"], found)
         return {"paymentId": found["payment_id"], "status": "closed"}
     if found["status"] == "paid":
         found["status"], found["updated_at"] = "refunding", _stamp()
         found["refund_id"] = f"RF-{found['payment_id'][4:]}"
+        stores.put_payment(found["payment_id"], found)
     # refunding, refunded or closed already: the same answer again
     return {"paymentId": found["payment_id"], "status": found["status"], "refundId": found.get("refund_id")}
 
@@ -116,6 +119,7 @@ class PaymentDesk:
         found["status"], found["updated_at"] = status, _stamp()
         if status == "refunded":
             found["refunded_fen"] = found["amount_fen"]
+        stores.put_payment(payment_id, found)
         return {"paymentId": payment_id, "orderNumber": found["order_number"], "status": status,
                 "amountFen": str(found["amount_fen"]), "at": found["updated_at"]}  # fmt: skip
 

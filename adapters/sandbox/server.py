@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ from adapters.receiver import DEFAULT_MAX_SKEW_SECONDS, SandboxSecurity
 from adapters.sandbox.app import SandboxApp
 from adapters.sandbox.callbacks import CallbackSender
 from adapters.sandbox.state import SandboxState
-from adapters.tls import ServerTls, server_context
+from adapters.tls import ClientTls, ServerTls, server_context
 from certs.store import SigningIdentity
 from certs.trust import TrustStore
 
@@ -44,21 +45,29 @@ class SandboxServer:
         callback_url: str | None = None,
         callback_delay: float = 0.3,
         tls: ServerTls | None = None,
+        data_folder: Path | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.tls = tls
-        self.state = SandboxState()
+        # With a data folder, the journal, stores and owed callbacks survive a restart (durable.py).
+        self.state = SandboxState(data_folder)
         self.security = security_config(trust, signer, max_skew_seconds)
-        self.callbacks = _callbacks(self.security, callback_url, callback_delay)
+        self.callbacks = _callbacks(self.security, callback_url, callback_delay, self.state)
         self.app = SandboxApp(self.state, self.security, self.callbacks)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
-    def call_back_to(self, url: str, *, delay: float = 0.3) -> None:
-        """Send callbacks to ``url`` from now on (secure mode only): for a Huiju started after us."""
-        self.callbacks = _callbacks(self.security, url, delay)
-        self.app.callbacks = self.callbacks
+    def call_back_to(self, url: str, *, delay: float = 0.3, tls: ClientTls | None = None) -> None:
+        """Send callbacks to ``url`` from now on (secure mode only): for a Huiju started after us;
+        with ``tls``, over mutual TLS presenting that client certificate."""
+        if self.callbacks is not None and tls is None and self.callbacks.tls is None:
+            self.callbacks.url, self.callbacks.delay = url, delay
+        else:
+            self.callbacks = _callbacks(self.security, url, delay, self.state, tls)
+            self.app.callbacks = self.callbacks
+            if self.callbacks is not None and self._server is not None:
+                self.callbacks.resume()
 
     @property
     def url(self) -> str:
@@ -74,6 +83,8 @@ class SandboxServer:
         self.port = self._server.server_port  # a restart after stop() comes back on the same port
         self._thread = threading.Thread(target=self._server.serve_forever, name="huiju-sandbox", daemon=True)
         self._thread.start()
+        if self.callbacks is not None:
+            self.callbacks.resume()  # what a previous run still owed
         return self
 
     def stop(self) -> None:
@@ -117,19 +128,27 @@ def run(
     max_skew_seconds: float = DEFAULT_MAX_SKEW_SECONDS,
     callback_url: str | None = None,
     tls: ServerTls | None = None,
+    callback_tls: ClientTls | None = None,
+    data_folder: Path | None = None,
 ) -> None:
     """Serve in the foreground until Ctrl-C (``huiju sandbox``); secure mode with ``trust`` and ``signer``,
     and callbacks to ``callback_url`` (Huiju's inbound endpoint) in secure mode; HTTPS with client
-    certificates (mTLS) with ``tls``."""
+    certificates (mTLS) with ``tls``; the journal, stores and owed callbacks kept in ``data_folder``."""
     security = security_config(trust, signer, max_skew_seconds)
-    app = SandboxApp(security=security, callbacks=_callbacks(security, callback_url, 0.5))
+    state = SandboxState(data_folder)
+    callbacks = _callbacks(security, callback_url, 0.5, state, callback_tls)
+    app = SandboxApp(state, security=security, callbacks=callbacks)
     server = serve(host, port, app, tls)
+    if callbacks is not None:
+        callbacks.resume()
     mode = "secure mode, signed messages only" if security is not None else "plain mode"
     scheme = "http"
     if tls is not None:
         scheme = "https"
         mode += ", mTLS: client certificate required" if tls.require_client_cert else ", TLS"
-    print(f"Huiju sandbox on {scheme}://{host}:{server.server_port} ({mode}; Ctrl-C to stop)")
+    if data_folder is not None:
+        mode += f", kept in {data_folder}"
+    print(f"Huiju sandbox on {scheme}://{host}:{server.server_port} ({mode}; Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -199,8 +218,15 @@ def serve(host: str, port: int, app: WSGIApplication, tls: ServerTls | None = No
     return server
 
 
-def _callbacks(security: SandboxSecurity | None, url: str | None, delay: float) -> CallbackSender | None:
-    """Callbacks are signed: the sandbox sends them only in secure mode, and only when told where."""
+def _callbacks(
+    security: SandboxSecurity | None,
+    url: str | None,
+    delay: float,
+    state: SandboxState,
+    tls: ClientTls | None = None,
+) -> CallbackSender | None:
+    """Callbacks are signed: the sandbox sends them only in secure mode, and only when told where
+    (over mutual TLS with ``tls``)."""
     if security is None or not url:
         return None
-    return CallbackSender(url, security, delay=delay)
+    return CallbackSender(url, security, delay=delay, state=state, tls=tls)

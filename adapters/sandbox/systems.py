@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from lxml import etree
@@ -77,16 +78,19 @@ def send_sms(values: dict[str, Any], stores: Stores) -> dict[str, Any]:
     pairs = params.get("param", []) if isinstance(params, dict) else []
     sms_id = f"SMS-{stores.next_number():06d}"
     now = _stamp()
-    stores.sms[sms_id] = {
-        "sms_id": sms_id,
-        "phone": values["phone"],
-        "template": values["template"],
-        "params": {p.get("name", ""): p.get("value", "") for p in pairs},
-        "message_id": values["messageId"],
-        "status": "delivered",
-        "sent_at": now,
-        "delivered_at": now,
-    }
+    stores.put_sms(
+        sms_id,
+        {
+            "sms_id": sms_id,
+            "phone": values["phone"],
+            "template": values["template"],
+            "params": {p.get("name", ""): p.get("value", "") for p in pairs},
+            "message_id": values["messageId"],
+            "status": "delivered",
+            "sent_at": now,
+            "delivered_at": now,
+        },
+    )
     return {"smsId": sms_id, "accepted": True}
 
 
@@ -109,16 +113,36 @@ def submit_case(values: dict[str, Any], stores: Stores) -> dict[str, Any]:
         raise SoapFault("Client", "decision must be approved or denied")
     now = utcnow()
     receipt = f"RC-{now:%Y%m%d}-{stores.next_number():06d}"
-    stores.cases[receipt] = {
-        "receipt_number": receipt,
-        "case_number": values["caseNumber"],
-        "item_code": values["itemCode"],
-        "applicant_id_number": values["applicantIdNumber"],
-        "decision": values["decision"],
-        "status": "received",
-        "received_at": now.isoformat(timespec="seconds"),
-    }
+    stores.put_case(
+        receipt,
+        {
+            "receipt_number": receipt,
+            "case_number": values["caseNumber"],
+            "item_code": values["itemCode"],
+            "applicant_id_number": values["applicantIdNumber"],
+            "reported_decision": values["decision"],
+            "status": "received",
+            "received_at": now.isoformat(timespec="seconds"),
+            # The platform's own decision, once it takes one (see decide()).
+            "decision": None,
+            "decided_by": None,
+            "decided_at": None,
+            "reason": None,
+        },
+    )
     return {"receiptNumber": receipt, "receivedAt": now.isoformat(timespec="seconds")}
+
+
+def decide(stores: Stores, receipt: str, decision: str, reason: str, at: datetime) -> dict[str, Any]:
+    """The extranet decides on a received case (it tells Huiju by callback, and QueryCase shows it
+    from ``at`` on); returns the NotifyDecision values."""
+    case = {**stores.cases[receipt], "decision": decision, "decided_by": "egov-reviewer-01",
+            "decided_at": at.isoformat(timespec="seconds"), "reason": reason or None}  # fmt: skip
+    stores.put_case(receipt, case)
+    return {
+        "caseNumber": case["case_number"], "receiptNumber": receipt, "decision": decision,
+        "decidedBy": case["decided_by"], "decidedAt": case["decided_at"], "reason": case["reason"],
+    }  # fmt: skip
 
 
 def query_case(values: dict[str, Any], stores: Stores) -> dict[str, Any]:
@@ -129,12 +153,17 @@ def query_case(values: dict[str, Any], stores: Stores) -> dict[str, Any]:
         found = next((c for c in reversed(stores.cases.values()) if c["case_number"] == case_number), None)
     if found is None:
         raise SoapFault("Client", "unknown case")
-    return {
+    answer = {
         "receiptNumber": found["receipt_number"],
         "caseNumber": found["case_number"],
         "status": found["status"],
         "updatedAt": found["received_at"],
     }
+    decided_at = found.get("decided_at")
+    if found.get("decision") and decided_at and datetime.fromisoformat(decided_at) <= utcnow():
+        answer.update(status="archived", updatedAt=decided_at, decision=found["decision"],
+                      decidedBy=found["decided_by"], decidedAt=decided_at, reason=found["reason"])  # fmt: skip
+    return answer
 
 
 # --- 数据交换平台 --------------------------------------------------------------------------------
@@ -156,7 +185,7 @@ def publish_record(values: dict[str, Any], stores: Stores) -> dict[str, Any]:
     if not fields:
         raise SoapFault("Client", "a record needs at least one field")
     record_id = f"DX-{stores.next_number():06d}"
-    stores.records.setdefault(values["dataset"], []).append({"record_id": record_id, "fields": fields})
+    stores.add_record(values["dataset"], {"record_id": record_id, "fields": fields})
     return {"recordId": record_id}
 
 

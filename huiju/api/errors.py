@@ -75,7 +75,11 @@ def handle_huiju_error(exc: HuijuError) -> Response:
     status = http_status(exc)
     if status >= 500:
         current_app.logger.error("API request %s %s failed: %s", request.method, request.path, exc)
-    return problem_response(to_problem(exc, request_locale()), status)
+    response = problem_response(to_problem(exc, request_locale()), status)
+    retry_after = exc.details.get("retry_after")
+    if status == 429 and isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)  # RFC 9110 10.2.3
+    return response
 
 
 def handle_http_exception(exc: HTTPException) -> Response | HTTPException:

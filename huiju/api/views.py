@@ -23,7 +23,8 @@ from huiju.api.schemas import (
 )
 from huiju.errors import NotFoundError
 from huiju.i18n import _
-from huiju.models import Case
+from huiju.models import Case, Role
+from huiju.services import audit
 from huiju.services import cases as case_service
 from huiju.services import tasks as task_service
 from huiju.services.actors import Actor
@@ -78,7 +79,10 @@ def list_cases() -> ResponseReturnValue:
 def get_case(number: str) -> ResponseReturnValue:
     actor = current_actor()
     with runtime().db.transaction() as session:
-        body = case_detail_json(session, case_service.get_case(session, actor, number), actor)
+        case = case_service.get_case(session, actor, number)
+        body = case_detail_json(session, case, actor)
+        if actor.role is not Role.RESIDENT:  # an officer's read of a resident's personal data
+            audit.record_case(session, actor, "case.read", case)
     return body
 
 

@@ -1,7 +1,7 @@
 """Assembly: the database, the engine and the Celery app built from the settings, once per process.
 
 This is the top of the layering: it may import every layer, and it is where the layers above the
-engine register themselves with it (the case service's step listener).
+engine register themselves with it (the case service's step listener, the correlation of held callbacks).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from huiju.settings import Settings, load_settings
 def import_models() -> None:
     """Import every module that declares tables, so that ``Base.metadata`` knows them all."""
     import adapters.config  # noqa: F401
+    import exchange.correlation  # noqa: F401
     import exchange.log  # noqa: F401
     import exchange.models  # noqa: F401
     import huiju.calendar  # noqa: F401
@@ -22,6 +23,7 @@ def import_models() -> None:
 
 
 def build_runtime(settings: Settings | None = None, *, with_celery: bool = True) -> Runtime:
+    from huiju.app.correlate import correlation_listener
     from huiju.calendar import WorkingCalendar
     from huiju.services.cases import on_step
     from huiju.services.o2o.lifecycle import listener as o2o_listener
@@ -34,17 +36,23 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
     import_models()
     db = Database(settings.resolved_database_url)
     runtime = Runtime(settings=settings, db=db, engine=None)
+    from adapters.custom import install
+
+    install(db)  # the systems an integrator added (uploaded WSDLs) join the adapter registry
     if settings.exchange_signing:
         from certs.store import passphrase_of
         from exchange.security import SecurityProvider
 
         runtime.security = SecurityProvider(settings.resolved_certs_folder, passphrase=passphrase_of(settings)).current
+    waits = {"egov_decision": settings.decision_query_after}
     runtime.engine = Engine(
         cache=SpecCache(host_functions()),
-        functions=lambda session: host_functions(lambda: WorkingCalendar.load(session)),
+        functions=lambda session: host_functions(lambda: WorkingCalendar.load(session), waits=waits),
         dispatch=runtime.dispatch,
         listeners=[on_step],
     )
+    # Held callbacks are taken up as soon as the reply they overtook is settled (huiju.app.correlate).
+    runtime.engine.listeners.append(correlation_listener(runtime))
     # Community services follow their orders, settlements and complaints, and grant credit on approval.
     runtime.engine.listeners.append(o2o_listener(runtime.engine))
     if with_celery:

@@ -3,6 +3,11 @@ officers' console (a Flask-AppBuilder app of its own) mounted beside it at /cons
 
 Nothing is built at import time; :func:`create_app` builds the runtime from the settings unless it
 is given one (tests, the embedded launcher that shares one runtime with the worker).
+
+Security (see the README's "Security"): every response carries the same security headers; sign-ins
+and the inbound endpoint are throttled by one limiter whose storage the settings declare; in secure
+mode the inbound endpoint answers only calls that came over mutual TLS with a client certificate of
+a trusted member (:mod:`huiju.app.inbound_tls` serves it so), and refuses any other with 403.
 """
 
 from __future__ import annotations
@@ -10,18 +15,25 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, request
+from flask_limiter.util import get_remote_address
 from sqlalchemy import text
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from adapters.soapserver import SoapFault, fault_envelope
 from exchange.inbound import MAX_REQUEST_BYTES, wsdl_text
 from huiju.api import bp as api_bp
 from huiju.api.open311 import bp as open311_bp
 from huiju.app.bootstrap import build_runtime
 from huiju.app.callbacks import inbound_endpoint
+from huiju.app.inbound_tls import client_certificate
 from huiju.runtime import Runtime
+from huiju.services import audit
+from huiju.web import headers
 from huiju.web.runtime import EXTENSION_KEY
+from huiju.web.throttle import init_throttle
 from officer_console import URL_PREFIX as CONSOLE_PREFIX
 from officer_console import create_console
+from portal import URL_PREFIX as PORTAL_PREFIX
 from portal import init_portal
 
 API_PREFIX = "/api/v1"
@@ -36,15 +48,28 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     if test_config:
         app.config.from_mapping(test_config)
+    app.config.setdefault("INBOUND_REQUIRE_CLIENT_CERT", runtime.settings.resolved_inbound_mtls)
     app.extensions[EXTENSION_KEY] = runtime
+    throttle = init_throttle(app, runtime)
     app.register_blueprint(api_bp, url_prefix=API_PREFIX)
     app.register_blueprint(open311_bp, url_prefix=OPEN311_PREFIX)  # service requests for other channels
+
+    @app.before_request
+    def audit_origin() -> None:
+        # What this request records in the audit trail is marked with where it came from.
+        channel = "api" if request.path.startswith(API_PREFIX) else "portal"
+        audit.set_origin(channel, request.remote_addr)
 
     inbound = inbound_endpoint(runtime)
 
     @app.route("/exchange/soap", methods=["GET", "POST"])
+    @throttle.limiter.limit(lambda: runtime.settings.exchange_rate_limit, key_func=get_remote_address)
     def exchange_soap() -> Response:
         # The callbacks of the government systems; verified and answered by the exchange layer.
+        if app.config["INBOUND_REQUIRE_CLIENT_CERT"] and not client_certificate(request.environ):
+            fault = fault_envelope(SoapFault("Client", "callbacks are accepted over mutual TLS only, with the "
+                                                       "client certificate of a trusted member"))  # fmt: skip
+            return Response(fault, 403, {"Content-Type": "text/xml; charset=utf-8"})
         if request.method == "GET":
             if "wsdl" not in request.args:
                 return Response("POST a signed SOAP 1.1 call here, or GET ?wsdl", 405, {"Allow": "POST"})
@@ -64,6 +89,15 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
             app.logger.exception("health check: the database does not answer")
             return {"status": "unavailable", "database": "unreachable"}, 503
         return {"status": "ok", "database": "ok"}, 200
+
+    production = runtime.settings.production
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        # The portal's pages get its own policy (portal.security); everything else here is JSON or XML.
+        if not (request.path == PORTAL_PREFIX or request.path.startswith(PORTAL_PREFIX + "/")):
+            headers.apply(response, headers.API_CSP, production=production)
+        return response
 
     init_portal(app)  # the residents' pages under /portal
     # The officers' console is a Flask-AppBuilder app of its own (its own Babel, session cookie

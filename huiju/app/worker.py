@@ -17,6 +17,7 @@ from huiju.settings import Settings
 
 
 def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
+    from huiju.app import reconcile
     from workflows_bpmn import tasks
 
     app = Celery("huiju", set_as_current=False)
@@ -33,6 +34,14 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
         "accept_content": ["json"],
         "beat_schedule": {
             "huiju-sweep": {"task": "huiju.sweep", "schedule": settings.sweep_seconds},
+            # Held callbacks and overdue delivery reports (huiju.app.reconcile): a fallback (held
+            # callbacks are taken up at once after the step that settles their reply), so at most
+            # once a second, and a round left waiting in a busy queue expires rather than piles up.
+            "huiju-reconcile": {
+                "task": "huiju.reconcile",
+                "schedule": max(settings.sweep_seconds, 1.0),
+                "options": {"expires": max(settings.sweep_seconds, 1.0)},
+            },
             # Each month's service credit (服务券) as soon as the month begins; once per month, whatever runs twice.
             "huiju-o2o-top-up": {"task": "huiju.o2o_top_up", "schedule": 3600.0},
         },
@@ -40,7 +49,10 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
         "timezone": CHINA.key,
     }
     if broker.startswith("filesystem://"):
+        from huiju.app.broker import TRANSPORT
+
         folder = settings.broker_folder
+        conf["broker_transport"] = TRANSPORT  # kombu's, with messages written whole (see huiju.app.broker)
         conf["broker_transport_options"] = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
@@ -53,6 +65,7 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
         }
     app.conf.update(conf)
     tasks.register(app, runtime)
+    reconcile.register(app, runtime)
 
     @app.task(name="huiju.o2o_top_up", ignore_result=True)  # type: ignore[untyped-decorator]
     def o2o_top_up() -> None:

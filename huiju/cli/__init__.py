@@ -9,6 +9,7 @@ back (statuses, decisions) keep their code beside the label.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,7 +20,9 @@ from huiju.i18n import Message, _, localize
 
 @click.group(help="Huiju (汇聚): e-affairs workflow engine for smart communities.")
 def main() -> None:
-    pass
+    from huiju.services.audit import set_origin
+
+    set_origin("cli")  # what a command records in the audit trail is marked as typed at a terminal
 
 
 # -- setting up and running ---------------------------------------------------------------------
@@ -40,7 +43,15 @@ def init(no_demo_data: bool) -> None:
 
                 report: dict[str, object] = {
                     "processes": seed.deploy_bundled(session),
-                    "adapters": [a.system for a in ensure_defaults(session, rt.settings.sandbox_url)],
+                    "adapters": [
+                        a.system
+                        for a in ensure_defaults(
+                            session,
+                            rt.settings.sandbox_url,
+                            endpoints=rt.settings.adapter_endpoints,
+                            use_sandbox=rt.settings.env != "production",
+                        )
+                    ],  # fmt: skip
                 }
             else:
                 report = seed.seed_all(session, rt.settings.sandbox_url)
@@ -127,27 +138,39 @@ def accounts() -> None:
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 @click.option("--plain", is_flag=True, help="Verify and sign nothing (default: secure when certificates exist).")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the journal, stored records and owed callbacks are kept across restarts "
+    "(default: HUIJU_SANDBOX_DATA, <instance>/sandbox).",
+)
 @handle_errors
-def sandbox(host: str | None, port: int | None, plain: bool) -> None:
+def sandbox(host: str | None, port: int | None, plain: bool, data: Path | None) -> None:
     from adapters.sandbox.server import run
-    from adapters.tls import ServerTls
+    from adapters.tls import ClientTls, ServerTls
     from certs.store import load_signing_identity, passphrase_of
     from certs.trust import TrustStore
     from huiju.settings import load_settings
 
     settings = load_settings()
     folder = settings.resolved_certs_folder
+    data_folder = (data or settings.resolved_sandbox_data).resolve()
     if plain or not (folder / "ca.cert.pem").exists():
         say(_("the sandbox runs in plain mode: requests are not verified, replies not signed"), err=True)
-        run(host or settings.sandbox_host, port or settings.sandbox_port)
+        run(host or settings.sandbox_host, port or settings.sandbox_port, data_folder=data_folder)
         return
+    # Callbacks go where Huiju's web process takes them: over mutual TLS in secure mode.
+    mtls = settings.resolved_inbound_mtls
     run(
         host or settings.sandbox_host,
         port or settings.sandbox_port,
-        trust=TrustStore.load(folder),
+        data_folder=data_folder,
+        trust=TrustStore.watching(folder),  # a new CRL or partner CA is read without a restart
         signer=load_signing_identity(folder, "sandbox", passphrase=passphrase_of(settings)),
-        callback_url=f"http://{settings.web_host}:{settings.web_port}/exchange/soap",
+        callback_url=settings.inbound_url,
         tls=ServerTls.from_store(folder, "sandbox"),
+        callback_tls=ClientTls.from_store(folder, "sandbox") if mtls else None,
     )
 
 
@@ -179,7 +202,24 @@ def serve(host: str | None, port: int | None) -> None:
     from huiju.settings import load_settings
 
     settings = load_settings()
-    run_simple(host or settings.web_host, port or settings.web_port, create_app(), threaded=True)
+    app = create_app()
+    if settings.resolved_inbound_mtls:
+        start_inbound(app, settings)
+    run_simple(host or settings.web_host, port or settings.web_port, app, threaded=True)
+
+
+def start_inbound(app: Any, settings: Any) -> None:
+    """The inbound endpoint on its own listener, over mutual TLS (secure mode), in a thread."""
+    import threading
+
+    from adapters.tls import ServerTls
+    from huiju.app.inbound_tls import serve_inbound
+
+    server = serve_inbound(
+        settings.inbound_host, settings.inbound_port, app, ServerTls.from_store(settings.resolved_certs_folder, "huiju")
+    )
+    say(_("callbacks: {url} (mutual TLS, client certificate required)", url=settings.inbound_url), err=True)
+    threading.Thread(target=server.serve_forever, name="huiju-inbound", daemon=True).start()
 
 
 @main.command(help="Initialise, then run the sandbox, a worker and the web process until Ctrl-C.")
@@ -190,9 +230,14 @@ def demo() -> None:
     run_demo()
 
 
-from huiju.cli import calendar, cases, exchange, o2o  # noqa: E402,F401 - they register their commands on main
+from huiju.cli import adapters, audit, calendar, callbacks, cases, exchange, o2o, residents, users  # noqa: E402,F401 - they register
 
+adapters.register(main)
+audit.register(main)
 calendar.register(main)
 cases.register(main)
 exchange.register(main)
+callbacks.register(main)
 o2o.register(main)
+residents.register(main)
+users.register(main)

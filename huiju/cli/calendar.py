@@ -1,6 +1,6 @@
 """``huiju calendar``: the working-day calendar's official schedule, year by year.
 
-Changes are made as an administrator account (``--as``, default ``admin``) through
+Changes are made as an administrator account (``--as``, default ``admin`` or the only one) through
 :mod:`huiju.services.calendar_admin`, which recomputes the deadlines a change moves.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from huiju.cli.support import handle_errors, runtime_ctx, say
+from huiju.cli.support import acting_administrator, handle_errors, runtime_ctx, say
 from huiju.i18n import _
 
 
@@ -62,54 +62,50 @@ def calendar_known(year: int) -> None:
 @click.argument("day")
 @click.argument("kind", type=click.Choice(["holiday", "workday"]))
 @click.option("--name", default="", help="e.g. 春节")
-@click.option("--as", "username", default="admin", show_default=True)
+@click.option("--as", "username", default=None, help="An administrator (default: the only one, or admin).")
 @handle_errors
-def calendar_add(day: str, kind: str, name: str, username: str) -> None:
-    from huiju.services.actors import load_actor
+def calendar_add(day: str, kind: str, name: str, username: str | None) -> None:
     from huiju.services.calendar_admin import parse_day, set_day
 
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
-        report = set_day(session, rt.engine, load_actor(session, username), parse_day(day), kind, name)
+        report = set_day(session, rt.engine, acting_administrator(session, username), parse_day(day), kind, name)
     say(_("saved; deadlines recomputed: {count}", count=report.recomputed))
 
 
 @calendar.command("remove", help="Remove the entry of one day.")
 @click.argument("day")
-@click.option("--as", "username", default="admin", show_default=True)
+@click.option("--as", "username", default=None, help="An administrator (default: the only one, or admin).")
 @handle_errors
-def calendar_remove(day: str, username: str) -> None:
-    from huiju.services.actors import load_actor
+def calendar_remove(day: str, username: str | None) -> None:
     from huiju.services.calendar_admin import parse_day, remove_day
 
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
-        report = remove_day(session, rt.engine, load_actor(session, username), parse_day(day))
+        report = remove_day(session, rt.engine, acting_administrator(session, username), parse_day(day))
     say(_("removed; deadlines recomputed: {count}", count=report.recomputed))
 
 
 @calendar.command("import", help="Replace a year's entries by a schedule file (text or JSON).")
 @click.argument("year", type=int)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--as", "username", default="admin", show_default=True)
+@click.option("--as", "username", default=None, help="An administrator (default: the only one, or admin).")
 @handle_errors
-def calendar_import(year: int, file: Path, username: str) -> None:
-    from huiju.services.actors import load_actor
+def calendar_import(year: int, file: Path, username: str | None) -> None:
     from huiju.services.calendar_admin import import_schedule
 
     text = file.read_text(encoding="utf-8")
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
-        report = import_schedule(session, rt.engine, load_actor(session, username), year, text)
+        report = import_schedule(session, rt.engine, acting_administrator(session, username), year, text)
     say(_("{year}: {days} days entered; deadlines recomputed: {count}", year=year, days=report.days,
           count=report.recomputed))  # fmt: skip
 
 
 @calendar.command("publish", help="Declare a year's schedule entered in full: its deadlines stop being provisional.")
 @click.argument("year", type=int)
-@click.option("--as", "username", default="admin", show_default=True)
+@click.option("--as", "username", default=None, help="An administrator (default: the only one, or admin).")
 @handle_errors
-def calendar_publish(year: int, username: str) -> None:
-    from huiju.services.actors import load_actor
+def calendar_publish(year: int, username: str | None) -> None:
     from huiju.services.calendar_admin import publish_year
 
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
-        report = publish_year(session, rt.engine, load_actor(session, username), year)
+        report = publish_year(session, rt.engine, acting_administrator(session, username), year)
     say(_("{year} published; deadlines recomputed: {count}", year=year, count=report.recomputed))

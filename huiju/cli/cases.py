@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from huiju.cli.support import handle_errors, json_arg, runtime_ctx, say
-from huiju.errors import PermissionDenied
 from huiju.i18n import _
 from huiju.labels import DECISIONS, STATUSES
 
@@ -172,21 +171,23 @@ def process_validate(files: tuple[Path, ...]) -> None:
 
 @process.command("deploy", help="Deploy a new version (running cases stay on theirs).")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--as", "username", default="admin", show_default=True)
+@click.option("--as", "username", default=None, help="An administrator (default: the only one, or admin).")
 @handle_errors
-def process_deploy(files: tuple[Path, ...], username: str) -> None:
-    from huiju.models import Role
-    from huiju.services.actors import load_actor
+def process_deploy(files: tuple[Path, ...], username: str | None) -> None:
+    from huiju.cli.support import acting_administrator
     from workflows_bpmn.definitions import deploy, read_sources
     from workflows_bpmn.expressions import host_functions
 
     sources = read_sources(files)
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
-        actor = load_actor(session, username)
-        if actor.role is not Role.ADMINISTRATOR:
-            raise PermissionDenied(_("only administrators deploy processes"))
+        actor = acting_administrator(session, username)
         result = deploy(session, sources, host_functions(), deployed_by=actor.username)
         d = result.definition
+        if result.created:
+            from huiju.services import audit
+
+            audit.record(session, actor, "process.deploy", target_kind="definition", target=d.process_id,
+                         definition=f"{d.process_id} v{d.version}", after={"hash": d.content_hash})  # fmt: skip
         fields = {"process_id": d.process_id, "version": d.version, "hash": d.content_hash[:12]}
         if result.created:
             say(_("deployed {process_id} version {version} ({hash})", **fields))

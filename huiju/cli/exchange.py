@@ -135,6 +135,7 @@ def certs_rotate(member: str, days: int) -> None:
 
     folder, passphrase = _folder_and_passphrase()
     info = rotate_signing(folder, member, days=days, passphrase=passphrase)
+    _audited("certificate.rotate", info.serial_hex, {"member": member, "role": "signing"})
     say(_("new signing certificate for {member}: serial {serial}", member=member, serial=info.serial_hex))
 
 
@@ -147,8 +148,31 @@ def certs_revoke(serial_or_fingerprint: str, reason: str) -> None:
 
     folder, passphrase = _folder_and_passphrase()
     info = revoke(folder, serial_or_fingerprint, reason, passphrase=passphrase)
+    _audited("certificate.revoke", info.serial_hex, {"member": info.member, "role": info.role, "reason": reason})
     say(_("revoked {member} {role} certificate, serial {serial}",
               member=info.member, role=info.role, serial=info.serial_hex))  # fmt: skip
+
+
+def _audited(action: str, target: str, after: dict[str, object]) -> None:
+    """A change of the certificate store, in the audit trail, made by the operator at this terminal."""
+    import getpass
+
+    from huiju.models import Role
+    from huiju.services import audit
+    from huiju.services.actors import Actor
+
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):
+        login = "operator"
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
+            audit.record(session, Actor(f"cli:{login}"[:64], Role.INTEGRATOR), action, target_kind="certificate",
+                         target=target, after=after)  # fmt: skip
+    except DBAPIError:
+        say(_("warning: not recorded in the audit trail: the database is not initialised (huiju init)"), err=True)
 
 
 def _print(infos: list[CertInfo]) -> None:
@@ -157,3 +181,53 @@ def _print(infos: list[CertInfo]) -> None:
             f"{info.member:<9}{info.role:<11}{info.status:<11}{info.serial_hex:<42}"
             f"{info.not_after:%Y-%m-%d}  {info.fingerprint[:23]}  {info.subject}"
         )
+
+
+@certs.command("crl", help="Sign our CA's revocation list anew (run it daily), or import a partner CA's list.")
+@click.option("--days", type=int, default=30, show_default=True, help="Until its next update.")
+@click.option(
+    "--import",
+    "import_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A partner CA's revocation list (PEM or DER), signed by a CA we trust.",
+)
+@handle_errors
+def certs_crl(days: int, import_file: Path | None) -> None:
+    from certs.partners import import_crl
+    from certs.store import crl_status, refresh_crl
+
+    folder, passphrase = _folder_and_passphrase()
+    if import_file is not None:
+        written = import_crl(folder, import_file.read_bytes())
+        _audited("certificate.crl", written, {"partner": True})
+        say(_("revocation list imported: {file}", file=written))
+    else:
+        written = refresh_crl(folder, days=days, passphrase=passphrase).file
+        _audited("certificate.crl", written, {"partner": False, "days": days})
+    for status in crl_status(folder):
+        nxt = f"{status.next_update:%Y-%m-%d %H:%M}" if status.next_update else "-"
+        say(_("{file}: {issuer}, {count} revoked, next update {next}{stale}", file=status.file, issuer=status.issuer,
+              count=status.revoked, next=nxt, stale=_(" (PAST: refused)") if status.stale() else ""))  # fmt: skip
+
+
+@certs.command("upload", help="Trust a partner's CA (--ca), or keep a partner's certificate issued by a trusted CA.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--ca", "is_ca", is_flag=True, help="The file is the partner's CA certificate: trust it.")
+@click.option("--member", default=None, help="The partner's member name (lowercase letters, digits, hyphens).")
+@handle_errors
+def certs_upload(file: Path, is_ca: bool, member: str | None) -> None:
+    from certs.partners import add_partner_ca, add_partner_certificate
+
+    folder, _passphrase = _folder_and_passphrase()
+    if is_ca:
+        if not member:
+            from huiju.errors import InputError
+
+            raise InputError(_("name the partner whose CA this is"))
+        entry = add_partner_ca(folder, file.read_bytes(), member=member, added_by="cli")
+    else:
+        entry = add_partner_certificate(folder, file.read_bytes(), member=member, added_by="cli")
+    _audited("certificate.upload", entry.fingerprint[:32], {"kind": entry.kind, "member": entry.member})
+    say(_("{kind} of {member} kept: {subject}, valid until {date}", kind=entry.kind, member=entry.member,
+          subject=entry.subject, date=f"{entry.not_after:%Y-%m-%d}"))  # fmt: skip

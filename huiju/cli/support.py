@@ -83,3 +83,65 @@ def json_arg(raw: str | None, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InputError(_("{what} must be a JSON object", what=what))
     return value
+
+
+def acting_administrator(session: Any, username: str | None, *, bootstrap: bool = False) -> Any:
+    """The administrator a command acts as: ``--as`` when given; else the ``admin`` account, or the
+    only active administrator; with ``bootstrap`` (creating the first account), when there is none
+    yet, the operator at this terminal (``cli:<login>``), as whoever holds the database's keys."""
+    import getpass
+
+    from sqlalchemy import select
+
+    from huiju.models import Role, User
+    from huiju.services.actors import Actor, actor_for, load_actor
+
+    if username:
+        actor = load_actor(session, username)
+        if actor.role is not Role.ADMINISTRATOR:
+            raise PermissionDenied(_("only administrators may do this; {username} is not one", username=username))
+        return actor
+    admins = list(
+        session.scalars(
+            select(User).where(User.role == Role.ADMINISTRATOR, User.active.is_(True)).order_by(User.username)
+        )
+    )
+    named = [u for u in admins if u.username == "admin"]
+    if named or len(admins) == 1:
+        return actor_for((named or admins)[0])
+    if admins:
+        raise InputError(
+            _("there are several administrators: say which one acts with --as ({names})",
+              names=", ".join(u.username for u in admins))
+        )  # fmt: skip
+    if bootstrap:
+        try:
+            login = getpass.getuser()
+        except (KeyError, OSError):
+            login = "operator"
+        return Actor(f"cli:{login}"[:64], Role.ADMINISTRATOR)
+    raise NotFoundError(_("there is no administrator account yet: create one with "
+                          "huiju users create NAME --role administrator"))  # fmt: skip
+
+
+def acting_integrator(session: Any, username: str | None) -> Any:
+    """The integrator a command acts as: ``--as``, else the ``integrator`` account or the only one."""
+    from sqlalchemy import select
+
+    from huiju.models import Role, User
+    from huiju.services.actors import actor_for, load_actor
+
+    if username:
+        actor = load_actor(session, username)
+        if actor.role is not Role.INTEGRATOR:
+            raise PermissionDenied(_("only integrators may do this; {username} is not one", username=username))
+        return actor
+    found = list(session.scalars(select(User).where(User.role == Role.INTEGRATOR, User.active.is_(True))))
+    named = [u for u in found if u.username == "integrator"]
+    if named or len(found) == 1:
+        return actor_for((named or found)[0])
+    if found:
+        raise InputError(_("there are several integrators: say which one acts with --as ({names})",
+                           names=", ".join(sorted(u.username for u in found))))  # fmt: skip
+    raise NotFoundError(_("there is no integrator account yet: create one with "
+                          "huiju users create NAME --role integrator"))  # fmt: skip

@@ -1,6 +1,7 @@
 """Domain models (domain state; the engine's own tables live in :mod:`workflows_bpmn.models`)."""
 
 from huiju.models.applications import BAD_RATING_LEVELS, Draft, Material, Rating
+from huiju.models.audit import AuditEntry
 from huiju.models.cases import FINAL, WITHDRAWABLE, Case, CaseEvent, CaseStatus
 from huiju.models.items import Item, ItemKind, ResponsibleLevel, Theme, TimeUnit
 from huiju.models.o2o import (
@@ -41,9 +42,12 @@ from huiju.models.o2o_orders import (
 )
 from huiju.models.orgs import Org, OrgLevel
 from huiju.models.residents import Resident
+from huiju.models.roster import ImportStatus, RosterImport
+from huiju.models.sessions import PendingRegistration, WebSession
 from huiju.models.users import Role, User
 
 __all__ = [
+    "AuditEntry",
     "BAD_RATING_LEVELS",
     "CANCELLABLE",
     "FINAL_ORDER",
@@ -85,12 +89,16 @@ __all__ = [
     "CaseEvent",
     "CaseStatus",
     "Item",
+    "ImportStatus",
     "ItemKind",
     "Org",
+    "PendingRegistration",
     "OrgLevel",
     "Resident",
     "ResponsibleLevel",
     "Role",
+    "RosterImport",
     "TimeUnit",
     "User",
+    "WebSession",
 ]

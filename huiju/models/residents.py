@@ -21,7 +21,11 @@ class Resident(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     birth_date: Mapped[date] = mapped_column(Date)
     community_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    # As the community office's roster (居民信息) records them; see huiju.services.roster.
+    address: Mapped[str | None] = mapped_column(String(200))
+    household: Mapped[str | None] = mapped_column(String(32))  # household number (户号)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow)
 
     community: Mapped[Org] = relationship()
 

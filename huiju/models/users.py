@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from huiju.db import Base
+from huiju.db import Base, UTCDateTime, utcnow
 from huiju.models.orgs import Org
 from huiju.models.residents import Resident
 
@@ -34,12 +35,18 @@ class User(Base):
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
+    # Set when an administrator resets the password: the next sign-in must choose a new one.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     org: Mapped[Org | None] = relationship()
     resident: Mapped[Resident | None] = relationship()
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
+        self.password_changed_at = utcnow()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
 
 from huiju.errors import NotFoundError, PermissionDenied
 from huiju.i18n import _
@@ -47,9 +48,24 @@ def load_actor(session: Session, username: str) -> Actor:
     return actor_for(user)
 
 
+#: Checked when there is no account to check: a hash of a random, forgotten password, made with the
+#: method and cost werkzeug gives real passwords (a test holds them equal), so that an unknown user
+#: name costs exactly what a wrong password does, from the first sign-in of a process on.
+DUMMY_HASH = (
+    "scrypt:32768:8:1$Os8MMkBmS1zw6xEp$08a58fe03213395457e7667985a66d4326019c87680eb897ef2e5eb6adfe3a5b7ac7e45f"
+    "0941606d77f95b75d6429bff210ed1d774c0196c0221addb703a90d1"
+)
+
+
 def authenticate(session: Session, username: str, password: str) -> Actor:
+    """The actor of an active account with this password; PermissionDenied otherwise.
+
+    A hash is checked whether or not the account exists or is active, so that an unknown user name
+    answers as slowly as a wrong password (OWASP ASVS 2.2.1: no account enumeration by timing).
+    """
     user = session.scalars(select(User).where(User.username == username)).one_or_none()
-    if user is None or not user.active or not user.check_password(password):
+    right = user.check_password(password) if user is not None else check_password_hash(DUMMY_HASH, password)
+    if user is None or not user.active or not right:
         raise PermissionDenied(_("wrong user name or password"))
     return actor_for(user)
 

@@ -21,7 +21,7 @@ from huiju.calendar import LIBRARY_YEARS, OVERRIDE_KINDS, CalendarOverride, Cale
 from huiju.errors import InputError, PermissionDenied
 from huiju.i18n import _
 from huiju.models import Role
-from huiju.services import clock
+from huiju.services import audit, clock
 from huiju.services.actors import Actor
 from workflows_bpmn.runner import Engine
 
@@ -89,12 +89,16 @@ def set_day(session: Session, engine: Engine, actor: Actor, day: date, kind: str
     _admin(actor)
     kind = _kind(kind)
     row = session.scalars(select(CalendarOverride).where(CalendarOverride.day == day)).one_or_none()
+    before = {"kind": row.kind, "name": row.name} if row is not None else None
     if row is None:
         session.add(CalendarOverride(day=day, kind=kind, name=name.strip()[:100]))
     else:
         row.kind, row.name = kind, name.strip()[:100]
     session.flush()
-    return Report(1, clock.recompute(session, engine, day.year))
+    report = Report(1, clock.recompute(session, engine, day.year))
+    audit.record(session, actor, "calendar.set_day", target_kind="calendar", target=day.isoformat(), before=before,
+                 after={"kind": kind, "name": name.strip()[:100]})  # fmt: skip
+    return report
 
 
 def remove_day(session: Session, engine: Engine, actor: Actor, day: date) -> Report:
@@ -103,7 +107,9 @@ def remove_day(session: Session, engine: Engine, actor: Actor, day: date) -> Rep
     done = session.execute(delete(CalendarOverride).where(CalendarOverride.day == day))
     if getattr(done, "rowcount", 0) == 0:
         raise InputError(_("{day} has no calendar entry", day=day.isoformat()))
-    return Report(1, clock.recompute(session, engine, day.year))
+    report = Report(1, clock.recompute(session, engine, day.year))
+    audit.record(session, actor, "calendar.remove_day", target_kind="calendar", target=day.isoformat())
+    return report
 
 
 def parse_schedule(year: int, text: str) -> list[tuple[date, str, str]]:
@@ -159,7 +165,10 @@ def import_schedule(session: Session, engine: Engine, actor: Actor, year: int, t
     session.add_all(CalendarOverride(day=d, kind=k, name=n[:100]) for d, k, n in entries)
     _publish(session, actor, year)  # a whole year's schedule: its deadlines are final
     session.flush()
-    return Report(len(entries), clock.recompute(session, engine, year))
+    report = Report(len(entries), clock.recompute(session, engine, year))
+    audit.record(session, actor, "calendar.import", target_kind="calendar", target=str(year),
+                 after={"days": len(entries)})  # fmt: skip
+    return report
 
 
 def publish_year(session: Session, engine: Engine, actor: Actor, year: int) -> Report:
@@ -175,7 +184,9 @@ def publish_year(session: Session, engine: Engine, actor: Actor, year: int) -> R
         raise InputError(_("enter the days of {year} before publishing it", year=year))
     _publish(session, actor, year)
     session.flush()
-    return Report(0, clock.recompute(session, engine, year))
+    report = Report(0, clock.recompute(session, engine, year))
+    audit.record(session, actor, "calendar.publish", target_kind="calendar", target=str(year))
+    return report
 
 
 def _publish(session: Session, actor: Actor, year: int) -> None:

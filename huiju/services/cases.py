@@ -16,7 +16,7 @@ from huiju.db import utcnow
 from huiju.errors import InputError, NotFoundError, PermissionDenied, SchemaError
 from huiju.i18n import _
 from huiju.models import Case, CaseEvent, CaseStatus, Item, Resident, Role, User
-from huiju.services import clock
+from huiju.services import audit, clock
 from huiju.services.actors import Actor, community_ids_of_street, duty_phone
 from workflows_bpmn.mirror import StepResult
 from workflows_bpmn.models import InstanceStatus, ProcessInstance
@@ -181,6 +181,8 @@ def submit_case(
         actor=actor.username,
     )
     case.process_instance_id = result.instance.id
+    if actor.role is not Role.RESIDENT:  # an officer applying at the counter, for the resident
+        audit.record_case(session, actor, "case.submit", case, after={"item": item.code})
     return case
 
 
@@ -277,4 +279,5 @@ def retry_incident(session: Session, engine: Engine, actor: Actor, number: str) 
         raise PermissionDenied(_("only officers and integrators may retry an incident"))
     if case.process_instance_id is None:
         raise InputError(_("case {number} has no process", number=number))
+    audit.record_case(session, actor, "case.retry", case, before={"status": case.status.value})
     return engine.retry_incident(session, case.process_instance_id, actor.username)

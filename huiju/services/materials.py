@@ -6,8 +6,12 @@ What a resident uploads is untrusted. Before anything is written, a file must:
 - carry a plain file name (no folder part, no ``..``, no control characters: path traversal);
 - be a PDF, JPEG or PNG *by its content* (the magic bytes), never judged by its name;
 - have an extension that agrees with that content (a PNG called ``.pdf`` is refused);
-- hold no markup or script: HTML and SVG are refused whatever they are called, and so is a PDF
-  that carries JavaScript or an action run on opening.
+- hold no markup or script: HTML and SVG are refused whatever they are called, and so is a picture
+  with markup inside or appended to it;
+- be what it claims to be, read by a real parser (:mod:`huiju.services.documents`): a PDF opened
+  with pikepdf, unencrypted, with no JavaScript, launch, embedded-file or automatic action anywhere
+  in its objects; a picture decoded whole by Pillow within a pixel limit (decompression bombs),
+  stored without its metadata (EXIF with GPS position, XMP, comments).
 
 A file that passes is written under a random storage key (never the resident's name for it) in the
 uploads folder, with its SHA-256; the :class:`~huiju.models.Material` row is added in the caller's
@@ -22,7 +26,6 @@ import os
 import re
 import secrets
 import unicodedata
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from sqlalchemy.orm import Session
 from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
 from huiju.models import Draft, Material, User
+from huiju.services import documents
 from huiju.services.actors import Actor
 from huiju.services.cases import get_case
 from huiju.settings import Settings
@@ -44,12 +48,12 @@ ALLOWED_TYPES: dict[str, tuple[str, ...]] = {
     "image/png": (".png",),
 }
 MAX_NAME_LENGTH = 200
+#: Largest picture accepted, in pixels (a 48-megapixel phone photo is 8000 x 6000).
+DEFAULT_MAX_PIXELS = 50_000_000
 #: Markup that a browser would run or render, looked for at the start of the content.
 _MARKUP = re.compile(rb"^\s*<(?:!doctype|html|head|body|script|svg|\?xml|iframe|object|embed|a\s|img\s|div|meta)",
                      re.IGNORECASE)  # fmt: skip
 _SCRIPT_ANYWHERE = re.compile(rb"<\s*(?:script|svg|html|iframe)\b", re.IGNORECASE)
-#: PDF name objects that run code or act on opening (ISO 32000-1, 12.6 and 12.6.4.16).
-_PDF_ACTIVE = re.compile(rb"/(?:JavaScript|JS|OpenAction|AA|Launch|EmbeddedFile|RichMedia|XFA)\b")
 
 
 @dataclass(frozen=True)
@@ -67,46 +71,16 @@ class UploadStore:
 
     folder: Path
     max_bytes: int
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> UploadStore:
-        return cls(settings.resolved_uploads_folder, settings.upload_max_bytes)
+        return cls(settings.resolved_uploads_folder, settings.upload_max_bytes, settings.upload_max_pixels)
 
     def path_of(self, storage_key: str) -> Path:
         if not re.fullmatch(r"[0-9a-f]{32}", storage_key):
             raise NotFoundError(_("no such file"))
         return self.folder / storage_key[:2] / storage_key
-
-
-_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
-#: How much a PDF's compressed streams may inflate to while they are searched (a zip bomb is refused).
-PDF_INFLATE_LIMIT = 64 * 1024 * 1024
-
-
-def _pdf_names(data: bytes) -> bytes:
-    """PDF names with their #xx escapes decoded (/Java#53cript is /JavaScript)."""
-    return _PDF_NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
-
-
-def pdf_is_active(data: bytes) -> bool:
-    """Whether a PDF carries a script or an automatic action, in its body or in its compressed
-    streams (object streams hide whole objects); one too large to inflate counts as active."""
-    if _PDF_ACTIVE.search(_pdf_names(data)):
-        return True
-    budget = PDF_INFLATE_LIMIT
-    for match in _PDF_STREAM.finditer(data):
-        inflater = zlib.decompressobj()
-        try:
-            inflated = inflater.decompress(match.group(1), budget)
-        except zlib.error:
-            continue  # not a Flate stream (an image): nothing of the document's structure in it
-        if inflater.unconsumed_tail:
-            return True
-        budget -= len(inflated)
-        if _PDF_ACTIVE.search(_pdf_names(inflated)):
-            return True
-    return False
 
 
 def sniff(data: bytes) -> str | None:
@@ -134,8 +108,20 @@ def clean_name(filename: str) -> str:
     return name
 
 
-def check_upload(upload: Upload, max_bytes: int, allowed_codes: set[str] | None = None) -> tuple[str, str]:
-    """Every check, before anything is written: returns (cleaned name, detected content type)."""
+@dataclass(frozen=True)
+class CheckedUpload:
+    """A file that passed every check: its cleaned name, detected type and the bytes to store (a
+    picture without its metadata)."""
+
+    name: str
+    content_type: str
+    data: bytes
+
+
+def check_upload(
+    upload: Upload, max_bytes: int, allowed_codes: set[str] | None = None, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> CheckedUpload:
+    """Every check, before anything is written."""
     if allowed_codes is not None and upload.code not in allowed_codes:
         raise InputError(_("'{code}' is not a material of this application", code=upload.code), field="code")
     name = clean_name(upload.filename)
@@ -161,9 +147,14 @@ def check_upload(upload: Upload, max_bytes: int, allowed_codes: set[str] | None 
               name=name, kind=ALLOWED_TYPES[content_type][0].lstrip(".").upper()),
             field="file",
         )  # fmt: skip
-    if content_type == "application/pdf" and pdf_is_active(upload.data):
-        raise InputError(_("the PDF '{name}' carries a script or an automatic action", name=name), field="file")
-    return name, content_type
+    if content_type == "application/pdf":
+        documents.check_pdf(name, upload.data)
+        return CheckedUpload(name, content_type, upload.data)
+    if _SCRIPT_ANYWHERE.search(upload.data):
+        # A picture that is also a web page (a polyglot): markup inside or appended after the image.
+        raise InputError(_("the picture '{name}' hides a script or web page in its bytes", name=name), field="file")
+    picture = documents.check_picture(name, content_type, upload.data, max_pixels)
+    return CheckedUpload(name, content_type, picture.data)
 
 
 def store(
@@ -184,18 +175,18 @@ def store(
     """
     if (case_id is None) == (draft_id is None) and not (unattached and case_id is None and draft_id is None):
         raise InputError(_("a material belongs to one draft or one case"))
-    name, content_type = check_upload(upload, uploads.max_bytes, allowed_codes)
+    checked = check_upload(upload, uploads.max_bytes, allowed_codes, max_pixels=uploads.max_pixels)
     key = secrets.token_hex(16)
     path = uploads.path_of(key)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     # O_EXCL: never write over a file; 0600: the web server's user only, never executable.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
-        out.write(upload.data)
+        out.write(checked.data)
     _remove_on_rollback(session, path)
     material = Material(
-        case_id=case_id, draft_id=draft_id, code=upload.code, round=round_, original_name=name,
-        content_type=content_type, size=len(upload.data), sha256=hashlib.sha256(upload.data).hexdigest(),
+        case_id=case_id, draft_id=draft_id, code=upload.code, round=round_, original_name=checked.name,
+        content_type=checked.content_type, size=len(checked.data), sha256=hashlib.sha256(checked.data).hexdigest(),
         storage_key=key, uploaded_by=actor.username,
     )  # fmt: skip
     session.add(material)

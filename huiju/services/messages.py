@@ -8,6 +8,7 @@ from exchange.service import dead_message
 from huiju.errors import ConflictError, PermissionDenied
 from huiju.i18n import _
 from huiju.models import Role
+from huiju.services import audit
 from huiju.services.actors import Actor
 from huiju.services.cases import get_case
 from workflows_bpmn.runner import Engine
@@ -25,5 +26,8 @@ def retry_message(session: Session, engine: Engine, actor: Actor, message_id: st
         get_case(session, actor, message.case_number)  # not found unless the officer sees the case
     if message.process_instance_id is None:
         raise ConflictError(_("message {message_id} belongs to no process", message_id=message_id))
+    audit.record(session, actor, "message.retry", target_kind="message", target=message_id,
+                 case_number=message.case_number, before={"status": message.status.value},
+                 detail=message.last_error)  # fmt: skip
     engine.retry_incident(session, message.process_instance_id, actor.username, message_id=message_id)
     return message_id

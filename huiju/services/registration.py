@@ -8,8 +8,11 @@ SMS to the phone: to the one on record when Huiju knows the resident. :func:`con
 creates the account when the code comes back. Knowing someone's name and ID number is not enough to
 take their place: the code goes to their phone. A refusal creates nothing.
 
-The pending registration travels in the signed session cookie; it holds a keyed hash of the code
-(HMAC with the app's secret), never the code, and the password only hashed.
+The pending registration is kept on the server (``pending_registration``), found by the SHA-256 of
+a random token that the resident's session holds; it keeps a keyed hash of the code (HMAC with the
+app's secret), never the code, and the password only hashed. Wrong codes are counted there, in the
+same transaction that compares the code: neither a resent old cookie nor parallel requests can reset
+or outrun the count (OWASP ASVS 2.2.1).
 """
 
 from __future__ import annotations
@@ -19,18 +22,19 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from huiju import idnumber
 from huiju.db import Database, utcnow
 from huiju.errors import ConflictError, InputError, PermissionDenied
 from huiju.i18n import _
-from huiju.models import Org, OrgLevel, Resident, Role, User
+from huiju.models import Org, OrgLevel, PendingRegistration, Resident, Role, User
 
 #: Mainland mobile numbers: 11 digits starting with 1 and 3-9.
 PHONE = re.compile(r"^1[3-9]\d{9}$")
@@ -47,32 +51,6 @@ ELSEWHERE = "elsewhere"
 
 #: (operation, params) -> reply: a call to a government system made now (see exchange.direct).
 IdentityCall = Callable[[str, dict[str, Any]], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class PendingRegistration:
-    """A registration waiting for its SMS code; kept in the session as a plain dict."""
-
-    phone: str
-    name: str
-    id_number: str
-    password_hash: str
-    community_code: str | None
-    code_mac: str
-    expires_at: str  # ISO date-time, UTC
-    attempts: int = 0
-
-    def to_session(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_session(cls, data: Any) -> PendingRegistration:
-        if not isinstance(data, dict):
-            raise InputError(_("there is no registration waiting for a code; register again"))
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise InputError(_("there is no registration waiting for a code; register again")) from exc
 
 
 def _code_mac(secret: bytes, phone: str, id_number: str, code: str) -> str:
@@ -111,8 +89,9 @@ def _checked(form: Registration) -> Registration:
     return Registration(phone, name, id_number, form.password, form.community_code)
 
 
-def start_registration(db: Database, call: IdentityCall, form: Registration, secret: bytes) -> PendingRegistration:
-    """Check the form and the identity, then send a one-time code by SMS; nothing is created yet.
+def start_registration(db: Database, call: IdentityCall, form: Registration, secret: bytes) -> str:
+    """Check the form and the identity, then send a one-time code by SMS; no account is created yet.
+    Returns the token of the registration waiting for its code (kept in the resident's session).
 
     InputError for bad input, PermissionDenied when the citizen information system does not confirm
     the identity, ConflictError when that identity (or the phone) has an account already, and the
@@ -153,52 +132,85 @@ def start_registration(db: Database, call: IdentityCall, form: Registration, sec
             )  # fmt: skip
     code = f"{secrets.randbelow(10**6):06d}"
     call(SEND_SMS, {"phone": form.phone, "template": CODE_TEMPLATE, "params": {"code": code, "minutes": "10"}})
-    return PendingRegistration(
-        phone=form.phone, name=form.name, id_number=form.id_number,
-        password_hash=generate_password_hash(form.password), community_code=form.community_code,
-        code_mac=_code_mac(secret, form.phone, form.id_number, code),
-        expires_at=(utcnow() + CODE_VALID).isoformat(),
-    )  # fmt: skip
-
-
-def check_code(pending: PendingRegistration, code: str, secret: bytes) -> None:
-    """InputError unless ``code`` is the one sent, in time and within the attempts allowed."""
-    if datetime.fromisoformat(pending.expires_at) < utcnow():
-        raise InputError(_("the code has expired; register again"), field="code")
-    if pending.attempts >= MAX_CODE_ATTEMPTS:
-        raise InputError(_("too many wrong codes; register again"), field="code")
-    given = code.strip()
-    if not hmac.compare_digest(_code_mac(secret, pending.phone, pending.id_number, given), pending.code_mac):
-        raise InputError(_("the code is not the one we sent"), field="code")
-
-
-def confirm_registration(db: Database, pending: PendingRegistration, code: str, secret: bytes) -> User:
-    """Create the resident account once the SMS code comes back; its resident linked or created."""
-    check_code(pending, code, secret)
+    token = secrets.token_urlsafe(32)
     with db.transaction() as session:
-        resident = session.scalars(select(Resident).where(Resident.id_number == pending.id_number)).one_or_none()
-        if resident is None and pending.community_code == ELSEWHERE:
-            return _family_account(session, pending)
-        if resident is None:
-            community = _community(session, pending.community_code)
-            resident = Resident(
-                id_number=pending.id_number, name=pending.name, phone=pending.phone,
-                birth_date=idnumber.birth_date(pending.id_number), community_id=community.id,
-            )  # fmt: skip
-            session.add(resident)
-            session.flush()
-        elif session.scalar(select(User.id).where(User.resident_id == resident.id)):
-            raise ConflictError(_("this ID number has an account already"))  # registered meanwhile
-        elif session.scalar(select(User.id).where(User.username == pending.phone)):
-            raise ConflictError(_("this phone number has an account already"), field="phone")
+        session.add(
+            PendingRegistration(
+                token_hash=_token_hash(token), phone=form.phone, name=form.name, id_number=form.id_number,
+                password_hash=generate_password_hash(form.password), community_code=form.community_code,
+                code_mac=_code_mac(secret, form.phone, form.id_number, code), attempts=0,
+                expires_at=utcnow() + CODE_VALID,
+            )
+        )  # fmt: skip
+    return token
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def pending_phone(db: Database, token: str) -> str | None:
+    """The phone a waiting registration's code was sent to, or None (no such registration, expired)."""
+    with db.sessions() as session:
+        row = session.get(PendingRegistration, _token_hash(token))
+        return row.phone if row is not None and row.expires_at >= utcnow() else None
+
+
+def confirm_registration(db: Database, token: str, code: str, secret: bytes) -> User:
+    """Create the resident account once the SMS code comes back; its resident linked or created.
+
+    Every attempt is counted first, in the transaction that reads the registration (locked), and
+    the count is kept when the code is wrong: after MAX_CODE_ATTEMPTS the registration is void.
+    """
+    with db.transaction() as session:
+        pending = session.scalars(
+            select(PendingRegistration).where(PendingRegistration.token_hash == _token_hash(token)).with_for_update()
+        ).one_or_none()
+        if pending is None:
+            raise InputError(_("there is no registration waiting for a code; register again"), field="code")
+        if pending.expires_at < utcnow():
+            session.delete(pending)
+            raise_after = InputError(_("the code has expired; register again"), field="code")
+        elif pending.attempts >= MAX_CODE_ATTEMPTS:
+            raise_after = InputError(_("too many wrong codes; register again"), field="code")
         else:
-            resident.phone = resident.phone or pending.phone
-        user = User(username=pending.phone, display_name=pending.name, role=Role.RESIDENT,
-                    org_id=resident.community_id, resident_id=resident.id,
-                    password_hash=pending.password_hash)  # fmt: skip
-        session.add(user)
+            raise_after = None
+            pending.attempts += 1
+            given = code.strip()
+            if hmac.compare_digest(_code_mac(secret, pending.phone, pending.id_number, given), pending.code_mac):
+                user = _create_account(session, pending)
+                session.delete(pending)
+                return user
+            # A wrong code: the attempt stays counted (this transaction commits), then it is refused.
+    if raise_after is not None:
+        raise raise_after
+    raise InputError(_("the code is not the one we sent"), field="code")
+
+
+def _create_account(session: Session, pending: PendingRegistration) -> User:
+    resident = session.scalars(select(Resident).where(Resident.id_number == pending.id_number)).one_or_none()
+    if resident is None and pending.community_code == ELSEWHERE:
+        return _family_account(session, pending)
+    if resident is None:
+        community = _community(session, pending.community_code)
+        resident = Resident(
+            id_number=pending.id_number, name=pending.name, phone=pending.phone,
+            birth_date=idnumber.birth_date(pending.id_number), community_id=community.id,
+        )  # fmt: skip
+        session.add(resident)
         session.flush()
-        return user
+    elif session.scalar(select(User.id).where(User.resident_id == resident.id)):
+        raise ConflictError(_("this ID number has an account already"))  # registered meanwhile
+    elif session.scalar(select(User.id).where(User.username == pending.phone)):
+        raise ConflictError(_("this phone number has an account already"), field="phone")
+    else:
+        resident.phone = resident.phone or pending.phone
+    user = User(username=pending.phone, display_name=pending.name, role=Role.RESIDENT,
+                org_id=resident.community_id, resident_id=resident.id,
+                password_hash=pending.password_hash)  # fmt: skip
+    session.add(user)
+    session.flush()
+    return user
 
 
 def _family_account(session: Any, pending: PendingRegistration) -> User:

@@ -12,7 +12,7 @@ from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied
 from huiju.i18n import _
 from huiju.models import Case, CaseEvent, Role, User
-from huiju.services import clock
+from huiju.services import audit, clock
 from huiju.services.actors import Actor
 from workflows_bpmn.mirror import StepResult
 from workflows_bpmn.models import HumanTask, HumanTaskStatus
@@ -86,7 +86,13 @@ def _held_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
     return task
 
 
+#: The audit action of each task event an officer causes.
+_AUDITED = {"task_claimed": "task.claim", "task_released": "task.release", "task_transferred": "task.transfer"}
+
+
 def _log(session: Session, task: HumanTask, kind: str, actor: Actor, detail: str, **data: Any) -> None:
+    if kind in _AUDITED:
+        audit.record_task(session, actor, _AUDITED[kind], task, after={"assignee": task.assignee, **data})
     if task.case_id is not None:
         session.add(
             CaseEvent(case_id=task.case_id, kind=kind, step=task.step, step_name=task.name,
@@ -221,6 +227,8 @@ def complete_task(
     if task.assignee is not None and task.assignee != actor.username:
         raise PermissionDenied(_("task {task_id} is assigned to {user}", task_id=task.id, user=task.assignee))
     form = check_form(task, decision, data)
+    audit.record_task(session, actor, "task.complete", task, after={"decision": decision},
+                      detail=str(form.get("reason") or form.get("comment") or "")[:500] or None)  # fmt: skip
     if decision == "return":
         return engine.return_to(session, task.id, actor.username, str(form["to_step"]), str(form.get("comment", "")))
     if decision == "co_review":

@@ -34,6 +34,8 @@ STATUS: dict[str, int] = {
     "unauthenticated": 401,
     "unsupported-media-type": 415,
     "body-too-large": 413,
+    # huiju.web.throttle
+    "too-many-attempts": 429,
 }
 
 

@@ -25,6 +25,13 @@ NO_HEADER = b"""<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envel
 <c:QueryPerson xmlns:c="urn:huiju:gov:citizen-info:1"><c:idNumber>110105193801012340</c:idNumber></c:QueryPerson>
 </soap:Body></soap:Envelope>"""
 WRONG_OPERATION = NO_HEADER.replace(b"citizen-info", b"sms")
+BAD_HEADER = NO_HEADER.replace(
+    b"<soap:Body>",
+    b"""<soap:Header><ex:ExchangeHeader xmlns:ex="urn:huiju:exchange:1"><ex:client>huiju</ex:client>
+<ex:service>citizen_info.QueryPerson</ex:service><ex:messageId>m-1</ex:messageId><ex:userId>u</ex:userId>
+<ex:timestamp>2026-01-01T08:00:00</ex:timestamp><ex:protocolVersion>1.0</ex:protocolVersion>
+</ex:ExchangeHeader></soap:Header><soap:Body>""",
+)
 
 
 def _fault(response: requests.Response) -> tuple[str, str]:
@@ -46,9 +53,21 @@ def _fault(response: requests.Response) -> tuple[str, str]:
         (b"<root/>", "not a SOAP 1.1 envelope"),
         (NO_HEADER, "messageId is required"),
         (WRONG_OPERATION, "has no operation"),
+        (BAD_HEADER, "request refused (header-invalid): the exchange header does not conform"),  # no UTC offset
         (b"<x>" + b"a" * (2 * 1024 * 1024 + 10) + b"</x>", "too large"),
     ],
-    ids=["billion-laughs", "xxe", "not-xml", "empty", "broken", "not-soap", "no-header", "wrong-op", "oversize"],
+    ids=[
+        "billion-laughs",
+        "xxe",
+        "not-xml",
+        "empty",
+        "broken",
+        "not-soap",
+        "no-header",
+        "wrong-op",
+        "timestamp-without-offset",
+        "oversize",
+    ],  # fmt: skip
 )
 def test_hostile_requests_get_a_client_fault(
     body: bytes, reason: str, sandbox: SandboxServer, control: requests.Session

@@ -15,6 +15,7 @@ from huiju.services import materials
 from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
 from huiju.services.tasks import complete_task
+from tests.support import files
 from tests.support.canned import deliver_replies
 from workflows_bpmn.models import HumanTask, HumanTaskStatus
 
@@ -89,7 +90,7 @@ def sign_in(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) -
     return reply.status_code
 
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
+PNG = files.PNG  # a real picture: uploads are decoded by Pillow
 
 
 def attach(runtime: Runtime, number: str, name: str) -> int:

@@ -82,8 +82,11 @@ def callback_tree(
     return envelope
 
 
-def signed(tree: etree._Element, identity: SigningIdentity) -> bytes:
-    return etree.tostring(sign_envelope(tree, identity), xml_declaration=True, encoding="utf-8")
+def signed(
+    tree: etree._Element, identity: SigningIdentity, *, at: datetime | None = None, ttl_seconds: int = 300
+) -> bytes:
+    document = sign_envelope(tree, identity, at=at, ttl_seconds=ttl_seconds)
+    return etree.tostring(document, xml_declaration=True, encoding="utf-8")
 
 
 def decision_values(
@@ -179,11 +182,13 @@ class Inbound:
         client = overrides.pop("client", "egov_approval")
         header_case = overrides.pop("header_case", self.case_number)
         timestamp = overrides.pop("timestamp", None)
+        signed_at = overrides.pop("signed_at", None)  # the wsu:Timestamp's Created
+        ttl_seconds = overrides.pop("ttl_seconds", 300)
         values = decision_values(self.case_number, self.receipt_number)
         values.update(overrides)
         tree = callback_tree("NotifyDecision", values, client=client, message_id=message_id,
                              case_number=header_case, timestamp=timestamp)  # fmt: skip
-        return signed(tree, identity)
+        return signed(tree, identity, at=signed_at, ttl_seconds=ttl_seconds)
 
     # -- what the database holds ------------------------------------------------------------------
 
@@ -263,7 +268,7 @@ class Inbound:
 UNVERIFIED_CODES = frozenset({
     "signature-invalid", "certificate-untrusted", "certificate-revoked", "certificate-expired",
     "certificate-wrong-role", "xml-refused", "message-too-large", "timestamp-stale", "timestamp-invalid",
-    "header-invalid", "body-invalid",
+    "header-invalid", "body-invalid", "version-mismatch",
 })  # fmt: skip
 
 

@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from adapters.contracts import EXCHANGE_NS
 from adapters.soapserver import SOAP_ENV
 from certs.store import init_dev_pki, load_signing_identity, revoke
+from certs.xmlsig import SOAP12_NS, WSU_ID
 from exchange.inbound import MAX_REQUEST_BYTES
 from tests.certs.test_certs_hostile import BILLION_LAUGHS, EXTERNAL_DTD, XXE
 from tests.inbound.inbound_support import (
@@ -77,9 +79,9 @@ def _wrapped(inbound: Inbound, *, forged_id: str | None) -> bytes:
     for node in forged.iter("{urn:huiju:inbound:1}decision"):
         node.text = "approved"
     if forged_id is None:
-        del forged.attrib["Id"]
-    else:
-        forged.set("Id", forged_id)
+        del forged.attrib[WSU_ID]
+    elif forged_id != "same":  # the copy carries the signed Body's wsu:Id already
+        forged.set(WSU_ID, forged_id)
     root.remove(body)
     wrapper = etree.SubElement(header, "{urn:evil}Wrapper")
     wrapper.append(body)
@@ -88,7 +90,7 @@ def _wrapped(inbound: Inbound, *, forged_id: str | None) -> bytes:
 
 
 def _wrapped_same_id(inbound: Inbound, _tmp: Path) -> bytes:
-    return _wrapped(inbound, forged_id="huiju-body")
+    return _wrapped(inbound, forged_id="same")
 
 
 def _wrapped_no_id(inbound: Inbound, _tmp: Path) -> bytes:
@@ -97,6 +99,35 @@ def _wrapped_no_id(inbound: Inbound, _tmp: Path) -> bytes:
 
 def _stale(inbound: Inbound, _tmp: Path) -> bytes:
     return inbound.decision(timestamp=datetime.now(UTC) - timedelta(minutes=10))
+
+
+def _security_timestamp_stale(inbound: Inbound, _tmp: Path) -> bytes:
+    """The header's timestamp is fresh, the signed wsu:Timestamp was made 10 minutes ago."""
+    return inbound.decision(signed_at=datetime.now(UTC) - timedelta(minutes=10))
+
+
+def _security_timestamp_expired(inbound: Inbound, _tmp: Path) -> bytes:
+    """Created 4 minutes ago (within the skew) but good for 10 seconds only: expired long since."""
+    return inbound.decision(signed_at=datetime.now(UTC) - timedelta(minutes=4), ttl_seconds=10)
+
+
+def _soap_12(inbound: Inbound, _tmp: Path) -> bytes:
+    """A partner's stack set to SOAP 1.2: the same call in the SOAP 1.2 envelope namespace."""
+    return inbound.decision().replace(SOAP_ENV.encode(), SOAP12_NS.encode())
+
+
+def _message_id_outside_the_pattern(inbound: Inbound, _tmp: Path) -> bytes:
+    return inbound.decision(message_id="id with spaces")
+
+
+def _header_without_user(inbound: Inbound, _tmp: Path) -> bytes:
+    """userId is required by exchange_header.xsd: the receivers validate against it."""
+    tree = callback_tree("NotifyDecision", decision_values(inbound.case_number, inbound.receipt_number),
+                         client="egov_approval", message_id=new_message_id(), case_number=inbound.case_number)  # fmt: skip
+    user = tree.find(f"{{{SOAP_ENV}}}Header/{{{EXCHANGE_NS}}}ExchangeHeader/{{{EXCHANGE_NS}}}userId")
+    assert user is not None
+    user.getparent().remove(user)
+    return signed(tree, inbound.sandbox)
 
 
 def _future(inbound: Inbound, _tmp: Path) -> bytes:
@@ -160,6 +191,11 @@ CASES: list[tuple[str, Build, str]] = [
     ("timestamp-10-min-old", _stale, "timestamp-stale"),
     ("timestamp-10-min-ahead", _future, "timestamp-stale"),
     ("timestamp-without-offset", _naive_timestamp, "timestamp-invalid"),
+    ("wsu-timestamp-10-min-old", _security_timestamp_stale, "timestamp-stale"),
+    ("wsu-timestamp-expired", _security_timestamp_expired, "timestamp-stale"),
+    ("soap-1.2", _soap_12, "version-mismatch"),
+    ("message-id-outside-pattern", _message_id_outside_the_pattern, "header-invalid"),
+    ("header-without-user-id", _header_without_user, "header-invalid"),
     ("billion-laughs", lambda _i, _t: BILLION_LAUGHS, "xml-refused"),
     ("xxe", lambda _i, _t: XXE, "xml-refused"),
     ("external-dtd", lambda _i, _t: EXTERNAL_DTD, "xml-refused"),
@@ -183,6 +219,15 @@ def test_refused(inbound: Inbound, tmp_path: Path, build: Build, code: str) -> N
     answer = assert_refused(inbound, data, code)
     if answer.verified is not None:  # a refusal of a verified call names the call it answers
         assert answer.header("messageId")
+
+
+def test_soap_12_gets_a_soap_11_version_mismatch_fault(inbound: Inbound) -> None:
+    """SOAP 1.1 §4.4.1: the faultcode is VersionMismatch, in a SOAP 1.1 envelope, HTTP 500."""
+    answer = assert_refused(inbound, _soap_12(inbound, Path()), "version-mismatch")
+    root = etree.fromstring(answer.data)
+    assert root.tag == f"{{{SOAP_ENV}}}Envelope"
+    assert root.findtext(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault/faultcode") == "soap:VersionMismatch"
+    assert "SOAP 1.2" in answer.faultstring
 
 
 def test_hostile_xml_leaks_nothing(inbound: Inbound) -> None:
@@ -236,10 +281,14 @@ def test_replayed_message_id_is_refused(inbound: Inbound) -> None:
     assert_refused(inbound, other, "message-id-replayed", still_waits=False)
 
 
-def test_decision_after_the_case_moved_on_is_refused(inbound: Inbound) -> None:
-    """A second decision (new id) for a case that no longer waits is refused, not applied twice."""
+def test_a_contradicting_decision_after_the_case_moved_on_is_refused(inbound: Inbound) -> None:
+    """A second decision (new id) that contradicts the one the case took is refused, not applied.
+
+    (The same decision again is accepted as a duplicate: tests/inbound/test_inbound_held.py.)
+    """
     assert inbound.call(inbound.decision()).status == 200
-    assert_refused(inbound, inbound.decision(decision="denied", reason="late"), "not-found", still_waits=False)
+    answer = assert_refused(inbound, inbound.decision(decision="denied", reason="late"), "conflict", still_waits=False)
+    assert "approved" in answer.faultstring
 
 
 def test_a_trusted_signer_of_another_member_cannot_speak_for_the_extranet(inbound: Inbound) -> None:

@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -108,15 +109,30 @@ class Worker:
                 pass
 
 
+@dataclass
+class Backend:
+    """The settings of one backend, and its servers (None on the embedded defaults)."""
+
+    name: str
+    settings: dict[str, str]
+    postgres: PostgresServer | None = None
+    redis: RedisServer | None = None
+
+
 @pytest.fixture(scope="session", params=["embedded", "postgresql-redis"])
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def backend_servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     """The same suite twice: on the embedded defaults, and on PostgreSQL with Redis as the broker."""
     if request.param == "embedded":
-        yield {}
+        yield Backend("embedded", {})
         return
     folder = tmp_path_factory.mktemp("servers")
     with PostgresServer() as pg, RedisServer(folder / "redis") as redis:
-        yield {"database_url": pg.url, "broker_url": redis.url}
+        yield Backend("postgresql-redis", {"database_url": pg.url, "broker_url": redis.url}, pg, redis)
+
+
+@pytest.fixture(scope="session")
+def backend(backend_servers: Backend) -> dict[str, str]:
+    return backend_servers.settings
 
 
 @pytest.fixture(scope="session")

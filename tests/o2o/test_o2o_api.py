@@ -22,9 +22,10 @@ from huiju.app.web import create_app
 from huiju.db import utcnow
 from huiju.models import OrderStatus
 from huiju.runtime import Runtime
+from tests.support import files
 from tests.support.canned import deliver_replies
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
+PNG = files.PNG  # a real picture: uploads are parsed
 
 
 @pytest.fixture(scope="module")

@@ -36,10 +36,11 @@ from huiju.services.materials import Upload, UploadStore
 from huiju.services.o2o import credit, dispatch, feedback, orders
 from huiju.services.o2o.access import get_order
 from huiju.services.o2o.policy import update_policy
+from tests.support import files
 from tests.support.canned import deliver_replies
 from workflows_bpmn.models import ProcessInstance
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
+PNG = files.PNG  # a real picture: uploads are parsed
 
 
 def balance(runtime: Runtime) -> int:

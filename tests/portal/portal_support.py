@@ -16,6 +16,7 @@ from huiju.runtime import Runtime
 from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
 from huiju.services.tasks import complete_task, inbox
+from tests.support import files
 from tests.support.canned import deliver_replies
 
 RESIDENT = "resident-zhang"
@@ -69,9 +70,8 @@ def log_in(client: FlaskClient, login: str = RESIDENT, password: str = DEMO_PASS
 
 
 REVIEWER = "reviewer-wangjing-01"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(64) + b"\xff\xd9"
+# Real files: uploads are read by pikepdf and Pillow.
+PNG, PDF, JPEG = files.PNG, files.PDF, files.JPEG
 
 
 def decide(runtime: Runtime, username: str, step: str, decision: str, data: dict[str, Any] | None = None) -> None:

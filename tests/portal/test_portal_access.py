@@ -88,10 +88,12 @@ PUBLIC_OR_OWN = {
     "/portal/cases",
     "/portal/register",
     "/portal/register/confirm",
+    "/portal/account/password",  # the signed-in resident's own (tests/security/test_sessions.py)
     "/portal/items/<code>/apply",
     "/portal/items/<code>/apply-for",
     "/portal/<path:unknown>",
     "/portal/static/<path:filename>",
+    "/portal/help",
     # community services: the catalogue for the signed-in account's own people, their own lists
     "/portal/services",
     "/portal/services/<code>",

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from portal_support import (
+    JPEG,
     OFFICER,
     OTHER_RESIDENT,
     PDF,
@@ -214,9 +215,7 @@ def test_a_service_request_is_answered_by_the_community(runtime: Runtime) -> Non
         actor = load_actor(session, RESIDENT)
         draft = applications.start_draft(session, actor, "repair-request")
         applications.save_draft(session, actor, draft.id, {"category": "lighting", "description": "楼道灯不亮了三天"})
-        applications.add_draft_material(
-            session, uploads(runtime), actor, draft.id, Upload("photo", "灯.jpg", b"\xff\xd8\xff\xe0" + bytes(40))
-        )
+        applications.add_draft_material(session, uploads(runtime), actor, draft.id, Upload("photo", "灯.jpg", JPEG))
         number = applications.submit_draft(session, runtime.engine, actor, draft.id).number
     deliver_replies(runtime)
     with runtime.db.sessions() as session:

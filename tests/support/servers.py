@@ -70,15 +70,27 @@ class PostgresServer:
         if self.as_postgres:
             shutil.chown(self.folder, "postgres", "postgres")
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
+        self.start()
+        self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "huiju")
+        return self
+
+    def start(self) -> None:
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l",
                   str(self.folder / "server.log"), "-w", "start")  # fmt: skip
         _wait_port(self.port)
-        self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "huiju")
-        return self
+
+    def crash(self) -> None:
+        """Stop at once, as a crash would (every connection dropped, recovery at the next start)."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def create_database(self, name: str) -> str:
+        """Another database on this server; its URL."""
+        self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
     def __exit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self.crash()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -95,13 +107,23 @@ class RedisServer:
 
     def __enter__(self) -> RedisServer:
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.start()
+        return self
+
+    def start(self) -> None:
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
              "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         _wait_port(self.port)
-        return self
+
+    def crash(self) -> None:
+        """SIGKILL: without persistence, every queued message is lost with it."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:

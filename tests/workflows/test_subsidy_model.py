@@ -89,8 +89,11 @@ def test_egov_decision_receive_task(specs):
     assert await_task.lane == "system"
     assert not await_task.manual
     assert await_task.bpmn_name == "等待政务外网审批结果"
-    assert [t.name for t in await_task.inputs] == ["report_to_egov"]
-    assert [t.name for t in await_task.outputs] == ["gw_egov_decision"]
+    # the reconciliation timer (timer_query_egov) is a boundary event of the wait
+    assert [t.name for t in await_task.inputs] == ["await_egov_decision.BoundaryEventSplit"]
+    assert [t.name for t in await_task.outputs] == ["await_egov_decision.BoundaryEventJoin", "gw_egov_decision"]
+    split = spec.task_specs["await_egov_decision.BoundaryEventSplit"]
+    assert sorted(t.name for t in split.inputs) == ["err_query_egov", "gw_egov_queried", "report_to_egov"]
     definition = await_task.event_definition
     assert isinstance(definition, MessageEventDefinition)
     assert definition.name == "egov_decision"
@@ -108,7 +111,7 @@ def test_egov_decision_receive_task(specs):
 def test_gateway_flows_have_conditions_except_default():
     doc = etree.parse(str(bare_subsidy.BPMN_FILE))
     gateways = doc.xpath("//bpmn:exclusiveGateway", namespaces=BPMN_NS)
-    assert len(gateways) == 6
+    assert len(gateways) == 7
     for gw in gateways:
         default = gw.get("default")
         assert default, gw.get("id")
@@ -143,6 +146,7 @@ def _bounds(doc, element_id):
     [
         ["await_egov_decision", "gw_egov_decision", "sms_egov_denied", "end_denied_by_egov"],
         ["sms_received"],  # the receipt SMS (受理回执) before identity verification
+        ["query_egov", "gw_egov_queried"],  # reconciliation: asking the extranet when its decision is late
     ],
 )
 def test_system_elements_are_drawn_inside_the_system_lane_without_overlap(new):
@@ -155,7 +159,7 @@ def test_system_elements_are_drawn_inside_the_system_lane_without_overlap(new):
         x, y, w, h = boxes[node]
         assert lane_x <= x and x + w <= lane_x + lane_w and lane_y <= y and y + h <= lane_y + lane_h, node
         for other, (ox, oy, ow, oh) in boxes.items():
-            if other != node and not other.startswith("err_"):  # boundary events sit on their task's border
+            if other != node and not other.startswith(("err_", "timer_")):  # boundary events sit on a border
                 assert x + w <= ox or ox + ow <= x or y + h <= oy or oy + oh <= y, (node, other)
     (participant,) = doc.xpath(
         "//bpmndi:BPMNShape[@bpmnElement='participant_elderly_care_subsidy']/dc:Bounds", namespaces=BPMN_NS
@@ -194,7 +198,7 @@ _ALLOWED_NODES = (
     ast.In,
     ast.NotIn,
 )
-_FUNCTIONS = {"age_on", "today", "add_working_days", "upcoming", "joined", "str", "int", "len"}
+_FUNCTIONS = {"age_on", "today", "add_working_days", "upcoming", "joined", "str", "int", "len", "callback_wait"}
 
 
 def _check_expression(expr: str) -> None:
@@ -524,10 +528,12 @@ def test_egov_denied_path(specs):
 def test_waiting_events_shape(specs):
     wf, engine = _waiting_for_egov(specs)
     assert bare_subsidy.ready_user_tasks(wf) == []
-    (waiting_task,) = wf.get_tasks(state=TaskState.WAITING)
+    waiting_task, timer = wf.get_tasks(state=TaskState.WAITING)
     assert waiting_task.task_spec.bpmn_id == "await_egov_decision"
+    assert timer.task_spec.bpmn_id == "timer_query_egov"  # reconciliation: ask when the decision is late
     assert waiting_task.data["egov_receipt"]["receipt_number"] == engine.receipts[CASE]
-    (pending,) = wf.waiting_events()
+    pending, waiting_timer = sorted(wf.waiting_events(), key=lambda p: p.event_type != "MessageEventDefinition")
+    assert waiting_timer.event_type == "DurationTimerEventDefinition"
     assert pending.name == "egov_decision"
     assert pending.event_type == "MessageEventDefinition"
     assert pending.correlations == {"egov_case": {"case_number_key": CASE}}
@@ -568,7 +574,10 @@ def test_callback_without_matching_correlations_is_refused(specs):
                 MessageEventDefinition("egov_decision"), payload, {"egov_case": {"case_number_key": "JJYL-2026-000002"}}
             )
         )
-    assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.WAITING)] == ["await_egov_decision"]
+    assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.WAITING)] == [
+        "await_egov_decision",
+        "timer_query_egov",
+    ]
 
 
 def test_callback_before_the_case_waits_for_it_is_refused(specs):
@@ -602,7 +611,10 @@ def test_malformed_callback_is_refused_before_sending(specs):
     del incomplete["reason"]
     with pytest.raises(ValueError, match="reason"):
         bare_subsidy.deliver_egov_decision(wf, incomplete)
-    assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.WAITING)] == ["await_egov_decision"]
+    assert [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.WAITING)] == [
+        "await_egov_decision",
+        "timer_query_egov",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 settlements, the platform's rules and the Open311 channels.
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-06 02:56:45.252555
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import huiju.db
 
 revision: str = "0009"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
