@@ -1,4 +1,4 @@
-"""The four SOAP 1.1 contracts Huiju defines, one per external system, and where they live.
+"""The SOAP 1.1 contracts Huiju defines, one per external system, and where they live.
 
 The real systems' WSDLs are not public, so the files in ``adapters/wsdl/`` are the contract for
 both sides: the zeep clients and the sandbox load them from that folder and from nowhere else.
@@ -78,6 +78,15 @@ CONTRACTS: dict[str, Contract] = {
             "data_exchange.wsdl",
             "DataExchangeBinding",
             ("PublishRecord", "QueryRecords"),
+        ),
+        # O2O orders only: the part the service credit does not cover is paid here.
+        Contract(
+            "payment",
+            "支付平台",
+            "urn:huiju:payment:1",
+            "payment.wsdl",
+            "PaymentBinding",
+            ("CreatePayment", "QueryPayment", "Refund"),
         ),
     )
 }

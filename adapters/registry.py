@@ -230,6 +230,30 @@ OPERATIONS: dict[str, OperationSpec] = {
             jsonable,
         ),
         OperationSpec(
+            "payment.create_payment",
+            "payment",
+            "CreatePayment",
+            (_p("order_number"), _p("amount_fen", (int,)), _p("description"), _p("payer_phone")),
+            _plain,
+            jsonable,
+        ),
+        OperationSpec(
+            "payment.query_payment",
+            "payment",
+            "QueryPayment",
+            (_p("payment_id"),),
+            _plain,
+            jsonable,
+        ),
+        OperationSpec(
+            "payment.refund",
+            "payment",
+            "Refund",
+            (_p("payment_id"), _p("amount_fen", (int,)), _p("reason")),
+            _plain,
+            jsonable,
+        ),
+        OperationSpec(
             "data_exchange.query_records",
             "data_exchange",
             "QueryRecords",
@@ -432,6 +456,8 @@ def _check_value(operation: str, p: ParamSpec, value: Any) -> None:
             raise refuse(_("is not an ISO 8601 date-time")) from None
         if moment.tzinfo is None:
             raise refuse(_("must carry a UTC offset"))
+    if p.name.endswith("_fen") and isinstance(value, int) and value < 0:  # money in fen, never negative
+        raise refuse(_("must not be negative"))
     if p.name == "decision" and value not in ("approved", "denied"):
         raise refuse(_("must be 'approved' or 'denied'"))
 
@@ -447,12 +473,14 @@ _TITLES: dict[str, Message] = {
     "sms": _("SMS platform"),
     "egov_approval": _("e-gov extranet approval platform"),
     "data_exchange": _("data exchange platform"),
+    "payment": _("payment platform"),
 }
 _PROBES: dict[str, Probe] = {
     "citizen_info": Probe("citizen_info.verify_identity", {"id_number": PROBE_ID_NUMBER, "name": "连接测试"}),
     "sms": Probe("sms.query_delivery", {"sms_id": PROBE_KEY}),
     "egov_approval": Probe("egov.query_case", {"receipt_number": PROBE_KEY}),
     "data_exchange": Probe("data_exchange.query_records", {"dataset": PROBE_KEY, "filter": {}}),
+    "payment": Probe("payment.query_payment", {"payment_id": PROBE_KEY}),  # unknown: refused, so harmless
 }
 
 for _name, _contract in CONTRACTS.items():

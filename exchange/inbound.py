@@ -1,7 +1,8 @@
 """The inbound endpoint (``/exchange/soap``): callbacks from the government systems.
 
-The e-gov extranet sends its decision on a reported case (NotifyDecision) and the SMS platform its
-delivery reports (NotifyDelivery) as signed SOAP calls. Each call is verified before anything reads
+The e-gov extranet sends its decision on a reported case (NotifyDecision), the SMS platform its
+delivery reports (NotifyDelivery) and the payment platform what became of a payment (NotifyPayment)
+as signed SOAP calls. Each call is verified before anything reads
 it (:func:`adapters.receiver.verified_request`: signature by a trusted, unrevoked signing
 certificate; Body and exchange header both signed; timestamp within the allowed skew), then:
 
@@ -48,7 +49,7 @@ WSDL_FILE = Path(__file__).parent / "wsdl" / "inbound.wsdl"
 MAX_REQUEST_BYTES = 512 * 1024
 UNVERIFIED_LOGGED_BYTES = 4 * 1024  # what is kept of a call that did not verify
 #: Which system may call which operation.
-ALLOWED_CLIENTS = {"NotifyDecision": {"egov_approval"}, "NotifyDelivery": {"sms"}}
+ALLOWED_CLIENTS = {"NotifyDecision": {"egov_approval"}, "NotifyDelivery": {"sms"}, "NotifyPayment": {"payment"}}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from huiju import labels_o2o as o2o
 from huiju.i18n import Message, _, normalize
 
 LabelKind = Literal[
@@ -27,6 +28,20 @@ LabelKind = Literal[
     "document",
     "rating",
     "incident",
+    # community services (O2O), see huiju.labels_o2o
+    "order_status",
+    "payment_status",
+    "category",
+    "unit",
+    "offer",
+    "provider_kind",
+    "provider_status",
+    "credit",
+    "order_event",
+    "complaint_status",
+    "settlement_status",
+    "link_status",
+    "relation",
 ]
 
 #: Case statuses (:class:`huiju.models.CaseStatus`).
@@ -57,6 +72,13 @@ OUTCOMES: dict[str, Message] = {
     "withdrawn": _("Withdrawn by the applicant"),
     "answered": _("Answered"),
     "followed_up": _("Followed up"),
+    # how an O2O order's process ended
+    "confirmed": _("order confirmed"),
+    "cancelled": _("order cancelled"),
+    "unpaid": _("not paid in time"),
+    "payment_failed": _("payment failed"),
+    # an O2O settlement's publication
+    "published": _("published"),
 }
 
 #: Decisions offered by human tasks.
@@ -76,6 +98,12 @@ DECISIONS: dict[str, Message] = {
     "agree": _("Agree"),
     "disagree": _("Disagree"),
     "transfer": _("Transfer"),
+    # O2O steps (a provider's 接单 is not an officer's 受理: phrases, not bare codes)
+    "decline": _("decline the order"),
+    "arrive": _("arrived"),
+    "confirm": _("confirm completion"),
+    "assign": _("assign a provider"),
+    "cancel": _("cancel the order"),
 }
 
 #: Kinds of case timeline entries (:class:`huiju.models.CaseEvent`), in the officer's terms.
@@ -128,6 +156,8 @@ ROLES: dict[str, Message] = {
     "integrator": _("Integrator"),
     "applicant": _("Applicant"),
     "system": _("Huiju (automatic)"),
+    "provider": _("Service provider"),
+    "operator": _("Platform operator"),
 }
 
 #: The government systems behind the adapters.
@@ -216,6 +246,19 @@ TABLES: dict[LabelKind, dict[str, Message]] = {
     "document": DOCUMENTS,
     "rating": RATINGS,
     "incident": INCIDENTS,
+    "order_status": o2o.ORDER_STATUSES,
+    "payment_status": o2o.PAYMENT_STATUSES,
+    "category": o2o.CATEGORIES,
+    "unit": o2o.UNITS,
+    "offer": o2o.OFFER_OUTCOMES,
+    "provider_kind": o2o.PROVIDER_KINDS,
+    "provider_status": o2o.PROVIDER_STATUSES,
+    "credit": o2o.CREDIT_KINDS,
+    "order_event": o2o.ORDER_EVENTS,
+    "complaint_status": o2o.COMPLAINT_STATUSES,
+    "settlement_status": o2o.SETTLEMENT_STATUSES,
+    "link_status": o2o.LINK_STATUSES,
+    "relation": o2o.RELATIONS,
 }
 
 #: The opinion (意见) a decision carries when the officer writes none: the phrase of the trade.

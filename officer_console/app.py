@@ -95,6 +95,23 @@ def _add_views(appbuilder: AppBuilder) -> None:
     from officer_console.admin import register as register_admin
 
     register_admin(appbuilder)  # administration, integration, the account's password, the guides
+    _add_o2o_views(appbuilder)
+
+
+def _add_o2o_views(appbuilder: AppBuilder) -> None:
+    """Community services: the provider's and the operator's pages, the officer's consent record."""
+    from officer_console.views_o2o import FamilyView, OperatorView, ProviderView
+
+    appbuilder.add_view(ProviderView, "Provider orders", label=_l("Orders"), icon="fa-truck")
+    appbuilder.add_link("Provider services", label=_l("Services and slots"), href="ProviderView.services",
+                        icon="fa-list")  # fmt: skip
+    appbuilder.add_view(OperatorView, "Operator orders", label=_l("Orders to watch"), icon="fa-tasks")
+    appbuilder.add_link("Operator providers", label=_l("Providers"), href="OperatorView.providers", icon="fa-users")
+    appbuilder.add_link("Operator complaints", label=_l("Complaints"), href="OperatorView.complaints",
+                        icon="fa-comment")  # fmt: skip
+    appbuilder.add_link("Operator settlements", label=_l("Settlements"), href="OperatorView.settlements",
+                        icon="fa-calculator")  # fmt: skip
+    appbuilder.add_view(FamilyView, "Family consent", label=_l("Family consent"), icon="fa-link")
 
 
 def _error_pages(app: Flask) -> None:

@@ -47,6 +47,7 @@ _OFFICER = [
     ["^(InboxView|CaseView|DashboardView)$", "^can_"],
     ["^(Inbox|Incidents|Dashboard)$", "^menu_access$"],
 ]
+_COMMUNITY_OFFICER = [*_OFFICER, ["^FamilyView$", "^can_"], ["^Family consent$", "^menu_access$"]]
 _OVERSEER = [["^CaseView$", "^can_(read|retry|incidents)$"], ["^Incidents$", "^menu_access$"]]
 #: Every signed-in account: its own password, and the guides.
 _EVERYONE = [["^(AccountView|HelpView)$", "^can_"], ["^(Help|Guides)$", "^menu_access$"]]
@@ -60,7 +61,7 @@ _INTEGRATION = [
     ["^(Integration|Adapters|Message log|Certificates)$", "^menu_access$"],
 ]
 FAB_ROLES: dict[str, list[list[str]]] = {
-    Role.COMMUNITY_OFFICER.value: [*_OFFICER, *_EVERYONE],
+    Role.COMMUNITY_OFFICER.value: [*_COMMUNITY_OFFICER, *_EVERYONE],
     Role.STREET_REVIEWER.value: [*_OFFICER, *_EVERYONE],
     Role.ADMINISTRATOR.value: [
         *_OVERSEER,
@@ -71,6 +72,13 @@ FAB_ROLES: dict[str, list[list[str]]] = {
         *_EVERYONE,
     ],
     Role.INTEGRATOR.value: [*_OVERSEER, *_INTEGRATION, *INTEGRATOR_PERMISSIONS, *_EVERYONE],
+    # Community services (O2O): the provider's staff and the platform operator.
+    Role.PROVIDER.value: [["^ProviderView$", "^can_"], ["^Provider (orders|services)$", "^menu_access$"], *_EVERYONE],
+    Role.OPERATOR.value: [
+        ["^OperatorView$", "^can_"],
+        ["^Operator (orders|providers|complaints|settlements)$", "^menu_access$"],
+        *_EVERYONE,
+    ],
     PUBLIC_ROLE: [],
 }
 
@@ -192,6 +200,10 @@ def requires(permission: str) -> Callable[[F], F]:
 def home_url(actor: Actor) -> str:
     if actor.is_officer:
         return str(url_for("InboxView.index"))
+    if actor.role is Role.PROVIDER:
+        return str(url_for("ProviderView.index"))
+    if actor.role is Role.OPERATOR:
+        return str(url_for("OperatorView.index"))
     if actor.role is Role.ADMINISTRATOR:
         return str(url_for("DashboardView.index"))
     if actor.role is Role.INTEGRATOR:

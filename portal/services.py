@@ -78,7 +78,9 @@ def sign_in(session: Session, login: str, password: str) -> Account:
         actor = actors.authenticate(session, _username_for(session, normalize_login(login)), password)
     except PermissionDenied as exc:
         raise PermissionDenied(N_("The user name, phone number or password is wrong.")) from exc
-    if actor.role is not Role.RESIDENT or actor.resident_id is None:
+    # A family member living elsewhere has a resident's account without a resident record here
+    # (亲属账户): they order community services for a parent linked to them.
+    if actor.role is not Role.RESIDENT:
         raise PermissionDenied(N_("This portal is for residents; officers use the officer console."))
     return load_account(session, actor.username)
 

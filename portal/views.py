@@ -56,6 +56,7 @@ from portal.views_account import register_account_views
 from portal.views_apply import FieldErrors, register_apply_views
 from portal.views_case import RATING_LEVELS, register_case_views
 from portal.views_help import register_help_views
+from portal.views_o2o import register_o2o_views
 
 #: Room for the files of one form besides the fields (each file is capped on its own).
 MAX_FILES_PER_POST = 8
@@ -223,6 +224,7 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
     register_apply_views(bp, limiter, translator)
     register_case_views(bp, translator)
     register_account_views(bp, limiter, translator)
+    register_o2o_views(bp, limiter, translator)
     register_help_views(bp, translator)
 
     @bp.route("/<path:unknown>", methods=["GET", "POST"])

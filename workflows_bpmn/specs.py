@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask
@@ -50,3 +51,19 @@ class HuijuBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
             if parser is ServiceTaskParser
         },
     }
+
+
+def connect_loops(*specs: Any) -> None:
+    """Join each loop or multi-instance task to the spec of its instances, once per parsed spec.
+
+    SpiffWorkflow joins them when a loop creates an instance, in that process only, and again when
+    its serializer restores a spec. Huiju keeps specs out of the stored state and takes them from the
+    parser, so without this an instance created by one process (the web) and finished by another (the
+    worker) would never be merged into its loop, and the loop would never go on.
+    """
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            if isinstance(task_spec, LoopTask):
+                child = spec.task_specs.get(task_spec.task_spec)
+                if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
+                    child.completed_event.connect(task_spec.merge_child)

@@ -34,7 +34,7 @@ from huiju.errors import DeployError, ExpressionError
 from huiju.i18n import Message, _
 from workflows_bpmn.expressions import check_expression
 from workflows_bpmn.models import DefinitionKind
-from workflows_bpmn.specs import HuijuBpmnParser
+from workflows_bpmn.specs import HuijuBpmnParser, connect_loops
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -50,6 +50,8 @@ LANE_ROLES = {
     "community_officer": "community_officer",
     "street_reviewer": "street_reviewer",
     "applicant": "resident",
+    "provider": "provider",  # 服务提供商 (O2O orders)
+    "operator": "operator",  # 平台运营商 (O2O orders)
 }
 NS = {"bpmn": BPMN_NS, "spiff": SPIFF_NS}
 
@@ -495,6 +497,7 @@ def parse_bundle(
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except _PARSER_ERRORS as exc:
         raise _spiff_error(f"process '{process_id}'", exc) from exc
+    connect_loops(spec, *subprocess_specs.values())
     name = getattr(spec, "description", None) or spec.name or process_id
     return ParsedBundle(
         process_id=process_id,

@@ -1,4 +1,4 @@
-"""The sandbox: the four government systems simulated as real SOAP 1.1 servers over HTTP.
+"""The sandbox: the four government systems and the payment platform simulated as real SOAP 1.1 servers.
 
 It implements the contracts of ``adapters/wsdl/`` with seeded fake residents (:mod:`.people`),
 keeps a journal keyed by the exchange header's message id (a repeated message acts once) and

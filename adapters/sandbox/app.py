@@ -1,4 +1,4 @@
-"""The sandbox's WSGI application: four SOAP 1.1 endpoints and a JSON control API.
+"""The sandbox's WSGI application: the SOAP 1.1 endpoints of every contract and a JSON control API.
 
 ::
 
@@ -16,11 +16,14 @@
     POST   /_sandbox/callbacks/drop    {"operation", "count"}: the next callbacks of an operation get lost
     POST   /_sandbox/callbacks/resend  {"operation"}: every accepted one again, under new message ids
     POST   /_sandbox/decisions     {"case_number", "decision", "reason"}: the extranet's next decision
+    POST   /_sandbox/payments      {"order_number", "outcome": "paid"|"failed"|"hold"}: the payer's next move
+    POST   /_sandbox/payments/pay  {"payment_id", "outcome": "paid"|"failed"}: a held payment paid (or failed) now
     POST   /_sandbox/reset         journal, refusals, faults, stores and callbacks cleared; people stay
 
 The extranet decides on a case when it receives it, and tells Huiju a moment later (the callback
 delay); QueryCase shows the decision from then on. Without callbacks it decides only what was
-preset through ``/_sandbox/decisions``.
+preset through ``/_sandbox/decisions``. The payment platform's payer pays a new payment at once
+unless told otherwise through ``/_sandbox/payments``; a refund goes through a moment later.
 
 In secure mode (a :class:`~adapters.receiver.SandboxSecurity`) every request must be signed
 and every reply is signed; see :mod:`adapters.receiver`.
@@ -50,6 +53,7 @@ from adapters.receiver import (
 )
 from adapters.sandbox import people
 from adapters.sandbox.callbacks import CallbackSender
+from adapters.sandbox.payments import OUTCOMES, PaymentDesk
 from adapters.sandbox.state import (
     FAULT_MODES,
     DigestMismatch,
@@ -130,6 +134,7 @@ class SandboxApp:
         self.state = state or SandboxState()
         self.security = security
         self.callbacks = callbacks
+        self.payments = PaymentDesk()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -317,7 +322,37 @@ class SandboxApp:
             values = callbacks.delivery_values(str(entry.response["smsId"]), parsed.header["messageId"])
             lost = stores.take_drop("NotifyDelivery")
             return [callbacks.owe("NotifyDelivery", parsed.header.get("caseNumber") or None, values, "sms", lost=lost)]
+        if callbacks is None:
+            return []  # a payment platform that calls nobody back leaves its payments as they are
+        if parsed.operation == "CreatePayment":
+            outcome = self.payments.outcome_for(str(parsed.values["orderNumber"]))
+            if outcome != "hold":
+                return self._payment_moved(stores, str(entry.response["paymentId"]), outcome)
+        elif parsed.operation == "Refund" and entry.response.get("status") == "refunding":
+            return self._payment_moved(stores, str(entry.response["paymentId"]), "refunded")
         return []
+
+    def _payment_moved(self, stores: Stores, payment_id: str, status: str) -> Owed:
+        """The payer paid (or failed), or the refund went through: the platform owes a callback."""
+        values = PaymentDesk.settle(stores, payment_id, status)
+        if values is None or self.callbacks is None:
+            return []
+        lost = stores.take_drop("NotifyPayment")
+        return [self.callbacks.owe("NotifyPayment", str(values["orderNumber"]), values, "payment", lost=lost)]
+
+    def _move_payment(self, payment_id: str, status: str) -> bool:
+        """A held payment paid (or failed) now, its callback kept on disk with the change, then sent."""
+        moved: list[bool] = []
+
+        def act(stores: Stores) -> Owed:
+            moved.append(stores.payments.get(payment_id, {}).get("status") == "pending")
+            return self._payment_moved(stores, payment_id, status) if moved[0] else []
+
+        owed = self.state.change(act)
+        if self.callbacks is not None:
+            for callback in owed:
+                self.callbacks.start(callback)
+        return moved[0]
 
     # --- control API ---------------------------------------------------------------------------
 
@@ -347,6 +382,8 @@ class SandboxApp:
             return self._callback_control(request, action.removeprefix("callbacks/"))
         if action == "decisions" and method == "POST":
             return self._preset_decision(request)
+        if action in ("payments", "payments/pay") and method == "POST":
+            return self._payments(request, action)
         if action == "reset" and method == "POST":
             self.state.reset()
             if self.callbacks is not None:
@@ -383,6 +420,24 @@ class SandboxApp:
             return _json({"error": 'give {"case_number", "decision": "approved"|"denied", "reason"}'}, 400)
         self.state.preset(str(body["case_number"]), body["decision"], str(body.get("reason") or ""))
         return _json({"preset": True})
+
+    def _payments(self, request: Request, action: str) -> Response:
+        if self.callbacks is None:
+            return _json({"error": "this sandbox sends no callbacks (it needs secure mode and a callback URL)"}, 409)
+        body = _json_body(request)
+        if isinstance(body, Response):
+            return body
+        outcome = body.get("outcome") if isinstance(body, dict) else None
+        if action == "payments":
+            if outcome not in OUTCOMES or not isinstance(body, dict) or not body.get("order_number"):
+                return _json({"error": 'give {"order_number", "outcome": "paid"|"failed"|"hold"}'}, 400)
+            self.payments.preset(str(body["order_number"]), str(outcome))
+            return _json({"preset": True})
+        if outcome not in ("paid", "failed") or not isinstance(body, dict) or not body.get("payment_id"):
+            return _json({"error": 'give {"payment_id", "outcome": "paid"|"failed"}'}, 400)
+        if not self._move_payment(str(body["payment_id"]), str(outcome)):
+            return _json({"error": "no payment waiting for its payer with this id"}, 409)
+        return _json({"moved": True})
 
     def _add_fault(self, request: Request) -> Response:
         body = _json_body(request)

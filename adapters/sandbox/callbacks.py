@@ -2,7 +2,8 @@
 
 After SubmitCase the e-gov extranet decides later and tells Huiju by a signed SOAP call to its
 inbound endpoint (NotifyDecision); after SendSms the SMS platform reports delivery
-(NotifyDelivery). A callback is *owed* by the request that caused it — kept with that request's
+(NotifyDelivery); the payment platform reports a payment paid, failed or refunded (NotifyPayment).
+A callback is *owed* by the request that caused it — kept with that request's
 journal entry, on disk when the sandbox has a data folder — then sent from a background thread
 after a short delay, signed with the sandbox's key, and sent again (same message id) until Huiju
 answers with a verified reply, or says it already has that id; after ``attempts`` tries it gives

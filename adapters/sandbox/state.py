@@ -126,6 +126,7 @@ class Stores:
     presets: dict[str, dict[str, str]] = field(default_factory=dict)
     #: How many of the next callbacks of an operation get lost (fault injection).
     drops: dict[str, int] = field(default_factory=dict)
+    payments: dict[str, dict[str, Any]] = field(default_factory=dict)  # the payment platform's (O2O)
     counter: int = 0
     changed: list[StoredRow] = field(default_factory=list)
 
@@ -145,6 +146,10 @@ class Stores:
     def add_record(self, dataset: str, record: dict[str, Any]) -> None:
         self.records.setdefault(dataset, []).append(record)
         self.changed.append(StoredRow("records", str(record["record_id"]), {"dataset": dataset, "record": record}))
+
+    def put_payment(self, payment_id: str, payment: dict[str, Any]) -> None:
+        self.payments[payment_id] = payment
+        self.changed.append(StoredRow("payments", payment_id, payment))
 
     def put_drops(self, operation: str, count: int) -> None:
         self.drops[operation] = count
@@ -180,6 +185,8 @@ class Stores:
             self.sms[row.key] = row.value
         elif row.kind == "cases":
             self.cases[row.key] = row.value
+        elif row.kind == "payments":
+            self.payments[row.key] = row.value
         elif row.kind == "records":
             self.records.setdefault(str(row.value["dataset"]), []).append(row.value["record"])
 
@@ -238,6 +245,17 @@ class SandboxState:
             changes = self.stores.take_changes()
             if self.disk is not None:
                 self.disk.commit_act(None, changes, [])
+
+    def change(self, act: Callable[[Stores], Owed]) -> Owed:
+        """Change the stores outside a request (the control API); the changes and the callbacks they
+        owe are kept on disk in one transaction, as a request's are."""
+        with self.lock:
+            self.stores.take_changes()
+            owed = act(self.stores)
+            changes = self.stores.take_changes()
+            if self.disk is not None:
+                self.disk.commit_act(None, changes, owed)
+            return owed
 
     def refuse(self, refusal: Refusal) -> None:
         with self.lock:
@@ -334,4 +352,5 @@ class SandboxState:
                 "sms": list(self.stores.sms.values()),
                 "cases": list(self.stores.cases.values()),
                 "records": {k: list(v) for k, v in self.stores.records.items()},
+                "payments": [dict(p) for p in self.stores.payments.values()],
             }

@@ -1,4 +1,4 @@
-"""What each simulated system does with a request: the business side of the four contracts.
+"""What each simulated system does with a request: the business side of the contracts.
 
 A handler receives the request Body as a dict (see :func:`adapters.soapserver.to_dict`) and
 the sandbox stores, and returns the content of the response element, or raises a Client
@@ -16,6 +16,7 @@ from lxml import etree
 
 from adapters.contracts import CONTRACTS
 from adapters.sandbox import people
+from adapters.sandbox.payments import HANDLERS as PAYMENT_HANDLERS
 from adapters.sandbox.sms_templates import text_of
 from adapters.sandbox.state import Stores
 from adapters.soapserver import SoapFault, element
@@ -211,6 +212,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     ("egov_approval", "QueryCase"): query_case,
     ("data_exchange", "PublishRecord"): publish_record,
     ("data_exchange", "QueryRecords"): query_records,
+    **PAYMENT_HANDLERS,
 }
 
 

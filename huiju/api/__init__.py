@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from huiju.api import errors, views
+from huiju.api import errors, o2o, views
 
 bp = Blueprint("api", __name__)
 views.register(bp)
+o2o.register(bp)
 errors.register(bp)
 
 __all__ = ["bp"]

@@ -27,6 +27,7 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
     from huiju.calendar import WorkingCalendar
     from huiju.services import documents, handback
     from huiju.services.cases import on_step
+    from huiju.services.o2o.lifecycle import listener as o2o_listener
     from workflows_bpmn.definitions import SpecCache
     from workflows_bpmn.expressions import host_functions
     from workflows_bpmn.runner import Engine
@@ -58,6 +59,8 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
     )
     # Held callbacks are taken up as soon as the reply they overtook is settled (huiju.app.correlate).
     runtime.engine.listeners.append(correlation_listener(runtime))
+    # Community services follow their orders, settlements and complaints, and grant credit on approval.
+    runtime.engine.listeners.append(o2o_listener(runtime.engine))
     if with_celery:
         from huiju.app.worker import create_celery
 

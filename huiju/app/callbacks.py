@@ -2,7 +2,9 @@
 
 The exchange layer verifies and logs a call, then hands it here: a decision of the e-gov extranet
 resumes the case waiting for it (the BPMN message ``egov_decision``, correlated by case number);
-an SMS delivery report goes on the timeline of the case whose message it reports on.
+an SMS delivery report goes on the timeline of the case whose message it reports on; the payment
+platform's report of a payment paid, failed or refunded goes to the O2O order it belongs to (the
+payment's own state makes a repeated report a no-op).
 
 A callback that overtook the reply of the request it answers (the extranet decided before Huiju
 recorded the SubmitCase receipt; the SMS platform reported before the SendSms reply was stored) is
@@ -37,6 +39,7 @@ from huiju.app.correlate import (
 from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError
 from huiju.i18n import _
+from huiju.services.o2o.payments import PaymentReport, payment_reported
 from workflows_bpmn.runner import Engine
 
 __all__ = ["DECISION_CORRELATION", "DECISION_MESSAGE", "deliver_decision", "inbound_endpoint", "partner_of"]
@@ -129,6 +132,21 @@ def notify_delivery(session: Session, call: InboundCall) -> dict[str, Any]:
     return {}
 
 
+def notify_payment(engine: Engine) -> InboundHandler:
+    def handle(session: Session, call: InboundCall) -> dict[str, Any]:
+        amount = _value(call, "amountFen")
+        if not amount.isdigit():
+            raise InputError(_("{operation} lacks {field}", operation=call.operation, field="amountFen"))
+        report = PaymentReport(
+            payment_id=_value(call, "paymentId"), order_number=_value(call, "orderNumber"),
+            status=_value(call, "status"), amount_fen=int(amount), at=_value(call, "at", required=False),
+        )  # fmt: skip
+        payment_reported(session, engine, report, client=call.client)
+        return {}
+
+    return handle
+
+
 def inbound_endpoint(runtime: Any) -> InboundEndpoint:
     """The endpoint with the platform's keys and the handlers above."""
     from adapters.receiver import ReceiverSecurity
@@ -142,7 +160,11 @@ def inbound_endpoint(runtime: Any) -> InboundEndpoint:
     return InboundEndpoint(
         runtime.db,
         security,
-        {"NotifyDecision": notify_decision(runtime.engine), "NotifyDelivery": notify_delivery},
+        {
+            "NotifyDecision": notify_decision(runtime.engine),
+            "NotifyDelivery": notify_delivery,
+            "NotifyPayment": notify_payment(runtime.engine),
+        },
         partner_of=partner_of,
     )
 

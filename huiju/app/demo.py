@@ -110,7 +110,7 @@ def run_demo() -> None:
         silent = _("  NOT ANSWERING")
         say()
         say(_("Huiju is running (Ctrl-C stops everything):"))
-        say(_("  sandbox  {url}/  (citizen_info, sms, egov_approval, data_exchange){warning}",
+        say(_("  sandbox  {url}/  (citizen_info, sms, egov_approval, data_exchange, payment){warning}",
               url=settings.sandbox_url, warning="" if sandbox_ok else silent))  # fmt: skip
         say(_("  web      {url}{warning}", url=f"http://{settings.web_host}:{settings.web_port}/api/v1/items",
               warning="" if web_ok else silent))  # fmt: skip

@@ -56,6 +56,14 @@ ACCOUNTS = [
     DemoAccount("reviewer-liulitun-01", "六里屯街道审核 周红梅", Role.STREET_REVIEWER, "110105002"),
     DemoAccount("admin", "系统管理员", Role.ADMINISTRATOR, "110105"),
     DemoAccount("integrator", "接口管理员", Role.INTEGRATOR, "110105"),
+    # Community services (O2O): the platform operator, providers' staff, and 张秀英's son in Shanghai
+    # (a family account: no resident record here; he links to his mother with her consent).
+    DemoAccount("operator", "平台运营 刘洋", Role.OPERATOR, "110105"),
+    DemoAccount("provider-yiyang", "颐养居家养老服务中心 调度 周慧", Role.PROVIDER, None),
+    DemoAccount("provider-leshan", "乐膳社区老年助餐 调度 孙强", Role.PROVIDER, None),
+    DemoAccount("provider-wuye", "望京物业 客服 钱伟", Role.PROVIDER, None),
+    DemoAccount("provider-anxin", "安心家政 调度 吴芳", Role.PROVIDER, None),
+    DemoAccount("family-zhang", "张建国（在上海）", Role.RESIDENT, None),
 ]
 
 
@@ -183,6 +191,8 @@ def deploy_bundled(session: Session, deployed_by: str = "huiju-init", cache: obj
 
 
 def seed_all(session: Session, sandbox_url: str) -> dict[str, object]:
+    from huiju.app.seed_o2o import seed_o2o
+
     orgs = seed_orgs(session)
     return {
         "residents": seed_residents(session, orgs),
@@ -190,4 +200,5 @@ def seed_all(session: Session, sandbox_url: str) -> dict[str, object]:
         "accounts": [a.username for a in seed_accounts(session, orgs)],
         "processes": deploy_bundled(session),
         "adapters": [a.system for a in ensure_defaults(session, sandbox_url)],
+        "o2o": seed_o2o(session, orgs),
     }

@@ -21,6 +21,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from adapters.soapserver import SoapFault, fault_envelope
 from exchange.inbound import MAX_REQUEST_BYTES, wsdl_text
 from huiju.api import bp as api_bp
+from huiju.api.open311 import bp as open311_bp
 from huiju.app.bootstrap import build_runtime
 from huiju.app.callbacks import inbound_endpoint
 from huiju.app.inbound_tls import client_certificate
@@ -36,6 +37,7 @@ from portal import URL_PREFIX as PORTAL_PREFIX
 from portal import init_portal
 
 API_PREFIX = "/api/v1"
+OPEN311_PREFIX = "/open311"
 
 
 def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -50,6 +52,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     app.extensions[EXTENSION_KEY] = runtime
     throttle = init_throttle(app, runtime)
     app.register_blueprint(api_bp, url_prefix=API_PREFIX)
+    app.register_blueprint(open311_bp, url_prefix=OPEN311_PREFIX)  # service requests for other channels
 
     @app.before_request
     def audit_origin() -> None:

@@ -44,6 +44,8 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
                 "schedule": max(settings.sweep_seconds, 1.0),
                 "options": {"expires": max(settings.sweep_seconds, 1.0)},
             },
+            # Each month's service credit (服务券) as soon as the month begins; once per month, whatever runs twice.
+            "huiju-o2o-top-up": {"task": "huiju.o2o_top_up", "schedule": 3600.0},
         },
         "beat_schedule_filename": str(settings.instance_path.resolve() / "celerybeat-schedule"),
         "timezone": CHINA.key,
@@ -66,6 +68,14 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
     app.conf.update(conf)
     tasks.register(app, runtime)
     reconcile.register(app, runtime)
+
+    @app.task(name="huiju.o2o_top_up", ignore_result=True)  # type: ignore[untyped-decorator]
+    def o2o_top_up() -> None:
+        from huiju.services.o2o import credit
+
+        with runtime().db.transaction() as session:
+            credit.top_up_month(session, credit.current_month(), by="worker")
+
     return app
 
 

@@ -83,6 +83,7 @@ INIT_REPORT: dict[str, Message] = {
     "accounts": _("accounts"),
     "processes": _("processes"),
     "adapters": _("adapters"),
+    "o2o": _("community services"),
 }
 
 
@@ -338,6 +339,7 @@ from huiju.cli import (  # noqa: E402,F401 - they register their commands on mai
     cases,
     documents,
     exchange,
+    o2o,
     operations,
     residents,
     users,
@@ -351,5 +353,6 @@ operations.register(cases.case, cases.process)
 documents.register(main)
 exchange.register(main)
 callbacks.register(main)
+o2o.register(main)
 residents.register(main)
 users.register(main)

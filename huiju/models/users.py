@@ -20,6 +20,8 @@ class Role(enum.StrEnum):
     STREET_REVIEWER = "street_reviewer"  # 街道审核
     ADMINISTRATOR = "administrator"
     INTEGRATOR = "integrator"
+    PROVIDER = "provider"  # 服务提供商 (O2O): bound to one provider, see huiju.models.o2o.ProviderStaff
+    OPERATOR = "operator"  # 平台运营商 (O2O): providers, dispatch, complaints, settlement
 
 
 class User(Base):

@@ -168,9 +168,14 @@ def store(
     pending_case_id: int | None = None,
     round_: int = 0,
     allowed_codes: set[str] | None = None,
+    unattached: bool = False,
 ) -> Material:
-    """Check ``upload``, write it under a random key and add its row (in the caller's transaction)."""
-    if sum(owner is not None for owner in (case_id, draft_id, pending_case_id)) != 1:
+    """Check ``upload``, write it under a random key and add its row (in the caller's transaction).
+
+    ``unattached``: a file that belongs to neither (an O2O order's photo, referred to by the order).
+    """
+    owners = sum(owner is not None for owner in (case_id, draft_id, pending_case_id))
+    if owners != 1 and not (unattached and owners == 0):
         raise InputError(_("a material belongs to one draft or one case"))
     checked = check_upload(upload, uploads.max_bytes, allowed_codes, max_pixels=uploads.max_pixels)
     key = secrets.token_hex(16)

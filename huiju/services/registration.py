@@ -45,6 +45,9 @@ SEND_SMS = "sms.send_sms"
 CODE_TEMPLATE = "REGISTRATION_CODE"
 CODE_VALID = timedelta(minutes=10)
 MAX_CODE_ATTEMPTS = 5
+#: The "community" of a relative who lives elsewhere (异地亲属): an account with no resident record
+#: here, to order community services for a parent linked to it (huiju.services.o2o.family).
+ELSEWHERE = "elsewhere"
 
 #: (operation, params) -> reply: a call to a government system made now (see exchange.direct).
 IdentityCall = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -96,7 +99,8 @@ def start_registration(db: Database, call: IdentityCall, form: Registration, sec
     """
     form = _checked(form)
     with db.sessions() as session:
-        if session.scalars(select(Resident.id).where(Resident.id_number == form.id_number)).first() is None:
+        unknown = session.scalars(select(Resident.id).where(Resident.id_number == form.id_number)).first() is None
+        if unknown and form.community_code != ELSEWHERE:
             _community(session, form.community_code)  # refused before any call leaves
     reply = call(VERIFY_IDENTITY, {"id_number": form.id_number, "name": form.name})
     if not reply.get("match"):
@@ -185,6 +189,8 @@ def confirm_registration(db: Database, token: str, code: str, secret: bytes) -> 
 
 def _create_account(session: Session, pending: PendingRegistration) -> User:
     resident = session.scalars(select(Resident).where(Resident.id_number == pending.id_number)).one_or_none()
+    if resident is None and pending.community_code == ELSEWHERE:
+        return _family_account(session, pending)
     if resident is None:
         community = _community(session, pending.community_code)
         resident = Resident(
@@ -201,6 +207,17 @@ def _create_account(session: Session, pending: PendingRegistration) -> User:
         resident.phone = resident.phone or pending.phone
     user = User(username=pending.phone, display_name=pending.name, role=Role.RESIDENT,
                 org_id=resident.community_id, resident_id=resident.id,
+                password_hash=pending.password_hash)  # fmt: skip
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _family_account(session: Any, pending: PendingRegistration) -> User:
+    """A relative living elsewhere: their identity checked, their phone confirmed, no resident record."""
+    if session.scalar(select(User.id).where(User.username == pending.phone)):
+        raise ConflictError(_("this phone number has an account already"), field="phone")
+    user = User(username=pending.phone, display_name=pending.name, role=Role.RESIDENT,
                 password_hash=pending.password_hash)  # fmt: skip
     session.add(user)
     session.flush()

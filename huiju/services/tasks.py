@@ -38,6 +38,9 @@ def scope_tasks(stmt: Any, actor: Actor, *, any_assignee: bool = False) -> Any:
     ``human_task`` begin with exactly these columns."""
     if actor.sees_everything:
         return stmt
+    if actor.role in (Role.PROVIDER, Role.OPERATOR):
+        # Their steps of O2O orders are taken in their own pages and API (huiju.services.o2o).
+        return stmt.where(HumanTask.id.is_(None))
     stmt = stmt.where(HumanTask.role == actor.role.value)
     if actor.role is Role.COMMUNITY_OFFICER:
         stmt = stmt.where(HumanTask.community_id == actor.org_id)

@@ -21,7 +21,13 @@ def database(tmp_path: Path) -> Database:
 def test_defaults_point_at_the_sandbox_and_are_inserted_once(database: Database) -> None:
     with database.transaction() as session:
         added = ensure_defaults(session, "http://127.0.0.1:8701/")
-        assert sorted(row.system for row in added) == ["citizen_info", "data_exchange", "egov_approval", "sms"]
+        assert sorted(row.system for row in added) == [
+            "citizen_info",
+            "data_exchange",
+            "egov_approval",
+            "payment",
+            "sms",
+        ]
     with database.transaction() as session:
         assert ensure_defaults(session, "http://elsewhere") == []
         row = get_config(session, "sms")

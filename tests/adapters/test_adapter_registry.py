@@ -33,6 +33,9 @@ def test_the_names_bpmn_uses() -> None:
         "egov.query_case",
         "data_exchange.publish_record",
         "data_exchange.query_records",
+        "payment.create_payment",
+        "payment.query_payment",
+        "payment.refund",
     }
     assert is_known("sms.send_sms") and not is_known("sms.send")
     assert OPERATIONS["egov.submit_case"].system == "egov_approval"

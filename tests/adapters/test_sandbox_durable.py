@@ -176,3 +176,56 @@ def test_the_callback_controls_say_what_they_need(pki: Pki, receiver: Receiver) 
         assert requests.post(f"{control}/resend", json={"operation": "NotifyDelivery"}, timeout=5).json() == {
             "resent": 0
         }
+
+
+def test_the_payment_platform_keeps_its_payments_across_a_restart(tmp_path: Path) -> None:
+    data = tmp_path / "sandbox"
+    port = free_port()
+    order = {"order_number": "FW2026120600009", "amount_fen": 1500, "description": "助餐送餐",
+             "payer_phone": "13700001965"}  # fmt: skip
+    with SandboxServer(port=port, data_folder=data) as first:
+        opened = call("payment.create_payment", order, settings=settings(first, "payment"), message_id="durable-p1")
+    with SandboxServer(port=port, data_folder=data) as again:
+        read = call("payment.query_payment", {"payment_id": opened["payment_id"]},
+                    settings=settings(again, "payment"), message_id="durable-p2")  # fmt: skip
+        assert (read["order_number"], read["amount_fen"], read["status"]) == ("FW2026120600009", 1500, "pending")
+        refund = {"payment_id": opened["payment_id"], "amount_fen": 1500, "reason": "cancelled"}
+        assert call("payment.refund", refund, settings=settings(again, "payment"), message_id="durable-p3")[
+            "status"] == "closed"  # fmt: skip
+    with SandboxServer(port=port, data_folder=data) as third:  # the change a request made is kept too
+        (payment,) = third.state.stored()["payments"]
+        assert (payment["payment_id"], payment["status"]) == (opened["payment_id"], "closed")
+
+
+def test_a_held_payment_is_paid_later_and_its_callback_survives_a_restart(
+    tmp_path: Path, pki: Pki, receiver: Receiver
+) -> None:
+    import requests
+
+    data = tmp_path / "sandbox"
+    keys = {"signer": pki.huiju, "trust": pki.trust}
+    order = {"order_number": "FW2026120600010", "amount_fen": 2400, "description": "上门助浴",
+             "payer_phone": "13700001965"}  # fmt: skip
+    port = free_port()
+    with SandboxServer(port=port, trust=pki.trust, signer=pki.sandbox, callback_url=receiver.url,
+                       callback_delay=0.0, data_folder=data) as first:  # fmt: skip
+        control = f"{first.url}/_sandbox/payments"
+        assert requests.post(control, json={"order_number": order["order_number"], "outcome": "hold"},
+                             timeout=5).json() == {"preset": True}  # fmt: skip
+        opened = call("payment.create_payment", order, settings=settings(first, "payment"),
+                      message_id=str(uuid.uuid4()), **keys)  # fmt: skip
+        assert first.callbacks is not None and first.callbacks.to_json() == []  # the payer has not paid yet
+        pay = {"payment_id": opened["payment_id"], "outcome": "paid"}
+        first.callbacks.state, first.callbacks.attempts = SandboxState(), 0  # owed on disk, never sent by this one
+        assert requests.post(f"{control}/pay", json=pay, timeout=5).json() == {"moved": True}
+        assert requests.post(f"{control}/pay", json=pay, timeout=5).status_code == 409  # paid already
+        (owed,) = first.callbacks.to_json()
+        assert (owed["operation"], owed["values"]["status"], owed["values"]["amountFen"]) == (
+            "NotifyPayment", "paid", "2400")  # fmt: skip
+    receiver.accepting = True
+    with SandboxServer(port=port, trust=pki.trust, signer=pki.sandbox, callback_url=receiver.url,
+                       callback_delay=0.0, data_folder=data) as again:  # fmt: skip
+        wait_for(lambda: [c for c in again.callbacks.to_json() if c["outcome"] == "accepted"], "the payment callback")
+        assert receiver.received == [owed["message_id"]]
+        (payment,) = again.state.stored()["payments"]
+        assert payment["status"] == "paid"

@@ -96,9 +96,14 @@ def test_a_production_start_needs_no_demo_data(cli: CliRunner, tmp_path: Path) -
 def test_adapters_of_a_production_start_wait_for_their_endpoints(cli: CliRunner) -> None:
     listed = run(cli, "adapters", "list")
     assert listed.exit_code == 0, listed.output
-    for system in ("citizen_info", "sms", "egov_approval", "data_exchange"):
+    for system in ("citizen_info", "sms", "egov_approval", "data_exchange", "payment"):
         line = next(li for li in listed.output.splitlines() if li.startswith(system))
         assert "disabled" in line and "(no endpoint)" in line
+    # The payment platform (O2O) is a registered system like the government ones, with a probe.
+    shown = run(cli, "adapters", "show", "payment")
+    assert shown.exit_code == 0, shown.output
+    assert "payment.create_payment(order_number, amount_fen, description, payer_phone) -> CreatePayment" in shown.output
+    assert "payment.query_payment(payment_id) -> QueryPayment  (test connection)" in shown.output
 
 
 def test_certs_crl_refreshes_the_list_and_the_store_changes_are_audited(cli: CliRunner, tmp_path: Path) -> None:

@@ -55,5 +55,10 @@ ADMIN_CONSOLE: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/console/certificates/crl", only("integrator", 303)),
 ]
 
+#: The community-services roles (provider, operator): the pages every account has, and nothing else.
+for _method, _path, _expected in ADMIN_CONSOLE:
+    _everyone = len(set(_expected.values())) == 1
+    _expected.update({user: _expected[OFFICER] if _everyone else 403 for user in ("provider-yiyang", "operator")})
+
 PLACEHOLDERS = {"<username>": "{u}", "<name>": "{s}", "<int:import_id>": "{i}", "<int:entry_id>": "{e}",
                 "<message_id>": "{m}", "<path:page>": "{p}"}  # fmt: skip

@@ -42,6 +42,11 @@ def canned_reply(message: OutboxMessage) -> dict[str, Any]:
         return {"receipt_number": f"ZW{n:010d}", "received_at": "2026-03-02T10:00:00+08:00"}
     if message.operation == "data_exchange.publish_record":
         return {"record_id": f"REC-{params.get('dataset', 'x')}-{n}"}
+    if message.operation == "payment.create_payment":
+        return {"payment_id": f"PAY-{n:08d}", "status": "pending", "pay_url": f"https://pay.example/{n}",
+                "created_at": "2026-03-02T10:00:00+08:00"}  # fmt: skip
+    if message.operation == "payment.refund":  # the canned payer has always paid: a refund is under way
+        return {"payment_id": params["payment_id"], "status": "refunding", "refund_id": f"RF-{n:08d}"}
     raise AssertionError(f"no canned reply for {message.operation}")
 
 

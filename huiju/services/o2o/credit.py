@@ -1,0 +1,233 @@
+"""The elderly-care service credit (服务券), in fen, as benefit-delivery systems such as OpenG2P model it:
+
+entitlement (an approved subsidy: so much a month, from the decision, for the policy's months)
+→ monthly top-ups while it lasts → spent by orders → returned on cancellation → settled.
+
+Every balance change is one conditional ``UPDATE ... RETURNING`` and one ledger entry in the same
+transaction: a spend never takes a balance below zero (``WHERE balance_fen >= :amount``; the
+database also refuses it by a check constraint) and the entries always add up to the balance.
+Concurrent spends on PostgreSQL wait on the row the first one updated and then see its result;
+SQLite writers take the write lock when they begin. The unique constraints of the ledger make a
+month's top-up, an order's spend and an order's return happen once, whatever runs twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from huiju.calendar import CHINA
+from huiju.db import utcnow
+from huiju.errors import InputError, NotFoundError
+from huiju.i18n import _
+from huiju.models import Case, CreditAccount, CreditEntry, CreditKind, Entitlement, Order, Resident
+from huiju.services.actors import Actor
+from huiju.services.o2o.access import OVERSEERS, beneficiaries
+
+#: How many times a spend re-reads a balance that changed under it before it gives up.
+SPEND_ATTEMPTS = 20
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def current_month() -> str:
+    return month_of(utcnow().astimezone(CHINA).date())
+
+
+def parse_month(text: str) -> tuple[int, int]:
+    """``2026-11`` → (2026, 11); InputError for anything else."""
+    try:
+        year, month = (int(part) for part in text.strip().split("-"))
+        date(year, month, 1)
+    except (ValueError, TypeError) as exc:
+        raise InputError(_("'{month}' is not a month such as 2026-11", month=text), field="month") from exc
+    return year, month
+
+
+def add_months(day: date, months: int) -> date:
+    """The first day of the month ``months`` after ``day``'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def account(session: Session, resident_id: int) -> CreditAccount:
+    """The resident's account, opened (at zero) on first use."""
+    found = session.scalars(select(CreditAccount).where(CreditAccount.resident_id == resident_id)).one_or_none()
+    if found is None:
+        found = CreditAccount(resident_id=resident_id, balance_fen=0, updated_at=utcnow())
+        session.add(found)
+        session.flush()
+    return found
+
+
+def balance(session: Session, resident_id: int) -> int:
+    value = session.scalar(select(CreditAccount.balance_fen).where(CreditAccount.resident_id == resident_id))
+    return int(value or 0)
+
+
+def _change(session: Session, account_id: int, delta: int) -> int | None:
+    """Add ``delta`` fen (negative: take) unless the balance would go below zero; the new balance,
+    or None when there was not enough."""
+    stmt = update(CreditAccount).where(CreditAccount.id == account_id)
+    if delta < 0:
+        stmt = stmt.where(CreditAccount.balance_fen >= -delta)
+    new = session.execute(
+        stmt.values(balance_fen=CreditAccount.balance_fen + delta, updated_at=utcnow())
+        .returning(CreditAccount.balance_fen)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()  # fmt: skip
+    return int(new) if new is not None else None
+
+
+# -- entitlements and top-ups ------------------------------------------------------------------------
+
+
+def grant(
+    session: Session, case: Case, *, monthly_fen: int, tier: str, decided_on: date, months: int, by: str
+) -> Entitlement | None:
+    """The entitlement of an approved subsidy case, and the credit of its first month; once per case."""
+    if session.scalars(select(Entitlement).where(Entitlement.case_id == case.id)).first() is not None:
+        return None
+    if monthly_fen <= 0:
+        return None  # an approval without an amount grants nothing
+    entitlement = Entitlement(
+        resident_id=case.applicant_id, case_id=case.id, tier=tier, monthly_fen=monthly_fen,
+        valid_from=decided_on, valid_until=add_months(decided_on, months) - timedelta(days=1),
+    )  # fmt: skip
+    session.add(entitlement)
+    session.flush()
+    _top_up(session, entitlement, month_of(decided_on), by)
+    return entitlement
+
+
+def _top_up(session: Session, entitlement: Entitlement, period: str, by: str) -> CreditEntry | None:
+    done = session.scalars(
+        select(CreditEntry.id).where(CreditEntry.entitlement_id == entitlement.id, CreditEntry.period == period)
+    ).first()
+    if done is not None:
+        return None
+    acct = account(session, entitlement.resident_id)
+    new = _change(session, acct.id, entitlement.monthly_fen)
+    assert new is not None  # noqa: S101 - adding never fails the condition
+    entry = CreditEntry(account_id=acct.id, kind=CreditKind.TOP_UP, amount_fen=entitlement.monthly_fen,
+                        balance_after=new, entitlement_id=entitlement.id, period=period, by=by)  # fmt: skip
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def top_up_month(session: Session, month: str, by: str = "system") -> list[CreditEntry]:
+    """Give every entitlement that covers ``month`` (YYYY-MM) its credit for it, unless given already."""
+    year, number = parse_month(month)
+    first = date(year, number, 1)
+    last = add_months(first, 1) - timedelta(days=1)
+    entitlements = session.scalars(
+        select(Entitlement).where(Entitlement.valid_from <= last, Entitlement.valid_until >= first)
+        .order_by(Entitlement.id)
+    ).all()  # fmt: skip
+    entries = [_top_up(session, e, f"{year:04d}-{number:02d}", by) for e in entitlements]
+    return [e for e in entries if e is not None]
+
+
+# -- orders -----------------------------------------------------------------------------------------------
+
+
+def spend(session: Session, order: Order, want_fen: int, by: str) -> int:
+    """Take up to ``want_fen`` from the beneficiary's credit for ``order``: what was taken (maybe 0).
+
+    The balance is read, then taken with a conditional update; if another order took some meanwhile,
+    it is read again, so that each order takes what is really there and never more.
+    """
+    if want_fen <= 0:
+        return 0
+    acct = session.scalars(select(CreditAccount).where(CreditAccount.resident_id == order.beneficiary_id)).first()
+    if acct is None:
+        return 0  # no subsidy has ever granted them credit
+    for _attempt in range(SPEND_ATTEMPTS):
+        available = session.scalar(
+            select(CreditAccount.balance_fen).where(CreditAccount.id == acct.id)
+            .execution_options(populate_existing=True)
+        )  # fmt: skip
+        amount = min(int(available or 0), want_fen)
+        if amount <= 0:
+            return 0
+        new = _change(session, acct.id, -amount)
+        if new is None:
+            continue  # spent by another order between the read and the update: read again
+        session.add(CreditEntry(account_id=acct.id, kind=CreditKind.SPEND, amount_fen=-amount, balance_after=new,
+                                order_id=order.id, by=by))  # fmt: skip
+        session.flush()
+        return amount
+    return 0  # the balance kept moving: the order is paid in full by the payment platform instead
+
+
+def give_back(session: Session, order: Order, by: str) -> int:
+    """Return what ``order`` spent (a cancellation), once: the amount returned."""
+    spent = session.scalars(
+        select(CreditEntry).where(CreditEntry.order_id == order.id, CreditEntry.kind == CreditKind.SPEND)
+    ).one_or_none()
+    if spent is None:
+        return 0
+    returned = session.scalars(
+        select(CreditEntry.id).where(CreditEntry.order_id == order.id, CreditEntry.kind == CreditKind.RETURN)
+    ).first()
+    if returned is not None:
+        return 0
+    amount = -spent.amount_fen
+    new = _change(session, spent.account_id, amount)
+    assert new is not None  # noqa: S101 - adding never fails the condition
+    session.add(CreditEntry(account_id=spent.account_id, kind=CreditKind.RETURN, amount_fen=amount,
+                            balance_after=new, order_id=order.id, by=by))  # fmt: skip
+    session.flush()
+    return amount
+
+
+# -- reading ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A resident's credit (服务券明细): the balance, what grants it, and every entry, newest first."""
+
+    resident: Resident
+    balance_fen: int
+    entitlements: list[Entitlement]
+    entries: list[CreditEntry]
+
+    @property
+    def ledger_fen(self) -> int:
+        return sum(e.amount_fen for e in self.entries)
+
+
+def statement(session: Session, actor: Actor, resident_id: int) -> Statement:
+    """The statement of a resident the actor may see: themselves, a linked parent; the operator any."""
+    if actor.role not in OVERSEERS and resident_id not in {r.id for r in beneficiaries(session, actor)}:
+        raise NotFoundError(_("no credit account to show"))
+    resident = session.get(Resident, resident_id)
+    if resident is None:
+        raise NotFoundError(_("no credit account to show"))
+    acct = session.scalars(select(CreditAccount).where(CreditAccount.resident_id == resident_id)).one_or_none()
+    entries = (
+        list(session.scalars(select(CreditEntry).where(CreditEntry.account_id == acct.id)
+                             .order_by(CreditEntry.id.desc())))
+        if acct is not None else []
+    )  # fmt: skip
+    entitlements = list(
+        session.scalars(select(Entitlement).where(Entitlement.resident_id == resident_id).order_by(Entitlement.id))
+    )
+    return Statement(resident, acct.balance_fen if acct else 0, entitlements, entries)
+
+
+def ledger_total(session: Session, resident_id: int) -> int:
+    """The sum of a resident's ledger entries: always equal to the balance."""
+    value = session.scalar(
+        select(func.coalesce(func.sum(CreditEntry.amount_fen), 0))
+        .join(CreditAccount, CreditAccount.id == CreditEntry.account_id)
+        .where(CreditAccount.resident_id == resident_id)
+    )  # fmt: skip
+    return int(value or 0)

@@ -1,0 +1,248 @@
+"""An order's whole life in process, every step through the service layer: the son orders meals for
+his mother, the first provider lets the offer lapse, the second accepts, serves and is rated; the
+credit, the payment, the SMS and who may see what at every turn."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from o2o_support import (
+    FIRST,
+    OPERATOR,
+    SECOND,
+    SON,
+    SON_PHONE,
+    answer,
+    drain_to,
+    link_son,
+    mother_id,
+    order,
+    pay,
+    place,
+    sms_sent,
+    wait_lapse,
+)
+from o2o_support import (
+    outbox as outbox_of,
+)
+from sqlalchemy import select
+
+from huiju.errors import ConflictError, NotFoundError, PermissionDenied
+from huiju.models import CreditEntry, OfferOutcome, OrderOffer, OrderStatus, PaymentStatus, Resident
+from huiju.runtime import Runtime
+from huiju.services.actors import SYSTEM, load_actor
+from huiju.services.materials import Upload, UploadStore
+from huiju.services.o2o import credit, dispatch, feedback, orders
+from huiju.services.o2o.access import get_order
+from huiju.services.o2o.policy import update_policy
+from tests.support import files
+from tests.support.canned import deliver_replies
+from workflows_bpmn.models import ProcessInstance
+
+PNG = files.PNG  # a real picture: uploads are parsed
+
+
+def balance(runtime: Runtime) -> int:
+    with runtime.db.sessions() as session:
+        value = credit.balance(session, mother_id(runtime))
+        assert credit.ledger_total(session, mother_id(runtime)) == value, "the ledger must add up to the balance"
+        return value
+
+
+def step(runtime: Runtime, username: str, action: str, number: str) -> None:
+    with runtime.db.transaction() as session:
+        actor = load_actor(session, username)
+        if action == "arrive":
+            dispatch.arrive(session, runtime.engine, actor, number)
+        elif action == "finish":
+            store = UploadStore.from_settings(runtime.settings)
+            dispatch.finish(session, runtime.engine, store, actor, number, "午餐已送到，老人已用餐",
+                            Upload("photo", "送达.png", PNG))  # fmt: skip
+        elif action == "confirm":
+            orders.confirm_order(session, runtime.engine, actor, number)
+    deliver_replies(runtime)
+
+
+def test_the_son_orders_for_his_mother_and_the_second_provider_serves(runtime: Runtime) -> None:
+    link_son(runtime)
+    assert balance(runtime) == 60000  # the seed's approved subsidy: ¥600 this month
+    drain_to(runtime, 6000)  # other orders, all by credit
+    assert balance(runtime) == 6000
+    number = place(runtime, "YY-MEAL", quantity=5)  # ¥75: ¥60 by credit, ¥15 to pay
+    found = order(runtime, number)
+    assert (found.total_fen, found.credit_fen, found.cash_fen) == (7500, 6000, 1500)
+    assert found.status is OrderStatus.PLACED and found.payment_status is PaymentStatus.PENDING
+    assert balance(runtime) == 0
+    deliver_replies(runtime)  # the payment is opened; the orderer and the mother told by SMS
+    assert order(runtime, number).payment_id
+    pay(runtime, number)
+    deliver_replies(runtime)
+    found = order(runtime, number)
+    assert found.status is OrderStatus.DISPATCHED and found.payment_status is PaymentStatus.PAID
+    assert found.provider is not None and found.provider.code == "YIYANG"
+    # The first provider does not answer in time: the order goes to the next one on its own.
+    wait_lapse(runtime, number)
+    found = order(runtime, number)
+    assert found.status is OrderStatus.DISPATCHED and found.provider is not None and found.provider.code == "LESHAN"
+    with runtime.db.sessions() as session, pytest.raises(NotFoundError):  # no longer theirs to see
+        get_order(session, load_actor(session, FIRST), number)
+    with pytest.raises(NotFoundError):
+        answer(runtime, FIRST, number)
+    answer(runtime, SECOND, number)
+    assert order(runtime, number).status is OrderStatus.ACCEPTED
+    step(runtime, SECOND, "arrive", number)
+    assert order(runtime, number).status is OrderStatus.ON_THE_WAY
+    step(runtime, SECOND, "finish", number)
+    found = order(runtime, number)
+    assert found.status is OrderStatus.DONE and found.done_photo_id and found.done_note
+    with pytest.raises(PermissionDenied):
+        step(runtime, SECOND, "confirm", number)  # the provider cannot confirm its own work
+    step(runtime, SON, "confirm", number)
+    assert order(runtime, number).status is OrderStatus.CONFIRMED
+    with runtime.db.transaction() as session:
+        feedback.rate_order(session, load_actor(session, SON), number, 5, "准时，饭菜可口")
+    with runtime.db.transaction() as session, pytest.raises(ConflictError):
+        feedback.rate_order(session, load_actor(session, SON), number, 1)
+    with runtime.db.sessions() as session:
+        offers = session.scalars(select(OrderOffer).where(OrderOffer.order_id == found.id).order_by(OrderOffer.id))
+        assert [(o.provider.code, o.outcome) for o in offers] == [
+            ("YIYANG", OfferOutcome.LAPSED),
+            ("LESHAN", OfferOutcome.ACCEPTED),
+        ]
+        mother_phone = session.scalars(select(Resident.phone).where(Resident.id == mother_id(runtime))).one()
+    sent = sms_sent(runtime, number)
+    for template in ("ORDER_PLACED", "ORDER_ACCEPTED", "ORDER_ON_THE_WAY", "ORDER_DONE", "ORDER_CONFIRMED"):
+        assert (template, SON_PHONE) in sent and (template, mother_phone) in sent, template
+    assert [phone for template, phone in sent if template == "ORDER_OFFERED"] == ["13910600001", "13910600002"]
+    assert balance(runtime) == 0
+    kinds = [e.kind for e in order(runtime, number).events]
+    assert kinds[:3] == ["placed", "credit_spent", "payment_requested"]
+    assert {"paid", "offered", "lapsed", "accepted", "on_the_way", "done", "confirmed", "rated"} <= set(kinds)
+
+
+def test_cancelling_before_a_provider_accepts_returns_credit_and_payment(runtime: Runtime) -> None:
+    link_son(runtime)
+    drain_to(runtime, 6000)
+    number = place(runtime, "YY-MEAL", quantity=5)
+    deliver_replies(runtime)
+    with runtime.db.transaction() as session:
+        orders.cancel_order(session, runtime.engine, load_actor(session, SON), number, "老人住院了")
+    deliver_replies(runtime)
+    found = order(runtime, number)
+    assert found.status is OrderStatus.CANCELLED
+    assert balance(runtime) == 6000  # the ¥60 spent came back
+    assert found.payment_status is PaymentStatus.REFUNDING  # the payment platform gives the ¥15 back
+    with runtime.db.sessions() as session:
+        entries = session.scalars(select(CreditEntry).where(CreditEntry.order_id == found.id)).all()
+        assert sorted((e.kind.value, e.amount_fen) for e in entries) == [("return", 6000), ("spend", -6000)]
+    with runtime.db.transaction() as session, pytest.raises(ConflictError):
+        orders.cancel_order(session, runtime.engine, load_actor(session, SON), number)
+    assert ("ORDER_CANCELLED", SON_PHONE) in sms_sent(runtime, number)
+
+
+def test_nobody_accepts_then_the_operator_dispatches(runtime: Runtime) -> None:
+    link_son(runtime)
+    number = place(runtime, "YY-MEAL")  # all by credit: offered at once
+    deliver_replies(runtime)
+    answer(runtime, FIRST, number, accept=False, reason="今日送餐员不足")
+    answer(runtime, SECOND, number, accept=False, reason="超出配送能力")
+    found = order(runtime, number)
+    assert found.status is OrderStatus.UNASSIGNED and found.provider_id is None
+    with runtime.db.transaction() as session:
+        dispatch.assign(session, runtime.engine, load_actor(session, OPERATOR), number, "LESHAN")
+    deliver_replies(runtime)
+    found = order(runtime, number)
+    assert found.status is OrderStatus.ACCEPTED and found.provider is not None and found.provider.code == "LESHAN"
+
+
+def test_declining_needs_a_reason_and_a_family_member_without_a_link_orders_nothing(runtime: Runtime) -> None:
+    with pytest.raises(PermissionDenied):
+        place(runtime)  # not linked yet
+    link_son(runtime)
+    number = place(runtime)
+    deliver_replies(runtime)
+    with pytest.raises(Exception, match="say why"):
+        answer(runtime, FIRST, number, accept=False)
+    with runtime.db.sessions() as session, pytest.raises(NotFoundError):
+        get_order(session, load_actor(session, "provider-wuye"), number)  # not offered to them
+
+
+def test_an_unpaid_order_is_cancelled_and_its_credit_returned(runtime: Runtime) -> None:
+    link_son(runtime)
+    drain_to(runtime, 6000)
+    number = place(runtime, "YY-MEAL", quantity=5)
+    deliver_replies(runtime)
+    pay(runtime, number, "failed")
+    deliver_replies(runtime)
+    found = order(runtime, number)
+    assert found.status is OrderStatus.CANCELLED and found.payment_status is PaymentStatus.FAILED
+    assert balance(runtime) == 6000
+
+
+def test_cancelling_while_offered_withdraws_the_offer(runtime: Runtime) -> None:
+    link_son(runtime)
+    number = place(runtime, "YY-MEAL", quantity=2)  # ¥30, all by credit: offered at once
+    deliver_replies(runtime)
+    assert order(runtime, number).status is OrderStatus.DISPATCHED and balance(runtime) == 57000
+    with runtime.db.transaction() as session:
+        orders.cancel_order(session, runtime.engine, load_actor(session, SON), number, "不需要了")
+    deliver_replies(runtime)
+    found = order(runtime, number)
+    assert found.status is OrderStatus.CANCELLED and found.payment_status is PaymentStatus.NONE
+    assert balance(runtime) == 60000
+    with runtime.db.sessions() as session:
+        offers = session.scalars(select(OrderOffer).where(OrderOffer.order_id == found.id)).all()
+        assert [o.outcome for o in offers] == [OfferOutcome.WITHDRAWN]
+        instance = session.get(ProcessInstance, found.process_instance_id)
+        assert instance is not None and instance.outcome == "cancelled"
+    assert not outbox_of(runtime, "payment.refund")  # nothing was paid: nothing to refund
+    with pytest.raises(ConflictError):  # the provider it was offered to sees it cancelled, and cannot take it
+        answer(runtime, FIRST, number)
+
+
+def wake(runtime: Runtime, number: str, until: object, seconds: float = 20.0) -> None:
+    """What the worker's sweep does: fire the order's due timers, until ``until(order)`` holds."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        instance_id = order(runtime, number).process_instance_id
+        assert instance_id is not None
+        with runtime.db.transaction() as session:
+            runtime.engine.wake_timers(session, instance_id)
+        deliver_replies(runtime)
+        if until(order(runtime, number)):  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"order {number} did not get there in {seconds} s")
+
+
+def test_an_order_not_paid_in_time_is_cancelled_and_one_not_confirmed_is_confirmed(runtime: Runtime) -> None:
+    link_son(runtime)
+    with runtime.db.transaction() as session:
+        update_policy(session, SYSTEM, {"payment_wait": "PT1S", "confirm_within": "PT1S"})
+    drain_to(runtime, 6000)
+    unpaid = place(runtime, "YY-MEAL", quantity=5)  # ¥15 to pay, never paid
+    wake(runtime, unpaid, lambda o: o.status is OrderStatus.CANCELLED)
+    assert [e.kind for e in order(runtime, unpaid).events][-2:] == ["unpaid", "credit_returned"]
+    assert balance(runtime) == 6000
+    number = place(runtime, "YY-MEAL", quantity=2)  # all by credit
+    deliver_replies(runtime)
+    answer(runtime, FIRST, number)
+    step(runtime, FIRST, "arrive", number)
+    step(runtime, FIRST, "finish", number)
+    wake(runtime, number, lambda o: o.status is OrderStatus.CONFIRMED)  # nobody confirmed: the timer did
+    assert "auto_confirmed" in [e.kind for e in order(runtime, number).events]
+
+
+def test_a_repair_by_the_property_company_is_paid_in_full_and_leaves_the_credit(runtime: Runtime) -> None:
+    """The credit pays home care, not repairs: the mother orders a repair herself and pays it all."""
+    number = place(runtime, "WY-REPAIR", username="resident-zhang")
+    found = order(runtime, number)
+    assert (found.total_fen, found.credit_fen, found.cash_fen) == (5000, 0, 5000)
+    assert balance(runtime) == 60000
+    deliver_replies(runtime)
+    pay(runtime, number)
+    deliver_replies(runtime)
+    found = order(runtime, number)
+    assert found.status is OrderStatus.DISPATCHED and found.provider is not None
+    assert found.provider.code == "WJWUYE"  # 望京物业, the property company
