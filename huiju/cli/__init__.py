@@ -242,7 +242,7 @@ def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: boo
     "--processes",
     type=click.IntRange(min=1),
     default=None,
-    help="Serve with gunicorn in this many processes (default: the one-process development server).",
+    help=N_("Serve with gunicorn in this many processes (default: the one-process development server)."),
 )
 def serve(host: str | None, port: int | None, processes: int | None) -> None:
     from huiju.logs import configure as configure_logs
@@ -282,7 +282,7 @@ def _inbound_server(app: Any, settings: Any) -> Any:
     return server
 
 
-@main.command("serve-inbound", help="Serve only the inbound endpoint over mutual TLS (beside gunicorn).")
+@main.command("serve-inbound", help=N_("Serve only the inbound endpoint over mutual TLS (beside gunicorn)."))
 def serve_inbound_only() -> None:
     # gunicorn's processes share one port; the mTLS listener is one process of its own, started and
     # stopped by gunicorn's master (huiju.app.gunicorn_config).
@@ -321,8 +321,10 @@ def demo() -> None:
 
 @main.command(
     "demo-scale",
-    help="Like demo, on PostgreSQL and Redis (Debian's packages, on loopback), with two workers and "
-    "two gunicorn web processes, until Ctrl-C.",
+    help=N_(
+        "Like demo, on PostgreSQL and Redis (Debian's packages, on loopback), with two workers and "
+        "two gunicorn web processes, until Ctrl-C."
+    ),
 )
 @handle_errors
 def demo_scale() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from huiju.cli.support import acting_integrator, cli_locale, handle_errors, runtime_ctx, say
-from huiju.i18n import _
+from huiju.i18n import N_, _
 
 AS_HELP = "The integrator who acts (default: integrator, or the only one)."
 
@@ -22,7 +22,7 @@ def register(main: click.Group) -> None:
     main.add_command(adapters)
 
 
-@click.group(help="Adapters to the government systems: list, show, set, test; add a system from its WSDL.")
+@click.group(help=N_("Adapters to the government systems: list, show, set, test; add a system from its WSDL."))
 def adapters() -> None:
     pass
 
@@ -34,7 +34,7 @@ def _operator() -> object:
     return Actor("cli", Role.INTEGRATOR)
 
 
-@adapters.command("list", help="Every system: enabled or not, endpoint, timeouts, attempts, client certificate.")
+@adapters.command("list", help=N_("Every system: enabled or not, endpoint, timeouts, attempts, client certificate."))
 @handle_errors
 def adapters_list() -> None:
     from huiju.services.integration import adapters as all_adapters
@@ -50,7 +50,7 @@ def adapters_list() -> None:
                        f"{c.client_certificate:<10}{a.system.title.localize(locale)}")  # fmt: skip
 
 
-@adapters.command("show", help="One system's settings and operations.")
+@adapters.command("show", help=N_("One system's settings and operations."))
 @click.argument("name")
 @handle_errors
 def adapters_show(name: str) -> None:
@@ -75,8 +75,10 @@ def adapters_show(name: str) -> None:
 
 @adapters.command(
     "set",
-    help="Change settings: endpoint=URL connect_timeout=S operation_timeout=S "
-    "max_attempts=N backoff_seconds=S enabled=true|false client_certificate=MEMBER partner=MEMBER.",
+    help=N_(
+        "Change settings: endpoint=URL connect_timeout=S operation_timeout=S "
+        "max_attempts=N backoff_seconds=S enabled=true|false client_certificate=MEMBER partner=MEMBER."
+    ),
 )
 @click.argument("name")
 @click.argument("assignments", nargs=-1, required=True)
@@ -97,9 +99,9 @@ def adapters_set(name: str, assignments: tuple[str, ...], username: str | None) 
     say(_("{system}: settings saved", system=name))
 
 
-@adapters.command("test", help="Call the system's cheapest operation with its settings and say what happened.")
+@adapters.command("test", help=N_("Call the system's cheapest operation with its settings and say what happened."))
 @click.argument("name")
-@click.option("--show-xml", is_flag=True, help="Print the signed request and the reply.")
+@click.option("--show-xml", is_flag=True, help=N_("Print the signed request and the reply."))
 @click.option("--as", "username", default=None, help=AS_HELP)
 @handle_errors
 def adapters_test(name: str, show_xml: bool, username: str | None) -> None:
@@ -120,11 +122,11 @@ def adapters_test(name: str, show_xml: bool, username: str | None) -> None:
         raise SystemExit(1)
 
 
-@adapters.command("upload", help="Add a system (or give an added one a new WSDL) from its WSDL file.")
+@adapters.command("upload", help=N_("Add a system (or give an added one a new WSDL) from its WSDL file."))
 @click.argument("name")
 @click.argument("wsdl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--title", required=True, help="The system's name in Chinese, e.g. 住房保障系统.")
-@click.option("--title-en", default="", help="Its name in English.")
+@click.option("--title", required=True, help=N_("The system's name in Chinese, e.g. 住房保障系统."))
+@click.option("--title-en", default="", help=N_("Its name in English."))
 @click.option("--as", "username", default=None, help=AS_HELP)
 @handle_errors
 def adapters_upload(name: str, wsdl: Path, title: str, title_en: str, username: str | None) -> None:
@@ -138,7 +140,7 @@ def adapters_upload(name: str, wsdl: Path, title: str, title_en: str, username: 
           system=name, binding=binding))  # fmt: skip
 
 
-@adapters.command("map", help="Name a SOAP operation of an added system as a service operation (SYSTEM.NAME).")
+@adapters.command("map", help=N_("Name a SOAP operation of an added system as a service operation (SYSTEM.NAME)."))
 @click.argument("system")
 @click.argument("operation")
 @click.argument("soap_operation")
@@ -147,7 +149,7 @@ def adapters_upload(name: str, wsdl: Path, title: str, title_en: str, username: 
     default=None,
     help='JSON list: [{"name", "element", "type", "required"}] (default: every request element, in snake_case).',
 )
-@click.option("--probe", default=None, help="JSON object: the parameters of a harmless call for test connection.")
+@click.option("--probe", default=None, help=N_("JSON object: the parameters of a harmless call for test connection."))
 @click.option("--as", "username", default=None, help=AS_HELP)
 @handle_errors
 def adapters_map(

@@ -8,29 +8,31 @@ from __future__ import annotations
 import click
 
 from huiju.cli.support import acting_administrator, cli_locale, handle_errors, runtime_ctx, say
-from huiju.i18n import _
+from huiju.i18n import N_, _
 
 
 def register(main: click.Group) -> None:
     main.add_command(audit)
 
 
-@click.group(help="The audit trail: who did what, and who read whose personal data.")
+@click.group(help=N_("The audit trail: who did what, and who read whose personal data."))
 def audit() -> None:
     pass
 
 
-@audit.command("log", help="Entries, newest first, with filters.")
-@click.option("--actor", default=None, help="Who acted (an account).")
-@click.option("--action", default=None, help="e.g. user.disable, case.read")
+@audit.command("log", help=N_("Entries, newest first, with filters."))
+@click.option("--actor", default=None, help=N_("Who acted (an account)."))
+@click.option("--action", default=None, help=N_("e.g. user.disable, case.read"))
 @click.option("--case", "case_number", default=None)
-@click.option("--target", default=None, help="The account, case or adapter acted on.")
-@click.option("--id-number", default=None, help="Whose personal data: a resident's ID number.")
-@click.option("--since", default=None, help="From this day (YYYY-MM-DD, Beijing time).")
-@click.option("--until", default=None, help="To this day, inclusive.")
+@click.option("--target", default=None, help=N_("The account, case or adapter acted on."))
+@click.option("--id-number", default=None, help=N_("Whose personal data: a resident's ID number."))
+@click.option("--since", default=None, help=N_("From this day (YYYY-MM-DD, Beijing time)."))
+@click.option("--until", default=None, help=N_("To this day, inclusive."))
 @click.option("--limit", type=int, default=50, show_default=True)
-@click.option("--csv", "as_csv", is_flag=True, help="Every matching entry as CSV (the export is recorded).")
-@click.option("--as", "username", default=None, help="The administrator who reads (default: admin, or the only one).")
+@click.option("--csv", "as_csv", is_flag=True, help=N_("Every matching entry as CSV (the export is recorded)."))
+@click.option(
+    "--as", "username", default=None, help=N_("The administrator who reads (default: admin, or the only one).")
+)
 @handle_errors
 def audit_log(
     actor: str | None, action: str | None, case_number: str | None, target: str | None, id_number: str | None,
@@ -64,8 +66,10 @@ def audit_log(
                            f"{what}  {e.target_kind}:{e.target}{case}{change}")  # fmt: skip
 
 
-@audit.command("verify", help="Prove the audit trail's hash chain intact, or name the first altered entry.")
-@click.option("--as", "username", default=None, help="The administrator who checks (default: admin, or the only one).")
+@audit.command("verify", help=N_("Prove the audit trail's hash chain intact, or name the first altered entry."))
+@click.option(
+    "--as", "username", default=None, help=N_("The administrator who checks (default: admin, or the only one).")
+)
 @handle_errors
 def audit_verify(username: str | None) -> None:
     from huiju.services import audit_trail as service

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from huiju.cli.support import handle_errors, runtime_ctx, say
-from huiju.i18n import Message, _
+from huiju.i18n import N_, Message, _
 
 KINDS: dict[str, Message] = {
     "decision": _("the extranet's decision"),
@@ -34,8 +34,8 @@ def register(main: click.Group) -> None:
     group.add_command(exchange_callbacks)
 
 
-@click.command("callbacks", help="Decisions and delivery reports received or asked for, and what became of each.")
-@click.option("--held", is_flag=True, help="Only those still held.")
+@click.command("callbacks", help=N_("Decisions and delivery reports received or asked for, and what became of each."))
+@click.option("--held", is_flag=True, help=N_("Only those still held."))
 @click.option("--case", "case_number", default=None)
 @click.option("--limit", type=int, default=50, show_default=True)
 @handle_errors

@@ -183,14 +183,14 @@ def _print(infos: list[CertInfo]) -> None:
         )
 
 
-@certs.command("crl", help="Sign our CA's revocation list anew (run it daily), or import a partner CA's list.")
-@click.option("--days", type=int, default=30, show_default=True, help="Until its next update.")
+@certs.command("crl", help=N_("Sign our CA's revocation list anew (run it daily), or import a partner CA's list."))
+@click.option("--days", type=int, default=30, show_default=True, help=N_("Until its next update."))
 @click.option(
     "--import",
     "import_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="A partner CA's revocation list (PEM or DER), signed by a CA we trust.",
+    help=N_("A partner CA's revocation list (PEM or DER), signed by a CA we trust."),
 )
 @handle_errors
 def certs_crl(days: int, import_file: Path | None) -> None:
@@ -211,10 +211,12 @@ def certs_crl(days: int, import_file: Path | None) -> None:
               count=status.revoked, next=nxt, stale=_(" (PAST: refused)") if status.stale() else ""))  # fmt: skip
 
 
-@certs.command("upload", help="Trust a partner's CA (--ca), or keep a partner's certificate issued by a trusted CA.")
+@certs.command(
+    "upload", help=N_("Trust a partner's CA (--ca), or keep a partner's certificate issued by a trusted CA.")
+)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--ca", "is_ca", is_flag=True, help="The file is the partner's CA certificate: trust it.")
-@click.option("--member", default=None, help="The partner's member name (lowercase letters, digits, hyphens).")
+@click.option("--ca", "is_ca", is_flag=True, help=N_("The file is the partner's CA certificate: trust it."))
+@click.option("--member", default=None, help=N_("The partner's member name (lowercase letters, digits, hyphens)."))
 @handle_errors
 def certs_upload(file: Path, is_ca: bool, member: str | None) -> None:
     from certs.partners import add_partner_ca, add_partner_certificate

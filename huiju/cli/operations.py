@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from huiju.cli.support import acting_administrator, handle_errors, runtime_ctx, say
-from huiju.i18n import _
+from huiju.i18n import N_, _
 
 
 def register(case: click.Group, process: click.Group) -> None:
@@ -16,10 +16,10 @@ def register(case: click.Group, process: click.Group) -> None:
         process.add_command(command)
 
 
-@click.command("suspend", help="Suspend a case (中止): no timer fires and no call is sent until it is resumed.")
+@click.command("suspend", help=N_("Suspend a case (中止): no timer fires and no call is sent until it is resumed."))
 @click.argument("number")
 @click.option("--reason", required=True)
-@click.option("--as", "username", default=None, help="An administrator (default: admin, or the only one).")
+@click.option("--as", "username", default=None, help=N_("An administrator (default: admin, or the only one)."))
 @handle_errors
 def case_suspend(number: str, reason: str, username: str | None) -> None:
     from huiju.services import running
@@ -29,10 +29,10 @@ def case_suspend(number: str, reason: str, username: str | None) -> None:
     say(_("case {number} suspended", number=number))
 
 
-@click.command("resume", help="Resume a suspended case where it stood.")
+@click.command("resume", help=N_("Resume a suspended case where it stood."))
 @click.argument("number")
 @click.option("--reason", required=True)
-@click.option("--as", "username", default=None, help="An administrator (default: admin, or the only one).")
+@click.option("--as", "username", default=None, help=N_("An administrator (default: admin, or the only one)."))
 @handle_errors
 def case_resume(number: str, reason: str, username: str | None) -> None:
     from huiju.services import running
@@ -42,12 +42,12 @@ def case_resume(number: str, reason: str, username: str | None) -> None:
     say(_("case {number} resumed", number=number))
 
 
-@click.command("move", help="Move a stuck case to another step (the step's BPMN id), with a reason.")
+@click.command("move", help=N_("Move a stuck case to another step (the step's BPMN id), with a reason."))
 @click.argument("number")
 @click.option("--to", "to_step", required=True)
-@click.option("--from", "from_step", default=None, help="The step it stands on, when it stands on several.")
+@click.option("--from", "from_step", default=None, help=N_("The step it stands on, when it stands on several."))
 @click.option("--reason", required=True)
-@click.option("--as", "username", default=None, help="An administrator (default: admin, or the only one).")
+@click.option("--as", "username", default=None, help=N_("An administrator (default: admin, or the only one)."))
 @handle_errors
 def case_move(number: str, to_step: str, from_step: str | None, reason: str, username: str | None) -> None:
     from huiju.services import running
@@ -58,11 +58,11 @@ def case_move(number: str, to_step: str, from_step: str | None, reason: str, use
     say(_("case {number} moved to {step}", number=number, step=to_step))
 
 
-@click.command("diff", help="Compare two versions of a process: elements added, removed, changed.")
+@click.command("diff", help=N_("Compare two versions of a process: elements added, removed, changed."))
 @click.argument("process_id")
 @click.argument("old", type=int)
 @click.argument("new", type=int)
-@click.option("--as", "username", default=None, help="An administrator (default: admin, or the only one).")
+@click.option("--as", "username", default=None, help=N_("An administrator (default: admin, or the only one)."))
 @handle_errors
 def process_diff(process_id: str, old: int, new: int, username: str | None) -> None:
     from huiju.services import processes
@@ -92,13 +92,13 @@ def process_diff(process_id: str, old: int, new: int, username: str | None) -> N
           changed=len(comparison.of("changed")), removed=len(comparison.of("removed"))))  # fmt: skip
 
 
-@click.command("migrate", help="Migrate the running cases of one version to another (a dry run with --dry-run).")
+@click.command("migrate", help=N_("Migrate the running cases of one version to another (a dry run with --dry-run)."))
 @click.argument("process_id")
-@click.option("--from", "old", type=int, required=True, help="The version the cases run on.")
-@click.option("--to", "new", type=int, required=True, help="The version to move them to.")
-@click.option("--case", "number", default=None, help="Only this case.")
-@click.option("--dry-run", is_flag=True, help="Say what would move and what cannot, and why; change nothing.")
-@click.option("--as", "username", default=None, help="An administrator (default: admin, or the only one).")
+@click.option("--from", "old", type=int, required=True, help=N_("The version the cases run on."))
+@click.option("--to", "new", type=int, required=True, help=N_("The version to move them to."))
+@click.option("--case", "number", default=None, help=N_("Only this case."))
+@click.option("--dry-run", is_flag=True, help=N_("Say what would move and what cannot, and why; change nothing."))
+@click.option("--as", "username", default=None, help=N_("An administrator (default: admin, or the only one)."))
 @handle_errors
 def process_migrate(
     process_id: str, old: int, new: int, number: str | None, dry_run: bool, username: str | None

@@ -12,24 +12,26 @@ from pathlib import Path
 import click
 
 from huiju.cli.support import acting_administrator, cli_locale, handle_errors, runtime_ctx, say
-from huiju.i18n import _
+from huiju.i18n import N_, _
 
 
 def register(main: click.Group) -> None:
     main.add_command(residents)
 
 
-@click.group(help="Residents: import the roster a community office keeps.")
+@click.group(help=N_("Residents: import the roster a community office keeps."))
 def residents() -> None:
     pass
 
 
 @residents.command(
-    "import", help="Import a roster (CSV or XLSX): ID number, name, phone, address, household, community."
+    "import", help=N_("Import a roster (CSV or XLSX): ID number, name, phone, address, household, community.")
 )
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Check and count what would change; write nothing.")
-@click.option("--as", "username", default=None, help="The administrator who acts (default: admin, or the only one).")
+@click.option("--dry-run", is_flag=True, help=N_("Check and count what would change; write nothing."))
+@click.option(
+    "--as", "username", default=None, help=N_("The administrator who acts (default: admin, or the only one).")
+)
 @handle_errors
 def residents_import(file: Path, dry_run: bool, username: str | None) -> None:
     from huiju.services.roster import reason_text, run_import, start_import

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from huiju.cli.support import acting_administrator, cli_locale, handle_errors, runtime_ctx, say
-from huiju.i18n import _
+from huiju.i18n import N_, _
 
 if TYPE_CHECKING:
     from huiju.models import User
@@ -26,7 +26,7 @@ def register(main: click.Group) -> None:
     main.add_command(offices)
 
 
-@click.group(help="Accounts and roles: list, create, change role or office, disable, reset a password.")
+@click.group(help=N_("Accounts and roles: list, create, change role or office, disable, reset a password."))
 def users() -> None:
     pass
 
@@ -45,9 +45,9 @@ def _line(user: User) -> str:
     return f"{user.username:<24}{role:<12}{office:<16}{state}  {created}  {user.display_name}"
 
 
-@users.command("list", help="Accounts, active first; filter by role or a part of the name.")
+@users.command("list", help=N_("Accounts, active first; filter by role or a part of the name."))
 @click.option("--role", default=None)
-@click.option("--query", default=None, help="A part of the user name or display name.")
+@click.option("--query", default=None, help=N_("A part of the user name or display name."))
 @click.option("--as", "username", default=None, help=AS_HELP)
 @handle_errors
 def users_list(role: str | None, query: str | None, username: str | None) -> None:
@@ -61,7 +61,7 @@ def users_list(role: str | None, query: str | None, username: str | None) -> Non
             click.echo(_line(user))
 
 
-@users.command("show", help="One account.")
+@users.command("show", help=N_("One account."))
 @click.argument("name")
 @click.option("--as", "username", default=None, help=AS_HELP)
 @handle_errors
@@ -72,13 +72,15 @@ def users_show(name: str, username: str | None) -> None:
         click.echo(_line(get_user(session, acting_administrator(session, username), name)))
 
 
-@users.command("create", help="Create an account; without --password-stdin a temporary password is printed.")
+@users.command("create", help=N_("Create an account; without --password-stdin a temporary password is printed."))
 @click.argument("name")
-@click.option("--role", required=True, help="resident, community_officer, street_reviewer, integrator, administrator")
-@click.option("--display-name", default="", help="The name people see (default: the user name).")
-@click.option("--office", default=None, help="Code or name of the community (officer) or street (reviewer).")
-@click.option("--resident", "resident_id_number", default=None, help="For a resident: their ID number.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
+@click.option(
+    "--role", required=True, help=N_("resident, community_officer, street_reviewer, integrator, administrator")
+)
+@click.option("--display-name", default="", help=N_("The name people see (default: the user name)."))
+@click.option("--office", default=None, help=N_("Code or name of the community (officer) or street (reviewer)."))
+@click.option("--resident", "resident_id_number", default=None, help=N_("For a resident: their ID number."))
+@click.option("--password-stdin", is_flag=True, help=N_("Read the password from standard input (one line)."))
 @click.option("--as", "username", default=None, help=AS_HELP)
 @handle_errors
 def users_create(
@@ -98,7 +100,7 @@ def users_create(
               password=created.temporary_password))  # fmt: skip
 
 
-@users.command("set", help="Change an account's role, office or display name.")
+@users.command("set", help=N_("Change an account's role, office or display name."))
 @click.argument("name")
 @click.option("--role", default=None)
 @click.option("--office", default=None)
@@ -114,7 +116,9 @@ def users_set(name: str, role: str | None, office: str | None, display_name: str
     say(_("account {username} changed", username=name))
 
 
-@users.command("disable", help="Disable an account: it is signed out everywhere and its tasks go back to the queue.")
+@users.command(
+    "disable", help=N_("Disable an account: it is signed out everywhere and its tasks go back to the queue.")
+)
 @click.argument("name")
 @click.option("--reason", default="")
 @click.option("--as", "username", default=None, help=AS_HELP)
@@ -127,7 +131,7 @@ def users_disable(name: str, reason: str, username: str | None) -> None:
     say(_("account {username} disabled", username=name))
 
 
-@users.command("enable", help="Enable a disabled account again.")
+@users.command("enable", help=N_("Enable a disabled account again."))
 @click.argument("name")
 @click.option("--as", "username", default=None, help=AS_HELP)
 @handle_errors
@@ -139,7 +143,7 @@ def users_enable(name: str, username: str | None) -> None:
     say(_("account {username} enabled", username=name))
 
 
-@users.command("reset-password", help="A temporary password, printed once; the next sign-in must change it.")
+@users.command("reset-password", help=N_("A temporary password, printed once; the next sign-in must change it."))
 @click.argument("name")
 @click.option("--as", "username", default=None, help=AS_HELP)
 @handle_errors
@@ -152,12 +156,12 @@ def users_reset_password(name: str, username: str | None) -> None:
           username=name, password=password))  # fmt: skip
 
 
-@click.group(help="The offices: districts, street offices and communities.")
+@click.group(help=N_("The offices: districts, street offices and communities."))
 def offices() -> None:
     pass
 
 
-@offices.command("list", help="Every office, by code.")
+@offices.command("list", help=N_("Every office, by code."))
 @handle_errors
 def offices_list() -> None:
     from huiju.services.offices import list_offices
@@ -170,12 +174,12 @@ def offices_list() -> None:
             click.echo(f"{org.code:<14}{org.level.value:<11}{org.name:<16}{org.duty_phone or ''}")
 
 
-@offices.command("add", help="Add an office: LEVEL is district, street or community.")
+@offices.command("add", help=N_("Add an office: LEVEL is district, street or community."))
 @click.argument("code")
 @click.argument("name")
 @click.option("--level", required=True, type=click.Choice(["district", "street", "community"]))
-@click.option("--parent", default=None, help="The code of the office above it.")
-@click.option("--duty-phone", default=None, help="The office's duty mobile (值班手机).")
+@click.option("--parent", default=None, help=N_("The code of the office above it."))
+@click.option("--duty-phone", default=None, help=N_("The office's duty mobile (值班手机)."))
 @click.option("--as", "username", default=None, help=AS_HELP)
 @handle_errors
 def offices_add(
