@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import uuid
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,6 +24,7 @@ from stdnum.cn import ric
 from huiju.calendar import CHINA
 from huiju.models import Case, CaseStatus, Item, Org, OrgLevel, Resident, Role, User
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus, ProcessDefinition, ProcessInstance
+from workflows_bpmn.serialization import SERIALIZER_VERSION
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "秀英桂兰玉兰淑珍凤英建国志强国华明德永明秋菊海燕春梅卫东丽娟红梅建华晓东德明文华金凤宝珍"
@@ -33,6 +35,9 @@ STEPS: tuple[tuple[str, str, str, CaseStatus], ...] = (
     ("street_review", "街道审核", Role.STREET_REVIEWER.value, CaseStatus.STREET_REVIEW),
 )
 BATCH = 5_000
+
+#: The stored state of a generated instance: empty compressed JSON (the inbox never loads it).
+_STATE = zlib.compress(b"{}")
 
 
 @dataclass
@@ -182,7 +187,7 @@ class TaskFactory:
         instances.append({"id": instance_id, "definition_id": self.definition_id, "process_id": "elderly_care_subsidy",
                           "status": InstanceStatus.RUNNING, "outcome": None,
                           "context": {"case_id": case_id, "community_id": community, "street_id": street},
-                          "serialized": "{}", "serializer_version": "1.5", "next_timer_due": due,
+                          "serialized": _STATE, "serializer_version": SERIALIZER_VERSION, "next_timer_due": due,
                           "created_at": received, "updated_at": received, "lock_version": 1})  # fmt: skip
         cases.append({"id": case_id, "number": f"HB{case_id:012d}", "item_id": rng.choice(self.items),
                       "applicant_id": rng.choice(self.residents[community]), "community_id": community,

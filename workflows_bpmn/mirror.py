@@ -90,6 +90,9 @@ class StepResult:
     #: cache (another process stepped the instance, or it was evicted), so a listener that finds
     #: nothing must not assume anything. Listeners update it for the next step.
     notes: dict[str, Any] = field(default_factory=dict)
+    #: The workflow as the step left it, when the step loaded it (listeners read its data; they never
+    #: change it): the instance row's stored state is written with a statement of its own.
+    workflow: BpmnWorkflow | None = None
 
 
 @dataclass(frozen=True)

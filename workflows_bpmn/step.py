@@ -375,6 +375,7 @@ def finish(engine: Engine, step: Step, *, new: bool = False) -> None:
             keep(step, step.workflow, step.before, version=instance.lock_version)
     result.timeline.extend(step.closing)
     if result.timeline or result.messages:
+        result.workflow = step.workflow if step.loaded else None
         for listener in engine.listeners:
             listener(session, result)
     dispatch_after_commit(engine, session, [m.message_id for m in result.messages])

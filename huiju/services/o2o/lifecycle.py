@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -173,7 +174,7 @@ def _grant_on_approval(session: Session, engine: Engine, result: StepResult) -> 
     case = session.get(Case, instance.context["case_id"])
     if case is None:
         return
-    data = end_data(session, engine, instance, GRANTING[instance.process_id])
+    data = end_data(session, engine, instance, GRANTING[instance.process_id], workflow=result.workflow)
     eligibility = data.get("eligibility") or {}
     try:
         monthly_fen = int(eligibility.get("monthly_amount") or 0) * 100  # the DMN's amount is in yuan a month
@@ -198,10 +199,19 @@ def _china_day(value: Any) -> date:
     return utcnow().astimezone(CHINA).date()
 
 
-def end_data(session: Session, engine: Engine, instance: ProcessInstance, step: str) -> dict[str, Any]:
-    """The data a finished process had when it reached its end event ``step`` (read, never changed)."""
-    spec, subprocess_specs = engine.cache.get_by_id(session, instance.definition_id)
-    workflow = engine.store.loads(instance.serialized, instance.serializer_version, spec, subprocess_specs, None)
+def end_data(
+    session: Session, engine: Engine, instance: ProcessInstance, step: str, *, workflow: BpmnWorkflow | None = None
+) -> dict[str, Any]:
+    """The data a finished process had when it reached its end event ``step`` (read, never changed):
+    from ``workflow`` (the step's own, when the caller has it), else from the stored state."""
+    if workflow is None:
+        stored, version = session.execute(
+            select(ProcessInstance.serialized, ProcessInstance.serializer_version).where(
+                ProcessInstance.id == instance.id
+            )
+        ).one()
+        spec, subprocess_specs = engine.cache.get_by_id(session, instance.definition_id)
+        workflow = engine.store.loads(stored, version, spec, subprocess_specs, None)
     for task in workflow.get_tasks(state=TaskState.COMPLETED):
         if task.task_spec.bpmn_id == step:
             return dict(task.data)
