@@ -34,16 +34,20 @@ def run(runner: CliRunner, *args: str) -> Result:
     return runner.invoke(main, list(args))
 
 
-def submitted(cli: CliRunner) -> str:
+def submitted(cli: CliRunner, folder: Path) -> str:
+    from huiju.app.demo import sample_materials
+
+    id_card, register = sample_materials(folder / "samples")
     result = run(cli, "case", "submit", "--item", "elderly-care-subsidy", "--applicant", "110105193801012340",
-                 "--data", FORM, "--as", "officer-chaoyang-01")  # fmt: skip
+                 "--data", FORM, "--as", "officer-chaoyang-01",
+                 "--material", f"id_card={id_card}", "--material", f"household_register={register}")  # fmt: skip
     found = re.search(r"HJ\d{13}", result.output)
     assert result.exit_code == 0 and found, result.output
     return found.group(0)
 
 
-def test_suspend_resume_and_move_a_case(cli: CliRunner) -> None:
-    number = submitted(cli)
+def test_suspend_resume_and_move_a_case(cli: CliRunner, tmp_path: Path) -> None:
+    number = submitted(cli, tmp_path)
     assert "suspended" in run(cli, "case", "suspend", number, "--reason", "核查").output
     assert "suspended" in run(cli, "case", "show", number).output
     again = run(cli, "case", "suspend", number, "--reason", "again")
@@ -58,7 +62,7 @@ def test_suspend_resume_and_move_a_case(cli: CliRunner) -> None:
 
 
 def test_diff_and_migrate_with_a_dry_run(cli: CliRunner, tmp_path: Path) -> None:
-    number = submitted(cli)
+    number = submitted(cli, tmp_path)
     folder = tmp_path / "v2"
     folder.mkdir()
     for name, text in with_check_step().items():
