@@ -18,7 +18,7 @@ LabelKind = Literal[
     "status", "outcome", "decision", "timeline", "role",
     # community services (O2O), see huiju.labels_o2o
     "order_status", "payment_status", "category", "unit", "offer", "provider_kind", "provider_status",
-    "credit", "order_event", "complaint_status", "settlement_status", "link_status", "relation",
+    "credit", "order_event", "complaint_status", "settlement_status", "link_status", "relation", "rating",
 ]  # fmt: skip
 
 #: Case statuses (:class:`huiju.models.CaseStatus`).
@@ -142,6 +142,7 @@ TABLES: dict[LabelKind, dict[str, Message]] = {
     "settlement_status": o2o.SETTLEMENT_STATUSES,
     "link_status": o2o.LINK_STATUSES,
     "relation": o2o.RELATIONS,
+    "rating": o2o.RATINGS,
 }
 
 
