@@ -107,6 +107,18 @@ def test_a_son_orders_follows_confirms_and_rates_on_a_phone(runtime: Runtime, ba
             expect(page.locator("#timeline")).to_contain_text("评价：非常满意")  # in words, never the level's number
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             shot("rated")
+            # The credit statement and the family links, on the same phone.
+            page.get_by_role("navigation").get_by_role("link", name="社区服务").click()
+            page.locator("#balance").get_by_role("link", name="明细").click()
+            expect(page.locator("#credit-balance")).to_contain_text("¥570.00")  # ¥600.00 less the ¥30.00 spent
+            expect(page.locator("#statement tbody tr")).to_have_count(2)  # the top-up, the order
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            shot("credit")
+            page.get_by_role("navigation").get_by_role("link", name="社区服务").click()
+            page.locator("#family-link").click()  # another parent can be linked from the services page
+            expect(page.locator("#links")).to_contain_text("张秀英")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            shot("family")
         finally:
             browser.close()  # type: ignore[attr-defined]
     with runtime.db.sessions() as session:
