@@ -42,6 +42,7 @@ LabelKind = Literal[
     "settlement_status",
     "link_status",
     "relation",
+    "order_rating",
 ]
 
 #: Case statuses (:class:`huiju.models.CaseStatus`).
@@ -259,6 +260,7 @@ TABLES: dict[LabelKind, dict[str, Message]] = {
     "settlement_status": o2o.SETTLEMENT_STATUSES,
     "link_status": o2o.LINK_STATUSES,
     "relation": o2o.RELATIONS,
+    "order_rating": o2o.RATINGS,
 }
 
 #: The opinion (意见) a decision carries when the officer writes none: the phrase of the trade.

@@ -117,6 +117,15 @@ LINK_STATUSES: dict[str, Message] = {
     "revoked": _("unlinked"),
 }
 
+#: A rating's five levels (5 the best), as the order timeline shows a ``rated`` event.
+RATINGS: dict[str, Message] = {
+    "5": _("rated very satisfied"),
+    "4": _("rated satisfied"),
+    "3": _("rated fairly satisfied"),
+    "2": _("rated dissatisfied"),
+    "1": _("rated very dissatisfied"),
+}
+
 RELATIONS: dict[str, Message] = {
     "child": _("son or daughter"),
     "spouse": _("spouse"),

@@ -3,6 +3,7 @@ the order, confirms it was done and rates it. Screenshots under ``test-artifacts
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -64,10 +65,14 @@ def test_a_son_orders_follows_confirms_and_rates_on_a_phone(runtime: Runtime, ba
             expect(page.locator("#balance")).to_contain_text("¥600.00")
             page.get_by_role("link", name="助餐送餐", exact=True).click()
             expect(page.locator("#offerings li")).to_have_count(2)  # 颐养 and 乐膳 both deliver here
+            expect(page.locator("#offerings li").first.locator(".area")).to_have_text(
+                "服务范围：望京西园社区等 2 个社区"
+            )
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             shot("services")
             page.locator("#offerings a", has_text="望京颐养居家养老服务中心").click()
             expect(page.get_by_role("heading", name="助餐送餐（午餐）")).to_be_visible()
+            expect(page.locator("#service-area")).to_contain_text("望京西园社区")
             page.locator("input[name=slot]").first.check()
             page.get_by_label("数量").fill("2")
             page.get_by_label("服务地址").fill("望京西园四区7号楼2单元302")
@@ -90,6 +95,9 @@ def test_a_son_orders_follows_confirms_and_rates_on_a_phone(runtime: Runtime, ba
             page.locator("#orders a").first.click()
             expect(page.get_by_text("午餐两份已送到，老人已用餐", exact=True)).to_be_visible()
             expect(page.locator("#provider")).to_contain_text("望京颐养居家养老服务中心")
+            # When the timer confirms it on its own, not "after a few days".
+            auto = re.compile(r"将于 \d{4}/\d{1,2}/\d{1,2} \d{1,2}:\d{2} 自动确认")
+            expect(page.locator("#confirm-by")).to_have_text(auto)
             shot("done")
             page.get_by_role("button", name="是的，已完成").click()
             expect(page.get_by_text("谢谢，订单已确认完成")).to_be_visible()
@@ -98,8 +106,21 @@ def test_a_son_orders_follows_confirms_and_rates_on_a_phone(runtime: Runtime, ba
             page.get_by_label("评价内容（选填）").fill("送得准时，饭菜可口")
             page.get_by_role("button", name="提交评价").click()
             expect(page.get_by_text("感谢您的评价")).to_be_visible()
+            expect(page.locator("#timeline")).to_contain_text("评价：非常满意")  # in words, never the level's number
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             shot("rated")
+            # The credit statement and the family links, on the same phone.
+            page.get_by_role("navigation").get_by_role("link", name="社区服务").click()
+            page.locator("#balance").get_by_role("link", name="明细").click()
+            expect(page.locator("#credit-balance")).to_contain_text("¥570.00")  # ¥600.00 less the ¥30.00 spent
+            expect(page.locator("#statement tbody tr")).to_have_count(2)  # the top-up, the order
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            shot("credit")
+            page.get_by_role("navigation").get_by_role("link", name="社区服务").click()
+            page.locator("#family-link").click()  # another parent can be linked from the services page
+            expect(page.locator("#links")).to_contain_text("张秀英")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            shot("family")
         finally:
             browser.close()  # type: ignore[attr-defined]
     with runtime.db.sessions() as session:

@@ -52,6 +52,7 @@ class Offering:
     service: Service
     provider: Provider
     free_slots: list[TimeSlot]
+    areas: list[str]  # the names of the communities the provider serves (服务区域)
 
 
 def _serves(community_id: int) -> Any:
@@ -76,7 +77,21 @@ def offerings(
         stmt = stmt.where(Service.provider_id.in_(_serves(community_id)))
     services = list(session.scalars(stmt))
     slots = free_slots(session, [s.id for s in services], now=now)
-    return [Offering(s, s.provider, slots.get(s.id, [])) for s in services]
+    areas = _area_names(session, {s.provider_id for s in services})
+    return [Offering(s, s.provider, slots.get(s.id, []), areas.get(s.provider_id, [])) for s in services]
+
+
+def _area_names(session: Session, provider_ids: set[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    if not provider_ids:
+        return found
+    rows = session.execute(
+        select(ProviderArea.provider_id, Org.name).join(Org, Org.id == ProviderArea.community_id)
+        .where(ProviderArea.provider_id.in_(provider_ids)).order_by(Org.code)
+    )  # fmt: skip
+    for provider_id, name in rows:
+        found.setdefault(provider_id, []).append(name)
+    return found
 
 
 def free_slots(

@@ -5,6 +5,7 @@ these call (:mod:`.access`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,6 +65,8 @@ class OrderPage:
     can_rate: bool = False
     can_complain: bool = False
     links: list[FamilyLink] = field(default_factory=list)
+    #: When a done order is confirmed on its own if nobody confirms it (the confirm task's timer).
+    confirm_by: datetime | None = None
 
 
 def _steps(order: Order) -> list[tuple[str, str]]:
@@ -84,6 +87,7 @@ def order_page(session: Session, actor: Actor, number: str) -> OrderPage:
     rating = feedback.rating_of(session, order)
     complaints = session.scalars(select(Complaint).where(Complaint.order_id == order.id).order_by(Complaint.id))
     resident_side = actor.role is Role.RESIDENT
+    confirm = orders.ready_task(session, order, "confirm") if order.status is OrderStatus.DONE else None
     return OrderPage(
         order=order,
         steps=_steps(order),
@@ -91,10 +95,10 @@ def order_page(session: Session, actor: Actor, number: str) -> OrderPage:
         rating=rating,
         complaints=list(complaints),
         can_cancel=resident_side and order.status in CANCELLABLE,
-        can_confirm=resident_side and order.status is OrderStatus.DONE
-        and orders.ready_task(session, order, "confirm") is not None,
+        can_confirm=resident_side and confirm is not None,
         can_rate=resident_side and order.status is OrderStatus.CONFIRMED and rating is None,
         can_complain=resident_side and order.status is not OrderStatus.PLACED,
+        confirm_by=confirm.due_at if confirm is not None else None,
     )  # fmt: skip
 
 
