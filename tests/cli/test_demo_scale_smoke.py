@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from huiju.app.demo import sample_materials
 from tests.support.servers import free_port
 
 
@@ -101,8 +102,10 @@ def test_demo_scale_starts_everything_moves_a_case_and_stops_on_ctrl_c(instance:
                   "HUIJU_BROKER_URL": f"redis://127.0.0.1:{redis}/0"}  # fmt: skip
         cli = [sys.executable, "-m", "huiju.cli"]
         form = json.dumps({"income_band": "subsistence", "disability": "none", "living_alone": True})
+        id_card, register = sample_materials(tmp_path / "samples")  # the files the demo prints for this
         submitted = subprocess.run([*cli, "case", "submit", "--item", "elderly-care-subsidy", "--applicant",
-                                    "110105193801012340", "--data", form], env=scaled, capture_output=True,
+                                    "110105193801012340", "--data", form, "--material", f"id_card={id_card}",
+                                    "--material", f"household_register={register}"], env=scaled, capture_output=True,
                                    text=True, check=True)  # fmt: skip
         number = submitted.stdout.split()[1]
 
