@@ -111,7 +111,7 @@ def test_demo_scale_starts_everything_moves_a_case_and_stops_on_ctrl_c(instance:
 
         def at_intake() -> bool:
             shown = subprocess.run([*cli, "case", "show", number], env=scaled, capture_output=True, text=True)
-            return "status    intake" in shown.stdout
+            return "status    Awaiting acceptance" in shown.stdout  # words, never the code
 
         assert _wait(at_intake, 120), "the workers did not move the case (signed calls to the sandbox)"
 
