@@ -18,6 +18,9 @@ from huiju.app.web import create_app
 from huiju.models import Org, Role, User
 from huiju.runtime import Runtime
 from huiju.settings import load_settings
+from tests.support.browser import patient_expectations
+
+patient_expectations()
 
 
 @pytest.fixture

@@ -25,6 +25,9 @@ from huiju.app.seed import seed_all
 from huiju.app.web import create_app
 from huiju.runtime import Runtime
 from huiju.settings import load_settings
+from tests.support.browser import patient_expectations
+
+patient_expectations()
 
 
 @pytest.fixture(scope="session")
