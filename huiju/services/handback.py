@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from huiju.models import Case, CaseEvent, Role, User
 from huiju.services.cases import FOLLOW_UP
 from workflows_bpmn.mirror import StepResult
+from workflows_bpmn.models import HumanTask
 
 SUPPLEMENT = "supplement"
 ANSWER = "submit"
@@ -55,6 +56,8 @@ def on_step(session: Session, result: StepResult) -> None:
     for task in waiting:
         if task.community_id is not None and officer.org_id != task.community_id:
             continue
+        # The step wrote its tasks with a statement of its own (the objects in the result are copies).
+        session.execute(update(HumanTask).where(HumanTask.id == task.id).values(assignee=officer.username))
         task.assignee = officer.username
         session.add(CaseEvent(case_id=case.id, kind="task_assigned", step=task.step, step_name=task.name,
                               actor="system", detail=officer.username,
