@@ -17,7 +17,7 @@ from huiju.settings import Settings
 
 
 def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
-    from huiju.app import reconcile
+    from huiju.app import housekeeping, reconcile
     from workflows_bpmn import tasks
 
     app = Celery("huiju", set_as_current=False)
@@ -42,6 +42,12 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
                 "schedule": max(settings.sweep_seconds, 1.0),
                 "options": {"expires": max(settings.sweep_seconds, 1.0)},
             },
+            # Files kept toward 补正 answers that can no longer be sent (huiju.app.housekeeping).
+            "huiju-pending-uploads": {
+                "task": "huiju.pending_uploads",
+                "schedule": housekeeping.PENDING_UPLOADS_EVERY,
+                "options": {"expires": housekeeping.PENDING_UPLOADS_EVERY},
+            },
         },
         "beat_schedule_filename": str(settings.instance_path.resolve() / "celerybeat-schedule"),
         "timezone": CHINA.key,
@@ -64,4 +70,5 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
     app.conf.update(conf)
     tasks.register(app, runtime)
     reconcile.register(app, runtime)
+    housekeeping.register(app, runtime)
     return app
