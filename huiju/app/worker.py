@@ -19,7 +19,7 @@ from huiju.settings import Settings
 
 
 def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
-    from huiju.app import reconcile
+    from huiju.app import housekeeping, reconcile
     from workflows_bpmn import tasks
 
     app = Celery("huiju", set_as_current=False)
@@ -46,6 +46,12 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
             },
             # Each month's service credit (服务券) as soon as the month begins; once per month, whatever runs twice.
             "huiju-o2o-top-up": {"task": "huiju.o2o_top_up", "schedule": 3600.0},
+            # Files kept toward 补正 answers that can no longer be sent (huiju.app.housekeeping).
+            "huiju-pending-uploads": {
+                "task": "huiju.pending_uploads",
+                "schedule": housekeeping.PENDING_UPLOADS_EVERY,
+                "options": {"expires": housekeeping.PENDING_UPLOADS_EVERY},
+            },
         },
         "beat_schedule_filename": str(settings.instance_path.resolve() / "celerybeat-schedule"),
         "timezone": CHINA.key,
@@ -68,6 +74,7 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
     app.conf.update(conf)
     tasks.register(app, runtime)
     reconcile.register(app, runtime)
+    housekeeping.register(app, runtime)
 
     @app.task(name="huiju.o2o_top_up", ignore_result=True)  # type: ignore[untyped-decorator]
     def o2o_top_up() -> None:

@@ -96,5 +96,9 @@ class Group(click.Group):
     """The ``huiju`` group: its help, and every sub-command's, in the command line's language."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        localize_help(self, _locale())
-        return super().main(*args, **kwargs)
+        from huiju.cli.click_words import run_worded
+
+        locale = _locale()
+        localize_help(self, locale)
+        # Click's refusals (a missing option, a bad value) in the same language as the help.
+        return run_worded(super().main, locale, *args, **kwargs)

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
-from huiju.models import Draft, Material, User
+from huiju.models import Case, CaseStatus, Draft, Material, User
 from huiju.services import upload_inspection
 from huiju.services.actors import Actor
 from huiju.services.cases import get_case
@@ -235,6 +235,31 @@ def pending_of_case(session: Session, case_id: int, username: str) -> list[Mater
             .order_by(Material.id)
         )
     )
+
+
+def sweep_expired_pending(session: Session, uploads: UploadStore) -> list[Path]:
+    """Forget the files kept for 补正 answers that can no longer be sent: their case stopped waiting
+    for material (the time to supplement ran out, the case was withdrawn, closed or concluded).
+
+    The rows go in the caller's transaction; the files are removed once it commits (a rollback
+    leaves both). Returns the paths that will be removed.
+    """
+    stale = session.scalars(
+        select(Material)
+        .join(Case, Case.id == Material.pending_case_id)
+        .where(Material.pending_case_id.is_not(None), Case.status != CaseStatus.AWAITING_SUPPLEMENT)
+    ).all()
+    paths = [uploads.path_of(m.storage_key) for m in stale]
+    for material in stale:
+        session.delete(material)
+    if paths:
+
+        def committed(_session: Session) -> None:
+            for path in paths:
+                path.unlink(missing_ok=True)
+
+        sa_event.listen(session, "after_commit", committed, once=True)
+    return paths
 
 
 def open_material(session: Session, uploads: UploadStore, actor: Actor, material_id: int) -> tuple[Material, bytes]:

@@ -15,6 +15,7 @@ from adapters.config import EDITABLE
 from adapters.contracts import contract_file
 from huiju.errors import InputError
 from huiju.i18n import _
+from huiju.labels import label
 from huiju.services import integration, systems
 from huiju.web.runtime import runtime
 from officer_console.security import current_actor, locale, requires
@@ -40,7 +41,7 @@ class AdaptersView(BaseView):  # type: ignore[misc]
             uploaded = None if found.system.builtin else systems.describe(session, actor, name)
             page = self.render_template(
                 "console/admin/adapter.html", a=found, uploaded=uploaded, result=result, locale=locale(),
-                secure=runtime().settings.exchange_signing,
+                secure=runtime().settings.exchange_signing, label=label,
             )  # fmt: skip
         return page, status
 

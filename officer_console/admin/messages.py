@@ -10,6 +10,7 @@ from flask import flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 
+from huiju.labels import label
 from huiju.services import message_log, messages
 from huiju.services.calendar_admin import parse_day
 from huiju.web.runtime import runtime
@@ -48,6 +49,7 @@ class MessageLogView(BaseView):  # type: ignore[misc]
             page = self.render_template(
                 "console/admin/messages.html", entries=entries, dead=dead, args=request.args, offset=offset, page=PAGE,
                 facets=message_log.facets(session), words=message_log.words, m=message_log, locale=locale(),
+                label=label,
                 query={k: v for k, v in request.args.items() if k != "offset" and v},
             )  # fmt: skip
         return page
@@ -58,7 +60,7 @@ class MessageLogView(BaseView):  # type: ignore[misc]
         with runtime().db.sessions() as session:
             found = message_log.read_entry(session, current_actor(), entry_id)
             page = self.render_template("console/admin/message.html", view=found, words=message_log.words,
-                                        m=message_log, locale=locale())  # fmt: skip
+                                        m=message_log, locale=locale(), label=label)  # fmt: skip
         return page
 
     @expose("/retry/<message_id>", methods=["POST"])

@@ -199,6 +199,24 @@ def test_help_is_in_chinese_by_default_and_in_english_when_asked(
     assert "Usage:" in english and "The applicant's resident ID number." in english and "[required]" in english
 
 
+def test_clicks_refusals_are_in_chinese_by_default_and_in_english_when_asked(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HUIJU_LANG")
+    missing = run(cli, "case", "submit", "--item", "elderly-care-subsidy")
+    assert missing.exit_code == 2
+    assert "错误：缺少选项 '--applicant'。" in missing.output and "case submit --help' 查看帮助。" in missing.output
+    assert "用法：" in missing.output and "Missing" not in missing.output and "Error" not in missing.output
+    unknown = run(cli, "cas")
+    assert unknown.exit_code == 2 and "没有命令 'cas'。" in unknown.output
+    bad = run(cli, "calendar", "add", "2026-10-01", "someday")
+    assert bad.exit_code == 2 and "的值无效：'someday' 不是 'holiday', 'workday' 之一。" in bad.output
+    monkeypatch.setenv("HUIJU_LANG", "en")
+    english = run(cli, "case", "submit", "--item", "elderly-care-subsidy")
+    assert english.exit_code == 2 and "Error: Missing option '--applicant'." in english.output
+    assert "case submit --help' for help." in english.output
+
+
 def test_submitting_follows_the_portals_material_rules(cli: CliRunner, tmp_path: Path) -> None:
     base = ["case", "submit", "--item", "elderly-care-subsidy", "--applicant", "110105193801012340", "--data", FORM]
     before = counts(tmp_path)

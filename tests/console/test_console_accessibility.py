@@ -77,3 +77,56 @@ def test_console_pages_have_no_accessibility_violations(
         audit(page, "the calendar")
         page.goto(f"{base_url}/console/cases/incidents")
         audit(page, "the incidents")
+        # The administration and integration pages, the guides and the account's own password.
+        entry = logged_message(runtime, refused)
+
+        def visit(pages: list[tuple[str, str]]) -> None:
+            for path, what in pages:
+                shown = page.goto(f"{base_url}/console/{path}")
+                assert shown is not None and shown.status == 200, (path, shown and shown.status)
+                audit(page, what)
+
+        visit([
+            ("users/", "the users"),
+            ("users/?role=community_officer", "the users of one role"),
+            (f"users/{OFFICER}", "a user with their role and office"),
+            ("roster/", "the roster import"),
+            ("audit/", "the audit trail"),
+            ("help/", "the guides"),
+            ("account/password", "the account's password"),
+        ])  # fmt: skip
+        c.sign_out()
+        c.sign_in_as("integrator")
+        from certs.store import init_dev_pki
+
+        init_dev_pki(runtime.settings.resolved_certs_folder)  # the certificate store has something to show
+        visit([
+            ("adapters/", "the adapters"),
+            ("adapters/sms", "one adapter"),
+            ("messages/", "the message log"),
+            (f"messages/{entry}", "one message"),
+            ("certificates/", "the certificates"),
+        ])  # fmt: skip
+        if device == "desktop":  # (on a phone, Bootstrap's collapse marks its panel aria-expanded: not yet checked)
+            page.locator("li.dropdown > a.dropdown-toggle").first.click()
+            expect(page.locator("li.dropdown.open .dropdown-menu")).to_be_visible()
+            audit(page, "a menu opened")
+
+
+def logged_message(runtime: Runtime, number: str) -> int:
+    """A reply of the SMS platform in the message log, and the case's first message dead; the entry's id."""
+    from sqlalchemy import select
+
+    from exchange.log import append
+    from exchange.models import MessageStatus, OutboxMessage
+
+    with runtime.db.transaction() as session:
+        dead = session.scalars(select(OutboxMessage).where(OutboxMessage.case_number == number)).first()
+        assert dead is not None
+        dead.status, dead.last_error = MessageStatus.DEAD, "the system did not answer after 5 attempts"
+        entry = append(session, direction="in", kind="reply", outcome="delivered", message_id="m-7",
+                       related_message_id="m-7", system="sms", operation="sms.send_sms", case_number=number,
+                       envelope='<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
+                                "<soap:Body><r>ok</r></soap:Body></soap:Envelope>",
+                       signature_status="valid", verification="signed by CN=sandbox signing")  # fmt: skip
+        return int(entry.id)

@@ -103,7 +103,7 @@ def test_integrator_breaks_the_sms_endpoint_reads_the_failure_and_sets_it_back(
         keep_for_the_guides("integrator-3-connected.png")
 
         page.locator("#test-message").click()  # the test's own message, in the message log
-        expect(page.locator("#message-log")).to_contain_text("sms.query_delivery")
+        expect(page.locator("#message-log")).to_contain_text("查询短信送达")  # the operation in words
         page.locator("#message-log tbody tr").first.locator("a").first.click()
         expect(page.locator("#envelope")).to_contain_text("ExchangeHeader")
         c.shot("integrator-4-message.png")

@@ -150,7 +150,7 @@ def test_a_decision_that_overtakes_the_receipt_is_held_then_applied_once(inbound
                 OutboxMessage.case_number == number, OutboxMessage.operation == "sms.send_sms"
             )
         ).all()
-    assert [p["template"] for p in sms] == ["CASE_RECEIVED", "SUBSIDY_APPROVED"]
+    assert [p["template"] for p in sms] == ["CASE_RECEIVED", "CASE_ACCEPTED", "SUBSIDY_APPROVED"]
 
     # the extranet restarted and says it again under a new message id: recorded, applied never again
     again = inbound.call(_decision(inbound, number, receipt))

@@ -96,7 +96,7 @@ def test_a_late_decision_is_asked_for_and_the_answer_settles_the_case(inbound: I
     assert query.params == {"receipt_number": inbound.receipt_number}
     assert not inbound.waits()  # the wait was interrupted to ask; a callback now is held (below)
     answer(rt, query.message_id, reply(inbound, **DECIDED))
-    assert sms_templates(inbound) == ["CASE_RECEIVED", "SUBSIDY_APPROVED"]
+    assert sms_templates(inbound) == ["CASE_RECEIVED", "CASE_ACCEPTED", "SUBSIDY_APPROVED"]
     assert not inbound.waits()
     # the callback, delayed, arrives after all: accepted, recorded as a duplicate, applied never again
     answer_ = inbound.call(inbound.decision())
@@ -104,7 +104,7 @@ def test_a_late_decision_is_asked_for_and_the_answer_settles_the_case(inbound: I
     with rt.db.sessions() as session:
         (record,) = session.scalars(select(CallbackRecord)).all()
         assert record.state is CallbackState.DUPLICATE
-    assert sms_templates(inbound) == ["CASE_RECEIVED", "SUBSIDY_APPROVED"]
+    assert sms_templates(inbound) == ["CASE_RECEIVED", "CASE_ACCEPTED", "SUBSIDY_APPROVED"]
     with rt.db.sessions() as session:
         assert figures(session)["query_case"] == 1
 
@@ -120,7 +120,7 @@ def test_undecided_the_case_waits_again_and_asks_again_later(inbound: Inbound) -
     wake(rt, inbound.instance_id)
     assert len(inbound.outbox("egov.query_case")) == 2
     answer(rt, query_of(inbound).message_id, reply(inbound, **{**DECIDED, "decision": "denied", "reason": "不符"}))
-    assert sms_templates(inbound) == ["CASE_RECEIVED", "SUBSIDY_DENIED"]
+    assert sms_templates(inbound) == ["CASE_RECEIVED", "CASE_ACCEPTED", "SUBSIDY_DENIED"]
 
 
 def test_a_callback_while_the_extranet_is_asked_is_held_and_applied_once(inbound: Inbound) -> None:
@@ -135,7 +135,7 @@ def test_a_callback_while_the_extranet_is_asked_is_held_and_applied_once(inbound
     # back at the waiting step: the held decision goes through at once
     with rt.db.sessions() as session:
         assert [r.state for r in session.scalars(select(CallbackRecord))] == [CallbackState.APPLIED]
-    assert sms_templates(inbound) == ["CASE_RECEIVED", "SUBSIDY_APPROVED"]
+    assert sms_templates(inbound) == ["CASE_RECEIVED", "CASE_ACCEPTED", "SUBSIDY_APPROVED"]
 
 
 def test_a_held_callback_the_query_answered_first_is_applied_once(inbound: Inbound) -> None:
@@ -146,7 +146,7 @@ def test_a_held_callback_the_query_answered_first_is_applied_once(inbound: Inbou
     answer(rt, query.message_id, reply(inbound, **DECIDED))
     with rt.db.sessions() as session:
         assert [r.state for r in session.scalars(select(CallbackRecord))] == [CallbackState.DUPLICATE]
-    assert sms_templates(inbound) == ["CASE_RECEIVED", "SUBSIDY_APPROVED"]
+    assert sms_templates(inbound) == ["CASE_RECEIVED", "CASE_ACCEPTED", "SUBSIDY_APPROVED"]
     with rt.db.sessions() as session:
         instance = session.get(ProcessInstance, inbound.instance_id)
         assert instance is not None and instance.status is InstanceStatus.RUNNING  # publishing the record
@@ -191,7 +191,8 @@ def test_an_sms_without_a_delivery_report_is_asked_about_once_and_recorded_once(
     from adapters.client import call
 
     rt = inbound.rt
-    (receipt_sms,) = inbound.outbox("sms.send_sms")
+    receipt_sms, accepted_sms = inbound.outbox("sms.send_sms")  # 受理回执, then the 受理通知书's link
+    assert (receipt_sms.params["template"], accepted_sms.params["template"]) == ("CASE_RECEIVED", "CASE_ACCEPTED")
     # the SMS platform really has that SMS (sent under the same message id), and reports nothing
     with rt.db.sessions() as session:
         config = session.scalars(select(AdapterConfig).where(AdapterConfig.system == "sms")).one()

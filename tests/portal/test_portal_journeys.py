@@ -2,7 +2,8 @@
 every page checked twice: no code of the domain is shown (tests/support/codes.py) and axe-core finds
 no WCAG 2.1 AA violation (tests/support/axe.py).
 
-The journeys: the catalogue and its search, an item, signing in, applying with a mistake (the errors
+The journeys: the catalogue and its search, an item, the help page, an expired form, the sign-in
+throttle's page, signing in, the password page and its error, applying with a mistake (the errors
 beside their fields, the summary taking the focus, the good file kept), submitting, "my cases" with
 the time left, answering a request for more material (补正) with one bad file (named, the good one
 kept), the approval with its outcome and documents, and a refusal with its reason.
@@ -122,13 +123,46 @@ def test_resident_journeys_show_no_codes_and_pass_axe(
             check("the registration page")
             page.goto(f"{base_url}/portal/no-such-page")
             check("the not-found page")
+            page.goto(f"{base_url}/portal/help")
+            check("the help page")
             page.goto(f"{base_url}/portal/login")
             check("the sign-in page")
+            # A form kept open too long (its token gone): the expired-form page.
+            page.locator("#login").fill(RESIDENT)
+            page.locator("#password").fill("not-the-password-1")
+            page.evaluate("document.querySelector('form.form input[name=csrf_token]').value = 'stale'")
+            page.locator("form.form button[type=submit]").click()
+            expect(page.locator("p.alert[role=alert]")).to_be_visible()
+            check("the expired-form page")
+            # Failed sign-ins of one account, fast: the throttle's page (each next try waits longer).
+            status = 0
+            for _attempt in range(12):
+                page.goto(f"{base_url}/portal/login")
+                page.locator("#login").fill("13800000000")
+                page.locator("#password").fill("not-the-password-1")
+                with page.expect_response(
+                    lambda r: r.url.endswith("/portal/login") and r.request.method == "POST"
+                ) as sent:
+                    page.locator("form.form button[type=submit]").click()
+                status = sent.value.status
+                if status == 429:
+                    break
+            assert status == 429, "the sign-in throttle never answered"
+            check("the too-many-attempts page")
+            page.goto(f"{base_url}/portal/login")
             page.locator("#login").fill(RESIDENT)
             page.locator("#password").fill(DEMO_PASSWORD)
             page.locator("form.form button[type=submit]").click()
             expect(page.locator(".tiles")).to_be_visible()
             check("the home page")
+            page.goto(f"{base_url}/portal/account/password")
+            check("the password page")
+            page.locator("#current_password").fill("not-the-password-1")
+            page.locator("#new_password").fill("a-new-password-2")
+            page.locator("#new_password2").fill("a-new-password-2")
+            page.locator("#password-form button[type=submit]").click()
+            expect(page.locator("#password-error")).to_be_visible()
+            check("the password page with an error")
 
             # Applying for a family member, with a name and an ID number that name no one.
             page.goto(f"{base_url}/portal/items/elderly-care-subsidy/apply-for")

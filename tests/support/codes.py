@@ -6,7 +6,9 @@ catalogue (material codes), the SMS platform's templates and the kinds of timeli
 from :mod:`huiju.labels`, so that a code that was never given words is caught too.
 
 A page is read as a person meets it: the visible text, the text of the diagram (SVG), and the
-attributes read aloud or shown on hover (``title``, ``aria-label``, ``alt``, ``placeholder``).
+attributes read aloud or shown on hover (``title``, ``aria-label``, ``alt``, ``placeholder``);
+names and identifiers marked ``translate="no"`` (an account name, a message id) are not words and
+are left out.
 Codes written with ``_`` or ``.`` (``awaiting_supplement``, ``sms.send_sms``) or in capitals
 (``CASE_REFUSED``) are never prose, so they fail a page in any language; single-word codes
 (``intake``, ``approve``, ``sms``) are English words too, so they fail a Chinese page only, where no
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).parents[2]
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)*")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[._-][A-Za-z0-9]+)*")
 _BPMN_PROPERTY = re.compile(r'spiffworkflow:property name="(case_status|decisions|outcome)" value="([^"]+)"')
 _BPMN_LANE = re.compile(r'<bpmn:lane id="[^"]*" name="([^"]+)"')
 _BPMN_OPERATION = re.compile(r'serviceTaskOperator id="([^"]+)"')
@@ -121,7 +123,13 @@ def codes_in(text: str, lang: str) -> list[str]:
 
 
 _PAGE_TEXT = """() => {
+  // translate="no" (HTML) marks what is a name or identifier rather than words: an account name,
+  // a message id, an address. It is left out, everything else is read as shown.
+  const names = [...document.querySelectorAll('[translate=no]')];
+  const shown = names.map(el => el.style.display);
+  names.forEach(el => { el.style.display = 'none'; });
   const parts = [document.body.innerText];
+  names.forEach((el, i) => { el.style.display = shown[i]; });
   for (const t of document.querySelectorAll('svg text')) parts.push(t.textContent);
   for (const el of document.querySelectorAll('[title],[aria-label],[alt],[placeholder]')) {
     for (const a of ['title', 'aria-label', 'alt', 'placeholder']) {
