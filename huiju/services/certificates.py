@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from certs import partners
+from certs.errors import CertificateStoreError
 from certs.partners import PartnerEntry
 from certs.store import CertInfo, CrlStatus, crl_status, issue_certificate, list_certificates, refresh_crl, revoke
 from huiju.db import Database
@@ -41,6 +42,8 @@ class Store:
     partners: list[PartnerEntry]
     crls: list[CrlStatus]
     now: datetime
+    #: False when this installation has no certificate store yet (``huiju certs init`` makes one).
+    initialised: bool = True
 
     def expiring(self, info: CertInfo | PartnerEntry) -> bool:
         """Due to expire within 30 days (or expired), and still in use."""
@@ -60,7 +63,11 @@ class Store:
 
 def store(folder: Path, actor: Actor) -> Store:
     _reader(actor)
-    return Store(list_certificates(folder), partners.list_partners(folder), crl_status(folder), datetime.now(UTC))
+    try:
+        ours = list_certificates(folder)
+    except CertificateStoreError:  # no store yet: the page says how to make one
+        return Store([], partners.list_partners(folder), [], datetime.now(UTC), initialised=False)
+    return Store(ours, partners.list_partners(folder), crl_status(folder), datetime.now(UTC))
 
 
 def upload(db: Database, folder: Path, actor: Actor, kind: str, data: bytes, member: str | None) -> PartnerEntry:

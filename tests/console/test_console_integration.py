@@ -87,6 +87,13 @@ def test_a_system_is_added_from_its_wsdl_in_the_console(app: Flask) -> None:
     REGISTRY.refresh(force=True)
 
 
+def test_the_certificate_page_without_a_store_says_how_to_make_one(runtime: Runtime, app: Flask) -> None:
+    assert not (runtime.settings.resolved_certs_folder / "index.json").exists()
+    reply = _integrator(app).get("/console/certificates/")
+    page = reply.get_data(as_text=True)
+    assert reply.status_code == 200 and 'id="no-store"' in page and "huiju certs init" in page
+
+
 def test_the_certificate_store_warns_of_expiry_and_takes_a_partner_ca(runtime: Runtime, app: Flask,
                                                                         tmp_path: Path) -> None:  # fmt: skip
     folder = runtime.settings.resolved_certs_folder
