@@ -91,6 +91,13 @@ def test_the_son_links_with_his_mothers_code_and_orders_for_her(
     assert number in text(client.get("/portal/orders"))
     credit = text(client.get("/portal/credit"))
     assert "¥585.00" in credit
+    # Ending the link asks first (a disclosure that names the parent), then ends it.
+    page = text(client.get("/portal/family"))
+    assert f'id="end-link-{link_id.group(1)}"' in page and "确定解除绑定吗" in page and "张秀英" in page
+    ended = client.post(f"/portal/family/{link_id.group(1)}/revoke", data={"csrf_token": csrf_token(page)})
+    assert ended.status_code == 302
+    with runtime.db.sessions() as session:
+        assert session.get(FamilyLink, int(link_id.group(1))).status is not LinkStatus.ACTIVE
 
 
 def test_nobody_else_sees_or_changes_the_order(client: FlaskClient, runtime: Runtime) -> None:
