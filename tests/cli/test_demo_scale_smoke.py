@@ -49,7 +49,10 @@ def _group(pgid: int) -> list[str]:
         if not entry.name.isdigit():
             continue
         try:
-            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) == pgid:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            # A zombie has exited already; it waits only for its parent (here perhaps a container's
+            # init that never reaps) to read its status.
+            if int(fields[2]) == pgid and fields[0] != "Z":
                 found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
         except (OSError, IndexError, ValueError):
             continue
