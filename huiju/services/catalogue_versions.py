@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from huiju.db import utcnow
@@ -28,13 +29,27 @@ def form_versions(session: Session, item: Item) -> list[ItemFormVersion]:
 def current_form_version(session: Session, item: Item) -> ItemFormVersion:
     """The version new applications are submitted with; an item kept before forms had versions gets
     its first one here, from what it holds."""
-    found = session.scalars(
-        select(ItemFormVersion).where(ItemFormVersion.item_id == item.id, ItemFormVersion.version == item.form_version)
-    ).one_or_none()
-    if found is None:
-        found = add_form_version(session, item, item.form_schema, item.required_materials, "system",
-                                 version=item.form_version or 1)  # fmt: skip
-    return found
+    version = item.form_version or 1
+    stmt = select(ItemFormVersion).where(ItemFormVersion.item_id == item.id, ItemFormVersion.version == version)
+    found = session.scalars(stmt).one_or_none()
+    if found is not None:
+        return found
+    row = ItemFormVersion(
+        item_id=item.id,
+        version=version,
+        form_schema=item.form_schema,
+        required_materials=item.required_materials,
+        created_at=utcnow(),
+        created_by="system",
+    )
+    try:
+        with session.begin_nested():  # first applications may arrive together: one of them makes it
+            session.add(row)
+    except IntegrityError:
+        return session.scalars(stmt).one()
+    if item.form_version != version:
+        item.form_version = version
+    return row
 
 
 def add_form_version(

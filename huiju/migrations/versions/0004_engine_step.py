@@ -9,7 +9,7 @@
   which does not change, so the chain verifies as before.
 
 Revision ID: 0004
-Revises: 0005
+Revises: 0009
 Create Date: 2026-12-06 09:00:00
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 from exchange.packing import compress_envelope
 
 revision: str = "0004"
-down_revision: str | None = "0005"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

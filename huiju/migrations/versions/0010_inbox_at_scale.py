@@ -7,7 +7,7 @@ by status and outcome from an index, and keeps what no table records (refused si
 delivery latency histogram) in ``metric_counter``.
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-06 09:00:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import huiju.db
 
 revision: str = "0010"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
