@@ -177,7 +177,8 @@ def test_the_palette_offers_what_huiju_reads_in_words(app: Flask) -> None:
     assert [p["name"] for p in operations["sms.send_sms"]["params"]] == ["phone", "template", "params"]
     assert {"code": "supplement", "label": "补正"} in palette["decisions"]
     assert {"code": "pauses_clock", "label": "等待期间时限暂停计算（补正）"} in palette["flags"]
-    assert [p["id"] for p in palette["processes"]] == ["community_approval", PROCESS, "rating_follow_up",
+    assert [p["id"] for p in palette["processes"]] == ["community_approval", PROCESS, "o2o_complaint", "o2o_order",
+                                                        "o2o_settlement", "rating_follow_up",
                                                         "service_request"]  # fmt: skip
 
 
