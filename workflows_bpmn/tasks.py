@@ -94,8 +94,8 @@ def record_and_settle(
     """
     with db.transaction() as session:
         instance_id = claimed.process_instance_id
-        if instance_id is None:
-            status = delivery.record_in(session, claimed, attempt)
+        if instance_id is None:  # no step waits for it (a notice's SMS): settled as it is recorded
+            status = delivery.record_in(session, claimed, attempt, settled=True)
         elif db.is_sqlite:
             recorded = delivery.record_outcome(session, claimed, attempt, settled=True)
             with engine.step(session, instance_id, version=recorded.instance_version) as step:

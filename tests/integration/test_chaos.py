@@ -59,6 +59,17 @@ def test_random_kills_during_240_deliveries(driver: Driver, sandbox: Sandbox, wo
             return done == CASES
 
         wait_for(all_concluded, "every case to conclude despite the kills", seconds=300)
+
+        def all_settled() -> bool:  # the notices' outcomes too (taken by the job, or by the sweep after a kill)
+            with driver.rt.db.sessions() as session:
+                left = session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.case_number.in_(numbers), OutboxMessage.settled_at.is_(None))
+                )
+            return left == 0
+
+        wait_for(all_settled, "every message settled", seconds=120)
     finally:
         stop.set()
         killer.join(timeout=30)

@@ -21,7 +21,7 @@ from exchange.inbound import WSDL_FILE as INBOUND_WSDL
 from tests.interop.conftest import KIT, SYSTEMS, Huiju, JavaKit, NodeKit, need, run_json
 
 OPERATIONS = {system: set(CONTRACTS[system].operations) for system in SYSTEMS} | {
-    "inbound": {"NotifyDecision", "NotifyDelivery"}
+    "inbound": {"NotifyDecision", "NotifyDelivery", "NotifyPayment"}
 }
 HEADER = "{urn:huiju:exchange:1}ExchangeHeader"
 
