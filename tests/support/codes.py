@@ -142,6 +142,7 @@ _PAGE_TEXT = """() => {
 
 
 def page_text(page: Any) -> str:
+    page.wait_for_load_state()  # a navigation just started has no body yet
     return str(page.evaluate(_PAGE_TEXT))
 
 
