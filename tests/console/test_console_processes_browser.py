@@ -104,7 +104,7 @@ def test_an_administrator_adds_a_step_deploys_version_2_and_migrates_a_waiting_c
         page.locator("#check").click()
         expect(page.locator("#modeler-status")).to_contain_text("校验通过")
         page.locator("#deploy").click()
-        expect(page.locator("h2")).to_contain_text("第 2 版")
+        expect(page.locator("h1")).to_contain_text("第 2 版")
         expect(page.locator("#version-diagram")).to_have_attribute("data-rendered", "yes")
         c.shot("processes-3-version-2.png")
 
