@@ -166,9 +166,16 @@ def test_the_modeler_keeps_a_shipped_process_as_it_read_it(base_url: str, path: 
         c.sign_in("admin")
         c.page.goto(f"{base_url}/console/processes/{path.stem}/v1/modeler")
         expect(c.page.locator("#modeler")).to_have_attribute("data-rendered", "yes")
+        source = path.read_text(encoding="utf-8")
+        if "loopDataInputRef" in source:
+            # A multi-instance loop names its collection by a variable, which bpmn-js takes for an
+            # element it cannot find: the modeler says what saving would lose, before anything is saved.
+            assert c.page.get_attribute("#modeler", "data-warnings") is not None
+            expect(c.page.locator("#modeler-status")).to_contain_text("unresolved reference")
+            return
         assert c.page.get_attribute("#modeler", "data-warnings") is None
         saved = c.page.evaluate("window.huijuModeler.saveXML({format: true}).then(r => r.xml)")
-    assert compare_bpmn(path.read_text(encoding="utf-8"), saved) == []
+    assert compare_bpmn(source, saved) == []
 
 
 def test_a_refused_element_is_marked_on_the_diagram(base_url: str) -> None:
