@@ -30,10 +30,10 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Enum, Index, LargeBinary, String, Table, Text, insert, or_, select, text, type_coerce
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -328,12 +328,36 @@ class ChainReport:
         return _("the message log is intact: {count} entries", count=self.checked)
 
 
-def verify_chain(session: Session, *, batch: int = 1000) -> ChainReport:
-    """Recompute every hash and link, oldest first, reading ``batch`` entries at a time.
+Report = TypeVar("Report", bound=ChainReport)
+
+
+@dataclass(frozen=True)
+class ChainWording:
+    """How a hash-chained log words what is out of place (each log names its entries its own way)."""
+
+    missing_before: Callable[[int], Message]
+    missing_between: Callable[[int, int], Message]
+    altered: Callable[[int, dict[str, Any]], Message]
+    not_first: Callable[[int, dict[str, Any]], Message]
+    out_of_place: Callable[[int, int, dict[str, Any]], Message]
+
+
+def walk_chain(
+    session: Session,
+    columns: Sequence[Any],
+    id_column: Any,
+    hash_matches: Callable[[dict[str, Any]], bool],
+    wording: ChainWording,
+    *,
+    report: type[Report],
+    batch: int = 1000,
+) -> Report:
+    """Recompute every hash and link of a hash-chained table, oldest first, ``batch`` rows at a time.
 
     Stops at the first entry that is out of place: a gap in the ids (entries removed), an entry
     whose hash does not match its content (altered), or one whose ``prev_hash`` is not the hash of
-    the entry before it (altered, inserted or reordered).
+    the entry before it (altered, inserted or reordered). The message log and the audit trail both
+    use it.
     """
     if batch < 1:
         raise InputError(_("the batch size must be at least 1"))
@@ -341,9 +365,9 @@ def verify_chain(session: Session, *, batch: int = 1000) -> ChainReport:
     last_id: int | None = None
     last_hash = GENESIS_HASH
     while True:
-        stmt = select(*_VERIFY_COLUMNS).order_by(_TABLE.c.id).limit(batch)
+        stmt = select(*columns).order_by(id_column).limit(batch)
         if last_id is not None:
-            stmt = stmt.where(_TABLE.c.id > last_id)
+            stmt = stmt.where(id_column > last_id)
         rows = session.execute(stmt).all()
         for row in rows:
             values: dict[str, Any] = dict(row._mapping)
@@ -351,20 +375,41 @@ def verify_chain(session: Session, *, batch: int = 1000) -> ChainReport:
             checked += 1
             reason: Message | None = None
             if last_id is None and entry_id != 1:
-                reason = _("entries missing before entry {entry}", entry=entry_id)
+                reason = wording.missing_before(entry_id)
             elif last_id is not None and entry_id != last_id + 1:
-                reason = _("entries missing between {previous} and {entry}", previous=last_id, entry=entry_id)
-            elif not _hash_matches(values):
-                reason = _("entry {entry} was altered", entry=entry_id)
+                reason = wording.missing_between(last_id, entry_id)
+            elif not hash_matches(values):
+                reason = wording.altered(entry_id, values)
             elif values["prev_hash"] != last_hash and last_id is None:
-                reason = _("entry {entry} does not start the chain", entry=entry_id)
-            elif values["prev_hash"] != last_hash:
-                reason = _("entry {entry} does not follow entry {previous}", entry=entry_id, previous=last_id)
+                reason = wording.not_first(entry_id, values)
+            elif values["prev_hash"] != last_hash and last_id is not None:
+                reason = wording.out_of_place(entry_id, last_id, values)
             if reason is not None:
-                return ChainReport(False, checked, entry_id, reason, last_id, last_hash)
+                return report(False, checked, entry_id, reason, last_id, last_hash)
             last_id, last_hash = entry_id, values["entry_hash"]
         if len(rows) < batch:
-            return ChainReport(True, checked, last_id=last_id, last_hash=last_hash)
+            return report(True, checked, last_id=last_id, last_hash=last_hash)
+
+
+#: How the message log words a broken chain.
+_LOG_WORDING = ChainWording(
+    missing_before=lambda entry: _("entries missing before entry {entry}", entry=entry),
+    missing_between=lambda previous, entry: _(
+        "entries missing between {previous} and {entry}", previous=previous, entry=entry
+    ),
+    altered=lambda entry, _values: _("entry {entry} was altered", entry=entry),
+    not_first=lambda entry, _values: _("entry {entry} does not start the chain", entry=entry),
+    out_of_place=lambda entry, previous, _values: _(
+        "entry {entry} does not follow entry {previous}", entry=entry, previous=previous
+    ),
+)
+
+
+def verify_chain(session: Session, *, batch: int = 1000) -> ChainReport:
+    """The message log's chain checked whole (see :func:`walk_chain`)."""
+    return walk_chain(
+        session, _VERIFY_COLUMNS, _TABLE.c.id, _hash_matches, _LOG_WORDING, report=ChainReport, batch=batch
+    )
 
 
 def _hash_matches(values: dict[str, Any]) -> bool:

@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
+from exchange.log import ChainReport as LogChainReport
+from exchange.log import ChainWording, walk_chain
 from huiju.calendar import CHINA
 from huiju.db import Database
 from huiju.errors import InputError, PermissionDenied
@@ -26,7 +28,7 @@ from huiju.i18n import Message, _, localize
 from huiju.models import AuditEntry, Resident, Role
 from huiju.models.audit import HASHED_FIELDS
 from huiju.services.actors import Actor
-from huiju.services.audit import ACTIONS, GENESIS_HASH, action_label, channel_label, entry_hash, record
+from huiju.services.audit import ACTIONS, action_label, channel_label, entry_hash, record
 
 MAX_SEARCH = 500
 
@@ -150,13 +152,8 @@ def _described(filters: AuditFilter) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class ChainReport:
-    ok: bool
-    checked: int
-    first_bad_id: int | None = None
-    reason: Message | None = None
-    last_id: int | None = None
-    last_hash: str = GENESIS_HASH
+class ChainReport(LogChainReport):
+    """What :func:`verify` found (the message log's report, worded for the audit trail)."""
 
     def summary(self) -> Message:
         if self.reason is not None:
@@ -184,35 +181,25 @@ def _describe(values: Mapping[str, Any]) -> str:
     return f"{at} {values['actor']} {values['action']} {values['target_kind']}:{values['target']}"
 
 
+#: How the audit trail words a broken chain: an altered entry is named by who did what, when.
+_AUDIT_WORDING = ChainWording(
+    missing_before=lambda entry: _("audit entries missing before entry {entry}", entry=entry),
+    missing_between=lambda previous, entry: _(
+        "audit entries missing between {previous} and {entry}", previous=previous, entry=entry
+    ),
+    altered=lambda entry, values: _("audit entry {entry} was altered ({what})", entry=entry, what=_describe(values)),
+    not_first=lambda entry, values: _(
+        "audit entry {entry} does not follow the entry before it ({what})", entry=entry, what=_describe(values)
+    ),
+    out_of_place=lambda entry, _previous, values: _(
+        "audit entry {entry} does not follow the entry before it ({what})", entry=entry, what=_describe(values)
+    ),
+)
+
+
 def verify(session: Session, *, batch: int = 1000) -> ChainReport:
     """Recompute every hash and link, oldest first; stop at the first entry out of place and name it."""
-    checked = 0
-    last_id: int | None = None
-    last_hash = GENESIS_HASH
-    while True:
-        stmt = select(*_COLUMNS).order_by(_TABLE.c.id).limit(batch)
-        if last_id is not None:
-            stmt = stmt.where(_TABLE.c.id > last_id)
-        rows = session.execute(stmt).all()
-        for row in rows:
-            values: dict[str, Any] = dict(row._mapping)
-            entry_id: int = values["id"]
-            checked += 1
-            reason: Message | None = None
-            if last_id is None and entry_id != 1:
-                reason = _("audit entries missing before entry {entry}", entry=entry_id)
-            elif last_id is not None and entry_id != last_id + 1:
-                reason = _("audit entries missing between {previous} and {entry}", previous=last_id, entry=entry_id)
-            elif not _hash_matches(values):
-                reason = _("audit entry {entry} was altered ({what})", entry=entry_id, what=_describe(values))
-            elif values["prev_hash"] != last_hash:
-                reason = _("audit entry {entry} does not follow the entry before it ({what})", entry=entry_id,
-                           what=_describe(values))  # fmt: skip
-            if reason is not None:
-                return ChainReport(False, checked, entry_id, reason, last_id, last_hash)
-            last_id, last_hash = entry_id, values["entry_hash"]
-        if len(rows) < batch:
-            return ChainReport(True, checked, last_id=last_id, last_hash=last_hash)
+    return walk_chain(session, _COLUMNS, _TABLE.c.id, _hash_matches, _AUDIT_WORDING, report=ChainReport, batch=batch)
 
 
 def _hash_matches(values: dict[str, Any]) -> bool:
