@@ -123,9 +123,16 @@ class InboundEndpoint:
                                            operation=call.operation, case_number=call.case_number))  # fmt: skip
                 answer = handler(session, call)
                 self._log(session, data, call, request, Outcome.ACCEPTED, SignatureStatus.VALID, None)
-        except (_Replay, IntegrityError):  # IntegrityError: the same id committed meanwhile by a twin call
-            reason = f"message id {call.message_id} was received before"
-            return self._refuse(security, data, "message-id-replayed", reason, call.message_id, request)
+        except _Replay:
+            return self._refuse_replay(security, data, call, request)
+        except IntegrityError:
+            if self._received(call.message_id):  # the same id committed meanwhile by a twin call
+                return self._refuse_replay(security, data, call, request)
+            # Another constraint (a concurrent step wrote first): nothing of the call was kept, and
+            # the sender is told to try again, never that it was received (it would stop sending).
+            log.warning("inbound call %s lost a race; the sender retries", call.message_id, exc_info=True)
+            return self._refuse(security, data, "server-busy", "the call could not be processed now; send it again",
+                                call.message_id, request, fault_code="Server")  # fmt: skip
         except HuijuError as exc:
             return self._refuse(security, data, exc.code, exc.message, call.message_id, request)
         except Exception:  # a fault that says nothing of our insides, and a log entry, never a bare 500
@@ -135,6 +142,17 @@ class InboundEndpoint:
         reply = element(INBOUND_NS, f"{call.operation}Response", {"accepted": "true", **answer})
         return 200, signed_reply(security, reply, request=data, limit=self.max_bytes,
                                  echo=request.header, system="huiju", message_id=call.message_id)  # fmt: skip
+
+    def _received(self, message_id: str) -> bool:
+        with self.db.sessions() as session:
+            found = session.scalars(select(InboundMessage.id).where(InboundMessage.message_id == message_id)).first()
+        return found is not None
+
+    def _refuse_replay(
+        self, security: ReceiverSecurity, data: bytes, call: InboundCall, request: SoapRequest
+    ) -> tuple[int, bytes]:
+        reason = f"message id {call.message_id} was received before"
+        return self._refuse(security, data, "message-id-replayed", reason, call.message_id, request)
 
     def _refuse(
         self, security: ReceiverSecurity, data: bytes, code: str, reason: str, message_id: str | None,

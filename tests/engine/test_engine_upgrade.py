@@ -61,9 +61,15 @@ def old_state(rt: Runtime) -> str:
     return json.dumps(document, ensure_ascii=False)
 
 
-def test_a_database_written_before_0004_is_upgraded_and_goes_on(tmp_path: Path, database_url: str) -> None:
+@pytest.fixture
+def rt(tmp_path: Path, database_url: str) -> Iterator[Runtime]:
     settings = load_settings(instance_path=tmp_path, env="test", exchange_signing=False, database_url=database_url)
-    rt = build_runtime(settings, with_celery=False)
+    runtime = build_runtime(settings, with_celery=False)
+    yield runtime
+    runtime.db.dispose()
+
+
+def test_a_database_written_before_0004_is_upgraded_and_goes_on(rt: Runtime) -> None:
     upgrade(rt.db, "0009")  # the head before 0004 (the engine's migration is the last)
     with rt.db.transaction() as session:  # the tables 0004 leaves alone have today's shape
         seed_all(session, "http://127.0.0.1:9")
@@ -132,4 +138,3 @@ def test_a_database_written_before_0004_is_upgraded_and_goes_on(tmp_path: Path, 
         assert case.number == "HJ2026120100008"
     with rt.db.sessions() as session:
         assert len(session.scalars(select(Case.number)).all()) == 2
-    rt.db.dispose()

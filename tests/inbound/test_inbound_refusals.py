@@ -13,6 +13,7 @@ import copy
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -334,3 +335,32 @@ def test_a_chunked_body_is_read_no_further_than_the_cap(inbound: Inbound) -> Non
         thread.join(timeout=5)
     assert response.status_code == 500
     assert b"message-too-large" in response.content
+
+
+def test_a_decision_that_loses_a_race_is_refused_as_busy_and_taken_when_sent_again(
+    inbound: Inbound, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unique constraint broken by a concurrent step (not the message id's) keeps nothing of the
+    call and says so with a Server fault: the sender sends it again, under the same id, and it counts.
+    (Read as a replay, the sender would stop and the decision would be lost.)"""
+    from sqlalchemy.exc import IntegrityError
+
+    import huiju.app.callbacks as callbacks
+
+    applied = callbacks.apply_decision
+    raced: list[str] = []
+
+    def race_once(*args: Any, **kwargs: Any) -> None:
+        if not raced:
+            raced.append("raced")
+            raise IntegrityError("INSERT INTO waiting_message ...", {}, Exception("duplicate key value"))
+        applied(*args, **kwargs)
+
+    monkeypatch.setattr(callbacks, "apply_decision", race_once)
+    message_id = new_message_id()
+    data = inbound.decision(message_id=message_id)
+    answer = assert_refused(inbound, data, "server-busy")
+    assert answer.fault is not None and (answer.fault.findtext("faultcode") or "").endswith("Server")
+    again = inbound.call(data)
+    assert again.status == 200 and again.fault is None
+    assert not inbound.waits()

@@ -257,6 +257,39 @@ class Driver:
         except AssertionError as exc:  # say where it stands at the end of the wait, not at its start
             raise AssertionError(f"{exc} (it is {self.case(number).status.value})") from None
 
+    def where_they_stand(self, numbers: list[str]) -> str:
+        """For a failed wait: each case not concluded, where its instance waits, its messages and
+        the callbacks of its case."""
+        from SpiffWorkflow.util.task import TaskState
+
+        from exchange.correlation import CallbackRecord
+        from exchange.models import OutboxMessage
+        from workflows_bpmn.models import ProcessInstance
+
+        lines = []
+        with self.rt.db.sessions() as session:
+            for case in session.scalars(select(Case).where(Case.number.in_(numbers))):
+                if case.status is CaseStatus.CONCLUDED:
+                    continue
+                instance = session.get(ProcessInstance, case.process_instance_id)
+                waiting: list[str] = []
+                if instance is not None:
+                    workflow = self.rt.engine.load(session, instance.id)
+                    live = TaskState.READY | TaskState.STARTED | TaskState.WAITING
+                    waiting = [f"{t.task_spec.name}:{TaskState.get_name(t.state)}" for t in workflow.get_tasks(state=live)]
+                messages = session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.case_number == case.number).order_by(OutboxMessage.id)
+                ).all()
+                callbacks = session.scalars(select(CallbackRecord).where(CallbackRecord.case_number == case.number))
+                lines.append(
+                    f"{case.number} {case.status.value}; instance "
+                    f"{instance and (instance.status.value, instance.incident_kind, instance.incident_detail)} "
+                    f"at {waiting}; messages "
+                    f"{[(m.operation, m.status.value, m.attempts, m.settled_at is not None) for m in messages]}; "
+                    f"callbacks {[(c.source.value, c.fact, c.state.value, c.note) for c in callbacks]}"
+                )
+        return "\n".join(lines)
+
     def task_of(self, number: str, username: str, *, seconds: float = WAIT_SECONDS) -> str:
         def find() -> str | None:
             with self.rt.db.transaction() as session:

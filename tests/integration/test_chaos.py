@@ -58,7 +58,10 @@ def test_random_kills_during_240_deliveries(driver: Driver, sandbox: Sandbox, wo
                 )
             return done == CASES
 
-        wait_for(all_concluded, "every case to conclude despite the kills", seconds=300)
+        try:
+            wait_for(all_concluded, "every case to conclude despite the kills", seconds=300)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}:\n{driver.where_they_stand(numbers)}") from None
 
         def all_settled() -> bool:  # the notices' outcomes too (taken by the job, or by the sweep after a kill)
             with driver.rt.db.sessions() as session:
