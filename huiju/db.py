@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, Table, bindparam, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -139,3 +140,27 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self.read_engine.dispose()
+
+
+_COUNT_UP: dict[tuple[str, str], Any] = {}  # the upsert of each counter table, built once per dialect
+
+
+def count_up(session: Session, table: Table, key: str) -> int:
+    """The next number of the series ``key`` in ``table`` (a counter table: its key, and ``last``).
+
+    The series' row is incremented by one upsert in the caller's transaction: concurrent callers
+    wait for each other on that row (PostgreSQL) or the database (SQLite), so no two get the same
+    number, and a transaction rolled back gives its number back. Never count rows and add one.
+    """
+    dialect = session.get_bind().dialect.name
+    statement = _COUNT_UP.get((dialect, table.name))
+    if statement is None:
+        if dialect not in ("sqlite", "postgresql"):
+            raise NotImplementedError(f"numbers are counted on SQLite and PostgreSQL, not {dialect}")
+        [key_column] = table.primary_key.columns
+        upsert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table).values(
+            {key_column.name: bindparam("series"), "last": 1}
+        )
+        statement = upsert.on_conflict_do_update(index_elements=[key_column], set_={"last": table.c.last + 1})
+        statement = _COUNT_UP.setdefault((dialect, table.name), statement.returning(table.c.last))
+    return int(session.connection().execute(statement, {"series": key}).scalar_one())

@@ -3,7 +3,7 @@
 from huiju.models.applications import BAD_RATING_LEVELS, Draft, Material, Rating
 from huiju.models.audit import AuditEntry
 from huiju.models.cases import FINAL, WITHDRAWABLE, Case, CaseEvent, CaseNumberCounter, CaseStatus
-from huiju.models.documents import Document
+from huiju.models.documents import Document, DocumentNumberCounter
 from huiju.models.items import Item, ItemFormVersion, ItemKind, ItemState, ResponsibleLevel, Theme, TimeUnit
 from huiju.models.metrics import MetricCounter
 from huiju.models.o2o import (
@@ -92,6 +92,7 @@ __all__ = [
     "CaseNumberCounter",
     "CaseStatus",
     "Document",
+    "DocumentNumberCounter",
     "Item",
     "ItemFormVersion",
     "ImportStatus",

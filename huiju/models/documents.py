@@ -36,3 +36,14 @@ class Document(Base):
 
     case: Mapped[Case] = relationship()
     issuer: Mapped[Org] = relationship()
+
+
+class DocumentNumberCounter(Base):
+    """The last number given in a series of document numbers (an office's kind of document in a
+    year, e.g. 望京街道〔2026〕准字第): incremented in the transaction that issues a document
+    (:func:`huiju.db.count_up`), so that two decisions issued at once never share a number."""
+
+    __tablename__ = "document_number_counter"
+
+    series: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last: Mapped[int]

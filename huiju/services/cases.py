@@ -9,13 +9,12 @@ from typing import Any, cast
 import jsonschema
 from sqlalchemy import Table, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy import case as sql_case
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.util import identity_key
 
 from huiju import forms, idnumber
 from huiju.calendar import WorkingCalendar
-from huiju.db import utcnow
+from huiju.db import count_up, utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied, SchemaError
 from huiju.i18n import _
 from huiju.models import FINAL, Case, CaseEvent, CaseNumberCounter, CaseStatus, Item, Org, Resident, Role, User
@@ -95,29 +94,11 @@ def _check_form(item: Item, data: Any) -> dict[str, Any]:
     return data
 
 
-_COUNTERS: dict[str, Any] = {}  # the upsert of a day's counter, built once per dialect
-
-
 def _next_number(session: Session, today: date) -> str:
-    """The next case number of a China day (办件编号 HJYYYYMMDDNNNNN), from the day's counter row.
-
-    The row is incremented in the submitting transaction by one upsert: concurrent submissions
-    wait for each other on that row (PostgreSQL) or the database (SQLite), so no two share a
-    number and a rolled-back submission gives its number back.
-    """
+    """The next case number of a China day (办件编号 HJYYYYMMDDNNNNN), from the day's counter row
+    (:func:`huiju.db.count_up`: no two submissions share a number, a rolled-back one gives it back)."""
     day = f"{today:%Y%m%d}"
-    dialect = session.get_bind().dialect.name
-    statement = _COUNTERS.get(dialect)
-    if statement is None:
-        if dialect not in ("sqlite", "postgresql"):
-            raise NotImplementedError(f"case numbers are counted on SQLite and PostgreSQL, not {dialect}")
-        table = cast(Table, CaseNumberCounter.__table__)
-        upsert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table).values(
-            day=bindparam("new_day"), last=1
-        )
-        statement = upsert.on_conflict_do_update(index_elements=[table.c.day], set_={"last": table.c.last + 1})
-        statement = _COUNTERS.setdefault(dialect, statement.returning(table.c.last))
-    number = session.connection().execute(statement, {"new_day": day}).scalar_one()
+    number = count_up(session, cast(Table, CaseNumberCounter.__table__), day)
     return f"{CASE_PREFIX}{day}{number:05d}"
 
 

@@ -35,18 +35,18 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from exchange.models import MessageStatus, OutboxMessage
 from huiju.calendar import CHINA
-from huiju.db import utcnow
+from huiju.db import count_up, utcnow
 from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
 from huiju.labels import label
-from huiju.models import Case, CaseEvent, Document, ItemKind, Org, OrgLevel, ResponsibleLevel
+from huiju.models import Case, CaseEvent, Document, DocumentNumberCounter, ItemKind, Org, OrgLevel, ResponsibleLevel
 from huiju.services.actors import Actor
 from huiju.services.cases import FOLLOW_UP, get_case
 from huiju.services.document_pdf import Layout, render
@@ -261,11 +261,11 @@ def _layout(session: Session, case: Case, kind: str, office: Org, number: str, f
     )  # fmt: skip
 
 
-def _number(session: Session, office: Org, kind: str) -> str:
+def next_number(session: Session, office: Org, kind: str) -> str:
+    """The next number (文号) of an office's kind of document this year, in the caller's transaction."""
     year = utcnow().astimezone(CHINA).year
     prefix = f"{office.name}〔{year}〕{NUMBER_MARK[kind]}字第"
-    count = session.scalar(select(func.count()).select_from(Document).where(Document.number.like(f"{prefix}%")))
-    return f"{prefix}{(count or 0) + 1:05d}号"
+    return f"{prefix}{count_up(session, cast(Table, DocumentNumberCounter.__table__), prefix):05d}号"
 
 
 def issue(session: Session, signer: OfficeSigner, case: Case, kind: str, facts: dict[str, Any]) -> Document:
@@ -273,7 +273,7 @@ def issue(session: Session, signer: OfficeSigner, case: Case, kind: str, facts: 
     if kind not in NUMBER_MARK:
         raise InputError(_("unknown kind of document '{kind}'", kind=kind))
     office = case.community if kind.endswith("_notice") else decision_office(case)
-    number = _number(session, office, kind)
+    number = next_number(session, office, kind)
     layout = _layout(session, case, kind, office, number, facts)
     pdf, signed_by = signer.sign(office, render(layout), reason=f"{layout.title} {number}")
     document = Document(

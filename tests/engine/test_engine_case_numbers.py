@@ -4,6 +4,7 @@ each get their own number, none fails, and a day starts again at 1."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +18,12 @@ from adapters.sandbox.people import ZHANG_XIUYING
 from adapters.sandbox.server import SandboxServer
 from huiju.app.bootstrap import build_runtime
 from huiju.app.seed import seed_all
-from huiju.models import Case, CaseNumberCounter
+from huiju.calendar import CHINA
+from huiju.models import Case, CaseNumberCounter, Org
 from huiju.runtime import Runtime
 from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
+from huiju.services.documents import next_number
 from huiju.settings import load_settings
 from tests.support.servers import PostgresServer
 
@@ -90,3 +93,30 @@ def test_numbers_count_per_china_day_and_a_rolled_back_submission_gives_its_numb
     with rt.db.sessions() as session:
         numbers = session.scalars(select(Case.number).order_by(Case.number)).all()
     assert len(numbers) == len(set(numbers)) == 10
+
+
+def test_documents_issued_at_once_on_postgresql_each_get_a_number_of_their_own(postgres_rt: Runtime) -> None:
+    """Decisions of one street office issued together (the extranet's callbacks come in parallel)
+    draw their 文号 from the series' counter row: no two share one, and none fails."""
+    start = threading.Barrier(RACERS)
+    numbers: list[str] = []
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            with postgres_rt.db.transaction() as session:
+                office = session.scalars(select(Org).where(Org.name == "望京街道")).one()
+                start.wait()
+                numbers.append(next_number(session, office, "approval_decision"))
+                time.sleep(0.05)  # the transaction stays open while the others draw theirs
+        except BaseException as exc:  # noqa: BLE001 - collected, the test shows them
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    year = datetime.now(CHINA).year
+    assert sorted(numbers) == [f"望京街道〔{year}〕准字第{n:05d}号" for n in range(1, RACERS + 1)]

@@ -1,5 +1,6 @@
-"""Written documents of a case (文书), the offices' service phone and address, and pending uploads
-(a 补正 answer's files kept for the resident until the answer is sent).
+"""Written documents of a case (文书) and the counters of their numbers (文号), the offices' service
+phone and address, and pending uploads (a 补正 answer's files kept for the resident until the
+answer is sent).
 
 Revision ID: 0007
 Revises: 0012
@@ -42,6 +43,12 @@ def upgrade() -> None:
     with op.batch_alter_table("document", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_document_case_id"), ["case_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_document_sha256"), ["sha256"], unique=False)
+    op.create_table(
+        "document_number_counter",
+        sa.Column("series", sa.String(length=64), nullable=False),
+        sa.Column("last", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("series", name=op.f("pk_document_number_counter")),
+    )
     with op.batch_alter_table("org", schema=None) as batch_op:
         batch_op.add_column(sa.Column("service_phone", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("address", sa.String(length=200), nullable=True))
@@ -59,6 +66,7 @@ def downgrade() -> None:
     with op.batch_alter_table("org", schema=None) as batch_op:
         batch_op.drop_column("address")
         batch_op.drop_column("service_phone")
+    op.drop_table("document_number_counter")
     with op.batch_alter_table("document", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_document_sha256"))
         batch_op.drop_index(batch_op.f("ix_document_case_id"))
