@@ -276,7 +276,9 @@ class Driver:
                 if instance is not None:
                     workflow = self.rt.engine.load(session, instance.id)
                     live = TaskState.READY | TaskState.STARTED | TaskState.WAITING
-                    waiting = [f"{t.task_spec.name}:{TaskState.get_name(t.state)}" for t in workflow.get_tasks(state=live)]
+                    waiting = [
+                        f"{t.task_spec.name}:{TaskState.get_name(t.state)}" for t in workflow.get_tasks(state=live)
+                    ]
                 messages = session.scalars(
                     select(OutboxMessage).where(OutboxMessage.case_number == case.number).order_by(OutboxMessage.id)
                 ).all()
