@@ -221,11 +221,11 @@ def register(celery: Any, runtime: Callable[[], Runtime]) -> None:
             log.debug("the broker's queue depth is unknown", exc_info=True)
             return None
 
-    @celery.task(name="huiju.deliver", acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
+    @celery.task(name="huiju.deliver", shared=False, acks_late=True, ignore_result=True)  # type: ignore[untyped-decorator]
     def deliver_task(message_id: str) -> None:
         process_message(runtime(), message_id)
 
-    @celery.task(name="huiju.sweep", ignore_result=True)  # type: ignore[untyped-decorator]
+    @celery.task(name="huiju.sweep", shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def sweep_task() -> None:
         report = sweep(runtime(), dispatch, queued)
         if report.sent or report.settled or report.woken:

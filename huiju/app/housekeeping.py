@@ -34,6 +34,6 @@ def sweep_pending_uploads(runtime: Runtime) -> int:
 def register(celery: Any, runtime: Callable[[], Runtime]) -> None:
     """Bind the rounds to a Celery app (the beat schedule names them, see :mod:`huiju.app.worker`)."""
 
-    @celery.task(name="huiju.pending_uploads", ignore_result=True)  # type: ignore[untyped-decorator]
+    @celery.task(name="huiju.pending_uploads", shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def pending_uploads_task() -> int:
         return sweep_pending_uploads(runtime())

@@ -194,7 +194,7 @@ def register(celery: Any, runtime: Callable[[], Runtime]) -> None:
 
     next_look = [0.0]  # when this process next looks for overdue delivery reports (monotonic)
 
-    @celery.task(name="huiju.reconcile", ignore_result=True)  # type: ignore[untyped-decorator]
+    @celery.task(name="huiju.reconcile", shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def reconcile_task() -> None:
         rt = runtime()
         look = time.monotonic() >= next_look[0]

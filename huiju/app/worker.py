@@ -76,7 +76,7 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
     reconcile.register(app, runtime)
     housekeeping.register(app, runtime)
 
-    @app.task(name="huiju.o2o_top_up", ignore_result=True)  # type: ignore[untyped-decorator]
+    @app.task(name="huiju.o2o_top_up", shared=False, ignore_result=True)  # type: ignore[untyped-decorator]
     def o2o_top_up() -> None:
         from huiju.services.o2o import credit
 

@@ -42,3 +42,13 @@ def test_the_kept_files_of_an_answer_no_longer_awaited_are_swept(runtime: Runtim
         assert session.scalars(select(Case.status).where(Case.number == number)).one() is CaseStatus.WITHDRAWN
         assert session.scalar(select(func.count()).select_from(Material).where(Material.case_id.is_not(None))) == 0
     assert sweep() == 0
+
+
+def test_each_worker_app_in_a_process_has_its_own_rounds(runtime: Runtime) -> None:
+    """Two Celery apps built in one process (a test run, an embedded worker beside a web process):
+    the second is not handed the first one's tasks, which would run on the first one's runtime."""
+    first = create_celery(runtime.settings, lambda: runtime)
+    second = create_celery(runtime.settings, lambda: runtime)
+    names = ("huiju.deliver", "huiju.sweep", "huiju.reconcile", "huiju.pending_uploads", "huiju.o2o_top_up")
+    for name in names:
+        assert first.tasks[name].app is first and second.tasks[name].app is second, name
