@@ -15,7 +15,9 @@ that says so, rather than left to prompt on a terminal or fail obscurely mid-han
 
 from __future__ import annotations
 
+import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -66,7 +68,8 @@ class ServerTls:
     key_file: Path
     ca_file: Path
     require_client_cert: bool = True
-    #: The CA's revocation list: a client certificate listed there fails the handshake.
+    #: The CA's revocation list: a client certificate listed there fails the handshake (a file not
+    #: there yet is not an error: it is read once it is written).
     crl_file: Path | None = None
 
     def __post_init__(self) -> None:
@@ -76,13 +79,12 @@ class ServerTls:
     def from_store(cls, folder: Path, member: str = "sandbox", *, require_client_cert: bool = True) -> ServerTls:
         """The member's active ``tls-server`` certificate and key, accepting clients of ``trusted.pem``'s CAs."""
         cert_file, key_file = _active_files(Path(folder), member, "tls-server")
-        crl = Path(folder) / "crl.pem"
         return cls(
             cert_file=cert_file,
             key_file=key_file,
             ca_file=Path(folder) / TRUSTED,
             require_client_cert=require_client_cert,
-            crl_file=crl if crl.is_file() else None,
+            crl_file=Path(folder) / "crl.pem",  # read whenever it changes (see ListenerContexts)
         )
 
 
@@ -99,12 +101,49 @@ def server_context(tls: ServerTls) -> ssl.SSLContext:
     # A passphrase callback that refuses: OpenSSL would otherwise prompt on the terminal.
     context.load_cert_chain(str(tls.cert_file), str(tls.key_file), password=_no_passphrase)
     context.load_verify_locations(cafile=str(tls.ca_file))
-    if tls.crl_file is not None:
-        # Revoked client certificates are refused at the handshake (read when the server starts).
+    if tls.crl_file is not None and tls.crl_file.is_file():
+        # Revoked client certificates are refused at the handshake.
         context.load_verify_locations(cafile=str(tls.crl_file))
         context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
     context.verify_mode = ssl.CERT_REQUIRED if tls.require_client_cert else ssl.CERT_OPTIONAL
     return context
+
+
+class ListenerContexts:
+    """The server context of a TLS listener, made again when its revocation list changes on disk:
+    a CRL refreshed by ``huiju certs crl`` (or a certificate revoked) is in force from the next
+    connection, without a restart. The file is looked at (one ``stat``) once per connection."""
+
+    def __init__(self, tls: ServerTls) -> None:
+        self.tls = tls
+        self._lock = threading.Lock()
+        self._stamp = self._crl_stamp()
+        self._context = server_context(tls)
+
+    def _crl_stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = self.tls.crl_file.stat() if self.tls.crl_file is not None else None
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size) if stat is not None else None
+
+    def current(self) -> ssl.SSLContext:
+        stamp = self._crl_stamp()
+        if stamp != self._stamp:
+            with self._lock:
+                if stamp != self._stamp:
+                    self._context, self._stamp = server_context(self.tls), stamp
+        return self._context
+
+    def accept(self, listener: socket.socket) -> tuple[ssl.SSLSocket, Any]:
+        """Accept a connection on a plain listening socket and wrap it with the current context; the
+        handshake is left to the connection's own thread (``do_handshake_on_connect=False``)."""
+        connection, address = listener.accept()
+        try:
+            return self.current().wrap_socket(connection, server_side=True, do_handshake_on_connect=False), address
+        except BaseException:
+            connection.close()
+            raise
 
 
 def _active_files(folder: Path, member: str, role: Role) -> tuple[Path, Path]:

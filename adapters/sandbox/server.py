@@ -23,7 +23,7 @@ from adapters.receiver import DEFAULT_MAX_SKEW_SECONDS, SandboxSecurity
 from adapters.sandbox.app import SandboxApp
 from adapters.sandbox.callbacks import CallbackSender
 from adapters.sandbox.state import SandboxState
-from adapters.tls import ClientTls, ServerTls, server_context
+from adapters.tls import ClientTls, ListenerContexts, ServerTls
 from certs.store import SigningIdentity
 from certs.trust import TrustStore
 
@@ -211,10 +211,17 @@ def serve(host: str, port: int, app: WSGIApplication, tls: ServerTls | None = No
     """
     if tls is None:
         return make_server(host, port, app, threaded=True)
-    context = server_context(tls)
-    server = make_server(host, port, app, threaded=True, request_handler=TlsRequestHandler)
-    server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    server.ssl_context = context  # werkzeug reads it: wsgi.url_scheme https, SSL errors handled
+    return over_tls(make_server(host, port, app, threaded=True, request_handler=TlsRequestHandler), tls)
+
+
+def over_tls(server: BaseWSGIServer, tls: ServerTls) -> BaseWSGIServer:
+    """Serve ``server``'s connections over TLS with ``tls``: each accepted connection is wrapped with
+    the listener's current context (:class:`adapters.tls.ListenerContexts`: a refreshed revocation
+    list counts from the next connection), its handshake left to :class:`TlsRequestHandler`."""
+    contexts = ListenerContexts(tls)
+    listener = server.socket
+    server.get_request = lambda: contexts.accept(listener)  # type: ignore[method-assign]
+    server.ssl_context = contexts.current()  # werkzeug reads it: wsgi.url_scheme https, SSL errors handled
     return server
 
 

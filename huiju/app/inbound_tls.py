@@ -3,7 +3,8 @@ side is (X-Road: security servers talk to each other over mTLS only).
 
 ``huiju serve`` runs a second listener (``HUIJU_INBOUND_HOST/PORT``) that speaks TLS 1.2 or later
 with Huiju's ``tls-server`` certificate and requires a client certificate that chains to a CA of
-``trusted.pem`` and is not on the revocation list (:func:`adapters.tls.server_context`); the
+``trusted.pem`` and is not on the revocation list (:func:`adapters.tls.server_context`, read again
+when the list changes); the
 handshake fails otherwise, before any byte of a request is read. The listener passes only the
 inbound endpoint on. The application's endpoint in turn answers 403 to a call that did not come
 through such a listener (``INBOUND_REQUIRE_CLIENT_CERT``), so that a plain-HTTP port or a proxy
@@ -18,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from adapters.sandbox.server import TlsRequestHandler
-from adapters.tls import ServerTls, server_context
+from adapters.sandbox.server import TlsRequestHandler, over_tls
+from adapters.tls import ServerTls
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -72,8 +73,5 @@ def serve_inbound(host: str, port: int, app: WSGIApplication, tls: ServerTls) ->
     """A threaded server for the inbound endpoint over mutual TLS (client certificate required)."""
     if not tls.require_client_cert:
         raise ValueError("the inbound endpoint requires client certificates")
-    context = server_context(tls)
     server = make_server(host, port, OnlyInbound(app), threaded=True, request_handler=InboundRequestHandler)
-    server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-    server.ssl_context = context
-    return server
+    return over_tls(server, tls)

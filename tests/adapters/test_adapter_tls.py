@@ -370,3 +370,26 @@ def test_revoked_server_certificate_is_refused_by_the_client(tmp_path: Path, new
             query_person(sandbox, message_id, signer=signer, trust=trust, tls=ClientTls.from_store(folder, "huiju"))
         assert "TLS certificate verification failed" in caught.value.message
         assert sandbox.state.entries(message_id) == []
+
+
+def test_a_client_certificate_revoked_while_the_server_runs_is_refused_from_the_next_connection(
+    tmp_path: Path, new_id: Callable[[], str]
+) -> None:
+    """The listener reads the revocation list again when it changes: no restart is needed for a
+    revocation (or a CRL refreshed by ``huiju certs crl``) to count."""
+    from certs.store import load_signing_identity, revoke
+    from certs.trust import TrustStore
+
+    folder = tmp_path / "pki"
+    init_dev_pki(folder)
+    tls = ClientTls.from_store(folder, "huiju")
+    signer = load_signing_identity(folder, "huiju")
+    with SandboxServer(trust=TrustStore.load(folder), signer=load_signing_identity(folder, "sandbox"),
+                       tls=ServerTls.from_store(folder, "sandbox")) as sandbox:  # fmt: skip
+        assert query_person(sandbox, new_id(), signer=signer, trust=TrustStore.load(folder), tls=tls)
+        revoke(folder, active_certificate(folder, "huiju", "tls-client").serial, "keyCompromise")
+        message_id = new_id()
+        with pytest.raises(PermanentAdapterError) as caught:
+            query_person(sandbox, message_id, signer=signer, trust=TrustStore.load(folder), tls=tls)
+        assert "REVOKED" in caught.value.details["tls_error"]
+        assert sandbox.state.entries(message_id) == []
