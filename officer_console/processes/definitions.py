@@ -226,6 +226,8 @@ _MODELER_WORDS: dict[str, Any] = {
     "decision_table": _l("Decision table"),
     "called_process": _l("Called process"),
     "called_version": _l("Version (empty: the latest when deployed)"),
+    "loop_input": _l("Goes through the collection (variable)"),
+    "loop_output": _l("Collects the results in (variable)"),
     "none": _l("(none)"),
     "new": _l("New…"),
     "nothing": _l("Select an element of the diagram to edit what Huiju reads in it."),

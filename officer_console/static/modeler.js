@@ -130,6 +130,87 @@
 
   function uid(prefix) { return prefix + "_" + Math.random().toString(36).slice(2, 9); }
 
+  // -- multi-instance loops: their collections, by variable name -----------------------------------
+  // SpiffWorkflow names a loop's collections (loopDataInputRef, loopDataOutputRef) by process
+  // variable; bpmn-js takes them for references to elements, finds none, and would drop them. They
+  // are kept aside here by activity id, edited in the panel, and written back on every save.
+
+  var BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL";
+  var LOOP_REFS = ["loopDataInputRef", "loopDataOutputRef"];
+  var loops = {};  // activity id -> { loopDataInputRef: "...", loopDataOutputRef: "..." }
+
+  function serialize(doc, original) {  // with the XML declaration it had (not every browser writes it)
+    var text = new XMLSerializer().serializeToString(doc);
+    var head = /^<\?xml[^>]*\?>\s*/.exec(original);
+    return head && !/^<\?xml/.test(text) ? head[0] + text : text;
+  }
+
+  function loopCharacteristics(doc) {
+    return Array.prototype.slice.call(doc.getElementsByTagNameNS(BPMN_NS, "multiInstanceLoopCharacteristics"));
+  }
+
+  function takeLoopRefs(xml) {
+    var doc = new DOMParser().parseFromString(xml, "application/xml");
+    if (doc.getElementsByTagName("parsererror").length) { return xml; }  // bpmn-js says what is wrong
+    var taken = false;
+    loopCharacteristics(doc).forEach(function (node) {
+      var id = node.parentNode && node.parentNode.getAttribute && node.parentNode.getAttribute("id");
+      if (!id) { return; }
+      LOOP_REFS.forEach(function (name) {
+        Array.prototype.slice.call(node.childNodes).forEach(function (child) {
+          if (child.namespaceURI === BPMN_NS && child.localName === name) {
+            loops[id] = loops[id] || {};
+            loops[id][name] = (child.textContent || "").trim();
+            node.removeChild(child);
+            taken = true;
+          }
+        });
+      });
+    });
+    return taken ? serialize(doc, xml) : xml;
+  }
+
+  function putLoopRefs(xml) {
+    if (!Object.keys(loops).length) { return xml; }
+    var doc = new DOMParser().parseFromString(xml, "application/xml");
+    loopCharacteristics(doc).forEach(function (node) {
+      var kept = loops[node.parentNode.getAttribute("id")];
+      if (!kept) { return; }
+      // In the schema's order: after loopCardinality, before the data items and the condition.
+      var before = Array.prototype.slice.call(node.children).find(function (c) { return c.localName !== "loopCardinality"; });
+      var indent = before && before.previousSibling && before.previousSibling.nodeType === 3 ? before.previousSibling.textContent : null;
+      LOOP_REFS.forEach(function (name) {
+        if (!kept[name]) { return; }
+        var made = doc.createElementNS(BPMN_NS, node.prefix ? node.prefix + ":" + name : name);
+        made.textContent = kept[name];
+        node.insertBefore(made, before || null);
+        if (indent && before) { node.insertBefore(doc.createTextNode(indent), before); }
+      });
+    });
+    return serialize(doc, xml);
+  }
+
+  // Every save (check, deploy, download, and anyone calling the modeler) writes the collections back.
+  var plainSave = modeler.saveXML.bind(modeler);
+  modeler.saveXML = function (options) {
+    return plainSave(options).then(function (saved) { return { xml: putLoopRefs(saved.xml) }; });
+  };
+
+  function loopFields(element, out) {
+    var loop = element.businessObject.loopCharacteristics;
+    if (!is(loop, "bpmn:MultiInstanceLoopCharacteristics")) { return; }
+    var id = element.businessObject.id;
+    var kept = loops[id] || {};
+    out.push(group(words.loop_input, textInput(kept.loopDataInputRef, function (value) {
+      loops[id] = loops[id] || {};
+      loops[id].loopDataInputRef = value;
+    }), "loop_input"));
+    out.push(group(words.loop_output, textInput(kept.loopDataOutputRef, function (value) {
+      loops[id] = loops[id] || {};
+      loops[id].loopDataOutputRef = value;
+    }), "loop_output"));
+  }
+
   // -- the panel's controls ------------------------------------------------------------------------
 
   function el(tag, attrs, children) {
@@ -370,6 +451,7 @@
     if (type === "bpmn:ReceiveTask" || type === "bpmn:SendTask") { messageFields(element, bo, out); }
     if (/Event$/.test(type)) { eventFields(element, out); }
     if (type === "bpmn:SequenceFlow") { flowFields(element, out); }
+    loopFields(element, out);
     out.forEach(function (node) { panel.appendChild(node); });
   }
 
@@ -465,7 +547,7 @@
     })
   ]).then(function (loaded) {
     palette = loaded[0];
-    return modeler.importXML(loaded[1]);
+    return modeler.importXML(takeLoopRefs(loaded[1]));
   }).then(function (imported) {
     canvas.zoom("fit-viewport", "auto");
     var lost = (imported.warnings || []).map(function (w) { return w.message; });
