@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from huiju.calendar import CHINA
 from huiju.labels import label
 from huiju.services import materials
+from huiju.services.casefile_words import people, who
 from huiju.services.o2o import catalog, dispatch, exports, family, feedback, orders, pages, providers, settlement
 from huiju.services.o2o.access import provider_of
 from huiju.services.o2o.money import parse_fen, yuan
@@ -188,7 +189,10 @@ class OperatorView(BaseView):  # type: ignore[misc]
         with runtime().db.sessions() as session:
             view = pages.order_page(session, current_actor(), number)
             choices = dispatch.eligible_providers(session, view.order)
-            page = self.render_template("console/o2o_order.html", view=view, choices=choices, **_helpers())
+            known = people(session, {e.actor for e in view.order.events})
+            lang = locale()
+            page = self.render_template("console/o2o_order.html", view=view, choices=choices,
+                                        who=lambda name: who(name, known, lang), **_helpers())  # fmt: skip
         return page
 
     @expose("/orders/<number>/assign", methods=["POST"])

@@ -2,14 +2,17 @@
 street reviewer and an administrator open, in Chinese and in English, on an office screen and a phone.
 One violation fails the test (officers include people who use screen readers and magnifiers). Every
 page is also scanned for codes of the domain shown to a person (tests/support/codes.py): a status,
-decision, event kind, role, lane, system, operation or material code fails it too."""
+decision, event kind, role, lane, system, operation or material code fails it too. Community services
+are in the journey: the officer's page for a parent's consent, the provider's orders and services, the
+operator's orders to watch, an order to dispatch by hand, the providers, complaints and settlements."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from console_support import OFFICER, REVIEWER, decide, submit
+from console_support import OFFICER, REVIEWER, SON, decide, place_order, submit
 from flask import Flask
 from test_console_browser import console
 
@@ -42,6 +45,12 @@ def test_console_pages_have_no_accessibility_violations(
         def audit(page: object, what: str) -> None:
             check_page(page, f"{what} ({lang}, {device})", lang)
 
+        def switch_to(username: str) -> None:
+            """The next person signs in; signing out ended the session and the language chosen in it."""
+            c.sign_out()
+            page.goto(f"{base_url}/console/lang/{lang}")
+            c.sign_in_as(username)
+
         page.goto(f"{base_url}/console/lang/{lang}")
         page.goto(f"{base_url}/console/login/")
         audit(page, "the sign-in page")
@@ -58,12 +67,13 @@ def test_console_pages_have_no_accessibility_violations(
         audit(page, "a case at intake")
         page.goto(f"{base_url}/console/dashboard/")
         audit(page, "the dashboard")
+        page.goto(f"{base_url}/console/family/")
+        audit(page, "a parent's consent at the service centre")
         decide(runtime, OFFICER, "intake", "refuse", {"reason_code": "outside_remit", "reason": "户籍不在本社区"})
         page.goto(f"{base_url}/console/cases/{refused}")
         expect(page.locator("#opinions")).to_contain_text("户籍不在本社区")
         audit(page, "a refused case with its opinions and documents")
-        c.sign_out()
-        c.sign_in_as(REVIEWER)
+        switch_to(REVIEWER)
         page.goto(f"{base_url}/console/cases/{number}")
         audit(page, "a case at street review")
         decide(runtime, REVIEWER, "street_review", "approve")
@@ -71,8 +81,7 @@ def test_console_pages_have_no_accessibility_violations(
         audit(page, "a concluded case")
         page.goto(f"{base_url}/console/cases/nothing-here")
         audit(page, "the not-found page")
-        c.sign_out()
-        c.sign_in_as("admin")
+        switch_to("admin")
         page.goto(f"{base_url}/console/calendar/")
         audit(page, "the calendar")
         page.goto(f"{base_url}/console/cases/incidents")
@@ -95,8 +104,7 @@ def test_console_pages_have_no_accessibility_violations(
             ("help/", "the guides"),
             ("account/password", "the account's password"),
         ])  # fmt: skip
-        c.sign_out()
-        c.sign_in_as("integrator")
+        switch_to("integrator")
         from certs.store import init_dev_pki
 
         init_dev_pki(runtime.settings.resolved_certs_folder)  # the certificate store has something to show
@@ -111,6 +119,56 @@ def test_console_pages_have_no_accessibility_violations(
             page.locator("li.dropdown > a.dropdown-toggle").first.click()
             expect(page.locator("li.dropdown.open .dropdown-menu")).to_be_visible()
             audit(page, "a menu opened")
+
+        # Community services: the provider's pages, then the operator's, each with something to show.
+        unassigned = orders_at_every_turn(runtime)
+        switch_to("provider-yiyang")
+        visit([
+            ("provider/", "the provider's orders, offered and taken"),
+            ("provider/services", "the provider's services and slots"),
+        ])  # fmt: skip
+        switch_to("operator")
+        visit([
+            ("operator/", "the orders to watch"),
+            (f"operator/orders/{unassigned}", "an order to dispatch by hand"),
+            ("operator/providers", "the providers"),
+            ("operator/complaints", "the complaints"),
+            ("operator/settlements", "last month's settlements"),
+        ])  # fmt: skip
+
+
+def orders_at_every_turn(runtime: Runtime) -> str:
+    """Orders as the provider's and the operator's pages show them: one offered to 颐养, one 颐养 is on its
+    way to, one that nobody took (the son complains about it), and last month settled for 颐养; the
+    number of the one nobody took."""
+    from sqlalchemy import select
+
+    from huiju.models import Provider, Settlement, SettlementStatus
+    from huiju.services.actors import load_actor
+    from huiju.services.o2o import dispatch, feedback
+    from huiju.services.o2o.settlement import last_month
+    from tests.support.canned import deliver_replies
+
+    def step(username: str, act: Any) -> None:
+        with runtime.db.transaction() as session:
+            act(session, load_actor(session, username))
+        deliver_replies(runtime)
+
+    place_order(runtime)  # waits for 颐养's answer
+    taken, unassigned = place_order(runtime), place_order(runtime)
+    step("provider-yiyang", lambda s, a: dispatch.answer_offer(s, runtime.engine, a, taken, accept=True))
+    step("provider-yiyang", lambda s, a: dispatch.arrive(s, runtime.engine, a, taken))
+    step("provider-yiyang", lambda s, a: dispatch.answer_offer(s, runtime.engine, a, unassigned, accept=False,
+                                                               reason="今日送餐员不足"))  # fmt: skip
+    step("provider-leshan", lambda s, a: dispatch.answer_offer(s, runtime.engine, a, unassigned, accept=False,
+                                                               reason="超出配送能力"))  # fmt: skip
+    step(SON, lambda s, a: feedback.raise_complaint(s, runtime.engine, a, unassigned, "下单很久了还没有人接单"))
+    with runtime.db.transaction() as session:
+        yiyang = session.scalars(select(Provider).where(Provider.code == "YIYANG")).one()
+        session.add(Settlement(provider_id=yiyang.id, month=last_month(), orders=1, total_fen=1500, credit_fen=1500,
+                               cash_fen=0, fee_fen=75, payable_fen=1425, record={}, status=SettlementStatus.PUBLISHED,
+                               record_id="DX-2026-0001", created_by="operator"))  # fmt: skip
+    return unassigned
 
 
 def logged_message(runtime: Runtime, number: str) -> int:

@@ -6,13 +6,16 @@ The journeys: the catalogue and its search, an item, the help page, an expired f
 throttle's page, signing in, the password page and its error, applying with a mistake (the errors
 beside their fields, the summary taking the focus, the good file kept), submitting, "my cases" with
 the time left, answering a request for more material (补正) with one bad file (named, the good one
-kept), the approval with its outcome and documents, and a refusal with its reason.
+kept), the approval with its outcome and documents, and a refusal with its reason. Then community
+services: the resident orders a meal for herself (the services, the order form, the order being
+dispatched, her orders), and her son, linked to her, sees his family link, the services he may order
+for her and her service-credit statement.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ import pytest
 from flask import Flask
 from portal_support import JPEG, OFFICER, PDF, PNG, RESIDENT, approve, decide, request_supplement, submit
 from sqlalchemy import select
+from test_portal_o2o import SON, link_at_centre
 
 from huiju.app.seed import DEMO_APPLICANT, DEMO_PASSWORD
 from huiju.models import Case, CaseStatus
@@ -72,6 +76,67 @@ def _focus_ring(page: Any, selector: str) -> None:
     lighter, darker = sorted((_luminance(colour), 1.0), reverse=True)
     assert style == "solid" and float(width.removesuffix("px")) >= 2, (selector, style, width)
     assert (lighter + 0.05) / (darker + 0.05) >= 3, (selector, colour)
+
+
+def _statement_reads(page: Any) -> None:
+    """The credit statement reads on the screen it is on: each date on one line, every figure inside
+    the card (the lines of a date are told apart by the tops of its text's boxes)."""
+    rows = page.locator("#statement").evaluate("""t => {
+      const card = t.closest('.card').getBoundingClientRect();
+      return [...t.tBodies[0].rows].map(r => {
+        const date = document.createRange();
+        date.selectNodeContents(r.cells[0]);
+        return {date: r.cells[0].textContent, lines: new Set([...date.getClientRects()].map(b => Math.round(b.top))).size,
+                inside: [...r.cells].every(c => c.getBoundingClientRect().right <= card.right)};
+      });
+    }""")
+    assert rows, "the statement has no entries"
+    for row in rows:
+        assert row["lines"] == 1, f"{page.url}: the date {row['date']} is broken over {row['lines']} lines"
+        assert row["inside"], f"{page.url}: an entry of {row['date']} runs out of its card"
+
+
+def _community_services(page: Any, check: Callable[[str], None], runtime: Runtime, base_url: str, shown: str) -> None:
+    """Community services, each page once: the resident (signed in) orders a meal for herself; then her
+    son, linked to her at the service centre, opens his links, her services and her credit statement."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base_url}/portal/services")
+    expect(page.locator("#balance")).to_be_visible()
+    check("community services")
+    page.locator("#offerings li[data-service=YY-MEAL] a").click()
+    expect(page.locator("#order-form")).to_be_visible()
+    check("a service's order form")
+    page.locator("#order-form input[name=slot]").first.check()
+    page.locator("#address").fill("望京西园四区7号楼2单元302")
+    page.locator("#phone").fill("13700001965")
+    page.locator("#order-form button[type=submit]").click()
+    expect(page.locator("#order-status")).to_be_visible()
+    deliver_replies(runtime)  # offered to a provider: the cancel and complaint forms are there
+    page.reload()
+    expect(page.locator("#progress li[aria-current=step]")).to_have_count(1)
+    check("an order being dispatched")
+    page.goto(f"{base_url}/portal/orders")
+    expect(page.locator("#orders li")).to_have_count(1)
+    check("my orders")
+    page.locator("form[action$='/portal/logout'] button").click()
+    link_at_centre(runtime)
+    page.goto(f"{base_url}/portal/login")
+    page.locator("#login").fill(SON)
+    page.locator("#password").fill(DEMO_PASSWORD)
+    page.locator("form.form button[type=submit]").click()
+    expect(page.locator(".tiles")).to_be_visible()
+    page.goto(f"{base_url}/portal/family")
+    page.locator("#links details.end-link summary").first.click()  # the question before ending a link
+    check("family links")
+    page.goto(f"{base_url}/portal/services")
+    expect(page.locator("#for option")).to_have_count(1)
+    check("community services for a linked parent")
+    page.locator("#balance a").click()
+    expect(page.locator("#statement tbody tr").first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / f"journey-credit-{shown}.png"), full_page=True)
+    check("a parent's service-credit statement")
+    _statement_reads(page)
 
 
 def _number_of(runtime: Runtime, status: CaseStatus | None = None) -> str:
@@ -257,5 +322,7 @@ def test_resident_journeys_show_no_codes_and_pass_axe(
             expect(page.locator("#case-status")).to_contain_text(words["refused"])
             expect(page.locator("#outcome")).to_contain_text(words["reason"])
             check("a refused case")
+
+            _community_services(page, check, runtime, base_url, f"{lang}-{device}")
         finally:
             browser.close()

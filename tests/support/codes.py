@@ -1,9 +1,11 @@
 """Codes that must never reach a person, and a scan of a browser page for them.
 
-The list is built here, in the tests, from where the codes are defined — the model enums, the
-adapter registry, the shipped BPMN processes (lanes, statuses, decisions, outcomes), the item
-catalogue (material codes), the SMS platform's templates and the kinds of timeline entries — not
-from :mod:`huiju.labels`, so that a code that was never given words is caught too.
+The list is built here, in the tests, from where the codes are defined — the model enums (community
+services' included: order, payment, offer, provider, credit, complaint, settlement and link states,
+categories, units), the adapter registry, the shipped BPMN processes (lanes, statuses, decisions,
+outcomes), the item catalogue (material codes), the SMS platform's templates and the kinds of
+timeline entries (an order's too) — not from :mod:`huiju.labels`, so that a code that was never given
+words is caught too.
 
 A page is read as a person meets it: the visible text, the text of the diagram (SVG), and the
 attributes read aloud or shown on hover (``title``, ``aria-label``, ``alt``, ``placeholder``);
@@ -29,20 +31,46 @@ _BPMN_PROPERTY = re.compile(r'spiffworkflow:property name="(case_status|decision
 _BPMN_LANE = re.compile(r'<bpmn:lane id="[^"]*" name="([^"]+)"')
 _BPMN_OPERATION = re.compile(r'serviceTaskOperator id="([^"]+)"')
 _EVENT_KIND = re.compile(r'(?:\bkind=|TimelineEntry\()"([a-z][a-z_]+)"')
+#: An order's timeline entry, ``event(order, "accepted" if accept else "declined", ...)``: its kinds.
+_ORDER_EVENT = re.compile(r"\bevent\([\w.]*order, ([^,]+),")
+_QUOTED = re.compile(r'"([a-z][a-z_]+)"')
 #: Words that are names, not codes, even where a table lists them (the product's own name).
 NOT_CODES = frozenset({"huiju"})
 
 
 def _enum_values() -> set[str]:
     from exchange.models import MessageStatus
-    from huiju.models import CaseStatus, ItemKind, OrgLevel, ResponsibleLevel, Role, Theme, TimeUnit
+    from huiju.models import (
+        CaseStatus,
+        ComplaintStatus,
+        CreditKind,
+        ItemKind,
+        LinkStatus,
+        OfferOutcome,
+        OrderStatus,
+        OrgLevel,
+        PaymentStatus,
+        ProviderKind,
+        ProviderStatus,
+        ResponsibleLevel,
+        Role,
+        ServiceCategory,
+        ServiceUnit,
+        SettlementStatus,
+        Theme,
+        TimeUnit,
+    )
+    from huiju.services.o2o.family import RELATIONS
     from workflows_bpmn.models import HumanTaskStatus, InstanceStatus
 
     found: set[str] = set()
     for enum in (CaseStatus, Role, ItemKind, Theme, ResponsibleLevel, TimeUnit, OrgLevel, MessageStatus,
-                 HumanTaskStatus, InstanceStatus):  # fmt: skip
+                 HumanTaskStatus, InstanceStatus, OrderStatus, PaymentStatus, OfferOutcome, ComplaintStatus,
+                 ServiceCategory, ServiceUnit, ProviderKind, ProviderStatus, CreditKind, SettlementStatus,
+                 LinkStatus):  # fmt: skip
         found |= {str(member.value) for member in enum}
-    return found
+    # A family link's relation to the parent, and how the parent consented (FamilyLink.method).
+    return found | set(RELATIONS) | {"sms_code", "service_centre"}
 
 
 def _registry() -> set[str]:
@@ -76,7 +104,10 @@ def _event_kinds() -> set[str]:
     found = set(TIMELINE)
     for folder in ("huiju/services", "workflows_bpmn", "exchange"):
         for path in (ROOT / folder).rglob("*.py"):
-            found |= set(_EVENT_KIND.findall(path.read_text(encoding="utf-8")))
+            text = path.read_text(encoding="utf-8")
+            found |= set(_EVENT_KIND.findall(text))
+            for kinds in _ORDER_EVENT.findall(text):
+                found |= set(_QUOTED.findall(kinds))
     return found
 
 
