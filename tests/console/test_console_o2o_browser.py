@@ -30,7 +30,7 @@ def status(runtime: Runtime, number: str) -> OrderStatus:
         return session.scalars(select(Order.status).where(Order.number == number)).one()
 
 
-@pytest.mark.parametrize("viewport", [(1366, 768), (768, 1024)], ids=["office-screen", "tablet"])
+@pytest.mark.parametrize("viewport", [(1366, 768), (768, 1024), (390, 844)], ids=["office-screen", "tablet", "phone"])
 def test_the_provider_accepts_and_completes_an_order(
     runtime: Runtime, base_url: str, viewport: tuple[int, int], tmp_path: Path
 ) -> None:
@@ -39,12 +39,13 @@ def test_the_provider_accepts_and_completes_an_order(
     number = place_order(runtime)  # offered to 颐养
     photo = tmp_path / "送达.png"
     photo.write_bytes(PNG)
-    name = "office" if viewport[0] >= 1024 else "tablet"
+    name = "office" if viewport[0] >= 1024 else "tablet" if viewport[0] >= 768 else "phone"
     with console(base_url, viewport) as c:
         page = c.page
         c.sign_in("provider-yiyang")
         offered = page.locator(f"#offered tr[data-order='{number}']")
         expect(offered).to_contain_text("助餐送餐（午餐）")
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport[0]  # a provider in the field
         c.shot(f"o2o-provider-offered-{name}.png")
         offered.get_by_role("button", name="接单").click()
         expect(page.get_by_text(f"已接单 {number}")).to_be_visible()
@@ -59,6 +60,7 @@ def test_the_provider_accepts_and_completes_an_order(
         expect(taken.locator(".order-status")).to_have_text("服务人员已上门")
         taken.locator("textarea[name=note]").fill("午餐已送到，老人已用餐")
         taken.locator("input[name=photo]").set_input_files(str(photo))
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport[0]
         c.shot(f"o2o-provider-serving-{name}.png")
         taken.get_by_role("button", name="完成").click()
         expect(page.get_by_text("等待下单人确认")).to_be_visible()
