@@ -10,6 +10,7 @@ A :class:`Message` is rendered late, in the locale of whoever reads it: an API c
 from __future__ import annotations
 
 import gettext
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -72,6 +73,11 @@ def translate(msgid: str, locale: str | None = None) -> str:
 
 def localize(text: str | Message, locale: str | None = None) -> str:
     return text.localize(locale) if isinstance(text, Message) else text
+
+
+def localized(table: Mapping[str, Localizable], locale: str | None = None) -> dict[str, str]:
+    """A table of words (code -> :class:`Message`) in ``locale``, for a page's choices."""
+    return {code: words.localize(locale) for code, words in table.items()}
 
 
 def normalize(locale: str | None) -> str:

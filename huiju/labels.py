@@ -28,6 +28,7 @@ LabelKind = Literal[
     "document",
     "rating",
     "incident",
+    "instance",
     # community services (O2O), see huiju.labels_o2o
     "order_status",
     "payment_status",
@@ -234,6 +235,14 @@ INCIDENTS: dict[str, Message] = {
     "unknown": _("Reason not known"),
 }
 
+#: Where a case's process stands (:class:`workflows_bpmn.models.InstanceStatus`).
+INSTANCES: dict[str, Message] = {
+    "running": _("Running"),
+    "incident": _("Held up by a system fault"),
+    "completed": _("Ended"),
+    "suspended": _("Suspended by an administrator"),
+}
+
 TABLES: dict[LabelKind, dict[str, Message]] = {
     "status": STATUSES,
     "outcome": OUTCOMES,
@@ -247,6 +256,7 @@ TABLES: dict[LabelKind, dict[str, Message]] = {
     "document": DOCUMENTS,
     "rating": RATINGS,
     "incident": INCIDENTS,
+    "instance": INSTANCES,
     "order_status": o2o.ORDER_STATUSES,
     "payment_status": o2o.PAYMENT_STATUSES,
     "category": o2o.CATEGORIES,

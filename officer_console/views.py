@@ -14,7 +14,7 @@ from sqlalchemy import select
 from huiju import forms
 from huiju.calendar import CHINA
 from huiju.errors import InputError, NotFoundError
-from huiju.i18n import _
+from huiju.i18n import _, localized
 from huiju.labels import label, standard_opinion
 from huiju.models import Case, CaseStatus
 from huiju.services import (
@@ -245,7 +245,8 @@ class CalendarView(BaseView):  # type: ignore[misc]
         year = request.args.get("year", type=int) or worklist.today_in_china().year + 1
         with runtime().db.sessions() as session:
             state = calendar_admin.year_schedule(session, year)
-        return self.render_template("console/calendar.html", state=state)
+        return self.render_template("console/calendar.html", state=state,
+                                    day_kinds=localized(calendar_admin.DAY_KINDS, locale()))  # fmt: skip
 
     @expose("/days", methods=["POST"])
     @requires("can_edit")

@@ -257,12 +257,15 @@ def record_task(
     action: str,
     task: Any,
     *,
+    before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     detail: str | None = None,
 ) -> AuditEntry | None:
-    """An action on a human task (claim, release, transfer, decision), recorded against its case."""
+    """An action on a human task (claim, release, transfer, decision), recorded against its case; its
+    step and holder are the task's as it is, unless ``before`` says otherwise (whoever held it before
+    a claim, a release or a transfer changed that)."""
     case = session.get(Case, task.case_id) if task.case_id is not None else None
-    before = {"step": task.step, "assignee": task.assignee}
+    before = {"step": task.step, "assignee": task.assignee, **(before or {})}
     if case is None:
         return record(session, actor, action, target_kind="task", target=task.id, before=before, after=after,
                       detail=detail)  # fmt: skip

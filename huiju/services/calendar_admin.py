@@ -19,11 +19,14 @@ from sqlalchemy.orm import Session
 
 from huiju.calendar import LIBRARY_YEARS, OVERRIDE_KINDS, CalendarOverride, CalendarYear
 from huiju.errors import InputError, PermissionDenied
-from huiju.i18n import _
+from huiju.i18n import Message, _
 from huiju.models import Role
 from huiju.services import audit, clock
 from huiju.services.actors import Actor
 from workflows_bpmn.runner import Engine
+
+#: The kinds of an entered day (:data:`huiju.calendar.OVERRIDE_KINDS`), in words.
+DAY_KINDS: dict[str, Message] = {"holiday": _("holiday"), "workday": _("working day")}
 
 #: Largest schedule file accepted.
 MAX_SCHEDULE_BYTES = 64 * 1024

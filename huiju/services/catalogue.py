@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied
-from huiju.i18n import _
+from huiju.i18n import Message, _
 from huiju.models import Case, Item, ItemKind, ItemState, ResponsibleLevel, Role, Theme, TimeUnit
 from huiju.services import audit
 from huiju.services.actors import Actor
@@ -35,6 +35,40 @@ _DURATION = re.compile(r"P(?=\d)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?
 MAX_LIMIT = 365
 #: JSON Schema types the portal builds a field for (see portal.schema_form).
 FIELD_TYPES = {"string", "integer", "boolean"}
+
+
+#: The catalogue's choices in words: the item pages offer them, the audit trail shows them.
+KINDS: dict[str, Message] = {
+    ItemKind.APPROVAL.value: _("Administrative approval (行政审批)"),
+    ItemKind.PUBLIC_SERVICE.value: _("Public service (公共服务)"),
+    ItemKind.CONVENIENCE.value: _("Convenience service (便民服务)"),
+    ItemKind.O2O.value: _("Community service order (社区服务)"),
+    ItemKind.SERVICE_REQUEST.value: _("Resident request (居民诉求)"),
+}
+LEVELS: dict[str, Message] = {
+    ResponsibleLevel.COMMUNITY.value: _("Community"),
+    ResponsibleLevel.STREET.value: _("Street office"),
+    ResponsibleLevel.DISTRICT.value: _("District"),
+}
+UNITS: dict[str, Message] = {
+    TimeUnit.WORKING_DAYS.value: _("working days"),
+    TimeUnit.CALENDAR_DAYS.value: _("calendar days"),
+}
+THEMES: dict[str, Message] = {
+    Theme.ELDERLY_CARE.value: _("Elderly care"),
+    Theme.SOCIAL_ASSISTANCE.value: _("Social assistance"),
+    Theme.CERTIFICATES.value: _("Proofs and certificates"),
+    Theme.EMPLOYMENT.value: _("Employment"),
+    Theme.FAMILY.value: _("Family"),
+    Theme.SERVICE_REQUESTS.value: _("Requests and complaints"),
+    Theme.OTHER.value: _("Other services"),
+}
+#: (Not the bare "published" and "withdrawn": the catalogue gives those a settlement's and a case's sense.)
+STATES: dict[str, Message] = {
+    ItemState.DRAFT.value: _("draft"),
+    ItemState.PUBLISHED.value: _("offered to residents"),
+    ItemState.WITHDRAWN.value: _("no longer offered"),
+}
 
 
 def require_administrator(actor: Actor) -> None:

@@ -16,7 +16,7 @@ from certs.partners import PartnerEntry
 from certs.store import CertInfo, CrlStatus, crl_status, issue_certificate, list_certificates, refresh_crl, revoke
 from huiju.db import Database
 from huiju.errors import InputError, PermissionDenied
-from huiju.i18n import _
+from huiju.i18n import Message, _
 from huiju.models import Role
 from huiju.services import audit
 from huiju.services.actors import Actor
@@ -24,6 +24,29 @@ from huiju.services.actors import Actor
 WARN_DAYS = 30
 ROTATABLE = ("signing", "tls-server", "tls-client")
 MEMBER = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+#: What a certificate is used for, in words.
+ROLES: dict[str, Message] = {
+    "ca": _("certificate authority"),
+    "signing": _("signing"),
+    "tls-server": _("TLS server"),
+    "tls-client": _("TLS client"),
+}
+#: Where a certificate of ours stands.
+STATES: dict[str, Message] = {
+    "active": _("in use"),
+    "superseded": _("superseded (still trusted)"),
+    "revoked": _("revoked"),
+}
+#: What a partner's upload is.
+PARTNER_KINDS: dict[str, Message] = {"ca": _("CA (trusted)"), "certificate": _("certificate")}
+#: Why a certificate is revoked (the RFC 5280 reasons offered; the command line may write another).
+REVOCATION_REASONS: dict[str, Message] = {
+    "keyCompromise": _("key compromised"),
+    "superseded": _("superseded"),
+    "cessationOfOperation": _("no longer used"),
+    "unspecified": _("other"),
+}
 
 
 def _reader(actor: Actor) -> None:

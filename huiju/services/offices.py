@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huiju.errors import ConflictError, InputError, PermissionDenied
-from huiju.i18n import _
+from huiju.i18n import Message, _
 from huiju.models import Org, OrgLevel, Role
 from huiju.services import audit
 from huiju.services.actors import Actor
@@ -17,6 +17,13 @@ from huiju.services.registration import PHONE
 
 #: Administrative division codes: 6 digits for a district, 9 for a street, 12 for a community (GB/T 10114).
 CODE = re.compile(r"^\d{6}(\d{3}(\d{3})?)?$")
+
+#: The levels of the tree (:class:`huiju.models.OrgLevel`), in words.
+LEVELS: dict[str, Message] = {
+    OrgLevel.DISTRICT.value: _("district"),
+    OrgLevel.STREET.value: _("street office"),
+    OrgLevel.COMMUNITY.value: _("community"),
+}
 
 
 def list_offices(session: Session) -> list[Org]:

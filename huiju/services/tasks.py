@@ -101,9 +101,13 @@ def _held_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
 _AUDITED = {"task_claimed": "task.claim", "task_released": "task.release", "task_transferred": "task.transfer"}
 
 
-def _log(session: Session, task: HumanTask, kind: str, actor: Actor, detail: str, **data: Any) -> None:
+def _log(
+    session: Session, task: HumanTask, kind: str, actor: Actor, detail: str, held: str | None, **data: Any
+) -> None:
+    """The task's event on its case's timeline, and in the audit trail who ``held`` it before and after."""
     if kind in _AUDITED:
-        audit.record_task(session, actor, _AUDITED[kind], task, after={"assignee": task.assignee, **data})
+        audit.record_task(session, actor, _AUDITED[kind], task, before={"assignee": held},
+                          after={"assignee": task.assignee, **data})  # fmt: skip
     if task.case_id is not None:
         session.add(
             CaseEvent(case_id=task.case_id, kind=kind, step=task.step, step_name=task.name,
@@ -136,7 +140,7 @@ def claim_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
     if task.assignee is not None:
         raise ConflictError(_("task {task_id} is already claimed by {user}", task_id=task.id, user=task.assignee))
     _set_assignee(session, task, None, actor.username)
-    _log(session, task, "task_claimed", actor, actor.username)
+    _log(session, task, "task_claimed", actor, actor.username, None)
     return task
 
 
@@ -158,7 +162,7 @@ def release_task(session: Session, actor: Actor, task_id: str) -> HumanTask:
             _("task {task_id} is not yours to release (held by {user})", task_id=task.id, user=task.assignee or "-")
         )
     _set_assignee(session, task, actor.username, None)
-    _log(session, task, "task_released", actor, actor.username)
+    _log(session, task, "task_released", actor, actor.username, actor.username)
     return task
 
 
@@ -195,8 +199,9 @@ def transfer_task(session: Session, actor: Actor, task_id: str, to_username: str
         raise InputError(
             _("{username} is not an officer of the same community and role", username=to_username), field="to"
         )
-    _set_assignee(session, task, task.assignee, target.username)
-    _log(session, task, "task_transferred", actor, target.username, to=target.username, reason=reason)
+    held = task.assignee
+    _set_assignee(session, task, held, target.username)
+    _log(session, task, "task_transferred", actor, target.username, held, to=target.username, reason=reason)
     return task
 
 

@@ -8,7 +8,7 @@ from flask import Response, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 
 from huiju.labels import label
-from huiju.services import audit, audit_trail
+from huiju.services import audit, audit_trail, audit_words
 from huiju.services.calendar_admin import parse_day
 from huiju.web.runtime import runtime
 from officer_console.security import current_actor, locale, requires
@@ -41,8 +41,9 @@ class AuditView(BaseView):  # type: ignore[misc]
         offset = max(request.args.get("offset", type=int) or 0, 0)
         with runtime().db.sessions() as session:
             entries = audit_trail.search(session, current_actor(), filters, limit=PAGE, offset=offset)
+            words = audit_words.entry_words(session, entries, locale())
         return self.render_template(
-            "console/admin/audit.html", entries=entries, filters=filters, args=request.args, offset=offset,
+            "console/admin/audit.html", entries=entries, words=words, filters=filters, args=request.args, offset=offset,
             query={k: v for k, v in request.args.items() if k != "offset" and v},
             page=PAGE, actions=audit.ACTIONS, action_label=audit.action_label, channel_label=audit.channel_label,
             label=label, locale=locale(),

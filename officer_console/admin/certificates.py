@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from certs.store import passphrase_of
 from huiju.errors import InputError
-from huiju.i18n import _
+from huiju.i18n import _, localized
 from huiju.services import certificates
 from huiju.web.runtime import runtime
 from officer_console.security import current_actor, locale, requires
@@ -39,8 +39,13 @@ class CertificatesView(BaseView):  # type: ignore[misc]
     @requires("can_read")
     def index(self) -> Any:
         found = certificates.store(_folder(), current_actor())
-        return self.render_template("console/admin/certificates.html", store=found, locale=locale(),
-                                    warn_days=certificates.WARN_DAYS)  # fmt: skip
+        here = locale()
+        return self.render_template(
+            "console/admin/certificates.html", store=found, locale=here, warn_days=certificates.WARN_DAYS,
+            roles=localized(certificates.ROLES, here), states=localized(certificates.STATES, here),
+            partner_kinds=localized(certificates.PARTNER_KINDS, here),
+            reasons=localized(certificates.REVOCATION_REASONS, here),
+        )  # fmt: skip
 
     @expose("/upload", methods=["POST"])
     @requires("can_edit")

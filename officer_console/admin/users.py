@@ -10,9 +10,10 @@ from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from huiju.i18n import localized
 from huiju.labels import label
 from huiju.models import Org, Role
-from huiju.services import users
+from huiju.services import offices, users
 from huiju.web.runtime import runtime
 from officer_console.security import current_actor, locale, requires
 
@@ -34,7 +35,7 @@ class UsersView(BaseView):  # type: ignore[misc]
             found = users.list_users(session, current_actor(), query=query, role=role)
             page = self.render_template(
                 "console/admin/users.html", users=found, query=query or "", role=role or "", roles=list(Role),
-                offices=_offices(), label=label, locale=locale(),
+                offices=_offices(), office_levels=localized(offices.LEVELS, locale()), label=label, locale=locale(),
             )  # fmt: skip
         return page
 
@@ -62,8 +63,8 @@ class UsersView(BaseView):  # type: ignore[misc]
         with runtime().db.sessions() as session:
             user = users.get_user(session, current_actor(), username)
             page = self.render_template(
-                "console/admin/user.html", user=user, roles=list(Role), offices=_offices(), label=label,
-                locale=locale(),
+                "console/admin/user.html", user=user, roles=list(Role), offices=_offices(),
+                office_levels=localized(offices.LEVELS, locale()), label=label, locale=locale(),
             )  # fmt: skip
         return page
 

@@ -11,41 +11,14 @@ from flask import flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 
-from huiju.models import Item, ItemKind, ItemState, ResponsibleLevel, Theme, TimeUnit
+from huiju.i18n import localized
+from huiju.models import Item, ItemKind, ResponsibleLevel, TimeUnit
 from huiju.services import catalogue, processes
 from huiju.services.catalogue import ItemFields
 from huiju.services.catalogue_versions import form_versions
 from huiju.web.runtime import runtime
 from officer_console.security import current_actor, locale, requires
 
-#: The catalogue's choices in words.
-KINDS = {
-    ItemKind.APPROVAL.value: _l("Administrative approval (行政审批)"),
-    ItemKind.PUBLIC_SERVICE.value: _l("Public service (公共服务)"),
-    ItemKind.CONVENIENCE.value: _l("Convenience service (便民服务)"),
-    ItemKind.O2O.value: _l("Community service order (社区服务)"),
-    ItemKind.SERVICE_REQUEST.value: _l("Resident request (居民诉求)"),
-}
-LEVELS = {
-    ResponsibleLevel.COMMUNITY.value: _l("Community"),
-    ResponsibleLevel.STREET.value: _l("Street office"),
-    ResponsibleLevel.DISTRICT.value: _l("District"),
-}
-UNITS = {TimeUnit.WORKING_DAYS.value: _l("working days"), TimeUnit.CALENDAR_DAYS.value: _l("calendar days")}
-THEMES = {
-    Theme.ELDERLY_CARE.value: _l("Elderly care"),
-    Theme.SOCIAL_ASSISTANCE.value: _l("Social assistance"),
-    Theme.CERTIFICATES.value: _l("Proofs and certificates"),
-    Theme.EMPLOYMENT.value: _l("Employment"),
-    Theme.FAMILY.value: _l("Family"),
-    Theme.SERVICE_REQUESTS.value: _l("Requests and complaints"),
-    Theme.OTHER.value: _l("Other services"),
-}
-STATES = {
-    ItemState.DRAFT.value: _l("draft"),
-    ItemState.PUBLISHED.value: _l("published"),
-    ItemState.WITHDRAWN.value: _l("withdrawn"),
-}
 _MATERIAL_FIELD = re.compile(r"m-(\d{1,3})-(code|name|name_en|required)")
 BLANK_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -67,7 +40,11 @@ def _materials(form: Any) -> list[dict[str, Any]]:
 
 
 def _choices() -> dict[str, Any]:
-    return {"kinds": KINDS, "levels": LEVELS, "units": UNITS, "themes": THEMES, "states": STATES}
+    """The catalogue's choices in words (:mod:`huiju.services.catalogue` keeps them)."""
+    here = locale()
+    tables = {"kinds": catalogue.KINDS, "levels": catalogue.LEVELS, "units": catalogue.UNITS,
+              "themes": catalogue.THEMES, "states": catalogue.STATES}  # fmt: skip
+    return {name: localized(table, here) for name, table in tables.items()}
 
 
 class ItemsView(BaseView):  # type: ignore[misc]

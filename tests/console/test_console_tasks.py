@@ -8,6 +8,7 @@ import threading
 import pytest
 from console_support import COLLEAGUE, FAR_OFFICER, OFFICER, OTHER_OFFICER, REVIEWER, csrf, ready_task, sign_in, submit
 from flask import Flask
+from processes_support import audited
 from sqlalchemy import select
 
 from huiju.app.seed import DEMO_PASSWORD
@@ -48,6 +49,11 @@ def test_claim_release_transfer_leave_a_timeline(runtime: Runtime) -> None:
         ("task_transferred", OFFICER, COLLEAGUE),
     ]
     assert transfer.data["reason"] == "休假"
+    # The audit trail has who held the task before each change, and who after.
+    held = [(e["action"], e["before"]["assignee"], e["after"]["assignee"])
+            for e in audited(runtime, "task.claim", "task.release", "task.transfer")]  # fmt: skip
+    assert held == [("task.claim", None, OFFICER), ("task.release", OFFICER, None),
+                    ("task.transfer", None, COLLEAGUE)]  # fmt: skip
 
 
 @pytest.mark.parametrize(

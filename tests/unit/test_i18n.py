@@ -16,6 +16,7 @@ from huiju.i18n import TRANSLATIONS, Message, _, localize, negotiate, normalize
 from huiju.labels import TABLES, label, label_with_code
 from huiju.models import CaseStatus, Role
 from huiju.web.problems import to_problem
+from workflows_bpmn.models import InstanceStatus
 
 ROOT = Path(__file__).parents[2]
 PACKAGES = ("huiju", "workflows_bpmn", "exchange", "adapters", "certs")
@@ -156,6 +157,7 @@ def test_nested_messages_are_rendered_in_the_same_language() -> None:
 def test_labels_cover_every_status_and_role_and_keep_unknown_codes() -> None:
     assert {s.value for s in CaseStatus} == set(TABLES["status"])
     assert {r.value for r in Role} <= set(TABLES["role"])  # and the lanes: applicant, system
+    assert {s.value for s in InstanceStatus} == set(TABLES["instance"])
     assert label("status", "awaiting_supplement", "zh_CN") == "待补正"
     assert label("outcome", "refused", "zh_CN") == "不予受理"
     assert label("decision", "approve") == "批准"
