@@ -20,6 +20,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from huiju.errors import ConfigurationError
+from huiju.i18n import _
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -156,7 +159,7 @@ def count_up(session: Session, table: Table, key: str) -> int:
     statement = _COUNT_UP.get((dialect, table.name))
     if statement is None:
         if dialect not in ("sqlite", "postgresql"):
-            raise NotImplementedError(f"numbers are counted on SQLite and PostgreSQL, not {dialect}")
+            raise ConfigurationError(_("numbers are counted on SQLite and PostgreSQL, not {dialect}", dialect=dialect))
         [key_column] = table.primary_key.columns
         upsert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table).values(
             {key_column.name: bindparam("series"), "last": 1}

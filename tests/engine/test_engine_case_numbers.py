@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,16 +36,16 @@ def submit(rt: Runtime) -> str:
         return case.number
 
 
-def race(rt: Runtime, count: int) -> list[str]:
-    """``count`` submissions started together, each in its own thread and transaction."""
+def together(count: int, work: Callable[[threading.Barrier], str]) -> list[str]:
+    """``count`` calls of ``work``, each in a thread of its own, released together by the barrier
+    they are given; what they return (none may fail)."""
     start = threading.Barrier(count)
     numbers: list[str] = []
     errors: list[BaseException] = []
 
     def one() -> None:
-        start.wait()
         try:
-            numbers.append(submit(rt))
+            numbers.append(work(start))
         except BaseException as exc:  # noqa: BLE001 - collected, the test shows them
             errors.append(exc)
 
@@ -56,6 +56,16 @@ def race(rt: Runtime, count: int) -> list[str]:
         thread.join(timeout=120)
     assert errors == []
     return numbers
+
+
+def race(rt: Runtime, count: int) -> list[str]:
+    """``count`` submissions started together, each in its own thread and transaction."""
+
+    def one(start: threading.Barrier) -> str:
+        start.wait()
+        return submit(rt)
+
+    return together(count, one)
 
 
 @pytest.fixture(scope="module")
@@ -98,25 +108,15 @@ def test_numbers_count_per_china_day_and_a_rolled_back_submission_gives_its_numb
 def test_documents_issued_at_once_on_postgresql_each_get_a_number_of_their_own(postgres_rt: Runtime) -> None:
     """Decisions of one street office issued together (the extranet's callbacks come in parallel)
     draw their 文号 from the series' counter row: no two share one, and none fails."""
-    start = threading.Barrier(RACERS)
-    numbers: list[str] = []
-    errors: list[BaseException] = []
 
-    def one() -> None:
-        try:
-            with postgres_rt.db.transaction() as session:
-                office = session.scalars(select(Org).where(Org.name == "望京街道")).one()
-                start.wait()
-                numbers.append(next_number(session, office, "approval_decision"))
-                time.sleep(0.05)  # the transaction stays open while the others draw theirs
-        except BaseException as exc:  # noqa: BLE001 - collected, the test shows them
-            errors.append(exc)
+    def one(start: threading.Barrier) -> str:
+        with postgres_rt.db.transaction() as session:
+            office = session.scalars(select(Org).where(Org.name == "望京街道")).one()
+            start.wait()
+            number = next_number(session, office, "approval_decision")
+            time.sleep(0.05)  # the transaction stays open while the others draw theirs
+            return number
 
-    threads = [threading.Thread(target=one) for _ in range(RACERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    numbers = together(RACERS, one)
     year = datetime.now(CHINA).year
     assert sorted(numbers) == [f"望京街道〔{year}〕准字第{n:05d}号" for n in range(1, RACERS + 1)]
