@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import exchange.log  # noqa: F401 - declares the message_log table
+import workflows_bpmn.models  # noqa: F401 - the outbox reads its instance's lock version in the same statement
 from huiju.db import Base, Database
 from tests.support.servers import PostgresServer
 
