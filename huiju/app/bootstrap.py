@@ -53,9 +53,9 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
         cache=SpecCache(host_functions()),
         functions=lambda session: host_functions(lambda: WorkingCalendar.load(session), waits=waits),
         dispatch=runtime.dispatch,
-        # The case's timeline and status first, then the written documents its decisions call for, then a
-        # 补正 answer handed back to the officer who asked for it.
-        listeners=[on_step, documents.listener(signer, f"{settings.resolved_public_url}/portal"), handback.on_step],
+        # The written documents the step's decisions call for first (their lines join the step's timeline),
+        # then the case's timeline and status, then a 补正 answer handed back to the officer who asked for it.
+        listeners=[documents.listener(signer, f"{settings.resolved_public_url}/portal"), on_step, handback.on_step],
     )
     # Held callbacks are taken up as soon as the reply they overtook is settled (huiju.app.correlate).
     runtime.engine.listeners.append(correlation_listener(runtime))

@@ -302,8 +302,11 @@ def on_step(session: Session, result: StepResult) -> None:
             clock.pause(held, now, task.step)
         notes[CASE_STATUS_NOTE] = status.value
         return
-    if status is not None and status not in FINAL and notes.get(CASE_STATUS_NOTE) == status.value:
+    noted = notes.get(CASE_STATUS_NOTE)
+    if status is not None and status not in FINAL and noted == status.value:
         return  # the case has this status already
+    if status is None and noted is not None and noted != CaseStatus.SUBMITTED.value:
+        return  # past "submitted" already: an acknowledgement by SMS leaves the status as it is
     notes[CASE_STATUS_NOTE] = status.value if status is not None else None
     params = {"case_id": case_id, "now": now, "new_status": status, "new_outcome": outcome}
     statement = _STILL_SUBMITTED if status is None else _CONCLUDE if status in FINAL else _SET_STATUS

@@ -19,7 +19,8 @@ administrative litigation (行政诉讼) within six months (行政诉讼法 art.
 Each office signs with its own document-signing certificate from the project's PKI (:mod:`certs`,
 role ``document``, issued the first time the office signs), so that a PDF reader shows who signed.
 Documents are made in the step's transaction by a listener of the engine: a decision and its
-document commit together. Without a PKI (a plain development set-up) a document is issued unsigned
+document commit together (the listener runs before the case's own, so that the documents' lines join
+the step's timeline). Without a PKI (a plain development set-up) a document is issued unsigned
 and says so.
 """
 
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from exchange.models import MessageStatus, OutboxMessage
 from huiju.calendar import CHINA
@@ -46,11 +47,19 @@ from huiju.db import count_up, utcnow
 from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
 from huiju.labels import label
-from huiju.models import Case, CaseEvent, Document, DocumentNumberCounter, ItemKind, Org, OrgLevel, ResponsibleLevel
+from huiju.models import (
+    Case,
+    Document,
+    DocumentNumberCounter,
+    ItemKind,
+    Org,
+    OrgLevel,
+    ResponsibleLevel,
+)
 from huiju.services.actors import Actor
 from huiju.services.cases import FOLLOW_UP, get_case
 from huiju.services.document_pdf import Layout, render
-from workflows_bpmn.mirror import StepResult
+from workflows_bpmn.mirror import StepResult, TimelineEntry
 
 log = logging.getLogger(__name__)
 
@@ -282,9 +291,13 @@ def issue(session: Session, signer: OfficeSigner, case: Case, kind: str, facts: 
     )  # fmt: skip
     session.add(document)
     session.flush()
-    session.add(CaseEvent(case_id=case.id, kind="document_issued", actor="system", detail=number,
-                          data={"document_id": document.id, "document_kind": kind}))  # fmt: skip
     return document
+
+
+def issued_entry(document: Document) -> TimelineEntry:
+    """The case timeline's line for an issued document."""
+    return TimelineEntry("document_issued", "system", detail=document.number,
+                         data={"document_id": document.id, "document_kind": document.kind})  # fmt: skip
 
 
 # -- when: a listener of the engine's steps -------------------------------------------------------------
@@ -313,7 +326,7 @@ def _wanted(case: Case, result: StepResult) -> list[Wanted]:
     without a text of its own (the resident had the 受理回执 on submitting).
     """
     wanted: list[Wanted] = []
-    if case.item.kind is ItemKind.SERVICE_REQUEST:
+    if not _may_want(result) or case.item.kind is ItemKind.SERVICE_REQUEST:
         return wanted
     decided = {
         str(e.data["form"].get("decision")): e.data["form"]
@@ -338,6 +351,38 @@ def _wanted(case: Case, result: StepResult) -> list[Wanted]:
             facts["grant"] = Grant(str(params["tier"]), str(params.get("amount") or ""), today)
         wanted.append((kind, facts, message))
     return wanted
+
+
+def _case_for_documents(session: Session, case_id: int) -> Case | None:
+    """The case with what its documents say of it — its item, applicant, community and the street above
+    — read in one statement (the case as the session holds it, if it does; the others then come from
+    the session when the documents read them)."""
+    community, street = aliased(Org), aliased(Org)
+    return session.scalars(
+        select(Case)
+        .join(Case.item)
+        .join(Case.applicant)
+        .join(community, Case.community)
+        .outerjoin(street, community.parent)
+        .where(Case.id == case_id)
+        .options(
+            contains_eager(Case.item),
+            contains_eager(Case.applicant),
+            contains_eager(Case.community.of_type(community)).contains_eager(community.parent.of_type(street)),
+        )
+    ).first()
+
+
+def _may_want(result: StepResult) -> bool:
+    """Whether the step could call for a document at all (an intake accepted, or an SMS that announces
+    a decision): most steps do not, and then the case is not even read."""
+    for e in result.timeline:
+        if e.kind == "task_completed" and isinstance(e.data.get("form"), dict):
+            if e.data["form"].get("decision") == "accept":
+                return True
+    return any(
+        m.operation == "sms.send_sms" and str(m.params.get("template") or "") in ANNOUNCED_BY for m in result.messages
+    )
 
 
 def _wait_days(duration: str) -> int:
@@ -365,13 +410,15 @@ def listener(signer: OfficeSigner, portal_url: str) -> Listener:
     def on_step(session: Session, result: StepResult) -> None:
         context = result.instance.context
         case_id = context.get("case_id")
-        if case_id is None or context.get(FOLLOW_UP):
+        if case_id is None or context.get(FOLLOW_UP) or not _may_want(result):
             return
-        case = session.get(Case, case_id)
+        case = _case_for_documents(session, case_id)
         if case is None:
             return
         for kind, facts, sms in _wanted(case, result):
             document = issue(session, signer, case, kind, facts)
+            # On the step's own timeline: written with the step's entries, in one statement.
+            result.timeline.append(issued_entry(document))
             link = f"{portal_url.rstrip('/')}/cases/{case.number}/documents/{document.id}"
             if sms is not None:
                 _add_link(sms, link)
@@ -422,8 +469,8 @@ def notice_sms(session: Session, result: StepResult, case: Case, template: str, 
     )  # fmt: skip
     session.add(message)
     result.messages.append(message)
-    session.add(CaseEvent(case_id=case.id, kind="service_requested", actor="system", system="sms",
-                          detail="sms.send_sms", data={"message_id": message.message_id}))  # fmt: skip
+    result.timeline.append(TimelineEntry("service_requested", "system", system="sms", detail="sms.send_sms",
+                                         data={"message_id": message.message_id}))  # fmt: skip
 
 
 # -- reading ----------------------------------------------------------------------------------------------

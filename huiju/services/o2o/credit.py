@@ -70,6 +70,23 @@ def balance(session: Session, resident_id: int) -> int:
     return int(value or 0)
 
 
+def _add_to_account(session: Session, resident_id: int, amount: int) -> tuple[int, int]:
+    """Add ``amount`` fen to the resident's account, opened if they have none: (its id, the new
+    balance). An existing account takes it in one statement."""
+    added = session.execute(
+        update(CreditAccount).where(CreditAccount.resident_id == resident_id)
+        .values(balance_fen=CreditAccount.balance_fen + amount, updated_at=utcnow())
+        .returning(CreditAccount.id, CreditAccount.balance_fen)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()  # fmt: skip
+    if added is not None:
+        return int(added[0]), int(added[1])
+    acct = account(session, resident_id)
+    new = _change(session, acct.id, amount)
+    assert new is not None  # noqa: S101 - adding never fails the condition
+    return acct.id, new
+
+
 def _change(session: Session, account_id: int, delta: int) -> int | None:
     """Add ``delta`` fen (negative: take) unless the balance would go below zero; the new balance,
     or None when there was not enough."""
@@ -101,20 +118,23 @@ def grant(
     )  # fmt: skip
     session.add(entitlement)
     session.flush()
-    _top_up(session, entitlement, month_of(decided_on), by)
+    _top_up(session, entitlement, month_of(decided_on), by, fresh=True)
     return entitlement
 
 
-def _top_up(session: Session, entitlement: Entitlement, period: str, by: str) -> CreditEntry | None:
-    done = session.scalars(
-        select(CreditEntry.id).where(CreditEntry.entitlement_id == entitlement.id, CreditEntry.period == period)
-    ).first()
-    if done is not None:
-        return None
-    acct = account(session, entitlement.resident_id)
-    new = _change(session, acct.id, entitlement.monthly_fen)
-    assert new is not None  # noqa: S101 - adding never fails the condition
-    entry = CreditEntry(account_id=acct.id, kind=CreditKind.TOP_UP, amount_fen=entitlement.monthly_fen,
+def _top_up(
+    session: Session, entitlement: Entitlement, period: str, by: str, *, fresh: bool = False
+) -> CreditEntry | None:
+    """The entitlement's credit for ``period``, unless given already (``fresh``: the entitlement was
+    made in this transaction, so nothing was)."""
+    if not fresh:
+        done = session.scalars(
+            select(CreditEntry.id).where(CreditEntry.entitlement_id == entitlement.id, CreditEntry.period == period)
+        ).first()
+        if done is not None:
+            return None
+    account_id, new = _add_to_account(session, entitlement.resident_id, entitlement.monthly_fen)
+    entry = CreditEntry(account_id=account_id, kind=CreditKind.TOP_UP, amount_fen=entitlement.monthly_fen,
                         balance_after=new, entitlement_id=entitlement.id, period=period, by=by)  # fmt: skip
     session.add(entry)
     session.flush()
