@@ -17,7 +17,19 @@ from huiju.calendar import WorkingCalendar
 from huiju.db import count_up, utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied, SchemaError
 from huiju.i18n import _
-from huiju.models import FINAL, Case, CaseEvent, CaseNumberCounter, CaseStatus, Item, Org, Resident, Role, User
+from huiju.models import (
+    FINAL,
+    Case,
+    CaseEvent,
+    CaseNumberCounter,
+    CaseStatus,
+    Item,
+    ItemFormVersion,
+    Org,
+    Resident,
+    Role,
+    User,
+)
 from huiju.services import audit, clock
 from huiju.services.actors import Actor, community_ids_of_street, duty_phone
 from huiju.services.catalogue_versions import current_form_version
@@ -54,20 +66,34 @@ _LATEST_VERSION = (
     .correlate(Item)
     .scalar_subquery()
 )
-_ITEM_AND_PROCESS = select(Item, ProcessDefinition.id, ProcessDefinition.name, ProcessDefinition.version).outerjoin(
-    ProcessDefinition,
-    (ProcessDefinition.process_id == Item.process_id) & (ProcessDefinition.version == _LATEST_VERSION),
+_ITEM_AND_PROCESS = (
+    select(Item, ProcessDefinition.id, ProcessDefinition.name, ProcessDefinition.version, ItemFormVersion)
+    .outerjoin(
+        ProcessDefinition,
+        (ProcessDefinition.process_id == Item.process_id) & (ProcessDefinition.version == _LATEST_VERSION),
+    )
+    .outerjoin(
+        ItemFormVersion,
+        (ItemFormVersion.item_id == Item.id) & (ItemFormVersion.version == func.coalesce(Item.form_version, 1)),
+    )
 )
 
 
-def _item_to_apply_for(session: Session, code: str) -> tuple[Item, tuple[int, str, int] | None]:
-    """The item (as :func:`get_item`) and the latest deployed version of its process (id, name,
-    version; None if none is), in one statement."""
+@dataclass(frozen=True)
+class _ToApplyFor:
+    item: Item
+    latest: tuple[int, str, int] | None  # the latest deployed version of its process: id, name, version
+    form_version: ItemFormVersion | None  # the version of its form applications are made with, if kept
+
+
+def _item_to_apply_for(session: Session, code: str) -> _ToApplyFor:
+    """The item (as :func:`get_item`), the latest deployed version of its process and its current form
+    version, in one statement."""
     row = session.execute(_ITEM_AND_PROCESS.where(Item.code == code)).one_or_none()
     if row is None or not row[0].active:
         raise NotFoundError(_("unknown item '{code}'", code=code))
-    item, definition_id, name, version = row
-    return item, (definition_id, name, version) if definition_id is not None else None
+    item, definition_id, name, version, form_version = row
+    return _ToApplyFor(item, (definition_id, name, version) if definition_id is not None else None, form_version)
 
 
 def list_items(session: Session) -> list[Item]:
@@ -128,7 +154,8 @@ def submit_case(
 
     A resident applies for themselves, or with ``agency`` for another resident (代办).
     """
-    item, latest = _item_to_apply_for(session, item_code)
+    found = _item_to_apply_for(session, item_code)
+    item, latest = found.item, found.latest
     id_number = idnumber.validate(applicant_id_number)
     applicant = session.scalars(
         select(Resident)
@@ -153,7 +180,7 @@ def submit_case(
     if actor.role is Role.COMMUNITY_OFFICER and actor.org_id != applicant.community_id:
         raise PermissionDenied(_("the applicant lives in another community"))
     form = _check_form(item, data)
-    form_version = current_form_version(session, item)
+    form_version = found.form_version or current_form_version(session, item)
     phone = _contact_phone(form, applicant, agent)
     now = utcnow()
     today = clock.china_day(now)
