@@ -16,6 +16,10 @@ machine falls on all of them alike:
 (e) Huiju end to end on SQLite: every call signed, sent over HTTPS to the sandbox, its signed reply
     verified, logged and taken (``process_message``: lease, call, record and take).
 
+A case's decisions issue two documents (受理通知书, the 准予 decision); their PDFs are made and signed
+after the decision commits, by the worker, so not in (c)'s steps: they are made after the rounds and
+timed on their own line, with the engine ratio they would give if counted.
+
 Prints ``engine ratio`` = cases per second of (c) ÷ (a), the other ratios under their own names, the
 SQL statements and write transactions of one case of (c) and (d) (counted with SQLAlchemy events; a
 statement sent with many rows counts once; BEGIN is not counted), and the bytes a concluded case
@@ -66,6 +70,7 @@ from huiju.app.seed import seed_all  # noqa: E402
 from huiju.models import Case, CaseEvent  # noqa: E402
 from huiju.runtime import Runtime  # noqa: E402
 from huiju.services import cases as case_service  # noqa: E402
+from huiju.services import documents  # noqa: E402
 from huiju.services import tasks as task_service  # noqa: E402
 from huiju.services.actors import Actor, load_actor  # noqa: E402
 from huiju.settings import load_settings  # noqa: E402
@@ -303,6 +308,15 @@ def stored_bytes(h: Huiju, numbers: list[str]) -> tuple[float, float]:
     return own / len(numbers), messages / len(numbers)
 
 
+def make_documents(h: Huiju) -> tuple[int, float]:
+    """Make the PDFs of the documents the variant's cases issued, as the worker does after each
+    decision: (how many, milliseconds in all). Not part of a step, so not in the step's timing."""
+    made, began = 0, time.perf_counter()
+    for document_id in documents.unmade(h.rt.db):
+        made += documents.make(h.rt.db, h.rt.office_signer, document_id) is not None
+    return made, (time.perf_counter() - began) * 1000
+
+
 @contextmanager
 def postgresql() -> Iterator[str]:
     from tests.support.servers import PostgresServer
@@ -362,6 +376,7 @@ def main(argv: list[str] | None = None) -> None:
                     h.timed_case(count=True)
                 else:
                     h.run_case()
+        documents_ms = make_documents(sqlite)
         concluded = {h.label: stored_bytes(h, h.numbers[-min(20, n) :]) for h in (sqlite, soap)}
         per_case = {h.label: (h.counter.statements / h.cases, h.counter.writes / h.cases)
                     for h in variants if h.counter is not None}  # fmt: skip
@@ -390,6 +405,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"restricted evaluator ratio {restricted.rate / stock.rate:.2f}")
     print(f"engine ratio against the restricted evaluator {sqlite.rate / restricted.rate:.2f}")
     print(f"end-to-end ratio {soap.rate / stock.rate:.2f}")
+    print()
+    made, made_ms = documents_ms
+    per_case_ms = made_ms / max(sqlite.cases + WARMUP, 1)
+    print(f"document PDFs made off the step (the worker's job), per case: {made / max(sqlite.cases + WARMUP, 1):.1f}, "
+          f"{per_case_ms:.2f} ms")  # fmt: skip
+    print(f"engine ratio with those PDFs counted {(1 / (1 / sqlite.rate + per_case_ms / 1000)) / stock.rate:.2f}")
     print()
     own, _ = concluded[sqlite.label]
     print(f"bytes per case, engine state, case and events (replies canned) {own:,.0f}")

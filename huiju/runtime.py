@@ -21,6 +21,8 @@ class Runtime:
     celery: Any = None
     #: The signing key and trust store for the exchange (None: plain, unsigned messages).
     security: Callable[[], Any] | None = None
+    #: Each office's document-signing key (``huiju.services.documents.OfficeSigner``).
+    office_signer: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -32,3 +34,10 @@ class Runtime:
             return
         for message_id in message_ids:
             self.celery.send_task("huiju.deliver", args=[message_id])
+
+    def make_documents(self, document_ids: list[int]) -> None:
+        """Hand newly issued documents to the worker, which makes their PDFs."""
+        if self.celery is None:
+            return
+        for document_id in document_ids:
+            self.celery.send_task("huiju.make_document", args=[document_id])

@@ -177,10 +177,12 @@ class CaseView(BaseView):  # type: ignore[misc]
     @expose("/<number>/documents/<int:document_id>")
     @requires("can_read")
     def document(self, number: str, document_id: int) -> Any:
-        """A written document of the case (文书), the signed PDF as issued."""
-        with runtime().db.sessions() as session:
+        """A written document of the case (文书), the signed PDF as issued (made now if the worker has not)."""
+        rt = runtime()
+        with rt.db.sessions() as session:
             found = casefile.case_document(session, current_actor(), number, document_id)
-            return pdf_download(documents.file_name(found), found.content)
+            name = documents.file_name(found)
+        return pdf_download(name, documents.pdf_of(rt.db, rt.office_signer, found))
 
     @expose("/<number>/tasks/<task_id>/decide", methods=["POST"])
     @requires("can_decide")

@@ -21,7 +21,7 @@ from huiju.labels import label
 from huiju.models import CaseStatus
 from huiju.services.applications import list_drafts
 from huiju.services.casefile_words import china_time
-from huiju.services.documents import file_name
+from huiju.services.documents import file_name, pdf_of
 from huiju.services.item_search import MAX_QUERY
 from huiju.services.users import must_change_password
 from huiju.web.downloads import pdf_download
@@ -217,9 +217,11 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
     @resident_required
     def document(number: str, document_id: int) -> ResponseReturnValue:
         """A written document (文书) of the resident's case: the signed PDF as issued."""
-        with runtime().db.sessions() as db:
+        rt = runtime()
+        with rt.db.sessions() as db:
             found = case_document(db, signed_in(), number, document_id)
-            return pdf_download(file_name(found), found.content)
+            name = file_name(found)
+        return pdf_download(name, pdf_of(rt.db, rt.office_signer, found))
 
     register_apply_views(bp, limiter, translator)
     register_case_views(bp, translator)

@@ -47,7 +47,8 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
         runtime.security = SecurityProvider(settings.resolved_certs_folder, passphrase=passphrase_of(settings)).current
     from certs.store import passphrase_of
 
-    signer = documents.OfficeSigner(settings.resolved_certs_folder, passphrase_of(settings))
+    signer = runtime.office_signer = documents.OfficeSigner(settings.resolved_certs_folder, passphrase_of(settings))
+    issue_documents = documents.listener(signer, f"{settings.resolved_public_url}/portal", runtime.make_documents)
     waits = {"egov_decision": settings.decision_query_after}
     runtime.engine = Engine(
         cache=SpecCache(host_functions()),
@@ -55,7 +56,7 @@ def build_runtime(settings: Settings | None = None, *, with_celery: bool = True)
         dispatch=runtime.dispatch,
         # The written documents the step's decisions call for first (their lines join the step's timeline),
         # then the case's timeline and status, then a 补正 answer handed back to the officer who asked for it.
-        listeners=[documents.listener(signer, f"{settings.resolved_public_url}/portal"), on_step, handback.on_step],
+        listeners=[issue_documents, on_step, handback.on_step],
     )
     # Held callbacks are taken up as soon as the reply they overtook is settled (huiju.app.correlate).
     runtime.engine.listeners.append(correlation_listener(runtime))

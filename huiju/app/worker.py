@@ -46,6 +46,12 @@ def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
             },
             # Each month's service credit (服务券) as soon as the month begins; once per month, whatever runs twice.
             "huiju-o2o-top-up": {"task": "huiju.o2o_top_up", "schedule": 3600.0},
+            # Documents whose PDF the worker was not handed when their decision committed.
+            "huiju-unmade-documents": {
+                "task": "huiju.unmade_documents",
+                "schedule": housekeeping.UNMADE_DOCUMENTS_EVERY,
+                "options": {"expires": housekeeping.UNMADE_DOCUMENTS_EVERY},
+            },
             # Files kept toward 补正 answers that can no longer be sent (huiju.app.housekeeping).
             "huiju-pending-uploads": {
                 "task": "huiju.pending_uploads",

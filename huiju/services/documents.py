@@ -18,10 +18,12 @@ administrative litigation (行政诉讼) within six months (行政诉讼法 art.
 
 Each office signs with its own document-signing certificate from the project's PKI (:mod:`certs`,
 role ``document``, issued the first time the office signs), so that a PDF reader shows who signed.
-Documents are made in the step's transaction by a listener of the engine: a decision and its
-document commit together (the listener runs before the case's own, so that the documents' lines join
-the step's timeline). Without a PKI (a plain development set-up) a document is issued unsigned
-and says so.
+Documents are issued in the step's transaction by a listener of the engine: a decision and its
+document — number, date, what it says — commit together (the listener runs before the case's own, so
+that the documents' lines join the step's timeline). The PDF is made and signed just after, by the
+worker (:func:`make`), or by the first reader who opens it before the worker has: rendering and
+signing never hold the decision's transaction, nor the officer who made it, waiting. Without a PKI
+(a plain development set-up) a document is issued unsigned and says so.
 """
 
 from __future__ import annotations
@@ -34,16 +36,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from io import BytesIO
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from exchange.models import MessageStatus, OutboxMessage
 from huiju.calendar import CHINA
-from huiju.db import count_up, utcnow
+from huiju.db import Database, count_up, utcnow
 from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
 from huiju.labels import label
@@ -60,6 +63,7 @@ from huiju.services.actors import Actor
 from huiju.services.cases import FOLLOW_UP, get_case
 from huiju.services.document_pdf import Layout, render
 from workflows_bpmn.mirror import StepResult, TimelineEntry
+from workflows_bpmn.step import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +219,9 @@ def subsidy_grant(session: Session, case: Case) -> Grant | None:
     return Grant(str(fields.get("tier") or ""), str(fields.get("monthly_amount") or ""), from_day)
 
 
-def _layout(session: Session, case: Case, kind: str, office: Org, number: str, facts: dict[str, Any]) -> Layout:
+def _layout(case: Case, document: Document, office: Org) -> Layout:
+    """What the document says, from the case and the facts kept when it was issued (dated that day)."""
+    kind, number, facts, issued = document.kind, document.number, document.facts or {}, document.issued_at
     item = case.item.name
     applicant = case.applicant.name
     submitted = _day(case.submitted_at)
@@ -225,7 +231,7 @@ def _layout(session: Session, case: Case, kind: str, office: Org, number: str, f
     items: list[str] = []
     closing: list[str] = []
     if kind == "acceptance_notice":
-        due = case.statutory_due
+        due = _date(facts.get("due"))
         paragraphs = [
             f"{opening}，申请材料齐全、符合法定形式。根据《中华人民共和国行政许可法》第三十二条的规定，本机关决定予以受理。",
             "本机关将在法定期限内作出决定" + (f"（{_day(due)}前）" if due else "") + "，并以短信告知你办理结果。",
@@ -238,7 +244,7 @@ def _layout(session: Session, case: Case, kind: str, office: Org, number: str, f
         ]
     elif kind == "supplement_notice":
         wait = int(facts.get("wait_days") or 30)
-        deadline = (utcnow() + timedelta(days=wait)).astimezone(CHINA).date()
+        deadline = (issued + timedelta(days=wait)).astimezone(CHINA).date()
         paragraphs = [
             f"{opening}，申请材料不齐全或者不符合法定形式。根据《中华人民共和国行政许可法》第三十二条第一款第（四）项的规定，现一次告知你需要补正的全部内容："
         ]
@@ -252,10 +258,11 @@ def _layout(session: Session, case: Case, kind: str, office: Org, number: str, f
         title = f"准予{item}决定书"
         paragraphs = [f"{opening}，经审查，符合规定条件。本机关决定准予。"]
         grant = facts.get("grant")
-        if isinstance(grant, Grant):
-            tier = label("tier", grant.tier, "zh_CN")
-            start = f"，自{_day(grant.from_day)}起按月发放" if grant.from_day else ""
-            paragraphs.append(f"补贴等级：{tier}；每月补贴金额：{grant.monthly_amount}元{start}。")
+        if isinstance(grant, dict) and grant.get("tier"):
+            tier = label("tier", str(grant["tier"]), "zh_CN")
+            from_day = _date(grant.get("from_day"))
+            start = f"，自{_day(from_day)}起按月发放" if from_day else ""
+            paragraphs.append(f"补贴等级：{tier}；每月补贴金额：{grant.get('monthly_amount') or ''}元{start}。")
     else:  # denial_decision
         title = f"不予{item}决定书"
         paragraphs = [
@@ -265,7 +272,7 @@ def _layout(session: Session, case: Case, kind: str, office: Org, number: str, f
         ]
     return Layout(
         issuer=office.name, title=title, number=number, addressee=f"{applicant}：", paragraphs=paragraphs,
-        items=items, closing=closing, date=_day(utcnow()), footer=_footer(office),
+        items=items, closing=closing, date=_day(issued), footer=_footer(office),
         subject=f"{item} {case.number}",
     )  # fmt: skip
 
@@ -278,20 +285,63 @@ def next_number(session: Session, office: Org, kind: str) -> str:
 
 
 def issue(session: Session, signer: OfficeSigner, case: Case, kind: str, facts: dict[str, Any]) -> Document:
-    """Write, sign and keep one document of the case (in the caller's transaction)."""
+    """Issue one document of the case in the caller's transaction: its number, date, issuer and what it
+    says. Its PDF is made by :func:`make` once that transaction has committed."""
     if kind not in NUMBER_MARK:
         raise InputError(_("unknown kind of document '{kind}'", kind=kind))
     office = case.community if kind.endswith("_notice") else decision_office(case)
-    number = next_number(session, office, kind)
-    layout = _layout(session, case, kind, office, number, facts)
-    pdf, signed_by = signer.sign(office, render(layout), reason=f"{layout.title} {number}")
+    if kind == "acceptance_notice" and case.statutory_due is not None:
+        facts = {**facts, "due": case.statutory_due.isoformat()}
     document = Document(
-        case_id=case.id, kind=kind, number=number, issuer_id=office.id, content=pdf,
-        sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf), signed_by=signed_by,
+        case_id=case.id, kind=kind, number=next_number(session, office, kind), issuer_id=office.id,
+        facts=facts, content=None, sha256=None, size=0, signed_by=office.name if signer.available else "",
     )  # fmt: skip
     session.add(document)
     session.flush()
     return document
+
+
+def make(db: Database, signer: OfficeSigner, document_id: int) -> bytes | None:
+    """The document's PDF: made from what it says and signed by its office, if it was not yet; None
+    if there is no such document.
+
+    Made outside any write transaction (rendering and signing take a while); kept by one conditional
+    update, so that when two make it at once (the worker and a reader who could not wait) the first
+    one kept is the one everybody gets.
+    """
+    with db.sessions() as session:
+        document = session.get(Document, document_id)
+        if document is None or document.content is not None:
+            return document.content if document is not None else None
+        case = _case_for_documents(session, document.case_id)
+        office = session.get(Org, document.issuer_id)
+        if case is None or office is None:
+            return None
+        layout = _layout(case, document, office)
+        pdf, signed_by = signer.sign(office, render(layout), reason=f"{layout.title} {document.number}")
+    with db.transaction() as session:
+        session.execute(
+            update(Document).where(Document.id == document_id, Document.content.is_(None))
+            .values(content=pdf, sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf), signed_by=signed_by,
+                    made_at=utcnow())
+        )  # fmt: skip
+        kept = session.scalar(select(Document.content).where(Document.id == document_id))
+    log.info("document %s made (%s bytes)", document_id, len(kept or b""))
+    return kept
+
+
+def unmade(db: Database) -> list[int]:
+    """The documents whose PDF is still to be made, oldest first."""
+    with db.sessions() as session:
+        return list(session.scalars(select(Document.id).where(Document.content.is_(None)).order_by(Document.id)))
+
+
+def pdf_of(db: Database, signer: OfficeSigner, document: Document) -> bytes:
+    """The PDF of a document a reader asked for: as kept, or made now if the worker has not yet."""
+    content = document.content if document.content is not None else make(db, signer, document.id)
+    if content is None:
+        raise NotFoundError(_("document {number} cannot be found", number=document.number))
+    return content
 
 
 def issued_entry(document: Document) -> TimelineEntry:
@@ -348,7 +398,8 @@ def _wanted(case: Case, result: StepResult) -> list[Wanted]:
             facts["wait_days"] = _wait_days(case.item.supplement_wait)
         if kind == "approval_decision" and params.get("tier"):
             today = utcnow().astimezone(CHINA).date()
-            facts["grant"] = Grant(str(params["tier"]), str(params.get("amount") or ""), today)
+            facts["grant"] = {"tier": str(params["tier"]), "monthly_amount": str(params.get("amount") or ""),
+                              "from_day": today.isoformat()}  # fmt: skip
         wanted.append((kind, facts, message))
     return wanted
 
@@ -385,6 +436,14 @@ def _may_want(result: StepResult) -> bool:
     )
 
 
+def _date(value: Any) -> date | None:
+    """A day kept in a document's facts (ISO text), or None."""
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def _wait_days(duration: str) -> int:
     text = duration.upper().removeprefix("P")
     return int(text[:-1]) if text.endswith("D") and text[:-1].isdigit() else 30
@@ -404,8 +463,9 @@ def _add_link(message: OutboxMessage, link: str) -> None:
 Listener = Callable[[Session, StepResult], None]
 
 
-def listener(signer: OfficeSigner, portal_url: str) -> Listener:
-    """The engine listener that issues a step's documents (registered at start-up)."""
+def listener(signer: OfficeSigner, portal_url: str, make_later: Callable[[list[int]], None] | None = None) -> Listener:
+    """The engine listener that issues a step's documents (registered at start-up); ``make_later``
+    is handed their ids once the step has committed (the worker makes their PDFs)."""
 
     def on_step(session: Session, result: StepResult) -> None:
         context = result.instance.context
@@ -419,6 +479,8 @@ def listener(signer: OfficeSigner, portal_url: str) -> Listener:
             document = issue(session, signer, case, kind, facts)
             # On the step's own timeline: written with the step's entries, in one statement.
             result.timeline.append(issued_entry(document))
+            if make_later is not None:
+                after_commit(session, partial(_hand_over, make_later, [document.id]))
             link = f"{portal_url.rstrip('/')}/cases/{case.number}/documents/{document.id}"
             if sms is not None:
                 _add_link(sms, link)
@@ -426,6 +488,13 @@ def listener(signer: OfficeSigner, portal_url: str) -> Listener:
                 notice_sms(session, result, case, ACCEPTED_TEMPLATE, {"link": link})
 
     return on_step
+
+
+def _hand_over(make_later: Callable[[list[int]], None], document_ids: list[int]) -> None:
+    try:
+        make_later(document_ids)
+    except Exception:  # the worker's round makes them later (or a reader, on opening one)
+        log.warning("documents %s could not be handed to the worker now", document_ids, exc_info=True)
 
 
 #: The SMS that carries the 受理通知书's link (the SMS platform's registered template).

@@ -1,7 +1,8 @@
 """The refusal journey (不予受理) end to end on a real PKI: the reason is on the resident's portal
-page, in the officer's case file and in ``huiju case show``; the 不予受理通知书 is a PDF whose
-Chinese text renders (pdftoppm) and reads back (pdftotext), signed by the community's own
-document certificate; it verifies, and a single changed byte makes ``huiju documents verify`` fail.
+page, in the officer's case file and in ``huiju case show``; the 不予受理通知书, issued with the
+decision and made by the first reader when no worker has made it yet, is a PDF whose Chinese text
+renders (pdftoppm) and reads back (pdftotext), signed by the community's own document certificate;
+it verifies, and a single changed byte makes ``huiju documents verify`` fail.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from huiju.app.web import create_app
 from huiju.cli.format import print_case
 from huiju.models import Case, Document
 from huiju.runtime import Runtime
+from huiju.services import documents
 from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
 from huiju.services.decisions import decide
@@ -91,7 +93,18 @@ def test_the_reason_reaches_everyone_and_the_signed_notice_holds(
         case = session.scalars(select(Case).where(Case.number == number)).one()
         print_case(session, case, "zh_CN")
         document = session.scalars(select(Document).where(Document.case_id == case.id)).one()
-        pdf, doc_number, signer = document.content, document.number, document.signed_by
+        doc_number, signer, document_id = document.number, document.signed_by, document.id
+        # Issued with the decision; its PDF is the worker's to make (there is none here), or the
+        # first reader's: the resident opening it makes it, and everybody then gets those bytes.
+        assert document.content is None and document.facts["reason"] == REASON
+    download = portal.get(f"/portal/cases/{number}/documents/{document_id}")
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    pdf = download.data
+    assert console.get(f"/console/cases/{number}/documents/{document_id}").data == pdf
+    assert documents.make(runtime.db, runtime.office_signer, document_id) == pdf
+    with runtime.db.sessions() as session:
+        kept = session.get(Document, document_id)
+        assert kept is not None and kept.content == pdf and kept.size == len(pdf) and kept.made_at is not None
     shown = capsys.readouterr().out
     assert REASON in shown and doc_number in shown and "不予受理" in shown
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from adapters.sandbox.people import id_number as make_id_number
 from adapters.sandbox.people import seeded_people
 from exchange.models import OutboxMessage
-from huiju.models import CaseStatus, Org, Resident
+from huiju.models import Case, CaseStatus, Document, Org, Resident
 from tests.integration.conftest import Driver, Sandbox, wait_for
 
 pytestmark = pytest.mark.integration
@@ -53,6 +54,20 @@ def test_approved_case_reports_notifies_and_publishes(driver: Driver, sandbox: S
     assert receipt["params"] == {"case_number": number, "item": "居家养老服务补贴"}
     records = [r["fields"] for r in store["records"]["elderly_care_subsidy"] if r["fields"]["case_number"] == number]
     assert len(records) == 1 and records[0]["tier"] == "A" and records[0]["monthly_amount"] == "600"
+
+    # The worker made the PDFs of both documents once their decisions had committed (nobody opened them).
+    def made() -> list[Document]:
+        with driver.rt.db.sessions() as session:
+            found = session.scalars(select(Document).join(Case).where(Case.number == number)).all()
+        return list(found) if len(found) == 2 and all(d.content is not None for d in found) else []
+
+    documents = wait_for(made, "the worker to make the case's two documents")
+    assert sorted(d.kind for d in documents) == ["acceptance_notice", "approval_decision"]
+    for document in documents:
+        assert document.content is not None and document.content.startswith(b"%PDF")
+        assert document.sha256 == hashlib.sha256(document.content).hexdigest() and document.size == len(
+            document.content
+        )
 
 
 def test_supplement_goes_back_to_the_applicant_and_returns(driver: Driver, sandbox: Sandbox) -> None:
