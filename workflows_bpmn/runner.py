@@ -39,7 +39,7 @@ from workflows_bpmn.mirror import (
 )
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus, ProcessInstance
 from workflows_bpmn.replies import CALL_FAILED, SERVICE_FAILED
-from workflows_bpmn.serialization import SERIALIZER_VERSION, WorkflowStore
+from workflows_bpmn.serialization import SERIALIZER_VERSION, WorkflowStore, forget_saved
 from workflows_bpmn.step import STUCK, Step, WorkflowCache
 from workflows_bpmn.steps import (
     check_data,
@@ -383,6 +383,7 @@ class Engine:
                         getattr(task.task_spec, "event_definition", None), TimeDateEventDefinition
                     ):
                         task.internal_data.pop("event_value", None)
+            forget_saved(step.workflow)  # finished tasks changed in place: save them anew
             step.changed()
         return step.result
 

@@ -32,6 +32,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, cast
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -47,7 +48,14 @@ from huiju.errors import WorkflowError
 from workflows_bpmn.specs import AsyncServiceTask
 from workflows_bpmn.state_migrations import LIBRARY_VERSION, SERIALIZER_VERSION, migrate
 
-__all__ = ["CONCLUDED_KEY", "LIBRARY_VERSION", "SERIALIZER_VERSION", "WorkflowStore", "concluded_summary"]
+__all__ = [
+    "CONCLUDED_KEY",
+    "LIBRARY_VERSION",
+    "SERIALIZER_VERSION",
+    "WorkflowStore",
+    "concluded_summary",
+    "forget_saved",
+]
 
 #: The key of a concluded instance's summary (it has no task tree).
 CONCLUDED_KEY = "concluded"
@@ -90,14 +98,48 @@ def _text(task_id: UUID) -> str:
     return str(task_id)
 
 
+#: A finished task's dictionary as last saved, with what it was made of (see TaskTextConverter).
+_SAVED: WeakKeyDictionary[Task, tuple[tuple[Any, ...], dict[str, Any]]] = WeakKeyDictionary()
+
+
+def forget_saved(workflow: BpmnWorkflow) -> None:
+    """Drop the saved dictionaries of a workflow's tasks: for code that changes what a finished task
+    holds without changing its state (the engine's ``update_data``)."""
+    for task in workflow.get_tasks():
+        _SAVED.pop(task, None)
+    for sub in workflow.subprocesses.values():
+        for task in sub.get_tasks():
+            _SAVED.pop(task, None)
+
+
 class TaskTextConverter(TaskConverter):  # type: ignore[misc]
     """The library's task dictionary, the same keys and values, with task ids as text from
-    :func:`_text`; a task whose children are not all in the workflow is left to the library."""
+    :func:`_text`; a task whose children are not all in the workflow is left to the library.
+
+    A finished task does not change until its state does (a reset, a return): its dictionary is made
+    once and given again while its state, the time of that state, its spec, its parent and its
+    children are the same — the difference between its data and its parent's is most of what a
+    save costs, and most tasks of a running case have finished. The one change the engine makes to
+    finished tasks in place (variables set on a waiting case) calls :func:`forget_saved`.
+    """
 
     def to_dict(self, task: Task) -> dict[str, Any]:
         children = task.children
         if any(child is None for child in children):
             return cast(dict[str, Any], super().to_dict(task))
+        if not task.has_state(TaskState.FINISHED_MASK):
+            return self._made(task, children)
+        parent = task.parent  # ids, not tasks: a saved entry must not keep another task alive
+        key = (task.state, task.last_state_change, task.task_spec.name, parent.id if parent else None,
+               *(child.id for child in children))  # fmt: skip
+        saved = _SAVED.get(task)
+        if saved is not None and saved[0] == key:
+            return saved[1]
+        made = self._made(task, children)
+        _SAVED[task] = (key, made)
+        return made
+
+    def _made(self, task: Task, children: list[Task]) -> dict[str, Any]:
         parent = task.parent
         if parent is None:
             data, delta = task.data, {}

@@ -36,12 +36,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import partial
+from functools import cache, partial
 from io import BytesIO
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from exchange.models import MessageStatus, OutboxMessage
@@ -404,24 +404,30 @@ def _wanted(case: Case, result: StepResult) -> list[Wanted]:
     return wanted
 
 
-def _case_for_documents(session: Session, case_id: int) -> Case | None:
-    """The case with what its documents say of it — its item, applicant, community and the street above
-    — read in one statement (the case as the session holds it, if it does; the others then come from
-    the session when the documents read them)."""
+@cache
+def _case_for_documents_statement() -> Any:
+    """Built once: building it costs more than running it."""
     community, street = aliased(Org), aliased(Org)
-    return session.scalars(
+    return (
         select(Case)
         .join(Case.item)
         .join(Case.applicant)
         .join(community, Case.community)
         .outerjoin(street, community.parent)
-        .where(Case.id == case_id)
+        .where(Case.id == bindparam("case_id"))
         .options(
             contains_eager(Case.item),
             contains_eager(Case.applicant),
             contains_eager(Case.community.of_type(community)).contains_eager(community.parent.of_type(street)),
         )
-    ).first()
+    )
+
+
+def _case_for_documents(session: Session, case_id: int) -> Case | None:
+    """The case with what its documents say of it — its item, applicant, community and the street above
+    — read in one statement (the case as the session holds it, if it does; the others then come from
+    the session when the documents read them)."""
+    return session.scalars(_case_for_documents_statement(), {"case_id": case_id}).first()
 
 
 def _may_want(result: StepResult) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from typing import Any, cast
 
 import pytest
 from engine_support import OFFICER, REVIEWER, CaseDriver
@@ -12,12 +13,19 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
+from SpiffWorkflow.util.task import TaskState
 
 from huiju.errors import WorkflowError
 from huiju.runtime import Runtime
 from workflows_bpmn.expressions import HuijuScriptEngine, host_functions
 from workflows_bpmn.models import ProcessInstance
-from workflows_bpmn.serialization import CONCLUDED_KEY, LIBRARY_VERSION, SERIALIZER_VERSION, WorkflowStore
+from workflows_bpmn.serialization import (
+    CONCLUDED_KEY,
+    LIBRARY_VERSION,
+    SERIALIZER_VERSION,
+    WorkflowStore,
+    forget_saved,
+)
 from workflows_bpmn.specs import AsyncServiceTask
 from workflows_bpmn.state_migrations import LIBRARY_VERSION_KEY, MIGRATIONS
 
@@ -134,3 +142,48 @@ def test_state_of_an_older_layout_is_migrated_by_its_named_function(rt: Runtime)
     driver.complete(REVIEWER, "approve")
     driver.settle_all()
     assert driver.case().outcome == "approved"
+
+
+def test_variables_set_on_a_waiting_case_are_saved_on_its_finished_tasks_too(rt: Runtime) -> None:
+    """A finished task's saved dictionary is reused while the task stays as it was: setting process
+    variables on a waiting case changes finished tasks in place, and the next save has them."""
+    store = WorkflowStore()
+    driver = CaseDriver(rt).submit()
+    driver.settle_all()  # the intake task waits; the steps before it have finished
+    check_round_trip(rt, driver, store, [])
+    with rt.db.transaction() as session:
+        rt.engine.update_data(session, driver.instance_id, {"limits": {"supplement_wait": "P15D"}})
+    check_round_trip(rt, driver, store, [])  # the library's own serialization of the stored state agrees
+    workflow = load(rt, driver.instance(), store)
+    # Every task held the variable since the start, the finished ones included: every one has its new value.
+    assert all(task.data["limits"] == {"supplement_wait": "P15D"} for task in workflow.get_tasks())
+
+
+def test_a_finished_tasks_saved_dictionary_is_made_again_when_it_changes(rt: Runtime) -> None:
+    """Saving reuses a finished task's dictionary only while the task is as it was saved: its data
+    changed in place (with ``forget_saved``, as the engine does) or a new state is saved anew, and
+    every save is what the library itself writes."""
+    store = WorkflowStore()
+    driver = CaseDriver(rt).submit()
+    driver.settle_all()
+    workflow = load(rt, driver.instance(), store)
+
+    def tasks_saved() -> dict[str, Any]:
+        return cast(dict[str, Any], json.loads(store.text(store.dumps(workflow)))["tasks"])
+
+    def tasks_written_by_the_library() -> dict[str, Any]:
+        return cast(dict[str, Any], json.loads(library_serializer().serialize_json(workflow))["tasks"])
+
+    assert tasks_saved() == tasks_written_by_the_library()
+    finished = [t for t in workflow.get_tasks() if t.has_state(TaskState.FINISHED_MASK)]
+    assert len(finished) > 5
+    for task in finished:
+        task.data["limits"] = {"supplement_wait": "P15D"}
+    forget_saved(workflow)
+    assert tasks_saved() == tasks_written_by_the_library()
+    ready = workflow.get_tasks(state=TaskState.READY)[0]
+    assert ready.parent is not None and ready.parent.has_state(TaskState.FINISHED_MASK)
+    ready.parent.data["again"] = True  # without forget_saved: the parent's saved dictionary stays as it was
+    assert tasks_saved() != tasks_written_by_the_library()
+    forget_saved(workflow)
+    assert tasks_saved() == tasks_written_by_the_library()
