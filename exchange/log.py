@@ -33,7 +33,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Required, TypedDict, TypeVar, Unpack, cast
 
 from sqlalchemy import Enum, Index, LargeBinary, String, Table, Text, insert, or_, select, text, type_coerce
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -208,38 +208,35 @@ def _lock_chain(session: Session) -> None:
         raise ExchangeError(f"the message log does not support the {dialect} database")
 
 
-def append(
-    session: Session,
-    *,
-    direction: Direction | str,
-    kind: Kind | str,
-    outcome: Outcome | str,
-    message_id: str | None = None,
-    related_message_id: str | None = None,
-    system: str | None = None,
-    operation: str | None = None,
-    client: str | None = None,
-    service: str | None = None,
-    user_id: str | None = None,
-    case_number: str | None = None,
-    envelope: str | bytes | None = None,
-    signature_status: SignatureStatus | str = SignatureStatus.NOT_CHECKED,
-    verification: str | None = None,
-    attempt: int = 1,
-    error: str | None = None,
-    at: datetime | None = None,
-) -> MessageLogEntry:
+class EntryFields(TypedDict, total=False):
+    """What an entry says (the keywords of :func:`entry_of`)."""
+
+    direction: Required[Direction | str]
+    kind: Required[Kind | str]
+    outcome: Required[Outcome | str]
+    message_id: str | None
+    related_message_id: str | None
+    system: str | None
+    operation: str | None
+    client: str | None
+    service: str | None
+    user_id: str | None
+    case_number: str | None
+    envelope: str | bytes | None
+    signature_status: SignatureStatus | str
+    verification: str | None
+    attempt: int
+    error: str | None
+    at: datetime | None
+
+
+def append(session: Session, **fields: Unpack[EntryFields]) -> MessageLogEntry:
     """Append one entry to the chain, in the caller's transaction, and return it (written).
 
     The chain stays locked until that transaction ends, so append late in it. ``envelope`` given
     as bytes is decoded as UTF-8; undecodable bytes and NUL characters (in any text) become U+FFFD.
     """
-    [entry] = append_all(session, [entry_of(
-        direction=direction, kind=kind, outcome=outcome, message_id=message_id,
-        related_message_id=related_message_id, system=system, operation=operation, client=client,
-        service=service, user_id=user_id, case_number=case_number, envelope=envelope,
-        signature_status=signature_status, verification=verification, attempt=attempt, error=error, at=at,
-    )])  # fmt: skip
+    [entry] = append_all(session, [entry_of(**fields)])
     return entry
 
 
