@@ -13,22 +13,22 @@ from flask import Flask
 from sqlalchemy import select
 
 from huiju.app.bootstrap import build_runtime
-from huiju.app.seed import DEMO_PASSWORD, seed_all
+from huiju.app.seed import DEMO_PASSWORD
 from huiju.app.web import create_app
 from huiju.models import Org, Role, User
 from huiju.runtime import Runtime
 from huiju.settings import load_settings
 from tests.support.browser import patient_expectations
+from tests.support.seeded import seeded_copy
 
 patient_expectations()
 
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    seeded_copy(tmp_path)
     rt = build_runtime(load_settings(instance_path=tmp_path, env="test"), with_celery=False)
-    rt.db.create_all()
     with rt.db.transaction() as session:
-        seed_all(session, "http://127.0.0.1:9/")
         home = session.scalars(select(Org).where(Org.code == "110105001001")).one()
         colleague = User(
             username=COLLEAGUE, display_name="望京西园社区专干 孙丽", role=Role.COMMUNITY_OFFICER, org=home

@@ -11,11 +11,11 @@ import pytest
 
 from certs.store import init_dev_pki
 from huiju.app.bootstrap import build_runtime
-from huiju.app.seed import seed_all
 from huiju.runtime import Runtime
 from huiju.services.actors import SYSTEM
 from huiju.services.o2o.policy import update_policy
 from huiju.settings import load_settings
+from tests.support.seeded import seeded_copy
 
 
 @pytest.fixture(scope="session")
@@ -27,10 +27,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def runtime(tmp_path: Path, pki: Path) -> Iterator[Runtime]:
+    seeded_copy(tmp_path)  # no call leaves: the tests answer the outbox themselves
     rt = build_runtime(load_settings(instance_path=tmp_path, env="test", certs_folder=pki), with_celery=False)
-    rt.db.create_all()
     with rt.db.transaction() as session:
-        seed_all(session, "http://127.0.0.1:9/")  # no call leaves: the tests answer the outbox themselves
         update_policy(session, SYSTEM, {"accept_within": "PT1S"})
     yield rt
     rt.db.dispose()

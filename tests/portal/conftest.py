@@ -21,11 +21,11 @@ from adapters.tls import ServerTls
 from certs.store import init_dev_pki, load_signing_identity
 from certs.trust import TrustStore
 from huiju.app.bootstrap import build_runtime
-from huiju.app.seed import seed_all
 from huiju.app.web import create_app
 from huiju.runtime import Runtime
 from huiju.settings import load_settings
 from tests.support.browser import patient_expectations
+from tests.support.seeded import seeded_copy
 
 patient_expectations()
 
@@ -50,10 +50,8 @@ def sandbox(pki: Path) -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def runtime(tmp_path: Path, pki: Path) -> Iterator[Runtime]:
+    seeded_copy(tmp_path)  # no call leaves the tests: the fixtures answer them
     rt = build_runtime(load_settings(instance_path=tmp_path, env="test", certs_folder=pki), with_celery=False)
-    rt.db.create_all()
-    with rt.db.transaction() as session:
-        seed_all(session, "http://127.0.0.1:9/")  # no call leaves the tests: the fixtures answer them
     yield rt
     rt.db.dispose()
 

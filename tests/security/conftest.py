@@ -20,6 +20,7 @@ from huiju.app.seed import seed_all
 from huiju.app.web import create_app
 from huiju.runtime import Runtime
 from huiju.settings import load_settings
+from tests.support.seeded import seeded_copy
 from tests.support.servers import PostgresServer, RedisServer
 
 _numbers = itertools.count()
@@ -57,6 +58,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
 
 def make_runtime(folder: Path, pki: Path, **settings: Any) -> Runtime:
     values: dict[str, Any] = {"instance_path": folder, "env": "test", "certs_folder": pki, **settings}
+    if "database_url" not in values:
+        seeded_copy(folder)  # no call leaves these tests
+        return build_runtime(load_settings(**values), with_celery=False)
     rt = build_runtime(load_settings(**values), with_celery=False)
     rt.db.create_all()
     with rt.db.transaction() as session:
