@@ -107,33 +107,29 @@ class _Context:
     def words(self, message: Message) -> str:
         return localize(message, self.locale)
 
-    def office(self, code: str) -> Shown:
+    def _find(self, kind: str, key: Any) -> Any:
+        """What the page's entries name: on the first pass, note that ``key`` of ``kind`` is wanted
+        (None); on the second, what was found of it (None if nothing)."""
         if self.known is None:
-            self.wanted.offices.add(code)
-            return code, True
-        return self.known.offices.get(code, code), True
+            getattr(self.wanted, kind).add(key)
+            return None
+        return getattr(self.known, kind).get(key)
+
+    def office(self, code: str) -> Shown:
+        return self._find("offices", code) or code, True
 
     def item(self, code: str) -> Shown:
-        if self.known is None:
-            self.wanted.items.add(code)
-            return code, True
-        found = self.known.items.get(code)
+        found = self._find("items", code)
         if found is None:
             return code, True
         return (found.name_en or found.name) if self.locale == "en" else found.name, True
 
     def process(self, process_id: str) -> Shown:
-        if self.known is None:
-            self.wanted.processes.add(process_id)
-            return process_id, True
-        found = self.known.processes.get(process_id)
+        found = self._find("processes", process_id)
         return (found.name or process_id) if found is not None else process_id, True
 
     def definition(self, definition_id: int) -> Shown:
-        if self.known is None:
-            self.wanted.definitions.add(definition_id)
-            return str(definition_id), False
-        found = self.known.definitions.get(definition_id)
+        found = self._find("definitions", definition_id)
         if found is None:
             return self.words(_("process version no. {id}", id=definition_id)), False
         return self.version(found.name or found.process_id, found.version), False
@@ -150,10 +146,7 @@ class _Context:
         return (name, True) if name else (step, True)
 
     def person(self, username: str) -> Shown:
-        if self.known is None:
-            self.wanted.people.add(username)
-            return username, True
-        user = self.known.people.get(username)
+        user = self._find("people", username)
         if user is None:
             return username, True
         return (
