@@ -3,34 +3,20 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from huiju.app.bootstrap import build_runtime
-from huiju.app.seed import seed_all
 from huiju.runtime import Runtime
 from huiju.settings import load_settings
-
-DB_FILE = "huiju.db"
-
-
-@pytest.fixture(scope="session")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("admin-template")
-    rt = build_runtime(load_settings(instance_path=folder, env="test", exchange_signing=False), with_celery=False)
-    rt.db.create_all()
-    with rt.db.transaction() as session:
-        seed_all(session, "http://127.0.0.1:9/")
-    rt.db.dispose()
-    return folder
+from tests.support.seeded import seeded_copy
 
 
 @pytest.fixture
-def runtime(tmp_path: Path, seeded_template: Path) -> Iterator[Runtime]:
-    shutil.copy(seeded_template / DB_FILE, tmp_path / DB_FILE)
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    seeded_copy(tmp_path)
     rt = build_runtime(load_settings(instance_path=tmp_path, env="test", exchange_signing=False), with_celery=False)
     yield rt
     rt.db.dispose()

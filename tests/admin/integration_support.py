@@ -3,7 +3,6 @@ a small SOAP peer that plays an uploaded system (the housing system of ``housing
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from certs.trust import TrustStore
 from huiju.app.bootstrap import build_runtime
 from huiju.runtime import Runtime
 from huiju.settings import load_settings
+from tests.support.seeded import seeded_copy
 
 HOUSING_WSDL = Path(__file__).with_name("housing.wsdl")
 HOUSING_NS = "urn:example:gov:housing:1"
@@ -36,10 +36,9 @@ def secure_sandbox(folder: Path) -> Iterator[SandboxServer]:
         yield server
 
 
-def secure_runtime(instance: Path, template: Path, pki: Path) -> Runtime:
+def secure_runtime(instance: Path, pki: Path) -> Runtime:
     """A copy of the seeded database, signing with the PKI in ``pki`` (the sandbox's)."""
-    instance.mkdir(parents=True, exist_ok=True)
-    shutil.copy(template / "huiju.db", instance / "huiju.db")
+    seeded_copy(instance)
     settings = load_settings(instance_path=instance, env="test", exchange_signing=True, certs_folder=pki)
     return build_runtime(settings, with_celery=False)
 

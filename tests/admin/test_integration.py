@@ -30,9 +30,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxS
 
 
 @pytest.fixture
-def secure(tmp_path: Path, seeded_template: Path, sandbox: tuple[SandboxServer, Path]) -> Iterator[Runtime]:
+def secure(tmp_path: Path, sandbox: tuple[SandboxServer, Path]) -> Iterator[Runtime]:
     server, pki = sandbox
-    rt = secure_runtime(tmp_path / "secure", seeded_template, pki)
+    rt = secure_runtime(tmp_path / "secure", pki)
     with rt.db.transaction() as session:
         for system in ("citizen_info", "sms", "egov_approval", "data_exchange"):
             get_config(session, system).endpoint = f"{server.url}/{system}"

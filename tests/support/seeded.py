@@ -32,7 +32,9 @@ def _template(sandbox_url: str) -> Path:
         if folder is None:
             folder = Path(tempfile.mkdtemp(prefix="huiju-seeded-"))
             atexit.register(shutil.rmtree, folder, True)
-            rt = build_runtime(load_settings(instance_path=folder, env="test"), with_celery=False)
+            rt = build_runtime(
+                load_settings(instance_path=folder, env="test", exchange_signing=False), with_celery=False
+            )
             rt.db.create_all()
             with rt.db.transaction() as session:
                 seed_all(session, sandbox_url)
