@@ -368,27 +368,33 @@ DECIDED_BY = {"refusal_notice": "refuse", "supplement_notice": "supplement", "de
 Wanted = tuple[str, dict[str, Any], OutboxMessage | None]
 
 
-def _wanted(case: Case, result: StepResult) -> list[Wanted]:
-    """The documents a step calls for, what they must say, and the SMS that will carry the link.
+def _wanted(result: StepResult, case_of: Callable[[], Case | None]) -> tuple[Case | None, list[Wanted]]:
+    """The documents a step calls for, what they must say, and the SMS that will carry the link; with
+    the case, read (``case_of``) only when the step calls for any — most steps do not.
 
     A decision the process announces to the applicant by SMS (不予受理, 补正, the final decision) gets
     its document in the same step, and that SMS carries its link; an acceptance gets its notice
     without a text of its own (the resident had the 受理回执 on submitting).
     """
-    wanted: list[Wanted] = []
-    if not _may_want(result) or case.item.kind is ItemKind.SERVICE_REQUEST:
-        return wanted
     decided = {
         str(e.data["form"].get("decision")): e.data["form"]
         for e in result.timeline
         if e.kind == "task_completed" and isinstance(e.data.get("form"), dict)
     }
+    announced = [
+        (kind, message)
+        for message in result.messages
+        if message.operation == "sms.send_sms" and (kind := ANNOUNCED_BY.get(str(message.params.get("template") or "")))
+    ]
+    if "accept" not in decided and not announced:
+        return None, []
+    case = case_of()
+    if case is None or case.item.kind is ItemKind.SERVICE_REQUEST:
+        return case, []
+    wanted: list[Wanted] = []
     if "accept" in decided:  # no SMS of the process announces it: the notice gets one of its own
         wanted.append(("acceptance_notice", {"opinion": str(decided["accept"].get("comment") or "")}, None))
-    for message in result.messages:
-        kind = ANNOUNCED_BY.get(str(message.params.get("template") or ""))
-        if message.operation != "sms.send_sms" or kind is None:
-            continue
+    for kind, message in announced:
         params = message.params.get("params") or {}
         form = decided.get(DECIDED_BY.get(kind, ""), {})
         facts: dict[str, Any] = {"opinion": str(form.get("comment") or ""), "reason": params.get("reason")}
@@ -401,7 +407,7 @@ def _wanted(case: Case, result: StepResult) -> list[Wanted]:
             facts["grant"] = {"tier": str(params["tier"]), "monthly_amount": str(params.get("amount") or ""),
                               "from_day": today.isoformat()}  # fmt: skip
         wanted.append((kind, facts, message))
-    return wanted
+    return case, wanted
 
 
 @cache
@@ -428,18 +434,6 @@ def _case_for_documents(session: Session, case_id: int) -> Case | None:
     — read in one statement (the case as the session holds it, if it does; the others then come from
     the session when the documents read them)."""
     return session.scalars(_case_for_documents_statement(), {"case_id": case_id}).first()
-
-
-def _may_want(result: StepResult) -> bool:
-    """Whether the step could call for a document at all (an intake accepted, or an SMS that announces
-    a decision): most steps do not, and then the case is not even read."""
-    for e in result.timeline:
-        if e.kind == "task_completed" and isinstance(e.data.get("form"), dict):
-            if e.data["form"].get("decision") == "accept":
-                return True
-    return any(
-        m.operation == "sms.send_sms" and str(m.params.get("template") or "") in ANNOUNCED_BY for m in result.messages
-    )
 
 
 def _date(value: Any) -> date | None:
@@ -476,12 +470,12 @@ def listener(signer: OfficeSigner, portal_url: str, make_later: Callable[[list[i
     def on_step(session: Session, result: StepResult) -> None:
         context = result.instance.context
         case_id = context.get("case_id")
-        if case_id is None or context.get(FOLLOW_UP) or not _may_want(result):
+        if case_id is None or context.get(FOLLOW_UP):
             return
-        case = _case_for_documents(session, case_id)
+        case, wanted = _wanted(result, lambda: _case_for_documents(session, case_id))
         if case is None:
             return
-        for kind, facts, sms in _wanted(case, result):
+        for kind, facts, sms in wanted:
             document = issue(session, signer, case, kind, facts)
             # On the step's own timeline: written with the step's entries, in one statement.
             result.timeline.append(issued_entry(document))
