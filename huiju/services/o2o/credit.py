@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from huiju.calendar import CHINA
@@ -73,32 +73,32 @@ def balance(session: Session, resident_id: int) -> int:
 def _add_to_account(session: Session, resident_id: int, amount: int) -> tuple[int, int]:
     """Add ``amount`` fen to the resident's account, opened if they have none: (its id, the new
     balance). An existing account takes it in one statement."""
-    added = session.execute(
-        update(CreditAccount).where(CreditAccount.resident_id == resident_id)
-        .values(balance_fen=CreditAccount.balance_fen + amount, updated_at=utcnow())
-        .returning(CreditAccount.id, CreditAccount.balance_fen)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()  # fmt: skip
-    if added is not None:
-        return int(added[0]), int(added[1])
-    acct = account(session, resident_id)
-    new = _change(session, acct.id, amount)
-    assert new is not None  # noqa: S101 - adding never fails the condition
-    return acct.id, new
+    added = _update_balance(session, CreditAccount.resident_id == resident_id, amount)
+    if added is None:
+        added = _update_balance(session, CreditAccount.id == account(session, resident_id).id, amount)
+    assert added is not None  # noqa: S101 - adding never fails the condition
+    return added
 
 
 def _change(session: Session, account_id: int, delta: int) -> int | None:
     """Add ``delta`` fen (negative: take) unless the balance would go below zero; the new balance,
     or None when there was not enough."""
-    stmt = update(CreditAccount).where(CreditAccount.id == account_id)
+    changed = _update_balance(session, CreditAccount.id == account_id, delta)
+    return changed[1] if changed is not None else None
+
+
+def _update_balance(session: Session, which: ColumnElement[bool], delta: int) -> tuple[int, int] | None:
+    """Add ``delta`` fen to the account ``which`` names, in one statement, unless a take (negative)
+    would bring it below zero: (its id, the new balance), or None when nothing was changed."""
+    stmt = update(CreditAccount).where(which)
     if delta < 0:
         stmt = stmt.where(CreditAccount.balance_fen >= -delta)
-    new = session.execute(
+    row = session.execute(
         stmt.values(balance_fen=CreditAccount.balance_fen + delta, updated_at=utcnow())
-        .returning(CreditAccount.balance_fen)
+        .returning(CreditAccount.id, CreditAccount.balance_fen)
         .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()  # fmt: skip
-    return int(new) if new is not None else None
+    ).one_or_none()  # fmt: skip
+    return (int(row[0]), int(row[1])) if row is not None else None
 
 
 # -- entitlements and top-ups ------------------------------------------------------------------------
