@@ -9,12 +9,12 @@ PostgreSQL) and, on SQLite, begin deferred: a read never waits for the write loc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Table, bindparam, create_engine, event
+from sqlalchemy import Column, DateTime, MetaData, Table, bindparam, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -158,12 +158,30 @@ def count_up(session: Session, table: Table, key: str) -> int:
     dialect = session.get_bind().dialect.name
     statement = _COUNT_UP.get((dialect, table.name))
     if statement is None:
-        if dialect not in ("sqlite", "postgresql"):
-            raise ConfigurationError(_("numbers are counted on SQLite and PostgreSQL, not {dialect}", dialect=dialect))
         [key_column] = table.primary_key.columns
-        upsert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table).values(
-            {key_column.name: bindparam("series"), "last": 1}
-        )
+        upsert = _insert_of(dialect)(table).values({key_column.name: bindparam("series"), "last": 1})
         statement = upsert.on_conflict_do_update(index_elements=[key_column], set_={"last": table.c.last + 1})
         statement = _COUNT_UP.setdefault((dialect, table.name), statement.returning(table.c.last))
     return int(session.connection().execute(statement, {"series": key}).scalar_one())
+
+
+def insert_unless_exists(session: Session, table: Table, unique: Column[Any], **values: Any) -> int | None:
+    """Insert a row unless one with the same value of the ``unique`` column exists, in one statement
+    (``INSERT ... ON CONFLICT DO NOTHING``): the new row's id, or None when there was one already."""
+    statement = (
+        _insert_of(session.get_bind().dialect.name)(table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[unique])
+        .returning(table.c.id)
+    )
+    found = session.connection().execute(statement).scalar_one_or_none()
+    return int(found) if found is not None else None
+
+
+def _insert_of(dialect: str) -> Callable[[Table], Any]:
+    """The ``insert`` of ``dialect`` that knows ``ON CONFLICT``."""
+    if dialect == "sqlite":
+        return sqlite.insert
+    if dialect == "postgresql":
+        return postgresql.insert
+    raise ConfigurationError(_("this needs SQLite or PostgreSQL, not {dialect}", dialect=dialect))

@@ -60,6 +60,11 @@ def test_an_approved_subsidy_grants_credit_for_the_policys_months(runtime: Runti
         assert [(e.kind, e.period) for e in entries if e.entitlement_id == entitlement.id] == [
             (CreditKind.TOP_UP, credit.month_of(today))
         ]
+    with runtime.db.transaction() as session:  # the approval seen again (a retried step): nothing more
+        again = credit.grant(session, case.id, elder.id, monthly_fen=40000, tier="B", decided_on=today, months=12,
+                             by="system")  # fmt: skip
+        assert again is None
+        assert credit.balance(session, elder.id) == 40000
 
 
 def test_top_ups_come_once_a_month_while_the_entitlement_lasts(runtime: Runtime) -> None:

@@ -15,18 +15,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import cast
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Table, func, select, update
 from sqlalchemy.orm import Session
 
 from huiju.calendar import CHINA
-from huiju.db import utcnow
+from huiju.db import insert_unless_exists, utcnow
 from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
-from huiju.models import Case, CreditAccount, CreditEntry, CreditKind, Entitlement, Order, Resident
+from huiju.models import CreditAccount, CreditEntry, CreditKind, Entitlement, Order, Resident
 from huiju.services.actors import Actor
 from huiju.services.o2o.access import OVERSEERS, beneficiaries
 
+ENTITLEMENTS = cast(Table, Entitlement.__table__)
 #: How many times a spend re-reads a balance that changed under it before it gives up.
 SPEND_ATTEMPTS = 20
 
@@ -105,37 +107,51 @@ def _update_balance(session: Session, which: ColumnElement[bool], delta: int) ->
 
 
 def grant(
-    session: Session, case: Case, *, monthly_fen: int, tier: str, decided_on: date, months: int, by: str
-) -> Entitlement | None:
-    """The entitlement of an approved subsidy case, and the credit of its first month; once per case."""
-    if session.scalars(select(Entitlement).where(Entitlement.case_id == case.id)).first() is not None:
-        return None
+    session: Session,
+    case_id: int,
+    resident_id: int,
+    *,
+    monthly_fen: int,
+    tier: str,
+    decided_on: date,
+    months: int,
+    by: str,
+) -> int | None:
+    """The entitlement of an approved subsidy case, and the credit of its first month; once per case
+    (the entitlement is inserted unless the case has one, in one statement): its id, or None."""
     if monthly_fen <= 0:
         return None  # an approval without an amount grants nothing
-    entitlement = Entitlement(
-        resident_id=case.applicant_id, case_id=case.id, tier=tier, monthly_fen=monthly_fen,
-        valid_from=decided_on, valid_until=add_months(decided_on, months) - timedelta(days=1),
+    entitlement_id = insert_unless_exists(
+        session, ENTITLEMENTS, ENTITLEMENTS.c.case_id, resident_id=resident_id, case_id=case_id, tier=tier,
+        monthly_fen=monthly_fen, valid_from=decided_on, note="",
+        valid_until=add_months(decided_on, months) - timedelta(days=1), granted_at=utcnow(),
     )  # fmt: skip
-    session.add(entitlement)
-    session.flush()
-    _top_up(session, entitlement, month_of(decided_on), by, fresh=True)
-    return entitlement
+    if entitlement_id is not None:
+        _top_up(session, entitlement_id, resident_id, monthly_fen, month_of(decided_on), by, fresh=True)
+    return entitlement_id
 
 
 def _top_up(
-    session: Session, entitlement: Entitlement, period: str, by: str, *, fresh: bool = False
+    session: Session,
+    entitlement_id: int,
+    resident_id: int,
+    monthly_fen: int,
+    period: str,
+    by: str,
+    *,
+    fresh: bool = False,
 ) -> CreditEntry | None:
-    """The entitlement's credit for ``period``, unless given already (``fresh``: the entitlement was
+    """An entitlement's credit for ``period``, unless given already (``fresh``: the entitlement was
     made in this transaction, so nothing was)."""
     if not fresh:
         done = session.scalars(
-            select(CreditEntry.id).where(CreditEntry.entitlement_id == entitlement.id, CreditEntry.period == period)
+            select(CreditEntry.id).where(CreditEntry.entitlement_id == entitlement_id, CreditEntry.period == period)
         ).first()
         if done is not None:
             return None
-    account_id, new = _add_to_account(session, entitlement.resident_id, entitlement.monthly_fen)
-    entry = CreditEntry(account_id=account_id, kind=CreditKind.TOP_UP, amount_fen=entitlement.monthly_fen,
-                        balance_after=new, entitlement_id=entitlement.id, period=period, by=by)  # fmt: skip
+    account_id, new = _add_to_account(session, resident_id, monthly_fen)
+    entry = CreditEntry(account_id=account_id, kind=CreditKind.TOP_UP, amount_fen=monthly_fen,
+                        balance_after=new, entitlement_id=entitlement_id, period=period, by=by)  # fmt: skip
     session.add(entry)
     session.flush()
     return entry
@@ -150,7 +166,8 @@ def top_up_month(session: Session, month: str, by: str = "system") -> list[Credi
         select(Entitlement).where(Entitlement.valid_from <= last, Entitlement.valid_until >= first)
         .order_by(Entitlement.id)
     ).all()  # fmt: skip
-    entries = [_top_up(session, e, f"{year:04d}-{number:02d}", by) for e in entitlements]
+    period = f"{year:04d}-{number:02d}"
+    entries = [_top_up(session, e.id, e.resident_id, e.monthly_fen, period, by) for e in entitlements]
     return [e for e in entries if e is not None]
 
 

@@ -171,9 +171,6 @@ def _grant_on_approval(session: Session, engine: Engine, result: StepResult) -> 
     instance = result.instance
     if instance.status is not InstanceStatus.COMPLETED or instance.outcome != "approved":
         return
-    case = session.get(Case, instance.context["case_id"])
-    if case is None:
-        return
     data = end_data(session, engine, instance, GRANTING[instance.process_id], workflow=result.workflow)
     eligibility = data.get("eligibility") or {}
     try:
@@ -181,8 +178,15 @@ def _grant_on_approval(session: Session, engine: Engine, result: StepResult) -> 
     except (TypeError, ValueError):
         return
     decided = (data.get("egov_decision") or {}).get("decided_at")
+    case_id = int(instance.context["case_id"])
+    resident_id = instance.context.get("applicant_resident_id")
+    if resident_id is None:  # an instance started before its context named the applicant
+        case = session.get(Case, case_id)
+        if case is None:
+            return
+        resident_id = case.applicant_id
     credit.grant(
-        session, case, monthly_fen=monthly_fen, tier=str(eligibility.get("tier") or ""),
+        session, case_id, int(resident_id), monthly_fen=monthly_fen, tier=str(eligibility.get("tier") or ""),
         decided_on=_china_day(decided), months=get_policy(session).credit_months, by="system",
     )  # fmt: skip
 
