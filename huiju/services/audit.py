@@ -24,9 +24,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, bindparam, func, insert, select, text
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from huiju.db import WRITE_OPTION, Database, utcnow
@@ -207,13 +208,59 @@ def record(
         detail=detail,
     )
     _lock_chain(session)
+    database = str(session.connection().engine.url)
+    head = _HEADS.get(database)
+    if head is not None and _append_after(session, entry, head):
+        return entry  # the head was the one this process knew: written in one statement
     last = session.execute(select(AuditEntry.id, AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)).first()
-    entry.id = 1 if last is None else last.id + 1
-    entry.prev_hash = GENESIS_HASH if last is None else last.entry_hash
-    entry.entry_hash = entry_hash({name: getattr(entry, name) for name in HASHED_FIELDS})
+    _chain(entry, (last.id, last.entry_hash) if last is not None else (0, GENESIS_HASH))
     session.add(entry)
     session.flush()
+    _HEADS[database] = (entry.id, entry.entry_hash)
     return entry
+
+
+#: The chain's last entry as this process last appended it, by database: (id, hash). The next append
+#: of this process writes its entry only if that is still the last one, checked in its own INSERT;
+#: otherwise (another process appended since, or the transaction was rolled back) it reads the head.
+_HEADS: dict[str, tuple[int, str]] = {}
+AUDIT = cast(Table, AuditEntry.__table__)
+_APPEND_AFTER: dict[str, Any] = {}  # the guarded insert, built once per dialect
+
+
+def _chain(entry: AuditEntry, head: tuple[int, str]) -> None:
+    entry.id = head[0] + 1
+    entry.prev_hash = head[1]
+    entry.entry_hash = entry_hash({name: getattr(entry, name) for name in HASHED_FIELDS})
+
+
+def _append_after(session: Session, entry: AuditEntry, head: tuple[int, str]) -> bool:
+    """Write ``entry`` after ``head`` if ``head`` is the chain's last entry (True), else nothing."""
+    _chain(entry, head)
+    connection = session.connection()
+    dialect = connection.dialect.name
+    statement = _APPEND_AFTER.get(dialect)
+    if statement is None:
+        last_hash = select(AUDIT.c.entry_hash).order_by(AUDIT.c.id.desc()).limit(1).scalar_subquery()
+        values: list[Any] = [bindparam(c.name, type_=c.type) for c in AUDIT.columns]
+        if dialect == "postgresql":  # a parameter in a select list has no type of its own there
+            values = [sql_cast(value, column.type) for value, column in zip(values, AUDIT.columns, strict=True)]
+        statement = (
+            insert(AUDIT)
+            .from_select(
+                [c.name for c in AUDIT.columns],
+                select(*values).where(func.coalesce(last_hash, GENESIS_HASH) == bindparam("expected_head")),
+            )
+            .returning(AUDIT.c.id)
+        )  # the row count of INSERT ... SELECT is not told by every driver
+        _APPEND_AFTER[dialect] = statement
+    done = connection.execute(
+        statement, {**{c.name: getattr(entry, c.name) for c in AUDIT.columns}, "expected_head": head[1]}
+    )
+    if done.first() is None:
+        return False
+    _HEADS[str(connection.engine.url)] = (entry.id, entry.entry_hash)
+    return True
 
 
 def record_read(
