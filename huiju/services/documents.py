@@ -41,7 +41,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, inspect, select, update
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from exchange.models import MessageStatus, OutboxMessage
@@ -431,9 +431,18 @@ def _case_for_documents_statement() -> Any:
 
 def _case_for_documents(session: Session, case_id: int) -> Case | None:
     """The case with what its documents say of it — its item, applicant, community and the street above
-    — read in one statement (the case as the session holds it, if it does; the others then come from
-    the session when the documents read them)."""
+    — as the session holds them when the step's caller read them all (deciding a task does), else read
+    in one statement (the case as the session holds it, if it does; the others then come from the
+    session when the documents read them)."""
+    held = session.identity_map.get(session.identity_key(Case, case_id))
+    if isinstance(held, Case) and _holds_parties(held):
+        return held
     return session.scalars(_case_for_documents_statement(), {"case_id": case_id}).first()
+
+
+def _holds_parties(case: Case) -> bool:
+    unloaded = inspect(case).unloaded
+    return not ({"item", "applicant", "community"} & unloaded) and "parent" not in inspect(case.community).unloaded
 
 
 def _date(value: Any) -> date | None:
@@ -501,8 +510,13 @@ def _hand_over(make_later: Callable[[list[int]], None], document_ids: list[int])
 ACCEPTED_TEMPLATE = "CASE_ACCEPTED"
 
 
-def _phone_of(session: Session, case: Case) -> str:
-    """Where the case's texts go: the phone its receipt SMS (受理回执) went to, as the process chose it."""
+def _phone_of(session: Session, result: StepResult, case: Case) -> str:
+    """Where the case's texts go: the phone the process sends them to (its ``applicant.phone``, chosen
+    on submitting), read from the task the step finished last; else the phone its first SMS went to."""
+    last = result.workflow.last_task if result.workflow is not None else None
+    applicant = last.data.get("applicant") if last is not None else None
+    if isinstance(applicant, dict) and applicant.get("phone"):
+        return str(applicant["phone"])
     sent = session.scalars(
         select(OutboxMessage.params).where(
             OutboxMessage.case_number == case.number, OutboxMessage.operation == "sms.send_sms"
@@ -521,7 +535,7 @@ def notice_sms(session: Session, result: StepResult, case: Case, template: str, 
     from adapters import registry as adapter_registry
     from huiju.db import utcnow as now_utc
 
-    phone = _phone_of(session, case)
+    phone = _phone_of(session, result, case)
     if not phone:
         return
     params = {"phone": phone, "template": template,
