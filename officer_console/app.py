@@ -19,6 +19,7 @@ from huiju.services import audit
 from huiju.web.logcontext import bind_case_number
 from huiju.web.problems import http_status
 from huiju.web.runtime import EXTENSION_KEY
+from officer_console import jinja_words
 from officer_console.security import (
     FAB_ROLES,
     PUBLIC_ROLE,
@@ -76,6 +77,7 @@ def build(runtime: Runtime, test_config: dict[str, Any] | None, *, url_prefix: s
         appbuilder = AppBuilder(security_manager_class=ConsoleSecurityManager, indexview=ConsoleIndexView)
         appbuilder.init_app(app, db.session)
         _add_views(appbuilder)
+    jinja_words.install(app)  # after Flask-AppBuilder's Babel, whose gettext it replaces in templates
     _error_pages(app)
     app.before_request(bind_case_number)  # log records of a case's pages carry its number
     return app
