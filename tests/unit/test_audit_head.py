@@ -5,7 +5,6 @@ it was rolled back), the append reads the head, and the chain stays whole. On ea
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
@@ -14,19 +13,11 @@ from huiju.db import Database
 from huiju.models import AuditEntry
 from huiju.services import audit, audit_trail
 from huiju.services.actors import SYSTEM
-from tests.support.servers import PostgresServer
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    with PostgresServer() as server:
-        yield server
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'a.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres").url
-    database = Database(url)
+@pytest.fixture
+def db(backend_url: str) -> Iterator[Database]:
+    database = Database(backend_url)
     AuditEntry.__table__.create(database.engine)
     yield database
     AuditEntry.__table__.drop(database.engine)

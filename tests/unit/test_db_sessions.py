@@ -9,29 +9,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from huiju.db import Database
-from tests.support.servers import PostgresServer
 
 _meta = MetaData()
 _note = Table("read_lock_note", _meta, Column("id", Integer, primary_key=True), Column("body", String(50)))
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    with PostgresServer() as server:
-        yield server
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'r.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres").url
-    database = Database(url)
+@pytest.fixture
+def db(backend_url: str) -> Iterator[Database]:
+    database = Database(backend_url)
     _meta.create_all(database.engine)
     with database.transaction() as session:
         session.execute(insert(_note).values(id=1, body="committed"))
