@@ -28,7 +28,7 @@ from huiju.errors import PermissionDenied
 from huiju.i18n import normalize
 from huiju.models import Role, User
 from huiju.runtime import Runtime
-from huiju.services.actors import Actor, actor_for, authenticate
+from huiju.services.actors import WITH_OFFICE, Actor, actor_for, authenticate
 from huiju.web import headers
 from huiju.web.runtime import runtime
 from huiju.web.sessions import ServerSessionInterface, cookie_settings, end_session, regenerate_session
@@ -128,7 +128,7 @@ class ConsoleSecurityManager(SecurityManager):  # type: ignore[misc]
         except (TypeError, ValueError):
             return None
         with runtime().db.sessions() as session:
-            user = session.get(User, user_id)
+            user = session.get(User, user_id, options=WITH_OFFICE)
             if user is None or not user.active or user.role is Role.RESIDENT:
                 return None
             return _console_user(user)
