@@ -9,6 +9,7 @@ import click
 
 from huiju.cli.support import acting_administrator, cli_locale, handle_errors, runtime_ctx, say
 from huiju.i18n import N_, _
+from huiju.services import audit_words
 
 
 def register(main: click.Group) -> None:
@@ -57,13 +58,22 @@ def audit_log(
             entries = service.search(session, reader, filters, limit=limit)
             if not entries:
                 say(_("no entries"))
+            # In words, as the console's page shows them (the record itself is in the CSV export).
+            words = audit_words.entry_words(session, entries, locale)
             for e in entries:
+                w = words[e.id]
                 what = service.action_label(e.action, locale)
-                case = f" {e.case_number}" if e.case_number else ""
-                change = f"  {e.before or '-'} -> {e.after}" if e.after else ""
+                case = "".join(f" {part}" for part in (e.case_number, w.definition) if part)
+                change = f"  {_pairs(w.before, locale)} -> {_pairs(w.after, locale)}" if w.before or w.after else ""
                 channel = service.channel_label(e.channel, locale)
-                click.echo(f"{e.id:>6}  {e.at.astimezone(CHINA):%Y-%m-%d %H:%M:%S}  {e.actor:<22}{channel:<8}"
-                           f"{what}  {e.target_kind}:{e.target}{case}{change}")  # fmt: skip
+                click.echo(f"{e.id:>6}  {e.at.astimezone(CHINA):%Y-%m-%d %H:%M:%S}  {e.actor:<22}{channel}  "
+                           f"{what}  {w.target.value}{case}{change}")  # fmt: skip
+
+
+def _pairs(pairs: list[audit_words.Pair], locale: str) -> str:
+    """A cell of the page on one line: "field: value; field: value" (with Chinese punctuation in Chinese)."""
+    colon, separator = ("：", "；") if locale.startswith("zh") else (": ", "; ")
+    return separator.join(f"{p.field}{colon}{p.value}" for p in pairs) or audit_words.DASH
 
 
 @audit.command("verify", help=N_("Prove the audit trail's hash chain intact, or name the first altered entry."))

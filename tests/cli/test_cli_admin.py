@@ -75,8 +75,10 @@ def test_a_production_start_needs_no_demo_data(cli: CliRunner, tmp_path: Path) -
     log = run(cli, "audit", "log")
     assert log.exit_code == 0
     assert [line.split()[0] for line in log.output.splitlines()] == [str(n) for n in range(8, 0, -1)]
-    assert "cli:" in log.output.splitlines()[-1] and "created an account  user:ops-chen" in log.output
-    assert "command line" in log.output
+    assert "cli:" in log.output.splitlines()[-1] and "command line  created an account  ops-chen" in log.output
+    # In words, as the console's page: no key, code or JSON of the record (that is the CSV export's).
+    assert "ops-chen  — -> Display name: 运维 陈工; Role: Administrator; Office: —; Account in use: yes" in log.output
+    assert "user:" not in log.output and '":' not in log.output and "roster.import" not in log.output
     assert (
         run(cli, "audit", "log", "--action", "roster.import", "--csv").output.count("imported a resident roster") == 3
     )
@@ -118,4 +120,4 @@ def test_certs_crl_refreshes_the_list_and_the_store_changes_are_audited(cli: Cli
     created = run(cli, "users", "create", "ops-li", "--role", "administrator")
     assert created.exit_code == 0
     log = run(cli, "audit", "log").output
-    assert "refreshed a revocation list  certificate:crl.pem" in log and "rotated a certificate" in log
+    assert "refreshed a revocation list  crl.pem  — -> Valid for: 7 days" in log and "rotated a certificate" in log
