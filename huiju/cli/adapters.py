@@ -15,7 +15,7 @@ import click
 from huiju.cli.support import acting_integrator, cli_locale, handle_errors, runtime_ctx, say
 from huiju.i18n import N_, _
 
-AS_HELP = "The integrator who acts (default: integrator, or the only one)."
+AS_HELP = N_("The integrator who acts (default: integrator, or the only one).")
 
 
 def register(main: click.Group) -> None:
@@ -147,7 +147,7 @@ def adapters_upload(name: str, wsdl: Path, title: str, title_en: str, username: 
 @click.option(
     "--parameters",
     default=None,
-    help='JSON list: [{"name", "element", "type", "required"}] (default: every request element, in snake_case).',
+    help=N_('JSON list: [{"name", "element", "type", "required"}] (default: every request element, in snake_case).'),
 )
 @click.option("--probe", default=None, help=N_("JSON object: the parameters of a harmless call for test connection."))
 @click.option("--as", "username", default=None, help=AS_HELP)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from huiju.cli.support import handle_errors, runtime_ctx, say
-from huiju.i18n import _
+from huiju.i18n import N_, _
 
 
 def register(main: click.Group) -> None:
@@ -17,12 +17,12 @@ def register(main: click.Group) -> None:
     main.add_command(open311)
 
 
-@click.group(help="Community services (社区服务 O2O): settlement, service credit, providers, orders.")
+@click.group(help=N_("Community services (社区服务 O2O): settlement, service credit, providers, orders."))
 def o2o() -> None:
     pass
 
 
-@o2o.command("settle", help="Settle a month (e.g. 2026-11) per provider and publish it, once.")
+@o2o.command("settle", help=N_("Settle a month (e.g. 2026-11) per provider and publish it, once."))
 @click.argument("month")
 @click.option("--as", "username", default="operator", show_default=True)
 @handle_errors
@@ -53,7 +53,7 @@ def settle(month: str, username: str) -> None:
         click.echo("  ".join(str(v) for v in row))
 
 
-@o2o.command("export", help="A month's settlements as CSV or XLSX.")
+@o2o.command("export", help=N_("A month's settlements as CSV or XLSX."))
 @click.argument("month")
 @click.option("--format", "kind", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True)
@@ -72,7 +72,7 @@ def export(month: str, kind: str, out: Path, username: str) -> None:
     say(_("{count} settlement(s) written to {file}", count=len(rows), file=str(out)))
 
 
-@o2o.command("top-up", help="Give every entitlement its credit for a month (default: this month), once.")
+@o2o.command("top-up", help=N_("Give every entitlement its credit for a month (default: this month), once."))
 @click.argument("month", required=False)
 @handle_errors
 def top_up(month: str | None) -> None:
@@ -85,7 +85,7 @@ def top_up(month: str | None) -> None:
     say(_("{count} top-up(s), {amount} in all", count=len(entries), amount=yuan(total)))
 
 
-@o2o.command("statement", help="A resident's service credit: balance, entitlements, every entry.")
+@o2o.command("statement", help=N_("A resident's service credit: balance, entitlements, every entry."))
 @click.argument("id_number")
 @click.option("--as", "username", default="operator", show_default=True)
 @handle_errors
@@ -109,14 +109,15 @@ def statement(id_number: str, username: str) -> None:
         found = credit.statement(session, load_actor(session, username), resident.id)
         say(_("{name}: balance {amount}", name=resident.name, amount=yuan(found.balance_fen)))
         for e in found.entitlements:
-            click.echo(f"  {e.tier or '-'}  {yuan(e.monthly_fen)}/月  {e.valid_from} ~ {e.valid_until}")
+            monthly = _("{amount} a month", amount=yuan(e.monthly_fen)).localize(rt.settings.lang)
+            click.echo(f"  {e.tier or '-'}  {monthly}  {e.valid_from} ~ {e.valid_until}")
         for entry in found.entries:
             at = entry.at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
             kind = label("credit", entry.kind.value, rt.settings.lang)
             click.echo(f"  {at}  {kind:<16}{yuan(entry.amount_fen):>12}{yuan(entry.balance_after):>12}")
 
 
-@o2o.command("providers", help="Providers with their average rating; flagged ones first.")
+@o2o.command("providers", help=N_("Providers with their average rating; flagged ones first."))
 @handle_errors
 def providers() -> None:
     from huiju.labels import label
@@ -130,7 +131,7 @@ def providers() -> None:
             click.echo(f"{flag} {s.provider.code:<10}{s.provider.name:<20}{average:>5} ({s.ratings})  {status}")
 
 
-@o2o.command("orders", help="Orders the account may see, newest first.")
+@o2o.command("orders", help=N_("Orders the account may see, newest first."))
 @click.option("--as", "username", default="operator", show_default=True)
 @click.option("--status", default=None)
 @handle_errors
@@ -150,12 +151,12 @@ def list_orders(username: str, status: str | None) -> None:
             )
 
 
-@o2o.command("policy", help="Show the platform's rules, or change some (time limits as PT15M, P3D ...).")
-@click.option("--accept-within", default=None, help="A provider's time to accept an offer.")
-@click.option("--payment-wait", default=None, help="The payer's time to pay.")
-@click.option("--confirm-within", default=None, help="Then an order done is confirmed automatically.")
-@click.option("--complaint-days", type=int, default=None, help="Working days to answer a complaint.")
-@click.option("--rating-threshold", type=float, default=None, help="Flag providers rated below this (1-5).")
+@o2o.command("policy", help=N_("Show the platform's rules, or change some (time limits as PT15M, P3D ...)."))
+@click.option("--accept-within", default=None, help=N_("A provider's time to accept an offer."))
+@click.option("--payment-wait", default=None, help=N_("The payer's time to pay."))
+@click.option("--confirm-within", default=None, help=N_("Then an order done is confirmed automatically."))
+@click.option("--complaint-days", type=int, default=None, help=N_("Working days to answer a complaint."))
+@click.option("--rating-threshold", type=float, default=None, help=N_("Flag providers rated below this (1-5)."))
 @click.option("--as", "username", default="operator", show_default=True)
 @handle_errors
 def policy(
@@ -184,7 +185,7 @@ def policy(
         click.echo(f"{name:<18}{value}")
 
 
-@o2o.command("staff", help="Bind an account of role provider to the provider it works for (one only).")
+@o2o.command("staff", help=N_("Bind an account of role provider to the provider it works for (one only)."))
 @click.argument("provider_code")
 @click.argument("username")
 @click.option("--as", "operator", default="operator", show_default=True)
@@ -198,12 +199,12 @@ def staff(provider_code: str, username: str, operator: str) -> None:
     say(_("{username} works for {provider}", username=username, provider=provider_code))
 
 
-@o2o.command("link", help="Record, at the service centre, a parent's consent to a relative's account.")
-@click.option("--family", "username", required=True, help="The relative's account (user name).")
-@click.option("--parent", "parent_id_number", required=True, help="The parent's ID number.")
-@click.option("--name", "parent_name", required=True, help="The parent's name, as on the ID card.")
+@o2o.command("link", help=N_("Record, at the service centre, a parent's consent to a relative's account."))
+@click.option("--family", "username", required=True, help=N_("The relative's account (user name)."))
+@click.option("--parent", "parent_id_number", required=True, help=N_("The parent's ID number."))
+@click.option("--name", "parent_name", required=True, help=N_("The parent's name, as on the ID card."))
 @click.option("--relation", type=click.Choice(["child", "spouse", "relative"]), default="child", show_default=True)
-@click.option("--as", "officer", required=True, help="The community officer recording the consent.")
+@click.option("--as", "officer", required=True, help=N_("The community officer recording the consent."))
 @handle_errors
 def link(username: str, parent_id_number: str, parent_name: str, relation: str, officer: str) -> None:
     from huiju.services.actors import load_actor
@@ -215,12 +216,12 @@ def link(username: str, parent_id_number: str, parent_name: str, relation: str, 
     say(_("{username} may now order for {name}", username=username, name=parent_name))
 
 
-@click.group(help="Open311 GeoReport v2: the channels (hotline, kiosk, city app) allowed to file requests.")
+@click.group(help=N_("Open311 GeoReport v2: the channels (hotline, kiosk, city app) allowed to file requests."))
 def open311() -> None:
     pass
 
 
-@open311.command("key", help="Register a channel and print its API key (shown this once).")
+@open311.command("key", help=N_("Register a channel and print its API key (shown this once)."))
 @click.argument("name")
 @click.option("--as", "username", default="integrator", show_default=True)
 @handle_errors
@@ -234,7 +235,7 @@ def open311_key(name: str, username: str) -> None:
     click.echo(key)
 
 
-@open311.command("list", help="The registered channels.")
+@open311.command("list", help=N_("The registered channels."))
 @handle_errors
 def open311_list() -> None:
     from huiju.services import open311 as service
@@ -245,7 +246,7 @@ def open311_list() -> None:
             click.echo(f"{client.name:<24}{client.key_hint}…  {state}")
 
 
-@open311.command("revoke", help="Revoke a channel's API key.")
+@open311.command("revoke", help=N_("Revoke a channel's API key."))
 @click.argument("name")
 @click.option("--as", "username", default="integrator", show_default=True)
 @handle_errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
@@ -253,3 +254,21 @@ def test_not_allowed_exits_4_and_messages_carry_no_internal_ids(cli: CliRunner, 
     assert schema.exit_code == 2
     assert "Choose one of the options for 家庭收入类别" in schema.output or "Family income" in schema.output
     assert "is not one of" not in schema.output and "is a required property" not in schema.output
+
+
+def test_every_command_and_option_has_its_help_in_chinese() -> None:
+    from huiju.i18n import Message
+
+    def helps(command: click.Command, path: str) -> Iterator[tuple[str, str]]:
+        if command.help:
+            yield path, command.help
+        for param in command.params:
+            if isinstance(param, click.Option) and param.help:
+                yield f"{path} {param.opts[0]}", param.help
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from helps(sub, f"{path} {name}")
+
+    found = list(helps(main, "huiju"))
+    assert len(found) > 100
+    untranslated = [where for where, text in found if Message(text).localize("zh_CN") == text]
+    assert untranslated == []

@@ -30,7 +30,7 @@ def run(runner: CliRunner, *args: str) -> Result:
 def test_credit_providers_policy_and_links(cli: CliRunner) -> None:
     statement = run(cli, "o2o", "statement", "110105193801012340")
     assert statement.exit_code == 0, statement.output
-    assert "张秀英: balance ¥600.00" in statement.output and "¥600.00/月" in statement.output
+    assert "张秀英: balance ¥600.00" in statement.output and "¥600.00 a month" in statement.output
     again = run(cli, "o2o", "top-up")
     assert again.exit_code == 0 and "0 top-up(s), ¥0.00 in all" in again.output  # this month: given at init
     providers = run(cli, "o2o", "providers")
