@@ -242,7 +242,7 @@ def open311_list() -> None:
 
     with runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
         for client in service.clients(session):
-            state = "active" if client.active else "revoked"
+            state = (_("active") if client.active else _("revoked")).localize(rt.settings.lang)
             click.echo(f"{client.name:<24}{client.key_hint}…  {state}")
 
 
