@@ -2,7 +2,7 @@
 
 A page says the same texts many times (the inbox names every column again in every row, for the
 narrow screen, where a row becomes a card); Flask-Babel's gettext finds the request's translations
-anew on every call, which made the words cost more than the rest of the page. Here the request's
+anew on every call, which took about a third of the inbox page's time. Here the request's
 translations are found once (kept on ``g``) and each text's translated form is kept beside them, so
 a text said again is one dictionary lookup. What a template gets is what Jinja's new-style gettext
 gives: the translation, marked safe where the template escapes, formatted with ``%`` and the call's
