@@ -36,13 +36,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache, partial
+from functools import partial
 from io import BytesIO
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, inspect, select, update
-from sqlalchemy.orm import Session, aliased, contains_eager
+from sqlalchemy.orm import Session, joinedload
 
 from exchange.models import MessageStatus, OutboxMessage
 from huiju.calendar import CHINA
@@ -410,34 +410,24 @@ def _wanted(result: StepResult, case_of: Callable[[], Case | None]) -> tuple[Cas
     return case, wanted
 
 
-@cache
-def _case_for_documents_statement() -> Any:
-    """Built once: building it costs more than running it."""
-    community, street = aliased(Org), aliased(Org)
-    return (
-        select(Case)
-        .join(Case.item)
-        .join(Case.applicant)
-        .join(community, Case.community)
-        .outerjoin(street, community.parent)
-        .where(Case.id == bindparam("case_id"))
-        .options(
-            contains_eager(Case.item),
-            contains_eager(Case.applicant),
-            contains_eager(Case.community.of_type(community)).contains_eager(community.parent.of_type(street)),
-        )
-    )
+#: The case's item, applicant, community and the street above it: what its documents say of it. A
+#: service that reads a case before a step that may issue documents loads it with these (deciding a
+#: task does), and the documents then read nothing.
+CASE_PARTIES = (
+    joinedload(Case.item),
+    joinedload(Case.applicant),
+    joinedload(Case.community).joinedload(Org.parent),
+)
+_CASE_WITH_PARTIES = select(Case).where(Case.id == bindparam("case_id")).options(*CASE_PARTIES)
 
 
 def _case_for_documents(session: Session, case_id: int) -> Case | None:
-    """The case with what its documents say of it — its item, applicant, community and the street above
-    — as the session holds them when the step's caller read them all (deciding a task does), else read
-    in one statement (the case as the session holds it, if it does; the others then come from the
-    session when the documents read them)."""
+    """The case with its parties (:data:`CASE_PARTIES`): as the session holds them when the step's
+    caller read them all, else read in one statement."""
     held = session.identity_map.get(session.identity_key(Case, case_id))
     if isinstance(held, Case) and _holds_parties(held):
         return held
-    return session.scalars(_case_for_documents_statement(), {"case_id": case_id}).first()
+    return session.scalars(_CASE_WITH_PARTIES, {"case_id": case_id}).first()
 
 
 def _holds_parties(case: Case) -> bool:

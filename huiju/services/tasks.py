@@ -6,15 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied
 from huiju.i18n import _
 from huiju.labels import standard_opinion
-from huiju.models import Case, CaseEvent, Org, Role, User
+from huiju.models import Case, CaseEvent, Role, User
 from huiju.services import audit, clock
 from huiju.services.actors import Actor
+from huiju.services.documents import CASE_PARTIES
 from workflows_bpmn.mirror import StepResult
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, ProcessInstance
 from workflows_bpmn.runner import Engine
@@ -271,7 +272,7 @@ def _task_to_decide(session: Session, actor: Actor, task_id: str) -> tuple[Human
         select(HumanTask, Case, ProcessInstance.lock_version)
         .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
         .outerjoin(Case, Case.id == HumanTask.case_id)
-        .options(*_CASE_PARTIES),
+        .options(*CASE_PARTIES),  # what the decision's documents say of the case: read with it
         actor,
     )
     row = session.execute(stmt.where(HumanTask.id == task_id)).one_or_none()
@@ -280,13 +281,6 @@ def _task_to_decide(session: Session, actor: Actor, task_id: str) -> tuple[Human
     return row[0], row[1], row[2]
 
 
-#: The case's item, applicant, community and street, read with a task to decide: the documents the
-#: decision calls for find them in the session (see ``huiju.services.documents``).
-_CASE_PARTIES = (
-    joinedload(Case.item),
-    joinedload(Case.applicant),
-    joinedload(Case.community).joinedload(Org.parent),
-)
 #: The length of a task's id (a UUID); shorter ones are prefixes people type.
 _FULL_ID = 36
 
