@@ -71,6 +71,7 @@ def build(runtime: Runtime, test_config: dict[str, Any] | None, *, url_prefix: s
     configure_security(app, runtime, url_prefix)  # sessions on the server, throttle, headers
     CSRFProtect(app)
     app.before_request(lambda: audit.set_origin("console", request.remote_addr))
+    app.teardown_request(audit.clear_origin)
     db = SQLA()
     with app.app_context():
         db.init_app(app)

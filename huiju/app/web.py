@@ -60,6 +60,8 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
         channel = "api" if request.path.startswith(API_PREFIX) else "portal"
         audit.set_origin(channel, request.remote_addr)
 
+    app.teardown_request(audit.clear_origin)
+
     inbound = inbound_endpoint(runtime)
 
     @app.route("/exchange/soap", methods=["GET", "POST"])

@@ -21,9 +21,10 @@ from huiju.i18n import N_, Message, _, localize
 
 @click.group(cls=Group, help=N_("Huiju (汇聚): e-affairs workflow engine for smart communities."))
 def main() -> None:
-    from huiju.services.audit import set_origin
+    from huiju.services.audit import clear_origin, set_origin
 
     set_origin("cli")  # what a command records in the audit trail is marked as typed at a terminal
+    click.get_current_context().call_on_close(clear_origin)
 
 
 # -- setting up and running ---------------------------------------------------------------------

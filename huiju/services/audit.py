@@ -63,8 +63,15 @@ def from_origin(channel: str, address: str | None = None) -> Iterator[None]:
 
 
 def set_origin(channel: str, address: str | None = None) -> None:
-    """For a web request: the origin of what it records (a new request context starts afresh)."""
+    """For a web request or a command: the origin of what it records, until :func:`clear_origin` (at
+    the request's teardown, the command's end). A request served in the caller's thread and context
+    (a test client, a command run in-process) would otherwise leave it to what runs next there."""
     _ORIGIN.set(Origin(channel, (address or None) and str(address)[:64]))
+
+
+def clear_origin(_error: BaseException | None = None) -> None:
+    """What is recorded from now on comes from the system again (a teardown callback)."""
+    _ORIGIN.set(None)
 
 
 #: Every action recorded, in words (Chinese in the catalogue); the code stays in the table.
@@ -210,12 +217,13 @@ def record(
     _lock_chain(session)
     database = str(session.connection().engine.url)
     head = _HEADS.get(database)
-    if head is not None and _append_after(session, entry, head):
-        return entry  # the head was the one this process knew: written in one statement
-    last = session.execute(select(AuditEntry.id, AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)).first()
-    _chain(entry, (last.id, last.entry_hash) if last is not None else (0, GENESIS_HASH))
-    session.add(entry)
-    session.flush()
+    if head is None or not _append_after(session, entry, head):  # written in one statement if it was the head
+        last = session.execute(
+            select(AuditEntry.id, AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1)
+        ).first()
+        _chain(entry, (last.id, last.entry_hash) if last is not None else (0, GENESIS_HASH))
+        session.add(entry)
+        session.flush()
     _HEADS[database] = (entry.id, entry.entry_hash)
     return entry
 
@@ -257,10 +265,7 @@ def _append_after(session: Session, entry: AuditEntry, head: tuple[int, str]) ->
     done = connection.execute(
         statement, {**{c.name: getattr(entry, c.name) for c in AUDIT.columns}, "expected_head": head[1]}
     )
-    if done.first() is None:
-        return False
-    _HEADS[str(connection.engine.url)] = (entry.id, entry.entry_hash)
-    return True
+    return done.first() is not None
 
 
 def record_read(

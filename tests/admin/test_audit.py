@@ -248,3 +248,15 @@ def test_every_key_written_where_an_entry_is_recorded_has_words() -> None:
         (a, k) for a, k in written if (audit_words.field_of(a, k) if a else audit_words.FIELDS.get(k)) is None
     )
     assert missing == []
+
+
+def test_a_request_served_in_this_thread_leaves_its_origin_behind_it(runtime: Runtime) -> None:
+    from huiju.app.web import create_app
+
+    client = create_app(runtime, {"TESTING": True}).test_client()
+    for path in ("/console/login/", "/portal/", "/api/v1/tasks"):
+        client.get(path)  # each marks what it records with its channel, in this very thread
+        with runtime.db.transaction() as session:
+            entry = audit.record(session, load_actor(session, "admin"), "user.enable", target_kind="user",
+                                 target="officer-chaoyang-02")  # fmt: skip
+        assert (entry.channel, entry.address) == ("system", None), path
