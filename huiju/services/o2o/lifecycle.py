@@ -31,7 +31,6 @@ from exchange.models import OutboxMessage
 from huiju.calendar import CHINA
 from huiju.db import utcnow
 from huiju.models import (
-    Case,
     OfferOutcome,
     Order,
     OrderOffer,
@@ -178,15 +177,9 @@ def _grant_on_approval(session: Session, engine: Engine, result: StepResult) -> 
     except (TypeError, ValueError):
         return
     decided = (data.get("egov_decision") or {}).get("decided_at")
-    case_id = int(instance.context["case_id"])
-    resident_id = instance.context.get("applicant_resident_id")
-    if resident_id is None:  # an instance started before its context named the applicant
-        case = session.get(Case, case_id)
-        if case is None:
-            return
-        resident_id = case.applicant_id
     credit.grant(
-        session, case_id, int(resident_id), monthly_fen=monthly_fen, tier=str(eligibility.get("tier") or ""),
+        session, instance.context["case_id"], instance.context["applicant_resident_id"],
+        monthly_fen=monthly_fen, tier=str(eligibility.get("tier") or ""),
         decided_on=_china_day(decided), months=get_policy(session).credit_months, by="system",
     )  # fmt: skip
 
