@@ -8,9 +8,12 @@ Modules, from the bottom up:
   ``issue_certificate``, ``rotate_signing``, ``revoke`` (writes ``crl.pem``), ``list_certificates``,
   ``load_signing_identity``.
 - :mod:`certs.trust` — ``TrustStore``: trusted CAs and the CRL; chain, revocation, validity and role checks.
+- :mod:`certs.dsig` — the profile's XML-DSig (exclusive c14n, ecdsa/rsa-sha256, SHA-256 digests,
+  references by Id) on lxml and ``cryptography``: ``ProfileSuite``, the default suite.
 - :mod:`certs.xmlsig` — signed SOAP 1.1 envelopes in the WS-Security 1.1 shapes (the signing
   profile, ``docs/integrator/signing-profile.md``): ``sign_envelope``, ``verify_envelope``,
-  ``request_hash``, ``parse_untrusted``, and the pluggable ``SignatureSuite`` (signxml by default).
+  ``request_hash``, ``parse_untrusted``, and the pluggable ``SignatureSuite`` (``ProfileSuite`` by
+  default, ``SignxmlSuite`` beside it).
 
 ``certs`` sits below ``adapters`` and ``exchange`` and imports only from ``huiju`` core.
 """

@@ -1,16 +1,17 @@
 """The trust store: which CAs Huiju trusts, which certificates they revoked, which roles they may play.
 
-signxml checks the chain of a signature and the digitalSignature key usage; it does no revocation
-checking and does not know X-Road's split between signing and TLS certificates. :meth:`TrustStore.check`
-does all of it, with an error that names the certificate: issued by a trusted CA (the CA's signature
-over it verifies, not just a matching name), not revoked (RFC 5280 CRL), within its validity, and fit
-for the role.
+An XML signature proves only which key signed; whether that key's certificate may speak for a
+member is decided here. :meth:`TrustStore.check` says why not, naming the certificate: issued by a
+trusted CA (the CA's signature over it verifies, not just a matching name), not revoked (RFC 5280
+CRL), within its validity, and fit for the role (X-Road's split between signing and TLS
+certificates). The CA's signatures over a certificate and over each list are checked once per
+loaded store and remembered; the rest at every check.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,11 +35,32 @@ from huiju.i18n import _
 _TLS_USAGES = {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
 
 
+#: How many certificates' issuers one loaded store remembers (the exchange's members, and then some).
+_ISSUERS_KEPT = 1024
+
+
 @dataclass(frozen=True)
 class _Loaded:
+    """The trusted CAs and lists as read, and the signature checks that depend on nothing else.
+
+    A CA's signature over a certificate, or over a revocation list, verifies or not whatever the
+    time: it is checked once per loaded store (for a list, when it is loaded; for a certificate,
+    the first time it is presented) and remembered with it. A store read again (the files changed)
+    starts with nothing remembered. What depends on the moment — validity, the list's next update,
+    revocation — is checked at every use.
+    """
+
     ca_file: Path
     ca_certificates: tuple[x509.Certificate, ...]
     crls: tuple[x509.CertificateRevocationList, ...]
+    #: Each list with the trusted CA that signed it.
+    signed_crls: tuple[tuple[x509.CertificateRevocationList, x509.Certificate], ...] = field(init=False)
+    #: Certificates presented so far, with the trusted CA whose signature over them verified.
+    issuers: dict[x509.Certificate, x509.Certificate] = field(init=False, default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        pairs = tuple((crl, ca) for crl in self.crls for ca in self.ca_certificates if _crl_signed_by(crl, ca))
+        object.__setattr__(self, "signed_crls", pairs)
 
 
 def _read_crl(path: Path, cas: tuple[x509.Certificate, ...]) -> x509.CertificateRevocationList:
@@ -117,13 +139,20 @@ class TrustStore:
 
     def issuer_of(self, cert: x509.Certificate) -> x509.Certificate:
         """The trusted CA that issued ``cert`` (its signature over the certificate verifies)."""
-        for ca in self.ca_certificates:
+        loaded = self._current()
+        known = loaded.issuers.get(cert)
+        if known is not None:
+            return known
+        for ca in loaded.ca_certificates:
             if ca.subject != cert.issuer:
                 continue
             try:
                 cert.verify_directly_issued_by(ca)
             except (ValueError, TypeError, InvalidSignature):
                 continue
+            if len(loaded.issuers) >= _ISSUERS_KEPT:
+                loaded.issuers.clear()
+            loaded.issuers[cert] = ca
             return ca
         raise UntrustedCertificate(
             _(
@@ -143,8 +172,8 @@ class TrustStore:
         _check_role(cert, role)
 
     def _check_not_revoked(self, cert: x509.Certificate, ca: x509.Certificate, moment: datetime) -> None:
-        for crl in self.crls:
-            if not _crl_signed_by(crl, ca):
+        for crl, signer in self._current().signed_crls:
+            if signer != ca:
                 continue
             # A list past its next update may miss revocations made since (RFC 5280 section 5.1.2.5):
             # refuse rather than trust a certificate on stale information.

@@ -26,14 +26,17 @@ and accepts exactly that layout and no looser one: one Security header (no actor
 Timestamp, one X.509 token and one Signature, nothing else; the three signed Ids each occurring
 once in the whole document and belonging to the envelope's own Body, ExchangeHeader and Timestamp
 (signature wrapping is refused); the token's certificate checked against the
-:class:`~certs.trust.TrustStore` (chain, revocation, validity, signing role); then signxml verifies
-the signature and digests with that certificate's key, and ONLY the elements signxml returned as
-signed are used — never elements looked up again in the received document. Whether the Timestamp
+:class:`~certs.trust.TrustStore` (chain, revocation, validity, signing role); then the suite
+verifies the signature and digests with that certificate's key, and ONLY the elements it returned
+as signed (parsed from the canonical bytes whose digests matched) are used — never elements looked
+up again in the received document. Whether the Timestamp
 is fresh is the receiver's decision (a reply is bound to its request by requestHash instead):
 :class:`VerifiedEnvelope` carries its Created and Expires.
 
-The cryptography sits behind :class:`SignatureSuite` so that SM2/SM3 (GB/T 32918, GB/T 32905), which
-neither signxml nor ``cryptography`` sign with today, can be added beside :class:`SignxmlSuite`.
+The cryptography sits behind :class:`SignatureSuite`. The default, :class:`~certs.dsig.ProfileSuite`,
+reads this profile only, on lxml and ``cryptography``; :class:`SignxmlSuite` does the same with
+signxml, a general XML-DSig library (the tests check each against the other). SM2/SM3 (GB/T 32918,
+GB/T 32905), which neither signs with today, would be a suite beside them.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ from signxml import (
 )
 from signxml.exceptions import InvalidCertificate, SignXMLException
 
+from certs.dsig import ProfileSuite, SignedPart, elements_by_id, safe_parser, with_default_namespace
 from certs.errors import (
     MessageTooLarge,
     SignatureInvalid,
@@ -96,14 +100,6 @@ _TOKEN = f"{{{WSSE_NS}}}BinarySecurityToken"
 _SIGNATURE = f"{{{DS_NS}}}Signature"
 _HEADER = f"{{{EXCHANGE_NS}}}ExchangeHeader"
 _BODY = f"{{{SOAP11_NS}}}Body"
-
-
-@dataclass(frozen=True)
-class SignedPart:
-    """One signed reference as the suite verified it: the canonical bytes and their parsed form."""
-
-    element: etree._Element
-    data: bytes
 
 
 @dataclass(frozen=True)
@@ -152,7 +148,7 @@ class SignatureSuite(Protocol):
 
 
 class SignxmlSuite:
-    """The default suite: signxml 5, ecdsa-sha256 or rsa-sha256, SHA-256 digests, exclusive c14n."""
+    """signxml 5, ecdsa-sha256 or rsa-sha256, SHA-256 digests, exclusive c14n."""
 
     signature_methods = frozenset({SignatureMethod.ECDSA_SHA256, SignatureMethod.RSA_SHA256})
     digest_algorithms = frozenset({DigestAlgorithm.SHA256})
@@ -191,7 +187,7 @@ class SignxmlSuite:
             # The shape of the Signature was checked already (_check_signature_shape); signxml's own
             # schema check would refuse the InclusiveNamespaces that WSS4J adds to exclusive c14n.
             outcome = _ProfileVerifier().verify(
-                document, x509_cert=signer, parser=_safe_parser(), expect_config=config, validate_schema=False
+                document, x509_cert=signer, parser=safe_parser(), expect_config=config, validate_schema=False
             )
         except InvalidCertificate as exc:
             raise UntrustedCertificate(_("the signing certificate does not verify: {error}", error=str(exc))) from exc
@@ -230,22 +226,6 @@ class _ProfileVerifier(XMLVerifier):
         if not isinstance(nodes, etree._Element):
             return output
         return with_default_namespace(nodes, output)
-
-
-def with_default_namespace(apex: etree._Element, c14n: bytes) -> bytes:
-    """``c14n`` (the exclusive canonical form of ``apex``) as it is with ``#default`` in the PrefixList."""
-    default = apex.nsmap.get(None)
-    if not default:
-        return c14n  # no default namespace in scope: nothing to render
-    for element in apex.iter(etree.Element):
-        if element.prefix is None or element.nsmap.get(None) != default:
-            raise SignatureInvalid(
-                _("an InclusiveNamespaces #default is accepted only where the signed element does not use the "
-                  "default namespace")
-            )  # fmt: skip
-    end = next(index for index, byte in enumerate(c14n) if byte in b" >")
-    value = default.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
-    return c14n[:end] + f' xmlns="{value}"'.encode() + c14n[end:]
 
 
 # --- public functions ----------------------------------------------------------------------------
@@ -296,7 +276,7 @@ def sign_envelope(
                                  f"{{{WSSE_NS}}}Reference")  # fmt: skip
     reference.set("URI", f"#{token_id}")
     reference.set("ValueType", X509V3)
-    signature = (suite or SignxmlSuite()).sign(document, identity, [timestamp_id, header_id, body_id], key_info)
+    signature = (suite or ProfileSuite()).sign(document, identity, [timestamp_id, header_id, body_id], key_info)
     security.append(signature)
     return document
 
@@ -324,11 +304,11 @@ def verify_envelope(
     timestamp, token, signature = _security_children(security)
     body_id, header_id, timestamp_id = _wsu_id(body), _wsu_id(exchange), _wsu_id(timestamp)
     token_id = _wsu_id(token)
-    _check_unique_ids(root, (body_id, header_id, timestamp_id, token_id))
+    elements_by_id(root, (body_id, header_id, timestamp_id, token_id), error=SignatureInvalid)
     _check_signed_info(signature, {body_id, header_id, timestamp_id})
     signer = _token_certificate(token, signature, token_id)
     trust.check(signer, role="signing", at=at)
-    parts = (suite or SignxmlSuite()).verify(root, signer, at=at)
+    parts = (suite or ProfileSuite()).verify(root, signer, at=at)
     signed_body = _signed_part(parts, _BODY, body_id)
     signed_header = _signed_part(parts, _HEADER, header_id)
     signed_timestamp = _signed_part(parts, _TIMESTAMP, timestamp_id)
@@ -384,7 +364,7 @@ def parse_untrusted(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree
     if b"<!DOCTYPE" in data:
         raise XmlRefused(_("a DOCTYPE (DTD or entity declarations) is not allowed"))
     try:
-        root = etree.fromstring(bytes(data), parser=_safe_parser())
+        root = etree.fromstring(bytes(data), parser=safe_parser())
     except etree.XMLSyntaxError as exc:
         raise XmlRefused(_("the message is not well-formed XML: {error}", error=str(exc))) from exc
     if root is None:
@@ -410,13 +390,6 @@ def soap_version_problem(root: etree._Element) -> Message | None:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def _safe_parser() -> etree.XMLParser:
-    # A parser per call: lxml parsers must not be shared between threads.
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
-    )
 
 
 def _new_id(prefix: str) -> str:
@@ -483,20 +456,6 @@ def _wsu_id(element: etree._Element) -> str:
             _("the {name} element carries no wsu:Id, so it cannot be signed", name=etree.QName(element).localname)
         )
     return value
-
-
-def _check_unique_ids(root: etree._Element, ids: Sequence[str]) -> None:
-    """Each Id must occur once in the whole document: a copy elsewhere is signature wrapping."""
-    counts = dict.fromkeys(ids, 0)
-    for element in root.iter(etree.Element):
-        for name, value in element.attrib.items():
-            if value in counts and (etree.QName(name).localname in _ID_ATTRIBUTES or name == _XML_ID):
-                counts[value] += 1
-    for value, count in counts.items():
-        if count != 1:
-            raise SignatureInvalid(
-                _("the Id {value} occurs {count} times: a signed element was moved or copied", value=value, count=count)
-            )
 
 
 def _tags(element: etree._Element) -> list[str]:

@@ -276,8 +276,8 @@ def _wrapped(pki: Pki, mid: str) -> bytes:
 
 REFUSED: dict[str, tuple[Callable[[Pki, str], bytes], str, str]] = {
     "unsigned": (_unsigned, "signature-invalid", "the message is not signed"),
-    "body-altered": (_body_altered, "signature-invalid", "Digest mismatch for reference 2 (#id-"),
-    "header-altered": (_header_altered, "signature-invalid", "Digest mismatch for reference 1 (#id-"),
+    "body-altered": (_body_altered, "signature-invalid", "the digest of reference 3 (#id-"),
+    "header-altered": (_header_altered, "signature-invalid", "the digest of reference 2 (#id-"),
     "wrapped": (_wrapped, "signature-invalid", "occurs 2 times: a signed element was moved or copied"),
     "untrusted": (
         lambda p, m: signed(sms_envelope(m), p.foreign),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from certs import partners
 from certs.errors import CertificateStoreError, RevokedCertificate, StaleRevocationList, UntrustedCertificate
@@ -57,6 +58,31 @@ def test_a_watching_trust_store_sees_a_revocation_without_a_restart(pki: Path) -
     with pytest.raises(RevokedCertificate):
         watching.check(cert)
     loaded.check(cert)  # a store read once still trusts it: that is what a restart used to fix
+
+
+def test_a_remembered_issuer_is_not_lent_to_a_certificate_under_the_same_names(pki: Path) -> None:
+    """The CA's signature over a certificate is checked once per loaded store and remembered for that
+    certificate only: another one under the same subject, issuer and serial, signed by another key,
+    is still refused."""
+    trust = TrustStore.load(pki)
+    genuine = _cert(pki, "sandbox")
+    trust.check(genuine)
+    trust.check(genuine)
+    key = ec.generate_private_key(ec.SECP256R1())
+    forged = (
+        x509.CertificateBuilder()
+        .subject_name(genuine.subject)
+        .issuer_name(genuine.issuer)
+        .public_key(key.public_key())
+        .serial_number(genuine.serial_number)
+        .not_valid_before(genuine.not_valid_before_utc)
+        .not_valid_after(genuine.not_valid_after_utc)
+        .add_extension(genuine.extensions.get_extension_for_class(x509.KeyUsage).value, critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    with pytest.raises(UntrustedCertificate, match="is not issued by a trusted CA"):
+        trust.check(forged)
+    trust.check(genuine)
 
 
 def test_a_partner_ca_is_trusted_once_uploaded_and_its_list_applies(pki: Path, other: Path) -> None:

@@ -59,7 +59,7 @@ def test_altered_after_signing_the_sandbox_refuses(
 ) -> None:
     code, out = _secure_call(java_kit, secure_sandbox, java_files, "--tamper", "alter")
     assert (code, out["ok"]) == (3, False), out
-    assert "Digest mismatch" in out["faultstring"]
+    assert "the digest of reference" in out["faultstring"]
 
 
 def _decision(
@@ -87,7 +87,7 @@ def test_a_decision_signed_with_a_wrong_key_or_altered_is_refused(
     java_kit: JavaKit, huiju: Huiju, java_files: PartnerFiles
 ) -> None:
     case, receipt = huiju.waiting_case(JAVA_PARTNER)
-    for tamper, reason in (("wrong-key", "signature-invalid"), ("alter", "Digest mismatch")):
+    for tamper, reason in (("wrong-key", "signature-invalid"), ("alter", "the digest of reference")):
         code, out = _decision(java_kit, huiju, java_files, case, receipt, "--tamper", tamper)
         assert (code, out["ok"]) == (3, False), out
         assert reason in out["faultstring"]

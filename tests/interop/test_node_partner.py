@@ -45,7 +45,7 @@ def test_signed_call_over_mtls_and_its_verified_reply(
 def test_signed_with_a_wrong_key_or_altered_the_sandbox_refuses(
     node_kit: NodeKit, secure_sandbox: SandboxServer, node_files: PartnerFiles
 ) -> None:
-    for tamper, reason in (("wrong-key", "signature-invalid"), ("alter", "Digest mismatch")):
+    for tamper, reason in (("wrong-key", "signature-invalid"), ("alter", "the digest of reference")):
         code, out = _secure_call(node_kit, secure_sandbox, node_files, "--tamper", tamper)
         assert (code, out["ok"]) == (3, False), out
         assert reason in out["faultstring"]
@@ -76,7 +76,7 @@ def test_a_decision_signed_with_a_wrong_key_or_altered_is_refused(
     node_kit: NodeKit, huiju: Huiju, node_files: PartnerFiles
 ) -> None:
     case, receipt = huiju.waiting_case(NODE_PARTNER)
-    for tamper, reason in (("wrong-key", "signature-invalid"), ("alter", "Digest mismatch")):
+    for tamper, reason in (("wrong-key", "signature-invalid"), ("alter", "the digest of reference")):
         code, out = _decision(node_kit, huiju, node_files, case, receipt, "--tamper", tamper)
         assert (code, out["ok"]) == (3, False), out
         assert reason in out["faultstring"]
