@@ -51,6 +51,7 @@ _DS = f"{{{DS_NS}}}"
 _INCLUSIVE_NAMESPACES = f"{{{EC_NS}}}InclusiveNamespaces"
 _ID_ATTRIBUTES = {"Id", "ID", "id"}
 _XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
+_XML_WHITESPACE = str.maketrans("", "", " \t\r\n")
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,12 @@ class ProfileSuite:
         return signature
 
     def verify(self, document: etree._Element, signer: x509.Certificate, *, at: datetime | None) -> list[SignedPart]:
+        """The document's one signature verified with ``signer``'s key: its References' parts.
+
+        Cryptography only: where the signature sits, which and how many parts it must cover and
+        whether ``signer`` is trusted are :func:`certs.xmlsig.verify_envelope`'s to check (before
+        this), as is the choice of parts the caller then uses (by tag and Id, among these).
+        """
         # ``at`` concerns the certificate, which the trust store has checked at that moment already.
         signature = _one(document.iter(f"{_DS}Signature"), _("the message must carry exactly one signature"))
         signed_info = _one(signature.iterchildren(f"{_DS}SignedInfo"), _("the Signature must hold one SignedInfo"))
@@ -107,7 +114,7 @@ class ProfileSuite:
             raise SignatureInvalid(_("the signature must use exclusive canonicalization"))
         signed_bytes = canonical(signed_info, _prefixes(method))
         value = _one(signature.iterchildren(f"{_DS}SignatureValue"), _("the Signature must hold one SignatureValue"))
-        _verify(signer, _algorithm(signed_info), _base64(value.text), signed_bytes)
+        _verify(signer, _algorithm(signed_info), base64_value(value.text), signed_bytes)
         # From here on only what was signed is read: SignedInfo parsed from the bytes just verified.
         signed = etree.fromstring(signed_bytes, parser=safe_parser())
         references = list(signed.iterchildren(f"{_DS}Reference"))
@@ -191,7 +198,7 @@ def _verified_reference(number: int, reference: etree._Element, element: etree._
         raise SignatureInvalid(
             _("digest algorithm {algorithm} is not allowed", algorithm=str(digest_method.get("Algorithm")))
         )
-    expected = _base64(_one(reference.iterchildren(f"{_DS}DigestValue"),
+    expected = base64_value(_one(reference.iterchildren(f"{_DS}DigestValue"),
                             _("each Reference must hold one DigestValue")).text)  # fmt: skip
     data = canonical(element, _prefixes(steps[0]))
     if not hmac.compare_digest(hashlib.sha256(data).digest(), expected):
@@ -227,9 +234,11 @@ def _algorithm(signed_info: etree._Element) -> str:
     return algorithm
 
 
-def _base64(text: str | None) -> bytes:
+def base64_value(text: str | None) -> bytes:
+    """A base64Binary value of an XML element: XML's own whitespace (space, tab, CR, LF) allowed
+    between the characters, nothing else."""
     try:
-        return base64.b64decode("".join((text or "").split()), validate=True)
+        return base64.b64decode((text or "").translate(_XML_WHITESPACE), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise SignatureInvalid(_("a signature or digest value is not Base64")) from exc
 

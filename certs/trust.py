@@ -63,16 +63,13 @@ class _Loaded:
         object.__setattr__(self, "signed_crls", pairs)
 
 
-def _read_crl(path: Path, cas: tuple[x509.Certificate, ...]) -> x509.CertificateRevocationList:
+def _read_crl(path: Path) -> x509.CertificateRevocationList:
     try:
-        crl = x509.load_pem_x509_crl(path.read_bytes())
+        return x509.load_pem_x509_crl(path.read_bytes())
     except ValueError as exc:
         raise CertificateStoreError(
             _("the revocation list {file} is damaged: {error}", file=str(path), error=str(exc))
         ) from exc
-    if not any(_crl_signed_by(crl, ca) for ca in cas):
-        raise CertificateStoreError(_("the revocation list {file} is not signed by a trusted CA", file=str(path)))
-    return crl
 
 
 def _load(folder: Path) -> _Loaded:
@@ -88,7 +85,13 @@ def _load(folder: Path) -> _Loaded:
     # Our CA's list, and the lists of partner CAs imported with `huiju certs crl --import`.
     files = [folder / CRL] if (folder / CRL).exists() else []
     files += sorted((folder / CRLS).glob("*.pem")) if (folder / CRLS).is_dir() else []
-    return _Loaded(ca_file, cas, tuple(_read_crl(path, cas) for path in files))
+    crls = tuple(_read_crl(path) for path in files)
+    loaded = _Loaded(ca_file, cas, crls)
+    signed = {id(crl) for crl, _ca in loaded.signed_crls}
+    for path, crl in zip(files, crls, strict=True):
+        if id(crl) not in signed:
+            raise CertificateStoreError(_("the revocation list {file} is not signed by a trusted CA", file=str(path)))
+    return loaded
 
 
 class TrustStore:
@@ -124,8 +127,9 @@ class TrustStore:
     @classmethod
     def load(cls, folder: Path) -> TrustStore:
         """Read the folder's trusted CAs and CRLs; a CRL not signed by a trusted CA is refused."""
-        loaded = _load(Path(folder))
-        return cls(loaded.ca_file, loaded.ca_certificates, loaded.crls)
+        store = cls.__new__(cls)
+        store._loaded = _load(Path(folder))
+        return store
 
     @classmethod
     def watching(cls, folder: Path) -> TrustStore:
@@ -139,64 +143,69 @@ class TrustStore:
 
     def issuer_of(self, cert: x509.Certificate) -> x509.Certificate:
         """The trusted CA that issued ``cert`` (its signature over the certificate verifies)."""
-        loaded = self._current()
-        known = loaded.issuers.get(cert)
-        if known is not None:
-            return known
-        for ca in loaded.ca_certificates:
-            if ca.subject != cert.issuer:
-                continue
-            try:
-                cert.verify_directly_issued_by(ca)
-            except (ValueError, TypeError, InvalidSignature):
-                continue
-            if len(loaded.issuers) >= _ISSUERS_KEPT:
-                loaded.issuers.clear()
-            loaded.issuers[cert] = ca
-            return ca
-        raise UntrustedCertificate(
-            _(
-                "certificate {subject} (serial {serial}) is not issued by a trusted CA (issuer {issuer})",
-                **_names(cert),
-                issuer=cert.issuer.rfc4514_string(),
-            )
-        )
+        return _issuer_of(self._current(), cert)
 
     def check(self, cert: x509.Certificate, *, role: Role = "signing", at: datetime | None = None) -> None:
         """Raise unless ``cert`` is trusted, not revoked, valid at ``at`` (default: now) and fit for ``role``."""
         moment = at or datetime.now(UTC)
-        ca = self.issuer_of(cert)
+        loaded = self._current()  # one state of the files for the whole decision, were they read again meanwhile
+        ca = _issuer_of(loaded, cert)
         _check_validity(ca, moment)
-        self._check_not_revoked(cert, ca, moment)
+        _check_not_revoked(loaded, cert, ca, moment)
         _check_validity(cert, moment)
         _check_role(cert, role)
 
-    def _check_not_revoked(self, cert: x509.Certificate, ca: x509.Certificate, moment: datetime) -> None:
-        for crl, signer in self._current().signed_crls:
-            if signer != ca:
-                continue
-            # A list past its next update may miss revocations made since (RFC 5280 section 5.1.2.5):
-            # refuse rather than trust a certificate on stale information.
-            if crl.next_update_utc is not None and crl.next_update_utc < moment:
-                raise StaleRevocationList(
-                    _("the revocation list of {issuer} was due for renewal on {date}; refresh it (huiju certs crl)",
-                      issuer=ca.subject.rfc4514_string(), date=crl.next_update_utc.isoformat())
-                )  # fmt: skip
-            entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-            if entry is None:
-                continue
-            try:
-                reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason.value
-            except x509.ExtensionNotFound:
-                reason = "unspecified"
-            raise RevokedCertificate(
-                _(
-                    "certificate {subject} (serial {serial}) was revoked on {date} (reason: {reason})",
-                    **_names(cert),
-                    date=entry.revocation_date_utc.isoformat(),
-                    reason=reason,
-                )
+
+def _issuer_of(loaded: _Loaded, cert: x509.Certificate) -> x509.Certificate:
+    known = loaded.issuers.get(cert)
+    if known is not None:
+        return known
+    for ca in loaded.ca_certificates:
+        if ca.subject != cert.issuer:
+            continue
+        try:
+            cert.verify_directly_issued_by(ca)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        if len(loaded.issuers) >= _ISSUERS_KEPT:
+            loaded.issuers.clear()
+        loaded.issuers[cert] = ca
+        return ca
+    raise UntrustedCertificate(
+        _(
+            "certificate {subject} (serial {serial}) is not issued by a trusted CA (issuer {issuer})",
+            **_names(cert),
+            issuer=cert.issuer.rfc4514_string(),
+        )
+    )
+
+
+def _check_not_revoked(loaded: _Loaded, cert: x509.Certificate, ca: x509.Certificate, moment: datetime) -> None:
+    for crl, signer in loaded.signed_crls:
+        if signer != ca:
+            continue
+        # A list past its next update may miss revocations made since (RFC 5280 section 5.1.2.5):
+        # refuse rather than trust a certificate on stale information.
+        if crl.next_update_utc is not None and crl.next_update_utc < moment:
+            raise StaleRevocationList(
+                _("the revocation list of {issuer} was due for renewal on {date}; refresh it (huiju certs crl)",
+                  issuer=ca.subject.rfc4514_string(), date=crl.next_update_utc.isoformat())
+            )  # fmt: skip
+        entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+        if entry is None:
+            continue
+        try:
+            reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason.value
+        except x509.ExtensionNotFound:
+            reason = "unspecified"
+        raise RevokedCertificate(
+            _(
+                "certificate {subject} (serial {serial}) was revoked on {date} (reason: {reason})",
+                **_names(cert),
+                date=entry.revocation_date_utc.isoformat(),
+                reason=reason,
             )
+        )
 
 
 def _crl_signed_by(crl: x509.CertificateRevocationList, ca: x509.Certificate) -> bool:
@@ -289,8 +298,7 @@ class _WatchedTrustStore(TrustStore):
         self._folder = folder
         self._lock = threading.Lock()
         self._stamp: tuple[float, ...] | None = None
-        loaded = _load(folder)
-        super().__init__(loaded.ca_file, loaded.ca_certificates, loaded.crls)
+        self._loaded = _load(folder)
         self._stamp = self._files_stamp()
 
     def _files_stamp(self) -> tuple[float, ...]:

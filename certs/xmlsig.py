@@ -64,7 +64,14 @@ from signxml import (
 )
 from signxml.exceptions import InvalidCertificate, SignXMLException
 
-from certs.dsig import ProfileSuite, SignedPart, elements_by_id, safe_parser, with_default_namespace
+from certs.dsig import (
+    ProfileSuite,
+    SignedPart,
+    base64_value,
+    elements_by_id,
+    safe_parser,
+    with_default_namespace,
+)
 from certs.errors import (
     MessageTooLarge,
     SignatureInvalid,
@@ -343,7 +350,8 @@ def body_digest(body: etree._Element) -> str:
     digest = hashlib.sha256()
     for child in body:
         if isinstance(child.tag, str):
-            digest.update(etree.tostring(child, method="c14n", exclusive=True))
+            # Without comments, as the signature's c14n: a comment in the question changes nothing asked.
+            digest.update(etree.tostring(child, method="c14n", exclusive=True, with_comments=False))
     return digest.hexdigest()
 
 
@@ -530,8 +538,8 @@ def _token_certificate(token: etree._Element, signature: etree._Element, token_i
               "BinarySecurityToken (URI #{token}, ValueType X509v3)", token=token_id)
         )  # fmt: skip
     try:
-        cert = x509.load_der_x509_certificate(base64.b64decode("".join((token.text or "").split()), validate=True))
-    except ValueError as exc:
+        cert = x509.load_der_x509_certificate(base64_value(token.text))
+    except (ValueError, SignatureInvalid) as exc:
         raise SignatureInvalid(_("the signature carries a damaged certificate")) from exc
     try:
         is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca

@@ -20,7 +20,7 @@ from certs.dsig import ECDSA_SHA256, RSA_SHA256, ProfileSuite
 from certs.errors import SignatureInvalid
 from certs.store import KeyType, load_signing_identity
 from certs.trust import TrustStore
-from certs.xmlsig import DS_NS, SOAP11_NS, WSSE_NS, SignxmlSuite, sign_envelope, verify_envelope
+from certs.xmlsig import DS_NS, SOAP11_NS, WSSE_NS, SignxmlSuite, request_hash, sign_envelope, verify_envelope
 from tests.certs.conftest import EnvelopeFactory
 
 DS = f"{{{DS_NS}}}"
@@ -175,4 +175,25 @@ def test_a_signer_of_a_looser_signed_info_is_refused(
     value = r.to_bytes(32, "big") + s.to_bytes(32, "big")
     root.find(f".//{DS}SignatureValue").text = base64.b64encode(value).decode()
     with pytest.raises(SignatureInvalid, match=reason):
+        _verify(pki, root)
+
+
+def test_a_comment_in_the_question_leaves_its_request_hash_as_signed(pki: Path, envelope: EnvelopeFactory) -> None:
+    """The requestHash of the bytes received equals the one of what was verified: both leave comments out."""
+    root = envelope()
+    name = root.find(".//{urn:huiju:citizen:1}name")
+    name.append(etree.Comment(" a note "))
+    signed = etree.tostring(sign_envelope(root, load_signing_identity(pki, "huiju")))
+    assert b"<!-- a note -->" in signed
+    assert request_hash(signed) == verify_envelope(signed, TrustStore.load(pki)).request_hash
+
+
+def test_base64_values_allow_xml_whitespace_only(pki: Path, envelope: EnvelopeFactory) -> None:
+    root = _signed_root(pki, envelope)
+    value = root.find(f".//{DS}SignatureValue")
+    text = value.text
+    value.text = "\n  " + text[:20] + "\r\n\t" + text[20:] + "\n"
+    assert len(_verify(pki, root)) == 3  # type: ignore[arg-type]
+    value.text = text[:20] + "\u00a0" + text[20:]  # a no-break space is not XML whitespace
+    with pytest.raises(SignatureInvalid, match="not Base64"):
         _verify(pki, root)
