@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huiju.calendar import CHINA, Deadline, DeadlineUnit, WorkingCalendar
-from huiju.models import FINAL, Case, CaseEvent, Item
+from huiju.models import FINAL, Case, CaseEvent, TimeUnit
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, ProcessInstance
 from workflows_bpmn.runner import Engine
 
@@ -29,6 +29,37 @@ from workflows_bpmn.runner import Engine
 #: when it opens on the working day before.
 OFFICE_OPENS = time(9, 0)
 OFFICE_CLOSES = time(17, 30)
+
+
+class LimitedItem(Protocol):
+    """What the clock reads of an item: its limits (an :class:`~huiju.models.Item`, or a summary of one)."""
+
+    @property
+    def limit_unit(self) -> TimeUnit: ...
+    @property
+    def committed_limit(self) -> int: ...
+    @property
+    def statutory_limit(self) -> int: ...
+
+
+class ClockedCase(Protocol):
+    """What the clock reads of a case to say where it stands (a :class:`~huiju.models.Case`, or a
+    summary read without the ORM, as an inbox reads its rows)."""
+
+    @property
+    def item(self) -> LimitedItem: ...
+    @property
+    def submitted_at(self) -> datetime: ...
+    @property
+    def paused_days(self) -> int: ...
+    @property
+    def clock_paused_since(self) -> datetime | None: ...
+    @property
+    def committed_due(self) -> date | None: ...
+    @property
+    def statutory_due(self) -> date | None: ...
+    @property
+    def due_provisional(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +76,7 @@ def china_day(moment: datetime) -> date:
     return moment.astimezone(CHINA).date()
 
 
-def compute(calendar: WorkingCalendar, item: Item, start: date, paused_days: int = 0) -> CaseDeadlines:
+def compute(calendar: WorkingCalendar, item: LimitedItem, start: date, paused_days: int = 0) -> CaseDeadlines:
     unit = cast(DeadlineUnit, item.limit_unit.value)
     return CaseDeadlines(
         committed=calendar.deadline(start, item.committed_limit + paused_days, unit),
@@ -87,7 +118,7 @@ def pause(case: Case, now: datetime, step: str | None = None) -> None:
     case.events.append(CaseEvent(kind="clock_paused", step=step, actor="system"))
 
 
-def paused_for(calendar: WorkingCalendar, case: Case, now: datetime) -> int:
+def paused_for(calendar: WorkingCalendar, case: ClockedCase, now: datetime) -> int:
     """Days of the item's unit the clock has been stopped: the days after the pause up to today."""
     if case.clock_paused_since is None:
         return 0
@@ -108,7 +139,7 @@ class Standing:
     paused: bool
 
 
-def standing(calendar: WorkingCalendar, case: Case, now: datetime) -> Standing:
+def standing(calendar: WorkingCalendar, case: ClockedCase, now: datetime) -> Standing:
     waited = paused_for(calendar, case, now)
     paused = case.clock_paused_since is not None
     if case.committed_due is not None and case.statutory_due is not None and waited == 0:

@@ -23,13 +23,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy.orm import Session
 
 from huiju.calendar import CHINA, WorkingCalendar
 from huiju.db import utcnow
 from huiju.errors import InputError
 from huiju.i18n import _
-from huiju.models import Case, CaseStatus, Item, Resident
+from huiju.models import Case, CaseStatus, Item, Resident, TimeUnit
 from huiju.services import clock
 from huiju.services.actors import Actor
 from huiju.services.tasks import scope_tasks
@@ -68,10 +68,45 @@ class TimeLeft:
         return "close" if self.working_days <= CLOSE_DAYS else "ok"
 
 
+@dataclass(frozen=True, slots=True)
+class ItemSummary:
+    code: str
+    name: str
+    name_en: str | None
+    limit_unit: TimeUnit
+    committed_limit: int
+    statutory_limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicantSummary:
+    name: str
+    id_number: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    """What a row shows of its case and what its time left needs, read as plain rows: a page of
+    ORM cases, with their items and applicants, cost about as much as the rest of the page."""
+
+    id: int
+    number: str
+    status: CaseStatus
+    process_instance_id: int | None
+    submitted_at: datetime
+    paused_days: int
+    clock_paused_since: datetime | None
+    committed_due: date | None
+    statutory_due: date | None
+    due_provisional: bool
+    item: ItemSummary
+    applicant: ApplicantSummary
+
+
 @dataclass(frozen=True)
 class InboxRow:
     task: HumanTask
-    case: Case | None
+    case: CaseSummary | None
     committed: TimeLeft
     statutory: TimeLeft
 
@@ -134,7 +169,7 @@ def today_in_china(now: datetime | None = None) -> date:
     return clock.china_day(now or utcnow())
 
 
-def time_left(calendar: WorkingCalendar, case: Case | None, today: date) -> tuple[TimeLeft, TimeLeft]:
+def time_left(calendar: WorkingCalendar, case: clock.ClockedCase | None, today: date) -> tuple[TimeLeft, TimeLeft]:
     """Working days left against the committed and the statutory limit (negative: overdue); while
     the clock is stopped, against the dates as they would be if it started again today."""
     if case is None:
@@ -291,22 +326,7 @@ def inbox_page(
 
 def _rows(session: Session, tasks: list[HumanTask], today: date) -> list[InboxRow]:
     case_ids = {t.case_id for t in tasks if t.case_id is not None}
-    cases: dict[int, Case] = {}
-    if case_ids:
-        # Only what a row shows and its time left needs: not the form, not the item's long texts.
-        loaded = session.scalars(
-            select(Case)
-            .options(
-                defer(Case.form_data),
-                defer(Case.consent),
-                joinedload(Case.item).load_only(
-                    Item.code, Item.name, Item.name_en, Item.limit_unit, Item.committed_limit, Item.statutory_limit
-                ),
-                joinedload(Case.applicant).load_only(Resident.name, Resident.id_number),
-            )
-            .where(Case.id.in_(case_ids))
-        )
-        cases = {c.id: c for c in loaded}
+    cases = _case_summaries(session, case_ids) if case_ids else {}
     calendar = WorkingCalendar.load(session)
     rows = []
     for task in tasks:
@@ -319,6 +339,36 @@ def _rows(session: Session, tasks: list[HumanTask], today: date) -> list[InboxRo
             committed, statutory = time_left(calendar, case, today)
         rows.append(InboxRow(task, case, committed, statutory))
     return rows
+
+
+_SUMMARY = (
+    select(
+        Case.id, Case.number, Case.status, Case.process_instance_id, Case.submitted_at, Case.paused_days,
+        Case.clock_paused_since, Case.committed_due, Case.statutory_due, Case.due_provisional,
+        Item.code, Item.name, Item.name_en, Item.limit_unit, Item.committed_limit, Item.statutory_limit,
+        Resident.name, Resident.id_number,
+    )
+    .join(Item, Item.id == Case.item_id)
+    .join(Resident, Resident.id == Case.applicant_id)
+)  # fmt: skip
+
+
+def _case_summaries(session: Session, case_ids: set[int]) -> dict[int, CaseSummary]:
+    """The rows' cases, each with its item and applicant; an item read once however many rows name it."""
+    items: dict[str, ItemSummary] = {}
+    found: dict[int, CaseSummary] = {}
+    for row in session.execute(_SUMMARY.where(Case.id.in_(case_ids))):
+        (case_id, number, status, instance_id, submitted_at, paused_days, paused_since, committed_due,
+         statutory_due, provisional, code, name, name_en, unit, committed_limit, statutory_limit,
+         applicant_name, id_number) = row  # fmt: skip
+        item = items.get(code)
+        if item is None:
+            item = items[code] = ItemSummary(code, name, name_en, unit, committed_limit, statutory_limit)
+        found[case_id] = CaseSummary(
+            case_id, number, status, instance_id, submitted_at, paused_days, paused_since, committed_due,
+            statutory_due, provisional, item, ApplicantSummary(applicant_name, id_number),
+        )  # fmt: skip
+    return found
 
 
 def inbox_rows(

@@ -114,6 +114,10 @@ def test_the_clock_stops_during_the_supplement_wait_and_moves_the_due_dates_on(r
             assert committed.paused and statutory.paused and committed.urgency == "paused"
             assert committed.due == calendar.add_working_days(china_day(before.submitted_at), 3 + waited)
             assert committed.working_days == 3  # nothing of the three days used while waiting
+            # The resident's inbox (its rows read without the ORM) says the same of the same case.
+            (row,) = worklist.inbox_rows(session, load_actor(session, "resident-zhang"))
+            assert row.case is not None and row.case.number == waiting.number
+            assert (row.committed, row.statutory) == (committed, statutory)
         driver.complete("resident-zhang", "submit", {"note": "租赁合同已上传"})
     after = driver.case()
     paused = calendar.working_days_between(china_day(before.submitted_at), china_day(later))
