@@ -31,7 +31,7 @@ from huiju.runtime import Runtime
 from huiju.services.actors import WITH_OFFICE, Actor, actor_for, authenticate
 from huiju.web import headers
 from huiju.web.runtime import runtime
-from huiju.web.sessions import ServerSessionInterface, cookie_settings, end_session, regenerate_session
+from huiju.web.sessions import ServerSessionInterface, cookie_settings, end_session, preloaded_user, regenerate_session
 from huiju.web.signins import refused
 from huiju.web.throttle import TooManyAttempts, init_throttle, throttle_of
 from officer_console.processes import ADMINISTRATOR_PERMISSIONS, INTEGRATOR_PERMISSIONS
@@ -127,11 +127,13 @@ class ConsoleSecurityManager(SecurityManager):  # type: ignore[misc]
             user_id = int(pk)
         except (TypeError, ValueError):
             return None
-        with runtime().db.sessions() as session:
-            user = session.get(User, user_id, options=WITH_OFFICE)
-            if user is None or not user.active or user.role is Role.RESIDENT:
-                return None
-            return _console_user(user)
+        user = preloaded_user(user_id=user_id)
+        if user is None:
+            with runtime().db.sessions() as session:
+                user = session.get(User, user_id, options=WITH_OFFICE)
+        if user is None or not user.active or user.role is Role.RESIDENT:
+            return None
+        return _console_user(user)
 
     def auth_user_db(self, username: str, password: str) -> ConsoleUser | None:
         """A console user for right credentials of an active non-resident account, else None."""

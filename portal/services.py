@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huiju.calendar import WorkingCalendar
-from huiju.errors import PermissionDenied
+from huiju.errors import NotFoundError, PermissionDenied
 from huiju.models import FINAL, WITHDRAWABLE, Case, CaseStatus, Document, Item, Material, Rating, Resident, Role, User
 from huiju.services import (
     actors,
@@ -87,11 +87,18 @@ def sign_in(session: Session, login: str, password: str) -> Account:
 
 def load_account(session: Session, username: str) -> Account:
     """The signed-in account again, on every request: a deactivated account stops at once."""
-    actor = actors.load_actor(session, username)
+    return account_of(actors.find_user(session, username), username)
+
+
+def account_of(user: User | None, username: str) -> Account:
+    """The portal's account of ``username``'s user row (read with its office): NotFoundError when
+    there is none or it is deactivated, PermissionDenied for an officer."""
+    if user is None or not user.active:
+        raise NotFoundError(N_("This account is no longer active."))
+    actor = actors.actor_for(user)
     if actor.role is not Role.RESIDENT:
         raise PermissionDenied(N_("This portal is for residents; officers use the officer console."))
-    name = session.scalar(select(User.display_name).where(User.username == username))
-    return Account(actor, name or username)
+    return Account(actor, user.display_name or username)
 
 
 # -- the catalogue ---------------------------------------------------------------------------------

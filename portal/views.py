@@ -19,13 +19,14 @@ from huiju import forms
 from huiju.errors import NotFoundError, PermissionDenied
 from huiju.labels import label
 from huiju.models import CaseStatus
+from huiju.services.actors import find_user
 from huiju.services.applications import list_drafts
 from huiju.services.casefile_words import china_time
 from huiju.services.documents import file_name, pdf_of
 from huiju.services.item_search import MAX_QUERY
-from huiju.services.users import must_change_password
 from huiju.web.downloads import pdf_download
 from huiju.web.runtime import runtime
+from huiju.web.sessions import preloaded_user
 from huiju.web.signins import refused
 from huiju.web.throttle import TooManyAttempts, throttle_of
 from portal import security
@@ -43,11 +44,11 @@ from portal.catalogue import in_locale
 from portal.forms import LoginForm
 from portal.i18n import LANG_KEY, LOCALES, Translator, chosen_locale
 from portal.services import (
+    account_of,
     case_document,
     case_view,
     catalogue,
     item_entry,
-    load_account,
     my_cases,
     search_catalogue,
     sign_in,
@@ -89,25 +90,25 @@ def create_portal_blueprint(limiter: Limiter, translator: Translator) -> Bluepri
         username = session.get(USER_KEY)
         if not isinstance(username, str):
             return
-        try:
+        # Read with the session in the same statement, as a rule; read here when it was not.
+        user = preloaded_user(username=username)
+        if user is None:
             with runtime().db.sessions() as db:
-                g.portal_account = load_account(db, username)
-                g.portal_must_change = must_change_password(db, username)  # after a reset by an administrator
+                user = find_user(db, username)
+        try:
+            g.portal_account = account_of(user, username)
         except (NotFoundError, PermissionDenied):
             restart_session()  # the account was deactivated since: signed out
+            return
+        g.portal_must_change = bool(user and user.must_change_password)  # after a reset by an administrator
+        g.portal_centre = user.org if user is not None else None
 
     def service_centre() -> Any:
         """The signed-in resident's community (its service phone from the organisation tree)."""
         account = current_account()
         if account is None or account.actor.org_id is None:
             return None
-        with runtime().db.sessions() as db:
-            from huiju.models import Org
-
-            org = db.get(Org, account.actor.org_id)
-            if org is not None:
-                db.expunge(org)
-            return org
+        return g.get("portal_centre")
 
     @bp.context_processor
     def template_helpers() -> dict[str, Any]:

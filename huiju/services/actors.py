@@ -45,8 +45,13 @@ def actor_for(user: User) -> Actor:
     return Actor(user.username, user.role, user.org_id, street_id, user.resident_id)
 
 
+def find_user(session: Session, username: str) -> User | None:
+    """The account named ``username``, with its office (:data:`WITH_OFFICE`), active or not."""
+    return session.scalars(select(User).where(User.username == username).options(*WITH_OFFICE)).one_or_none()
+
+
 def load_actor(session: Session, username: str) -> Actor:
-    user = session.scalars(select(User).where(User.username == username).options(*WITH_OFFICE)).one_or_none()
+    user = find_user(session, username)
     if user is None or not user.active:
         raise NotFoundError(_("no active account '{username}'", username=username))
     return actor_for(user)

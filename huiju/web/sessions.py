@@ -21,6 +21,7 @@ from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 from huiju.db import utcnow
+from huiju.models import User
 from huiju.runtime import Runtime
 from huiju.services import sessions as store
 from huiju.web.runtime import EXTENSION_KEY
@@ -32,7 +33,11 @@ PURGE_EVERY_SECONDS = 300.0
 
 class ServerSession(CallbackDict[str, Any], SessionMixin):
     def __init__(
-        self, data: Mapping[str, Any] | None = None, token: str | None = None, seen_at: datetime | None = None
+        self,
+        data: Mapping[str, Any] | None = None,
+        token: str | None = None,
+        seen_at: datetime | None = None,
+        user: User | None = None,
     ) -> None:
         def changed(_self: CallbackDict[str, Any]) -> None:
             self.modified = True
@@ -41,6 +46,8 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         super().__init__(data or {}, changed)
         self.token = token
         self.seen_at = seen_at
+        #: The session's user, read with the session (see :func:`preloaded_user`).
+        self.user = user
         self.new = token is None
         self.modified = False
         self.accessed = False
@@ -71,6 +78,19 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.modified = True
 
 
+def preloaded_user(*, user_id: int | None = None, username: str | None = None) -> User | None:
+    """The user with this id (console) or name (portal) as read with this request's session (the
+    same row, a moment before), or None: a request's user loader takes it instead of reading the
+    user again."""
+    current = flask_session._get_current_object()  # type: ignore[attr-defined]
+    user = current.user if isinstance(current, ServerSession) else None
+    if user is None or (user_id is None and username is None):
+        return None
+    if (user_id is not None and user.id != user_id) or (username is not None and user.username != username):
+        return None
+    return user
+
+
 class ServerSessionInterface(SessionInterface):
     def __init__(self, app_name: str, user_of: UserOf) -> None:
         self.app_name = app_name
@@ -91,7 +111,7 @@ class ServerSessionInterface(SessionInterface):
         if token:
             stored = store.load(rt.db, self.app_name, token, store.SessionPolicy.from_settings(rt.settings))
             if stored is not None:
-                return ServerSession(stored.data, token, stored.seen_at)
+                return ServerSession(stored.data, token, stored.seen_at, stored.user)
         return ServerSession()
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:

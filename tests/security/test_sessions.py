@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from freezegun import freeze_time
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from web_support import (
     CONSOLE_COOKIE,
     OFFICER,
@@ -168,3 +168,35 @@ def test_an_officer_changing_the_password_in_the_console_signs_out_the_other_ses
     assert console_signed_in(desk) and not console_signed_in(laptop)
     assert sessions(runtime, OFFICER) == 1
     assert console_sign_in(app.test_client(), OFFICER, "officer-2026-pass").status_code == 302
+
+
+@pytest.mark.parametrize(("sign_in", "signed_in", "username"), [
+    (portal_sign_in, portal_signed_in, RESIDENT), (console_sign_in, console_signed_in, OFFICER),
+])  # fmt: skip
+def test_a_page_reads_its_user_with_the_session_and_still_refuses_a_deactivated_one(
+    app: Flask, runtime: Runtime, sign_in: Any, signed_in: Any, username: str
+) -> None:
+    """One statement reads the session and its user (with office and street); the user is not read
+    again. Deactivated behind the sessions' back (no sign-out anywhere), the user is refused all the same."""
+    browser = app.test_client()
+    assert sign_in(browser).status_code == 302
+    assert signed_in(browser)  # the first page after signing in keeps the form token in the session
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engines = (runtime.db.engine, runtime.db.read_engine)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert signed_in(browser)
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", seen)
+    with_user = [s for s in statements if "huiju_user" in s and "FROM web_session" in s]
+    user_alone = [s for s in statements if s.lstrip().startswith("SELECT huiju_user.")]
+    assert len(with_user) == 1 and not user_alone, statements
+    with runtime.db.transaction() as session:
+        session.execute(update(User).where(User.username == username).values(active=False))
+    assert not signed_in(browser)
