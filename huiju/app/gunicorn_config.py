@@ -2,7 +2,8 @@
 
 Where it listens comes from ``HUIJU_WEB_HOST`` and ``HUIJU_WEB_PORT``; the number of processes from
 the command line (``huiju serve --processes N``). Threads serve the requests of a process, so that a
-slow answer (an upload, a report) does not hold up the others. gunicorn's own records go through
+slow answer (an upload, a report) does not hold up the others; each process listens on the port
+itself (``reuse_port``), so that connections are spread evenly over the processes. gunicorn's own records go through
 Huiju's log handler (JSON in production). In secure mode the inbound endpoint's mutual-TLS listener
 is one process of its own (``huiju serve-inbound``: gunicorn's processes share only the web port),
 started and stopped by gunicorn's master.
@@ -21,6 +22,11 @@ _settings = load_settings()
 
 bind = f"{_settings.web_host}:{_settings.web_port}"
 worker_class = "gthread"
+# Each process listens with SO_REUSEPORT, and the kernel spreads new connections evenly over them.
+# On one shared socket, the process awake first took most of a burst of new connections, and
+# kept them while the clients kept them alive: one process ran flat out while the other idled.
+# (`huiju serve` refuses a port anything listens on, which another such server would share.)
+reuse_port = True
 threads = 4
 graceful_timeout = 10
 timeout = 60

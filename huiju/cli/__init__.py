@@ -245,6 +245,7 @@ def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: boo
     default=None,
     help=N_("Serve with gunicorn in this many processes (default: the one-process development server)."),
 )
+@handle_errors
 def serve(host: str | None, port: int | None, processes: int | None) -> None:
     from huiju.logs import configure as configure_logs
     from huiju.settings import load_settings
@@ -307,9 +308,28 @@ def _gunicorn(host: str, port: int, processes: int) -> None:
     import os
     import sys
 
+    _refuse_a_taken_port(host, port)
+
     argv = [sys.executable, "-m", "gunicorn", "-c", "python:huiju.app.gunicorn_config", "--bind", f"{host}:{port}",
             "--workers", str(processes), "huiju.app.wsgi:application()"]  # fmt: skip
     os.execv(sys.executable, argv)  # noqa: S606 - our own server, started from our own command
+
+
+def _refuse_a_taken_port(host: str, port: int) -> None:
+    """gunicorn's processes each listen on the port with SO_REUSEPORT (the kernel then spreads new
+    connections evenly over them); another server of this account listening so on the same port
+    would share its requests without a word. Refuse to start while anything listens there."""
+    import socket
+
+    from huiju.errors import ConfigurationError
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigurationError(
+                _("cannot serve on {host}:{port}: {reason}", host=host, port=port, reason=exc.strerror or str(exc))
+            ) from exc
 
 
 @main.command(help=N_("Initialise, then run the sandbox, a worker and the web process until Ctrl-C."))

@@ -272,3 +272,21 @@ def test_every_command_and_option_has_its_help_in_chinese() -> None:
     assert len(found) > 100
     untranslated = [where for where, text in found if Message(text).localize("zh_CN") == text]
     assert untranslated == []
+
+
+def test_serve_refuses_a_port_something_listens_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gunicorn's processes listen with SO_REUSEPORT: started beside another such server, they would
+    share its port without a word. The command refuses before gunicorn starts."""
+    import socket
+
+    monkeypatch.setenv("HUIJU_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("HUIJU_ENV", "test")
+    monkeypatch.setenv("HUIJU_LANG", "en")
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--processes", "2", "--host", "127.0.0.1", "--port", str(port)])
+    assert result.exit_code != 0
+    assert f"cannot serve on 127.0.0.1:{port}" in result.output
