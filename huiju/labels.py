@@ -10,6 +10,7 @@ person types a code back (the command line), :func:`label_with_code` shows both.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 from huiju import labels_o2o as o2o
@@ -285,6 +286,7 @@ STANDARD_OPINIONS: dict[str, Message] = {
 }
 
 
+@lru_cache(maxsize=4096)  # the tables and the catalogues are fixed for the process's life
 def label(kind: LabelKind, code: str, locale: str | None = None) -> str:
     """The words for ``code`` in ``locale``; an unknown code is shown as it is."""
     message = TABLES[kind].get(code)

@@ -23,17 +23,23 @@ _KEY = "huiju_console_words"
 
 
 class _Words:
-    """The request's translations, and the texts said so far: (message id, escaped) -> text."""
+    """The request's translations, each text's translation as found (message id, escaped), and the
+    texts without variables as said (formatted once)."""
 
-    __slots__ = ("said", "translations")
+    __slots__ = ("plain", "said", "translations")
 
     def __init__(self) -> None:
         self.translations = get_translations()
         self.said: dict[tuple[str, bool], str] = {}
+        self.plain: dict[tuple[str, bool], str] = {}
 
-    def translate(self, msgid: str, escaped: bool) -> str:
-        text: str = self.translations.ugettext(msgid)
-        return Markup(text) if escaped else text  # noqa: S704 - our catalogue, as Jinja marks it too
+    def translation(self, key: tuple[str, bool]) -> str:
+        said = self.said.get(key)
+        if said is None:
+            text: str = self.translations.ugettext(key[0])
+            # Our catalogue, marked safe where the template escapes, as Jinja marks it too.
+            said = self.said[key] = Markup(text) if key[1] else text  # noqa: S704
+        return said
 
 
 def _words() -> _Words:
@@ -52,13 +58,12 @@ def gettext(context: Context, msgid: str, **variables: Any) -> str:
     words = context.get(_KEY)
     if not isinstance(words, _Words):
         words = _words()
-    escaped = context.eval_ctx.autoescape
-    if variables:
-        return words.translate(msgid, escaped) % variables  # type: ignore[no-any-return]
-    key = (msgid, escaped)
-    said = words.said.get(key)
-    if said is None:
-        said = words.said[key] = words.translate(msgid, escaped) % {}
+    key = (msgid, context.eval_ctx.autoescape)
+    if variables:  # ``%`` escapes what fills the text where the template escapes
+        return words.translation(key) % variables  # type: ignore[no-any-return]
+    said = words.plain.get(key)
+    if said is None:  # formatted all the same: ``%%`` is then one ``%``, as Jinja's gettext gives it
+        said = words.plain[key] = words.translation(key) % {}
     return said
 
 
