@@ -112,7 +112,7 @@ class ProfileSuite:
                       _("the SignedInfo must hold one CanonicalizationMethod"))  # fmt: skip
         if method.get("Algorithm") != EXCLUSIVE_C14N:
             raise SignatureInvalid(_("the signature must use exclusive canonicalization"))
-        signed_bytes = canonical(signed_info, _prefixes(method))
+        signed_bytes = canonical(signed_info, prefix_list(method))
         value = _one(signature.iterchildren(f"{_DS}SignatureValue"), _("the Signature must hold one SignatureValue"))
         _verify(signer, _algorithm(signed_info), base64_value(value.text), signed_bytes)
         # From here on only what was signed is read: SignedInfo parsed from the bytes just verified.
@@ -200,7 +200,7 @@ def _verified_reference(number: int, reference: etree._Element, element: etree._
         )
     expected = base64_value(_one(reference.iterchildren(f"{_DS}DigestValue"),
                             _("each Reference must hold one DigestValue")).text)  # fmt: skip
-    data = canonical(element, _prefixes(steps[0]))
+    data = canonical(element, prefix_list(steps[0]))
     if not hmac.compare_digest(hashlib.sha256(data).digest(), expected):
         raise SignatureInvalid(
             _("the signature does not verify: the digest of reference {number} ({uri}) does not match; the element "
@@ -216,8 +216,9 @@ def _one(found: Iterable[etree._Element], reason: Message) -> etree._Element:
     return items[0]
 
 
-def _prefixes(algorithm: etree._Element) -> list[str]:
-    """The PrefixList of an exclusive c14n algorithm's InclusiveNamespaces, if it has one."""
+def prefix_list(algorithm: etree._Element) -> list[str]:
+    """The PrefixList of an exclusive c14n algorithm's InclusiveNamespaces, if it has one; anything
+    else refining the algorithm is refused."""
     children = [child for child in algorithm if isinstance(child.tag, str)]
     if not children:
         return []

@@ -65,10 +65,13 @@ from signxml import (
 from signxml.exceptions import InvalidCertificate, SignXMLException
 
 from certs.dsig import (
+    DS_NS,
     ProfileSuite,
     SignedPart,
     base64_value,
+    canonical,
     elements_by_id,
+    prefix_list,
     safe_parser,
     with_default_namespace,
 )
@@ -87,8 +90,6 @@ from huiju.i18n import Message, _
 EXCHANGE_NS = "urn:huiju:exchange:1"
 SOAP11_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_NS = "http://www.w3.org/2003/05/soap-envelope"
-DS_NS = "http://www.w3.org/2000/09/xmldsig#"
-EC_NS = "http://www.w3.org/2001/10/xml-exc-c14n#"
 WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 X509V3 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
@@ -350,8 +351,8 @@ def body_digest(body: etree._Element) -> str:
     digest = hashlib.sha256()
     for child in body:
         if isinstance(child.tag, str):
-            # Without comments, as the signature's c14n: a comment in the question changes nothing asked.
-            digest.update(etree.tostring(child, method="c14n", exclusive=True, with_comments=False))
+            # The signature's own c14n (no comments): a comment in the question changes nothing asked.
+            digest.update(canonical(child))
     return digest.hexdigest()
 
 
@@ -487,9 +488,7 @@ def _check_signature_shape(signature: etree._Element) -> etree._Element:
         if _tags(reference) != ["Transforms", "DigestMethod", "DigestValue"]:
             raise SignatureInvalid(_("each Reference must hold Transforms, DigestMethod and DigestValue"))
     for algorithm in (*signed_info.iter(f"{ds}CanonicalizationMethod"), *signed_info.iter(f"{ds}Transform")):
-        extra = [child for child in algorithm if isinstance(child.tag, str)]
-        if extra and (len(extra) > 1 or extra[0].tag != f"{{{EC_NS}}}InclusiveNamespaces"):
-            raise SignatureInvalid(_("only an InclusiveNamespaces prefix list may refine a canonicalization"))
+        prefix_list(algorithm)  # refuses anything else refining it
     return signed_info
 
 
