@@ -35,6 +35,7 @@ from holidays.countries.china import China, ChinaStaticHolidays
 from sqlalchemy import CheckConstraint, Date, Integer, String, literal, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 
+from huiju import reference
 from huiju.db import Base, UTCDateTime, utcnow
 from huiju.errors import InputError
 from huiju.i18n import _
@@ -191,10 +192,15 @@ class WorkingCalendar:
         """A calendar with every row of the ``calendar_override`` table; known are the library's years
         and the published ones (``calendar_year``).
 
-        Both tables are read in one statement, every time (another process may have changed them);
-        the calendar built from the rows read is shared by the process's later loads that read the
-        same rows, since building a year's working days costs more than reading them.
+        Both tables are read in one statement, then kept between transactions
+        (:mod:`huiju.reference`: an administrator's change, here or in another process, makes the
+        next load read them again); a calendar is shared by the loads that read the same rows, since
+        building a year's working days costs more than reading them.
         """
+        return reference.cached(session, "calendar", cls._read)
+
+    @classmethod
+    def _read(cls, session: Session) -> WorkingCalendar:
         rows: tuple[tuple[Any, ...], ...] = tuple(tuple(row) for row in session.execute(_CALENDAR_ROWS))
         with _BUILT_LOCK:
             built = _BUILT.get(rows)

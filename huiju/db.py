@@ -22,6 +22,8 @@ from sqlalchemy.types import TypeDecorator
 
 from huiju.errors import ConfigurationError
 from huiju.i18n import _
+from huiju.reference import INFO_KEY as REFERENCE_KEY
+from huiju.reference import ReferenceCache, version_for
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -115,10 +117,13 @@ class Database:
         self.url = url
         self.engine: Engine = _create_engine(url, echo=echo, read_only=False)
         self.read_engine: Engine = _create_engine(url, echo=echo, read_only=True)
+        #: The reference data this process keeps between transactions (see :mod:`huiju.reference`).
+        self.reference = ReferenceCache(version_for(self.engine))
+        info = {REFERENCE_KEY: self.reference}
         #: Sessions for reading (never committed; a write in one fails); use :meth:`transaction` to write.
-        self.sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        self.sessions = sessionmaker(self.read_engine, expire_on_commit=False, info=info)
         self._write_sessions = sessionmaker(
-            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False, info=info
         )
 
     @property
@@ -141,6 +146,7 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        self.reference.close()
         self.engine.dispose()
         self.read_engine.dispose()
 

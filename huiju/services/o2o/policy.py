@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from huiju import reference
 from huiju.errors import InputError, PermissionDenied
 from huiju.i18n import _
 from huiju.models import O2OPolicy, Role
@@ -17,6 +18,12 @@ from huiju.services.actors import Actor
 #: their length varies).
 _DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 DURATION_FIELDS = ("accept_within", "payment_wait", "confirm_within")
+#: The rules until the operator saves them.
+DEFAULTS: dict[str, Any] = {
+    "accept_within": "PT15M", "payment_wait": "PT30M", "confirm_within": "P3D", "complaint_days": 3,
+    "rating_threshold_tenths": 30, "rating_min_count": 3, "credit_months": 12,
+}  # fmt: skip
+_POLICY = cast(Table, O2OPolicy.__table__)
 NUMBER_FIELDS = {"complaint_days": (1, 30), "rating_threshold_tenths": (10, 50), "rating_min_count": (1, 100),
                  "credit_months": (1, 60)}  # fmt: skip
 
@@ -31,14 +38,17 @@ def seconds_of(duration: str) -> int:
 
 
 def get_policy(session: Session) -> O2OPolicy:
-    """The rules in force (the defaults until the operator saves them)."""
-    found = session.scalars(select(O2OPolicy).order_by(O2OPolicy.id).limit(1)).first()
-    if found is not None:
-        return found
-    return O2OPolicy(
-        accept_within="PT15M", payment_wait="PT30M", confirm_within="P3D", complaint_days=3,
-        rating_threshold_tenths=30, rating_min_count=3, credit_months=12,
-    )  # fmt: skip
+    """The rules in force (the defaults until the operator saves them): a copy of its own to read,
+    from what this process keeps between transactions (see :mod:`huiju.reference`)."""
+    values = reference.cached(session, "o2o_policy", _read_policy)
+    if values is None:
+        return O2OPolicy(**DEFAULTS)
+    return O2OPolicy(**values)
+
+
+def _read_policy(session: Session) -> dict[str, Any] | None:
+    row = session.execute(select(_POLICY).order_by(_POLICY.c.id).limit(1)).mappings().first()
+    return dict(row) if row is not None else None
 
 
 def update_policy(session: Session, actor: Actor, changes: dict[str, Any]) -> O2OPolicy:
@@ -60,9 +70,10 @@ def update_policy(session: Session, actor: Actor, changes: dict[str, Any]) -> O2
             checked[name] = value
         else:
             raise InputError(_("'{field}' is not a rule of the platform", field=name), field=name)
+    reference.changed(session)  # the rules other steps and processes keep
     policy = session.scalars(select(O2OPolicy).order_by(O2OPolicy.id).limit(1)).first()
     if policy is None:
-        policy = get_policy(session)
+        policy = O2OPolicy(**DEFAULTS)
         session.add(policy)
     for name, value in checked.items():
         setattr(policy, name, value)

@@ -1,0 +1,125 @@
+"""Reference data kept between transactions (huiju.reference): read once while nothing changes, read
+again in every process once a change commits, never kept from a transaction that changes it. Two
+``Database`` objects on one database stand for two processes. On each backend."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import date
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+
+from huiju import reference
+from huiju.calendar import CalendarOverride, CalendarYear, WorkingCalendar
+from huiju.db import Database
+
+NEW_YEAR_2031 = date(2031, 1, 2)  # a Thursday: a working day until an override says otherwise
+
+
+@pytest.fixture
+def databases(backend_url: str) -> Iterator[tuple[Database, Database]]:
+    """Two processes' views of one database with the calendar's tables."""
+    first, second = Database(backend_url), Database(backend_url)
+    for table in (CalendarOverride.__table__, CalendarYear.__table__):
+        table.create(first.engine)  # type: ignore[attr-defined]
+    yield first, second
+    second.dispose()
+    for table in (CalendarYear.__table__, CalendarOverride.__table__):
+        table.drop(first.engine)  # type: ignore[attr-defined]
+    first.dispose()
+
+
+def _statements(db: Database) -> Callable[[], int]:
+    """How many statements ``db`` sent since this was called."""
+    seen = [0]
+
+    def count(*_args: object) -> None:
+        seen[0] += 1
+
+    for engine in db.engines:
+        event.listen(engine, "before_cursor_execute", count)
+    return lambda: seen[0]
+
+
+def _working(db: Database) -> bool:
+    with db.sessions() as session:
+        return WorkingCalendar.load(session).is_working_day(NEW_YEAR_2031)
+
+
+def _eventually(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def _listening(db: Database) -> bool:
+    return db.reference.version.current() is not None
+
+
+def _declare_holiday(session: Session) -> None:
+    reference.changed(session)
+    session.add(CalendarOverride(day=NEW_YEAR_2031, kind="holiday", name="元旦"))
+
+
+def test_the_calendar_is_read_once_while_nothing_changes(databases: tuple[Database, Database]) -> None:
+    _first, second = databases
+    assert _eventually(lambda: _listening(second))
+    assert _working(second)
+    sent = _statements(second)
+    for _ in range(3):
+        assert _working(second)
+    assert sent() == 0
+
+
+def test_a_change_committed_in_one_process_is_read_by_the_other(databases: tuple[Database, Database]) -> None:
+    first, second = databases
+    assert _eventually(lambda: _listening(second))
+    assert _working(first) and _working(second)  # both keep the calendar without the holiday
+    with first.transaction() as session:
+        _declare_holiday(session)
+    assert not _working(first)  # the process that changed it, at once
+    assert _eventually(lambda: not _working(second))  # the other, once told
+
+
+def test_the_changing_transaction_reads_its_own_change_and_a_rollback_keeps_nothing(
+    databases: tuple[Database, Database],
+) -> None:
+    first, _second = databases
+    assert _eventually(lambda: _listening(first))
+    assert _working(first)
+    with pytest.raises(RuntimeError), first.transaction() as session:
+        _declare_holiday(session)
+        session.flush()
+        assert not WorkingCalendar.load(session).is_working_day(NEW_YEAR_2031)
+        raise RuntimeError("refused")
+    assert _working(first)  # nothing of the rolled-back change was kept
+
+
+def test_a_listener_that_lost_its_connection_reads_the_database_until_it_is_back(backend_url: str) -> None:
+    if not backend_url.startswith("postgresql"):
+        pytest.skip("a SQLite file is told by a file, with no connection to lose")
+    first, second = Database(backend_url), Database(backend_url)
+    for table in (CalendarOverride.__table__, CalendarYear.__table__):
+        table.create(first.engine)  # type: ignore[attr-defined]
+    try:
+        assert _eventually(lambda: _listening(second))
+        assert _working(second)
+        with first.transaction() as session:  # the listener's connection ends, then a change commits
+            session.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()"))  # fmt: skip
+        with first.transaction() as session:
+            _declare_holiday(session)
+        # Whether the change came before or after the listener was back, the other process reads it.
+        assert _eventually(lambda: not _working(second))
+        assert _eventually(lambda: _listening(second))
+    finally:
+        second.dispose()
+        for table in (CalendarYear.__table__, CalendarOverride.__table__):
+            table.drop(first.engine)  # type: ignore[attr-defined]
+        first.dispose()
