@@ -287,14 +287,16 @@ class Engine:
         return ids
 
     def deliver_message(
-        self, session: Session, name: str, correlations: dict[str, str], payload: dict[str, Any], actor: str
-    ) -> StepResult:
+        self, session: Session, name: str, correlations: dict[str, str], payload: dict[str, Any], actor: str,
+        *, waiting: tuple[int, int] | None = None,
+    ) -> StepResult:  # fmt: skip
         """Hand a verified incoming message (a callback) to the one instance that waits for it.
 
         The instance is found by the message name and every correlation value; a message that no
         instance waits for, or that matches several, is refused, never dropped silently.
+        ``waiting``: that instance and its lock version, if the caller found them in this transaction.
         """
-        instance_id, version = replies.waiting_instance_version(session, name, correlations)
+        instance_id, version = waiting or replies.waiting_instance_version(session, name, correlations)
         with self.step(session, instance_id, version=version) as step:
             workflow = step.workflow
             event = message_event(workflow, name, correlations, escape_reply(check_data_dict(payload)))

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exchange import correlation
@@ -35,8 +35,9 @@ from exchange.models import MessageStatus, OutboxMessage
 from huiju.i18n import Message, _
 from huiju.models import Case, CaseEvent
 from huiju.runtime import Runtime
+from huiju.services.documents import CASE_PARTIES
 from workflows_bpmn.mirror import StepResult
-from workflows_bpmn.models import WaitingMessage
+from workflows_bpmn.models import ProcessInstance, WaitingMessage
 from workflows_bpmn.runner import Engine
 
 log = logging.getLogger(__name__)
@@ -167,10 +168,31 @@ def judge_decision(session: Session, case_number: str, receipt_number: str, deci
                                         receipt=receipt_number, case=case_number))  # fmt: skip
 
 
-def apply_decision(session: Session, engine: Engine, payload: dict[str, Any], actor: str) -> None:
-    engine.deliver_message(
-        session, DECISION_MESSAGE, {DECISION_CORRELATION: str(payload["case_number"])}, payload, actor=actor
+#: The case that waits for its decision, with what its documents say of it (the decision issues one),
+#: and its instance's lock version: the decision's step then reads nothing more.
+_WAITING_CASE = (
+    select(Case, ProcessInstance.lock_version)
+    .join(ProcessInstance, ProcessInstance.id == Case.process_instance_id)
+    .join(
+        WaitingMessage,
+        and_(
+            WaitingMessage.instance_id == ProcessInstance.id, WaitingMessage.name == DECISION_MESSAGE,
+            WaitingMessage.correlation_key == DECISION_CORRELATION, WaitingMessage.correlation_value == Case.number,
+        ),
     )
+    .where(Case.number == bindparam("number"))
+    .options(*CASE_PARTIES)
+)  # fmt: skip
+
+
+def apply_decision(session: Session, engine: Engine, payload: dict[str, Any], actor: str) -> None:
+    number = str(payload["case_number"])
+    found = session.execute(_WAITING_CASE, {"number": number}).first()
+    # Not found: the engine looks for whatever waits for it, and says why nothing does.
+    instance_id = found[0].process_instance_id if found is not None else None
+    waiting = (instance_id, found[1]) if found is not None and instance_id is not None else None
+    engine.deliver_message(session, DECISION_MESSAGE, {DECISION_CORRELATION: number}, payload, actor=actor,
+                           waiting=waiting)  # fmt: skip
 
 
 # -- delivery reports of the SMS platform (短信状态报告) ----------------------------------------------------
