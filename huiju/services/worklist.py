@@ -25,6 +25,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from huiju import reference
 from huiju.calendar import CHINA, WorkingCalendar
 from huiju.db import utcnow
 from huiju.errors import InputError
@@ -386,9 +387,14 @@ class ItemChoice:
 
 
 def item_choices(session: Session) -> list[ItemChoice]:
-    """The active items, for the inbox's item filter: codes and names only (not their forms and texts)."""
+    """The active items, for the inbox's item filter: codes and names only (not their forms and texts),
+    kept between requests until the catalogue changes (:mod:`huiju.reference`)."""
+    return list(reference.cached(session, "item_choices", _read_item_choices))
+
+
+def _read_item_choices(session: Session) -> tuple[ItemChoice, ...]:
     rows = session.execute(select(Item.code, Item.name, Item.name_en).where(Item.active.is_(True)).order_by(Item.code))
-    return [ItemChoice(code, name, name_en) for code, name, name_en in rows]
+    return tuple(ItemChoice(code, name, name_en) for code, name, name_en in rows)
 
 
 def time_left_of(session: Session, case: Case, today: date | None = None) -> tuple[TimeLeft, TimeLeft]:
