@@ -130,6 +130,7 @@ class NotifyVersion(Version):
 
         dialect = self._engine.dialect
         cargs, cparams = dialect.create_connect_args(self._engine.url)
+        told = False  # of the current outage
         while not self._stop.is_set():
             try:
                 with psycopg.connect(*cargs, **{**cparams, "autocommit": True}) as conn:
@@ -137,12 +138,17 @@ class NotifyVersion(Version):
                     with self._lock:  # anything may have changed while nobody listened
                         self._generation += 1
                         self._listening = True
+                    told = False
                     while not self._stop.is_set():
                         for _notice in conn.notifies(timeout=self._wait):
                             with self._lock:
                                 self._generation += 1
-            except Exception:  # noqa: BLE001 - any loss of the connection: read the database meanwhile
-                log.warning("the reference-data listener lost its connection; reconnecting", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - any loss of the connection: read the database meanwhile
+                if not told and not self._stop.is_set():
+                    first_line = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+                    log.warning("reference data is read at every use until the database can be listened to "
+                                "again: %s", first_line)  # fmt: skip
+                    told = True
             with self._lock:
                 self._listening = False
             self._stop.wait(self._wait)
