@@ -65,7 +65,7 @@ translations: $(STAMP)
 		--project=huiju-portal --version=0.1.0 --copyright-holder=Huiju -o portal/translations/messages.pot portal
 	$(BIN)/pybabel update -N -i portal/translations/messages.pot -d portal/translations -l zh --ignore-obsolete
 	$(BIN)/pybabel compile -d portal/translations -l zh --statistics
-	$(BIN)/pybabel extract -F officer_console/babel.cfg --no-default-keywords -k _ -k _l -k lazy_gettext \
+	$(BIN)/pybabel extract -F officer_console/babel.cfg --no-default-keywords -k _ -k N_ -k _l -k lazy_gettext \
 		--no-location --sort-output --project=huiju-console --version=0.1.0 --copyright-holder=Huiju \
 		-o officer_console/translations/messages.pot officer_console
 	if [ -f officer_console/translations/zh/LC_MESSAGES/messages.po ]; then \

@@ -19,6 +19,8 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from huiju.i18n import N_
+
 _KEY = "huiju_console_words"
 
 
@@ -67,7 +69,42 @@ def gettext(context: Context, msgid: str, **variables: Any) -> str:
     return said
 
 
+_PAUSED = N_("clock stopped: waiting for the resident")
+_OVERDUE = N_("%(days)s working days overdue")
+_LEFT = N_("%(days)s working days left")
+_PROVISIONAL = N_("provisional")
+_NO_LIMIT = Markup("<span>—</span>")
+
+
+@pass_context
+def time_left(context: Context, left: Any) -> Markup:
+    """A time limit as the console shows it (a :class:`huiju.services.worklist.TimeLeft`): the working
+    days left, or overdue, or the clock stopped, then the due day.
+
+    The inbox says it twice a row, so it is put together here, not by a template macro (each call a
+    new template frame) nor with ``Markup`` formatting (which escapes every value it is given): what
+    fills it is a number of days, a day and a word of our own, none of which needs escaping, and
+    texts of our catalogue, which the templates take as safe.
+    """
+    if left.working_days is None:
+        return _NO_LIMIT
+    words = context.get(_KEY)
+    if not isinstance(words, _Words):
+        words = _words()
+    escaped = context.eval_ctx.autoescape
+    if left.paused:
+        said = gettext(context, _PAUSED)
+    elif left.working_days < 0:
+        said = str.__mod__(words.translation((_OVERDUE, escaped)), {"days": int(-left.working_days)})
+    else:
+        said = str.__mod__(words.translation((_LEFT, escaped)), {"days": int(left.working_days)})
+    provisional = f" ({gettext(context, _PROVISIONAL)})" if left.provisional else ""
+    due = str(left.due)
+    return Markup(f'<span class="left-{left.urgency}" title="{due}">{said}</span> <small>{due}{provisional}</small>')  # noqa: S704
+
+
 def install(app: Flask) -> None:
-    """Make :func:`gettext` the ``_`` and ``gettext`` of ``app``'s templates (after Flask-Babel)."""
-    app.jinja_env.globals.update(_=gettext, gettext=gettext)
+    """Make :func:`gettext` the ``_`` and ``gettext`` of ``app``'s templates (after Flask-Babel), and
+    :func:`time_left` their ``time_left``."""
+    app.jinja_env.globals.update(_=gettext, gettext=gettext, time_left=time_left)
     app.context_processor(lambda: {_KEY: _words()})
