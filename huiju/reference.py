@@ -110,10 +110,8 @@ class NotifyVersion(Version):
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
 
     def close(self) -> None:
+        # The thread sees it within ``wait`` seconds and closes its connection; nobody waits for it.
         self._stop.set()
-        thread = self._thread
-        if thread is not None and thread.is_alive() and self._pid == os.getpid():
-            thread.join(timeout=self._wait + 5)
 
     def _start(self) -> None:
         with self._lock:
