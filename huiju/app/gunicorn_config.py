@@ -11,6 +11,7 @@ started and stopped by gunicorn's master.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import Any
@@ -28,6 +29,10 @@ worker_class = "gthread"
 # (`huiju serve` refuses a port anything listens on, which another such server would share.)
 reuse_port = True
 threads = 4
+# Each process touches a heartbeat file at every turn of its loop (many times a request): on tmpfs
+# that changes a time in memory; in /tmp on disk, every touch dirties an inode for the journal.
+_TMPFS = "/dev/shm"  # noqa: S108 - gunicorn makes its file there with mkstemp (a name of its own, 0600)
+worker_tmp_dir = _TMPFS if os.path.isdir(_TMPFS) and os.access(_TMPFS, os.W_OK) else None
 graceful_timeout = 10
 timeout = 60
 accesslog = None
