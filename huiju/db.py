@@ -4,7 +4,8 @@ One :class:`Database` per process, built by the application factory, the CLI or 
 the settings; nothing is connected at import time. Services receive a ``Session`` and own their
 transaction through :meth:`Database.transaction`; reads use :attr:`Database.sessions`, whose
 connections refuse to write (``PRAGMA query_only`` on SQLite, ``default_transaction_read_only`` on
-PostgreSQL) and, on SQLite, begin deferred: a read never waits for the write lock (WAL).
+PostgreSQL) and, on SQLite, begin deferred: a read never waits for the write lock (WAL); on
+PostgreSQL each read statement is a transaction of its own (autocommit).
 """
 
 from __future__ import annotations
@@ -102,6 +103,10 @@ def _create_engine(url: str, *, echo: bool, read_only: bool) -> Engine:
         kwargs["pool_pre_ping"] = True
         if read_only and url.startswith("postgresql"):
             kwargs["connect_args"] = {"options": "-c default_transaction_read_only=on"}
+            # Each statement its own (read-only) transaction: at READ COMMITTED a statement sees
+            # what was committed before it began, in a transaction or not, and a read then costs no
+            # BEGIN and no ROLLBACK (two round trips of every checkout).
+            kwargs["isolation_level"] = "AUTOCOMMIT"
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_read_only if read_only else _sqlite_pragmas)
