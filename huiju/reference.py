@@ -23,6 +23,7 @@ import logging
 import os
 import secrets
 import threading
+import weakref
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +41,19 @@ _CHANGED = "huiju.reference.changed"
 CHANNEL = "huiju_reference"
 
 log = logging.getLogger(__name__)
+
+
+def _after_fork(owner: object, reset: Callable[[Any], None]) -> None:
+    """Call ``reset(owner)`` in a child process forked while ``owner`` lives: a lock held by another
+    thread at the fork would be held for ever in the child, where that thread does not exist."""
+    ref = weakref.ref(owner)
+
+    def in_child() -> None:
+        found = ref()
+        if found is not None:
+            reset(found)
+
+    os.register_at_fork(after_in_child=in_child)
 
 
 class Version:
@@ -99,6 +113,11 @@ class NotifyVersion(Version):
         self._pid: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        _after_fork(self, NotifyVersion._forked)
+
+    def _forked(self) -> None:
+        self._lock = threading.Lock()
+        self._pid, self._thread, self._listening = None, None, False
 
     def current(self) -> Hashable | None:
         if self._pid != os.getpid():  # first use, or a child process forked with this object
@@ -169,6 +188,10 @@ class ReferenceCache:
         self.version = version
         self._local = 0  # changes committed by this process
         self._entries: dict[str, tuple[Hashable, Any]] = {}
+        self._lock = threading.Lock()
+        _after_fork(self, ReferenceCache._forked)
+
+    def _forked(self) -> None:
         self._lock = threading.Lock()
 
     def read(self, session: Session, name: str, load: Callable[[Session], T]) -> T:

@@ -4,6 +4,8 @@ again in every process once a change commits, never kept from a transaction that
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -123,3 +125,28 @@ def test_a_listener_that_lost_its_connection_reads_the_database_until_it_is_back
         for table in (CalendarYear.__table__, CalendarOverride.__table__):
             table.drop(first.engine)  # type: ignore[attr-defined]
         first.dispose()
+
+
+def test_a_process_forked_while_a_lock_was_held_listens_for_itself(backend_url: str) -> None:
+    """A web or worker process forked from one that listens: the parent's thread does not exist in
+    the child, which must not inherit its locks held, nor its word that it listens."""
+    if not backend_url.startswith("postgresql"):
+        pytest.skip("only the PostgreSQL listener runs a thread")
+    db = Database(backend_url)
+    try:
+        assert _eventually(lambda: _listening(db))
+        version = db.reference.version
+        with version._lock, db.reference._lock:  # type: ignore[attr-defined]  # as the thread may hold it
+            child = os.fork()
+            if child == 0:  # pragma: no cover - the child's outcome is its exit code
+                os._exit(0 if _eventually(lambda: _listening(db), 10) else 1)
+        deadline = time.monotonic() + 30
+        while (done := os.waitpid(child, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if done[0] == 0:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            pytest.fail("the forked process never answered: it waited for a lock held at the fork")
+        assert os.waitstatus_to_exitcode(done[1]) == 0
+    finally:
+        db.dispose()
