@@ -52,14 +52,17 @@ def _words() -> _Words:
     return words
 
 
-@pass_context
-def gettext(context: Context, msgid: str, **variables: Any) -> str:
-    """Jinja's ``_()`` and ``gettext()`` (new style): ``msgid`` in the request's language."""
+def _words_of(context: Context) -> _Words:
     # The render's context holds the request's words (put there once per render, below): reaching
     # them through ``g`` costs a context-local lookup at every call, a dozen times a row.
     words = context.get(_KEY)
-    if not isinstance(words, _Words):
-        words = _words()
+    return words if isinstance(words, _Words) else _words()
+
+
+@pass_context
+def gettext(context: Context, msgid: str, **variables: Any) -> str:
+    """Jinja's ``_()`` and ``gettext()`` (new style): ``msgid`` in the request's language."""
+    words = _words_of(context)
     key = (msgid, context.eval_ctx.autoescape)
     if variables:  # ``%`` escapes what fills the text where the template escapes
         return words.translation(key) % variables  # type: ignore[no-any-return]
@@ -88,9 +91,7 @@ def time_left(context: Context, left: Any) -> Markup:
     """
     if left.working_days is None:
         return _NO_LIMIT
-    words = context.get(_KEY)
-    if not isinstance(words, _Words):
-        words = _words()
+    words = _words_of(context)
     escaped = context.eval_ctx.autoescape
     if left.paused:
         said = gettext(context, _PAUSED)

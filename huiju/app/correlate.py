@@ -169,9 +169,9 @@ def judge_decision(session: Session, case_number: str, receipt_number: str, deci
 
 
 #: The case that waits for its decision, with what its documents say of it (the decision issues one),
-#: and its instance's lock version: the decision's step then reads nothing more.
+#: and its instance with its lock version: the decision's step then reads nothing more.
 _WAITING_CASE = (
-    select(Case, ProcessInstance.lock_version)
+    select(Case, ProcessInstance.id, ProcessInstance.lock_version)
     .join(ProcessInstance, ProcessInstance.id == Case.process_instance_id)
     .join(
         WaitingMessage,
@@ -189,8 +189,7 @@ def apply_decision(session: Session, engine: Engine, payload: dict[str, Any], ac
     number = str(payload["case_number"])
     found = session.execute(_WAITING_CASE, {"number": number}).first()
     # Not found: the engine looks for whatever waits for it, and says why nothing does.
-    instance_id = found[0].process_instance_id if found is not None else None
-    waiting = (instance_id, found[1]) if found is not None and instance_id is not None else None
+    waiting = (found[1], found[2]) if found is not None else None
     engine.deliver_message(session, DECISION_MESSAGE, {DECISION_CORRELATION: number}, payload, actor=actor,
                            waiting=waiting)  # fmt: skip
 
