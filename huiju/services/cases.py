@@ -67,7 +67,7 @@ _LATEST_VERSION = (
     .scalar_subquery()
 )
 _ITEM_AND_PROCESS = (
-    select(Item, ProcessDefinition.id, ProcessDefinition.name, ProcessDefinition.version, ItemFormVersion)
+    select(Item, ProcessDefinition.id, ProcessDefinition.name, ProcessDefinition.version, ItemFormVersion, Resident)
     .outerjoin(
         ProcessDefinition,
         (ProcessDefinition.process_id == Item.process_id) & (ProcessDefinition.version == _LATEST_VERSION),
@@ -76,6 +76,8 @@ _ITEM_AND_PROCESS = (
         ItemFormVersion,
         (ItemFormVersion.item_id == Item.id) & (ItemFormVersion.version == func.coalesce(Item.form_version, 1)),
     )
+    .outerjoin(Resident, Resident.id_number == bindparam("id_number"))  # the applicant, whatever the item
+    .options(joinedload(Resident.community).joinedload(Org.parent))  # their community and street
 )
 
 
@@ -84,16 +86,18 @@ class _ToApplyFor:
     item: Item
     latest: tuple[int, str, int] | None  # the latest deployed version of its process: id, name, version
     form_version: ItemFormVersion | None  # the version of its form applications are made with, if kept
+    applicant: Resident | None  # the resident registered with the ID number given, if any
 
 
-def _item_to_apply_for(session: Session, code: str) -> _ToApplyFor:
-    """The item (as :func:`get_item`), the latest deployed version of its process and its current form
-    version, in one statement."""
-    row = session.execute(_ITEM_AND_PROCESS.where(Item.code == code)).one_or_none()
+def _item_to_apply_for(session: Session, code: str, id_number: str) -> _ToApplyFor:
+    """The item (as :func:`get_item`), the latest deployed version of its process, its current form
+    version and the applicant registered with ``id_number`` (a valid one), in one statement."""
+    row = session.execute(_ITEM_AND_PROCESS.where(Item.code == code), {"id_number": id_number}).one_or_none()
     if row is None or not row[0].active:
         raise NotFoundError(_("unknown item '{code}'", code=code))
-    item, definition_id, name, version, form_version = row
-    return _ToApplyFor(item, (definition_id, name, version) if definition_id is not None else None, form_version)
+    item, definition_id, name, version, form_version, applicant = row
+    latest = (definition_id, name, version) if definition_id is not None else None
+    return _ToApplyFor(item, latest, form_version, applicant)
 
 
 def list_items(session: Session) -> list[Item]:
@@ -154,14 +158,13 @@ def submit_case(
 
     A resident applies for themselves, or with ``agency`` for another resident (代办).
     """
-    found = _item_to_apply_for(session, item_code)
-    item, latest = found.item, found.latest
-    id_number = idnumber.validate(applicant_id_number)
-    applicant = session.scalars(
-        select(Resident)
-        .where(Resident.id_number == id_number)
-        .options(joinedload(Resident.community).joinedload(Org.parent))  # its community and street: one query
-    ).one_or_none()
+    try:
+        id_number = idnumber.validate(applicant_id_number)
+    except InputError:
+        get_item(session, item_code)  # an unknown item is said first, as with a valid ID number
+        raise
+    found = _item_to_apply_for(session, item_code, id_number)
+    item, latest, applicant = found.item, found.latest, found.applicant
     if applicant is None:
         raise NotFoundError(_("no resident registered with ID number {id_number}", id_number=idnumber.mask(id_number)))
     if actor.role not in (Role.RESIDENT, Role.COMMUNITY_OFFICER, Role.ADMINISTRATOR):

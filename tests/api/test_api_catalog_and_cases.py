@@ -142,6 +142,11 @@ def refused(api: Api, snapshot: Snapshot, expect: int, *, user: str = "zhang", *
 def test_unknown_item_refused(api: Api, snapshot: Snapshot) -> None:
     problem = refused(api, snapshot, 404, json={"item": "NO_SUCH_ITEM", "applicant": APPLICANT_ID, "data": GOOD_FORM})
     assert problem["detail"] == "unknown item 'NO_SUCH_ITEM'"
+    # An unknown item is said first, whatever else is wrong.
+    problem = refused(
+        api, snapshot, 404, json={"item": "NO_SUCH_ITEM", "applicant": "11010519380101", "data": GOOD_FORM}
+    )
+    assert problem["detail"] == "unknown item 'NO_SUCH_ITEM'"
 
 
 def test_invalid_id_number_refused_with_the_reason(api: Api, snapshot: Snapshot) -> None:
