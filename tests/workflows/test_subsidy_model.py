@@ -43,23 +43,43 @@ def test_user_task_and_end_event_extensions(specs):
     ts = spec.task_specs
     assert ts["intake"].lane == "community_officer"
     assert ts["intake"].extensions == {
-        "properties": {"case_status": "intake", "decisions": "accept,refuse,supplement", "return_target": "true"}
+        "properties": {
+            "case_status": "intake",
+            "decisions": "accept,refuse,supplement",
+            "return_target": "true",
+            "name_en": "Community intake",
+        }
     }
     assert ts["supplement"].lane == "applicant"
     assert ts["supplement"].extensions == {
-        "properties": {"case_status": "awaiting_supplement", "decisions": "submit", "pauses_clock": "true"}
+        "properties": {
+            "case_status": "awaiting_supplement",
+            "decisions": "submit",
+            "pauses_clock": "true",
+            "name_en": "Supplement materials",
+        }
     }
     assert ts["street_review"].lane == "street_reviewer"
     assert ts["street_review"].extensions["properties"] == {
         "case_status": "street_review",
         "decisions": "approve,deny,return",
         "return_target": "true",
+        "name_en": "Street review",
     }
     for step in ("intake", "street_review"):  # reminder before the limit, escalation to the street after it
         assert ts[f"supervise_{step}"].lane == "street_reviewer"
-        assert ts[f"supervise_{step}"].extensions["properties"] == {"decisions": "done", "supervision": "true"}
+        shown = {"intake": "Escalation: community intake", "street_review": "Escalation: street review"}[step]
+        assert ts[f"supervise_{step}"].extensions["properties"] == {
+            "decisions": "done",
+            "supervision": "true",
+            "name_en": shown,
+        }
     assert ts["identity_incident"].lane == "community_officer"
-    assert ts["identity_incident"].extensions["properties"] == {"case_status": "incident", "decisions": "retry,close"}
+    assert ts["identity_incident"].extensions["properties"] == {
+        "case_status": "incident",
+        "decisions": "retry,close",
+        "name_en": "Handle verification fault",
+    }
     outcomes = {
         name: t.extensions["properties"]["outcome"]
         for name, t in ts.items()
@@ -79,7 +99,7 @@ def test_user_task_and_end_event_extensions(specs):
     assert [t.name for t in ts["sms_received"].inputs] == ["start"]  # the receipt SMS (受理回执) comes first
     assert [t.name for t in ts["sms_received"].outputs] == ["verify_identity.BoundaryEventSplit"]
     assert ts["verify_identity"].lane == "system"
-    assert ts["determine_tier"].extensions == {"calledDecisionId": "subsidy_tier"}
+    assert ts["determine_tier"].extensions["calledDecisionId"] == "subsidy_tier"
 
 
 def test_egov_decision_receive_task(specs):
