@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from huiju.errors import HuijuError, NotFoundError, PermissionDenied
 from huiju.runtime import Runtime
 from huiju.services import audit
+from huiju.web import steps
 from huiju.web.logcontext import bind_case_number
 from huiju.web.problems import http_status
 from huiju.web.runtime import EXTENSION_KEY
@@ -79,6 +80,7 @@ def build(runtime: Runtime, test_config: dict[str, Any] | None, *, url_prefix: s
         appbuilder.init_app(app, db.session)
         _add_views(appbuilder)
     jinja_words.install(app)  # after Flask-AppBuilder's Babel, whose gettext it replaces in templates
+    steps.install(app, locale)
     _error_pages(app)
     app.before_request(bind_case_number)  # log records of a case's pages carry its number
     return app

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+from huiju.web import steps
 from huiju.web.runtime import EXTENSION_KEY
 from huiju.web.throttle import init_throttle
-from portal.i18n import Translator, init_babel
+from portal.i18n import Translator, chosen_locale, init_babel
 from portal.security import configure_session, secure_headers
 from portal.views import create_portal_blueprint
 
@@ -30,6 +31,7 @@ def init_portal(app: Flask, *, url_prefix: str = URL_PREFIX) -> None:
     translator = Translator(init_babel(app))
     throttle = init_throttle(app, runtime)
     app.register_blueprint(create_portal_blueprint(throttle.limiter, translator), url_prefix=url_prefix)
+    steps.install(app, chosen_locale)
     static_prefix = f"{url_prefix}/static/"
     production = runtime.settings.production
 

@@ -26,6 +26,7 @@ from huiju.services.actors import Actor
 from huiju.services.decisions import Opinion, opinion_chain
 from huiju.services.documents import documents_of
 from workflows_bpmn.models import HumanTask
+from workflows_bpmn.step_names import StepNames, step_names
 
 #: Request bodies are small JSON documents; uploads have their own endpoints and limits.
 MAX_BODY_BYTES = 256 * 1024
@@ -222,24 +223,26 @@ def case_json(case: Case, actor: Actor) -> dict[str, Any]:
     }
 
 
-def timeline_entry_json(event: CaseEvent) -> dict[str, Any]:
+def timeline_entry_json(event: CaseEvent, steps: StepNames) -> dict[str, Any]:
     return {
         "at": iso(event.at),
         "kind": event.kind,
         "step": event.step,
         "step_name": event.step_name,
+        "step_name_en": steps.of(event.step_name, "en") or None,
         "actor": event.actor,
         "system": event.system,
         "detail": event.detail,
     }
 
 
-def task_json(task: HumanTask, case_number: str | None) -> dict[str, Any]:
+def task_json(task: HumanTask, case_number: str | None, steps: StepNames) -> dict[str, Any]:
     return {
         "id": task.id,
         "case": case_number,
         "step": task.step,
         "name": task.name,
+        "name_en": steps.of(task.name, "en"),
         "role": task.role,
         "status": task.status.value,
         "decisions": list(task.decisions),
@@ -260,20 +263,22 @@ def case_detail_json(session: Session, case: Case, actor: Actor) -> dict[str, An
     # A resident reads the opinions addressed to them (the reason for a refusal, what a 补正 asks for);
     # officers, reviewers and administrators the whole chain.
     to_resident = actor.role is Role.RESIDENT
+    steps = step_names(session)
     return {
         **case_json(case, actor),
-        "timeline": [timeline_entry_json(e) for e in case.events],
-        "tasks": [task_json(t, case.number) for t in tasks],
-        "opinions": [opinion_json(o) for o in opinion_chain(session, case, for_applicant=to_resident)],
+        "timeline": [timeline_entry_json(e, steps) for e in case.events],
+        "tasks": [task_json(t, case.number, steps) for t in tasks],
+        "opinions": [opinion_json(o, steps) for o in opinion_chain(session, case, for_applicant=to_resident)],
         "documents": [document_json(d) for d in documents_of(session, case)],
     }
 
 
-def opinion_json(opinion: Opinion) -> dict[str, Any]:
+def opinion_json(opinion: Opinion, steps: StepNames) -> dict[str, Any]:
     """One link of the chain of opinions (审批意见): who decided what, at which step, and why."""
     return {
         "at": iso(opinion.at),
         "step_name": opinion.step_name,
+        "step_name_en": steps.of(opinion.step_name, "en"),
         "decision": opinion.decision,
         "text": opinion.text,
         "who": opinion.who or None,

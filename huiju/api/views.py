@@ -32,6 +32,7 @@ from huiju.services import tasks as task_service
 from huiju.services.actors import Actor
 from huiju.web.runtime import runtime
 from workflows_bpmn.models import HumanTask
+from workflows_bpmn.step_names import step_names
 
 
 def openapi_document() -> Response:
@@ -115,8 +116,9 @@ def list_tasks() -> ResponseReturnValue:
     )
     with runtime().db.sessions() as session:
         page = worklist.inbox_page(session, actor, filters)
+        steps = step_names(session)
         body = {
-            "tasks": [task_json(r.task, r.case.number if r.case else None) for r in page.rows],
+            "tasks": [task_json(r.task, r.case.number if r.case else None, steps) for r in page.rows],
             "total": page.total,
             "total_capped": page.total_capped,
             "next": page.next,
@@ -130,7 +132,7 @@ def get_task(task_id: str) -> ResponseReturnValue:
     actor = current_actor()
     with runtime().db.sessions() as session:
         task = task_service.get_task(session, actor, task_id)
-        body = task_json(task, case_numbers(session, [task]).get(task.case_id or -1))
+        body = _task_reply(session, task)
     return body
 
 
@@ -147,14 +149,14 @@ def complete_task(task_id: str) -> ResponseReturnValue:
         if task is None or case is None:
             raise NotFoundError(_("task {task_id} has no case", task_id=task_id))
         reply = {
-            "task": task_json(task, case.number),
+            "task": task_json(task, case.number, step_names(session)),
             "case": {"number": case.number, "status": case.status.value, "outcome": case.outcome},
         }
     return reply
 
 
 def _task_reply(session: Session, task: HumanTask) -> dict[str, object]:
-    return task_json(task, case_numbers(session, [task]).get(task.case_id or -1))
+    return task_json(task, case_numbers(session, [task]).get(task.case_id or -1), step_names(session))
 
 
 @login_required

@@ -146,10 +146,12 @@ def task_list(username: str, sort: str, limit: int, after: str | None) -> None:
     from huiju.labels import label_with_code
     from huiju.services.actors import load_actor
     from huiju.services.worklist import InboxFilter, inbox_page
+    from workflows_bpmn.step_names import step_names
 
     with runtime_ctx(with_celery=False) as rt, rt.db.sessions() as session:
         page = inbox_page(session, load_actor(session, username), InboxFilter(sort=sort, limit=limit, after=after))
         locale = rt.settings.lang
+        steps = step_names(session)
         if not page.rows:
             say(_("no tasks"))
         for row in page.rows:
@@ -158,7 +160,7 @@ def task_list(username: str, sort: str, limit: int, after: str | None) -> None:
                 "{task}  {case}  {step}due {due}  decisions: {decisions}",
                 task=t.id,
                 case=row.case.number if row.case else "-",
-                step=f"{t.name:<12}",
+                step=f"{steps.of(t.name, locale):<12}",
                 due=t.due_at.date().isoformat() if t.due_at else "-",
                 decisions=",".join(label_with_code("decision", d, locale) for d in t.decisions),
             )
@@ -181,6 +183,7 @@ def task_complete(
     from huiju.labels import label
     from huiju.services.actors import load_actor
     from huiju.services.tasks import complete_task
+    from workflows_bpmn.step_names import step_names
 
     form = json_arg(data, "--data")
     if reason is not None:
@@ -189,7 +192,9 @@ def task_complete(
         form["missing_materials"] = list(missing)
     with runtime_ctx() as rt, rt.db.transaction() as session:
         result = complete_task(session, rt.engine, load_actor(session, username), task_id, decision, form)
-        nxt = ", ".join(f"{t.name} ({label('role', t.role, cli_locale())})" for t in result.ready_tasks) or "-"
+        steps, locale = step_names(session), cli_locale()
+        nxt = ", ".join(f"{steps.of(t.name, locale)} ({label('role', t.role, locale)})" for t in result.ready_tasks)
+    nxt = nxt or "-"
     say(_("done: {decision}; next: {next}", decision=label_with_code("decision", decision, cli_locale()), next=nxt))
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import click
 from sqlalchemy.orm import Session
 
-from huiju.i18n import _
+from huiju.i18n import _, normalize
 from huiju.labels import label
 from huiju.models import Case
 from huiju.services import casefile_words as words
 from huiju.services.decisions import opinion_chain
 from huiju.services.documents import documents_of
+from workflows_bpmn.step_names import step_names
 
 
 def print_case(session: Session, case: Case, locale: str | None = None) -> None:
@@ -19,7 +20,8 @@ def print_case(session: Session, case: Case, locale: str | None = None) -> None:
         click.echo(text.localize(locale) if hasattr(text, "localize") else str(text))
 
     status = label("status", case.status.value, locale)
-    say(_("case      {number}   {item}", number=case.number, item=case.item.name))
+    item = case.item.name_en if normalize(locale) == "en" and case.item.name_en else case.item.name
+    say(_("case      {number}   {item}", number=case.number, item=item))
     say(_("applicant {name}  {community}", name=case.applicant.name, community=case.community.name))
     outcome = words.outcome_of(session, case, locale)
     if outcome is not None:
@@ -36,13 +38,16 @@ def print_case(session: Session, case: Case, locale: str | None = None) -> None:
         detail = f": {line.detail}" if line.detail else ""
         click.echo(f"  {line.at}  {line.who}{system}  {line.what}{step}{detail}")
     chain = opinion_chain(session, case)
+    steps = step_names(session)
     if chain:
         say(_("opinions"))
         for o in chain:
             decision = label("decision", o.decision, locale)
             office = f"（{o.office}）" if o.office and o.office not in o.who else ""
             who = o.who or label("system", o.role, locale)
-            click.echo(f"  {words.china_time(o.at)}  {o.step_name}  {who}{office}  {decision}：{o.text}")
+            click.echo(
+                f"  {words.china_time(o.at)}  {steps.of(o.step_name, locale)}  {who}{office}  {decision}：{o.text}"
+            )
     found = documents_of(session, case)
     if found:
         say(_("documents"))

@@ -38,6 +38,7 @@ from huiju.models import AuditEntry, Case, CaseEvent, Item, Org, User
 from huiju.services import calendar_admin, catalogue, certificates, offices
 from huiju.services.audit import action_label
 from workflows_bpmn.models import HumanTask, ProcessDefinition
+from workflows_bpmn.step_names import StepNames, step_names
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class _Known:
     definitions: dict[int, ProcessDefinition] = field(default_factory=dict)
     steps: dict[tuple[str, str], str] = field(default_factory=dict)  # (case number, step id) -> its name
     people: dict[str, User] = field(default_factory=dict)
+    names: StepNames = field(default_factory=StepNames)  # steps and processes in English
 
 
 class _Context:
@@ -126,13 +128,16 @@ class _Context:
 
     def process(self, process_id: str) -> Shown:
         found = self._find("processes", process_id)
-        return (found.name or process_id) if found is not None else process_id, True
+        if found is None or self.known is None:
+            return process_id, True
+        return self.known.names.of(found.name, self.locale) or process_id, True
 
     def definition(self, definition_id: int) -> Shown:
         found = self._find("definitions", definition_id)
         if found is None:
             return self.words(_("process version no. {id}", id=definition_id)), False
-        return self.version(found.name or found.process_id, found.version), False
+        name = self.known.names.of(found.name, self.locale) if self.known is not None else found.name
+        return self.version(name or found.process_id, found.version), False
 
     def version(self, name: str, version: int) -> str:
         return self.words(_("{name}, version {version}", name=name, version=version))
@@ -143,7 +148,7 @@ class _Context:
                 self.wanted.cases.add(self.case_number)
             return step, True
         name = self.known.steps.get((self.case_number or "", step))
-        return (name, True) if name else (step, True)
+        return (self.known.names.of(name, self.locale), True) if name else (step, True)
 
     def person(self, username: str) -> Shown:
         user = self._find("people", username)
@@ -565,6 +570,8 @@ def _word(entry: AuditEntry, ctx: _Context) -> EntryWords:
 
 def _look_up(session: Session, wanted: _Wanted) -> _Known:
     found = _Known()
+    if wanted.cases or wanted.processes or wanted.definitions:
+        found.names = step_names(session)
     if wanted.offices:
         rows = session.execute(select(Org.code, Org.name).where(Org.code.in_(wanted.offices)))
         found.offices = {code: name for code, name in rows}

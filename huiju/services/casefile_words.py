@@ -22,10 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huiju.calendar import CHINA
-from huiju.i18n import _, localize
+from huiju.i18n import _, localize, normalize
 from huiju.labels import label
 from huiju.models import Case, CaseEvent, Material, User
 from huiju.services.documents import Grant, subsidy_grant
+from workflows_bpmn.step_names import StepNames, step_names
 
 
 def china_time(moment: datetime | None) -> str:
@@ -89,7 +90,7 @@ def _form_detail(form: Mapping[str, Any], locale: str | None) -> str:
     return f"{words}：{text}" if text else words
 
 
-def _detail(event: CaseEvent, known: Mapping[str, User], locale: str | None) -> str:
+def _detail(case: Case, event: CaseEvent, known: Mapping[str, User], steps: StepNames, locale: str | None) -> str:
     data = event.data or {}
     kind = event.kind
     if kind == "task_completed" and isinstance(data.get("form"), dict):
@@ -97,12 +98,17 @@ def _detail(event: CaseEvent, known: Mapping[str, User], locale: str | None) -> 
     if kind in ("service_requested", "service_replied", "service_failed", "service_ignored", "service_cancelled",
                 "incident"):  # fmt: skip
         return _operation_detail(event.detail, locale) if event.detail else ""
+    if kind == "submitted" and event.detail == case.item.name:  # the item applied for
+        return case.item.name_en if normalize(locale) == "en" and case.item.name_en else case.item.name
+    if kind == "process_started":  # "{process name} v{version}"
+        name, _v, version = (event.detail or "").rpartition(" v")
+        return f"{steps.of(name, locale)} v{version}" if name else event.detail
     if kind == "process_completed":
         return label("outcome", event.detail, locale) if event.detail else ""
     if kind == "task_ready":
         return label("role", event.detail, locale) if event.detail else ""
     if kind == "returned":
-        target = str(data.get("to_step_name") or "")
+        target = steps.of(str(data.get("to_step_name") or ""), locale)
         return localize(_("to {step}: {comment}", step=target, comment=event.detail), locale)
     if kind == "task_transferred":
         return localize(_("to {person}: {reason}", person=who(str(data.get("to") or ""), known, locale),
@@ -132,15 +138,16 @@ def _detail(event: CaseEvent, known: Mapping[str, User], locale: str | None) -> 
 def officer_timeline(session: Session, case: Case, locale: str | None) -> list[Line]:
     events = list(case.events)
     known = people(session, {e.actor for e in events} | {str((e.data or {}).get("to") or "") for e in events})
+    steps = step_names(session)
     return [
         Line(
             at=china_time(e.at),
             kind=e.kind,
             who=who(e.actor, known, locale),
             what=label("timeline", e.kind, locale),
-            step=e.step_name or "",
+            step=steps.of(e.step_name, locale),
             system=label("system", e.system, locale) if e.system else "",
-            detail=_detail(e, known, locale),
+            detail=_detail(case, e, known, steps, locale),
         )  # fmt: skip
         for e in events
     ]

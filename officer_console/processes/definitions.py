@@ -204,6 +204,7 @@ def modeler_words() -> dict[str, str]:
 
 _MODELER_WORDS: dict[str, Any] = {
     "name": _l("Name"),
+    "name_en": _l("Name in English (shown on English pages)"),
     "id": _l("Id"),
     "role": _l("Role of the lane"),
     "decisions": _l("Decisions offered (each brings its form)"),

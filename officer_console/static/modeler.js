@@ -443,6 +443,11 @@
       out.push(group(words.name, textInput(bo.name, function (value) { modeling.updateLabel(element, value); }), "name"));
     }
     var type = element.type;
+    if (!/^bpmn:(Lane|SequenceFlow|Process|Collaboration|Participant)$/.test(type)) {  // a step: its English name
+      out.push(group(words.name_en, textInput(property(bo, "name_en"), function (value) {
+        setProperty(element, "name_en", value);
+      }), "name_en"));
+    }
     if (type === "bpmn:Lane") { laneFields(element, out); }
     if (type === "bpmn:UserTask" || type === "bpmn:ManualTask") { userTaskFields(element, out); }
     if (type === "bpmn:ServiceTask") { serviceFields(element, out); }

@@ -23,8 +23,10 @@ from tests.support.servers import serving
 from workflows_bpmn.compare import compare_bpmn
 from workflows_bpmn.definitions import bundled_process_files
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, ProcessDefinition, ProcessInstance
+from workflows_bpmn.step_names import step_names
 
 STEP_NAME = "材料核对"
+STEP_NAME_EN = "Check materials"
 
 
 @pytest.fixture
@@ -97,6 +99,8 @@ def test_an_administrator_adds_a_step_deploys_version_2_and_migrates_a_waiting_c
         page.locator('.djs-context-pad [data-action="replace"]').click()
         page.locator('.djs-popup [data-id="replace-with-user-task"]').click()
         expect(page.locator("#prop-name")).to_have_value(STEP_NAME)
+        page.locator("#prop-name_en").fill(STEP_NAME_EN)  # its name on English pages
+        page.locator("#prop-name_en").dispatch_event("change")
         page.locator("#prop-decision-done").check()
         page.locator("#prop-case_status").select_option("review")
         c.shot("processes-2-modeler-new-step.png")
@@ -114,6 +118,8 @@ def test_an_administrator_adds_a_step_deploys_version_2_and_migrates_a_waiting_c
         assert v2.deployed_by == "admin"
     added = [c for c in compare_bpmn(subsidy()[BPMN], v2.sources[BPMN]) if c.change == "added"]
     assert [(c.kind, c.name) for c in added if c.kind == "userTask"] == [("userTask", STEP_NAME)]
+    with runtime.db.sessions() as session:
+        assert step_names(session).of(STEP_NAME, "en") == STEP_NAME_EN
 
     # A new case runs on version 2 (its new step); the case waiting on version 1 finishes there.
     new = submit(runtime)
