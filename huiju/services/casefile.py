@@ -17,7 +17,7 @@ from exchange.log import MessageLogEntry
 from exchange.models import OutboxMessage
 from huiju import idnumber
 from huiju.errors import NotFoundError
-from huiju.i18n import _
+from huiju.i18n import _, normalize
 from huiju.labels import known, label
 from huiju.models import FINAL, Case, CaseEvent, CaseStatus, Document, Material, Rating
 from huiju.services import casefile_words as words
@@ -27,6 +27,7 @@ from huiju.services.cases import get_case, instance_of, list_cases
 from huiju.services.decisions import Opinion, opinion_chain
 from huiju.services.documents import documents_of
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus
+from workflows_bpmn.step_names import own_english_name
 
 #: The call that verifies an applicant's identity (公民信息系统 VerifyIdentity).
 IDENTITY_CHECK = "citizen_info.verify_identity"
@@ -136,7 +137,8 @@ def read_case_file(session: Session, actor: Actor, number: str, locale: str | No
 
 
 def case_diagram(session: Session, actor: Actor, number: str, locale: str | None = None) -> str:
-    """The BPMN XML of the version the case runs on (for the diagram viewer), its lanes named in words.
+    """The BPMN XML of the version the case runs on (for the diagram viewer), its lanes named in words
+    and, for a reader in English, its steps by their English names.
 
     A lane's name is the role whose tasks it holds (``community_officer``): the engine needs the code,
     a person reading the diagram needs the words (社区专干), so the copy served for viewing carries them.
@@ -167,6 +169,11 @@ def _lanes_in_words(xml: str, locale: str | None) -> str:
         name = lane.get("name")
         if name and known("role", name):
             lane.set("name", label("role", name, locale))
+    if normalize(locale) == "en":
+        for element in root.iter(f"{{{_BPMN}}}*"):
+            english = own_english_name(element) if element.get("name") else None
+            if english:
+                element.set("name", english)
     return str(etree.tostring(root, encoding="unicode"))
 
 

@@ -1,5 +1,5 @@
 """Steps are named in the page's language: the process names them in Chinese and, in its BPMN, in
-English (``name_en``); the inbox, the case page and the API say the one the reader chose."""
+English (``name_en``); the inbox, the case page, its diagram and the API say the one the reader chose."""
 
 from __future__ import annotations
 
@@ -39,12 +39,15 @@ def test_the_inbox_and_the_case_page_name_steps_in_the_chosen_language(app: Flas
         case = client.get(f"/console/cases/{number}").get_data(as_text=True)
         current = re.search(r'<strong id="current-step">(.*?)</strong>', case)
         assert current is not None
+        diagram = client.get(f"/console/cases/{number}/diagram.bpmn").get_data(as_text=True)
         said[lang] = {
+            "diagram": re.findall(r'<bpmn:userTask id="intake" name="([^"]*)"', diagram),
             "inbox": _step_column(inbox),
             "current": current.group(1),
             "heading": _cells(case, r'<h2 class="panel-heading h4">(.*?) ·'),
         }
     assert said["zh"]["inbox"] == ["社区受理"] and said["en"]["inbox"] == ["Community intake"]
+    assert said["zh"]["diagram"] == ["社区受理"] and said["en"]["diagram"] == ["Community intake"]
     assert said["zh"]["current"] == "社区受理" and "社区受理" in said["zh"]["heading"]
     assert said["en"]["current"] == "Community intake" and "Community intake" in said["en"]["heading"]
     assert "社区受理" not in "".join(said["en"]["heading"])
