@@ -60,7 +60,7 @@ class CalendarOverride(Base):
     """One day of the official schedule entered by the administrator; it wins over the library."""
 
     __tablename__ = "calendar_override"
-    __table_args__ = (CheckConstraint("kind IN ('holiday', 'workday')", name="kind"),)
+    __table_args__ = (CheckConstraint("kind IN ('holiday', 'workday')", name="kind"), reference.table_info())
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[date] = mapped_column(Date, unique=True)
@@ -84,6 +84,7 @@ class CalendarYear(Base):
     """
 
     __tablename__ = "calendar_year"
+    __table_args__ = reference.table_info()
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     published_by: Mapped[str] = mapped_column(String(64))

@@ -2,8 +2,11 @@
 
 Nearly every step reads them and an administrator changes them a few times a year, so each process
 keeps what it last read, tagged with the *reference version* it saw before reading; a value read
-under an older version is never used again. A change goes through :func:`changed`, in the
-transaction that makes it:
+under an older version is never used again. The tables such data is read from are marked
+(``__table_args__`` with :func:`table_info`); a session that writes one of them, by a flush of its
+objects or by an INSERT, UPDATE or DELETE it executes, calls :func:`changed` for itself (a write
+sent through a ``Connection`` must call it by hand). A change so declared, in the transaction that
+makes it:
 
 - in that transaction, reads go to the database (they see the uncommitted change);
 - when it commits, this process drops what it kept, and tells the other processes:
@@ -24,7 +27,7 @@ import os
 import secrets
 import threading
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,6 +42,8 @@ INFO_KEY = "huiju.reference"
 _CHANGED = "huiju.reference.changed"
 #: The PostgreSQL notification channel of reference changes.
 CHANNEL = "huiju_reference"
+#: The key of a table's ``info`` that marks its rows as reference data.
+TABLE_KEY = "huiju.reference"
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +200,8 @@ class ReferenceCache:
         self._lock = threading.Lock()
 
     def read(self, session: Session, name: str, load: Callable[[Session], T]) -> T:
+        if not session.info.get(_CHANGED) and _writes_reference(session):
+            self.changed(session)  # not flushed yet: ``load``'s query flushes it, as it would any query
         if session.info.get(_CHANGED):
             return load(session)
         remote = self.version.current()
@@ -232,6 +239,42 @@ def _forget_change(session: Session) -> None:
     session.info.pop(_CHANGED, None)
 
 
+def table_info() -> dict[str, Any]:
+    """The ``__table_args__`` entry of a table whose rows are reference data."""
+    return {"info": {TABLE_KEY: True}}
+
+
+def _is_reference(table: Any) -> bool:
+    info = getattr(table, "info", None)
+    return bool(info and info.get(TABLE_KEY))
+
+
+def _writes_reference(session: Session) -> bool:
+    """Whether ``session`` holds a reference object added, deleted, or with a column changed."""
+
+    def of_reference(objects: Iterable[object]) -> list[object]:
+        return [o for o in objects if _is_reference(getattr(type(o), "__table__", None))]
+
+    if of_reference(session.new) or of_reference(session.deleted):
+        return True
+    return any(session.is_modified(o, include_collections=False) for o in of_reference(session.dirty))
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context: Any) -> None:
+    # Still the flush's own new, dirty and deleted objects here.
+    if not session.info.get(_CHANGED) and _writes_reference(session):
+        changed(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state: Any) -> None:
+    if (state.is_insert or state.is_update or state.is_delete) and _is_reference(
+        getattr(state.statement, "table", None)
+    ):
+        changed(state.session)
+
+
 def cached(session: Session, name: str, load: Callable[[Session], T]) -> T:
     """The reference data ``name``, as ``load`` reads it from ``session``, or as kept since."""
     cache = session.info.get(INFO_KEY)
@@ -239,7 +282,8 @@ def cached(session: Session, name: str, load: Callable[[Session], T]) -> T:
 
 
 def changed(session: Session) -> None:
-    """Declare that ``session``'s transaction changes reference data (call it before the commit)."""
+    """Declare that ``session``'s transaction changes reference data (before the commit). Writes
+    through the session declare themselves; a write sent through a ``Connection`` is declared here."""
     cache = session.info.get(INFO_KEY)
     if cache is not None:
         cache.changed(session)

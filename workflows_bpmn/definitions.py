@@ -18,7 +18,6 @@ from lxml import etree
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, object_session
 
-from huiju import reference
 from huiju.db import utcnow
 from huiju.errors import DeployError, NotFoundError
 from huiju.i18n import _
@@ -211,7 +210,6 @@ def deploy(
     )
     session.add(definition)
     session.flush()
-    reference.changed(session)  # its steps' names (workflows_bpmn.step_names)
     if cache is not None:
         cache.prime(definition, bundle)
     return DeployResult(definition, created=True)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from huiju import reference
 from huiju.db import Base, UTCDateTime, utcnow
 
 
@@ -22,7 +23,7 @@ class ProcessDefinition(Base):
     sources, their hash, a version number, and what it calls that was deployed apart from it."""
 
     __tablename__ = "process_definition"
-    __table_args__ = (UniqueConstraint("process_id", "version"),)
+    __table_args__ = (UniqueConstraint("process_id", "version"), reference.table_info())  # steps' names are kept
 
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[str] = mapped_column(String(100), index=True)

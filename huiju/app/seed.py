@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from adapters.config import ensure_defaults
 from adapters.sandbox.people import seeded_people
-from huiju import reference
 from huiju.i18n import Message, _
 from huiju.models import Item, ItemKind, Org, OrgLevel, Resident, ResponsibleLevel, Role, Theme, TimeUnit, User
 from workflows_bpmn.definitions import bundled_process_files, deploy, read_sources
@@ -126,7 +125,6 @@ def seed_items(session: Session) -> int:
     data = json.loads(resources.files("huiju").joinpath("data/items.json").read_text(encoding="utf-8"))
     known = set(session.scalars(select(Item.code)))
     added = 0
-    reference.changed(session)
     for entry in data:
         if entry["code"] in known:
             continue

@@ -12,7 +12,6 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from huiju import reference
 from huiju.calendar import CHINA
 from huiju.db import utcnow
 from huiju.models import (
@@ -120,7 +119,6 @@ def seed_o2o(session: Session, orgs: dict[str, Org]) -> list[str]:
         if user is not None and user.id not in bound:
             session.add(ProviderStaff(user_id=user.id, provider_id=known[code].id))
     if session.scalars(select(O2OPolicy)).first() is None:
-        reference.changed(session)
         session.add(O2OPolicy())
     session.flush()
     mother = session.scalars(select(Resident).where(Resident.id_number == DEMO_MOTHER)).one_or_none()

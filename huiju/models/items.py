@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from huiju import reference
 from huiju.db import Base, UTCDateTime, utcnow
 
 
@@ -53,6 +54,7 @@ class ItemState(enum.StrEnum):
 
 class Item(Base):
     __tablename__ = "item"
+    __table_args__ = reference.table_info()  # the inbox's item filter is kept between requests
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Date, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from huiju import reference
 from huiju.db import Base, UTCDateTime, utcnow
 from huiju.models.o2o import Provider
 from huiju.models.residents import Resident
@@ -132,7 +133,10 @@ class O2OPolicy(Base):
     durations, the complaint limit in working days, the rating threshold in tenths of a star."""
 
     __tablename__ = "o2o_policy"
-    __table_args__ = (CheckConstraint("rating_threshold_tenths BETWEEN 10 AND 50", name="rating_threshold"),)
+    __table_args__ = (
+        CheckConstraint("rating_threshold_tenths BETWEEN 10 AND 50", name="rating_threshold"),
+        reference.table_info(),  # kept between steps (huiju.services.o2o.policy)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     accept_within: Mapped[str] = mapped_column(String(16), default="PT15M")  # a provider's time to accept

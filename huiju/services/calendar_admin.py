@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from huiju import reference
 from huiju.calendar import LIBRARY_YEARS, OVERRIDE_KINDS, CalendarOverride, CalendarYear
 from huiju.errors import InputError, PermissionDenied
 from huiju.i18n import Message, _
@@ -91,7 +90,6 @@ def year_schedule(session: Session, year: int) -> YearSchedule:
 def set_day(session: Session, engine: Engine, actor: Actor, day: date, kind: str, name: str = "") -> Report:
     """Enter (or change) one day of the official schedule, then recompute the deadlines it moves."""
     _admin(actor)
-    reference.changed(session)  # the calendars other steps and processes keep
     kind = _kind(kind)
     row = session.scalars(select(CalendarOverride).where(CalendarOverride.day == day)).one_or_none()
     before = {"kind": row.kind, "name": row.name} if row is not None else None
@@ -109,7 +107,6 @@ def set_day(session: Session, engine: Engine, actor: Actor, day: date, kind: str
 def remove_day(session: Session, engine: Engine, actor: Actor, day: date) -> Report:
     """Remove one day's entry, then recompute the deadlines it moves."""
     _admin(actor)
-    reference.changed(session)  # the calendars other steps and processes keep
     done = session.execute(delete(CalendarOverride).where(CalendarOverride.day == day))
     if getattr(done, "rowcount", 0) == 0:
         raise InputError(_("{day} has no calendar entry", day=day.isoformat()))
@@ -162,7 +159,6 @@ def parse_schedule(year: int, text: str) -> list[tuple[date, str, str]]:
 def import_schedule(session: Session, engine: Engine, actor: Actor, year: int, text: str) -> Report:
     """Replace the year's entries by the schedule's, then recompute the deadlines it moves."""
     _admin(actor)
-    reference.changed(session)  # the calendars other steps and processes keep
     entries = parse_schedule(year, text)
     session.execute(
         delete(CalendarOverride).where(
@@ -181,7 +177,6 @@ def import_schedule(session: Session, engine: Engine, actor: Actor, year: int, t
 def publish_year(session: Session, engine: Engine, actor: Actor, year: int) -> Report:
     """Declare a year's schedule entered in full: its deadlines stop being provisional."""
     _admin(actor)
-    reference.changed(session)  # the calendars other steps and processes keep
     if year in LIBRARY_YEARS:
         raise InputError(_("the official schedule of {year} is already known", year=year))
     if not session.scalars(

@@ -19,7 +19,6 @@ import jsonschema
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from huiju import reference
 from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied
 from huiju.i18n import Message, _
@@ -274,7 +273,6 @@ def _snapshot(item: Item) -> dict[str, Any]:
 
 def create_item(session: Session, actor: Actor, fields: ItemFields) -> Item:
     """A new item, a draft, with version 1 of its form."""
-    reference.changed(session)  # the item lists other requests and processes keep
     require_administrator(actor)
     fields = check_fields(session, fields)
     if session.scalar(select(func.count()).where(Item.code == fields.code)):
@@ -296,7 +294,6 @@ def create_item(session: Session, actor: Actor, fields: ItemFields) -> Item:
 
 def update_item(session: Session, actor: Actor, code: str, fields: ItemFields) -> Item:
     """Change an item; a change of a published (or withdrawn) item's form makes a new form version."""
-    reference.changed(session)  # the item lists other requests and processes keep
     item = get_item(session, actor, code)
     fields = check_fields(session, fields)
     before = _snapshot(item)
@@ -330,7 +327,6 @@ def update_item(session: Session, actor: Actor, code: str, fields: ItemFields) -
 
 def publish_item(session: Session, actor: Actor, code: str) -> Item:
     """Offer the item to residents: its process must be deployed."""
-    reference.changed(session)  # the item lists other requests and processes keep
     item = get_item(session, actor, code)
     if item.state is ItemState.PUBLISHED:
         raise ConflictError(_("item '{code}' is published already", code=code))
@@ -350,7 +346,6 @@ def publish_item(session: Session, actor: Actor, code: str) -> Item:
 
 def withdraw_item(session: Session, actor: Actor, code: str, reason: str) -> Item:
     """No new applications; the cases already submitted go on."""
-    reference.changed(session)  # the item lists other requests and processes keep
     item = get_item(session, actor, code)
     if item.state is not ItemState.PUBLISHED:
         raise ConflictError(_("only a published item can be withdrawn"))

@@ -1,6 +1,7 @@
 """Reference data kept between transactions (huiju.reference): read once while nothing changes, read
-again in every process once a change commits, never kept from a transaction that changes it. Two
-``Database`` objects on one database stand for two processes. On each backend."""
+again in every process once a change commits, never kept from a transaction that changes it — a
+change found by itself when a session writes a reference table, flushed or not, by its objects or
+by a statement. Two ``Database`` objects on one database stand for two processes. On each backend."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import delete, event, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from huiju import reference
@@ -65,7 +66,6 @@ def _listening(db: Database) -> bool:
 
 
 def _declare_holiday(session: Session) -> None:
-    reference.changed(session)
     session.add(CalendarOverride(day=NEW_YEAR_2031, kind="holiday", name="元旦"))
 
 
@@ -101,6 +101,52 @@ def test_the_changing_transaction_reads_its_own_change_and_a_rollback_keeps_noth
         assert not WorkingCalendar.load(session).is_working_day(NEW_YEAR_2031)
         raise RuntimeError("refused")
     assert _working(first)  # nothing of the rolled-back change was kept
+
+
+def test_the_changing_transaction_reads_its_change_before_it_is_flushed(databases: tuple[Database, Database]) -> None:
+    first, _second = databases
+    assert _eventually(lambda: _listening(first))
+    assert _working(first)
+    with first.transaction() as session:
+        _declare_holiday(session)  # pending: the calendar's own query flushes it
+        assert not WorkingCalendar.load(session).is_working_day(NEW_YEAR_2031)
+    assert not _working(first)
+
+
+def test_statements_that_write_a_reference_table_are_changes_too(databases: tuple[Database, Database]) -> None:
+    first, second = databases
+    assert _eventually(lambda: _listening(second))
+    with first.transaction() as session:
+        session.execute(insert(CalendarOverride).values(day=NEW_YEAR_2031, kind="holiday", name="元旦"))
+    assert _eventually(lambda: not _working(second))
+    with first.transaction() as session:
+        session.execute(update(CalendarOverride).where(CalendarOverride.day == NEW_YEAR_2031).values(kind="workday"))
+    assert _eventually(lambda: _working(second))
+    with first.transaction() as session:
+        session.execute(delete(CalendarOverride))
+        session.add(CalendarOverride(day=NEW_YEAR_2031, kind="holiday", name="元旦"))
+    assert _eventually(lambda: not _working(second))
+    # A write sent through the connection, past the session, is declared by hand.
+    with first.transaction() as session:
+        reference.changed(session)
+        session.connection().execute(delete(CalendarOverride))
+    assert _eventually(lambda: _working(second))
+
+
+def test_reading_a_reference_row_or_writing_elsewhere_changes_nothing(databases: tuple[Database, Database]) -> None:
+    first, second = databases
+    assert _eventually(lambda: _listening(second))
+    assert _working(second)  # kept: the change below reaches it by its announcement
+    with first.transaction() as session:
+        _declare_holiday(session)
+    assert _eventually(lambda: not _working(second))
+    sent = _statements(second)
+    with first.transaction() as session:
+        row = session.scalars(select(CalendarOverride)).one()
+        row.name = row.name  # set to what it was: nothing changes
+        session.execute(text("SELECT 1"))
+    assert not _working(second) and not _working(second)
+    assert sent() == 0  # still kept
 
 
 def test_a_listener_that_lost_its_connection_reads_the_database_until_it_is_back(backend_url: str) -> None:

@@ -70,7 +70,6 @@ def update_policy(session: Session, actor: Actor, changes: dict[str, Any]) -> O2
             checked[name] = value
         else:
             raise InputError(_("'{field}' is not a rule of the platform", field=name), field=name)
-    reference.changed(session)  # the rules other steps and processes keep
     policy = session.scalars(select(O2OPolicy).order_by(O2OPolicy.id).limit(1)).first()
     if policy is None:
         policy = O2OPolicy(**DEFAULTS)
