@@ -40,6 +40,7 @@ T = TypeVar("T")
 #: Where a session finds its process's cache (:class:`huiju.db.Database` puts it in ``Session.info``).
 INFO_KEY = "huiju.reference"
 _CHANGED = "huiju.reference.changed"
+_LISTENED = "huiju.reference.listened"
 #: The PostgreSQL notification channel of reference changes.
 CHANNEL = "huiju_reference"
 #: The key of a table's ``info`` that marks its rows as reference data.
@@ -221,11 +222,15 @@ class ReferenceCache:
             return
         session.info[_CHANGED] = True
         self.version.announce(session)
-        event.listen(session, "after_commit", self._committed, once=True)
-        event.listen(session, "after_rollback", _forget_change, once=True)
+        if not session.info.get(_LISTENED):  # once per session: its listeners stay for its next transactions
+            session.info[_LISTENED] = True
+            event.listen(session, "after_commit", self._committed)
+            event.listen(session, "after_rollback", _forget_change)
 
     def _committed(self, session: Session) -> None:
-        session.info.pop(_CHANGED, None)
+        # Fired for a savepoint released too: only the transaction's own commit counts.
+        if session.in_nested_transaction() or not session.info.pop(_CHANGED, None):
+            return
         with self._lock:
             self._local += 1
             self._entries.clear()
@@ -236,7 +241,8 @@ class ReferenceCache:
 
 
 def _forget_change(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
+    if not session.in_nested_transaction():  # a savepoint rolled back: the transaction goes on
+        session.info.pop(_CHANGED, None)
 
 
 def table_info() -> dict[str, Any]:

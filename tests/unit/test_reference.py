@@ -61,6 +61,14 @@ def _eventually(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
     return condition()
 
 
+def _settled(db: Database) -> bool:
+    """Whether ``db`` reads the calendar without a statement (no announcement left to hear)."""
+    _working(db)
+    sent = _statements(db)
+    _working(db)
+    return sent() == 0
+
+
 def _listening(db: Database) -> bool:
     return db.reference.version.current() is not None
 
@@ -113,6 +121,22 @@ def test_the_changing_transaction_reads_its_change_before_it_is_flushed(database
     assert not _working(first)
 
 
+def test_a_savepoint_within_the_changing_transaction_ends_nothing(databases: tuple[Database, Database]) -> None:
+    first, second = databases
+    assert _eventually(lambda: _listening(second))
+    assert _working(first) and _working(second)
+    with first.transaction() as session:
+        _declare_holiday(session)
+        session.flush()
+        with session.begin_nested():  # released: not the transaction's commit
+            pass
+        with pytest.raises(RuntimeError), session.begin_nested():  # rolled back: nor its end
+            raise RuntimeError("a savepoint given up")
+        assert not WorkingCalendar.load(session).is_working_day(NEW_YEAR_2031)  # its own change, still
+    assert not _working(first)
+    assert _eventually(lambda: not _working(second))
+
+
 def test_statements_that_write_a_reference_table_are_changes_too(databases: tuple[Database, Database]) -> None:
     first, second = databases
     assert _eventually(lambda: _listening(second))
@@ -140,13 +164,16 @@ def test_reading_a_reference_row_or_writing_elsewhere_changes_nothing(databases:
     with first.transaction() as session:
         _declare_holiday(session)
     assert _eventually(lambda: not _working(second))
-    sent = _statements(second)
+    assert _eventually(lambda: _settled(first))  # its own announcement, heard back on PostgreSQL
+    sent, sent_first = _statements(second), _statements(first)
     with first.transaction() as session:
         row = session.scalars(select(CalendarOverride)).one()
         row.name = row.name  # set to what it was: nothing changes
         session.execute(text("SELECT 1"))
-    assert not _working(second) and not _working(second)
-    assert sent() == 0  # still kept
+    written = sent_first()
+    assert not _working(first)  # the writing process kept its calendar: no change was declared
+    assert not _working(second)
+    assert sent_first() == written and sent() == 0
 
 
 def test_a_listener_that_lost_its_connection_reads_the_database_until_it_is_back(backend_url: str) -> None:
