@@ -7,13 +7,13 @@ property, in English (``name_en``)::
 
 Human tasks and timeline entries keep the Chinese name they were given; pages in English show the
 English name the deployed definitions give it (the newest deployment wins where two differ), and
-the Chinese name where none does. The names are read from every deployed definition once, and kept
-between requests until a deployment changes them (:mod:`huiju.reference`).
+the Chinese name where none does. Each deployed definition's names are read once; the whole is kept
+between requests until a deployment changes it (:mod:`huiju.reference`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -65,6 +65,8 @@ def english_names(sources: Mapping[str, str]) -> dict[str, str]:
         except DeployError:
             continue  # checked when it was deployed; a source that no longer reads names nothing
         for element in root.iter(f"{{{BPMN_NS}}}*"):
+            if etree.QName(element).localname == "sequenceFlow":
+                continue  # a branch's label, not a step: shown on the diagram only
             name = (element.get("name") or "").strip()
             english = own_english_name(element) if name else None
             if english:
@@ -72,15 +74,31 @@ def english_names(sources: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
+#: The names of each deployed definition, by the hash of its sources: what a definition holds never
+#: changes, so each is read and parsed once in a process's life, however often the names are read again.
+_BY_CONTENT: dict[str, dict[str, str]] = {}
+
+
 def _read(session: Session) -> StepNames:
-    rows: Iterable[dict[str, str]] = session.scalars(
-        select(ProcessDefinition.sources)
-        .where(ProcessDefinition.kind == DefinitionKind.BPMN)
-        .order_by(ProcessDefinition.id)  # the newest deployment last: its names win
+    hashes = list(
+        session.scalars(
+            select(ProcessDefinition.content_hash)
+            .where(ProcessDefinition.kind == DefinitionKind.BPMN)
+            .order_by(ProcessDefinition.id)  # the newest deployment last: its names win
+        )
     )
+    unread = {h for h in hashes if h not in _BY_CONTENT}
+    if unread:
+        rows = session.execute(
+            select(ProcessDefinition.content_hash, ProcessDefinition.sources).where(
+                ProcessDefinition.content_hash.in_(unread)
+            )
+        )
+        for content_hash, sources in rows:
+            _BY_CONTENT[content_hash] = english_names(sources)
     english: dict[str, str] = {}
-    for sources in rows:
-        english.update(english_names(sources))
+    for content_hash in hashes:
+        english.update(_BY_CONTENT.get(content_hash, {}))
     return StepNames(english)
 
 
