@@ -225,6 +225,7 @@ def case_view(session: Session, account: Account, number: str, locale: str = "zh
     task = applications.ready_task(session, case)
     if task is not None and task.role == Role.RESIDENT.value:
         missing = applications.requested_materials(case) if task.step == applications.SUPPLEMENT_STEP else []
+        missing = decisions.material_words(case, missing, locale)
         expectation = Expectation(step=task.step, step_name=task.name, missing_materials=missing, due_at=task.due_at)
     rating = ratings.rating_of(session, case)
     files = materials.materials_of_case(session, case.id)
@@ -240,7 +241,7 @@ def case_view(session: Session, account: Account, number: str, locale: str = "zh
         can_withdraw=case.status in WITHDRAWABLE,
         on_behalf=case.applicant_id != account.actor.resident_id,
         story=casefile_words.resident_timeline(case, locale),
-        opinions=decisions.opinion_chain(session, case, for_applicant=True),
+        opinions=decisions.opinion_chain(session, case, for_applicant=True, locale=locale),
         outcome=casefile_words.outcome_of(session, case, locale),
         documents=documents.documents_of(session, case),
         material_rows=casefile_words.material_rows(case, files, locale),

@@ -37,17 +37,17 @@ def print_case(session: Session, case: Case, locale: str | None = None) -> None:
         step = f" [{line.step}]" if line.step else ""
         detail = f": {line.detail}" if line.detail else ""
         click.echo(f"  {line.at}  {line.who}{system}  {line.what}{step}{detail}")
-    chain = opinion_chain(session, case)
+    chain = opinion_chain(session, case, locale=locale)
     steps = step_names(session)
     if chain:
         say(_("opinions"))
         for o in chain:
             decision = label("decision", o.decision, locale)
-            office = f"（{o.office}）" if o.office and o.office not in o.who else ""
             who = o.who or label("system", o.role, locale)
-            click.echo(
-                f"  {words.china_time(o.at)}  {steps.of(o.step_name, locale)}  {who}{office}  {decision}：{o.text}"
-            )
+            if o.office and o.office not in o.who:
+                who = _("{who} ({office})", who=who, office=o.office).localize(locale)
+            said = _("{what}: {detail}", what=decision, detail=o.text).localize(locale) if o.text else decision
+            click.echo(f"  {words.china_time(o.at)}  {steps.of(o.step_name, locale)}  {who}  {said}")
     found = documents_of(session, case)
     if found:
         say(_("documents"))

@@ -124,7 +124,7 @@ def read_case_file(session: Session, actor: Actor, number: str, locale: str | No
         tasks=tasks,
         current_steps=sorted(set(current)),
         incident=instance is not None and instance.status is InstanceStatus.INCIDENT,
-        opinions=opinion_chain(session, case),
+        opinions=opinion_chain(session, case, locale=locale),
         documents=documents_of(session, case),
         lines=words.officer_timeline(session, case, locale),
         material_rows=words.material_rows(case, materials, locale),
@@ -170,8 +170,14 @@ def _lanes_in_words(xml: str, locale: str | None) -> str:
         if name and known("role", name):
             lane.set("name", label("role", name, locale))
     if normalize(locale) == "en":
+        processes = {p.get("id"): p for p in root.iter(f"{{{_BPMN}}}process")}
         for element in root.iter(f"{{{_BPMN}}}*"):
-            english = own_english_name(element) if element.get("name") else None
+            if not element.get("name"):
+                continue
+            named = (
+                processes.get(element.get("processRef")) if etree.QName(element).localname == "participant" else None
+            )
+            english = own_english_name(named if named is not None else element)  # a pool: its process's name
             if english:
                 element.set("name", english)
     return str(etree.tostring(root, encoding="unicode"))

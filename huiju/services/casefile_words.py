@@ -25,6 +25,7 @@ from huiju.calendar import CHINA
 from huiju.i18n import _, localize, normalize
 from huiju.labels import label
 from huiju.models import Case, CaseEvent, Material, User
+from huiju.services.decisions import material_words, opinion_words, reason_words
 from huiju.services.documents import Grant, subsidy_grant
 from workflows_bpmn.step_names import StepNames, step_names
 
@@ -77,24 +78,34 @@ class Line:
 def _operation_detail(detail: str, locale: str | None) -> str:
     operation, _sep, rest = detail.partition(": ")
     shown = label("operation", operation, locale)
-    return f"{shown}：{rest}" if rest else shown
+    return _said(shown, rest, locale)
 
 
-def _form_detail(form: Mapping[str, Any], locale: str | None) -> str:
+def _form_detail(case: Case, form: Mapping[str, Any], locale: str | None) -> str:
     decision = str(form.get("decision") or "")
     words = label("decision", decision, locale) if decision else ""
-    text = str(form.get("reason") or form.get("answer") or form.get("comment") or form.get("note") or "")
+    text = opinion_words(form, locale)
     missing = form.get("missing_materials")
     if isinstance(missing, list) and missing:
-        text = f"{text}（{'、'.join(map(str, missing))}）" if text else "、".join(map(str, missing))
-    return f"{words}：{text}" if text else words
+        listed = _list_of(material_words(case, [str(m) for m in missing], locale), locale)
+        text = localize(_("{text} ({listed})", text=text, listed=listed), locale) if text else listed
+    return _said(words, text, locale)
+
+
+def _said(what: str, detail: str | None, locale: str | None) -> str:
+    """``what: detail`` with the reader's punctuation (``what`` alone without a detail)."""
+    return localize(_("{what}: {detail}", what=what, detail=detail), locale) if detail else what
+
+
+def _list_of(names: list[str], locale: str | None) -> str:
+    return ("、" if normalize(locale) != "en" else ", ").join(names)
 
 
 def _detail(case: Case, event: CaseEvent, known: Mapping[str, User], steps: StepNames, locale: str | None) -> str:
     data = event.data or {}
     kind = event.kind
     if kind == "task_completed" and isinstance(data.get("form"), dict):
-        return _form_detail(data["form"], locale)
+        return _form_detail(case, data["form"], locale)
     if kind in ("service_requested", "service_replied", "service_failed", "service_ignored", "service_cancelled",
                 "incident"):  # fmt: skip
         return _operation_detail(event.detail, locale) if event.detail else ""
@@ -121,10 +132,10 @@ def _detail(case: Case, event: CaseEvent, known: Mapping[str, User], steps: Step
         payload = data["payload"]
         outcome = "approved" if payload.get("decision") == "approved" else "denied"
         reason = str(payload.get("reason") or "")
-        return label("outcome", outcome, locale) + (f"：{reason}" if reason else "")
+        return _said(label("outcome", outcome, locale), reason, locale)
     if kind == "rated":
         comment = str(data.get("comment") or "")
-        return label("rating", str(data.get("level") or event.detail), locale) + (f"：{comment}" if comment else "")
+        return _said(label("rating", str(data.get("level") or event.detail), locale), comment, locale)
     if kind == "timer_fired":
         try:
             return china_time(datetime.fromisoformat(event.detail))
@@ -159,20 +170,22 @@ _APPROVED_AT = {"review": _("The community approved your application"),
                 "street_review": _("The street office approved your application")}  # fmt: skip
 
 
-def _resident_text(event: CaseEvent, locale: str | None) -> str | None:
+def _resident_text(case: Case, event: CaseEvent, locale: str | None) -> str | None:
     data = event.data or {}
     form = data.get("form") if event.kind == "task_completed" else None
     if event.kind == "submitted":
         return localize(_("You submitted the application"), locale)
     if isinstance(form, dict):
         decision = form.get("decision")
-        reason = str(form.get("reason") or "")
+        reason = reason_words(form, locale)
         if decision == "accept":
             return localize(_("The community accepted your application"), locale)
         if decision == "refuse":
             return localize(_("The community did not accept your application: {reason}", reason=reason), locale)
         if decision == "supplement":
-            missing = "、".join(map(str, form.get("missing_materials") or []))
+            missing = _list_of(
+                material_words(case, [str(m) for m in form.get("missing_materials") or []], locale), locale
+            )
             return localize(_("The community asks you for more material: {materials}", materials=missing), locale)
         if decision == "submit":
             return localize(_("You sent the material asked for"), locale)
@@ -212,7 +225,7 @@ class ResidentLine:
 def resident_timeline(case: Case, locale: str | None) -> list[ResidentLine]:
     lines = []
     for event in case.events:
-        text = _resident_text(event, locale)
+        text = _resident_text(case, event, locale)
         if text:
             lines.append(ResidentLine(china_time(event.at), text))
     return lines
@@ -248,7 +261,7 @@ def material_name(case: Case, code: str, round_: int, locale: str | None) -> str
         asked = supplement_requests(case)
         position = int(code[11:]) - 1
         if 0 < round_ <= len(asked) and position < len(asked[round_ - 1]):
-            return asked[round_ - 1][position]
+            return material_words(case, [asked[round_ - 1][position]], locale)[0]
     return localize(_("Other material"), locale)
 
 
@@ -288,7 +301,7 @@ def outcome_of(session: Session, case: Case, locale: str | None) -> Outcome | No
     for event in reversed(case.events):
         form = (event.data or {}).get("form")
         if case.outcome in ("refused", "denied") and isinstance(form, dict) and form.get("reason"):
-            details.append(localize(_("Reason: {reason}", reason=str(form["reason"])), locale))
+            details.append(localize(_("Reason: {reason}", reason=reason_words(form, locale)), locale))
             break
         payload = (event.data or {}).get("payload")
         if case.outcome == "denied" and isinstance(payload, dict) and payload.get("reason"):
@@ -317,7 +330,7 @@ def message_rows(outbox: list[Any], log: list[Any], locale: str | None) -> list[
             label("system", m.system, locale),
             label("operation", m.operation, locale),
             label("message", "outbox", locale),
-            label("message", m.status.value, locale) + (f"：{m.last_error}" if m.last_error else ""),
+            _said(label("message", m.status.value, locale), m.last_error, locale),
             m.message_id,
         )  # fmt: skip
         for m in outbox
@@ -328,7 +341,7 @@ def message_rows(outbox: list[Any], log: list[Any], locale: str | None) -> list[
             label("system", e.system, locale) if e.system else "",
             label("operation", e.operation, locale) if e.operation else "",
             f"{label('message', e.direction.value, locale)} · {label('message', e.kind.value, locale)}",
-            label("message", e.outcome.value, locale) + (f"：{e.error}" if e.error else ""),
+            _said(label("message", e.outcome.value, locale), e.error, locale),
             e.message_id or "",
         )  # fmt: skip
         for e in log

@@ -40,6 +40,11 @@ MAX_DAYS = 3 * 366
 class Tally:
     key: str
     name: str
+    name_en: str = ""  # in English: an item's English name; the name itself for a community
+
+    def __post_init__(self) -> None:
+        self.name_en = self.name_en or self.name
+
     received: int = 0
     concluded: int = 0
     overdue: int = 0
@@ -57,6 +62,11 @@ class Satisfaction:
 
     key: str
     name: str
+    name_en: str = ""  # in English: an item's English name; the name itself for a community
+
+    def __post_init__(self) -> None:
+        self.name_en = self.name_en or self.name
+
     rated: int = 0
     satisfied: int = 0
     bad: int = 0
@@ -131,7 +141,7 @@ def figures(
         committed = clock.standing(calendar, case, moment).committed  # a wait for the resident does not count
         overdue = (concluded if done and concluded else today) > committed
         days = clock.working_days_taken(calendar, case, case.concluded_at) if done and case.concluded_at else None
-        item = items.setdefault(case.item.code, Tally(case.item.code, case.item.name))
+        item = items.setdefault(case.item.code, Tally(case.item.code, case.item.name, case.item.name_en or ""))
         community = communities.setdefault(case.community.code, Tally(case.community.code, case.community.name))
         for tally in (total, item, community):
             tally.received += 1
@@ -177,7 +187,7 @@ def _satisfaction(
     communities: dict[str, Satisfaction] = {}
     for rating in ratings:
         case = rating.case
-        item = items.setdefault(case.item.code, Satisfaction(case.item.code, case.item.name))
+        item = items.setdefault(case.item.code, Satisfaction(case.item.code, case.item.name, case.item.name_en or ""))
         community = communities.setdefault(case.community.code, Satisfaction(case.community.code, case.community.name))
         bad = rating.level in BAD_RATING_LEVELS
         decided, on_time, due = (

@@ -24,8 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huiju.errors import InputError
-from huiju.i18n import Message, _
-from huiju.labels import standard_opinion
+from huiju.i18n import Message, _, localize, normalize
+from huiju.labels import STANDARD_OPINIONS, standard_opinion
 from huiju.models import Case, CaseEvent, User
 from huiju.services import tasks as task_service
 from huiju.services.actors import Actor
@@ -192,14 +192,65 @@ def _opinion_text(form: Mapping[str, Any]) -> str:
     return str(form.get("comment") or form.get("reason") or standard_opinion(decision))
 
 
-def opinion_chain(session: Session, case: Case, *, for_applicant: bool = False) -> list[Opinion]:
-    """The opinions of every decision on the case, oldest first (only the applicant's, if asked)."""
+# -- a recorded decision in the reader's language ---------------------------------------------------------
+# A decision is recorded as it was made, in Chinese (the official record, what the resident's SMS and
+# the government systems receive). Read in English, the parts chosen from a list are said in English:
+# the reason chosen, the phrase of the trade, the materials of the item; what a person wrote stays.
+
+
+def reason_words(form: Mapping[str, Any], locale: str | None) -> str:
+    """A refusal's or denial's reason as recorded; read in English, the reason chosen from the list
+    is said in English, followed by what the officer added in their own words."""
+    recorded = str(form.get("reason") or "")
+    message = REFUSAL_REASONS.get(str(form.get("reason_code") or ""))
+    if message is None or normalize(locale) != "en":
+        return recorded
+    stated = message.localize("zh_CN")
+    if recorded == stated:
+        return message.localize("en")
+    prefix = f"{stated}："  # as decision_data records a chosen reason with words added
+    if recorded.startswith(prefix):
+        return localize(_("{reason}: {comment}", reason=message.localize("en"), comment=recorded[len(prefix) :]), "en")
+    return recorded  # written freely (or through the API): as written
+
+
+def _standard_in(text: str, decision: str, locale: str | None) -> str:
+    """The phrase of the trade in the reader's language, when ``text`` is it (in either language)."""
+    message = STANDARD_OPINIONS.get(decision)
+    if message is not None and text in (message.localize("zh_CN"), message.localize("en")):
+        return message.localize(normalize(locale))
+    return text
+
+
+def opinion_words(form: Mapping[str, Any], locale: str | None) -> str:
+    """The opinion a decision's form records, as :func:`_opinion_text`, in the reader's language."""
+    decision = str(form.get("decision") or "")
+    if decision in ("refuse", "deny", "close") and form.get("reason"):
+        return reason_words(form, locale)
+    text = _opinion_text(form) or str(form.get("note") or form.get("answer") or "")
+    return _standard_in(text, decision, locale)
+
+
+def material_words(case: Case, names: Sequence[str], locale: str | None) -> list[str]:
+    """Materials a 补正 asked for, recorded by their Chinese names: in English, the item's English
+    names (a material described in the officer's words stays as written)."""
+    if normalize(locale) != "en":
+        return [str(n) for n in names]
+    english = {m.get("name"): m.get("name_en") for m in case.item.required_materials if m.get("name_en")}
+    return [str(english.get(n) or n) for n in names]
+
+
+def opinion_chain(
+    session: Session, case: Case, *, for_applicant: bool = False, locale: str | None = None
+) -> list[Opinion]:
+    """The opinions of every decision on the case, oldest first (only the applicant's, if asked); with
+    ``locale``, in the reader's language (:func:`opinion_words`), else as recorded."""
     events = list(case.events)
     names = {e.actor for e in events}
     people = {
         u.username: u for u in session.scalars(select(User).where(User.username.in_(names)))
     } if names else {}  # fmt: skip
-    chain = [o for o in (_opinion(e, people) for e in events) if o is not None]
+    chain = [o for o in (_opinion(case, e, people, locale) for e in events) if o is not None]
     return [o for o in chain if o.to_applicant] if for_applicant else chain
 
 
@@ -211,17 +262,19 @@ def _person(username: str, people: Mapping[str, User]) -> tuple[str, str, str]:
     return user.display_name, office, "applicant" if user.role.value == "resident" else user.role.value
 
 
-def _opinion(event: CaseEvent, people: Mapping[str, User]) -> Opinion | None:
+def _opinion(case: Case, event: CaseEvent, people: Mapping[str, User], locale: str | None) -> Opinion | None:
     data = event.data or {}
     if event.kind == "task_completed" and isinstance(data.get("form"), dict):
         form = data["form"]
         decision = str(form.get("decision") or "")
         who, office, role = _person(event.actor, people)
         missing = form.get("missing_materials")
+        asked = [str(m) for m in missing] if isinstance(missing, list) else []
         return Opinion(
-            at=event.at, step_name=event.step_name or "", decision=decision, text=_opinion_text(form),
+            at=event.at, step_name=event.step_name or "", decision=decision,
+            text=_opinion_text(form) if locale is None else opinion_words(form, locale),
             username=event.actor, who=who, office=office, role=role, to_applicant=decision in TO_APPLICANT,
-            missing=[str(m) for m in missing] if isinstance(missing, list) else [],
+            missing=asked if locale is None else material_words(case, asked, locale),
         )  # fmt: skip
     if event.kind == "returned":
         who, office, role = _person(event.actor, people)

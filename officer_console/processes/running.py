@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from huiju.labels import label
 from huiju.models import CaseStatus, Item, Org, OrgLevel
-from huiju.services import running
+from huiju.services import casefile_words, running
 from huiju.services.calendar_admin import parse_day
 from huiju.web.runtime import runtime
 from officer_console.security import current_actor, locale, requires
@@ -25,6 +25,10 @@ def _day(name: str) -> Any:
 
 def _int(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
+
+
+#: The case's latest timeline entries on its running-case page (the whole timeline is on the case's page).
+RECENT_EVENTS = 15
 
 
 class RunningCasesView(BaseView):  # type: ignore[misc]
@@ -60,8 +64,10 @@ class RunningCasesView(BaseView):  # type: ignore[misc]
             target = _int(request.args.get("to"))
             if target is not None:  # the dry run of a migration to that version
                 check = running.check_case_migration(session, rt.engine, current_actor(), number, target)
+            lang = locale()
+            recent = casefile_words.officer_timeline(session, found.case, lang)[-RECENT_EVENTS:][::-1]
             page = self.render_template("console/processes/running_case.html", found=found, check=check,
-                                        target=target, label=label, locale=locale())  # fmt: skip
+                                        target=target, label=label, locale=lang, recent=recent)  # fmt: skip
         return page
 
     def _operate(self, number: str, operation: str) -> Any:

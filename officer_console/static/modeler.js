@@ -443,7 +443,7 @@
       out.push(group(words.name, textInput(bo.name, function (value) { modeling.updateLabel(element, value); }), "name"));
     }
     var type = element.type;
-    if (!/^bpmn:(Lane|SequenceFlow|Process|Collaboration|Participant)$/.test(type)) {  // a step: its English name
+    if (!/^bpmn:(Lane|Process|Collaboration|Participant)$/.test(type)) {  // a step or a branch: its English name
       out.push(group(words.name_en, textInput(property(bo, "name_en"), function (value) {
         setProperty(element, "name_en", value);
       }), "name_en"));

@@ -15,11 +15,11 @@ from workflows_bpmn.expressions import host_functions
 from workflows_bpmn.step_names import StepNames, english_names, own_english_name, step_names
 from workflows_bpmn.validation import BPMN_NS
 
-#: What a person sees of a process: its steps (flow nodes) and the process itself.
+#: What a person sees of a process: its steps (flow nodes), the labels of its branches, the process.
 NAMED = ("process", "startEvent", "endEvent", "boundaryEvent", "intermediateCatchEvent", "intermediateThrowEvent",
          "serviceTask", "userTask", "businessRuleTask", "scriptTask", "receiveTask", "sendTask", "manualTask",
          "task", "callActivity", "subProcess", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
-         "eventBasedGateway")  # fmt: skip
+         "eventBasedGateway", "sequenceFlow")  # fmt: skip
 
 SMALL = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -195,6 +195,19 @@ def test_case_page_shows_the_materials_asked_for(client: FlaskClient, runtime: R
     assert "有事项需要您处理" in home and number in home
 
 
+def test_in_english_the_materials_asked_for_are_named_in_english(client: FlaskClient, runtime: Runtime) -> None:
+    number = submit(runtime, RESIDENT, DEMO_APPLICANT)
+    request_supplement(runtime, number, ["户口簿", "银行卡复印件"])  # one of the item's, one in the officer's words
+    log_in(client)
+    client.get(f"/portal/cases/{number}?lang=en")  # the language chosen, kept for the pages after
+    body = text(client.get(f"/portal/cases/{number}"))
+    assert "Household register" in body and "户口簿" not in body.replace("户口簿复印件", "")
+    assert "Household register, 银行卡复印件" in body  # the timeline: the officer's words as written
+    client.get(f"/portal/cases/{number}?lang=zh_CN")
+    body = text(client.get(f"/portal/cases/{number}"))
+    assert "户口簿、银行卡复印件" in body and "Household register" not in body
+
+
 def test_data_is_escaped_never_rendered_as_html(client: FlaskClient, runtime: Runtime) -> None:
     number = submit(runtime, RESIDENT, DEMO_APPLICANT)
     request_supplement(runtime, number, ["<script>alert(1)</script>"])
