@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from flask import Flask, g
-from jinja2 import pass_context
-from jinja2.runtime import Context
 
+from huiju.i18n import normalize
 from huiju.web.runtime import runtime
 from workflows_bpmn.step_names import StepNames, step_names
 
@@ -26,12 +25,21 @@ def request_step_names() -> StepNames:
 
 
 def install(app: Flask, locale_of: Callable[[], str | None]) -> None:
-    """``step_name(name)`` in ``app``'s templates: the name in the template's ``locale``, or in
-    ``locale_of()``'s where the template has none."""
+    """``step_name(name)`` in ``app``'s templates: the name in the request's language (``locale_of``).
 
-    @pass_context
-    def step_name(context: Context, name: str | None) -> str:
-        locale = context.get("locale")
-        return request_step_names().of(name, locale if isinstance(locale, str) else locale_of())
+    The inbox says it in every row: each render gets its own function, which finds the request's
+    language and names once, then answers with a dictionary lookup."""
 
-    app.jinja_env.globals["step_name"] = step_name
+    def provide() -> dict[str, Callable[[str | None], str]]:
+        found: list[Mapping[str, str]] = []
+
+        def step_name(name: str | None) -> str:
+            if not name:
+                return ""
+            if not found:
+                found.append(request_step_names().english if normalize(locale_of()) == "en" else {})
+            return found[0].get(name, name)
+
+        return {"step_name": step_name}
+
+    app.context_processor(provide)
