@@ -65,8 +65,7 @@ def case_items() -> None:
     locale = cli_locale()
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
         for item in list_items(session):
-            name = item.name_en if locale == "en" and item.name_en else item.name
-            click.echo(f"{item.code}  {name}")
+            click.echo(f"{item.code}  {item.name_in(locale)}")
             for m in item.required_materials:
                 shown = m.get("name_en") if locale == "en" and m.get("name_en") else m.get("name")
                 need = localize(_("required") if m.get("required") else _("if available"), locale)

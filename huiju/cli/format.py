@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 from sqlalchemy.orm import Session
 
-from huiju.i18n import _, normalize
+from huiju.i18n import _
 from huiju.labels import label
 from huiju.models import Case
 from huiju.services import casefile_words as words
@@ -20,8 +20,7 @@ def print_case(session: Session, case: Case, locale: str | None = None) -> None:
         click.echo(text.localize(locale) if hasattr(text, "localize") else str(text))
 
     status = label("status", case.status.value, locale)
-    item = case.item.name_en if normalize(locale) == "en" and case.item.name_en else case.item.name
-    say(_("case      {number}   {item}", number=case.number, item=item))
+    say(_("case      {number}   {item}", number=case.number, item=case.item.name_in(locale)))
     say(_("applicant {name}  {community}", name=case.applicant.name, community=case.community.name))
     outcome = words.outcome_of(session, case, locale)
     if outcome is not None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from huiju import reference
 from huiju.db import Base, UTCDateTime, utcnow
+from huiju.i18n import normalize
 
 
 class ItemKind(enum.StrEnum):
@@ -83,6 +84,10 @@ class Item(Base):
     form_version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_by: Mapped[str | None] = mapped_column(String(64))
+
+    def name_in(self, locale: str | None) -> str:
+        """The item's name on a page in ``locale`` (the Chinese name where it has no English one)."""
+        return self.name_en if normalize(locale) == "en" and self.name_en else self.name
 
 
 class ItemFormVersion(Base):

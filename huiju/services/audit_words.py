@@ -124,7 +124,7 @@ class _Context:
         found = self._find("items", code)
         if found is None:
             return code, True
-        return (found.name_en or found.name) if self.locale == "en" else found.name, True
+        return found.name_in(self.locale), True
 
     def process(self, process_id: str) -> Shown:
         found = self._find("processes", process_id)

@@ -110,7 +110,7 @@ def _detail(case: Case, event: CaseEvent, known: Mapping[str, User], steps: Step
                 "incident"):  # fmt: skip
         return _operation_detail(event.detail, locale) if event.detail else ""
     if kind == "submitted" and event.detail == case.item.name:  # the item applied for
-        return case.item.name_en if normalize(locale) == "en" and case.item.name_en else case.item.name
+        return case.item.name_in(locale)
     if kind == "process_started":  # "{process name} v{version}"
         name, _v, version = (event.detail or "").rpartition(" v")
         return f"{steps.of(name, locale)} v{version}" if name else event.detail

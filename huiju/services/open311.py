@@ -54,10 +54,6 @@ def _item(session: Session, code: str) -> Item:
     return item
 
 
-def _name(item: Item, locale: str) -> str:
-    return item.name_en if normalize(locale) == "en" and item.name_en else item.name
-
-
 def _summary(item: Item, locale: str) -> str:
     summary = item.summary or {}
     return str(summary.get("en") if normalize(locale) == "en" and summary.get("en") else summary.get("zh", ""))
@@ -66,7 +62,7 @@ def _summary(item: Item, locale: str) -> str:
 def services(session: Session, locale: str) -> list[dict[str, Any]]:
     """GET services: the service list."""
     return [
-        {"service_code": item.code, "service_name": _name(item, locale), "description": _summary(item, locale),
+        {"service_code": item.code, "service_name": item.name_in(locale), "description": _summary(item, locale),
          "metadata": bool(item.form_schema.get("properties")), "type": "realtime", "keywords": "",
          "group": forms.Words("居民诉求", "Service requests").localize(locale)}
         for item in _service_items(session)
@@ -238,7 +234,7 @@ def request_json(case: Case, locale: str) -> dict[str, Any]:
         lat, long = float(match.group(1)), float(match.group(2))
     return {
         "service_request_id": case.number, "status": "closed" if closed else "open", "status_notes": notes,
-        "service_name": _name(case.item, locale), "service_code": case.item.code,
+        "service_name": case.item.name_in(locale), "service_code": case.item.code,
         "description": str(case.form_data.get("description") or ""), "agency_responsible": case.community.name,
         "service_notice": "", "requested_datetime": _iso(case.submitted_at),
         "updated_datetime": _iso(case.updated_at),
