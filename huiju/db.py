@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, Table, bindparam, create_engine, event
+from sqlalchemy import Column, DateTime, MetaData, Table, bindparam, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -156,7 +156,8 @@ class Database:
         self.read_engine.dispose()
 
 
-_COUNT_UP: dict[tuple[str, str], Any] = {}  # the upsert of each counter table, built once per dialect
+#: The upsert of each counter table (and table it reserves an id of), built once per dialect.
+_COUNT_UP: dict[tuple[str, str, str | None], Any] = {}
 
 
 def count_up(session: Session, table: Table, key: str) -> int:
@@ -166,14 +167,44 @@ def count_up(session: Session, table: Table, key: str) -> int:
     wait for each other on that row (PostgreSQL) or the database (SQLite), so no two get the same
     number, and a transaction rolled back gives its number back. Never count rows and add one.
     """
+    return int(session.connection().execute(_count_up(session, table, None), {"series": key}).scalar_one())
+
+
+def count_up_and_reserve(session: Session, table: Table, key: str, reserve: Table) -> tuple[int, int]:
+    """:func:`count_up`, and in the same statement an id for the next row of ``reserve``, which the
+    caller inserts with that id later in this transaction (so a row written before it can point to it).
+
+    PostgreSQL takes the id from the table's sequence. SQLite gives a new row the largest id plus
+    one, and nobody else writes while this transaction holds the database: the caller must insert
+    the reserved row before any other row of ``reserve``.
+    """
+    statement = _count_up(session, table, reserve)
+    number, reserved = session.connection().execute(statement, {"series": key}).one()
+    return int(number), int(reserved)
+
+
+def _count_up(session: Session, table: Table, reserve: Table | None) -> Any:
+    """The counter's upsert (built once per dialect and tables), returning ``last`` and, with
+    ``reserve``, the next id of that table."""
     dialect = session.get_bind().dialect.name
-    statement = _COUNT_UP.get((dialect, table.name))
+    cache_key = (dialect, table.name, reserve.name if reserve is not None else None)
+    statement = _COUNT_UP.get(cache_key)
     if statement is None:
         [key_column] = table.primary_key.columns
         upsert = _insert_of(dialect)(table).values({key_column.name: bindparam("series"), "last": 1})
-        statement = upsert.on_conflict_do_update(index_elements=[key_column], set_={"last": table.c.last + 1})
-        statement = _COUNT_UP.setdefault((dialect, table.name), statement.returning(table.c.last))
-    return int(session.connection().execute(statement, {"series": key}).scalar_one())
+        upsert = upsert.on_conflict_do_update(index_elements=[key_column], set_={"last": table.c.last + 1})
+        returned: list[Any] = [table.c.last]
+        if reserve is not None:
+            returned.append(_next_id(dialect, reserve))
+        statement = _COUNT_UP.setdefault(cache_key, upsert.returning(*returned))
+    return statement
+
+
+def _next_id(dialect: str, table: Table) -> Any:
+    """An expression of the id the next row of ``table`` is to have (see :func:`count_up_and_reserve`)."""
+    if dialect == "postgresql":
+        return func.nextval(func.pg_get_serial_sequence(f'"{table.name}"', "id"))  # quoted: "case" is a keyword
+    return select(func.coalesce(func.max(table.c.id), 0) + 1).scalar_subquery()
 
 
 def insert_unless_exists(session: Session, table: Table, unique: Column[Any], **values: Any) -> int | None:

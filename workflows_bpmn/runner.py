@@ -128,10 +128,13 @@ class Engine:
         *,
         timeline: Sequence[TimelineEntry] = (),
         latest: tuple[int, str, int] | None = None,
+        instance_id: int | None = None,
     ) -> StepResult:
         """Start the latest version of a process and run it to its first wait; ``timeline`` holds the
         host's own entries of what started it, written before the process's (in one statement).
-        ``latest``: (id, name, version) of that version, if the caller read it in this transaction."""
+        ``latest``: (id, name, version) of that version, if the caller read it in this transaction.
+        ``instance_id``: the new instance's id, if the caller reserved one in this transaction (see
+        :func:`huiju.db.count_up_and_reserve`)."""
         definition_id, name, version = latest or latest_version(session, process_id)
         spec, subprocess_specs = self.cache.get_by_id(session, definition_id)
         script_engine = HuijuScriptEngine(self.functions(session))
@@ -140,8 +143,8 @@ class Engine:
             task.data.update(check_data(data, _("start data")))
         now = utcnow()
         instance = ProcessInstance(
-            definition_id=definition_id, process_id=process_id, status=InstanceStatus.RUNNING, outcome=None,
-            context=context, serialized=b"", serializer_version=SERIALIZER_VERSION, next_timer_due=None,
+            id=instance_id, definition_id=definition_id, process_id=process_id, status=InstanceStatus.RUNNING,
+            outcome=None, context=context, serialized=b"", serializer_version=SERIALIZER_VERSION, next_timer_due=None,
             incident_kind=None, incident_detail=None, created_at=now, updated_at=now, lock_version=1,
         )  # fmt: skip
         step = Step(self, session, instance, StepResult(instance, actor=actor), 1, b"", advance=True)

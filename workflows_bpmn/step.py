@@ -284,10 +284,11 @@ def persist(step: Step, serialized: bytes | None) -> None:
 
 
 def insert(step: Step, serialized: bytes) -> None:
-    """Insert a new instance's row, with its state; its id goes into the rows written beside it."""
+    """Insert a new instance's row, with its state (and its id, if reserved); its id goes into the rows
+    written beside it."""
     instance = step.instance
     instance.serialized = serialized
-    values = {c.key: getattr(instance, c.key) for c in INSTANCE.columns if c.key != "id"}
+    values = {c.key: getattr(instance, c.key) for c in INSTANCE.columns if c.key != "id" or instance.id is not None}
     instance.id = step.session.connection().execute(_INSERT, values).scalar_one()
 
 

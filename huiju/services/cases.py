@@ -14,7 +14,7 @@ from sqlalchemy.orm.util import identity_key
 
 from huiju import forms, idnumber
 from huiju.calendar import WorkingCalendar
-from huiju.db import count_up, utcnow
+from huiju.db import count_up_and_reserve, utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied, SchemaError
 from huiju.i18n import _
 from huiju.models import (
@@ -124,12 +124,14 @@ def _check_form(item: Item, data: Any) -> dict[str, Any]:
     return data
 
 
-def _next_number(session: Session, today: date) -> str:
+def _next_number(session: Session, today: date) -> tuple[str, int]:
     """The next case number of a China day (办件编号 HJYYYYMMDDNNNNN), from the day's counter row
-    (:func:`huiju.db.count_up`: no two submissions share a number, a rolled-back one gives it back)."""
+    (:func:`huiju.db.count_up`: no two submissions share a number, a rolled-back one gives it back),
+    and the id its process instance is to have: the case row, written first, points to it."""
     day = f"{today:%Y%m%d}"
-    number = count_up(session, cast(Table, CaseNumberCounter.__table__), day)
-    return f"{CASE_PREFIX}{day}{number:05d}"
+    counters, instances = cast(Table, CaseNumberCounter.__table__), cast(Table, ProcessInstance.__table__)
+    number, instance_id = count_up_and_reserve(session, counters, day, instances)
+    return f"{CASE_PREFIX}{day}{number:05d}", instance_id
 
 
 def _contact_phone(form: dict[str, Any], applicant: Resident, agent: User | None) -> str:
@@ -190,8 +192,10 @@ def submit_case(
     calendar = WorkingCalendar.load(session)
     deadlines = clock.compute(calendar, item, today)
     street = applicant.community.street
+    number, instance_id = _next_number(session, today)
     case = Case(
-        number=_next_number(session, today),
+        number=number,
+        process_instance_id=instance_id,
         item=item,
         applicant=applicant,
         community_id=applicant.community_id,
@@ -207,7 +211,7 @@ def submit_case(
     clock.apply(case, deadlines)
     session.add(case)
     session.flush()
-    result = engine.start(
+    engine.start(
         session,
         item.process_id,
         data={
@@ -243,8 +247,8 @@ def submit_case(
         actor=actor.username,
         timeline=[TimelineEntry("submitted", actor.username, detail=item.name)],
         latest=latest,
+        instance_id=instance_id,
     )
-    case.process_instance_id = result.instance.id
     if actor.role is not Role.RESIDENT:  # an officer applying at the counter, for the resident
         audit.record_case(session, actor, "case.submit", case, after={"item": item.code})
     return case

@@ -1,5 +1,6 @@
 """Case numbers (办件编号) come from a per-day counter row: submissions racing each other on PostgreSQL
-each get their own number, none fails, and a day starts again at 1."""
+each get their own number, none fails, and a day starts again at 1. The same statement reserves the
+id of the case's process instance, so the case is written pointing to it."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from huiju.services.cases import submit_case
 from huiju.services.documents import next_number
 from huiju.settings import load_settings
 from tests.support.servers import PostgresServer
+from workflows_bpmn.models import ProcessInstance
 
 RACERS = 8
 
@@ -34,6 +36,18 @@ def submit(rt: Runtime) -> str:
     with rt.db.transaction() as session:
         case = submit_case(session, rt.engine, load_actor(session, APPLICANT), ITEM, ZHANG_XIUYING, dict(FORM))
         return case.number
+
+
+def assert_each_case_has_its_own_instance(rt: Runtime, count: int) -> None:
+    """Every case points to the instance that was started for it, and no two share one."""
+    with rt.db.sessions() as session:
+        pairs = session.execute(
+            select(Case.id, ProcessInstance.context).join(
+                ProcessInstance, ProcessInstance.id == Case.process_instance_id
+            )
+        ).all()
+    assert len(pairs) == count
+    assert all(context["case_id"] == case_id for case_id, context in pairs)
 
 
 def together(count: int, work: Callable[[threading.Barrier], str]) -> list[str]:
@@ -87,6 +101,7 @@ def test_submissions_racing_on_postgresql_each_get_a_number_of_their_own(postgre
     assert sorted(numbers) == [f"HJ20261207{n:05d}" for n in range(1, RACERS + 1)]
     with postgres_rt.db.sessions() as session:
         assert session.get(CaseNumberCounter, "20261207").last == RACERS  # type: ignore[union-attr]
+    assert_each_case_has_its_own_instance(postgres_rt, RACERS)
 
 
 def test_numbers_count_per_china_day_and_a_rolled_back_submission_gives_its_number_back(rt: Runtime) -> None:
@@ -103,6 +118,7 @@ def test_numbers_count_per_china_day_and_a_rolled_back_submission_gives_its_numb
     with rt.db.sessions() as session:
         numbers = session.scalars(select(Case.number).order_by(Case.number)).all()
     assert len(numbers) == len(set(numbers)) == 10
+    assert_each_case_has_its_own_instance(rt, 10)
 
 
 def test_documents_issued_at_once_on_postgresql_each_get_a_number_of_their_own(postgres_rt: Runtime) -> None:
