@@ -101,12 +101,13 @@ def test_decision_forms_ask_for_what_each_decision_needs() -> None:
         decision_data(options, "approve", {})
 
 
-def test_dashboard_gives_satisfaction_and_bad_ratings_followed_up_on_time(runtime: Runtime) -> None:
+def rate_three(runtime: Runtime) -> None:
+    """Three concluded cases rated 5, 2 and 1; of the two bad ratings' follow-ups, the first is done
+    and the second is overdue."""
     from datetime import timedelta
 
     from huiju.services import ratings
     from huiju.services.tasks import complete_task
-    from huiju.services.worklist import today_in_china
     from workflows_bpmn.models import HumanTask, HumanTaskStatus
 
     numbers = [submit(runtime) for _ in range(3)]
@@ -127,6 +128,14 @@ def test_dashboard_gives_satisfaction_and_bad_ratings_followed_up_on_time(runtim
         first = follow_ups[0].id
     with runtime.db.transaction() as session:
         complete_task(session, runtime.engine, load_actor(session, OFFICER), first, "done", {"comment": "已回访致歉"})
+
+
+def test_dashboard_gives_satisfaction_and_bad_ratings_followed_up_on_time(runtime: Runtime) -> None:
+    from datetime import timedelta
+
+    from huiju.services.worklist import today_in_china
+
+    rate_three(runtime)
     today = today_in_china()
     with runtime.db.sessions() as session:
         mine = dashboard.figures(session, load_actor(session, REVIEWER), start=today - timedelta(days=7), end=today)
@@ -151,6 +160,14 @@ def test_the_dashboard_page_shows_the_range_and_the_ratings(runtime: Runtime, ap
     assert sign_in(client, REVIEWER) == 302
     page = client.get("/console/dashboard/?start=2026-01-01&end=2026-12-31").get_data(as_text=True)
     assert 'value="2026-01-01"' in page and 'value="2026-12-31"' in page
-    assert 'id="satisfaction-rate"' in page and 'id="chart-rating-item"' in page and 'id="chart-follow-up"' in page
+    assert 'id="satisfaction-rate"' in page
+    # No rating yet: no empty chart, and no follow-up share drawn from nothing (0 of 0 is not 50 %).
+    assert 'id="chart-rating-item"' not in page and 'id="chart-follow-up"' not in page
+    assert 'id="no-follow-up-due"' in page
+    rate_three(runtime)
+    from huiju.services.worklist import today_in_china
+
+    page = client.get(f"/console/dashboard/?end={today_in_china()}").get_data(as_text=True)
+    assert 'id="chart-rating-item"' in page and 'id="chart-follow-up"' in page and "no-follow-up-due" not in page
     wrong = client.get("/console/dashboard/?start=2026-12-31&end=2026-01-01")
     assert wrong.status_code == 200 and 'id="range-error"' in wrong.get_data(as_text=True)

@@ -60,13 +60,13 @@ def test_the_inbox_and_the_case_page_name_steps_in_the_chosen_language(app: Flas
         }
     assert said["zh"]["inbox"] == ["社区受理"] and said["en"]["inbox"] == ["Community intake"]
     assert said["zh"]["diagram"] == ["居家养老服务补贴", "社区受理", "受理"]
-    assert said["en"]["diagram"] == ["Home elderly-care subsidy", "Community intake", "Accept"]
+    assert said["en"]["diagram"] == ["Home-based elderly care service subsidy", "Community intake", "Accept"]
     assert said["zh"]["current"] == "社区受理" and "社区受理" in said["zh"]["heading"]
     assert said["en"]["current"] == "Community intake" and "Community intake" in said["en"]["heading"]
     assert "社区受理" not in "".join(said["en"]["heading"])
     english_page = client.get(f"/console/cases/{number}").get_data(as_text=True)
     assert "Verify identity" in english_page and "核验身份" not in english_page  # the timeline's steps
-    assert "Home elderly-care subsidy v" in english_page  # the process it started, in the timeline
+    assert "Home-based elderly care service subsidy v" in english_page  # the process it started, in the timeline
     assert "居家养老服务补贴" not in english_page  # nor the item applied for, in the heading or the timeline
 
 
