@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,17 +16,16 @@ from exchange.log import MessageLogEntry
 from exchange.models import OutboxMessage
 from huiju import idnumber
 from huiju.errors import NotFoundError
-from huiju.i18n import _, normalize
-from huiju.labels import known, label
+from huiju.i18n import _
 from huiju.models import FINAL, Case, CaseEvent, CaseStatus, Document, Material, Rating
 from huiju.services import casefile_words as words
 from huiju.services import worklist
 from huiju.services.actors import Actor
 from huiju.services.cases import get_case, instance_of, list_cases
 from huiju.services.decisions import Opinion, opinion_chain
+from huiju.services.diagram_words import in_words
 from huiju.services.documents import documents_of
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, InstanceStatus
-from workflows_bpmn.step_names import own_english_name
 
 #: The call that verifies an applicant's identity (公民信息系统 VerifyIdentity).
 IDENTITY_CHECK = "citizen_info.verify_identity"
@@ -137,12 +135,8 @@ def read_case_file(session: Session, actor: Actor, number: str, locale: str | No
 
 
 def case_diagram(session: Session, actor: Actor, number: str, locale: str | None = None) -> str:
-    """The BPMN XML of the version the case runs on (for the diagram viewer), its lanes named in words
-    and, for a reader in English, its steps by their English names.
-
-    A lane's name is the role whose tasks it holds (``community_officer``): the engine needs the code,
-    a person reading the diagram needs the words (社区专干), so the copy served for viewing carries them.
-    """
+    """The BPMN XML of the version the case runs on, in the reader's words (see
+    :func:`huiju.services.diagram_words.in_words`), for the diagram viewer."""
     case = get_case(session, actor, number)
     instance = instance_of(session, case)
     if instance is None:
@@ -155,32 +149,7 @@ def case_diagram(session: Session, actor: Actor, number: str, locale: str | None
         if not bpmn:
             raise NotFoundError(_("case {number} has no process", number=number))
         chosen = bpmn[0]
-    return _lanes_in_words(chosen, locale)
-
-
-_BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-
-
-def _lanes_in_words(xml: str, locale: str | None) -> str:
-    # A deployed definition, checked at deploy time; parsed without entities, DTDs or network all the same.
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-    root = etree.fromstring(xml.encode("utf-8"), parser)
-    for lane in root.iter(f"{{{_BPMN}}}lane", f"{{{_BPMN}}}participant"):
-        name = lane.get("name")
-        if name and known("role", name):
-            lane.set("name", label("role", name, locale))
-    if normalize(locale) == "en":
-        processes = {p.get("id"): p for p in root.iter(f"{{{_BPMN}}}process")}
-        for element in root.iter(f"{{{_BPMN}}}*"):
-            if not element.get("name"):
-                continue
-            named = (
-                processes.get(element.get("processRef")) if etree.QName(element).localname == "participant" else None
-            )
-            english = own_english_name(named if named is not None else element)  # a pool: its process's name
-            if english:
-                element.set("name", english)
-    return str(etree.tostring(root, encoding="unicode"))
+    return in_words(chosen, locale)
 
 
 def case_material(session: Session, actor: Actor, number: str, material_id: int) -> Material:

@@ -21,6 +21,7 @@ from huiju.i18n import Message, _
 from huiju.models import Role
 from huiju.services import audit
 from huiju.services.actors import Actor
+from huiju.services.diagram_words import in_words
 from workflows_bpmn.compare import Comparison, compare, main_file
 from workflows_bpmn.definitions import DeployResult, SpecCache, check, deploy
 from workflows_bpmn.expressions import host_functions
@@ -124,12 +125,17 @@ def modeled_file(definition: ProcessDefinition) -> str:
     return name
 
 
-def version_file(session: Session, actor: Actor, process_id: str, version: int, name: str) -> str:
+def version_file(
+    session: Session, actor: Actor, process_id: str, version: int, name: str, *, reader_locale: str | None = None
+) -> str:
+    """A file of a version as deployed; with ``reader_locale``, a BPMN file as drawn for a reader in that
+    language (:func:`huiju.services.diagram_words.in_words`)."""
     definition = get_version(session, actor, process_id, version)
     if name not in definition.sources:
         raise NotFoundError(_("version {version} of '{process_id}' has no file {file}", version=version,
                               process_id=process_id, file=name))  # fmt: skip
-    return definition.sources[name]
+    text = definition.sources[name]
+    return in_words(text, reader_locale) if reader_locale is not None and name.endswith(".bpmn") else text
 
 
 def called_by(session: Session, definition: ProcessDefinition) -> list[ProcessDefinition]:

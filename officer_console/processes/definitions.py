@@ -88,9 +88,12 @@ class ProcessesView(BaseView):  # type: ignore[misc]
     @expose("/<process_id>/v<int:version>/files/<file_name>")
     @requires("can_read")
     def file(self, process_id: str, version: int, file_name: str) -> Any:
-        """A file of the version: downloaded, or (``?inline=1``) read by the diagram on the page."""
+        """A file of the version: downloaded, or (``?inline=1``) read by the modeler on the page; with
+        ``&words=1``, drawn for the reader (lanes by role, names in the page's language)."""
+        reader = locale() if request.args.get("words") == "1" else None
         with runtime().db.sessions() as session:
-            text = processes.version_file(session, current_actor(), process_id, version, file_name)
+            text = processes.version_file(session, current_actor(), process_id, version, file_name,
+                                          reader_locale=reader)  # fmt: skip
         return _xml_response(text, file_name, download=request.args.get("inline") != "1")
 
     @expose("/<process_id>/v<int:version>/modeler")

@@ -60,7 +60,19 @@ def test_a_version_page_in_both_languages_names_no_code(runtime: Runtime, app: F
         page = admin(app, lang=lang).get(f"/console/processes/{PROCESS}/v1").get_data(as_text=True)
         for word in words:
             assert word in page, (lang, word)
-        assert "bpmn-navigated-viewer" in page and f"/files/{BPMN}?inline=1" in page
+        assert "bpmn-navigated-viewer" in page and f"/files/{BPMN}?inline=1&amp;words=1" in page
+
+
+def test_the_diagram_is_drawn_in_the_readers_words_and_the_download_is_the_source(app: Flask) -> None:
+    """The viewer's copy names lanes by role and, in English, steps and the pool by their English names;
+    the download and the modeler's copy are the deployed file, byte for byte."""
+    drawn = f"/console/processes/{PROCESS}/v1/files/{BPMN}?inline=1&words=1"
+    chinese = admin(app).get(drawn).get_data(as_text=True)
+    english = admin(app, lang="en").get(drawn).get_data(as_text=True)
+    assert 'name="社区专干"' in chinese and 'name="社区受理"' in chinese and 'name="community_officer"' not in chinese
+    assert 'name="Community officer"' in english and 'name="Community intake"' in english
+    assert 'name="Home-based elderly care service subsidy"' in english and 'name="居家养老服务补贴"' not in english
+    assert admin(app, lang="en").get(drawn.replace("&words=1", "")).get_data(as_text=True) == subsidy()[BPMN]
 
 
 def test_files_are_downloaded_as_xml_attachments(app: Flask) -> None:
