@@ -93,21 +93,26 @@ def palette(session: Session, actor: Actor, locale: str) -> dict[str, Any]:
 _NEW_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]{1,60}")
 
 
-def check_new_process(process_id: str | None, name: str | None) -> tuple[str, str]:
-    """The id and name of a new process, as the modeler starts it."""
-    process_id, name = (process_id or "").strip(), (name or "").strip()
+def check_new_process(process_id: str | None, name: str | None, name_en: str | None) -> tuple[str, str, str]:
+    """The id and names (Chinese, English) of a new process, as the modeler starts it."""
+    process_id, name, name_en = (process_id or "").strip(), (name or "").strip(), (name_en or "").strip()
     if not _NEW_ID.fullmatch(process_id):
         raise InputError(_("a process id: letters, digits and _, 2 to 61 of them, not starting with a digit"),
                          field="process_id")  # fmt: skip
     if not name or len(name) > 100:
         raise InputError(_("give the process a name of at most 100 characters"), field="name")
-    return process_id, name
+    if not name_en or len(name_en) > 100:
+        raise InputError(_("give the process a name in English of at most 100 characters"), field="name_en")
+    return process_id, name, name_en
 
 
-def new_process_xml(process_id: str, name: str) -> str:
+def new_process_xml(process_id: str, name: str, name_en: str) -> str:
     """The diagram a new process starts from: a start event in the community officer's lane."""
-    escaped = name.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
-    return NEW_PROCESS.format(pid=process_id, name=escaped)
+    return NEW_PROCESS.format(pid=process_id, name=_attribute(name), name_en=_attribute(name_en))
+
+
+def _attribute(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 NEW_PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
@@ -119,6 +124,11 @@ id="definitions_{pid}" targetNamespace="http://huiju.example.gov.cn/bpmn/{pid}">
     <bpmn:participant id="participant_{pid}" name="{name}" processRef="{pid}"/>
   </bpmn:collaboration>
   <bpmn:process id="{pid}" name="{name}" isExecutable="true">
+    <bpmn:extensionElements>
+      <spiffworkflow:properties>
+        <spiffworkflow:property name="name_en" value="{name_en}"/>
+      </spiffworkflow:properties>
+    </bpmn:extensionElements>
     <bpmn:laneSet id="lanes_{pid}">
       <bpmn:lane id="lane_community_officer_{pid}" name="community_officer">
         <bpmn:flowNodeRef>start_{pid}</bpmn:flowNodeRef>

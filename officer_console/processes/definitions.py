@@ -110,13 +110,15 @@ class ProcessesView(BaseView):  # type: ignore[misc]
     @expose("/new", methods=["GET", "POST"])
     @requires("can_edit")
     def new(self) -> Any:
-        """A new process: its id and name, then the modeler on a diagram with a start event."""
+        """A new process: its id and names (Chinese, English), then the modeler on a diagram with a start event."""
         if request.method == "GET":
             return self.render_template("console/processes/new.html")
-        process_id, name = modeler.check_new_process(request.form.get("process_id"), request.form.get("name"))
+        form = request.form
+        process_id, name, name_en = modeler.check_new_process(form.get("process_id"), form.get("name"),
+                                                              form.get("name_en"))  # fmt: skip
         page = self.render_template(
-            "console/processes/modeler.html", definition=None, source=url_for("ProcessesView.blank",
-                                                                                process_id=process_id, name=name),
+            "console/processes/modeler.html", definition=None,
+            source=url_for("ProcessesView.blank", process_id=process_id, name=name, name_en=name_en),
             file_name=f"{process_id}.bpmn", words=modeler_words(), locale=locale(),
         )  # fmt: skip
         return page
@@ -124,8 +126,10 @@ class ProcessesView(BaseView):  # type: ignore[misc]
     @expose("/new/diagram.bpmn")
     @requires("can_edit")
     def blank(self) -> Any:
-        process_id, name = modeler.check_new_process(request.args.get("process_id"), request.args.get("name"))
-        return _xml_response(modeler.new_process_xml(process_id, name), f"{process_id}.bpmn", download=False)
+        args = request.args
+        process_id, name, name_en = modeler.check_new_process(args.get("process_id"), args.get("name"),
+                                                              args.get("name_en"))  # fmt: skip
+        return _xml_response(modeler.new_process_xml(process_id, name, name_en), f"{process_id}.bpmn", download=False)
 
     @expose("/palette.json")
     @requires("can_edit")
@@ -208,6 +212,7 @@ def modeler_words() -> dict[str, str]:
 _MODELER_WORDS: dict[str, Any] = {
     "name": _l("Name"),
     "name_en": _l("Name in English (shown on English pages)"),
+    "process_name_en": _l("The process's name in English (shown on English pages)"),
     "id": _l("Id"),
     "role": _l("Role of the lane"),
     "decisions": _l("Decisions offered (each brings its form)"),

@@ -68,13 +68,15 @@
     return null;
   }
 
-  function ensureExtension(element, type, attrs) {
-    var bo = element.businessObject;
+  // ``owner``: the element's own business object by default; a pool's process (its processRef) when given.
+  function ensureExtension(element, type, attrs, owner) {
+    var bo = owner || element.businessObject;
     var container = bo.extensionElements;
     if (!container) {
       container = moddle.create("bpmn:ExtensionElements", { values: [] });
       container.$parent = bo;
-      modeling.updateProperties(element, { extensionElements: container });
+      if (bo === element.businessObject) { modeling.updateProperties(element, { extensionElements: container });
+      } else { modeling.updateModdleProperties(element, bo, { extensionElements: container }); }
     }
     var found = extension(bo, type);
     if (!found) {
@@ -92,8 +94,8 @@
     return "";
   }
 
-  function setProperty(element, name, value) {
-    var props = ensureExtension(element, "spiffworkflow:Properties", { properties: [] });
+  function setProperty(element, name, value, owner) {
+    var props = ensureExtension(element, "spiffworkflow:Properties", { properties: [] }, owner);
     var list = (props.properties || []).slice();
     var at = list.findIndex(function (p) { return p.name === name; });
     if (value === "" || value === null || value === undefined) {
@@ -447,6 +449,12 @@
       out.push(group(words.name_en, textInput(property(bo, "name_en"), function (value) {
         setProperty(element, "name_en", value);
       }), "name_en"));
+    }
+    var process = type === "bpmn:Participant" ? bo.processRef : type === "bpmn:Process" ? bo : null;
+    if (process) {  // a pool, or the diagram of a process without one: the process's English name
+      out.push(group(words.process_name_en, textInput(property(process, "name_en"), function (value) {
+        setProperty(element, "name_en", value, process);
+      }), "process_name_en"));
     }
     if (type === "bpmn:Lane") { laneFields(element, out); }
     if (type === "bpmn:UserTask" || type === "bpmn:ManualTask") { userTaskFields(element, out); }

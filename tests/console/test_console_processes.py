@@ -219,11 +219,14 @@ def test_the_palette_offers_an_uploaded_systems_operation(app: Flask, housing_up
 
 def test_a_new_process_starts_from_a_diagram_with_a_start_event(app: Flask) -> None:
     client = admin(app)
-    page = client.post("/console/processes/new", data={"csrf_token": csrf(client, "/console/processes/new"),
-                                                       "process_id": "housing_help", "name": "住房<救助>"})  # fmt: skip
+    token = csrf(client, "/console/processes/new")
+    page = client.post("/console/processes/new", data={"csrf_token": token, "process_id": "housing_help",
+                                                       "name": "住房<救助>", "name_en": "Housing \"help\""})  # fmt: skip
     assert page.status_code == 200 and "new/diagram.bpmn?process_id=housing_help" in page.get_data(as_text=True)
-    xml = client.get("/console/processes/new/diagram.bpmn?process_id=housing_help&name=住房<救助>").get_data(
-        as_text=True
-    )
+    blank = "/console/processes/new/diagram.bpmn?process_id=housing_help&name=住房<救助>"
+    xml = client.get(f"{blank}&name_en=Housing%20%22help%22").get_data(as_text=True)
     assert 'id="housing_help" name="住房&lt;救助&gt;" isExecutable="true"' in xml
+    assert '<spiffworkflow:property name="name_en" value="Housing &quot;help&quot;"/>' in xml
     assert client.get("/console/processes/new/diagram.bpmn?process_id=1bad").status_code == 400
+    refused = client.get(blank)  # no English name: English pages would show the Chinese one
+    assert refused.status_code == 400 and "请为流程填写英文名称" in refused.get_data(as_text=True)

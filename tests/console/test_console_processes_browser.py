@@ -27,6 +27,7 @@ from workflows_bpmn.step_names import step_names
 
 STEP_NAME = "材料核对"
 STEP_NAME_EN = "Check materials"
+PROCESS_NAME_EN = "Home-based elderly care service subsidy (with a materials check)"
 
 
 @pytest.fixture
@@ -104,6 +105,12 @@ def test_an_administrator_adds_a_step_deploys_version_2_and_migrates_a_waiting_c
         page.locator("#prop-decision-done").check()
         page.locator("#prop-case_status").select_option("review")
         c.shot("processes-2-modeler-new-step.png")
+        # The pool selected, the panel edits its process's English name.
+        page.evaluate("""() => { const m = window.huijuModeler;
+                                 m.get("selection").select(m.get("elementRegistry").get("participant_elderly_care_subsidy")); }""")
+        expect(page.locator("#prop-process_name_en")).to_have_value("Home-based elderly care service subsidy")
+        page.locator("#prop-process_name_en").fill(PROCESS_NAME_EN)
+        page.locator("#prop-process_name_en").dispatch_event("change")
 
         page.locator("#check").click()
         expect(page.locator("#modeler-status")).to_contain_text("校验通过")
@@ -120,6 +127,7 @@ def test_an_administrator_adds_a_step_deploys_version_2_and_migrates_a_waiting_c
     assert [(c.kind, c.name) for c in added if c.kind == "userTask"] == [("userTask", STEP_NAME)]
     with runtime.db.sessions() as session:
         assert step_names(session).of(STEP_NAME, "en") == STEP_NAME_EN
+        assert step_names(session).of("居家养老服务补贴", "en") == PROCESS_NAME_EN
 
     # A new case runs on version 2 (its new step); the case waiting on version 1 finishes there.
     new = submit(runtime)
