@@ -6,6 +6,7 @@ decision tables a call activity or a decision task may call."""
 from __future__ import annotations
 
 import re
+from html import escape
 from typing import Any
 
 from sqlalchemy import select
@@ -108,11 +109,7 @@ def check_new_process(process_id: str | None, name: str | None, name_en: str | N
 
 def new_process_xml(process_id: str, name: str, name_en: str) -> str:
     """The diagram a new process starts from: a start event in the community officer's lane."""
-    return NEW_PROCESS.format(pid=process_id, name=_attribute(name), name_en=_attribute(name_en))
-
-
-def _attribute(text: str) -> str:
-    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+    return NEW_PROCESS.format(pid=process_id, name=escape(name), name_en=escape(name_en))
 
 
 NEW_PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
