@@ -54,6 +54,9 @@ class Console:
         if not button.is_visible():  # a phone: the menu is folded behind its toggle
             self.page.locator(".navbar-toggle").click()
         button.click()
+        # Signing out is a form's POST: its answer (the sign-in page) is awaited, or a page asked for
+        # next, on a busy machine, may still be served to the signed-in user.
+        self.page.locator("#login-form").wait_for()
 
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(ARTIFACTS / name), full_page=True)
