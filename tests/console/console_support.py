@@ -17,6 +17,7 @@ from huiju.services.cases import submit_case
 from huiju.services.tasks import complete_task
 from tests.support import files
 from tests.support.canned import deliver_replies
+from tests.support.seeded import bookable_after
 from workflows_bpmn.models import HumanTask, HumanTaskStatus
 
 OFFICER = "officer-chaoyang-01"  # 望京西园社区, where the demo applicant lives
@@ -52,7 +53,7 @@ def place_order(runtime: Runtime, service_code: str = "YY-MEAL") -> str:
         mother = session.scalars(select(Resident).where(Resident.id_number == MOTHER)).one()
         slot = session.scalars(
             select(TimeSlot).join(Service, Service.id == TimeSlot.service_id)
-            .where(Service.code == service_code).order_by(TimeSlot.starts_at)
+            .where(Service.code == service_code, TimeSlot.starts_at > bookable_after()).order_by(TimeSlot.starts_at)
         ).first()  # fmt: skip
         assert slot is not None
         placement = orders.Placement(service_code=service_code, beneficiary_id=mother.id, slot_id=slot.id,

@@ -37,6 +37,7 @@ from huiju.services.materials import UploadStore
 from huiju.services.o2o import credit, dispatch, family, feedback, orders, settlement
 from huiju.services.o2o.policy import update_policy
 from tests.integration.conftest import Driver, Sandbox, wait_for
+from tests.support.seeded import bookable_after
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +89,9 @@ def place(rt: Runtime, code: str, beneficiary: int, quantity: int) -> str:
     with rt.db.transaction() as session:
         slot = session.scalars(
             select(TimeSlot.id).join(Service, Service.id == TimeSlot.service_id)
-            .where(Service.code == code, TimeSlot.booked + quantity <= TimeSlot.capacity).order_by(TimeSlot.starts_at)
+            .where(Service.code == code, TimeSlot.booked + quantity <= TimeSlot.capacity,
+                   TimeSlot.starts_at > bookable_after())
+            .order_by(TimeSlot.starts_at)
         ).first()  # fmt: skip
         assert slot is not None
         placement = orders.Placement(service_code=code, beneficiary_id=beneficiary, slot_id=slot, quantity=quantity,

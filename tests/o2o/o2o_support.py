@@ -16,6 +16,7 @@ from huiju.services.actors import load_actor
 from huiju.services.o2o import credit, dispatch, family, orders
 from huiju.services.o2o.payments import PaymentReport, payment_reported
 from tests.support.canned import deliver_replies
+from tests.support.seeded import bookable_after
 from workflows_bpmn.models import ProcessInstance
 
 MOTHER_ID = "110105193801012340"  # 张秀英, 望京西园社区, ¥600 of credit a month in the seed
@@ -43,7 +44,8 @@ def free_slot(runtime: Runtime, service_code: str, quantity: int = 1) -> int:
         return int(
             session.scalars(
                 select(TimeSlot.id).join(Service, Service.id == TimeSlot.service_id)
-                .where(Service.code == service_code, TimeSlot.booked + quantity <= TimeSlot.capacity)
+                .where(Service.code == service_code, TimeSlot.booked + quantity <= TimeSlot.capacity,
+                       TimeSlot.starts_at > bookable_after())
                 .order_by(TimeSlot.starts_at)
             ).first()
         )  # fmt: skip

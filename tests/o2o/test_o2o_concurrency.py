@@ -25,7 +25,7 @@ from huiju.services.o2o import credit, orders
 from huiju.services.o2o.lifecycle import listener
 from huiju.settings import load_settings
 from tests.support.servers import PostgresServer
-from workflows_bpmn.definitions import SpecCache
+from workflows_bpmn.definitions import SpecCache, latest_version
 from workflows_bpmn.expressions import host_functions
 from workflows_bpmn.runner import Engine
 
@@ -53,11 +53,15 @@ def shared(database: dict[str, Any], tmp_path: Path, pki: Path) -> Iterator[Runt
     rt.db.dispose()
 
 
-def own_engine() -> Engine:
-    """An engine per thread, as each web or worker process has its own."""
+def own_engine(runtime: Runtime) -> Engine:
+    """An engine per thread, as each web or worker process has its own, and one that has served
+    before: the order process already parsed. (Fifty cold engines would each parse it while holding
+    SQLite's write lock, and the last in the queue would wait longer than its busy timeout.)"""
     engine = Engine(cache=SpecCache(host_functions()), functions=lambda s: host_functions(lambda: WorkingCalendar.load(s)),
                     listeners=[on_step])  # fmt: skip
     engine.listeners.append(listener(engine))
+    with runtime.db.sessions() as session:
+        engine.cache.get_by_id(session, latest_version(session, orders.PROCESS)[0])
     return engine
 
 
@@ -81,7 +85,7 @@ def test_fifty_orders_at_once_share_the_credit_exactly(shared: Runtime) -> None:
     lock = threading.Lock()
 
     def order_one(i: int) -> None:
-        engine = own_engine()
+        engine = own_engine(runtime)
         placement = orders.Placement(service_code="LS-MEAL", beneficiary_id=mother_id, slot_id=slot_ids[i],
                                      address="望京西园四区7号楼2单元302", quantity=QUANTITIES[i % 3],
                                      contact_phone=SON_PHONE)  # fmt: skip

@@ -11,10 +11,12 @@ import atexit
 import shutil
 import tempfile
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from huiju.app.bootstrap import build_runtime
 from huiju.app.seed import seed_all
+from huiju.db import utcnow
 from huiju.settings import load_settings
 
 #: The database file of an instance folder (``huiju.settings``: ``sqlite:///<instance>/huiju.db``).
@@ -48,3 +50,10 @@ def seeded_copy(instance: Path, sandbox_url: str = NOWHERE) -> None:
     instance.mkdir(parents=True, exist_ok=True)
     for path in _template(sandbox_url).glob(f"{DB_FILE}*"):
         shutil.copy(path, instance / path.name)
+
+
+def bookable_after() -> datetime:
+    """From when a test books a seeded O2O time slot. The seed makes the slots still to come when it
+    runs, once per test run; a test may run long after, when the day's first slots have passed. An
+    hour's margin covers the test's own length."""
+    return utcnow() + timedelta(hours=1)
