@@ -53,6 +53,8 @@ class Console:
         button = self.page.locator("form[action$='/login/out'] button")
         if not button.is_visible():  # a phone: the menu is folded behind its toggle
             self.page.locator(".navbar-toggle").click()
+            # Bootstrap unfolds it in an animation ("collapsing"); a click during it can miss.
+            self.page.locator("#console-menu.collapse.in").wait_for()
         button.click()
         # Signing out is a form's POST: its answer (the sign-in page) is awaited, or a page asked for
         # next, on a busy machine, may still be served to the signed-in user.
