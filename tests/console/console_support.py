@@ -17,7 +17,7 @@ from huiju.services.cases import submit_case
 from huiju.services.tasks import complete_task
 from tests.support import files
 from tests.support.canned import deliver_replies
-from tests.support.seeded import bookable_after
+from tests.support.seeded import bookable_slot
 from workflows_bpmn.models import HumanTask, HumanTaskStatus
 
 OFFICER = "officer-chaoyang-01"  # 望京西园社区, where the demo applicant lives
@@ -44,19 +44,15 @@ MOTHER = DEMO_APPLICANT  # 张秀英, with service credit (seed)
 
 def place_order(runtime: Runtime, service_code: str = "YY-MEAL") -> str:
     """张秀英's son, linked to her at the service centre, orders a meal for her; it is offered to 颐养."""
-    from huiju.models import Resident, Service, TimeSlot
+    from huiju.models import Resident
     from huiju.services.o2o import family, orders
 
     with runtime.db.transaction() as session:
         family.record_at_centre(session, load_actor(session, OFFICER), username=SON, parent_id_number=MOTHER,
                                 parent_name="张秀英", relation="child")  # fmt: skip
         mother = session.scalars(select(Resident).where(Resident.id_number == MOTHER)).one()
-        slot = session.scalars(
-            select(TimeSlot).join(Service, Service.id == TimeSlot.service_id)
-            .where(Service.code == service_code, TimeSlot.starts_at > bookable_after()).order_by(TimeSlot.starts_at)
-        ).first()  # fmt: skip
-        assert slot is not None
-        placement = orders.Placement(service_code=service_code, beneficiary_id=mother.id, slot_id=slot.id,
+        placement = orders.Placement(service_code=service_code, beneficiary_id=mother.id,
+                                     slot_id=bookable_slot(session, service_code),
                                      address="望京西园四区7号楼2单元302", contact_phone="13700001965")  # fmt: skip
         number = orders.place_order(session, runtime.engine, load_actor(session, SON), placement).number
     deliver_replies(runtime)

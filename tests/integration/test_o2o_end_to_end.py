@@ -25,10 +25,8 @@ from huiju.models import (
     PaymentStatus,
     Resident,
     Role,
-    Service,
     Settlement,
     SettlementStatus,
-    TimeSlot,
     User,
 )
 from huiju.runtime import Runtime
@@ -37,7 +35,7 @@ from huiju.services.materials import UploadStore
 from huiju.services.o2o import credit, dispatch, family, feedback, orders, settlement
 from huiju.services.o2o.policy import update_policy
 from tests.integration.conftest import Driver, Sandbox, wait_for
-from tests.support.seeded import bookable_after
+from tests.support.seeded import bookable_slot
 
 pytestmark = pytest.mark.integration
 
@@ -87,13 +85,7 @@ def wait_order(rt: Runtime, number: str, what: str, check: Any) -> Order:
 
 def place(rt: Runtime, code: str, beneficiary: int, quantity: int) -> str:
     with rt.db.transaction() as session:
-        slot = session.scalars(
-            select(TimeSlot.id).join(Service, Service.id == TimeSlot.service_id)
-            .where(Service.code == code, TimeSlot.booked + quantity <= TimeSlot.capacity,
-                   TimeSlot.starts_at > bookable_after())
-            .order_by(TimeSlot.starts_at)
-        ).first()  # fmt: skip
-        assert slot is not None
+        slot = bookable_slot(session, code, quantity)
         placement = orders.Placement(service_code=code, beneficiary_id=beneficiary, slot_id=slot, quantity=quantity,
                                      address="望京西园三区5号楼1单元201", contact_phone=SON_PHONE)  # fmt: skip
         return orders.place_order(session, rt.engine, load_actor(session, SON), placement).number
@@ -147,9 +139,15 @@ def test_the_son_orders_meals_paid_by_the_approved_credit(driver: Driver, sandbo
     found = wait_order(rt, meals, "paid and offered", lambda o: o.payment_status is PaymentStatus.PAID
                        and o.status is OrderStatus.DISPATCHED and o.provider is not None)  # fmt: skip
     assert found.provider is not None and found.provider.code == "YIYANG"
-    callbacks = [c for c in sandbox._request("GET", "/_sandbox/callbacks") if c["operation"] == "NotifyPayment"]
-    assert [(c["values"]["status"], c["outcome"]) for c in callbacks if c["case_number"] == meals] == [
-        ("paid", "accepted")]  # fmt: skip
+
+    def payment_callbacks() -> list[tuple[str, str]] | None:
+        """The platform's payment callbacks of the order, once each has our answer (the sandbox writes
+        the outcome after the answer comes back, which can be after the order is seen paid)."""
+        sent = [(c["values"]["status"], c["outcome"]) for c in sandbox._request("GET", "/_sandbox/callbacks")
+                if c["operation"] == "NotifyPayment" and c["case_number"] == meals]  # fmt: skip
+        return sent if sent and all(outcome != "pending" for _, outcome in sent) else None
+
+    assert wait_for(payment_callbacks, "the payment callback's answer") == [("paid", "accepted")]
     # 颐养 does not answer in time; the worker's timer offers it to 乐膳, which accepts.
     found = wait_order(rt, meals, "offered to the second provider",
                        lambda o: o.provider is not None and o.provider.code == "LESHAN")  # fmt: skip

@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import select
 
 from exchange.models import OutboxMessage
-from huiju.models import Order, Resident, Service, TimeSlot
+from huiju.models import Order, Resident
 from huiju.runtime import Runtime
 from huiju.services.actors import load_actor
 from huiju.services.o2o import credit, dispatch, family, orders
 from huiju.services.o2o.payments import PaymentReport, payment_reported
 from tests.support.canned import deliver_replies
-from tests.support.seeded import bookable_after
+from tests.support.seeded import bookable_slot
 from workflows_bpmn.models import ProcessInstance
 
 MOTHER_ID = "110105193801012340"  # 张秀英, 望京西园社区, ¥600 of credit a month in the seed
@@ -41,14 +41,7 @@ def mother_id(runtime: Runtime) -> int:
 
 def free_slot(runtime: Runtime, service_code: str, quantity: int = 1) -> int:
     with runtime.db.sessions() as session:
-        return int(
-            session.scalars(
-                select(TimeSlot.id).join(Service, Service.id == TimeSlot.service_id)
-                .where(Service.code == service_code, TimeSlot.booked + quantity <= TimeSlot.capacity,
-                       TimeSlot.starts_at > bookable_after())
-                .order_by(TimeSlot.starts_at)
-            ).first()
-        )  # fmt: skip
+        return bookable_slot(session, service_code, quantity)
 
 
 def place(runtime: Runtime, service_code: str = "YY-MEAL", quantity: int = 1, username: str = SON) -> str:

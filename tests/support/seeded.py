@@ -11,12 +11,16 @@ import atexit
 import shutil
 import tempfile
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from huiju.app.bootstrap import build_runtime
 from huiju.app.seed import seed_all
 from huiju.db import utcnow
+from huiju.models import Service, TimeSlot
 from huiju.settings import load_settings
 
 #: The database file of an instance folder (``huiju.settings``: ``sqlite:///<instance>/huiju.db``).
@@ -52,8 +56,15 @@ def seeded_copy(instance: Path, sandbox_url: str = NOWHERE) -> None:
         shutil.copy(path, instance / path.name)
 
 
-def bookable_after() -> datetime:
-    """From when a test books a seeded O2O time slot. The seed makes the slots still to come when it
-    runs, once per test run; a test may run long after, when the day's first slots have passed. An
-    hour's margin covers the test's own length."""
-    return utcnow() + timedelta(hours=1)
+def bookable_slot(session: Session, service_code: str, quantity: int = 1) -> int:
+    """The id of the service's earliest seeded O2O time slot with room for ``quantity`` that a test can
+    book. The seed makes the slots still to come when it runs, once per test run; a test may run long
+    after, when the day's first slots have passed: an hour's margin covers the test's own length."""
+    found = session.scalars(
+        select(TimeSlot.id).join(Service, Service.id == TimeSlot.service_id)
+        .where(Service.code == service_code, TimeSlot.booked + quantity <= TimeSlot.capacity,
+               TimeSlot.starts_at > utcnow() + timedelta(hours=1))
+        .order_by(TimeSlot.starts_at)
+    ).first()  # fmt: skip
+    assert found is not None, f"no bookable slot of {service_code}"
+    return int(found)
