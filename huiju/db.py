@@ -5,11 +5,14 @@ the settings; nothing is connected at import time. Services receive a ``Session`
 transaction through :meth:`Database.transaction`; reads use :attr:`Database.sessions`, whose
 connections refuse to write (``PRAGMA query_only`` on SQLite, ``default_transaction_read_only`` on
 PostgreSQL) and, on SQLite, begin deferred: a read never waits for the write lock (WAL); on
-PostgreSQL each read statement is a transaction of its own (autocommit).
+PostgreSQL each read statement is a transaction of its own (autocommit). A process that writes to a
+SQLite file copies its log back into the database in a thread of its own (:mod:`huiju.checkpoints`).
 """
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from huiju.checkpoints import BACKSTOP_PAGES, WalCheckpointer
 from huiju.errors import ConfigurationError
 from huiju.i18n import _
 from huiju.reference import INFO_KEY as REFERENCE_KEY
@@ -73,6 +77,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    _sqlite_pragmas(dbapi_connection, _record)
+    # The log is checkpointed by a thread of its own (huiju.checkpoints), not in a commit.
+    dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+
+
 def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:
     # A connection of the reading pool: any INSERT, UPDATE, DELETE or DDL fails at once.
     _sqlite_pragmas(dbapi_connection, _record)
@@ -95,6 +105,16 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def _sqlite_file(engine: Engine) -> str | None:
+    """The path of the file of a SQLite database; None for another database or one in memory."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or engine.url.query.get("mode") == "memory":
+        return None
+    return database
+
+
 def _create_engine(url: str, *, echo: bool, read_only: bool) -> Engine:
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
@@ -109,7 +129,7 @@ def _create_engine(url: str, *, echo: bool, read_only: bool) -> Engine:
             kwargs["isolation_level"] = "AUTOCOMMIT"
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
-        event.listen(engine, "connect", _sqlite_read_only if read_only else _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_read_only if read_only else _sqlite_writer_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
 
@@ -130,6 +150,9 @@ class Database:
         self._write_sessions = sessionmaker(
             self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False, info=info
         )
+        #: The file of a SQLite database, whose log this process checkpoints once it writes.
+        self._sqlite_file = _sqlite_file(self.engine)
+        self._checkpointer: WalCheckpointer | None = None
 
     @property
     def engines(self) -> tuple[Engine, Engine]:
@@ -147,10 +170,21 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work is committed on success and rolled back on any error."""
+        if self._sqlite_file is not None:
+            self._checkpoint_in_background(self._sqlite_file)
         with self._write_sessions() as session, session.begin():
             yield session
 
+    def _checkpoint_in_background(self, path: str) -> None:
+        checkpointer = self._checkpointer
+        if checkpointer is None or checkpointer.pid != os.getpid():  # none yet, or the parent's before a fork
+            self._checkpointer = WalCheckpointer(path)
+            weakref.finalize(self, self._checkpointer.stop, wait=0)
+
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.reference.close()
         self.engine.dispose()
         self.read_engine.dispose()
