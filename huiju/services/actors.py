@@ -12,6 +12,9 @@ from huiju.errors import NotFoundError, PermissionDenied
 from huiju.i18n import _
 from huiju.models import Org, Role, User
 
+#: The roles that see every task, case and message.
+EVERY_TASK_ROLES = frozenset({Role.ADMINISTRATOR, Role.INTEGRATOR})
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -27,7 +30,7 @@ class Actor:
 
     @property
     def sees_everything(self) -> bool:
-        return self.role in (Role.ADMINISTRATOR, Role.INTEGRATOR)
+        return self.role in EVERY_TASK_ROLES
 
 
 SYSTEM = Actor("system", Role.ADMINISTRATOR)

@@ -78,6 +78,7 @@ _ITEM_AND_PROCESS = (
     )
     .outerjoin(Resident, Resident.id_number == bindparam("id_number"))  # the applicant, whatever the item
     .options(joinedload(Resident.community).joinedload(Org.parent))  # their community and street
+    .where(Item.code == bindparam("code"))
 )
 
 
@@ -92,7 +93,7 @@ class _ToApplyFor:
 def _item_to_apply_for(session: Session, code: str, id_number: str) -> _ToApplyFor:
     """The item (as :func:`get_item`), the latest deployed version of its process, its current form
     version and the applicant registered with ``id_number`` (a valid one), in one statement."""
-    row = session.execute(_ITEM_AND_PROCESS.where(Item.code == code), {"id_number": id_number}).one_or_none()
+    row = session.execute(_ITEM_AND_PROCESS, {"code": code, "id_number": id_number}).one_or_none()
     if row is None or not row[0].active:
         raise NotFoundError(_("unknown item '{code}'", code=code))
     item, definition_id, name, version, form_version, applicant = row

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from huiju.db import utcnow
@@ -14,7 +14,7 @@ from huiju.i18n import _
 from huiju.labels import standard_opinion
 from huiju.models import Case, CaseEvent, Role, User
 from huiju.services import audit, clock
-from huiju.services.actors import Actor
+from huiju.services.actors import EVERY_TASK_ROLES, Actor
 from huiju.services.documents import CASE_PARTIES
 from workflows_bpmn.mirror import StepResult
 from workflows_bpmn.models import HumanTask, HumanTaskStatus, ProcessInstance
@@ -37,24 +37,30 @@ def scope_tasks(stmt: Any, actor: Actor, *, any_assignee: bool = False) -> Any:
     reviewer those of their street, a resident their own (each unclaimed or held by them, unless
     ``any_assignee``); administrators and integrators every task. The inbox indexes of
     ``human_task`` begin with exactly these columns."""
-    if actor.sees_everything:
+    return _scoped(stmt, actor.role, actor.org_id, actor.resident_id or -1, actor.username, any_assignee=any_assignee)
+
+
+def _scoped(stmt: Any, role: Role, org_id: Any, resident_id: Any, username: Any, *, any_assignee: bool) -> Any:
+    """:func:`scope_tasks` for an actor of ``role`` whose office, resident id and user name are
+    given as values or as bound parameters (for a statement built once per role)."""
+    if role in EVERY_TASK_ROLES:
         return stmt
-    if actor.role in (Role.PROVIDER, Role.OPERATOR):
+    if role in (Role.PROVIDER, Role.OPERATOR):
         # Their steps of O2O orders are taken in their own pages and API (huiju.services.o2o).
         return stmt.where(HumanTask.id.is_(None))
-    stmt = stmt.where(HumanTask.role == actor.role.value)
-    if actor.role is Role.COMMUNITY_OFFICER:
-        stmt = stmt.where(HumanTask.community_id == actor.org_id)
-    elif actor.role is Role.STREET_REVIEWER:
-        stmt = stmt.where(HumanTask.street_id == actor.org_id)
-    elif actor.role is Role.RESIDENT:
-        stmt = stmt.where(HumanTask.resident_id == (actor.resident_id or -1))
+    stmt = stmt.where(HumanTask.role == role.value)
+    if role is Role.COMMUNITY_OFFICER:
+        stmt = stmt.where(HumanTask.community_id == org_id)
+    elif role is Role.STREET_REVIEWER:
+        stmt = stmt.where(HumanTask.street_id == org_id)
+    elif role is Role.RESIDENT:
+        stmt = stmt.where(HumanTask.resident_id == resident_id)
     if any_assignee:
         return stmt
     # "Unclaimed or mine", written so that it is checked on the inbox index's last column: as
     # "assignee IS NULL OR assignee = ?" a planner may instead read every unclaimed task of every
     # office through the assignee index (SQLite does once it has statistics).
-    return stmt.where(func.coalesce(HumanTask.assignee, "").in_(["", actor.username]))
+    return stmt.where(func.coalesce(HumanTask.assignee, "").in_(["", username]))
 
 
 def inbox(session: Session, actor: Actor, *, include_done: bool = False, limit: int = 200) -> list[HumanTask]:
@@ -268,17 +274,32 @@ def _task_to_decide(session: Session, actor: Actor, task_id: str) -> tuple[Human
     statement: the audit entry finds the case in the session, and the engine's step may read nothing."""
     if len(task_id) != _FULL_ID:
         return get_task(session, actor, task_id), None, None
-    stmt = scope_tasks(
-        select(HumanTask, Case, ProcessInstance.lock_version)
-        .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-        .outerjoin(Case, Case.id == HumanTask.case_id)
-        .options(*CASE_PARTIES),  # what the decision's documents say of the case: read with it
-        actor,
-    )
-    row = session.execute(stmt.where(HumanTask.id == task_id)).one_or_none()
+    parameters = {"task_id": task_id, "org_id": actor.org_id, "resident_id": actor.resident_id or -1,
+                  "username": actor.username}  # fmt: skip
+    row = session.execute(_to_decide(actor.role), parameters).one_or_none()
     if row is None:
         raise NotFoundError(_("no task {task_id}", task_id=task_id))
     return row[0], row[1], row[2]
+
+
+#: :func:`_task_to_decide`'s statement for each role, built once (a decision's hot path).
+_TO_DECIDE: dict[Role, Any] = {}
+
+
+def _to_decide(role: Role) -> Any:
+    stmt = _TO_DECIDE.get(role)
+    if stmt is None:
+        base = (
+            select(HumanTask, Case, ProcessInstance.lock_version)
+            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .outerjoin(Case, Case.id == HumanTask.case_id)
+            .options(*CASE_PARTIES)  # what the decision's documents say of the case: read with it
+            .where(HumanTask.id == bindparam("task_id"))
+        )
+        scoped = _scoped(base, role, bindparam("org_id"), bindparam("resident_id"), bindparam("username"),
+                         any_assignee=False)  # fmt: skip
+        stmt = _TO_DECIDE.setdefault(role, scoped)
+    return stmt
 
 
 #: The length of a task's id (a UUID); shorter ones are prefixes people type.
