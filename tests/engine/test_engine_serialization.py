@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import zlib
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, cast
 
 import pytest
@@ -187,3 +189,37 @@ def test_a_finished_tasks_saved_dictionary_is_made_again_when_it_changes(rt: Run
     assert tasks_saved() != tasks_written_by_the_library()
     forget_saved(workflow)
     assert tasks_saved() == tasks_written_by_the_library()
+
+
+def test_task_data_of_every_kind_round_trips(rt: Runtime) -> None:
+    """What task data may hold comes back as it went in: Decimals, dates and times through the
+    registry, Chinese text as itself, keys that are numbers as text (as the standard library writes
+    them), and an integer too large for orjson through the standard library's encoder."""
+    store = WorkflowStore()
+    driver = CaseDriver(rt).submit()
+    workflow = load(rt, driver.instance(), store)
+    ready = workflow.get_tasks(state=TaskState.STARTED | TaskState.WAITING | TaskState.READY)[0]  # not finished
+    values: dict[str, Any] = {
+        "amount": Decimal("1280.50"),
+        "decided_at": datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
+        "born": date(1948, 5, 1),
+        "name": "张秀英",
+        "scores": {1: "一", 2: "二"},
+        "nested": [{"due": date(2026, 4, 1)}, None, True, 1.5],
+    }
+    ready.data.update(values)
+    stored = store.dumps(workflow)
+    assert "张秀英".encode() in store.text(stored).encode()  # not escaped
+    again = load_stored(rt, driver.instance(), store, stored)
+    data = again.get_task_from_id(ready.id).data
+    assert {k: data[k] for k in values} == {**values, "scores": {"1": "一", "2": "二"}}
+
+    ready.data["census_code"] = 2**70  # beyond orjson's 64 bits
+    again = load_stored(rt, driver.instance(), store, store.dumps(workflow))
+    assert again.get_task_from_id(ready.id).data["census_code"] == 2**70
+
+
+def load_stored(rt: Runtime, instance: ProcessInstance, store: WorkflowStore, stored: bytes) -> BpmnWorkflow:
+    with rt.db.sessions() as session:
+        spec, subprocess_specs = rt.engine.cache.get(session.merge(instance).definition)
+    return store.loads(stored, SERIALIZER_VERSION, spec, subprocess_specs, HuijuScriptEngine(host_functions()))
