@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, cast
 
 import jsonschema
 from sqlalchemy import Table, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from huiju import forms, idnumber
@@ -330,8 +331,8 @@ def on_step(session: Session, result: StepResult) -> None:
         if status is None:
             status = CaseStatus.SUBMITTED if held.status is CaseStatus.SUBMITTED else CaseStatus.PROCESSING
         if held.status is not status:
-            held.status, held.updated_at = status, now
-        if status in FINAL:
+            _write_status(session, held, status, outcome, now)
+        elif status in FINAL:
             held.outcome, held.concluded_at = outcome, held.concluded_at or now
         for task in pauses:
             clock.pause(held, now, task.step)
@@ -346,6 +347,19 @@ def on_step(session: Session, result: StepResult) -> None:
     params = {"case_id": case_id, "now": now, "new_status": status, "new_outcome": outcome}
     statement = _STILL_SUBMITTED if status is None else _CONCLUDE if status in FINAL else _SET_STATUS
     session.connection().execute(statement, params)
+
+
+def _write_status(session: Session, held: Case, status: CaseStatus, outcome: str | None, now: datetime) -> None:
+    """Write a held case's new status with one prepared UPDATE and record it on the object as
+    written: the object reads what was written, and the commit's flush has nothing of it to do
+    (the unit of work would weigh every relationship of a case for these two columns)."""
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if status in FINAL:
+        values.update(outcome=outcome, concluded_at=held.concluded_at or now)
+    params = {"case_id": held.id, "now": now, "new_status": status, "new_outcome": outcome}
+    session.connection().execute(_CONCLUDE if status in FINAL else _SET_STATUS, params)
+    for key, value in values.items():
+        set_committed_value(held, key, value)
 
 
 def _case_status(result: StepResult) -> tuple[CaseStatus | None, str | None]:
