@@ -298,23 +298,22 @@ _AFTER_COMMIT = "huiju_after_commit"
 def after_commit(session: Session, action: Callable[[], None]) -> None:
     """Run ``action`` once the session's transaction commits (never if it rolls back).
 
-    One pair of session listeners per transaction, however many steps it holds: registering a
-    listener costs more than a step's statements.
+    The actions wait in the session's ``info``; two listeners on every session, registered once
+    with this module, run or drop them: registering listeners per transaction cost more than a
+    step's statements.
     """
-    actions: list[Callable[[], None]] | None = session.info.get(_AFTER_COMMIT)
-    if actions is None:
-        actions = session.info[_AFTER_COMMIT] = []
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
 
-        def run(done: Session) -> None:
-            for pending in done.info.pop(_AFTER_COMMIT, []):
-                pending()
 
-        def drop(failed: Session) -> None:
-            failed.info.pop(_AFTER_COMMIT, None)
+@sa_event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for pending in session.info.pop(_AFTER_COMMIT, ()):
+        pending()
 
-        sa_event.listen(session, "after_commit", run, once=True)
-        sa_event.listen(session, "after_rollback", drop, once=True)
-    actions.append(action)
+
+@sa_event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 def keep(step: Step, workflow: BpmnWorkflow, mirror: MirrorState, *, version: int) -> None:
