@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from exchange.models import MessageStatus, OutboxMessage
 from huiju.calendar import CHINA
-from huiju.db import Database, count_up, utcnow
+from huiju.db import Database, count_up, insert_row, utcnow
 from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
 from huiju.labels import label
@@ -296,9 +296,7 @@ def issue(session: Session, signer: OfficeSigner, case: Case, kind: str, facts: 
         case_id=case.id, kind=kind, number=next_number(session, office, kind), issuer_id=office.id,
         facts=facts, content=None, sha256=None, size=0, signed_by=office.name if signer.available else "",
     )  # fmt: skip
-    session.add(document)
-    session.flush()
-    return document
+    return insert_row(session, document)
 
 
 def make(db: Database, signer: OfficeSigner, document_id: int) -> bytes | None:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from huiju.calendar import CHINA
-from huiju.db import insert_unless_exists, utcnow
+from huiju.db import insert_row, insert_unless_exists, utcnow
 from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
 from huiju.models import CreditAccount, CreditEntry, CreditKind, Entitlement, Order, Resident
@@ -29,6 +29,7 @@ from huiju.services.actors import Actor
 from huiju.services.o2o.access import OVERSEERS, beneficiaries
 
 ENTITLEMENTS = cast(Table, Entitlement.__table__)
+ACCOUNTS = cast(Table, CreditAccount.__table__)
 #: How many times a spend re-reads a balance that changed under it before it gives up.
 SPEND_ATTEMPTS = 20
 
@@ -75,9 +76,9 @@ def balance(session: Session, resident_id: int) -> int:
 def _add_to_account(session: Session, resident_id: int, amount: int) -> tuple[int, int]:
     """Add ``amount`` fen to the resident's account, opened if they have none: (its id, the new
     balance). An existing account takes it in one statement."""
-    added = _update_balance(session, CreditAccount.resident_id == resident_id, amount)
+    added = _update_balance(session, "resident_id", resident_id, amount)
     if added is None:
-        added = _update_balance(session, CreditAccount.id == account(session, resident_id).id, amount)
+        added = _update_balance(session, "id", account(session, resident_id).id, amount)
     assert added is not None  # noqa: S101 - adding never fails the condition
     return added
 
@@ -85,22 +86,31 @@ def _add_to_account(session: Session, resident_id: int, amount: int) -> tuple[in
 def _change(session: Session, account_id: int, delta: int) -> int | None:
     """Add ``delta`` fen (negative: take) unless the balance would go below zero; the new balance,
     or None when there was not enough."""
-    changed = _update_balance(session, CreditAccount.id == account_id, delta)
+    changed = _update_balance(session, "id", account_id, delta)
     return changed[1] if changed is not None else None
 
 
-def _update_balance(session: Session, which: ColumnElement[bool], delta: int) -> tuple[int, int] | None:
-    """Add ``delta`` fen to the account ``which`` names, in one statement, unless a take (negative)
-    would bring it below zero: (its id, the new balance), or None when nothing was changed."""
-    stmt = update(CreditAccount).where(which)
-    if delta < 0:
-        stmt = stmt.where(CreditAccount.balance_fen >= -delta)
-    row = session.execute(
-        stmt.values(balance_fen=CreditAccount.balance_fen + delta, updated_at=utcnow())
-        .returning(CreditAccount.id, CreditAccount.balance_fen)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()  # fmt: skip
+def _update_balance(session: Session, by: str, key: int, delta: int) -> tuple[int, int] | None:
+    """Add ``delta`` fen to the account whose column ``by`` (``id`` or ``resident_id``) is ``key``,
+    in one statement, unless a take (negative) would bring it below zero: (its id, the new balance),
+    or None when nothing was changed."""
+    statement = _BALANCE_UPDATES[by, delta < 0]
+    params = {"key": key, "delta": delta, "needed": -delta, "now": utcnow()}
+    row = session.connection().execute(statement, params).one_or_none()
     return (int(row[0]), int(row[1])) if row is not None else None
+
+
+def _balance_update(by: str, take: bool) -> Any:
+    stmt = update(ACCOUNTS).where(ACCOUNTS.c[by] == bindparam("key"))
+    if take:
+        stmt = stmt.where(ACCOUNTS.c.balance_fen >= bindparam("needed"))
+    return stmt.values(balance_fen=ACCOUNTS.c.balance_fen + bindparam("delta"), updated_at=bindparam("now")).returning(
+        ACCOUNTS.c.id, ACCOUNTS.c.balance_fen
+    )
+
+
+#: The balance's updates, built once: by account or by resident, adding or taking.
+_BALANCE_UPDATES = {(by, take): _balance_update(by, take) for by in ("id", "resident_id") for take in (False, True)}
 
 
 # -- entitlements and top-ups ------------------------------------------------------------------------
@@ -152,9 +162,7 @@ def _top_up(
     account_id, new = _add_to_account(session, resident_id, monthly_fen)
     entry = CreditEntry(account_id=account_id, kind=CreditKind.TOP_UP, amount_fen=monthly_fen,
                         balance_after=new, entitlement_id=entitlement_id, period=period, by=by)  # fmt: skip
-    session.add(entry)
-    session.flush()
-    return entry
+    return insert_row(session, entry)
 
 
 def top_up_month(session: Session, month: str, by: str = "system") -> list[CreditEntry]:
