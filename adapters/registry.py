@@ -25,6 +25,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from stdnum.cn import ric
@@ -427,6 +428,13 @@ def validate_params(name: str, params: Mapping[str, Any]) -> OperationSpec:
     return spec
 
 
+@lru_cache(maxsize=4096)
+def _valid_id_number(value: str) -> bool:
+    """GB 11643's check, remembered: a case's calls name its applicant's number again and again, and
+    the check looks the birthplace up in a table (a tenth of a millisecond)."""
+    return bool(ric.is_valid(value))
+
+
 def _check_value(operation: str, p: ParamSpec, value: Any) -> None:
     def refuse(why: Message) -> InputError:
         text = _(
@@ -439,7 +447,7 @@ def _check_value(operation: str, p: ParamSpec, value: Any) -> None:
         raise refuse(_("must be {wanted}, not {kind}", wanted=wanted, kind=type(value).__name__))
     if isinstance(value, str) and not value.strip():
         raise refuse(_("must not be empty"))
-    if p.name in _ID_PARAMS and isinstance(value, str) and not ric.is_valid(value):
+    if p.name in _ID_PARAMS and isinstance(value, str) and not _valid_id_number(value):
         raise refuse(_("is not a valid GB 11643 ID number"))
     if isinstance(value, dict):
         for key, item in value.items():

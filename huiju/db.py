@@ -11,6 +11,7 @@ SQLite file copies its log back into the database in a thread of its own (:mod:`
 
 from __future__ import annotations
 
+import json
 import os
 import weakref
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
+import orjson
 from sqlalchemy import (
     Column,
     ColumnDefault,
@@ -128,8 +130,24 @@ def _sqlite_file(engine: Engine) -> str | None:
     return database
 
 
+def json_text(value: Any) -> str:
+    """The text of a JSON column: compact, Chinese as itself (not six-byte escapes), written by
+    orjson (several times faster than the standard library, which JSON columns used before). What
+    orjson cannot write (an integer beyond 64 bits, a date) goes to the standard library, which
+    writes it or refuses it as it always did."""
+    try:
+        return orjson.dumps(value, option=_JSON_COLUMN_OPTIONS).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+#: Keys of any simple type become text, as the standard library makes them; dates and dataclasses
+#: are refused, as the standard library refuses them.
+_JSON_COLUMN_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def _create_engine(url: str, *, echo: bool, read_only: bool) -> Engine:
-    kwargs: dict[str, Any] = {"echo": echo}
+    kwargs: dict[str, Any] = {"echo": echo, "json_serializer": json_text, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
     else:

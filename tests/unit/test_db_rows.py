@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, ForeignKey, String, event, inspect, select
+from sqlalchemy import JSON, ForeignKey, String, cast, event, inspect, select
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from huiju.db import Database, UTCDateTime, insert_row
@@ -85,3 +86,21 @@ def test_a_row_inserted_then_rolled_back_is_gone(db: Database) -> None:
         raise RuntimeError("the step failed")
     with db.sessions() as session:
         assert session.scalars(select(RowChild)).all() == []
+
+
+def test_json_columns_are_compact_and_keep_chinese_as_itself(db: Database) -> None:
+    """JSON columns are written by orjson: compact, Chinese as itself; what orjson cannot write goes
+    to the standard library, which writes a very large integer and refuses a date, as it always did."""
+    facts = {"opinion": "材料齐全，同意受理", 7: [1.5, None, True], "census": 2**70}
+    with db.transaction() as session:
+        parent = RowParent(name="望京")
+        session.add(parent)
+        session.flush()
+        child = insert_row(session, RowChild(parent_id=parent.id, title="t", facts=facts))
+    with db.sessions() as session:
+        text_ = session.scalar(select(cast(RowChild.facts, String)).where(RowChild.id == child.id))
+        stored = session.scalar(select(RowChild.facts).where(RowChild.id == child.id))
+    assert text_ is not None and "材料齐全，同意受理" in text_ and "\\u" not in text_
+    assert stored == {"opinion": "材料齐全，同意受理", "7": [1.5, None, True], "census": 2**70}
+    with pytest.raises((StatementError, TypeError), match="date is not JSON serializable"), db.transaction() as session:
+        insert_row(session, RowChild(parent_id=parent.id, title="d", facts={"due": date(2026, 4, 1)}))
