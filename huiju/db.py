@@ -317,7 +317,7 @@ def insert_row(session: Session, row: RowT) -> RowT:
         default = column.default
         if value is None and isinstance(default, ColumnDefault):
             value = default.arg(None) if default.is_callable else default.arg
-            setattr(row, key, value)
+        setattr(row, key, value)  # held, even None: an attribute never set would be read again
         values[column.key] = value
     statement = _INSERT_ROW.get(table.name)
     if statement is None:

@@ -59,14 +59,15 @@ def test_a_row_is_written_by_one_statement_and_held_as_written(db: Database) -> 
         try:
             child = insert_row(session, RowChild(parent_id=parent.id, title="受理通知书", facts={"k": "v"}))
             second = insert_row(session, RowChild(parent_id=parent.id, title="准予决定书", size=3))
+            state = inspect(child)
+            assert state.persistent and not state.modified and not state.expired_attributes and child in session
+            assert not session.new and not session.dirty  # the commit's flush has nothing to write
+            # Defaults applied, and every column held: reading one issues nothing.
+            assert (child.size, child.facts, child.at, child.note) == (7, {"k": "v"}, FIXED, None)
+            assert second.id != child.id and second.size == 3 and second.facts == {}
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
         assert len(statements) == 2 and all(s.lstrip().upper().startswith("INSERT") for s in statements)
-        state = inspect(child)
-        assert state.persistent and not state.modified and child in session
-        assert not session.new and not session.dirty  # the commit's flush has nothing to write
-        assert (child.size, child.facts, child.at, child.note) == (7, {"k": "v"}, FIXED, None)  # defaults applied
-        assert second.id != child.id and second.size == 3 and second.facts == {}
         assert child.parent is parent  # relationships load as for any row
         assert session.get(RowChild, child.id) is child
     with db.sessions() as session:
