@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from huiju.app.demo import sample_materials
+from tests.support.polling import eventually
 from tests.support.servers import free_port
 
 
@@ -31,15 +31,6 @@ def _get(url: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
     except OSError:
         return 0, ""
-
-
-def _wait(predicate: object, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def _group(pgid: int) -> list[str]:
@@ -87,7 +78,7 @@ def test_demo_scale_starts_everything_moves_a_case_and_stops_on_ctrl_c(instance:
     demo = subprocess.Popen([sys.executable, "-m", "huiju.cli", "demo-scale"], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
-        healthy = _wait(lambda: _get(f"http://127.0.0.1:{web}/healthz")[0] == 200, 180)
+        healthy = eventually(lambda: _get(f"http://127.0.0.1:{web}/healthz")[0] == 200, 180, every=0.5)
         assert healthy, _get(f"http://127.0.0.1:{web}/healthz")[1] or "the web processes did not start"
         parts = json.loads(_get(f"http://127.0.0.1:{web}/healthz")[1])["parts"]
         assert {"database", "broker", "system:citizen_info", "system:egov_approval", "outbox"} <= set(parts)
@@ -116,7 +107,7 @@ def test_demo_scale_starts_everything_moves_a_case_and_stops_on_ctrl_c(instance:
             shown = subprocess.run([*cli, "case", "show", number], env=scaled, capture_output=True, text=True)
             return "status    Awaiting acceptance" in shown.stdout  # words, never the code
 
-        assert _wait(at_intake, 120), "the workers did not move the case (signed calls to the sandbox)"
+        assert eventually(at_intake, 120, every=0.5), "the workers did not move the case (signed calls to the sandbox)"
 
         def figures() -> str:
             return _get(f"http://127.0.0.1:{web}/metrics")[1]

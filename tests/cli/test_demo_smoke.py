@@ -8,7 +8,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from huiju.app.demo import client_context, sample_materials
 from huiju.settings import load_settings
+from tests.support.polling import eventually
 from tests.support.servers import free_port
 
 
@@ -25,15 +25,6 @@ def _get(url: str, context: ssl.SSLContext | None = None) -> int:
             return int(reply.status)
     except OSError:
         return 0
-
-
-def _wait(predicate: object, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return True
-        time.sleep(0.3)
-    return False
 
 
 @pytest.mark.integration
@@ -46,7 +37,9 @@ def test_demo_starts_everything_moves_a_case_and_stops_on_ctrl_c(tmp_path: Path)
     demo = subprocess.Popen([sys.executable, "-m", "huiju.cli", "demo"], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
-        assert _wait(lambda: _get(f"http://127.0.0.1:{web}/healthz") == 200, 60), "the web process did not start"
+        assert eventually(lambda: _get(f"http://127.0.0.1:{web}/healthz") == 200, 60, every=0.3), (
+            "the web process did not start"
+        )
         assert _get(f"http://127.0.0.1:{web}/portal/") == 200, "the residents' portal is served"
         assert _get(f"http://127.0.0.1:{web}/console/login/") == 200, "the officers' console is served"
         mtls = client_context(load_settings(instance_path=tmp_path, sandbox_port=sandbox))
@@ -66,7 +59,7 @@ def test_demo_starts_everything_moves_a_case_and_stops_on_ctrl_c(tmp_path: Path)
             shown = subprocess.run([*cli, "case", "show", number], env=env, capture_output=True, text=True)
             return "status    Awaiting acceptance" in shown.stdout  # words, never the code
 
-        assert _wait(at_intake, 60), "the worker did not move the case (signed calls to the sandbox)"
+        assert eventually(at_intake, 60, every=0.3), "the worker did not move the case (signed calls to the sandbox)"
     finally:
         demo.send_signal(signal.SIGINT)
         try:

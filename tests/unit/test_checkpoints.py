@@ -19,6 +19,7 @@ from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, insert, se
 import huiju.db
 from huiju.checkpoints import BACKSTOP_PAGES, WalCheckpointer
 from huiju.db import Database
+from tests.support.polling import eventually
 
 _meta = MetaData()
 _blob = Table("checkpoint_blob", _meta, Column("id", Integer, primary_key=True), Column("body", LargeBinary))
@@ -27,15 +28,6 @@ _blob = Table("checkpoint_blob", _meta, Column("id", Integer, primary_key=True),
 def _threads(path: Path | str) -> list[threading.Thread]:
     """The checkpointing threads of the database file at ``path``."""
     return [t for t in threading.enumerate() if t.name == f"sqlite-wal-checkpoint {path}"]
-
-
-def _wait_for(condition: object, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_writing_process_checkpoints_its_log_in_a_thread_of_its_own(tmp_path: Path) -> None:
@@ -50,7 +42,7 @@ def test_a_writing_process_checkpoints_its_log_in_a_thread_of_its_own(tmp_path: 
         assert len(_threads(path)) == 1
         file_size = path.stat().st_size
         # 300 pages are far below the backstop: only the thread copies them into the file.
-        assert _wait_for(lambda: path.stat().st_size >= file_size + 300 * 4000), "the log was never checkpointed"
+        assert eventually(lambda: path.stat().st_size >= file_size + 300 * 4000, 30), "the log was never checkpointed"
         with db.transaction() as session:  # a second transaction starts no second thread
             session.execute(insert(_blob).values(id=300, body=b"x"))
         assert len(_threads(path)) == 1
@@ -83,14 +75,14 @@ def test_the_thread_waits_for_the_file_and_never_creates_it(tmp_path: Path) -> N
     path = tmp_path / "later.db"
     checkpointer = WalCheckpointer(str(path), interval=0.05)
     try:
-        assert _wait_for(lambda: checkpointer.rounds == 0 and checkpointer.running, 1.0)
+        assert eventually(lambda: checkpointer.rounds == 0 and checkpointer.running, 1.0)
         time.sleep(0.3)
         assert not path.exists()
         connection = sqlite3.connect(path)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("CREATE TABLE t (x)")
         connection.commit()
-        assert _wait_for(lambda: checkpointer.rounds > 0), "the thread never checkpointed the new file"
+        assert eventually(lambda: checkpointer.rounds > 0, 30), "the thread never checkpointed the new file"
         connection.close()
     finally:
         checkpointer.stop()
