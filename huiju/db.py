@@ -136,14 +136,15 @@ def json_text(value: Any) -> str:
     orjson cannot write (an integer beyond 64 bits, a date) goes to the standard library, which
     writes it or refuses it as it always did."""
     try:
-        return orjson.dumps(value, option=_JSON_COLUMN_OPTIONS).decode("utf-8")
+        return orjson.dumps(value, option=ORJSON_OPTIONS).decode("utf-8")
     except orjson.JSONEncodeError:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-#: Keys of any simple type become text, as the standard library makes them; dates and dataclasses
-#: are refused, as the standard library refuses them.
-_JSON_COLUMN_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+#: orjson's options wherever Huiju writes JSON with it: keys of any simple type become text, as the
+#: standard library makes them; dates, times and dataclasses go to ``default`` (orjson would write
+#: them as text), and with none are refused, as the standard library refuses them.
+ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _create_engine(url: str, *, echo: bool, read_only: bool) -> Engine:

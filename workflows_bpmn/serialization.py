@@ -52,6 +52,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
+from huiju.db import ORJSON_OPTIONS
 from huiju.errors import WorkflowError
 from workflows_bpmn.specs import AsyncServiceTask
 from workflows_bpmn.state_migrations import LIBRARY_VERSION, SERIALIZER_VERSION, migrate
@@ -171,11 +172,6 @@ class TaskTextConverter(TaskConverter):  # type: ignore[misc]
         }
 
 
-#: orjson's options: keys of any simple type become text, as the standard library makes them;
-#: dates, times and dataclasses go to ``default`` and the registry (orjson would write them as text).
-_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-
-
 class CompactEncoder(json.JSONEncoder):
     """The library's encoder base (its ``json_encoder_cls`` seam), writing compact UTF-8 JSON:
     Chinese text as itself, not six-byte escapes, and no spaces. orjson writes it, with this
@@ -188,7 +184,7 @@ class CompactEncoder(json.JSONEncoder):
 
     def encode(self, o: Any) -> str:
         try:
-            return orjson.dumps(o, default=self.default, option=_ORJSON_OPTIONS).decode("utf-8")
+            return orjson.dumps(o, default=self.default, option=ORJSON_OPTIONS).decode("utf-8")
         except orjson.JSONEncodeError:  # an integer beyond 64 bits, say
             return super().encode(o)
 
