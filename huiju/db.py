@@ -143,7 +143,7 @@ def json_text(value: Any) -> str:
 
 #: orjson's options wherever Huiju writes JSON with it: keys of any simple type become text, as the
 #: standard library makes them; dates, times and dataclasses go to ``default`` (orjson would write
-#: them as text), and with none are refused, as the standard library refuses them.
+#: them as text), or are refused where there is none, as the standard library refuses them.
 ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
@@ -277,7 +277,7 @@ def insert_unless_exists(session: Session, table: Table, unique: Column[Any], **
     """Insert a row unless one with the same value of the ``unique`` column exists, in one statement
     (``INSERT ... ON CONFLICT DO NOTHING``): the new row's id, or None when there was one already."""
     dialect = session.get_bind().dialect.name
-    cache_key = (dialect, table.name, unique.key, *sorted(values))
+    cache_key = (dialect, table, unique.key, *sorted(values))
     statement = _INSERT_UNLESS.get(cache_key)
     if statement is None:
         statement = _INSERT_UNLESS.setdefault(
@@ -292,7 +292,7 @@ def insert_unless_exists(session: Session, table: Table, unique: Column[Any], **
 
 
 #: :func:`insert_unless_exists`'s statements, built once per dialect, table and columns.
-_INSERT_UNLESS: dict[tuple[str, ...], Any] = {}
+_INSERT_UNLESS: dict[tuple[Any, ...], Any] = {}
 
 
 RowT = TypeVar("RowT", bound=DeclarativeBase)
@@ -320,18 +320,19 @@ def insert_row(session: Session, row: RowT) -> RowT:
             value = default.arg(None) if default.is_callable else default.arg
         setattr(row, key, value)  # held, even None: an attribute never set would be read again
         values[column.key] = value
-    statement = _INSERT_ROW.get(table.name)
+    statement = _INSERT_ROW.get(table)
     if statement is None:
         columns: dict[str, Any] = {name: bindparam(name) for name in values}
-        statement = _INSERT_ROW.setdefault(table.name, insert(table).values(columns).returning(table.c.id))
+        statement = _INSERT_ROW.setdefault(table, insert(table).values(columns).returning(table.c.id))
     row.id = session.connection().execute(statement, values).scalar_one()  # type: ignore[attr-defined]
     make_transient_to_detached(row)
     session.add(row)
     return row
 
 
-#: :func:`insert_row`'s statements, one per table.
-_INSERT_ROW: dict[str, Any] = {}
+#: :func:`insert_row`'s statements, one per table (the table itself is the key: two metadata may
+#: each have a table of the same name).
+_INSERT_ROW: dict[Table, Any] = {}
 
 
 def _insert_of(dialect: str) -> Callable[[Table], Any]:
