@@ -15,7 +15,7 @@ from sqlalchemy.orm.util import identity_key
 
 from huiju import forms, idnumber
 from huiju.calendar import WorkingCalendar
-from huiju.db import count_up_and_reserve, utcnow
+from huiju.db import count_up_and_reserve, insert_row, utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied, SchemaError
 from huiju.i18n import _
 from huiju.models import (
@@ -199,20 +199,23 @@ def submit_case(
         number=number,
         process_instance_id=instance_id,
         item=item,
+        item_id=item.id,
         applicant=applicant,
+        applicant_id=applicant.id,
         community_id=applicant.community_id,
         status=CaseStatus.SUBMITTED,
         form_data=form,
         submitted_by=actor.username,
         submitted_at=now,
         agent=agent,
+        agent_user_id=agent.id if agent is not None else None,
         agent_relation=agency.relation if agency else None,
         consent=agency.consent if agency else None,
         form_version=form_version,
+        form_version_id=form_version.id if form_version is not None else None,
     )
     clock.apply(case, deadlines)
-    session.add(case)
-    session.flush()
+    insert_row(session, case)  # its relationships are set by id too: one INSERT, no flush
     engine.start(
         session,
         item.process_id,

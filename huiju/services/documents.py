@@ -521,7 +521,6 @@ def notice_sms(session: Session, result: StepResult, case: Case, template: str, 
     import uuid
 
     from adapters import registry as adapter_registry
-    from huiju.db import utcnow as now_utc
 
     phone = _phone_of(session, result, case)
     if not phone:
@@ -529,7 +528,7 @@ def notice_sms(session: Session, result: StepResult, case: Case, template: str, 
     params = {"phone": phone, "template": template,
               "params": {"case_number": case.number, "item": case.item.name, **slots}}  # fmt: skip
     adapter_registry.validate_params("sms.send_sms", params)
-    now = now_utc()
+    now = utcnow()
     message = OutboxMessage(
         message_id=str(uuid.uuid4()), operation="sms.send_sms", system="sms", params=params, user_id=result.actor,
         # Not one of the process's calls (no step waits for it: no process_instance_id, which the engine
@@ -538,7 +537,7 @@ def notice_sms(session: Session, result: StepResult, case: Case, template: str, 
         reply_to={"instance_id": result.instance.id, "notice": template}, status=MessageStatus.PENDING,
         next_attempt_at=now, dispatched_at=now, settled_at=now,
     )  # fmt: skip
-    session.add(message)
+    insert_row(session, message)  # one prepared INSERT, not a flush of the unit of work
     result.messages.append(message)
     result.timeline.append(TimelineEntry("service_requested", "system", system="sms", detail="sms.send_sms",
                                          data={"message_id": message.message_id}))  # fmt: skip
