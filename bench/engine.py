@@ -20,10 +20,12 @@ A case's decisions issue two documents (受理通知书, the 准予 decision); t
 after the decision commits, by the worker, so not in (c)'s steps: they are made after the rounds and
 timed on their own line, with the engine ratio they would give if counted.
 
-Prints ``engine ratio`` = cases per second of (c) ÷ (a), the other ratios under their own names, the
-SQL statements and write transactions of one case of (c) and (d) (counted with SQLAlchemy events; a
-statement sent with many rows counts once; BEGIN is not counted), and the bytes a concluded case
-stores (the values of its rows: engine state, case and events; then its messages).
+Prints ``engine ratio`` = cases per second of (c) ÷ (a), the other ratios under their own names
+(and, beside the engine ratios, the median of each round's own ratio: the host's speed changes by
+stretches of a second or so, which the ratio of the totals weighs unevenly), the SQL statements and
+write transactions of one case of (c) and (d) (counted with SQLAlchemy events; a statement sent with
+many rows counts once; BEGIN is not counted), and the bytes a concluded case stores (the values of
+its rows: engine state, case and events; then its messages).
 
 Usage: ``python bench/engine.py [-n N] [--no-postgresql]`` (default 100 cases per variant).
 """
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import statistics
 import sys
 import tempfile
 import time
@@ -155,6 +158,7 @@ class Huiju:
     counter: SqlCounter | None = None
     elapsed: float = 0.0
     cases: int = 0
+    times: list[float] = field(default_factory=list)  # each timed case's seconds, round by round
 
     @classmethod
     def build(
@@ -213,7 +217,9 @@ class Huiju:
         self.counter.on = count
         began = time.perf_counter()
         self.run_case()
-        self.elapsed += time.perf_counter() - began
+        took = time.perf_counter() - began
+        self.elapsed += took
+        self.times.append(took)
         self.counter.on = False
         self.cases += 1
 
@@ -252,12 +258,15 @@ class Bare:
     engine_class: type[bare_subsidy.CannedScriptEngine]
     elapsed: float = 0.0
     cases: int = 0
+    times: list[float] = field(default_factory=list)
 
     def timed_case(self, spec: Any, subprocess_specs: Any, i: int) -> None:
         began = time.perf_counter()
         run = bare_subsidy.drive(spec, subprocess_specs, "approved", case_number=f"JJYL-2026-{i:06d}",
                                  engine_class=self.engine_class)  # fmt: skip
-        self.elapsed += time.perf_counter() - began
+        took = time.perf_counter() - began
+        self.elapsed += took
+        self.times.append(took)
         self.cases += 1
         if run.outcome != "approved":
             raise RuntimeError(f"bare case {i} ended {run.outcome!r}")
@@ -265,6 +274,15 @@ class Bare:
     @property
     def rate(self) -> float:
         return self.cases / self.elapsed
+
+
+def paired_ratio(reference: Bare, variant: Bare | Huiju) -> tuple[float, float, float]:
+    """The ratio of ``variant`` to ``reference`` in each round (their cases ran one after the other,
+    on the host as it was then): the median, and the quartiles, over the rounds. Unlike the ratio of
+    the totals, one slow stretch of the host or one long pause weighs no more than any other round."""
+    ratios = sorted(r / v for r, v in zip(reference.times, variant.times, strict=True))
+    q1, median, q3 = statistics.quantiles(ratios, n=4)
+    return median, q1, q3
 
 
 def _size(value: Any) -> int:
@@ -401,6 +419,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"engine ratio {sqlite.rate / stock.rate:.2f}")
     if pg is not None:
         print(f"postgresql engine ratio {pg.rate / stock.rate:.2f}")
+    paired: list[tuple[str, Huiju | None]] = [("engine ratio", sqlite), ("postgresql engine ratio", pg)]
+    for name, variant in paired:
+        if variant is not None:
+            median, q1, q3 = paired_ratio(stock, variant)
+            print(f"{name}, median of the rounds' own ratios {median:.2f} (quartiles {q1:.2f} to {q3:.2f})")
     print(f"restricted evaluator ratio {restricted.rate / stock.rate:.2f}")
     print(f"engine ratio against the restricted evaluator {sqlite.rate / restricted.rate:.2f}")
     print(f"end-to-end ratio {soap.rate / stock.rate:.2f}")
