@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import MANYTOONE, DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from huiju.checkpoints import BACKSTOP_PAGES, WalCheckpointer
@@ -305,10 +305,22 @@ def insert_row(session: Session, row: RowT) -> RowT:
     loaded, nothing to write.
 
     Each column but the id is written as the object holds it, its Python default applied first
-    where it holds None (server-side defaults are not read back: not for tables that have them).
+    where it holds None (server-side defaults are not read back: not for tables that have them). A
+    row set to another by object (``case.item = item``) gets that row's id in its foreign key, as a
+    flush would give it; the other row must have been written already.
     """
     mapper = sa_inspect(type(row))
     table = cast(Table, mapper.local_table)
+    for key, pairs in _parents_of(mapper):
+        parent = row.__dict__.get(key)  # as set on the object: never loaded here
+        if parent is None:
+            continue
+        for local_key, remote_key in pairs:
+            parent_id = getattr(parent, remote_key)
+            if parent_id is None:
+                raise ValueError(f"insert_row: the {key} of a new {mapper.class_.__name__} is not written yet")
+            if getattr(row, local_key) is None:
+                setattr(row, local_key, parent_id)
     values: dict[str, Any] = {}
     for column in table.columns:
         if column.primary_key:
@@ -329,6 +341,22 @@ def insert_row(session: Session, row: RowT) -> RowT:
     session.add(row)
     return row
 
+
+def _parents_of(mapper: Any) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The many-to-one relationships of a mapped class: (its key, [(the foreign key's attribute, the
+    other row's attribute it holds)]), worked out once per class."""
+    found = _PARENTS.get(mapper)
+    if found is None:
+        found = [
+            (rel.key, [(mapper.get_property_by_column(local).key, rel.mapper.get_property_by_column(remote).key)
+                       for local, remote in rel.local_remote_pairs])
+            for rel in mapper.relationships if rel.direction is MANYTOONE
+        ]  # fmt: skip
+        _PARENTS[mapper] = found
+    return found
+
+
+_PARENTS: dict[Any, list[tuple[str, list[tuple[str, str]]]]] = {}
 
 #: :func:`insert_row`'s statements, one per table (the table itself is the key: two metadata may
 #: each have a table of the same name).

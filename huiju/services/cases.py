@@ -199,23 +199,19 @@ def submit_case(
         number=number,
         process_instance_id=instance_id,
         item=item,
-        item_id=item.id,
         applicant=applicant,
-        applicant_id=applicant.id,
         community_id=applicant.community_id,
         status=CaseStatus.SUBMITTED,
         form_data=form,
         submitted_by=actor.username,
         submitted_at=now,
         agent=agent,
-        agent_user_id=agent.id if agent is not None else None,
         agent_relation=agency.relation if agency else None,
         consent=agency.consent if agency else None,
         form_version=form_version,
-        form_version_id=form_version.id if form_version is not None else None,
     )
     clock.apply(case, deadlines)
-    insert_row(session, case)  # its relationships are set by id too: one INSERT, no flush
+    insert_row(session, case)  # one INSERT, not a flush of the unit of work
     engine.start(
         session,
         item.process_id,

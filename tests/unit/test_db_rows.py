@@ -78,6 +78,23 @@ def test_a_row_is_written_by_one_statement_and_held_as_written(db: Database) -> 
         ]
 
 
+def test_a_row_set_to_another_by_object_gets_its_id(db: Database) -> None:
+    """``child.parent = parent`` fills ``parent_id``, as a flush would; a parent not written yet is
+    refused before anything is sent."""
+    with db.transaction() as session:
+        parent = RowParent(name="望京")
+        session.add(parent)
+        session.flush()
+        child = insert_row(session, RowChild(parent=parent, title="受理通知书"))
+        assert child.parent_id == parent.id and child.parent is parent
+        assert not session.new and not session.dirty
+        with pytest.raises(ValueError, match="the parent of a new RowChild is not written yet"):
+            insert_row(session, RowChild(parent=RowParent(name="花家地"), title="x"))
+    with db.sessions() as session:
+        assert session.execute(select(RowChild.title, RowChild.parent_id)).all() == [("受理通知书", parent.id)]
+        assert session.scalars(select(RowParent.name)).all() == ["望京"]
+
+
 def test_a_row_inserted_then_rolled_back_is_gone(db: Database) -> None:
     with db.transaction() as session:
         parent = RowParent(name="望京")
