@@ -16,6 +16,7 @@ import os
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -309,58 +310,65 @@ def insert_row(session: Session, row: RowT) -> RowT:
     row set to another by object (``case.item = item``) gets that row's id in its foreign key, as a
     flush would give it; the other row must have been written already.
     """
-    mapper = sa_inspect(type(row))
-    table = cast(Table, mapper.local_table)
-    for key, pairs in _parents_of(mapper):
+    plan = _row_plan(type(row))
+    for key, pairs in plan.parents:
         parent = row.__dict__.get(key)  # as set on the object: never loaded here
         if parent is None:
             continue
         for local_key, remote_key in pairs:
             parent_id = getattr(parent, remote_key)
             if parent_id is None:
-                raise ValueError(f"insert_row: the {key} of a new {mapper.class_.__name__} is not written yet")
+                raise ValueError(f"insert_row: the {key} of a new {type(row).__name__} is not written yet")
             if getattr(row, local_key) is None:
                 setattr(row, local_key, parent_id)
     values: dict[str, Any] = {}
-    for column in table.columns:
-        if column.primary_key:
-            continue
-        key = mapper.get_property_by_column(column).key
+    for name, key, default in plan.columns:
         value = getattr(row, key)
-        default = column.default
-        if value is None and isinstance(default, ColumnDefault):
+        if value is None and default is not None:
             value = default.arg(None) if default.is_callable else default.arg
         setattr(row, key, value)  # held, even None: an attribute never set would be read again
-        values[column.key] = value
-    statement = _INSERT_ROW.get(table)
-    if statement is None:
-        columns: dict[str, Any] = {name: bindparam(name) for name in values}
-        statement = _INSERT_ROW.setdefault(table, insert(table).values(columns).returning(table.c.id))
-    row.id = session.connection().execute(statement, values).scalar_one()  # type: ignore[attr-defined]
+        values[name] = value
+    row.id = session.connection().execute(plan.statement, values).scalar_one()  # type: ignore[attr-defined]
     make_transient_to_detached(row)
     session.add(row)
     return row
 
 
-def _parents_of(mapper: Any) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The many-to-one relationships of a mapped class: (its key, [(the foreign key's attribute, the
-    other row's attribute it holds)]), worked out once per class."""
-    found = _PARENTS.get(mapper)
-    if found is None:
-        found = [
+@dataclass(frozen=True)
+class _RowPlan:
+    """What :func:`insert_row` needs of a mapped class, worked out once per class."""
+
+    #: Its many-to-one relationships: (key, [(the foreign key's attribute, the other row's attribute)]).
+    parents: list[tuple[str, list[tuple[str, str]]]]
+    #: Its columns but the id: (column name, attribute, Python default or None).
+    columns: list[tuple[str, str, ColumnDefault | None]]
+    #: ``INSERT ... RETURNING id`` of those columns.
+    statement: Any
+
+
+def _row_plan(cls: type[Any]) -> _RowPlan:
+    plan = _ROW_PLANS.get(cls)
+    if plan is None:
+        mapper = sa_inspect(cls)
+        table = cast(Table, mapper.local_table)
+        columns = [
+            (column.key, mapper.get_property_by_column(column).key,
+             column.default if isinstance(column.default, ColumnDefault) else None)
+            for column in table.columns if not column.primary_key
+        ]  # fmt: skip
+        parents = [
             (rel.key, [(mapper.get_property_by_column(local).key, rel.mapper.get_property_by_column(remote).key)
                        for local, remote in rel.local_remote_pairs])
             for rel in mapper.relationships if rel.direction is MANYTOONE
         ]  # fmt: skip
-        _PARENTS[mapper] = found
-    return found
+        statement = insert(table).values({name: bindparam(name) for name, _key, _default in columns})
+        plan = _ROW_PLANS.setdefault(cls, _RowPlan(parents, columns, statement.returning(table.c.id)))
+    return plan
 
 
-_PARENTS: dict[Any, list[tuple[str, list[tuple[str, str]]]]] = {}
-
-#: :func:`insert_row`'s statements, one per table (the table itself is the key: two metadata may
-#: each have a table of the same name).
-_INSERT_ROW: dict[Table, Any] = {}
+#: :func:`insert_row`'s plans, by mapped class (not by table name: two metadata may each have a
+#: table of the same name).
+_ROW_PLANS: dict[type[Any], _RowPlan] = {}
 
 
 def _insert_of(dialect: str) -> Callable[[Table], Any]:
