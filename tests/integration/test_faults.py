@@ -4,11 +4,12 @@ crash once); callbacks overtake their requests' replies, some are lost, some com
 
 Then: every case concluded with the outcome the extranet decided, every side effect at the sandbox
 exactly once (its journal and stores), the decision of each case applied once, each SMS's delivery
-recorded once, no task twice, the message log chain intact. The counts are printed, e.g.::
+recorded once, no task twice, the message log chain intact. The counts are listed at the end of the
+run, e.g.::
 
     faults[embedded]: 24 cases (18 approved, 6 denied) in 201 s; kills: worker 12, web 4, sandbox 2, ...
 
-``HUIJU_FAULT_CASES`` changes the number of cases (bench/faults.py runs it with 100).
+``HUIJU_FAULT_CASES`` changes the number of cases (``HUIJU_FAULT_CASES=100`` for a longer run).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from huiju.runtime import Runtime
 from huiju.settings import load_settings
 from tests.integration.conftest import Backend
 from tests.integration.fault_support import Control, Officers, Service, answers, retrying
+from tests.support.reported import REPORTED
 from tests.support.servers import free_port
 from workflows_bpmn.models import HumanTask
 
@@ -203,7 +205,7 @@ def _where_they_stand(rt: Runtime, numbers: list[str]) -> str:
     return f"cases {dict(statuses)}; outbox {dict(outbox)}; callbacks {dict(records)}"
 
 
-def test_no_decision_is_lost_when_everything_dies(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_decision_is_lost_when_everything_dies(stack: Stack, record_property: Callable[[str, object], None]) -> None:
     rng = random.Random(20261206)
     rt, control = stack.rt, stack.control
     officers = Officers(rt)
@@ -309,8 +311,7 @@ def test_no_decision_is_lost_when_everything_dies(stack: Stack, capsys: pytest.C
         f"duplicates {seen.get('callback.duplicate', 0)}; reconciliations: QueryCase {seen.get('query_case', 0)}, "
         f"QueryDelivery {seen.get('query_delivery', 0)} (settled {seen.get('query.applied', 0)})"
     )
-    with capsys.disabled():
-        print(f"\n{line}")
+    record_property(REPORTED, line)  # listed at the end of the run
     # The faults this test is about did happen (else it proves little).
     assert kills["worker"] >= 2 and kills["web"] >= 1 and kills["sandbox"] >= 1, line
     assert seen.get("held.applied", 0) >= 1, line  # a callback overtook its reply and was correlated
