@@ -29,10 +29,11 @@ demo-scale: $(STAMP) console-assets test-servers
 ## Set up and run the whole test suite (the linters first: they are part of the checks).
 ## TEST_WORKERS processes share the test files (a file's tests stay together, in one process: they
 ## share its fixtures); most tests wait on servers, browsers and workers, so two overlap well on two
-## cores. TEST_WORKERS=0 runs everything in this one process.
+## cores. The files are handed out in the order tests/conftest.py puts them (the slow ones first).
+## TEST_WORKERS=0 runs everything in this one process.
 TEST_WORKERS ?= 2
 test: $(STAMP) test-servers browser-deps console-assets interop-deps lint
-	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The integration suite runs once more on PostgreSQL with Redis as the broker, from Debian's packages.
 test-servers:

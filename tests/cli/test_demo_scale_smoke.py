@@ -22,6 +22,8 @@ from huiju.app.demo import sample_materials
 from tests.support.polling import eventually
 from tests.support.servers import free_port
 
+pytestmark = pytest.mark.slow
+
 
 def _get(url: str) -> tuple[int, str]:
     try:

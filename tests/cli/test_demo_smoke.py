@@ -18,6 +18,8 @@ from huiju.settings import load_settings
 from tests.support.polling import eventually
 from tests.support.servers import free_port
 
+pytestmark = pytest.mark.slow
+
 
 def _get(url: str, context: ssl.SSLContext | None = None) -> int:
     try:

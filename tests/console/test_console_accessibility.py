@@ -20,6 +20,7 @@ from huiju.runtime import Runtime
 from tests.support.codes import check_page
 from tests.support.servers import serving
 
+pytestmark = pytest.mark.slow
 VIEWPORTS = {"desktop": (1366, 768), "phone": (390, 844)}
 
 

@@ -14,7 +14,7 @@ from exchange.models import MessageStatus, OutboxMessage
 from huiju.models import Case, CaseStatus
 from tests.integration.conftest import Driver, Sandbox, Worker, wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 APPLICANT = "110105193801012340"
 ELIGIBLE = {"income_band": "subsistence", "disability": "none", "living_alone": True}

@@ -45,7 +45,7 @@ from tests.support.reported import REPORTED
 from tests.support.servers import free_port
 from workflows_bpmn.models import HumanTask
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 APPLICANT = "110105193801012340"
 ELIGIBLE = {"income_band": "subsistence", "disability": "none", "living_alone": True}

@@ -33,6 +33,8 @@ from tests.support.canned import deliver_replies
 from tests.support.codes import check_page
 from tests.support.servers import serving
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts" / "portal"
 VIEWPORTS = {"phone": (360, 740), "desktop": (1366, 768)}
