@@ -108,6 +108,13 @@ def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:
 
 
 WRITE_OPTION = "huiju_write"
+#: Where a session's ``info`` keeps (a weak reference to) its :class:`Database`.
+_DATABASE_KEY = "huiju_database"
+
+
+def writes(session: Session) -> bool:
+    """Whether ``session`` is a writing one (:meth:`Database.transaction`), not a read."""
+    return bool(session.get_bind().get_execution_options().get(WRITE_OPTION))
 
 
 def _sqlite_begin(connection: Any) -> None:
@@ -177,7 +184,7 @@ class Database:
         self.read_engine: Engine = _create_engine(url, echo=echo, read_only=True)
         #: The reference data this process keeps between transactions (see :mod:`huiju.reference`).
         self.reference = ReferenceCache(version_for(self.engine))
-        info = {REFERENCE_KEY: self.reference}
+        info: dict[str, Any] = {REFERENCE_KEY: self.reference, _DATABASE_KEY: weakref.ref(self)}
         #: Sessions for reading (never committed; a write in one fails); use :meth:`transaction` to write.
         self.sessions = sessionmaker(self.read_engine, expire_on_commit=False, info=info)
         self._write_sessions = sessionmaker(
@@ -186,6 +193,16 @@ class Database:
         #: The file of a SQLite database, whose log this process checkpoints once it writes.
         self._sqlite_file = _sqlite_file(self.engine)
         self._checkpointer: WalCheckpointer | None = None
+
+    @staticmethod
+    def of(session: Session) -> Database:
+        """The database a session of :attr:`sessions` or :meth:`transaction` belongs to: for the rare
+        write a read must cause (a password's hash renewed at sign-in)."""
+        ref = session.info.get(_DATABASE_KEY)
+        database = ref() if ref is not None else None
+        if database is None:
+            raise ConfigurationError(_("this session does not belong to a database of this process"))
+        return cast(Database, database)
 
     @property
     def engines(self) -> tuple[Engine, Engine]:

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from huiju.db import Base, UTCDateTime, utcnow
 from huiju.models.orgs import Org
 from huiju.models.residents import Resident
+from huiju.passwords import hash_password, verify_password
 
 
 class Role(enum.StrEnum):
@@ -45,8 +45,8 @@ class User(Base):
     resident: Mapped[Resident | None] = relationship()
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = hash_password(password)
         self.password_changed_at = utcnow()
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return verify_password(self.password_hash, password)

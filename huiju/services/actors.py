@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
-from werkzeug.security import check_password_hash
 
+from huiju.db import Database, writes
 from huiju.errors import NotFoundError, PermissionDenied
 from huiju.i18n import _
 from huiju.models import Org, Role, User
+from huiju.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+
+log = logging.getLogger(__name__)
 
 #: The roles that see every task, case and message.
 EVERY_TASK_ROLES = frozenset({Role.ADMINISTRATOR, Role.INTEGRATOR})
@@ -60,26 +65,42 @@ def load_actor(session: Session, username: str) -> Actor:
     return actor_for(user)
 
 
-#: Checked when there is no account to check: a hash of a random, forgotten password, made with the
-#: method and cost werkzeug gives real passwords (a test holds them equal), so that an unknown user
-#: name costs exactly what a wrong password does, from the first sign-in of a process on.
-DUMMY_HASH = (
-    "scrypt:32768:8:1$Os8MMkBmS1zw6xEp$08a58fe03213395457e7667985a66d4326019c87680eb897ef2e5eb6adfe3a5b7ac7e45f"
-    "0941606d77f95b75d6429bff210ed1d774c0196c0221addb703a90d1"
-)
-
-
 def authenticate(session: Session, username: str, password: str) -> Actor:
     """The actor of an active account with this password; PermissionDenied otherwise.
 
     A hash is checked whether or not the account exists or is active, so that an unknown user name
     answers as slowly as a wrong password (OWASP ASVS 2.2.1: no account enumeration by timing).
+    A right password whose hash is of an older form is stored again in today's (see
+    :mod:`huiju.passwords`).
     """
     user = session.scalars(select(User).where(User.username == username).options(*WITH_OFFICE)).one_or_none()
-    right = user.check_password(password) if user is not None else check_password_hash(DUMMY_HASH, password)
+    right = user.check_password(password) if user is not None else verify_password(DUMMY_HASH, password)
     if user is None or not user.active or not right:
         raise PermissionDenied(_("wrong user name or password"))
+    if needs_rehash(user.password_hash):
+        _store_again(session, user, password)
     return actor_for(user)
+
+
+def _store_again(session: Session, user: User, password: str) -> None:
+    """Store a password proved right in today's form: in the caller's write transaction, or after a
+    read in one of its own. Only over the hash just checked (a change meanwhile wins); a failure
+    leaves the old hash, which still verifies, for the next sign-in."""
+    renewal = (
+        update(User)
+        .where(User.id == user.id, User.password_hash == user.password_hash)
+        .values(password_hash=hash_password(password))
+        .execution_options(synchronize_session=False)
+    )
+    if writes(session):
+        session.execute(renewal)
+        return
+    try:
+        with Database.of(session).transaction() as writing:
+            writing.execute(renewal)
+    except SQLAlchemyError:
+        log.warning("the password hash of %s was not renewed; it is tried again at the next sign-in", user.username,
+                    exc_info=True)  # fmt: skip
 
 
 def community_ids_of_street(session: Session, street_id: int) -> list[int]:

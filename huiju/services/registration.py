@@ -28,13 +28,13 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
 
 from huiju import idnumber
 from huiju.db import Database, utcnow
 from huiju.errors import ConflictError, InputError, PermissionDenied
 from huiju.i18n import _
 from huiju.models import Org, OrgLevel, PendingRegistration, Resident, Role, User
+from huiju.passwords import hash_password
 
 #: Mainland mobile numbers: 11 digits starting with 1 and 3-9.
 PHONE = re.compile(r"^1[3-9]\d{9}$")
@@ -137,7 +137,7 @@ def start_registration(db: Database, call: IdentityCall, form: Registration, sec
         session.add(
             PendingRegistration(
                 token_hash=_token_hash(token), phone=form.phone, name=form.name, id_number=form.id_number,
-                password_hash=generate_password_hash(form.password), community_code=form.community_code,
+                password_hash=hash_password(form.password), community_code=form.community_code,
                 code_mac=_code_mac(secret, form.phone, form.id_number, code), attempts=0,
                 expires_at=utcnow() + CODE_VALID,
             )

@@ -15,7 +15,6 @@ from flask.testing import FlaskClient
 from openapi_core import OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
 from openapi_schema_validator import OAS31Validator
-from werkzeug.security import generate_password_hash
 from werkzeug.test import EnvironBuilder, TestResponse
 
 from huiju.models import (
@@ -29,6 +28,7 @@ from huiju.models import (
     TimeUnit,
     User,
 )
+from huiju.passwords import hash_password
 from huiju.runtime import Runtime
 from workflows_bpmn.definitions import bundled_process_files, deploy, read_sources
 from workflows_bpmn.expressions import host_functions
@@ -84,8 +84,7 @@ def seed(runtime: Runtime) -> None:
         }  # fmt: skip
         session.add_all(residents.values())
         orgs = {o.code: o for o in (district, street, home, other)}
-        # A cheap hash keeps a test run fast; the production default (scrypt) is slow on purpose.
-        password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+        password_hash = hash_password(PASSWORD)  # one hash for every account: made once
         for username, (role, org_code, resident_id) in ACCOUNTS.items():
             session.add(
                 User(

@@ -73,7 +73,7 @@ def test_register_verifies_the_identity_and_the_phone_then_signs_in(client: Flas
         user = session.scalars(select(User).where(User.username == "13912345678")).one()
         assert user.resident is not None and user.resident.id_number == person.id_number
         assert user.resident.phone == "13912345678"
-        assert user.password_hash.startswith(("scrypt:", "pbkdf2:")) and PASSWORD not in user.password_hash
+        assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
         entries = session.scalars(select(MessageLogEntry).order_by(MessageLogEntry.id)).all()[logged:]
         # Each request went out signed, and each reply came back signed and verified.
         assert [(e.operation, e.signature_status) for e in entries] == [
