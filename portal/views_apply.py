@@ -177,12 +177,11 @@ def register_apply_views(bp: Blueprint, limiter: Limiter, translator: Translator
                 except InputError as exc:
                     errors.add(f"file-{code}", _("{material}: {problem}", material=names.get(code, code),
                                                  problem=translator.message(exc.text)))  # fmt: skip
+            consent = request.form.get("consent", "")
+            # What stops the submission, as just saved (the draft's form and files, in this transaction).
+            problems = applications.draft_problems(db, found, consent, locale) if submitting else None
         number = None
-        consent = request.form.get("consent", "")
-        if submitting:
-            with runtime().db.sessions() as db:
-                found = applications.get_draft(db, account.actor, draft_id)
-                problems = applications.draft_problems(db, found, consent, locale)
+        if problems is not None:
             for name, text in problems.fields.items():
                 errors.add(f"f-{name}", translator.message(text))
             for code, text in problems.materials.items():

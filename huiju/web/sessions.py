@@ -130,16 +130,25 @@ class ServerSessionInterface(SessionInterface):
                 if session.ended or session.renew:
                     response.delete_cookie(name, domain=domain, path=path)
                 return
-            token = store.create(rt.db, self.app_name, dict(session), self.user_of(session))
+            token = store.create(rt.db, self.app_name, dict(session), self._user(session))
             self._set_cookie(app, response, token)
             self._purge(rt, policy)
             return
         if session.modified:
-            if not store.save(rt.db, session.token, dict(session), self.user_of(session)):
+            if not store.save(rt.db, session.token, dict(session), self._user(session)):
                 response.delete_cookie(name, domain=domain, path=path)  # ended meanwhile: not revived
             return
         if session.seen_at is not None and (utcnow() - session.seen_at) > policy.touch_every:
             store.touch(rt.db, session.token)
+
+    def _user(self, session: ServerSession) -> int | str | None:
+        """The session's user for its row: the id of the user read with the session when it is the
+        same one (the store would read it again by name), else what ``user_of`` names."""
+        user = self.user_of(session)
+        held = session.user
+        if isinstance(user, str) and held is not None and held.username == user:
+            return held.id
+        return user
 
     def _set_cookie(self, app: Flask, response: Response, token: str) -> None:
         # A browser-session cookie: the server decides when the session ends, not the cookie's age.
