@@ -402,9 +402,14 @@ def visible_cases(session: Session, actor: Actor) -> Any:
     return _visible(session, actor)
 
 
+#: What a case's pages and lists name beside it, read in the case's statement.
+_NAMED_WITH = (joinedload(Case.item), joinedload(Case.community))
+
+
 def get_case(session: Session, actor: Actor, number: str) -> Case:
-    """A case the actor may see; any other case answers 'not found', so that nothing leaks."""
-    case = session.scalars(_visible(session, actor).where(Case.number == number)).one_or_none()
+    """A case the actor may see; any other case answers 'not found', so that nothing leaks. Its item
+    and community (which every page of a case names) are read with it."""
+    case = session.scalars(_visible(session, actor).where(Case.number == number).options(*_NAMED_WITH)).one_or_none()
     if case is None:
         raise NotFoundError(_("no case {number}", number=number))
     return case
@@ -419,7 +424,8 @@ def list_cases(
             stmt = stmt.where(Case.status == CaseStatus(status))
         except ValueError as exc:
             raise InputError(_("unknown case status '{status}'", status=status)) from exc
-    return list(session.scalars(stmt.order_by(Case.id.desc()).limit(min(limit, 500)).offset(offset)))
+    stmt = stmt.options(joinedload(Case.item)).order_by(Case.id.desc()).limit(min(limit, 500)).offset(offset)
+    return list(session.scalars(stmt))
 
 
 def instance_of(session: Session, case: Case) -> ProcessInstance | None:
