@@ -23,7 +23,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from adapters.contracts import CONTRACTS
 from huiju.db import Base, UTCDateTime, utcnow
 from huiju.errors import InputError, NotFoundError
-from huiju.i18n import _
+from huiju.i18n import Message, _
+from huiju.labels import SYSTEMS
 
 SANDBOX_MEMBER = "sandbox"
 PLATFORM_MEMBER = "huiju"  # whose tls-client certificate an adapter presents unless told otherwise
@@ -164,6 +165,16 @@ LIMITS: dict[str, tuple[float, float]] = {
     "backoff_seconds": (0.0, 3600.0),
 }
 EDITABLE = ("endpoint", *LIMITS, "enabled", "partner", "client_certificate")
+#: Each setting in the words of the console's form, for the messages that name it.
+SETTING_WORDS: dict[str, Message] = {
+    "endpoint": _("Endpoint"),
+    "connect_timeout": _("Connect timeout (s)"),
+    "operation_timeout": _("Call timeout (s)"),
+    "max_attempts": _("Attempts"),
+    "backoff_seconds": _("First wait between attempts (s)"),
+    "partner": _("Its replies are signed by (member)"),
+    "client_certificate": _("Client certificate (member)"),
+}
 _MEMBER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
@@ -172,9 +183,14 @@ def check_endpoint(endpoint: str, *, secure: bool) -> str:
     value = endpoint.strip()
     if not value:
         return ""
-    parts = urlsplit(value)
+    not_a_url = InputError(_("the endpoint {url} is not an http or https URL", url=repr(value)), field="endpoint")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - read for its check: a port that is no number from 0 to 65535 raises
+    except ValueError:  # a broken address (an unclosed IPv6 bracket) or port
+        raise not_a_url from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(_("the endpoint {url} is not an http or https URL", url=repr(value)), field="endpoint")
+        raise not_a_url
     if parts.username or parts.password:
         raise InputError(_("the endpoint must not carry a user name or password"), field="endpoint")
     if secure and parts.scheme != "https":
@@ -186,18 +202,24 @@ def check_endpoint(endpoint: str, *, secure: bool) -> str:
     return value
 
 
+def _words(name: str) -> Message | str:
+    return SETTING_WORDS.get(name, name)
+
+
 def _number(name: str, value: Any) -> float:
     low, high = LIMITS[name]
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise InputError(
-            _("{setting} must be a number, not {value}", setting=name, value=repr(value)), field=name
+            _("{setting} must be a number, not {value}", setting=_words(name), value=repr(value)), field=name
         ) from None
     if not math.isfinite(number) or not low <= number <= high:
-        raise InputError(_("{setting} must be between {low} and {high}", setting=name, low=low, high=high), field=name)
+        raise InputError(
+            _("{setting} must be between {low} and {high}", setting=_words(name), low=low, high=high), field=name
+        )
     if name == "max_attempts" and number != int(number):
-        raise InputError(_("{setting} must be a whole number", setting=name), field=name)
+        raise InputError(_("{setting} must be a whole number", setting=_words(name)), field=name)
     return number
 
 
@@ -205,7 +227,7 @@ def _member(name: str, value: Any) -> str:
     text = str(value).strip()
     if not text or len(text) > 63 or not set(text) <= _MEMBER_CHARS or text.startswith("-"):
         raise InputError(
-            _("{setting} must name a member: lowercase letters, digits and hyphens", setting=name), field=name
+            _("{setting} must name a member: lowercase letters, digits and hyphens", setting=_words(name)), field=name
         )
     return text
 
@@ -248,7 +270,10 @@ def update_config(
         else:
             values[name] = _member(name, value)
     if values["enabled"] and not values["endpoint"]:
-        raise InputError(_("{system} has no endpoint: set one before enabling it", system=system), field="endpoint")
+        raise InputError(
+            _("{system} has no endpoint: set one before enabling it", system=SYSTEMS.get(system, system)),
+            field="endpoint",
+        )
     for name in EDITABLE:
         setattr(row, name, values[name])
     row.updated_by = updated_by

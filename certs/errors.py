@@ -6,6 +6,8 @@
     └── CertificateError                  the PKI or a signature check
         ├── CertificateStoreError         the key and certificate folder: CA exists, unreadable key
         │   │                             (wrong passphrase), damaged index
+        │   ├── CertificateRefused        what a person gave the store, refused: not a certificate, not
+        │   │                             a CA, expired, trusted already, a list's days out of range
         │   └── UnknownCertificate        no certificate for that serial, fingerprint, member or role
         │                                 (also a NotFoundError)
         ├── SigningError                  an envelope cannot be signed (no Body, no ExchangeHeader)
@@ -37,6 +39,13 @@ class CertificateError(HuijuError):
 
 class CertificateStoreError(CertificateError):
     code = "certificate-store"
+
+
+class CertificateRefused(CertificateStoreError):
+    """A certificate, a revocation list or a choice given to the store, refused as it was given (the
+    store itself is fine): the caller's to correct."""
+
+    code = "certificate-refused"
 
 
 class UnknownCertificate(CertificateStoreError, NotFoundError):

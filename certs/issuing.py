@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from certs.errors import CertificateStoreError
+from certs.errors import CertificateRefused
 from huiju.i18n import _
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -116,7 +116,7 @@ def new_key(key_type: str) -> PrivateKey:
         return ec.generate_private_key(ec.SECP256R1())
     if key_type == "rsa":
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    raise CertificateStoreError(_("unknown key type {key_type}: use ec or rsa", key_type=key_type))
+    raise CertificateRefused(_("unknown key type {key_type}: use ec or rsa", key_type=key_type))
 
 
 def _key_usage(

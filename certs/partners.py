@@ -20,7 +20,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
-from certs.errors import CertificateStoreError
+from certs.errors import CertificateRefused, CertificateStoreError
 from certs.issuing import fingerprint
 from certs.store import CRLS, PARTNERS, TRUSTED, _check_member
 from certs.trust import TrustStore, _crl_signed_by, member_of
@@ -50,16 +50,16 @@ class PartnerEntry:
 
 def _pem_certificate(data: bytes) -> x509.Certificate:
     if len(data) > MAX_PEM_BYTES:
-        raise CertificateStoreError(_("the certificate file is larger than {size} KB", size=MAX_PEM_BYTES // 1024))
+        raise CertificateRefused(_("the certificate file is larger than {size} KB", size=MAX_PEM_BYTES // 1024))
     try:
         certificates = x509.load_pem_x509_certificates(data)
     except ValueError:
         try:
             certificates = [x509.load_der_x509_certificate(data)]
         except ValueError as exc:
-            raise CertificateStoreError(_("the file is not a PEM or DER X.509 certificate")) from exc
+            raise CertificateRefused(_("the file is not a PEM or DER X.509 certificate")) from exc
     if len(certificates) != 1:
-        raise CertificateStoreError(_("give one certificate a file, not {count}", count=len(certificates)))
+        raise CertificateRefused(_("give one certificate a file, not {count}", count=len(certificates)))
     return certificates[0]
 
 
@@ -113,7 +113,7 @@ def _record(folder: Path, cert: x509.Certificate, kind: str, member: str, file: 
 def _check_current(cert: x509.Certificate) -> None:
     now = datetime.now(UTC)
     if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-        raise CertificateStoreError(
+        raise CertificateRefused(
             _("the certificate {subject} is not valid now (valid {start} to {end})",
               subject=cert.subject.rfc4514_string(), start=cert.not_valid_before_utc.date().isoformat(),
               end=cert.not_valid_after_utc.date().isoformat())
@@ -126,16 +126,16 @@ def add_partner_ca(folder: Path, data: bytes, *, member: str, added_by: str) -> 
     _check_member(member)
     cert = _pem_certificate(data)
     if not _is_ca(cert):
-        raise CertificateStoreError(_("{subject} is not a CA certificate", subject=cert.subject.rfc4514_string()))
+        raise CertificateRefused(_("{subject} is not a CA certificate", subject=cert.subject.rfc4514_string()))
     _check_current(cert)
     try:
         cert.verify_directly_issued_by(cert)
     except (ValueError, TypeError, InvalidSignature) as exc:
-        raise CertificateStoreError(_("a partner's CA certificate must be its self-signed root")) from exc
+        raise CertificateRefused(_("a partner's CA certificate must be its self-signed root")) from exc
     trusted = folder / TRUSTED
     known = x509.load_pem_x509_certificates(trusted.read_bytes()) if trusted.exists() else []
     if any(fingerprint(c) == fingerprint(cert) for c in known):
-        raise CertificateStoreError(_("this CA is trusted already"))
+        raise CertificateRefused(_("this CA is trusted already"))
     pem = cert.public_bytes(serialization.Encoding.PEM)
     temporary = folder / (TRUSTED + ".tmp")
     temporary.write_bytes((trusted.read_bytes() if trusted.exists() else b"") + pem)
@@ -148,7 +148,7 @@ def add_partner_certificate(folder: Path, data: bytes, *, member: str | None, ad
     folder = Path(folder)
     cert = _pem_certificate(data)
     if _is_ca(cert):
-        raise CertificateStoreError(
+        raise CertificateRefused(
             _("{subject} is a CA certificate: upload it as a CA", subject=cert.subject.rfc4514_string())
         )
     TrustStore.load(folder).issuer_of(cert)  # refused unless a trusted CA issued it
@@ -167,26 +167,26 @@ def import_crl(folder: Path, data: bytes) -> str:
     """
     folder = Path(folder)
     if len(data) > 10 * MAX_PEM_BYTES:
-        raise CertificateStoreError(_("the revocation list is larger than {size} KB", size=10 * MAX_PEM_BYTES // 1024))
+        raise CertificateRefused(_("the revocation list is larger than {size} KB", size=10 * MAX_PEM_BYTES // 1024))
     try:
         crl = x509.load_pem_x509_crl(data)
     except ValueError:
         try:
             crl = x509.load_der_x509_crl(data)
         except ValueError as exc:
-            raise CertificateStoreError(_("the file is not a PEM or DER revocation list")) from exc
+            raise CertificateRefused(_("the file is not a PEM or DER revocation list")) from exc
     cas = TrustStore.load(folder).ca_certificates
     issuers = [ca for ca in cas if _crl_signed_by(crl, ca)]
     if not issuers:
-        raise CertificateStoreError(_("the revocation list is not signed by a trusted CA"))
+        raise CertificateRefused(_("the revocation list is not signed by a trusted CA"))
     if crl.next_update_utc is not None and crl.next_update_utc < datetime.now(UTC):
-        raise CertificateStoreError(
+        raise CertificateRefused(
             _("the revocation list is past its next update ({date}): ask its CA for a current one",
               date=crl.next_update_utc.isoformat())
         )  # fmt: skip
     own = folder / "ca.cert.pem"
     if own.exists() and _crl_signed_by(crl, x509.load_pem_x509_certificate(own.read_bytes())):
-        raise CertificateStoreError(_("this is our own CA's list: refresh it with huiju certs crl instead"))
+        raise CertificateRefused(_("this is our own CA's list: refresh it with huiju certs crl instead"))
     (folder / CRLS).mkdir(exist_ok=True)
     name = fingerprint(issuers[0])[:16] + ".pem"  # one list per CA: a newer one replaces the older
     temporary = folder / CRLS / (name + ".tmp")

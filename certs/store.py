@@ -34,7 +34,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from certs.errors import CertificateStoreError, UnknownCertificate
+from certs.errors import CertificateRefused, CertificateStoreError, UnknownCertificate
 from certs.issuing import (
     KeyType,
     PrivateKey,
@@ -222,7 +222,7 @@ def issue_certificate(
     folder = Path(folder)
     _check_member(member)
     if role not in MEMBER_ROLES + ON_DEMAND_ROLES:
-        raise CertificateStoreError(_("unknown certificate role {role}", role=role))
+        raise CertificateRefused(_("unknown certificate role {role}", role=role))
     ca_key, ca_cert = _load_ca(folder, passphrase)
     entries = _load_index(folder)
     kind: KeyType = key_type or ("ec" if isinstance(ca_key, ec.EllipticCurvePrivateKey) else "rsa")
@@ -289,7 +289,7 @@ def revoke(
     if target.status == "revoked":
         return target
     if target.role == "ca":
-        raise CertificateStoreError(_("the CA cannot revoke itself; run init with force to replace it"))
+        raise CertificateRefused(_("the CA cannot revoke itself; run init with force to replace it"))
     ca_key, ca_cert = _load_ca(folder, passphrase)
     revoked = replace(target, status="revoked", revoked_at=datetime.now(UTC), revocation_reason=reason)
     entries = [revoked if entry.serial == target.serial else entry for entry in _load_index(folder)]
@@ -307,7 +307,7 @@ def refresh_crl(folder: Path, *, days: int = CRL_DAYS, passphrase: bytes | None 
     """
     folder = Path(folder)
     if not 1 <= days <= 366:
-        raise CertificateStoreError(_("a revocation list is valid for 1 to 366 days, not {days}", days=days))
+        raise CertificateRefused(_("a revocation list is valid for 1 to 366 days, not {days}", days=days))
     ca_key, ca_cert = _load_ca(folder, passphrase)
     entries = _load_index(folder)
     revocation = revocation_list(

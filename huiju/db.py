@@ -108,6 +108,9 @@ def _sqlite_read_only(dbapi_connection: Any, _record: Any) -> None:
 
 
 WRITE_OPTION = "huiju_write"
+#: The largest INTEGER of every supported database (PostgreSQL's is 32 bits): ids and counts the web
+#: takes in are bounded by it, so that a larger one is refused in words, not by an overflow.
+INT_MAX = 2**31 - 1
 #: Where a session's ``info`` keeps (a weak reference to) its :class:`Database`.
 _DATABASE_KEY = "huiju_database"
 

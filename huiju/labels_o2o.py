@@ -94,6 +94,7 @@ ORDER_EVENTS: dict[str, Message] = {
     "auto_confirmed": _("confirmed automatically"),
     "cancelled": _("order cancelled"),
     "unpaid": _("cancelled: not paid in time"),
+    "payment_failed_cancelled": _("cancelled: the payment failed"),
     "rated": _("rated"),
     "complained": _("complaint raised"),
     "complaint_answered": _("complaint answered"),

@@ -17,6 +17,7 @@ from huiju.errors import HuijuError, NotFoundError, PermissionDenied
 from huiju.runtime import Runtime
 from huiju.services import audit
 from huiju.web import steps
+from huiju.web.converters import bounded_ids
 from huiju.web.logcontext import bind_case_number
 from huiju.web.problems import http_status
 from huiju.web.runtime import EXTENSION_KEY
@@ -49,6 +50,7 @@ def build(runtime: Runtime, test_config: dict[str, Any] | None, *, url_prefix: s
         static_folder=str(HERE / "static"),
         static_url_path="/assets",
     )
+    bounded_ids(app)
     app.config.from_mapping(
         SECRET_KEY=runtime.settings.secret_key,
         # Flask-AppBuilder wants a database for its own tables; the console keeps none there

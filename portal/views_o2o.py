@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 
 from exchange.direct import call_now
+from huiju.db import INT_MAX
 from huiju.errors import AdapterError, ConflictError, InputError, NotFoundError, PermissionDenied
 from huiju.labels import label
 from huiju.services import materials
@@ -35,8 +36,24 @@ REFUSALS = (InputError, ConflictError, PermissionDenied)
 
 
 def _int(name: str) -> int | None:
+    """An id the form or the address names: None when missing, or when no row could have it."""
     value = (request.values.get(name) or "").strip()
-    return int(value) if value.isdigit() else None
+    if not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if number <= INT_MAX else None
+
+
+def _quantity() -> int:
+    """How many the form orders: 1 when it says nothing; anything but a whole number counts as 0,
+    which the order refuses in words (from 1 to the most at a time)."""
+    value = (request.form.get("quantity") or "").strip()
+    if not value:
+        return 1
+    try:
+        return int(value) if len(value) <= 6 else 0
+    except ValueError:
+        return 0
 
 
 def register_o2o_views(bp: Blueprint, limiter: Limiter, translator: Translator) -> None:
@@ -56,7 +73,12 @@ def register_o2o_views(bp: Blueprint, limiter: Limiter, translator: Translator) 
     @resident_required
     def o2o_services() -> ResponseReturnValue:
         with runtime().db.sessions() as db:
-            view = pages.shopping(db, signed_in().actor, request.args.get("category") or None, _int("for"))
+            try:
+                view = pages.shopping(db, signed_in().actor, request.args.get("category") or None, _int("for"))
+            except InputError as exc:  # a category that is none of ours: the page names it, with them all
+                view = pages.shopping(db, signed_in().actor, None, _int("for"))
+                return render_template("portal/o2o_services.html", view=view,
+                                       error=translator.message(exc.text)), 400  # fmt: skip
             return render_template("portal/o2o_services.html", view=view)
 
     def order_form(code: str, error: str | None = None, status: int = 200) -> ResponseReturnValue:
@@ -76,7 +98,7 @@ def register_o2o_views(bp: Blueprint, limiter: Limiter, translator: Translator) 
     @bp.post("/services/<code>")
     @resident_required
     def o2o_place(code: str) -> ResponseReturnValue:
-        slot, beneficiary, quantity = _int("slot"), _int("for"), _int("quantity") or 1
+        slot, beneficiary, quantity = _int("slot"), _int("for"), _quantity()
         if slot is None or beneficiary is None:
             return order_form(code, _("Choose whom the service is for and a time."), 400)
         placement = orders.Placement(

@@ -70,7 +70,14 @@ def _moment(name: str) -> datetime | None:
         raise InputError(_("{field} must be a W3C date-time such as 2026-11-01T00:00:00+08:00", field=name)) from exc
     if moment.tzinfo is None:
         raise InputError(_("{field} must carry a time zone", field=name))
+    if not _EARLIEST <= moment.replace(tzinfo=None) <= _LATEST:  # the wall time: no overflow shifting it
+        raise InputError(_("{field} must fall between the years 2000 and 2099", field=name))
     return moment
+
+
+#: The times a query of requests may name (any older or later names none, and would overflow the
+#: arithmetic of the default window).
+_EARLIEST, _LATEST = datetime(2000, 1, 1), datetime(2099, 12, 31, 23, 59, 59)
 
 
 @bp.get("/discovery.json")

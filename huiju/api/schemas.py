@@ -19,6 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from huiju import idnumber
 from huiju.api.errors import BodyTooLarge, UnsupportedMediaType
+from huiju.db import INT_MAX
 from huiju.errors import InputError
 from huiju.i18n import Message, _
 from huiju.models import Case, CaseEvent, Document, Item, Role
@@ -89,7 +90,8 @@ def json_body(allowed: Mapping[str, type | tuple[type, ...]], required: tuple[st
     return body
 
 
-def query_int(name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+def query_int(name: str, default: int, *, minimum: int, maximum: int = INT_MAX) -> int:
+    """A whole-number query parameter from ``minimum`` to ``maximum`` (at most a database INTEGER)."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -100,17 +102,9 @@ def query_int(name: str, default: int, *, minimum: int, maximum: int | None = No
             _("query parameter '{parameter}' must be a whole number, not '{value}'", parameter=name, value=raw),
             parameter=name,
         ) from exc
-    if value < minimum or (maximum is not None and value > maximum):
-        text = (
-            _("query parameter '{parameter}' must be at least {minimum}", parameter=name, minimum=minimum)
-            if maximum is None
-            else _(
-                "query parameter '{parameter}' must be at least {minimum} and at most {maximum}",
-                parameter=name,
-                minimum=minimum,
-                maximum=maximum,
-            )
-        )
+    if not minimum <= value <= maximum:
+        text = _("query parameter '{parameter}' must be at least {minimum} and at most {maximum}", parameter=name,
+                 minimum=minimum, maximum=maximum)  # fmt: skip
         raise InputError(text, parameter=name)
     return value
 

@@ -29,6 +29,7 @@ from huiju.app.observability import register_observability
 from huiju.runtime import Runtime
 from huiju.services import audit
 from huiju.web import headers
+from huiju.web.converters import bounded_ids
 from huiju.web.runtime import EXTENSION_KEY
 from huiju.web.throttle import init_throttle
 from officer_console import URL_PREFIX as CONSOLE_PREFIX
@@ -43,6 +44,7 @@ OPEN311_PREFIX = "/open311"
 def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | None = None) -> Flask:
     runtime = runtime or build_runtime()
     app = Flask(__name__, instance_path=str(runtime.settings.instance_path.resolve()))
+    bounded_ids(app)
     app.config.from_mapping(SECRET_KEY=runtime.settings.secret_key)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]

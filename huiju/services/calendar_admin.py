@@ -75,7 +75,14 @@ def _kind(value: str) -> str:
     return value
 
 
+#: The years whose working calendar the console shows and edits.
+FIRST_YEAR, LAST_YEAR = 2000, 2199
+
+
 def year_schedule(session: Session, year: int) -> YearSchedule:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InputError(_("the calendar shows the years {first} to {last}", first=FIRST_YEAR, last=LAST_YEAR),
+                         field="year")  # fmt: skip
     rows = list(
         session.scalars(
             select(CalendarOverride)

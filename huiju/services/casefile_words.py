@@ -143,6 +143,11 @@ def _detail(case: Case, event: CaseEvent, known: Mapping[str, User], steps: Step
             return ""
     if kind == "document_issued":
         return label("document", str(data.get("document_kind") or ""), locale) + f" {event.detail}"
+    if kind == "clock_resumed" and isinstance(data.get("paused_days"), int):
+        return localize(_("stopped for {days} working days", days=data["paused_days"]), locale)
+    if kind == "material_uploaded" and ": " in (event.detail or ""):  # "{material as asked}: {file name}"
+        asked, _sep, file_name = event.detail.partition(": ")
+        return _said(material_words(case, [asked], locale)[0], file_name, locale)
     return event.detail
 
 

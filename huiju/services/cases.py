@@ -113,16 +113,14 @@ def _check_form(item: Item, data: Any) -> dict[str, Any]:
     problems = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if problems:
         errors = {"/".join(str(p) for p in e.absolute_path) or "(form)": e.message for e in problems}
-        first = next(iter(errors.items()))
-        raise SchemaError(
-            _(
-                "form data does not fit item '{item}': {field}: {problem}",
-                item=item.code,
-                field=first[0],
-                problem=first[1],
-            ),
-            **errors,
-        ).with_problems(forms.problems(item.form_schema, data))
+        worded = forms.problems(item.form_schema, data)  # by the fields' titles, in the reader's language
+        if worded:
+            text = _("the form is not filled in as it should be: {problem}", problem=next(iter(worded.values())))
+        else:  # nothing a field's words say (a field the form does not have, say): the checker's own
+            field, problem = next(iter(errors.items()))
+            text = _("form data does not fit item '{item}': {field}: {problem}", item=item.code, field=field,
+                     problem=problem)  # fmt: skip
+        raise SchemaError(text, **errors).with_problems(worded)
     return data
 
 

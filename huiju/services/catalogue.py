@@ -105,10 +105,21 @@ class ItemFields:
         )  # fmt: skip
 
 
+#: The item form's fields in the words of its labels, for the messages that name them.
+FIELD_WORDS: dict[str, Message] = {
+    "kind": _("Kind"),
+    "responsible_level": _("Responsible level"),
+    "theme": _("Theme (what residents browse by)"),
+    "committed_limit": _("Committed limit (承诺)"),
+    "statutory_limit": _("Statutory limit (法定)"),
+    "limit_unit": _("Unit"),
+}
+
+
 def _number(form: Mapping[str, str], name: str) -> int:
     text = (form.get(name) or "").strip()
     if not text.isdigit() or len(text) > 4:
-        raise InputError(_("{field}: a whole number of days", field=name), field=name)
+        raise InputError(_("{field}: a whole number of days", field=FIELD_WORDS.get(name, name)), field=name)
     return int(text)
 
 
@@ -141,7 +152,8 @@ def _enum(kind: type[Any], value: str, name: str) -> Any:
         return kind(value)
     except ValueError as exc:
         raise InputError(
-            _("{field}: '{value}' is not one of the choices", field=name, value=value), field=name
+            _("{field}: '{value}' is not one of the choices", field=FIELD_WORDS.get(name, name), value=value),
+            field=name,
         ) from exc
 
 
@@ -160,7 +172,10 @@ def check_schema(schema: Any) -> dict[str, Any]:
     for name, prop in schema["properties"].items():
         if not isinstance(prop, dict):
             raise InputError(_("form field {name}: its schema must be an object", name=name), field="form_schema")
-        if "enum" not in prop and prop.get("type") not in FIELD_TYPES:
+        kind = prop.get("type")
+        if "enum" in prop:
+            _check_choices(name, prop["enum"])
+        elif not isinstance(kind, str) or kind not in FIELD_TYPES:  # a list of types is not one the portal shows
             raise InputError(
                 _("form field {name}: the portal shows fields of type {types}, or a list of choices (enum)",
                   name=name, types=", ".join(sorted(FIELD_TYPES))),
@@ -174,6 +189,18 @@ def check_schema(schema: Any) -> dict[str, Any]:
         raise InputError(_("the form requires {name}, which it does not define", name=missing[0]),
                          field="form_schema")  # fmt: skip
     return schema
+
+
+def _check_choices(name: str, choices: Any) -> None:
+    """A list of choices (enum) the portal can offer: words, at least one, each once."""
+    if (
+        not isinstance(choices, list)
+        or not choices
+        or not all(isinstance(c, str) and c.strip() for c in choices)
+        or len(set(choices)) != len(choices)
+    ):
+        raise InputError(_("form field {name}: its choices (enum) must be a list of different words, at least one",
+                           name=name), field="form_schema")  # fmt: skip
 
 
 def _materials(rows: Any) -> list[dict[str, Any]]:

@@ -7,6 +7,8 @@ signature, makes it not genuine.
 from __future__ import annotations
 
 import hashlib
+import logging
+import warnings
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -19,6 +21,14 @@ from huiju.calendar import CHINA
 from huiju.errors import InputError, NotFoundError
 from huiju.i18n import _
 from huiju.models import Document
+
+# A signature that does not validate comes back as this module's verdict, in words; pyHanko's own
+# record of it (a certificate path it could not build, with its traceback) is only noise beside it.
+for _name in ("pyhanko", "pyhanko_certvalidator"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
+# pyHanko's libraries touch DSA on import, which cryptography marks deprecated: Huiju signs with
+# none, and a person checking a document should not read about it.
+warnings.filterwarnings("ignore", message=".*DSA.*", module="pyhanko.*|oscrypto.*|asn1crypto.*|cryptography.*")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from huiju import idnumber
 from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied
-from huiju.i18n import _
+from huiju.i18n import Message, _
+from huiju.labels import ROLES
 from huiju.models import CaseEvent, Org, OrgLevel, Resident, Role, User
 from huiju.services import audit
 from huiju.services.actors import Actor
@@ -99,6 +100,14 @@ def find_office(session: Session, value: str) -> Org:
     return org[0]
 
 
+#: An office's level, in the words of the messages that name it.
+_LEVEL_WORDS: dict[OrgLevel, Message] = {
+    OrgLevel.DISTRICT: _("district-level office"),
+    OrgLevel.STREET: _("street-level office"),
+    OrgLevel.COMMUNITY: _("community-level office"),
+}
+
+
 def _office_for(session: Session, role: Role, office: str | None) -> Org | None:
     level = OFFICE_LEVEL.get(role)
     if level is None:
@@ -107,12 +116,14 @@ def _office_for(session: Session, role: Role, office: str | None) -> Org | None:
         org = find_office(session, office)
         return org
     if not office:
-        raise InputError(_("a {role} needs an office of level {level}", role=role.value, level=level.value))
+        raise InputError(
+            _("{role} accounts belong to a {level}: name one", role=ROLES[role.value], level=_LEVEL_WORDS[level])
+        )
     org = find_office(session, office)
     if org.level is not level:
         raise InputError(
-            _("{office} is a {actual}, but a {role} works in a {level}", office=org.name, actual=org.level.value,
-              role=role.value, level=level.value)
+            _("{office} is a {actual}; {role} accounts belong to a {level}", office=org.name,
+              actual=_LEVEL_WORDS[org.level], role=ROLES[role.value], level=_LEVEL_WORDS[level])
         )  # fmt: skip
     return org
 

@@ -26,6 +26,7 @@ STATUS: dict[str, int] = {
     # certs.errors: a refused signature or certificate is the caller's problem; the store's is ours.
     "certificate": 403,
     "certificate-store": 500,
+    "certificate-refused": 400,
     "unknown-certificate": 404,
     "signing-failed": 500,
     "xml-refused": 400,

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from certs.store import passphrase_of
 from huiju.errors import InputError
-from huiju.i18n import _, localized
+from huiju.i18n import localized
 from huiju.services import certificates
 from huiju.web.runtime import runtime
 from officer_console.security import current_actor, locale, requires
@@ -27,7 +27,7 @@ def _folder() -> Any:
 def _file(name: str) -> bytes:
     file = request.files.get(name)
     if file is None or not file.filename:
-        raise InputError(_("choose the file to upload"))
+        raise InputError(str(_l("choose the file to upload")))  # words of the console's catalogue
     return file.stream.read(MAX_UPLOAD + 1)
 
 
@@ -63,8 +63,9 @@ class CertificatesView(BaseView):  # type: ignore[misc]
         rt = runtime()
         info = certificates.rotate(rt.db, _folder(), current_actor(), (request.form.get("member") or "").strip(),
                                    request.form.get("role") or "", passphrase=passphrase_of(rt.settings))  # fmt: skip
+        role = certificates.ROLES[info.role].localize(locale()) if info.role in certificates.ROLES else info.role
         text = _l("New %(role)s certificate of %(member)s: serial %(serial)s. The previous one stays trusted for "
-                  "what it signed.", role=info.role, member=info.member, serial=info.serial_hex)  # fmt: skip
+                  "what it signed.", role=role, member=info.member, serial=info.serial_hex)  # fmt: skip
         flash(str(text), "success")
         return redirect(url_for("CertificatesView.index"), 303)
 

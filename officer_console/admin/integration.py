@@ -14,7 +14,6 @@ from flask_babel import lazy_gettext as _l
 from adapters.config import EDITABLE
 from adapters.contracts import contract_file
 from huiju.errors import InputError
-from huiju.i18n import _
 from huiju.labels import label
 from huiju.services import integration, systems
 from huiju.web.runtime import runtime
@@ -85,7 +84,7 @@ class AdaptersView(BaseView):  # type: ignore[misc]
     def upload(self) -> Any:
         file = request.files.get("wsdl")
         if file is None or not file.filename:
-            raise InputError(_("choose the system's WSDL file"))
+            raise InputError(str(_l("choose the system's WSDL file")))  # words of the console's catalogue
         name = (request.form.get("name") or "").strip()
         with runtime().db.transaction() as session:
             systems.upload_system(session, current_actor(), name, request.form.get("title") or "",

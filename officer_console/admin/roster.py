@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
+from flask_babel import lazy_gettext as _l
 
 from huiju.errors import InputError
-from huiju.i18n import _
 from huiju.services import roster
 from huiju.web.runtime import runtime
 from officer_console.security import current_actor, locale, requires
@@ -40,7 +40,7 @@ class RosterView(BaseView):  # type: ignore[misc]
     def upload(self) -> Any:
         file = request.files.get("file")
         if file is None or not file.filename:
-            raise InputError(_("choose the roster file to import"))
+            raise InputError(str(_l("choose the roster file to import")))  # words of the console's catalogue
         data = file.stream.read(roster.MAX_FILE_BYTES + 1)
         with runtime().db.transaction() as session:
             job = roster.start_import(session, current_actor(), file.filename, data,

@@ -142,7 +142,10 @@ class ProcessesView(BaseView):  # type: ignore[misc]
     def check(self) -> Any:
         """The modeler's diagram through the deploy-time checks (``deploy``: and deployed when it passes).
         Answers JSON: every refusal with the element it names, or the new version's page."""
-        body = request.get_json(silent=True) or {}
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            refusal = {"file": "", "element": None, "text": str(_l("send the diagram as a JSON object"))}
+            return jsonify({"ok": False, "findings": [refusal]}), 400
         actor, lang, rt = current_actor(), locale(), runtime()
         version_text = str(body.get("version") or "")
         base = (str(body.get("process_id") or "") or None, int(version_text) if version_text.isdigit() else None)

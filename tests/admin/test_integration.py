@@ -51,12 +51,12 @@ def test_settings_are_checked_as_a_whole_and_audited(secure: Runtime) -> None:
         ({"endpoint": "http://sms.gov.example/sms"}, "in secure mode an endpoint must use https"),
         ({"endpoint": "ftp://x/"}, "is not an http or https URL"),
         ({"endpoint": "https://user:pw@x/"}, "must not carry a user name or password"),
-        ({"operation_timeout": "0"}, "operation_timeout must be between 0.1 and 600.0"),
-        ({"max_attempts": "2.5"}, "max_attempts must be a whole number"),
-        ({"connect_timeout": "soon"}, "connect_timeout must be a number"),
+        ({"operation_timeout": "0"}, r"Call timeout \(s\) must be between 0.1 and 600.0"),
+        ({"max_attempts": "2.5"}, "Attempts must be a whole number"),
+        ({"connect_timeout": "soon"}, r"Connect timeout \(s\) must be a number"),
         ({"enabled": "perhaps"}, "enabled must be true or false"),
-        ({"endpoint": "", "enabled": "true"}, "sms has no endpoint"),
-        ({"client_certificate": "Huiju!"}, "client_certificate must name a member"),
+        ({"endpoint": "", "enabled": "true"}, "SMS platform has no endpoint"),
+        ({"client_certificate": "Huiju!"}, r"Client certificate \(member\) must name a member"),
         ({"colour": "red"}, "unknown setting 'colour'"),
     ]
     for changes, message in cases:

@@ -29,9 +29,17 @@ def _admin(runtime: Runtime):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("role", "office", "message"),
     [
-        ("community_officer", None, "a community_officer needs an office of level community"),
-        ("community_officer", "望京街道", "望京街道 is a street, but a community_officer works in a community"),
-        ("street_reviewer", "110105001001", "望京西园社区 is a community, but a street_reviewer works in a street"),
+        ("community_officer", None, "Community officer accounts belong to a community-level office: name one"),
+        (
+            "community_officer",
+            "望京街道",
+            "望京街道 is a street-level office; Community officer accounts belong to a community-level office",
+        ),
+        (
+            "street_reviewer",
+            "110105001001",
+            "望京西园社区 is a community-level office; Street reviewer accounts belong to a street-level office",
+        ),
         ("community_officer", "no such office", "no office 'no such office'"),
         ("auditor", None, "unknown role 'auditor'"),
         ("resident", None, "a resident's account needs the resident's ID number"),
@@ -140,7 +148,7 @@ def test_moving_an_officer_to_another_community(runtime: Runtime) -> None:
     with runtime.db.transaction() as session:
         user = users.update_user(session, _admin(runtime), "officer-chaoyang-02", office="六里屯北社区")
         assert user.org is not None and user.org.code == "110105002001"
-        with pytest.raises(InputError, match="works in a street"):
+        with pytest.raises(InputError, match="belong to a street-level office"):
             users.update_user(session, _admin(runtime), "officer-chaoyang-02", role="street_reviewer")
         user = users.update_user(session, _admin(runtime), "officer-chaoyang-02", role="street_reviewer",
                                  office="六里屯街道")  # fmt: skip

@@ -96,3 +96,24 @@ def test_a_provider_keeps_its_services_prices_and_slots(runtime: Runtime, app: F
                  json={"starts": [start.isoformat()], "capacity": 20}).get_json()["slots"]  # fmt: skip
     assert len(added) == 1 and added[0]["capacity"] == 20
     call(app, openapi, "GET", "/api/v1/o2o/services", SON, 403)
+
+
+def test_numbers_and_times_out_of_range_are_refused_in_words(runtime: Runtime, app: Flask, openapi: OpenAPI) -> None:
+    """An offset no table reaches and a slot in the year 9999: a problem that says what is wrong, never
+    an overflow."""
+    reply = call(app, openapi, "GET", f"/api/v1/o2o/orders?offset={'9' * 23}", "provider-yiyang", 400).get_json()
+    assert "offset" in reply["detail"] and str(2**31 - 1) in reply["detail"]
+    far = {"starts": ["9999-12-31T23:30:00+08:00"]}
+    reply = call(app, openapi, "POST", "/api/v1/o2o/services/YY-MEAL/slots", "provider-yiyang", 400, json=far)
+    assert "a year ahead" in reply.get_json()["detail"]
+
+
+def test_slots_are_opened_at_most_a_year_ahead(runtime: Runtime) -> None:
+    """As the provider's page asks for them: a first day in the year 9999 is refused in words."""
+    from huiju.errors import InputError
+    from huiju.services.actors import load_actor
+    from huiju.services.o2o import catalog
+
+    with runtime.db.transaction() as session, pytest.raises(InputError, match="a year ahead"):
+        catalog.add_daily_slots(session, load_actor(session, "provider-yiyang"), "YY-MEAL", first_day="9999-12-31",
+                                days="1", times="23:50", capacity="1")  # fmt: skip

@@ -9,6 +9,7 @@ import time
 import pytest
 from o2o_support import (
     FIRST,
+    OFFICER,
     OPERATOR,
     SECOND,
     SON,
@@ -29,12 +30,12 @@ from o2o_support import (
 from sqlalchemy import select
 
 from huiju.errors import ConflictError, NotFoundError, PermissionDenied
-from huiju.models import CreditEntry, OfferOutcome, OrderOffer, OrderStatus, PaymentStatus, Resident
+from huiju.models import CreditEntry, FamilyLink, OfferOutcome, OrderOffer, OrderStatus, PaymentStatus, Resident
 from huiju.runtime import Runtime
 from huiju.services.actors import SYSTEM, load_actor
 from huiju.services.materials import Upload, UploadStore
-from huiju.services.o2o import credit, dispatch, feedback, orders
-from huiju.services.o2o.access import get_order
+from huiju.services.o2o import credit, dispatch, family, feedback, orders
+from huiju.services.o2o.access import get_order, visible_orders
 from huiju.services.o2o.policy import update_policy
 from tests.support import files
 from tests.support.canned import deliver_replies
@@ -168,6 +169,26 @@ def test_declining_needs_a_reason_and_a_family_member_without_a_link_orders_noth
         get_order(session, load_actor(session, "provider-wuye"), number)  # not offered to them
 
 
+def test_once_the_link_ends_the_parents_orders_are_out_of_the_family_members_reach(runtime: Runtime) -> None:
+    """Ending a link (here by the parent's community officer) ends the family member's sight of the
+    parent's orders, those they placed themselves included; the parent still has them."""
+    link_son(runtime)
+    number = place(runtime)
+    deliver_replies(runtime)
+    with runtime.db.transaction() as session:
+        [link_id] = session.scalars(select(FamilyLink.id)).all()
+        family.revoke_link(session, load_actor(session, OFFICER), link_id)
+    with runtime.db.sessions() as session:
+        with pytest.raises(NotFoundError):
+            get_order(session, load_actor(session, SON), number)
+        son = load_actor(session, SON)
+        assert [o.number for o in session.scalars(visible_orders(session, son))] == []
+        assert get_order(session, load_actor(session, "resident-zhang"), number).number == number
+    with runtime.db.transaction() as session, pytest.raises(NotFoundError):
+        orders.cancel_order(session, runtime.engine, load_actor(session, SON), number)
+    assert order(runtime, number).status is not OrderStatus.CANCELLED
+
+
 def test_an_unpaid_order_is_cancelled_and_its_credit_returned(runtime: Runtime) -> None:
     link_son(runtime)
     drain_to(runtime, 6000)
@@ -178,6 +199,9 @@ def test_an_unpaid_order_is_cancelled_and_its_credit_returned(runtime: Runtime) 
     found = order(runtime, number)
     assert found.status is OrderStatus.CANCELLED and found.payment_status is PaymentStatus.FAILED
     assert balance(runtime) == 6000
+    # The timeline says why in words (its kind); no code of the process rides along as a reason.
+    cancelled = [e for e in found.events if e.kind == "payment_failed_cancelled"]
+    assert len(cancelled) == 1 and cancelled[0].detail == "" and found.cancel_reason == ""
 
 
 def test_cancelling_while_offered_withdraws_the_offer(runtime: Runtime) -> None:

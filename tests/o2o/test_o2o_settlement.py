@@ -95,6 +95,8 @@ def test_a_month_is_settled_per_provider_signed_published_once_and_exported(runt
         book = load_workbook(io.BytesIO(exports.to_xlsx(session, rows)))
         assert book.sheetnames == ["结算单", "订单"]
         assert [c.value for c in book["结算单"][2]][5] == 75 and book["订单"].max_row == 3
+        confirmed = [row[3].value for row in book["订单"].iter_rows(min_row=2)]
+        assert confirmed and all(str(value).endswith("+08:00") for value in confirmed)  # Beijing time
 
 
 def test_only_the_operator_settles(runtime: Runtime) -> None:

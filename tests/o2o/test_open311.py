@@ -117,11 +117,24 @@ def test_filing_refuses_what_it_cannot_route(runtime: Runtime, client: FlaskClie
     error(client.post("/open311/v2/requests.json", data={**base, "service_code": "nope", "phone": "1"}), 404)
     error(client.post("/open311/v2/requests.json", data={**base, "phone": mother_phone(runtime),
                                                          "attribute[colour]": "red"}), 400)  # fmt: skip
-    error(client.post("/open311/v2/requests.json", data={**base, "phone": mother_phone(runtime),
-                                                         "attribute[category]": "volcano"}), 422)  # fmt: skip
+    said = error(client.post("/open311/v2/requests.json", data={**base, "phone": mother_phone(runtime),
+                                                                "attribute[category]": "volcano"}), 422)  # fmt: skip
+    assert "is not one of" not in said and "volcano" not in said  # in words that name the field, in Chinese
+    no_category = {k: v for k, v in base.items() if k != "attribute[category]"}
+    said = error(client.post("/open311/v2/requests.json", data={**no_category, "phone": mother_phone(runtime)}), 422)
+    assert "required property" not in said and "(form)" not in said
     by_id = {**base, "attribute[id_number]": MOTHER_ID, "last_name": "张", "first_name": "秀英"}
     assert client.post("/open311/v2/requests.json", data=by_id).status_code == 201
     wrong_name = {**by_id, "first_name": "小英"}
     error(client.post("/open311/v2/requests.json", data=wrong_name), 400)
     with runtime.db.sessions() as session:
         assert session.query(Case).count() == before + 1
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["end_date=0001-01-01T00:00:00%2B00:00", "start_date=9999-12-31T23:59:59-12:00",
+     "end_date=9999-12-31T23:59:59-12:00"],
+)  # fmt: skip
+def test_dates_out_of_any_range_are_refused_in_the_georeport_form(client: FlaskClient, query: str) -> None:
+    assert "2000" in error(client.get(f"/open311/v2/requests.json?{query}"), 400)

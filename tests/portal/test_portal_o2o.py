@@ -173,3 +173,30 @@ def test_a_relative_living_elsewhere_registers_without_a_community_here(
         assert user.resident_id is None and user.display_name == person.name
         assert session.scalars(select(Resident).where(Resident.id_number == person.id_number)).first() is None
     assert "/portal/family" in text(client.get("/portal/services"))  # next: link to the parent
+
+
+def test_a_bad_order_form_is_refused_in_words_and_spends_nothing(client: FlaskClient, runtime: Runtime) -> None:
+    """A quantity that is no whole number from 1 to 10, a time or a person that names nothing, a
+    category that is none of ours: each answered with the form and what is wrong; no order, no credit."""
+    link_at_centre(runtime)
+    log_in(client, SON)
+    page = text(client.get("/portal/services/YY-MEAL"))
+    slot = re.search(r'name="slot" value="(\d+)"', page)
+    who = re.search(r'<option value="(\d+)" selected', page)
+    assert slot and who
+    good = {"csrf_token": csrf_token(page), "for": who.group(1), "slot": slot.group(1), "quantity": "1",
+            "address": "望京西园四区7号楼2单元302", "phone": "13700001965"}  # fmt: skip
+    with runtime.db.sessions() as session:
+        before = session.scalar(select(func.count()).select_from(Order))
+    for quantity in ("0", "-3", "abc", "11", "9" * 30):
+        reply = client.post("/portal/services/YY-MEAL", data={**good, "quantity": quantity})
+        assert reply.status_code == 400 and "1" in text(reply) and "10" in text(reply), quantity
+    for field, value in (("slot", "9" * 23), ("for", "9" * 23), ("slot", "²")):
+        reply = client.post("/portal/services/YY-MEAL", data={**good, field: value})
+        assert reply.status_code == 400, (field, value)
+    with runtime.db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == before
+    reply = client.get("/portal/services?category=bogus")
+    assert reply.status_code == 400 and "bogus" in text(reply) and 'role="alert"' in text(reply)
+    assert client.post(f"/portal/family/{'9' * 23}/confirm", data={"csrf_token": good["csrf_token"]}).status_code == 404
+    assert client.get(f"/portal/drafts/{'9' * 23}").status_code == 404

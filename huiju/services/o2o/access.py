@@ -1,7 +1,8 @@
 """Who sees which orders, and for whom one may order.
 
-- a resident (or a family member's account) sees the orders they placed and those for themselves or
-  for a parent linked to them (亲属绑定, with the parent's consent);
+- a resident (or a family member's account) sees the orders for themselves and for a parent linked
+  to them (亲属绑定, with the parent's consent), whoever placed them; once a link ends, the parent's
+  orders are out of sight and reach, those the family member placed included;
 - a provider's staff see the orders their provider has now: offered to it or accepted by it; once an
   offer passes to the next provider, the order is no longer theirs to see;
 - the platform operator and administrators see every order.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from huiju.errors import NotFoundError, PermissionDenied
@@ -87,11 +88,10 @@ def visible_orders(session: Session, actor: Actor) -> Any:
         provider = provider_of(session, actor)
         return stmt.where(Order.provider_id == provider.id)
     if actor.role is Role.RESIDENT:
-        user = select(User.id).where(User.username == actor.username).scalar_subquery()
         served = linked_parent_ids(session, actor)
         if actor.resident_id is not None:
             served.append(actor.resident_id)
-        return stmt.where(or_(Order.ordered_by_id == user, Order.beneficiary_id.in_(served or [-1])))
+        return stmt.where(Order.beneficiary_id.in_(served or [-1]))
     return stmt.where(Order.id == -1)
 
 

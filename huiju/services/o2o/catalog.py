@@ -198,6 +198,10 @@ def set_active(session: Session, actor: Actor, code: str, active: bool) -> Servi
     return service
 
 
+#: How far ahead a provider opens time slots.
+SLOTS_AHEAD = timedelta(days=366)
+
+
 def add_slots(
     session: Session, actor: Actor, code: str, starts: list[datetime], *, capacity: int = 1
 ) -> list[TimeSlot]:
@@ -215,6 +219,8 @@ def add_slots(
             raise InputError(_("a start time needs its time zone"), field="starts")
         if start <= now:
             raise InputError(_("a slot must start in the future"), field="starts")
+        if start > now + SLOTS_AHEAD:
+            raise InputError(_("slots are opened at most a year ahead"), field="starts")
         if start in taken:
             continue
         slot = TimeSlot(service_id=service.id, starts_at=start, capacity=capacity, booked=0,
@@ -241,6 +247,8 @@ def add_daily_slots(
     if not clock or not 1 <= count <= 60:
         raise InputError(_("give a first day (2026-12-01), a number of days and times such as 09:00, 14:00"),
                          field="starts")  # fmt: skip
+    if day > (utcnow() + SLOTS_AHEAD).astimezone(CHINA).date():
+        raise InputError(_("slots are opened at most a year ahead"), field="starts")
     starts = [datetime.combine(day + timedelta(days=d), t, tzinfo=CHINA) for d in range(count) for t in clock]
     return add_slots(session, actor, code, starts, capacity=int(capacity) if capacity.strip().isdigit() else 0)
 

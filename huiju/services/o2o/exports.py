@@ -14,6 +14,7 @@ from decimal import Decimal
 from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
+from huiju.calendar import CHINA
 from huiju.errors import InputError
 from huiju.i18n import Message, _, localize
 from huiju.labels import label
@@ -49,7 +50,8 @@ def _order_rows(session: Session, settlements: list[Settlement]) -> list[list[st
     rows = []
     for s in settlements:
         for order in orders_of(session, s):
-            confirmed = order.confirmed_at.isoformat(timespec="seconds") if order.confirmed_at else ""
+            # Beijing time, with its offset: what the provider and the operator read the month by.
+            confirmed = order.confirmed_at.astimezone(CHINA).isoformat(timespec="seconds") if order.confirmed_at else ""
             rows.append(
                 [
                     str(s.record.get("settlement_number", "")),

@@ -55,7 +55,8 @@ WAITING_STATUS = {
     "finish_service": OrderStatus.ON_THE_WAY,
     "confirm": OrderStatus.DONE,
 }
-CANCELLING_OUTCOMES = {"unpaid": "unpaid", "payment_failed": "payment_failed"}
+#: How the order process ends an order it cancels: its outcome, and the kind of timeline entry that says why.
+CANCELLING_OUTCOMES = {"unpaid": "unpaid", "payment_failed": "payment_failed_cancelled"}
 
 
 def listener(engine: Engine) -> Callable[[Session, StepResult], None]:
@@ -108,7 +109,7 @@ def _order_step(session: Session, order: Order, result: StepResult) -> None:
     if instance.status is InstanceStatus.COMPLETED and instance.outcome in CANCELLING_OUTCOMES:
         if instance.outcome == "payment_failed":
             order.payment_status = PaymentStatus.FAILED
-        mark_cancelled(session, order, "system", instance.outcome, kind=CANCELLING_OUTCOMES[instance.outcome])
+        mark_cancelled(session, order, "system", "", kind=CANCELLING_OUTCOMES[instance.outcome])
     order.updated_at = utcnow()
 
 
