@@ -201,6 +201,38 @@ def check_bpmn(
         _check_cycle(name, _owner(el, 2), el.text, found)
     _check_lanes(name, root, found)
     _check_pools(name, root, found)
+    _check_flows(name, root, found)
+
+
+#: Containers of a flow: a process and the sub-processes in it, each with flows of its own.
+_FLOW_CONTAINERS = ("process", "subProcess", "transaction", "adHocSubProcess")
+#: What a sequence flow may not join: what holds no place in a flow.
+_NOT_FLOW_NODES = frozenset({"sequenceFlow", "laneSet", "lane", "dataObject", "dataStoreReference",
+                             "dataObjectReference", "textAnnotation", "association", "extensionElements",
+                             "documentation", "ioSpecification", "property"})  # fmt: skip
+
+
+def _check_flows(name: str, root: etree._Element, found: Findings) -> None:
+    """Said in words before SpiffWorkflow reads the file (whose words for these are its own, and for
+    a missing flow target misleading): every sequence flow joins two elements of its own process or
+    sub-process, and every executable process has a start event."""
+    for tag in _FLOW_CONTAINERS:
+        for container in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            nodes = {
+                str(child.get("id")) for child in container
+                if isinstance(child.tag, str) and child.get("id")
+                and etree.QName(child).localname not in _NOT_FLOW_NODES
+            }  # fmt: skip
+            for flow in container.findall(f"{{{BPMN_NS}}}sequenceFlow"):
+                for end in ("sourceRef", "targetRef"):
+                    ref = flow.get(end) or ""
+                    if ref not in nodes:
+                        found.refuse(name, flow, _("{file}: {where} joins '{ref}', which is not an element of its "
+                                                   "process", file=name, where=_where(flow), ref=ref))  # fmt: skip
+            executable = tag == "process" and container.get("isExecutable") == "true"
+            if executable and container.find(f"{{{BPMN_NS}}}startEvent") is None:
+                found.refuse(name, container, _("{file}: {where} has no start event", file=name,
+                                                where=_where(container)))  # fmt: skip
 
 
 def _check_lanes(name: str, root: etree._Element, found: Findings) -> None:
@@ -356,6 +388,9 @@ def kind_of(name: str, root: etree._Element) -> str:
         return "bpmn"
     if ns in DMN_NAMESPACES:
         return "dmn"
+    if ns is None:
+        raise DeployError(_("{file}: neither BPMN nor DMN (root element {root}, in no namespace)", file=name,
+                            root=etree.QName(root).localname), file=name)  # fmt: skip
     raise DeployError(
         _(
             "{file}: neither BPMN nor DMN (root element {root} in {namespace})",
@@ -413,8 +448,16 @@ class Roots:
 def static_checks(roots: Roots, functions: Mapping[str, Callable[..., Any]], *, collect: bool = False) -> None:
     """The checks of every file on its own, before anything is parsed or looked up."""
     found = Findings(collect=collect)
+    defined: dict[str, str] = {}  # process id -> the file that defines it first
     for fname, root in roots.bpmn.items():
         check_bpmn(fname, root, functions, found)
+        for process in root.iter(f"{{{BPMN_NS}}}process"):
+            ident = str(process.get("id") or "")
+            if ident in defined:
+                found.refuse(fname, process, _("{file}: process '{id}' is defined in {other} too", file=fname,
+                                               id=ident, other=defined[ident]))  # fmt: skip
+            elif ident:
+                defined[ident] = fname
     for fname, root in roots.dmn.items():
         check_dmn(fname, root, functions, found)
     found.raise_any()
@@ -482,16 +525,19 @@ def parse_bundle(
         except _PARSER_ERRORS as exc:
             raise _spiff_error(fname, exc) from exc
     if process_id is None:
+        if not executable:
+            raise DeployError(_('no executable process: mark the one to deploy isExecutable="true"'))
         if len(executable) != 1:
             raise DeployError(
                 _("expected one executable process, found {found}: deploy one process per file set (a process "
-                  "it calls is deployed on its own and found by its id)", found=executable or "none")
+                  "it calls is deployed on its own and found by its id)", found=", ".join(executable))
             )  # fmt: skip
         process_id = executable[0]
     elif process_id not in executable:
         raise DeployError(
-            _("process '{process_id}' is not defined (found {found})", process_id=process_id, found=executable)
-        )
+            _("process '{process_id}' is not defined (found {found})", process_id=process_id,
+              found=", ".join(executable) or "-")
+        )  # fmt: skip
     try:
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)

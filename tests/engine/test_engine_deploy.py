@@ -157,6 +157,24 @@ def test_xml_that_is_not_bpmn_is_refused() -> None:
     assert "page.bpmn" in message and "neither BPMN nor DMN" in message
 
 
+def test_xml_in_no_namespace_is_refused_in_words() -> None:
+    message = refused({"x.bpmn": "<foo/>"})
+    assert message == "x.bpmn: neither BPMN nor DMN (root element foo, in no namespace)"
+
+
+def test_a_flow_to_nowhere_and_a_process_without_start_are_named() -> None:
+    """Said before SpiffWorkflow reads the file: its own words for a flow to a missing element
+    speak of "two items with the same ID"."""
+    message = refused(small('<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="nope"/>'))
+    assert message == "small.bpmn: sequenceFlow 'f' (line 5) joins 'nope', which is not an element of its process"
+    message = refused(small('<bpmn:endEvent id="e"/>'))
+    assert message == "small.bpmn: process 'small' (line 4) has no start event"
+    twice = {**small('<bpmn:startEvent id="s"/>'), "again.bpmn": SMALL_HEAD + '<bpmn:startEvent id="s"/>' + SMALL_TAIL}
+    assert refused(twice) == "again.bpmn: process 'small' is defined in small.bpmn too"
+    idle = {"idle.bpmn": SMALL_HEAD.replace('isExecutable="true"', 'isExecutable="false"') + SMALL_TAIL}
+    assert refused(idle) == 'no executable process: mark the one to deploy isExecutable="true"'
+
+
 def test_doctype_and_entities_are_refused() -> None:
     head, rest = SHIPPED[BPMN_FILE].split("\n", 1)
     xxe = f'{head}\n<!DOCTYPE bpmn:definitions [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n' + rest.replace(
