@@ -71,7 +71,8 @@ def _moment(name: str) -> datetime | None:
     if moment.tzinfo is None:
         raise InputError(_("{field} must carry a time zone", field=name))
     if not _EARLIEST <= moment.replace(tzinfo=None) <= _LATEST:  # the wall time: no overflow shifting it
-        raise InputError(_("{field} must fall between the years 2000 and 2099", field=name))
+        raise InputError(_("{field} must fall between the years {first} and {last}", field=name,
+                           first=_EARLIEST.year, last=_LATEST.year))  # fmt: skip
     return moment
 
 
