@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from huiju import durations
 from huiju.calendar import CHINA
 from huiju.i18n import Message, _, localize, normalize
 from huiju.idnumber import mask
@@ -240,25 +241,25 @@ def _moment(value: Any, ctx: _Context) -> Shown:
     return ctx.words(_("{time} (Beijing time)", time=moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"))), False
 
 
-_DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
+#: Each part of a duration in words: one of it, and several.
 _DURATION_UNITS = (
-    lambda n: _("{n} years", n=n),
-    lambda n: _("{n} months", n=n),
-    lambda n: _("{n} weeks", n=n),
-    lambda n: _("{n} days", n=n),
-    lambda n: _("{n} hours", n=n),
-    lambda n: _("{n} minutes", n=n),
-    lambda n: _("{n} seconds", n=n),
+    (_("1 year"), lambda n: _("{n} years", n=n)),
+    (_("1 month"), lambda n: _("{n} months", n=n)),
+    (_("1 week"), lambda n: _("{n} weeks", n=n)),
+    (_("1 day"), lambda n: _("{n} days", n=n)),
+    (_("1 hour"), lambda n: _("{n} hours", n=n)),
+    (_("1 minute"), lambda n: _("{n} minutes", n=n)),
+    (_("1 second"), lambda n: _("{n} seconds", n=n)),
 )
 
 
 def duration_words(duration: str, locale: str | None = None) -> str | None:
     """``P30D`` in words (30 天, 30 days); None when it is not an ISO 8601 duration."""
-    match = _DURATION.fullmatch(duration.strip().upper())
-    if not match or not any(match.groups()):
+    found = durations.parts(duration)
+    if found is None:
         return None
-    parts = [localize(unit(int(n)), locale) for unit, n in zip(_DURATION_UNITS, match.groups(), strict=True) if n]
-    return " ".join(parts)
+    words = [one if n == 1 else several(n) for (one, several), n in zip(_DURATION_UNITS, found, strict=True) if n]
+    return " ".join(localize(w, locale) for w in words)
 
 
 def _duration(value: Any, ctx: _Context) -> Shown:

@@ -19,6 +19,7 @@ import jsonschema
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from huiju import durations
 from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied
 from huiju.i18n import Message, _
@@ -30,7 +31,6 @@ from workflows_bpmn.models import DefinitionKind, ProcessDefinition
 
 _CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 _MATERIAL_CODE = re.compile(r"[a-z0-9_]{1,64}")
-_DURATION = re.compile(r"P(?=\d)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+S)?)?")
 #: The longest time limit an item may state, in its unit.
 MAX_LIMIT = 365
 #: JSON Schema types the portal builds a field for (see portal.schema_form).
@@ -113,7 +113,20 @@ FIELD_WORDS: dict[str, Message] = {
     "committed_limit": _("Committed limit (承诺)"),
     "statutory_limit": _("Statutory limit (法定)"),
     "limit_unit": _("Unit"),
+    "supplement_wait_days": _("Days a supplement (补正) may wait"),
 }
+
+
+def _supplement_wait(form: Mapping[str, str]) -> str:
+    """The form's days as a duration; without days, the duration the form carried along unchanged
+    (one the days field cannot show), else 30 days."""
+    if (form.get("supplement_wait_days") or "").strip():
+        days = _number(form, "supplement_wait_days")
+        if not 1 <= days <= MAX_LIMIT:
+            raise InputError(_("{field}: from 1 to {limit} days", field=FIELD_WORDS["supplement_wait_days"],
+                               limit=MAX_LIMIT), field="supplement_wait_days")  # fmt: skip
+        return f"P{days}D"
+    return form.get("supplement_wait") or "P30D"
 
 
 def _number(form: Mapping[str, str], name: str) -> int:
@@ -143,7 +156,7 @@ def fields_from_form(form: Mapping[str, str], materials: list[dict[str, Any]]) -
         statutory_limit=_number(form, "statutory_limit"), committed_limit=_number(form, "committed_limit"),
         limit_unit=form.get("limit_unit", ""), process_id=form.get("process_id", ""),
         form_schema=parse_schema_text(form.get("form_schema", "")), required_materials=materials,
-        theme=form.get("theme") or Theme.OTHER.value, supplement_wait=form.get("supplement_wait") or "P30D",
+        theme=form.get("theme") or Theme.OTHER.value, supplement_wait=_supplement_wait(form),
     )  # fmt: skip
 
 
@@ -248,7 +261,7 @@ def check_fields(session: Session, fields: ItemFields) -> ItemFields:
             field="committed_limit",
         )  # fmt: skip
     fields.supplement_wait = fields.supplement_wait.strip().upper()
-    if not _DURATION.fullmatch(fields.supplement_wait):
+    if durations.parts(fields.supplement_wait) is None:
         raise InputError(_("the supplement wait: an ISO 8601 duration such as P30D"), field="supplement_wait")
     fields.process_id = fields.process_id.strip()
     if not fields.process_id:

@@ -45,6 +45,7 @@ from sqlalchemy import Table, bindparam, inspect, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from exchange.models import MessageStatus, OutboxMessage
+from huiju import durations
 from huiju.calendar import CHINA
 from huiju.db import Database, count_up, insert_row, utcnow
 from huiju.errors import InputError, NotFoundError
@@ -399,7 +400,7 @@ def _wanted(result: StepResult, case_of: Callable[[], Case | None]) -> tuple[Cas
         if kind == "supplement_notice":
             listed = str(params.get("missing_materials") or "").split("、")
             facts["missing"] = form.get("missing_materials") or listed
-            facts["wait_days"] = _wait_days(case.item.supplement_wait)
+            facts["wait_days"] = durations.days_spanned(case.item.supplement_wait) or 30
         if kind == "approval_decision" and params.get("tier"):
             today = utcnow().astimezone(CHINA).date()
             facts["grant"] = {"tier": str(params["tier"]), "monthly_amount": str(params.get("amount") or ""),
@@ -439,11 +440,6 @@ def _date(value: Any) -> date | None:
         return date.fromisoformat(str(value)) if value else None
     except ValueError:
         return None
-
-
-def _wait_days(duration: str) -> int:
-    text = duration.upper().removeprefix("P")
-    return int(text[:-1]) if text.endswith("D") and text[:-1].isdigit() else 30
 
 
 def _add_link(message: OutboxMessage, link: str) -> None:

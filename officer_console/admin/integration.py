@@ -11,9 +11,10 @@ from flask import Response, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 
-from adapters.config import EDITABLE
+from adapters.config import EDITABLE, SETTING_WORDS
 from adapters.contracts import contract_file
 from huiju.errors import InputError
+from huiju.i18n import localized
 from huiju.labels import label
 from huiju.services import integration, systems
 from huiju.web.runtime import runtime
@@ -38,9 +39,10 @@ class AdaptersView(BaseView):  # type: ignore[misc]
             actor = current_actor()
             found = integration.adapter(session, actor, name)
             uploaded = None if found.system.builtin else systems.describe(session, actor, name)
+            here = locale()
             page = self.render_template(
-                "console/admin/adapter.html", a=found, uploaded=uploaded, result=result, locale=locale(),
-                secure=runtime().settings.exchange_signing, label=label,
+                "console/admin/adapter.html", a=found, uploaded=uploaded, result=result, locale=here,
+                secure=runtime().settings.exchange_signing, label=label, setting_words=localized(SETTING_WORDS, here),
             )  # fmt: skip
         return page, status
 

@@ -11,9 +11,11 @@ from flask import flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 
+from huiju import durations
 from huiju.i18n import localized
 from huiju.models import Item, ItemKind, ResponsibleLevel, TimeUnit
 from huiju.services import catalogue, processes
+from huiju.services.audit_words import duration_words
 from huiju.services.catalogue import ItemFields
 from huiju.services.catalogue_versions import form_versions
 from huiju.web.runtime import runtime
@@ -43,7 +45,7 @@ def _choices() -> dict[str, Any]:
     """The catalogue's choices in words (:mod:`huiju.services.catalogue` keeps them)."""
     here = locale()
     tables = {"kinds": catalogue.KINDS, "levels": catalogue.LEVELS, "units": catalogue.UNITS,
-              "themes": catalogue.THEMES, "states": catalogue.STATES}  # fmt: skip
+              "themes": catalogue.THEMES, "states": catalogue.STATES, "field_words": catalogue.FIELD_WORDS}  # fmt: skip
     return {name: localized(table, here) for name, table in tables.items()}
 
 
@@ -65,6 +67,8 @@ class ItemsView(BaseView):  # type: ignore[misc]
         return self.render_template(
             "console/processes/item.html", item=item, fields=fields, deployed=deployed, versions=versions,
             counts=counts or {}, schema_text=json.dumps(fields.form_schema, ensure_ascii=False, indent=2),
+            wait_days=durations.whole_days(fields.supplement_wait),
+            wait_words=duration_words(fields.supplement_wait, locale()) or fields.supplement_wait,
             locale=locale(), **_choices(),
         )  # fmt: skip
 

@@ -110,6 +110,9 @@ def _basic() -> str:
         ({"name_en": ""}, "请填写事项的中文名称和英文名称"),
         ({"committed_limit": 30}, "承诺时限不得长于法定时限"),
         ({"supplement_wait": "30 days"}, "ISO 8601 时长"),
+        ({"supplement_wait_days": "0"}, "补正最长等待天数：1 到 365 天"),
+        ({"supplement_wait_days": "400"}, "补正最长等待天数：1 到 365 天"),
+        ({"supplement_wait_days": "两周"}, "补正最长等待天数：请填写整数天数"),
         ({"kind": "nonsense"}, "不在可选范围内"),
         ({"form_schema": {"type": "object", "properties": {"x": {"type": "string"}}}}, "表单字段 x：请填写标题"),
         ({"form_schema": {"type": "object", "properties": {}, "required": ["x"]}}, "表单要求填写 x"),
@@ -124,6 +127,33 @@ def test_every_field_is_checked_and_nothing_is_written(
     assert problem in page
     with runtime.db.sessions() as session:
         assert session.scalars(select(Item).where(Item.code == "housing-help")).one_or_none() is None
+
+
+def test_the_supplement_wait_is_asked_in_days_and_a_length_of_hours_is_kept_as_it_is(
+    runtime: Runtime, app: Flask
+) -> None:
+    client = admin(app)
+    post(client, "/console/items/new", form_of(NEW, supplement_wait_days="15"))
+    assert item(runtime, "housing-help").supplement_wait == "P15D"
+    page = client.get("/console/items/housing-help").get_data(as_text=True)
+    assert 'id="supplement_wait_days" name="supplement_wait_days" value="15"' in page
+    assert "P15D" not in page  # no duration code on the page
+    with runtime.db.transaction() as session:  # a length the form cannot show as days (set by other means)
+        session.scalars(select(Item).where(Item.code == "housing-help")).one().supplement_wait = "PT4H"
+    page = client.get("/console/items/housing-help").get_data(as_text=True)
+    assert "现为 4 小时；如需修改，请填写天数。" in page
+    fields = {k: v for k, v in form_of(NEW, name="住房补助（新）").items() if k != "supplement_wait"}
+    post(client, "/console/items/housing-help", {**fields, "supplement_wait": "PT4H", "supplement_wait_days": ""})
+    assert (item(runtime, "housing-help").name, item(runtime, "housing-help").supplement_wait) == (
+        "住房补助（新）",
+        "PT4H",
+    )
+    client.get("/console/lang/en")
+    english = client.get("/console/items/housing-help").get_data(as_text=True)
+    assert (
+        "Days a supplement (补正) may wait" in english
+        and "Now 4 hours; enter a number of days to change it." in english
+    )
 
 
 def test_a_schema_that_is_not_json_is_refused_with_where(app: Flask) -> None:
