@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, session
+from flask import Flask, g, has_app_context, session
 from flask_babel import Babel, Domain, format_date, format_datetime
 
 from huiju.calendar import CHINA
@@ -28,6 +28,7 @@ LANG_KEY = "portal_lang"
 TIMEZONE = CHINA.key
 TRANSLATIONS = Path(__file__).parent / "translations"
 EXTENSION_KEY = "huiju_portal_domain"
+_CATALOGUE_KEY = "huiju_portal_catalogue"
 
 
 def N_(msgid: str) -> str:  # noqa: N802 - the conventional gettext marker name
@@ -69,8 +70,19 @@ class Translator:
 
     def gettext(self, msgid: str, **params: Any) -> str:
         """Translate ``msgid``; named ``{placeholders}`` are filled after translation."""
-        text: str = self.domain.gettext(msgid)
+        text: str = self._catalogue().ugettext(msgid)
         return text.format(**params) if params else text
+
+    def _catalogue(self) -> Any:
+        """The request's catalogue, looked up once a request: a list of cases asks for hundreds of
+        texts, and Flask-Babel finds the catalogue anew for each (its locale too is one a request)."""
+        if not has_app_context():
+            return self.domain.get_translations()
+        found = g.get(_CATALOGUE_KEY)
+        if found is None:
+            found = self.domain.get_translations()
+            setattr(g, _CATALOGUE_KEY, found)
+        return found
 
     def message(self, text: str | Message) -> str:
         """A Huiju :class:`~huiju.i18n.Message` (its catalogue), or a message id of the portal's own."""

@@ -57,8 +57,12 @@ class ItemsView(BaseView):  # type: ignore[misc]
     @requires("can_read")
     def index(self) -> Any:
         with runtime().db.sessions() as session:
-            items = catalogue.list_items(session, current_actor())
-            page = self.render_template("console/processes/items.html", items=items, locale=locale(), **_choices())
+            actor = current_actor()
+            items = catalogue.list_items(session, actor)
+            # Each item's process by the name of its newest version (the process's words, not its id).
+            names = {row.process_id: row.latest.name for row in processes.catalogue(session, actor)}
+            page = self.render_template("console/processes/items.html", items=items, process_names=names,
+                                        locale=locale(), **_choices())  # fmt: skip
         return page
 
     def _form(self, item: Item | None, fields: ItemFields, *, versions: Any = (), counts: Any = None) -> Any:

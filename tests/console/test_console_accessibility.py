@@ -101,6 +101,8 @@ def test_console_pages_have_no_accessibility_violations(
             ("users/?role=community_officer", "the users of one role"),
             (f"users/{OFFICER}", "a user with their role and office"),
             ("roster/", "the roster import"),
+            ("items/", "the item catalogue"),
+            ("items/elderly-care-subsidy", "one item's form, its supplement wait in days"),
             ("audit/", "the audit trail"),
             ("help/", "the guides"),
             ("account/password", "the account's password"),
