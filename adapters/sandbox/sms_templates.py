@@ -29,6 +29,23 @@ TEMPLATES: dict[str, str] = {
     "LIMIT_ESCALATED": "【超期督办】办件 {case_number}（{item}）已超过承诺时限（{due}），已转街道督办。",
     "REQUEST_RECEIVED": "您的诉求已收到，编号 {case_number}，我们将尽快答复。",
     "REQUEST_ANSWERED": "您的诉求（{case_number}）已答复：{answer}",
+    # Community service orders (社区服务订单): to the orderer and the parent, and to the provider.
+    "ORDER_PLACED": "您预约的“{service}”（订单 {order_number}，{time}）已下单，正在为您派单。",
+    "ORDER_PAYMENT_DUE": "您预约的“{service}”（订单 {order_number}，{time}）需另付 {amount}，请点击链接支付：{link}",
+    "ORDER_OFFERED_TO_PROVIDER": "您预约的“{service}”（订单 {order_number}，{time}）正派给{provider}，等待其接单。",
+    "ORDER_OFFERED": "新订单 {order_number}：{service}，{time}。请在 {within} 分钟内登录平台接单或拒单。",
+    "ORDER_ASSIGNED_TO_PROVIDER": (
+        "平台已将订单 {order_number} 派给{provider}：{service}，{time}。请登录平台查看并按时上门。"
+    ),
+    "ORDER_ACCEPTED": (
+        "您预约的“{service}”（订单 {order_number}，{time}）已由{provider}接单，联系电话 {provider_phone}。"
+    ),
+    "ORDER_ON_THE_WAY": "您预约的“{service}”（订单 {order_number}，{time}）服务人员已上门。",
+    "ORDER_DONE": "您预约的“{service}”（订单 {order_number}）已服务完成，请登录居民门户确认并评价。",
+    "ORDER_CONFIRMED": "您预约的“{service}”（订单 {order_number}）已确认完成，感谢您的使用。",
+    "ORDER_CANCELLED": (
+        "您预约的“{service}”（订单 {order_number}，{time}）已取消。已用的服务券已退回，已付款项将原路退还。"
+    ),
 }
 
 

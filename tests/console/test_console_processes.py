@@ -75,6 +75,22 @@ def test_the_diagram_is_drawn_in_the_readers_words_and_the_download_is_the_sourc
     assert admin(app, lang="en").get(drawn.replace("&words=1", "")).get_data(as_text=True) == subsidy()[BPMN]
 
 
+def test_the_order_diagram_names_its_sms_steps_in_the_readers_words(app: Flask) -> None:
+    """The order's SMS steps, the dispatch round's inner ones too, read as words in either language."""
+    drawn = "/console/processes/o2o_order/v1/files/o2o_order.bpmn?inline=1&words=1"
+    chinese = admin(app).get(drawn).get_data(as_text=True)
+    english = admin(app, lang="en").get(drawn).get_data(as_text=True)
+    steps = {
+        "短信通知：请支付": "Notify by SMS: please pay",
+        "短信通知：派单中": "Notify by SMS: offered to a provider",
+        "短信：派单中": "Send SMS: offered to a provider",
+        "短信通知服务商：人工派单": "Notify provider by SMS: dispatched by the platform",
+    }
+    for zh, en in steps.items():
+        assert f'name="{zh}"' in chinese and f'name="{en}"' in english and f'name="{zh}"' not in english
+    assert 'bpmnElement="notify_offered"' in english  # drawn on the dispatch round's own plane
+
+
 def test_files_are_downloaded_as_xml_attachments(app: Flask) -> None:
     reply = admin(app).get(f"/console/processes/{PROCESS}/v1/files/{BPMN}")
     assert reply.status_code == 200 and reply.headers["Content-Type"].startswith("application/xml")

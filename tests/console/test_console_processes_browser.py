@@ -287,3 +287,25 @@ def test_the_case_page_diagram_fits_its_box_zooms_and_pans(runtime: Runtime, bas
         c.shot("case-diagram-zoomed.png")
         page.locator('.diagram-tools[data-for="diagram"] [data-zoom="fit"]').click()
         assert abs(page.evaluate(state)[0] - fitted) < 0.01
+
+
+def test_the_order_process_draws_its_sms_steps_and_the_dispatch_round_drills_down(base_url: str) -> None:
+    """The order's SMS steps are drawn in their lanes; the dispatch round (a collapsed subprocess)
+    opens on a plane of its own that draws its steps, the family's SMS of each offer among them."""
+    from playwright.sync_api import expect
+
+    with console(base_url, viewport=(1600, 900)) as c:
+        c.sign_in("admin")
+        c.page.goto(f"{base_url}/console/processes/o2o_order/v1/modeler")
+        expect(c.page.locator("#modeler")).to_have_attribute("data-rendered", "yes")
+        assert c.page.get_attribute("#modeler", "data-warnings") is None
+        for element in ("sms_pay", "sms_pay_failed", "fork_payment", "sms_assigned_provider"):
+            expect(c.page.locator(f'#modeler [data-element-id="{element}"]').first).to_be_visible()
+        expect(c.page.locator('#modeler [data-element-id="sms_pay"]').first).to_contain_text("短信通知：请支付")
+        c.shot("o2o-order-modeler.png")
+        c.page.locator('.djs-overlays[data-container-id="offer_round"] .bjs-drilldown').click()
+        for element in ("answer_offer", "sms_offer", "notify_offered", "notify_offered_failed"):
+            expect(c.page.locator(f'#modeler [data-element-id="{element}"]').first).to_be_visible()
+        expect(c.page.locator('#modeler [data-element-id="notify_offered"]').first).to_contain_text("派单中")
+        c.page.locator("#fit").click()
+        c.shot("o2o-order-dispatch-round.png")

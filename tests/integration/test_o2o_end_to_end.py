@@ -96,6 +96,11 @@ def sms_to(sandbox: Sandbox, phone: str, number: str) -> list[str]:
     return [m["template"] for m in store["sms"] if m["phone"] == phone and m["params"].get("order_number") == number]
 
 
+def sms_of(sandbox: Sandbox, number: str) -> list[dict[str, Any]]:
+    store = sandbox._request("GET", "/_sandbox/store")
+    return [m for m in store["sms"] if m["params"].get("order_number") == number]
+
+
 def test_the_son_orders_meals_paid_by_the_approved_credit(driver: Driver, sandbox: Sandbox) -> None:
     rt = driver.rt
     mother = elder(driver)
@@ -178,6 +183,18 @@ def test_the_son_orders_meals_paid_by_the_approved_credit(driver: Driver, sandbo
         sent = wait_for(lambda p=phone: (t := sms_to(sandbox, p, meals)) and "ORDER_CONFIRMED" in t and t,
                         f"the SMS to {phone}")  # fmt: skip
         assert {"ORDER_PLACED", "ORDER_ACCEPTED", "ORDER_ON_THE_WAY", "ORDER_DONE", "ORDER_CONFIRMED"} <= set(sent)
+    # The son was asked to pay the ¥15 with the checkout page's link; both heard whom it was offered to.
+    (due,) = [m for m in sms_of(sandbox, meals) if m["template"] == "ORDER_PAYMENT_DUE"]
+    assert due["phone"] == SON_PHONE and due["params"]["amount"] == "¥15.00"
+    assert found.payment_id and found.payment_id in due["params"]["link"] and due["params"]["link"] in due["text"]
+    leshan = order_of(rt, meals).provider
+    assert leshan is not None
+    for phone in (SON_PHONE, str(mother.phone)):
+        offered = wait_for(lambda p=phone: len(t := [m["params"]["provider"] for m in sms_of(sandbox, meals)
+                                                     if m["template"] == "ORDER_OFFERED_TO_PROVIDER"
+                                                     and m["phone"] == p]) == 2 and t,
+                           f"the offers' SMS to {phone}")  # fmt: skip
+        assert offered[-1] == leshan.name and offered[0] != leshan.name  # 颐养 first, then 乐膳
     assert order_of(rt, cleaning).status in (OrderStatus.DISPATCHED, OrderStatus.UNASSIGNED)
 
     # The month is settled once the month is over: one signed record per provider, published once.

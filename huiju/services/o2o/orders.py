@@ -201,7 +201,13 @@ def place_order(session: Session, engine: Engine, actor: Actor, placement: Place
             "service_name": service.name,
             "service_time": service_time(order.starts_at),
             "payer_phone": phones[0],
-            "pay": {"total_fen": total, "credit_fen": order.credit_fen, "cash_fen": order.cash_fen},
+            # cash_yuan: the amount the SMS asking to pay names (the process has no money formatting).
+            "pay": {
+                "total_fen": total,
+                "credit_fen": order.credit_fen,
+                "cash_fen": order.cash_fen,
+                "cash_yuan": yuan(order.cash_fen),
+            },
             "notify_phones": phones,
             "candidates": candidates(session, service, beneficiary.community_id),
             "limits": {
