@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -103,6 +104,9 @@ def where(element: etree._Element) -> Message:
 # -- the schemas ------------------------------------------------------------------------------------------
 
 
+_SCHEMA_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=8)
 def _dmn_schema(namespace: str) -> etree.XMLSchema | None:
     path = DMN_SCHEMAS.get(namespace)
@@ -126,6 +130,7 @@ _TYPES: dict[str, Message] = {
 _CLARK = re.compile(r"\{[^}]*\}")
 _QUOTED = re.compile(r"'([^']*)'")
 _ATTRIBUTE = re.compile(r"attribute '([^']+)'")
+_UNDECLARED_PREFIX = re.compile(r"The QName value '(.*)' has no corresponding namespace declaration")
 _REQUIRED = re.compile(r"The attribute '([^']+)' is required")
 _VALUE_TYPE = re.compile(r": '(.*)' is not a valid value of the \w+ type '([^']+)'")
 _ENUMERATION = re.compile(r"The value '(.*)' is not an element of the set \{(.*)\}")
@@ -169,15 +174,19 @@ def schema_refusals(file: str, root: etree._Element, kind: str) -> list[tuple[et
     else:
         schema = _dmn_schema(str(etree.QName(root).namespace))
         standard = "DMN"
-    if schema is None or schema.validate(root):
+    if schema is None:
         return []
+    with _SCHEMA_LOCK:  # a schema keeps the log of its last validation: one at a time per process
+        if schema.validate(root):
+            return []
+        entries = list(schema.error_log)
     ids: dict[str, etree._Element] = {}
     for element in root.iter():
         if isinstance(element.tag, str) and element.get("id"):
             ids.setdefault(str(element.get("id")), element)
     refusals: list[tuple[etree._Element, Message]] = []
     seen: set[tuple[int, str]] = set()
-    for entry in schema.error_log:
+    for entry in entries:
         element = _element_at(root, entry)
         text = _schema_words(file, element, entry, standard, ids)
         key = (id(element), text.msgid + repr(sorted(text.params.items(), key=lambda kv: kv[0])))
@@ -205,6 +214,9 @@ def _schema_words(
         allowed = ", ".join(_QUOTED.findall(m.group(2)))
         return _("{file}: {where}: {attribute} '{value}' is not one of {allowed}", file=file, where=here,
                  attribute=attribute or _("the text"), value=m.group(1), allowed=allowed)  # fmt: skip
+    if kind.startswith("SCHEMAV_CVC_DATATYPE_VALID") and (m := _UNDECLARED_PREFIX.search(message)):
+        return _("{file}: {where}: {attribute} '{value}' has a prefix whose namespace is not declared (xmlns:...)",
+                 file=file, where=here, attribute=attribute, value=m.group(1))  # fmt: skip
     if kind.startswith("SCHEMAV_CVC_DATATYPE_VALID") and (m := _VALUE_TYPE.search(message)):
         value, xs_type = m.group(1), m.group(2)
         other = ids.get(value)
@@ -228,8 +240,10 @@ def _schema_words(
         local = etree.QName(element).localname
         if etree.QName(element).namespace == BPMN_NS and local not in _bpmn_element_names():
             return _("{file}: {where}: BPMN 2.0 has no element {element}", file=file, where=here, element=local)
+        if not names:
+            return _("{file}: {where} may not stand here, inside {parent}", file=file, where=here, parent=inside)
         return _("{file}: {where} may not stand here, inside {parent} (in its place: {expected})", file=file,
-                 where=here, parent=inside, expected=names or "-")  # fmt: skip
+                 where=here, parent=inside, expected=names)  # fmt: skip
     if kind == "SCHEMAV_CVC_COMPLEX_TYPE_2_3":
         return _("{file}: {where} holds text where only elements may stand", file=file, where=here)
     if kind == "SCHEMAV_CVC_COMPLEX_TYPE_2_1":
@@ -362,7 +376,38 @@ def shape_refusals(file: str, root: etree._Element) -> list[tuple[etree._Element
             if ref and (host is None or etree.QName(host).localname not in _ACTIVITIES):
                 refusals.append((event, _("{file}: {where} is attached to '{ref}', which is not an activity of its "
                                           "process", file=file, where=where(event), ref=ref)))  # fmt: skip
+    refusals.extend(_reference_refusals(file, root))
     refusals.extend(_timer_refusals(file, root))
+    return refusals
+
+
+def _reference_refusals(file: str, root: etree._Element) -> list[tuple[etree._Element, Message]]:
+    """An event names a message, error, signal or escalation the file defines; an event-based gateway
+    leads to what waits for an event."""
+    refusals: list[tuple[etree._Element, Message]] = []
+    for definition, attribute, target in (("messageEventDefinition", "messageRef", "message"),
+                                          ("errorEventDefinition", "errorRef", "error"),
+                                          ("signalEventDefinition", "signalRef", "signal"),
+                                          ("escalationEventDefinition", "escalationRef", "escalation")):  # fmt: skip
+        defined = {str(e.get("id")) for e in root.iter(_q(target)) if e.get("id")}
+        for element in root.iter(_q(definition)):
+            ref = (element.get(attribute) or "").split(":")[-1]
+            if ref and ref not in defined:
+                owner = element.getparent() if element.getparent() is not None else element
+                refusals.append((owner, _("{file}: {where} names {attribute} '{ref}', which the file does not define",
+                                          file=file, where=where(owner), attribute=attribute, ref=ref)))  # fmt: skip
+    for container in root.iter(_q("process"), _q("subProcess"), _q("transaction")):
+        children = {str(c.get("id")): c for c in container if isinstance(c.tag, str) and c.get("id")}
+        for gateway in container.findall(_q("eventBasedGateway")):
+            for flow in container.findall(_q("sequenceFlow")):
+                leads_to = children.get(flow.get("targetRef") or "")
+                if flow.get("sourceRef") != gateway.get("id") or leads_to is None:
+                    continue
+                if etree.QName(leads_to).localname not in ("intermediateCatchEvent", "receiveTask"):
+                    refusals.append((gateway, _(
+                        "{file}: {where} leads to {target}: an event-based gateway must lead to what waits for an "
+                        "event (an intermediate catch event or a receive task)", file=file, where=where(gateway),
+                        target=where(leads_to))))  # fmt: skip
     return refusals
 
 

@@ -1,11 +1,13 @@
 """Deploy-time checks of BPMN and DMN sources (what ``huiju process validate`` runs).
 
 Uploaded definitions are untrusted. A file is refused, with a message that names the element, when
-it is not XML, not BPMN/DMN, carries a DTD, holds a script task or a pre/post script, calls an
-unknown service operation, puts a user task outside a known lane, holds an expression that the
-restricted evaluator would refuse, runs more than one pool of a collaboration, or holds more than
-one decision in a DMN file. The sources are then parsed by SpiffWorkflow, so that what passes here
-is exactly what the runner can load.
+it is not XML, not BPMN/DMN, does not follow the BPMN 2.0 (or its DMN version's) schema, holds what
+the schema allows and the engine cannot run (see :mod:`workflows_bpmn.refusals`, which also words
+what the XML parser and SpiffWorkflow refuse), carries a DTD, holds a script task or a pre/post
+script, calls an unknown service operation, puts a user task outside a known lane, holds an
+expression that the restricted evaluator would refuse, runs more than one pool of a collaboration,
+or holds more than one decision in a DMN file. The sources are then parsed by SpiffWorkflow, so
+that what passes here is exactly what the runner can load.
 
 Each refusal names the element (its ``id``) as well as the file: the modeler marks it on the
 diagram. :func:`parse_bundle` raises the first refusal, or with ``collect`` every refusal of the

@@ -347,6 +347,31 @@ REFUSALS: dict[str, tuple[dict[str, str], str, str]] = {
         f"{DMN}：decisionTable“table_subsidy_tier”（第4行）：hitPolicy 的值“SOMETIMES”不在可选值之中（UNIQUE, FIRST, "
         "PRIORITY, ANY, COLLECT, RULE ORDER, OUTPUT ORDER）",
     ),
+    "an event naming a message the file does not define": (
+        small(
+            FLOW + '\n<bpmn:intermediateCatchEvent id="wait"><bpmn:messageEventDefinition messageRef="reply"/>'
+            "</bpmn:intermediateCatchEvent>"
+        ),  # fmt: skip
+        "small.bpmn: intermediateCatchEvent 'wait' (line 6) names messageRef 'reply', which the file does not define",
+        "small.bpmn：intermediateCatchEvent“wait”（第6行）引用的 messageRef“reply”在文件中没有定义",
+    ),
+    "an event-based gateway leading to a task": (
+        small(
+            '<bpmn:startEvent id="s"/><bpmn:eventBasedGateway id="gw"/>\n<bpmn:task id="t"/>'
+            '<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="gw"/><bpmn:sequenceFlow id="g" sourceRef="gw" '
+            'targetRef="t"/>'
+        ),  # fmt: skip
+        "small.bpmn: eventBasedGateway 'gw' (line 5) leads to task 't' (line 6): an event-based gateway must lead to "
+        "what waits for an event (an intermediate catch event or a receive task)",
+        "small.bpmn：eventBasedGateway“gw”（第5行）通向 task“t”（第6行）：事件网关只能通向等待事件的元素（中间捕获事件或"
+        "接收任务）",
+    ),
+    "a prefix with no namespace": (
+        small(FLOW + '\n<bpmn:task id="t"/><bpmn:boundaryEvent id="b" attachedToRef="foo:t"/>'),
+        "small.bpmn: boundaryEvent 'b' (line 6): attachedToRef 'foo:t' has a prefix whose namespace is not declared "
+        "(xmlns:...)",
+        "small.bpmn：boundaryEvent“b”（第6行）：attachedToRef 的值“foo:t”带有未声明命名空间的前缀（xmlns:...）",
+    ),
     "XML that is not well-formed": (
         {"small.bpmn": SMALL_HEAD + '<bpmn:startEvent id="s">' + SMALL_TAIL},
         "small.bpmn: the XML is broken at line 6, column 18: a closing tag does not match the element it closes",
