@@ -112,7 +112,7 @@ class SpecCache:
             )
         dependencies = dependency_sources(session, definition.references or [])
         bundle = parse_bundle(definition.sources, self.functions, definition.process_id, dependencies=dependencies,
-                              references=definition.references or [])  # fmt: skip
+                              references=definition.references or [], deployed=True)  # fmt: skip
         found = (bundle.spec, bundle.subprocess_specs)
         with self._lock:
             self._specs[definition.id] = found

@@ -433,13 +433,16 @@ class Roots:
         ]  # fmt: skip
 
 
-def static_checks(roots: Roots, functions: Mapping[str, Callable[..., Any]], *, collect: bool = False) -> None:
-    """The checks of every file on its own, before anything is parsed or looked up."""
+def static_checks(
+    roots: Roots, functions: Mapping[str, Callable[..., Any]], *, collect: bool = False, shapes: bool = True
+) -> None:
+    """The checks of every file on its own, before anything is parsed or looked up; without ``shapes``,
+    not what the schema allows and the engine cannot run (:func:`~workflows_bpmn.refusals.shape_refusals`)."""
     found = Findings(collect=collect)
     defined: dict[str, str] = {}  # process id -> the file that defines it first
     for fname, root in roots.bpmn.items():
         check_bpmn(fname, root, functions, found)
-        for element, text in [*shape_refusals(fname, root), *schema_refusals(fname, root, "bpmn")]:
+        for element, text in [*(shape_refusals(fname, root) if shapes else []), *schema_refusals(fname, root, "bpmn")]:
             found.refuse(fname, element, text)
         for process in root.iter(f"{{{BPMN_NS}}}process"):
             ident = str(process.get("id") or "")
@@ -478,15 +481,18 @@ def parse_bundle(
     dependencies: Mapping[str, str] | None = None,
     references: list[dict[str, Any]] | None = None,
     collect: bool = False,
+    deployed: bool = False,
 ) -> ParsedBundle:
     """Check every source, then parse them together; return the process (or decision) to deploy.
 
     ``dependencies`` are the sources of definitions deployed on their own that this bundle calls
     (checked when they were deployed; see :mod:`workflows_bpmn.references`), ``references`` what
-    they were resolved to. A bundle of one DMN file is a decision table deployed on its own.
+    they were resolved to. A bundle of one DMN file is a decision table deployed on its own. A
+    ``deployed`` definition (loaded for its running cases) is not refused again for what the checks
+    added since it was deployed find in it: what ran must go on running.
     """
     roots = Roots.of(sources)
-    static_checks(roots, functions, collect=collect)
+    static_checks(roots, functions, collect=collect, shapes=not deployed)
     parser = HuijuBpmnParser(validator=VALIDATOR)
     for fname, root in [*roots.dmn.items(), *roots.bpmn.items()]:
         try:

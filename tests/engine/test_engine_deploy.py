@@ -14,6 +14,7 @@ from huiju.models import CaseStatus
 from huiju.runtime import Runtime
 from workflows_bpmn.definitions import bundled_process_files, deploy, list_definitions, read_sources
 from workflows_bpmn.expressions import host_functions
+from workflows_bpmn.models import ProcessDefinition
 from workflows_bpmn.validation import findings_of, parse_bundle
 
 BPMN_FILE = "elderly_care_subsidy.bpmn"
@@ -436,3 +437,21 @@ def test_what_only_the_engine_refuses_is_said_in_words() -> None:
         "small.bpmn: task 't' (line 5): it has several outgoing flows: only a gateway may split the flow"
     )
     assert info.value.localized("zh_CN") == "small.bpmn：task“t”（第5行）：它有多条流出的顺序流：只有网关才能分流"
+
+
+def test_a_version_deployed_before_a_check_was_added_still_loads_for_its_cases(rt: Runtime) -> None:
+    """A deployed version is not refused again for what a check added since finds in it: its running
+    cases go on. A new upload of the same file is refused."""
+    sources = small(
+        '<bpmn:startEvent id="s"/><bpmn:exclusiveGateway id="gw"/><bpmn:sequenceFlow id="f" sourceRef="s" '
+        'targetRef="gw"/>'
+    )
+    with pytest.raises(DeployError, match="has no outgoing flow"):
+        parse_bundle(sources, FUNCTIONS)
+    with rt.db.transaction() as session:
+        old = ProcessDefinition(process_id="small", version=1, name="small", content_hash="0" * 64, sources=sources,
+                                deployed_by="admin", references=[])  # fmt: skip
+        session.add(old)
+        session.flush()
+        spec, _subprocesses = rt.engine.cache.get_by_id(session, old.id)
+    assert "gw" in spec.task_specs
