@@ -241,14 +241,14 @@ def _moment(value: Any, ctx: _Context) -> Shown:
 
 
 _DURATION = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
-_DURATION_UNITS = (
-    lambda n: _("{n} years", n=n),
-    lambda n: _("{n} months", n=n),
-    lambda n: _("{n} weeks", n=n),
-    lambda n: _("{n} days", n=n),
-    lambda n: _("{n} hours", n=n),
-    lambda n: _("{n} minutes", n=n),
-    lambda n: _("{n} seconds", n=n),
+_DURATION_UNITS = (  # one of a unit, and several ("1 hour", not "1 hours")
+    lambda n: _("{n} year", n=n) if n == 1 else _("{n} years", n=n),
+    lambda n: _("{n} month", n=n) if n == 1 else _("{n} months", n=n),
+    lambda n: _("{n} week", n=n) if n == 1 else _("{n} weeks", n=n),
+    lambda n: _("{n} day", n=n) if n == 1 else _("{n} days", n=n),
+    lambda n: _("{n} hour", n=n) if n == 1 else _("{n} hours", n=n),
+    lambda n: _("{n} minute", n=n) if n == 1 else _("{n} minutes", n=n),
+    lambda n: _("{n} second", n=n) if n == 1 else _("{n} seconds", n=n),
 )
 
 

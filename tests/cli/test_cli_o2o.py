@@ -128,6 +128,9 @@ def test_policy_is_shown_in_words_in_the_terminals_language(cli: CliRunner, monk
     assert run(cli, "o2o", "policy", "--complaint-days", "0").output.strip() == (
         "error: time to answer a complaint: a whole number from 1 to 30"
     )
+    one = run(cli, "o2o", "policy", "--accept-within", "PT1H30M", "--complaint-days", "1").output.splitlines()
+    assert one[0] == "time for a provider to accept an offer: 1 hour 30 minutes"
+    assert one[3] == "time to answer a complaint: 1 working day"
 
 
 def test_staff_of_another_role_is_refused_naming_the_role_in_words(

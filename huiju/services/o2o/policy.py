@@ -102,9 +102,13 @@ def policy_words(policy: O2OPolicy, locale: str | None = None) -> list[tuple[str
         "accept_within": duration_words(policy.accept_within, locale) or policy.accept_within,
         "payment_wait": duration_words(policy.payment_wait, locale) or policy.payment_wait,
         "confirm_within": duration_words(policy.confirm_within, locale) or policy.confirm_within,
-        "complaint_days": _("{n} working days", n=policy.complaint_days),
+        "complaint_days": _("{n} working day", n=1)
+        if policy.complaint_days == 1
+        else _("{n} working days", n=policy.complaint_days),
         "rating_threshold_tenths": _("{n} of 5", n=f"{policy.rating_threshold_tenths / 10:.1f}"),
-        "rating_min_count": _("{n} ratings", n=policy.rating_min_count),
-        "credit_months": _("{n} months", n=policy.credit_months),
+        "rating_min_count": _("{n} rating", n=1)
+        if policy.rating_min_count == 1
+        else _("{n} ratings", n=policy.rating_min_count),
+        "credit_months": _("{n} month", n=1) if policy.credit_months == 1 else _("{n} months", n=policy.credit_months),
     }
     return [(localize(POLICY_SETTINGS[name], locale), localize(value, locale)) for name, value in values.items()]
