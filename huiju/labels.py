@@ -10,6 +10,7 @@ person types a code back (the command line), :func:`label_with_code` shows both.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
@@ -45,6 +46,7 @@ LabelKind = Literal[
     "link_status",
     "relation",
     "order_rating",
+    "policy_setting",
 ]
 
 #: Case statuses (:class:`huiju.models.CaseStatus`).
@@ -272,6 +274,7 @@ TABLES: dict[LabelKind, dict[str, Message]] = {
     "link_status": o2o.LINK_STATUSES,
     "relation": o2o.RELATIONS,
     "order_rating": o2o.RATINGS,
+    "policy_setting": o2o.POLICY_SETTINGS,
 }
 
 #: The opinion (意见) a decision carries when the officer writes none: the phrase of the trade.
@@ -297,6 +300,19 @@ def label_with_code(kind: LabelKind, code: str, locale: str | None = None) -> st
     """``受理(accept)``: the words and, where a person types it back, the code."""
     shown = label(kind, code, locale)
     return code if shown == code else f"{shown}({code})"
+
+
+@dataclass(frozen=True)
+class Choices:
+    """Codes a person may type back, each in words with its code (``社区专干(community_officer)``), listed
+    in the reader's language: a parameter of a message that says what is allowed."""
+
+    kind: LabelKind
+    codes: tuple[str, ...]
+
+    def localize(self, locale: str | None = None) -> str:
+        separator = ", " if normalize(locale) == "en" else "、"
+        return separator.join(label_with_code(self.kind, code, locale) for code in self.codes)
 
 
 def known(kind: LabelKind, code: str) -> bool:

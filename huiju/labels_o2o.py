@@ -127,6 +127,18 @@ RATINGS: dict[str, Message] = {
     "1": _("rated very dissatisfied"),
 }
 
+#: The platform's rules (运营规则, :class:`huiju.models.O2OPolicy`) by their columns, as the operator
+#: reads them (``huiju o2o policy``; the values in words: :func:`huiju.services.o2o.policy.policy_words`).
+POLICY_SETTINGS: dict[str, Message] = {
+    "accept_within": _("time for a provider to accept an offer"),
+    "payment_wait": _("time for the payer to pay"),
+    "confirm_within": _("time after which a done order is confirmed automatically"),
+    "complaint_days": _("time to answer a complaint"),
+    "rating_threshold_tenths": _("providers rated below this are flagged"),
+    "rating_min_count": _("ratings a provider needs before being flagged"),
+    "credit_months": _("how long an approved subsidy grants service credit"),
+}
+
 RELATIONS: dict[str, Message] = {
     "child": _("son or daughter"),
     "spouse": _("spouse"),

@@ -23,6 +23,7 @@ from huiju.errors import DeployError, NotFoundError
 from huiju.i18n import _
 from workflows_bpmn.models import DefinitionKind, ProcessDefinition
 from workflows_bpmn.references import dependency_sources, external_calls, resolve
+from workflows_bpmn.refusals import not_xml
 from workflows_bpmn.validation import ParsedBundle, Roots, parse_bundle, static_checks
 
 PROCESS_FOLDER = Path(__file__).parent / "processes"
@@ -65,11 +66,11 @@ def read_sources(paths: Iterable[Path]) -> dict[str, str]:
             try:
                 text = dmn.read_text(encoding="utf-8")
                 root = etree.fromstring(text.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
-            except (UnicodeDecodeError, etree.XMLSyntaxError) as exc:
+            except UnicodeDecodeError as exc:
+                raise DeployError(_("{file}: not a UTF-8 text file", file=dmn.name)) from exc
+            except etree.XMLSyntaxError as exc:
                 # A decision the process calls is in a file beside it that cannot be read: say which.
-                raise DeployError(
-                    _("{file}: not well-formed XML: {error}", file=dmn.name, error=" ".join(str(exc).split()))
-                ) from exc
+                raise DeployError(not_xml(dmn.name, text.encode(), exc)) from exc
             ids = {str(x) for x in root.xpath(_DMN_DECISION_XPATH)}
             if ids & missing:
                 sources[dmn.name] = text
@@ -111,7 +112,7 @@ class SpecCache:
             )
         dependencies = dependency_sources(session, definition.references or [])
         bundle = parse_bundle(definition.sources, self.functions, definition.process_id, dependencies=dependencies,
-                              references=definition.references or [])  # fmt: skip
+                              references=definition.references or [], deployed=True)  # fmt: skip
         found = (bundle.spec, bundle.subprocess_specs)
         with self._lock:
             self._specs[definition.id] = found

@@ -98,9 +98,23 @@ def _parse(expression: str) -> ast.Expression:
     try:
         return ast.parse(expression.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(
-            _("syntax error in expression '{expression}': {error}", expression=expression, error=exc.msg)
-        ) from exc
+        # Python's own words for the error are English: the kinds a person can mend are said in ours.
+        what = next((words for start, words in _SYNTAX_KINDS if start in (exc.msg or "")), None)
+        text = expression.strip()[:200]
+        if what is None:
+            raise ExpressionError(_("the expression '{expression}' is not written correctly", expression=text)) from exc
+        raise ExpressionError(_("the expression '{expression}' is not written correctly: {what}", expression=text,
+                                what=what)) from exc  # fmt: skip
+
+
+#: Python's syntax errors that a person can mend, by a part of its English text.
+_SYNTAX_KINDS = (
+    ("unterminated", _("a quotation mark is not closed")),
+    ("was never closed", _("a bracket is not closed")),
+    ("unmatched", _("a closing bracket has no opening one")),
+    ("does not match opening", _("a closing bracket does not match the opening one")),
+    ("unexpected EOF", _("it ends too early")),
+)
 
 
 def _depth(node: ast.AST) -> int:

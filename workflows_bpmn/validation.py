@@ -1,11 +1,13 @@
 """Deploy-time checks of BPMN and DMN sources (what ``huiju process validate`` runs).
 
 Uploaded definitions are untrusted. A file is refused, with a message that names the element, when
-it is not XML, not BPMN/DMN, carries a DTD, holds a script task or a pre/post script, calls an
-unknown service operation, puts a user task outside a known lane, holds an expression that the
-restricted evaluator would refuse, runs more than one pool of a collaboration, or holds more than
-one decision in a DMN file. The sources are then parsed by SpiffWorkflow, so that what passes here
-is exactly what the runner can load.
+it is not XML, not BPMN/DMN, does not follow the BPMN 2.0 (or its DMN version's) schema, holds what
+the schema allows and the engine cannot run (see :mod:`workflows_bpmn.refusals`, which also words
+what the XML parser and SpiffWorkflow refuse), carries a DTD, holds a script task or a pre/post
+script, calls an unknown service operation, puts a user task outside a known lane, holds an
+expression that the restricted evaluator would refuse, runs more than one pool of a collaboration,
+or holds more than one decision in a DMN file. The sources are then parsed by SpiffWorkflow, so
+that what passes here is exactly what the runner can load.
 
 Each refusal names the element (its ``id``) as well as the file: the modeler marks it on the
 diagram. :func:`parse_bundle` raises the first refusal, or with ``collect`` every refusal of the
@@ -34,6 +36,7 @@ from huiju.errors import DeployError, ExpressionError
 from huiju.i18n import Message, _
 from workflows_bpmn.expressions import check_expression
 from workflows_bpmn.models import DefinitionKind
+from workflows_bpmn.refusals import foreign_root, not_xml, schema_refusals, shape_refusals, spiff_refusal, where
 from workflows_bpmn.specs import HuijuBpmnParser, connect_loops
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
@@ -113,13 +116,14 @@ def parse_xml(name: str, text: str) -> etree._Element:
     data = text.encode("utf-8")
     if len(data) > MAX_SOURCE_BYTES:
         raise DeployError(_("{file}: larger than {limit} KB", file=name, limit=MAX_SOURCE_BYTES // 1024), file=name)
+    # The text is decoded already: an encoding the file declares (GBK, say) no longer holds.
     parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True, encoding="utf-8"
     )
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise DeployError(_("{file}: not well-formed XML: {error}", file=name, error=str(exc)), file=name) from exc
+        raise DeployError(not_xml(name, data, exc), file=name) from exc
     if root.getroottree().docinfo.doctype:
         raise DeployError(_("{file}: a DOCTYPE is not allowed in process definitions", file=name), file=name)
     return root
@@ -135,12 +139,7 @@ def _owner(element: etree._Element, levels: int = 2) -> etree._Element:
     return element
 
 
-def _where(element: etree._Element) -> Message:
-    local = etree.QName(element).localname
-    ident = element.get("id")
-    if ident:
-        return _("{element} '{id}' (line {line})", element=local, id=ident, line=element.sourceline)
-    return _("{element} (line {line})", element=local, line=element.sourceline)
+_where = where
 
 
 def _check_expr(
@@ -388,18 +387,7 @@ def kind_of(name: str, root: etree._Element) -> str:
         return "bpmn"
     if ns in DMN_NAMESPACES:
         return "dmn"
-    if ns is None:
-        raise DeployError(_("{file}: neither BPMN nor DMN (root element {root}, in no namespace)", file=name,
-                            root=etree.QName(root).localname), file=name)  # fmt: skip
-    raise DeployError(
-        _(
-            "{file}: neither BPMN nor DMN (root element {root} in {namespace})",
-            file=name,
-            root=etree.QName(root).localname,
-            namespace=ns,
-        ),
-        file=name,
-    )
+    raise DeployError(foreign_root(name, root), file=name)
 
 
 def content_hash(sources: Mapping[str, str], references: Iterable[Mapping[str, Any]] = ()) -> str:
@@ -445,12 +433,17 @@ class Roots:
         ]  # fmt: skip
 
 
-def static_checks(roots: Roots, functions: Mapping[str, Callable[..., Any]], *, collect: bool = False) -> None:
-    """The checks of every file on its own, before anything is parsed or looked up."""
+def static_checks(
+    roots: Roots, functions: Mapping[str, Callable[..., Any]], *, collect: bool = False, shapes: bool = True
+) -> None:
+    """The checks of every file on its own, before anything is parsed or looked up; without ``shapes``,
+    not what the schema allows and the engine cannot run (:func:`~workflows_bpmn.refusals.shape_refusals`)."""
     found = Findings(collect=collect)
     defined: dict[str, str] = {}  # process id -> the file that defines it first
     for fname, root in roots.bpmn.items():
         check_bpmn(fname, root, functions, found)
+        for element, text in [*(shape_refusals(fname, root) if shapes else []), *schema_refusals(fname, root, "bpmn")]:
+            found.refuse(fname, element, text)
         for process in root.iter(f"{{{BPMN_NS}}}process"):
             ident = str(process.get("id") or "")
             if ident in defined:
@@ -460,22 +453,20 @@ def static_checks(roots: Roots, functions: Mapping[str, Callable[..., Any]], *, 
                 defined[ident] = fname
     for fname, root in roots.dmn.items():
         check_dmn(fname, root, functions, found)
+        for element, text in schema_refusals(fname, root, "dmn"):
+            found.refuse(fname, element, text)
     found.raise_any()
 
 
-def _spiff_error(what: str, exc: Exception) -> DeployError:
-    """SpiffWorkflow's parser errors, the one place they become ours; its ValidationException names
-    the element. Besides its own exceptions it lets Python's escape on files it does not expect."""
-    if isinstance(exc, ValidationException | SpiffWorkflowException):
-        element = getattr(exc, "id", None) or None
-        file = getattr(exc, "file_name", None) or what
-        return DeployError(_("{file}: {problem}", file=what, problem=" ".join(str(exc).split())[:400]),
-                           file=file, element=element)  # fmt: skip
-    return DeployError(
-        _("{file}: SpiffWorkflow cannot read it ({error})", file=what,
-          error=" ".join(f"{type(exc).__name__}: {exc}".split())[:300]),
-        file=what,
-    )  # fmt: skip
+def _spiff_error(what: str, exc: Exception, roots: Roots) -> DeployError:
+    """SpiffWorkflow's parser errors, the one place they become ours (in words, see
+    :mod:`workflows_bpmn.refusals`); its ValidationException names the element. Besides its own
+    exceptions it lets Python's escape on files it does not expect."""
+    named = getattr(exc, "file_name", None)
+    file = named if named in roots.bpmn or named in roots.dmn else what
+    every = {**roots.bpmn, **roots.dmn}
+    element, text = spiff_refusal(file, exc, [every[file]] if file in every else list(every.values()))
+    return DeployError(text, file=file, element=element)
 
 
 _PARSER_ERRORS = (ValidationException, SpiffWorkflowException, LookupError, TypeError, ValueError, AttributeError,
@@ -490,15 +481,18 @@ def parse_bundle(
     dependencies: Mapping[str, str] | None = None,
     references: list[dict[str, Any]] | None = None,
     collect: bool = False,
+    deployed: bool = False,
 ) -> ParsedBundle:
     """Check every source, then parse them together; return the process (or decision) to deploy.
 
     ``dependencies`` are the sources of definitions deployed on their own that this bundle calls
     (checked when they were deployed; see :mod:`workflows_bpmn.references`), ``references`` what
-    they were resolved to. A bundle of one DMN file is a decision table deployed on its own.
+    they were resolved to. A bundle of one DMN file is a decision table deployed on its own. A
+    ``deployed`` definition (loaded for its running cases) is not refused again for what the checks
+    added since it was deployed find in it: what ran must go on running.
     """
     roots = Roots.of(sources)
-    static_checks(roots, functions, collect=collect)
+    static_checks(roots, functions, collect=collect, shapes=not deployed)
     parser = HuijuBpmnParser(validator=VALIDATOR)
     for fname, root in [*roots.dmn.items(), *roots.bpmn.items()]:
         try:
@@ -507,14 +501,14 @@ def parse_bundle(
             else:
                 parser.add_dmn_xml(root, filename=fname)
         except _PARSER_ERRORS as exc:
-            raise _spiff_error(fname, exc) from exc
+            raise _spiff_error(fname, exc, roots) from exc
     pinned = list(references or [])
     if not roots.bpmn:
         return _decision_bundle(sources, roots, pinned)
     try:
         executable = parser.get_process_ids()
     except _PARSER_ERRORS as exc:
-        raise _spiff_error(", ".join(sources), exc) from exc
+        raise _spiff_error(", ".join(sources), exc, roots) from exc
     for fname, text in (dependencies or {}).items():
         root = parse_xml(fname, text)
         try:
@@ -523,7 +517,7 @@ def parse_bundle(
             else:
                 parser.add_dmn_xml(root, filename=fname)
         except _PARSER_ERRORS as exc:
-            raise _spiff_error(fname, exc) from exc
+            raise _spiff_error(fname, exc, roots) from exc
     if process_id is None:
         if not executable:
             raise DeployError(_('no executable process: mark the one to deploy isExecutable="true"'))
@@ -542,7 +536,7 @@ def parse_bundle(
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except _PARSER_ERRORS as exc:
-        raise _spiff_error(f"process '{process_id}'", exc) from exc
+        raise _spiff_error(", ".join(sources), exc, roots) from exc
     connect_loops(spec, *subprocess_specs.values())
     name = getattr(spec, "description", None) or spec.name or process_id
     return ParsedBundle(

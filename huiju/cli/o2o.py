@@ -164,7 +164,7 @@ def policy(
     rating_threshold: float | None, username: str,
 ) -> None:  # fmt: skip
     from huiju.services.actors import load_actor
-    from huiju.services.o2o.policy import get_policy, update_policy
+    from huiju.services.o2o.policy import get_policy, policy_words, update_policy
 
     changes: dict[str, object] = {
         name: value for name, value in (("accept_within", accept_within), ("payment_wait", payment_wait),
@@ -175,14 +175,9 @@ def policy(
         changes["rating_threshold_tenths"] = round(rating_threshold * 10)
     with runtime_ctx(with_celery=False) as rt, rt.db.transaction() as session:
         current = update_policy(session, load_actor(session, username), changes) if changes else get_policy(session)
-        shown = {
-            "accept_within": current.accept_within, "payment_wait": current.payment_wait,
-            "confirm_within": current.confirm_within, "complaint_days": current.complaint_days,
-            "rating_threshold": current.rating_threshold_tenths / 10, "rating_min_count": current.rating_min_count,
-            "credit_months": current.credit_months,
-        }  # fmt: skip
-    for name, value in shown.items():
-        click.echo(f"{name:<18}{value}")
+        shown = policy_words(current, rt.settings.lang)
+    for setting, value in shown:
+        click.echo(_("{setting}: {value}", setting=setting, value=value).localize(rt.settings.lang))
 
 
 @o2o.command("staff", help=N_("Bind an account of role provider to the provider it works for (one only)."))

@@ -241,15 +241,14 @@ def _moment(value: Any, ctx: _Context) -> Shown:
     return ctx.words(_("{time} (Beijing time)", time=moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M"))), False
 
 
-#: Each part of a duration in words: one of it, and several.
-_DURATION_UNITS = (
-    (_("1 year"), lambda n: _("{n} years", n=n)),
-    (_("1 month"), lambda n: _("{n} months", n=n)),
-    (_("1 week"), lambda n: _("{n} weeks", n=n)),
-    (_("1 day"), lambda n: _("{n} days", n=n)),
-    (_("1 hour"), lambda n: _("{n} hours", n=n)),
-    (_("1 minute"), lambda n: _("{n} minutes", n=n)),
-    (_("1 second"), lambda n: _("{n} seconds", n=n)),
+_DURATION_UNITS = (  # one of a unit, and several ("1 hour", not "1 hours")
+    lambda n: _("{n} year", n=n) if n == 1 else _("{n} years", n=n),
+    lambda n: _("{n} month", n=n) if n == 1 else _("{n} months", n=n),
+    lambda n: _("{n} week", n=n) if n == 1 else _("{n} weeks", n=n),
+    lambda n: _("{n} day", n=n) if n == 1 else _("{n} days", n=n),
+    lambda n: _("{n} hour", n=n) if n == 1 else _("{n} hours", n=n),
+    lambda n: _("{n} minute", n=n) if n == 1 else _("{n} minutes", n=n),
+    lambda n: _("{n} second", n=n) if n == 1 else _("{n} seconds", n=n),
 )
 
 
@@ -258,8 +257,7 @@ def duration_words(duration: str, locale: str | None = None) -> str | None:
     found = durations.parts(duration)
     if found is None:
         return None
-    words = [one if n == 1 else several(n) for (one, several), n in zip(_DURATION_UNITS, found, strict=True) if n]
-    return " ".join(localize(w, locale) for w in words)
+    return " ".join(localize(unit(n), locale) for unit, n in zip(_DURATION_UNITS, found, strict=True) if n)
 
 
 def _duration(value: Any, ctx: _Context) -> Shown:

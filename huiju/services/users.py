@@ -25,7 +25,7 @@ from huiju import idnumber
 from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError, PermissionDenied
 from huiju.i18n import Message, _
-from huiju.labels import ROLES
+from huiju.labels import ROLES, Choices
 from huiju.models import CaseEvent, Org, OrgLevel, Resident, Role, User
 from huiju.services import audit
 from huiju.services.actors import Actor
@@ -69,8 +69,8 @@ def _role(value: str) -> Role:
     try:
         return Role(value.strip())
     except ValueError:
-        allowed = ", ".join(r.value for r in Role)
-        raise InputError(_("unknown role {role}; one of: {allowed}", role=repr(value), allowed=allowed)) from None
+        allowed = Choices("role", tuple(r.value for r in Role))
+        raise InputError(_("unknown role '{role}'; one of: {allowed}", role=value.strip(), allowed=allowed)) from None
 
 
 def temporary_password() -> str:

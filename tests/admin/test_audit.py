@@ -180,7 +180,8 @@ def test_durations_in_words() -> None:
     assert audit_words.duration_words("P30D", "zh_CN") == "30 天"
     assert audit_words.duration_words("P30D", "en") == "30 days"
     assert audit_words.duration_words("PT15M", "zh_CN") == "15 分钟"
-    assert audit_words.duration_words("P1Y2W", "en") == "1 year 2 weeks"
+    assert audit_words.duration_words("P1Y2W", "en") == "1 year 2 weeks"  # one of a unit is singular
+    assert audit_words.duration_words("PT1H1M", "zh_CN") == "1 小时 1 分钟"
     assert audit_words.duration_words("thirty days") is None and audit_words.duration_words("P") is None
 
 

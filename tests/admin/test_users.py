@@ -52,6 +52,20 @@ def test_each_role_sits_in_its_office(runtime: Runtime, role: str, office: str |
         assert session.scalar(select(User).where(User.username == "new-one")) is None
 
 
+def test_an_unknown_role_lists_the_roles_in_words_with_the_code_to_type(runtime: Runtime) -> None:
+    with pytest.raises(InputError) as info, runtime.db.transaction() as session:
+        users.create_user(session, _admin(runtime), users.NewAccount("new-one", "auditor"))
+    assert info.value.localized("en") == (
+        "unknown role 'auditor'; one of: Resident(resident), Community officer(community_officer), "
+        "Street reviewer(street_reviewer), Administrator(administrator), Integrator(integrator), "
+        "Service provider(provider), Platform operator(operator)"
+    )
+    assert info.value.localized("zh_CN") == (
+        "未知角色“auditor”；可选：居民(resident)、社区专干(community_officer)、街道审核员(street_reviewer)、"
+        "管理员(administrator)、系统集成员(integrator)、服务商(provider)、平台运营方(operator)"
+    )
+
+
 def test_a_new_officer_gets_a_temporary_password_to_change_at_first_sign_in(runtime: Runtime) -> None:
     with runtime.db.transaction() as session:
         created = users.create_user(

@@ -122,10 +122,32 @@ def test_process_validate_names_the_problem(cli: CliRunner, tmp_path: Path) -> N
     assert both.exit_code == 2 and "'citizen_info.steal_everything'" in both.output
     assert "'citizen_info.read_minds'" in both.output and "2 problem(s) found; nothing was deployed" in both.output
     (tmp_path / "notxml.bpmn").write_text("this is not xml", encoding="utf-8")
-    assert "not well-formed XML" in run(cli, "process", "validate", str(tmp_path / "notxml.bpmn")).output
+    assert "not an XML file" in run(cli, "process", "validate", str(tmp_path / "notxml.bpmn")).output
     (tmp_path / "other.bpmn").write_text("<html><body/></html>", encoding="utf-8")
     other = run(cli, "process", "validate", str(tmp_path / "other.bpmn"))
-    assert other.exit_code == 2 and "neither BPMN nor DMN" in other.output
+    assert other.exit_code == 2 and "neither a BPMN 2.0 nor a DMN file" in other.output
+
+
+def test_process_validate_says_schema_refusals_in_the_terminals_language(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the BPMN 2.0 schema refuses, in words naming the element, attribute and line: never its
+    own English nor its {namespace}element notation."""
+    path = tmp_path / "subsidy.bpmn"
+    text = SUBSIDY_BPMN.read_text(encoding="utf-8")
+    path.write_text(text.replace('isExecutable="true"', 'isExecutable="yes"', 1), encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if 'isExecutable="true"' in row)
+    english = run(cli, "process", "validate", str(path))
+    assert english.exit_code == 2
+    assert english.output.strip() == (
+        f"error: subsidy.bpmn: process 'elderly_care_subsidy' (line {line}): isExecutable 'yes' must be true or false"
+    )
+    monkeypatch.setenv("HUIJU_LANG", "zh_CN")
+    chinese = run(cli, "process", "validate", str(path))
+    assert chinese.exit_code == 2
+    assert chinese.output.strip() == (
+        f"错误：subsidy.bpmn：process“elderly_care_subsidy”（第{line}行）：isExecutable 的值“yes”应为 true 或 false"
+    )
 
 
 def test_deploy_needs_an_administrator_and_makes_a_new_version(cli: CliRunner, tmp_path: Path) -> None:

@@ -36,10 +36,11 @@ def test_credit_providers_policy_and_links(cli: CliRunner) -> None:
     providers = run(cli, "o2o", "providers")
     assert providers.exit_code == 0 and "LESHAN" in providers.output and "望京物业服务有限公司" in providers.output
     policy = run(cli, "o2o", "policy", "--accept-within", "PT10M", "--rating-threshold", "3.5")
-    assert policy.exit_code == 0 and "PT10M" in policy.output and "3.5" in policy.output
+    assert policy.exit_code == 0 and "time for a provider to accept an offer: 10 minutes" in policy.output
+    assert "providers rated below this are flagged: 3.5 of 5" in policy.output
     bad = run(cli, "o2o", "policy", "--accept-within", "ten minutes")
     assert bad.exit_code == 2 and "is not a duration" in bad.output
-    assert "PT10M" in run(cli, "o2o", "policy").output  # the refused change left the rule as it was
+    assert "accept an offer: 10 minutes" in run(cli, "o2o", "policy").output  # the refused change left it as it was
     linked = run(cli, "o2o", "link", "--family", "family-zhang", "--parent", "110105193801012340", "--name", "张秀英",
                  "--as", "officer-chaoyang-01")  # fmt: skip
     assert linked.exit_code == 0 and "family-zhang may now order for 张秀英" in linked.output
@@ -80,3 +81,63 @@ def test_open311_channel_keys(cli: CliRunner) -> None:
     assert run(cli, "open311", "key", "hotline-12345").exit_code == 2  # one key per channel name
     assert run(cli, "open311", "revoke", "hotline-12345").exit_code == 0
     assert "revoked" in run(cli, "open311", "list").output
+
+
+def test_policy_is_shown_in_words_in_the_terminals_language(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each rule by what it is, durations in words, the complaint time in working days: no column
+    name, no ISO 8601 duration."""
+    english = run(cli, "o2o", "policy", "--payment-wait", "PT30M", "--confirm-within", "P2D", "--complaint-days", "2")
+    assert english.exit_code == 0, english.output
+    assert english.output.splitlines() == [
+        "time for a provider to accept an offer: 15 minutes",
+        "time for the payer to pay: 30 minutes",
+        "time after which a done order is confirmed automatically: 2 days",
+        "time to answer a complaint: 2 working days",
+        "providers rated below this are flagged: 3.0 of 5",
+        "ratings a provider needs before being flagged: 3 ratings",
+        "how long an approved subsidy grants service credit: 12 months",
+    ]
+    monkeypatch.setenv("HUIJU_LANG", "zh_CN")
+    chinese = run(cli, "o2o", "policy")
+    assert chinese.exit_code == 0, chinese.output
+    assert chinese.output.splitlines() == [
+        "服务商接单时限：15 分钟",
+        "付款时限：30 分钟",
+        "服务完成后自动确认的时限：2 天",
+        "投诉答复时限：2 个工作日",
+        "评分低于此值的服务商被标记：3.0 分（满分 5 分）",
+        "标记服务商前所需的评价数：3 条评价",
+        "补贴批准后发放服务券的时长：12 个月",
+    ]
+    for said in (english.output, chinese.output):
+        assert not any(raw in said for raw in ("PT", "P2D", "accept_within", "complaint_days", "_tenths")), said
+    refused = run(cli, "o2o", "policy", "--payment-wait", "half an hour")
+    assert refused.exit_code == 2
+    assert refused.output.strip() == (
+        "错误：付款时限：“half an hour”不是时长，应如 PT15M（15 分钟）、PT2H（2 小时）或 P3D（3 天）"
+    )
+    assert (
+        run(cli, "o2o", "policy", "--complaint-days", "0").output.strip()
+        == "错误：投诉答复时限：应为 1 到 30 之间的整数"
+    )
+    assert run(cli, "o2o", "policy", "--rating-threshold", "9").output.strip() == (
+        "错误：评分低于此值的服务商被标记：应为 1.0 到 5.0 之间的评分，精确到 0.1"
+    )
+    assert "付款时限：30 分钟" in run(cli, "o2o", "policy").output  # nothing was changed by the refusals
+    monkeypatch.setenv("HUIJU_LANG", "en")
+    assert run(cli, "o2o", "policy", "--complaint-days", "0").output.strip() == (
+        "error: time to answer a complaint: a whole number from 1 to 30"
+    )
+    one = run(cli, "o2o", "policy", "--accept-within", "PT1H30M", "--complaint-days", "1").output.splitlines()
+    assert one[0] == "time for a provider to accept an offer: 1 hour 30 minutes"
+    assert one[3] == "time to answer a complaint: 1 working day"
+
+
+def test_staff_of_another_role_is_refused_naming_the_role_in_words(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    english = run(cli, "o2o", "staff", "LESHAN", "resident-zhang")
+    assert english.output.strip() == "error: 'resident-zhang' is not an account of the role Service provider"
+    monkeypatch.setenv("HUIJU_LANG", "zh_CN")
+    chinese = run(cli, "o2o", "staff", "LESHAN", "resident-zhang")
+    assert chinese.output.strip() == "错误：“resident-zhang”不是服务商角色的账号"

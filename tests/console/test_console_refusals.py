@@ -112,3 +112,29 @@ def test_offices_and_roles_are_named_in_words(runtime: Runtime, app: Flask) -> N
     assert "street_reviewer" not in page and "community 级" not in page and "街道" in page
     with runtime.db.sessions() as session:
         assert session.scalars(select(User).where(User.username == "newoff3")).one_or_none() is None
+
+
+def test_a_diagram_the_bpmn_schema_refuses_is_named_in_words_in_the_pages_language(app: Flask) -> None:
+    """The modeler's check answers with what the BPMN 2.0 schema refuses as words naming the element,
+    its attribute and line, never as the checker's English or its {namespace}element notation."""
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d">\n'
+        '  <bpmn:process id="p" isExecutable="true"><bpmn:startEvent id="s"/></bpmn:process>\n'
+        "</bpmn:definitions>"
+    )
+    client = app.test_client()
+    sign_in(client, "admin")
+    said = {}
+    for lang in ("zh", "en"):
+        client.get(f"/console/lang/{lang}")
+        token = csrf(client, "/console/processes/")
+        reply = client.post("/console/processes/modeler/check", json={"xml": xml}, headers={"X-CSRFToken": token})
+        assert reply.status_code == 200, reply.get_data(as_text=True)
+        findings = reply.get_json()["findings"]
+        assert [f["element"] for f in findings] == ["d"]
+        said[lang] = findings[0]["text"]
+    assert said["en"].endswith(
+        ": definitions 'd' (line 2) lacks the attribute targetNamespace, which BPMN 2.0 requires"
+    )
+    assert said["zh"].endswith("：definitions“d”（第2行）缺少 BPMN 2.0 要求的属性 targetNamespace")

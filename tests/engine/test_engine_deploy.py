@@ -14,7 +14,8 @@ from huiju.models import CaseStatus
 from huiju.runtime import Runtime
 from workflows_bpmn.definitions import bundled_process_files, deploy, list_definitions, read_sources
 from workflows_bpmn.expressions import host_functions
-from workflows_bpmn.validation import parse_bundle
+from workflows_bpmn.models import ProcessDefinition
+from workflows_bpmn.validation import findings_of, parse_bundle
 
 BPMN_FILE = "elderly_care_subsidy.bpmn"
 # The subsidy process and the decision table it calls (read_sources finds the DMN); other shipped
@@ -149,17 +150,20 @@ def test_lane_that_is_no_role_is_refused() -> None:
 
 def test_not_xml_is_refused() -> None:
     message = refused({"broken.bpmn": "<bpmn:definitions><unclosed></bpmn:definitions>"})
-    assert "broken.bpmn" in message and "not well-formed" in message
+    assert message == (
+        "broken.bpmn: the XML is broken at line 1, column 18: a prefix whose namespace is not declared (xmlns:...)"
+    )
 
 
 def test_xml_that_is_not_bpmn_is_refused() -> None:
     message = refused({"page.bpmn": '<html xmlns="http://www.w3.org/1999/xhtml"><body/></html>'})
-    assert "page.bpmn" in message and "neither BPMN nor DMN" in message
+    assert message == ("page.bpmn: neither a BPMN 2.0 nor a DMN file: its root element <html> is of the namespace "
+                       "http://www.w3.org/1999/xhtml")  # fmt: skip
 
 
 def test_xml_in_no_namespace_is_refused_in_words() -> None:
     message = refused({"x.bpmn": "<foo/>"})
-    assert message == "x.bpmn: neither BPMN nor DMN (root element foo, in no namespace)"
+    assert message == "x.bpmn: neither a BPMN 2.0 nor a DMN file: its root element <foo> is in no namespace"
 
 
 def test_a_flow_to_nowhere_and_a_process_without_start_are_named() -> None:
@@ -239,3 +243,215 @@ def test_deploy_versions_and_running_instances(rt: Runtime) -> None:
         counts = [(d.version, running) for d, running in list_definitions(session)
                   if d.process_id == "elderly_care_subsidy"]  # fmt: skip
     assert counts == [(1, 0), (2, 1)]
+
+
+# What an administrator plausibly gets wrong, and what the upload says: the element, the attribute and
+# the line in words, in the reader's language; never the checker's English, a Python repr or the
+# schema's Clark notation ({http://www.omg.org/spec/BPMN/20100524/MODEL}...).
+FLOW = '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/>'
+TIMER = '<bpmn:intermediateCatchEvent id="t"><bpmn:timerEventDefinition><bpmn:timeDuration>{}</bpmn:timeDuration>' \
+        "</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>"  # fmt: skip
+DMN = "elderly_care_subsidy_tier.dmn"
+REFUSALS: dict[str, tuple[dict[str, str], str, str]] = {
+    "no targetNamespace": (
+        {"small.bpmn": (SMALL_HEAD + FLOW + SMALL_TAIL).replace(' targetNamespace="urn:t"', "")},
+        "small.bpmn: definitions 'defs_small' (line 3) lacks the attribute targetNamespace, which BPMN 2.0 requires",
+        "small.bpmn：definitions“defs_small”（第3行）缺少 BPMN 2.0 要求的属性 targetNamespace",
+    ),
+    "unknown element": (
+        small(FLOW + '<bpmn:approvalTask id="x"/>'),
+        "small.bpmn: approvalTask 'x' (line 5): BPMN 2.0 has no element approvalTask",
+        "small.bpmn：approvalTask“x”（第5行）：BPMN 2.0 中没有 approvalTask 这种元素",
+    ),
+    "element out of place": (
+        small(
+            '<bpmn:startEvent id="s"><bpmn:outgoing>f</bpmn:outgoing><bpmn:documentation>d</bpmn:documentation>'
+            "</bpmn:startEvent>"
+        ),  # fmt: skip
+        "small.bpmn: documentation (line 5) may not stand here, inside startEvent 's' (line 5) (in its place: "
+        "outgoing, property, dataOutput, dataOutputAssociation, outputSet, eventDefinition, cancelEventDefinition, "
+        "compensateEventDefinition, conditionalEventDefinition, errorEventDefinition)",
+        "small.bpmn：documentation（第5行）不能放在 startEvent“s”（第5行）中的这个位置（此处应为：outgoing, property, "
+        "dataOutput, dataOutputAssociation, outputSet, eventDefinition, cancelEventDefinition, "
+        "compensateEventDefinition, conditionalEventDefinition, errorEventDefinition）",
+    ),
+    "unknown attribute": (
+        small(FLOW.replace('<bpmn:endEvent id="e"', '<bpmn:endEvent id="e" colour="red"')),
+        "small.bpmn: endEvent 'e' (line 5): BPMN 2.0 has no attribute colour on this element",
+        "small.bpmn：endEvent“e”（第5行）：BPMN 2.0 在这种元素上没有属性 colour",
+    ),
+    "attribute of a wrong type": (
+        {"small.bpmn": SMALL_HEAD.replace('isExecutable="true"', 'isExecutable="yes"') + FLOW + SMALL_TAIL},
+        "small.bpmn: process 'small' (line 4): isExecutable 'yes' must be true or false",
+        "small.bpmn：process“small”（第4行）：isExecutable 的值“yes”应为 true 或 false",
+    ),
+    "duplicate id": (
+        small(FLOW + '\n<bpmn:endEvent id="e"/>'),
+        "small.bpmn: endEvent 'e' (line 6): the id 'e' is taken already by endEvent 'e' (line 5)",
+        "small.bpmn：endEvent“e”（第6行）：id“e”已被 endEvent“e”（第5行）占用",
+    ),
+    "text among elements": (
+        small(FLOW + "approve it"),
+        "small.bpmn: process 'small' (line 4) holds text where only elements may stand",
+        "small.bpmn：process“small”（第4行）中有文字，而这里只能放元素",
+    ),
+    "gateway with no outgoing flow": (
+        small(
+            '<bpmn:startEvent id="s"/><bpmn:exclusiveGateway id="gw"/>'
+            '<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="gw"/>'
+        ),  # fmt: skip
+        "small.bpmn: exclusiveGateway 'gw' (line 5) has no outgoing flow: a gateway must lead somewhere",
+        "small.bpmn：exclusiveGateway“gw”（第5行）没有流出的顺序流：网关必须通向某处",
+    ),
+    "boundary event attached to nothing": (
+        small(
+            FLOW + '\n<bpmn:boundaryEvent id="b" attachedToRef="ghost"><bpmn:timerEventDefinition>'
+            '<bpmn:timeDuration>"PT1H"</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>'
+        ),
+        "small.bpmn: boundaryEvent 'b' (line 6) is attached to 'ghost', which is not an activity of its process",
+        "small.bpmn：boundaryEvent“b”（第6行）附着在“ghost”上，而它不是本流程中的活动",
+    ),
+    "boundary event attached to no attribute": (
+        small(FLOW + '\n<bpmn:boundaryEvent id="b"/>'),
+        "small.bpmn: boundaryEvent 'b' (line 6) lacks the attribute attachedToRef, which BPMN 2.0 requires",
+        "small.bpmn：boundaryEvent“b”（第6行）缺少 BPMN 2.0 要求的属性 attachedToRef",
+    ),
+    "a name longer than the inbox keeps": (
+        small(FLOW.replace('<bpmn:endEvent id="e"', f'<bpmn:endEvent id="e" name="{"审" * 201}"')),
+        "small.bpmn: endEvent 'e' (line 5): its name is 201 characters long; at most 200",
+        "small.bpmn：endEvent“e”（第5行）：名称长 201 个字符，最多 200 个",
+    ),
+    "process without an id": (
+        {"small.bpmn": SMALL_HEAD.replace('process id="small"', "process") + FLOW + SMALL_TAIL},
+        "small.bpmn: process (line 4) has no id; the engine finds it by its id",
+        "small.bpmn：process（第4行）没有 id，引擎凭 id 找到它",
+    ),
+    "timer that is no ISO 8601 time": (
+        small(FLOW + "\n" + TIMER.format('"ten minutes"')),
+        "small.bpmn: intermediateCatchEvent 't' (line 6): 'ten minutes' is not an ISO 8601 time such as \"PT1H\"",
+        'small.bpmn：intermediateCatchEvent“t”（第6行）：“ten minutes”不是 ISO 8601 格式的时间，应如 "PT1H"',
+    ),
+    "expression that does not parse": (
+        small(
+            '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>\n<bpmn:sequenceFlow id="f" sourceRef="s" '
+            'targetRef="e"><bpmn:conditionExpression>len(form["name"] &gt; 3</bpmn:conditionExpression>'
+            "</bpmn:sequenceFlow>"
+        ),  # fmt: skip
+        "small.bpmn: sequenceFlow 'f' (line 6): the expression 'len(form[\"name\"] > 3' is not written correctly: "
+        "a bracket is not closed",
+        'small.bpmn：sequenceFlow“f”（第6行）：表达式“len(form["name"] > 3”写法有误：有括号没有闭合',
+    ),
+    "DMN table with a bad hit policy": (
+        {DMN: SHIPPED[DMN].replace('hitPolicy="FIRST"', 'hitPolicy="SOMETIMES"')},
+        f"{DMN}: decisionTable 'table_subsidy_tier' (line 4): hitPolicy 'SOMETIMES' is not one of UNIQUE, FIRST, "
+        "PRIORITY, ANY, COLLECT, RULE ORDER, OUTPUT ORDER",
+        f"{DMN}：decisionTable“table_subsidy_tier”（第4行）：hitPolicy 的值“SOMETIMES”不在可选值之中（UNIQUE, FIRST, "
+        "PRIORITY, ANY, COLLECT, RULE ORDER, OUTPUT ORDER）",
+    ),
+    "an event naming a message the file does not define": (
+        small(
+            FLOW + '\n<bpmn:intermediateCatchEvent id="wait"><bpmn:messageEventDefinition messageRef="reply"/>'
+            "</bpmn:intermediateCatchEvent>"
+        ),  # fmt: skip
+        "small.bpmn: intermediateCatchEvent 'wait' (line 6) names messageRef 'reply', which the file does not define",
+        "small.bpmn：intermediateCatchEvent“wait”（第6行）引用的 messageRef“reply”在文件中没有定义",
+    ),
+    "an event-based gateway leading to a task": (
+        small(
+            '<bpmn:startEvent id="s"/><bpmn:eventBasedGateway id="gw"/>\n<bpmn:task id="t"/>'
+            '<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="gw"/><bpmn:sequenceFlow id="g" sourceRef="gw" '
+            'targetRef="t"/>'
+        ),  # fmt: skip
+        "small.bpmn: eventBasedGateway 'gw' (line 5) leads to task 't' (line 6): an event-based gateway must lead to "
+        "what waits for an event (an intermediate catch event or a receive task)",
+        "small.bpmn：eventBasedGateway“gw”（第5行）通向 task“t”（第6行）：事件网关只能通向等待事件的元素（中间捕获事件或"
+        "接收任务）",
+    ),
+    "a prefix with no namespace": (
+        small(FLOW + '\n<bpmn:task id="t"/><bpmn:boundaryEvent id="b" attachedToRef="foo:t"/>'),
+        "small.bpmn: boundaryEvent 'b' (line 6): attachedToRef 'foo:t' has a prefix whose namespace is not declared "
+        "(xmlns:...)",
+        "small.bpmn：boundaryEvent“b”（第6行）：attachedToRef 的值“foo:t”带有未声明命名空间的前缀（xmlns:...）",
+    ),
+    "XML that is not well-formed": (
+        {"small.bpmn": SMALL_HEAD + '<bpmn:startEvent id="s">' + SMALL_TAIL},
+        "small.bpmn: the XML is broken at line 6, column 18: a closing tag does not match the element it closes",
+        "small.bpmn：XML 在第6行第18列有误：结束标签与它要结束的元素不符",
+    ),
+    "an empty file": (
+        {"small.bpmn": ""},
+        "small.bpmn: the file is empty",
+        "small.bpmn：文件是空的",
+    ),
+    "a file that is no XML": (
+        {"small.bpmn": "PK\x03\x04 a zip archive"},
+        "small.bpmn: not an XML file: BPMN and DMN files are XML, as a process modeler saves them",
+        "small.bpmn：不是 XML 文件：BPMN 和 DMN 文件是流程建模工具保存的 XML",
+    ),
+    "the BPMN 2.0 draft's namespace": (
+        {"old.bpmn": '<definitions xmlns="http://schema.omg.org/spec/BPMN/2.0" id="d"/>'},
+        "old.bpmn: written for a draft of BPMN 2.0 (http://schema.omg.org/spec/BPMN/2.0), not BPMN 2.0 itself: save "
+        "it again from a BPMN 2.0 modeler",
+        "old.bpmn：按 BPMN 2.0 的草案（http://schema.omg.org/spec/BPMN/2.0）编写，而不是 BPMN 2.0 本身：请用 BPMN 2.0 "
+        "建模工具重新保存",
+    ),
+    "an XPDL file of BPMN 1.x": (
+        {"old.xpdl": '<Package xmlns="http://www.wfmc.org/2009/XPDL2.2" Id="p"/>'},
+        "old.xpdl: an XPDL file (the exchange format of BPMN 1.x), not BPMN 2.0: export the process from the modeler "
+        "as BPMN 2.0 XML",
+        "old.xpdl：这是 XPDL 文件（BPMN 1.x 的交换格式），不是 BPMN 2.0：请在建模工具中把流程导出为 BPMN 2.0 XML",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=str)
+def test_refusals_say_what_and_where_in_both_languages(case: str) -> None:
+    sources, english, chinese = REFUSALS[case]
+    with pytest.raises(DeployError) as info:
+        parse_bundle(sources, FUNCTIONS)
+    assert info.value.localized("en") == english
+    assert info.value.localized("zh_CN") == chinese
+    with pytest.raises(DeployError) as collected:  # every refusal, each in words
+        parse_bundle(sources, FUNCTIONS, collect=True)
+    for finding in findings_of(collected.value):
+        for text in (finding.text.localize("en"), finding.text.localize("zh_CN")):
+            assert "{http" not in text and "xs:" not in text and "Element '" not in text, text
+
+
+def test_a_file_declaring_another_encoding_is_read_as_the_text_it_is() -> None:
+    """The text reaches the checks decoded: a declaration of GBK, as Chinese tools write, no longer holds."""
+    text = SHIPPED[BPMN_FILE].replace("encoding='UTF-8'", "encoding='GBK'", 1)
+    assert "encoding='GBK'" in text
+    assert parse_bundle({**SHIPPED, BPMN_FILE: text}, FUNCTIONS).name == "居家养老服务补贴"
+
+
+def test_what_only_the_engine_refuses_is_said_in_words() -> None:
+    """SpiffWorkflow's refusals that the schema lets pass: a task with two outgoing flows."""
+    body = ('<bpmn:startEvent id="s"/><bpmn:task id="t" name="登记"/><bpmn:endEvent id="e1"/><bpmn:endEvent id="e2"/>'
+            '<bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="t"/>\n'
+            '<bpmn:sequenceFlow id="f1" sourceRef="t" targetRef="e1"/><bpmn:sequenceFlow id="f2" sourceRef="t" '
+            'targetRef="e2"/>')  # fmt: skip
+    with pytest.raises(DeployError) as info:
+        parse_bundle(small(body), FUNCTIONS)
+    assert info.value.localized("en") == (
+        "small.bpmn: task 't' (line 5): it has several outgoing flows: only a gateway may split the flow"
+    )
+    assert info.value.localized("zh_CN") == "small.bpmn：task“t”（第5行）：它有多条流出的顺序流：只有网关才能分流"
+
+
+def test_a_version_deployed_before_a_check_was_added_still_loads_for_its_cases(rt: Runtime) -> None:
+    """A deployed version is not refused again for what a check added since finds in it: its running
+    cases go on. A new upload of the same file is refused."""
+    sources = small(
+        '<bpmn:startEvent id="s"/><bpmn:exclusiveGateway id="gw"/><bpmn:sequenceFlow id="f" sourceRef="s" '
+        'targetRef="gw"/>'
+    )
+    with pytest.raises(DeployError, match="has no outgoing flow"):
+        parse_bundle(sources, FUNCTIONS)
+    with rt.db.transaction() as session:
+        old = ProcessDefinition(process_id="small", version=1, name="small", content_hash="0" * 64, sources=sources,
+                                deployed_by="admin", references=[])  # fmt: skip
+        session.add(old)
+        session.flush()
+        spec, _subprocesses = rt.engine.cache.get_by_id(session, old.id)
+    assert "gw" in spec.task_specs

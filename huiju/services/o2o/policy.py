@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from huiju import reference
 from huiju.errors import InputError, PermissionDenied
-from huiju.i18n import _
+from huiju.i18n import Message, _, localize
+from huiju.labels_o2o import POLICY_SETTINGS
 from huiju.models import O2OPolicy, Role
 from huiju.services.actors import Actor
+from huiju.services.audit_words import duration_words
 
 #: ISO 8601 durations the process timers read: days, hours, minutes, seconds (no months, no years:
 #: their length varies).
@@ -32,7 +34,8 @@ def seconds_of(duration: str) -> int:
     """The length of an ISO 8601 duration of days to seconds (``PT15M`` → 900); InputError otherwise."""
     match = _DURATION.match(duration.strip())
     if not match or duration.strip() in ("P", "PT") or duration.strip().endswith("T"):
-        raise InputError(_("'{value}' is not a duration such as PT15M, PT2H or P3D", value=duration))
+        raise InputError(_("'{value}' is not a duration such as PT15M (15 minutes), PT2H (2 hours) or P3D (3 days)",
+                           value=duration))  # fmt: skip
     days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
     return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
@@ -57,15 +60,26 @@ def update_policy(session: Session, actor: Actor, changes: dict[str, Any]) -> O2
         raise PermissionDenied(_("only the platform operator sets the platform's rules"))
     checked: dict[str, Any] = {}
     for name, value in changes.items():
-        if name in DURATION_FIELDS:
-            text = str(value).strip().upper()
-            if seconds_of(text) <= 0:
-                raise InputError(_("'{field}' must be longer than zero", field=name), field=name)
+        setting = POLICY_SETTINGS.get(name)
+        if name in DURATION_FIELDS and setting is not None:
+            given = str(value).strip()
+            text = given.upper()
+            try:
+                length = seconds_of(text)
+            except InputError as exc:  # the operator's own text, as typed
+                problem = _("'{value}' is not a duration such as PT15M (15 minutes), PT2H (2 hours) or P3D (3 days)",
+                            value=given)  # fmt: skip
+                raise InputError(_("{setting}: {problem}", setting=setting, problem=problem), field=name) from exc
+            if length <= 0:
+                raise InputError(_("{setting}: must be longer than zero", setting=setting), field=name)
             checked[name] = text
-        elif name in NUMBER_FIELDS:
+        elif name in NUMBER_FIELDS and setting is not None:
             low, high = NUMBER_FIELDS[name]
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise InputError(_("'{field}' must be a whole number from {low} to {high}", field=name, low=low,
+                if name == "rating_threshold_tenths":  # given as a rating, kept in tenths
+                    raise InputError(_("{setting}: a rating from {low} to {high}, in steps of 0.1", setting=setting,
+                                       low=low / 10, high=high / 10), field=name)  # fmt: skip
+                raise InputError(_("{setting}: a whole number from {low} to {high}", setting=setting, low=low,
                                    high=high), field=name)  # fmt: skip
             checked[name] = value
         else:
@@ -79,3 +93,22 @@ def update_policy(session: Session, actor: Actor, changes: dict[str, Any]) -> O2
     policy.updated_by = actor.username
     session.flush()
     return policy
+
+
+def policy_words(policy: O2OPolicy, locale: str | None = None) -> list[tuple[str, str]]:
+    """Each rule in words, in ``locale``: what it is (:data:`huiju.labels_o2o.POLICY_SETTINGS`) and its
+    value, durations as 30 分钟 / 30 minutes, the complaint time in working days (工作日)."""
+    values: dict[str, Message | str] = {
+        "accept_within": duration_words(policy.accept_within, locale) or policy.accept_within,
+        "payment_wait": duration_words(policy.payment_wait, locale) or policy.payment_wait,
+        "confirm_within": duration_words(policy.confirm_within, locale) or policy.confirm_within,
+        "complaint_days": _("{n} working day", n=1)
+        if policy.complaint_days == 1
+        else _("{n} working days", n=policy.complaint_days),
+        "rating_threshold_tenths": _("{n} of 5", n=f"{policy.rating_threshold_tenths / 10:.1f}"),
+        "rating_min_count": _("{n} rating", n=1)
+        if policy.rating_min_count == 1
+        else _("{n} ratings", n=policy.rating_min_count),
+        "credit_months": _("{n} month", n=1) if policy.credit_months == 1 else _("{n} months", n=policy.credit_months),
+    }
+    return [(localize(POLICY_SETTINGS[name], locale), localize(value, locale)) for name, value in values.items()]

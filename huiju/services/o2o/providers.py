@@ -14,6 +14,7 @@ from stdnum.cn import uscc
 from huiju.db import utcnow
 from huiju.errors import ConflictError, InputError, NotFoundError
 from huiju.i18n import _
+from huiju.labels import ROLES
 from huiju.models import (
     FINAL_ORDER,
     OfferOutcome,
@@ -145,7 +146,8 @@ def bind_staff(session: Session, actor: Actor, code: str, username: str) -> Prov
     provider = get_provider(session, code)
     user = session.scalars(select(User).where(User.username == username)).one_or_none()
     if user is None or user.role is not Role.PROVIDER:
-        raise InputError(_("'{username}' is not an account of role provider", username=username), field="username")
+        raise InputError(_("'{username}' is not an account of the role {role}", username=username,
+                           role=ROLES[Role.PROVIDER.value]), field="username")  # fmt: skip
     staff = session.scalars(select(ProviderStaff).where(ProviderStaff.user_id == user.id)).one_or_none()
     if staff is not None and staff.provider_id != provider.id:
         raise ConflictError(_("{username} works for another provider", username=username), field="username")
