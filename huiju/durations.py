@@ -35,6 +35,18 @@ def whole_days(duration: str) -> int | None:
     return 7 * weeks + days
 
 
+def fixed_seconds(duration: str) -> int | None:
+    """The length in seconds of a duration of weeks, days, hours, minutes and seconds; None for one
+    with months or years (their length varies) or for a text that is no duration."""
+    found = parts(duration)
+    if found is None:
+        return None
+    years, months, weeks, days, hours, minutes, seconds = found
+    if years or months:
+        return None
+    return (((7 * weeks + days) * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
 def days_spanned(duration: str) -> int | None:
     """The whole days a duration reaches into, at least one (a month counted as 30 days, a year as
     365); None for a text that is no duration."""

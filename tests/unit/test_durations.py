@@ -38,3 +38,13 @@ def test_a_duration_of_hours_alone_reads_in_words() -> None:
     assert duration_words("PT4H", "zh_CN") == "4 小时" and duration_words("PT4H", "en") == "4 hours"
     assert duration_words("P1M2DT12H", "en") == "1 month 2 days 12 hours"
     assert duration_words("P1M2DT12H", "zh_CN") == "1 个月 2 天 12 小时"
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("PT15M", 900), ("P3D", 259200), ("P1W", 604800), ("P1DT1S", 86401)])
+def test_a_fixed_length_in_seconds(text: str, seconds: int) -> None:
+    assert durations.fixed_seconds(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["P1M", "P1Y", "P", "PT", "15 minutes"])
+def test_a_length_that_varies_or_is_no_duration_has_no_seconds(text: str) -> None:
+    assert durations.fixed_seconds(text) is None

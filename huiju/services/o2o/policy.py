@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from huiju import reference
+from huiju import durations, reference
 from huiju.errors import InputError, PermissionDenied
 from huiju.i18n import Message, _, localize
 from huiju.labels_o2o import POLICY_SETTINGS
@@ -16,9 +15,6 @@ from huiju.models import O2OPolicy, Role
 from huiju.services.actors import Actor
 from huiju.services.audit_words import duration_words
 
-#: ISO 8601 durations the process timers read: days, hours, minutes, seconds (no months, no years:
-#: their length varies).
-_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 DURATION_FIELDS = ("accept_within", "payment_wait", "confirm_within")
 #: The rules until the operator saves them.
 DEFAULTS: dict[str, Any] = {
@@ -31,13 +27,13 @@ NUMBER_FIELDS = {"complaint_days": (1, 30), "rating_threshold_tenths": (10, 50),
 
 
 def seconds_of(duration: str) -> int:
-    """The length of an ISO 8601 duration of days to seconds (``PT15M`` → 900); InputError otherwise."""
-    match = _DURATION.match(duration.strip())
-    if not match or duration.strip() in ("P", "PT") or duration.strip().endswith("T"):
+    """The length of an ISO 8601 duration the process timers read (weeks to seconds; no months or
+    years, whose length varies) in seconds (``PT15M`` → 900); InputError otherwise."""
+    found = durations.fixed_seconds(duration)
+    if found is None:
         raise InputError(_("'{value}' is not a duration such as PT15M (15 minutes), PT2H (2 hours) or P3D (3 days)",
                            value=duration))  # fmt: skip
-    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    return found
 
 
 def get_policy(session: Session) -> O2OPolicy:
