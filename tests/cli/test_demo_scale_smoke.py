@@ -130,6 +130,7 @@ def test_demo_scale_starts_everything_moves_a_case_and_stops_on_ctrl_c(instance:
                 os.killpg(demo.pid, signal.SIGKILL)
             log.close()
     assert code == 0, (tmp_path / "demo.log").read_text(errors="replace")[-3000:]
-    for port, what in ((web, "web"), (sandbox, "sandbox"), (pg, "PostgreSQL"), (redis, "Redis")):
+    for port, what in ((web, "web"), (sandbox, "sandbox"), (checkout, "checkout"), (pg, "PostgreSQL"),
+                       (redis, "Redis")):  # fmt: skip
         assert not _listening(port), f"{what} outlived Ctrl-C"
     assert _group(demo.pid) == []
