@@ -209,7 +209,7 @@ def _platform(folder: Path, residents: int) -> Iterator[tuple[str, list[str]]]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HUIJU_")}
         env.update(HUIJU_ENV="test", HUIJU_INSTANCE_PATH=str(folder), HUIJU_DATABASE_URL=pg.url,
                    HUIJU_BROKER_URL=redis.url, HUIJU_WEB_PORT=str(web_port), HUIJU_SANDBOX_PORT=str(sandbox_port),
-                   HUIJU_LOG_LEVEL="WARNING")  # fmt: skip
+                   HUIJU_SANDBOX_CHECKOUT_PORT=str(free_port()), HUIJU_LOG_LEVEL="WARNING")  # fmt: skip
         subprocess.run([sys.executable, "-m", "huiju.cli", "init"], env=env, check=True,  # noqa: S603
                        stdout=subprocess.DEVNULL)  # fmt: skip
         logins = _residents(load_settings(env="test", instance_path=folder, database_url=pg.url), residents)

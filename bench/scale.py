@@ -126,7 +126,8 @@ def _platform(folder: Path) -> Iterator[tuple[Runtime, dict[str, str]]]:
         env.update(HUIJU_ENV="test", HUIJU_INSTANCE_PATH=str(folder), HUIJU_DATABASE_URL=pg.url,
                    HUIJU_BROKER_URL=redis.url, HUIJU_WEB_PORT=str(web_port), HUIJU_SANDBOX_PORT=str(sandbox_port),
                    HUIJU_INBOUND_MTLS="true", HUIJU_INBOUND_PORT=str(inbound_port),
-                   HUIJU_SWEEP_SECONDS="1", HUIJU_LOG_LEVEL="WARNING")  # fmt: skip
+                   HUIJU_SANDBOX_CHECKOUT_PORT=str(free_port()), HUIJU_SWEEP_SECONDS="1",
+                   HUIJU_LOG_LEVEL="WARNING")  # fmt: skip
         subprocess.run([sys.executable, "-m", "huiju.cli", "init"], env=env, check=True,  # noqa: S603
                        stdout=subprocess.DEVNULL)  # fmt: skip
         sandbox = _huiju(env, "sandbox", log=folder / "sandbox.log")

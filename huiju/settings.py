@@ -47,6 +47,12 @@ HUIJU_DELIVERY_QUERY_AFTER  how long after the SMS platform accepted an SMS Huij
                             waits for its delivery report before asking (QueryDelivery)
 HUIJU_SANDBOX_DATA          where ``huiju sandbox`` keeps its journal, stored records   ``<instance>/sandbox``
                             and the callbacks it still owes (they survive a restart)
+HUIJU_SANDBOX_CHECKOUT_PORT where the sandbox's payment platform serves its checkout   ``8703``
+                            pages (plain HTTP on HUIJU_SANDBOX_HOST: a payer's browser
+                            has no client certificate); ``payUrl`` points there
+HUIJU_SANDBOX_PAYER         what the sandbox's payer does with a new payment:           ``at_once``
+                            ``at_once`` (pays it) or ``checkout`` (waits for a person
+                            on the checkout page; ``huiju demo`` uses it)
 HUIJU_LOG_FORMAT            ``json`` (one object a line, with case number and message   ``json`` in production,
                             id) or ``text`` (readable)                                  else ``text``
 HUIJU_LOG_LEVEL             ``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``               ``INFO``
@@ -118,6 +124,8 @@ class Settings(BaseSettings):
     decision_query_after: str = "P1D"
     delivery_query_after: str = "PT10M"
     sandbox_data: Path | None = None
+    sandbox_checkout_port: int = 8703
+    sandbox_payer: Literal["at_once", "checkout"] = "at_once"
 
     @field_validator("decision_query_after", "delivery_query_after")
     @classmethod
@@ -220,6 +228,11 @@ class Settings(BaseSettings):
         # Secure mode (signed messages) also means HTTPS with client certificates.
         scheme = "https" if self.exchange_signing else "http"
         return f"{scheme}://{self.sandbox_host}:{self.sandbox_port}"
+
+    @property
+    def sandbox_checkout_url(self) -> str:
+        """Where the sandbox's payment platform serves its checkout pages (plain HTTP, see above)."""
+        return f"http://{self.sandbox_host}:{self.sandbox_checkout_port}"
 
     def ensure_folders(self) -> None:
         self.instance_path.mkdir(parents=True, exist_ok=True)

@@ -18,12 +18,14 @@
     POST   /_sandbox/decisions     {"case_number", "decision", "reason"}: the extranet's next decision
     POST   /_sandbox/payments      {"order_number", "outcome": "paid"|"failed"|"hold"}: the payer's next move
     POST   /_sandbox/payments/pay  {"payment_id", "outcome": "paid"|"failed"}: a held payment paid (or failed) now
+    GET    /checkout/{payment_id}  (on the checkout listener only, not here) the payer's page, see .checkout
     POST   /_sandbox/reset         journal, refusals, faults, stores and callbacks cleared; people stay
 
 The extranet decides on a case when it receives it, and tells Huiju a moment later (the callback
 delay); QueryCase shows the decision from then on. Without callbacks it decides only what was
-preset through ``/_sandbox/decisions``. The payment platform's payer pays a new payment at once
-unless told otherwise through ``/_sandbox/payments``; a refund goes through a moment later.
+preset through ``/_sandbox/decisions``. The payment platform's payer pays a new payment at once, or
+leaves it to a person on its checkout page (the payer mode, :mod:`.payments`), unless told otherwise
+through ``/_sandbox/payments``; a refund goes through a moment later.
 
 In secure mode (a :class:`~adapters.receiver.SandboxSecurity`) every request must be signed
 and every reply is signed; see :mod:`adapters.receiver`.
@@ -130,11 +132,13 @@ class SandboxApp:
         state: SandboxState | None = None,
         security: SandboxSecurity | None = None,
         callbacks: CallbackSender | None = None,
+        payments: PaymentDesk | None = None,
     ) -> None:
         self.state = state or SandboxState()
         self.security = security
         self.callbacks = callbacks
-        self.payments = PaymentDesk()
+        self.payments = payments or PaymentDesk()
+        self.handlers = {**HANDLERS, ("payment", "CreatePayment"): self.payments.create_payment}
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -274,7 +278,7 @@ class SandboxApp:
 
     def _act(self, system: str, parsed: soap.SoapRequest, stores: Stores, replier: _Replier) -> JournalEntry:
         now = utcnow()
-        handler = HANDLERS[(system, parsed.operation)]
+        handler = self.handlers[(system, parsed.operation)]
         try:
             content = handler(parsed.values, stores)
         except soap.SoapFault as fault:
@@ -340,8 +344,9 @@ class SandboxApp:
         lost = stores.take_drop("NotifyPayment")
         return [self.callbacks.owe("NotifyPayment", str(values["orderNumber"]), values, "payment", lost=lost)]
 
-    def _move_payment(self, payment_id: str, status: str) -> bool:
-        """A held payment paid (or failed) now, its callback kept on disk with the change, then sent."""
+    def move_payment(self, payment_id: str, status: str) -> bool:
+        """A held payment paid (or failed) now, its callback kept on disk with the change, then sent;
+        False when no payment with this id waits for its payer."""
         moved: list[bool] = []
 
         def act(stores: Stores) -> Owed:
@@ -435,7 +440,7 @@ class SandboxApp:
             return _json({"preset": True})
         if outcome not in ("paid", "failed") or not isinstance(body, dict) or not body.get("payment_id"):
             return _json({"error": 'give {"payment_id", "outcome": "paid"|"failed"}'}, 400)
-        if not self._move_payment(str(body["payment_id"]), str(outcome)):
+        if not self.move_payment(str(body["payment_id"]), str(outcome)):
             return _json({"error": "no payment waiting for its payer with this id"}, 409)
         return _json({"moved": True})
 

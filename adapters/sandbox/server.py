@@ -1,6 +1,9 @@
 """Run the sandbox over HTTP, or HTTPS with client certificates (mTLS): in a background thread
 (tests, demo) or in the foreground (CLI).
 
+Beside it, always, the payment platform's checkout pages (:mod:`adapters.sandbox.checkout`) on a
+listener of their own, plain HTTP on the same host: a payer's browser has no client certificate.
+
 With ``tls`` (:class:`~adapters.tls.ServerTls`) every path, the control API (``/_sandbox/...``)
 included, is served over HTTPS and a client must present a certificate that chains to the
 bundle's CAs. The TLS handshake runs in the connection's own thread, not in the accept loop, so a
@@ -22,6 +25,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from adapters.receiver import DEFAULT_MAX_SKEW_SECONDS, SandboxSecurity
 from adapters.sandbox.app import SandboxApp
 from adapters.sandbox.callbacks import CallbackSender
+from adapters.sandbox.checkout import CheckoutApp
+from adapters.sandbox.payments import PaymentDesk
 from adapters.sandbox.state import SandboxState
 from adapters.tls import ClientTls, ListenerContexts, ServerTls
 from certs.store import SigningIdentity
@@ -32,7 +37,8 @@ if TYPE_CHECKING:
 
 
 class SandboxServer:
-    """A threaded werkzeug server for :class:`SandboxApp`; ``port=0`` picks a free port; HTTPS with ``tls``."""
+    """A threaded werkzeug server for :class:`SandboxApp`; ``port=0`` picks a free port; HTTPS with ``tls``;
+    the checkout pages on ``checkout_port`` (0: a free one); ``payer`` the payer mode (:mod:`.payments`)."""
 
     def __init__(
         self,
@@ -46,17 +52,22 @@ class SandboxServer:
         callback_delay: float = 0.3,
         tls: ServerTls | None = None,
         data_folder: Path | None = None,
+        checkout_port: int = 0,
+        payer: str = "at_once",
     ) -> None:
         self.host = host
         self.port = port
+        self.checkout_port = checkout_port
         self.tls = tls
         # With a data folder, the journal, stores and owed callbacks survive a restart (durable.py).
         self.state = SandboxState(data_folder)
         self.security = security_config(trust, signer, max_skew_seconds)
         self.callbacks = _callbacks(self.security, callback_url, callback_delay, self.state)
-        self.app = SandboxApp(self.state, self.security, self.callbacks)
+        self.app = SandboxApp(self.state, self.security, self.callbacks, PaymentDesk(payer))
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._checkout: BaseWSGIServer | None = None
+        self._checkout_thread: threading.Thread | None = None
 
     def call_back_to(self, url: str, *, delay: float = 0.3, tls: ClientTls | None = None) -> None:
         """Send callbacks to ``url`` from now on (secure mode only): for a Huiju started after us;
@@ -76,13 +87,23 @@ class SandboxServer:
         scheme = "https" if self.tls is not None else "http"
         return f"{scheme}://{self.host}:{self._server.server_port}"
 
+    @property
+    def checkout_url(self) -> str:
+        """Where payers pay (``payUrl`` is a page under it): plain HTTP, no client certificate."""
+        if self._checkout is None:
+            raise RuntimeError("the sandbox is not started")
+        return _http_url(self.host, self._checkout.server_port)
+
     def start(self) -> SandboxServer:
         if self._server is not None:
             return self
+        self._checkout = serve(self.host, self.checkout_port, CheckoutApp(self.app))
+        self.checkout_port = self._checkout.server_port
+        self.app.payments.checkout_url = self.checkout_url
+        self._checkout_thread = _serving(self._checkout, "huiju-sandbox-checkout")
         self._server = serve(self.host, self.port, self.app, self.tls)
         self.port = self._server.server_port  # a restart after stop() comes back on the same port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="huiju-sandbox", daemon=True)
-        self._thread.start()
+        self._thread = _serving(self._server, "huiju-sandbox")
         if self.callbacks is not None:
             self.callbacks.resume()  # what a previous run still owed
         return self
@@ -90,12 +111,20 @@ class SandboxServer:
     def stop(self) -> None:
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        listeners = [s for s in (self._server, self._checkout) if s is not None]
+        # Each shutdown waits for its loop's next poll (half a second): both at once, not one after the other.
+        stopping = [threading.Thread(target=s.shutdown, name="huiju-sandbox-stop") for s in listeners]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
+        for server in listeners:
+            server.server_close()
+        for serving in (self._thread, self._checkout_thread):
+            if serving is not None:
+                serving.join(timeout=5)
+        self._server = self._checkout = None
+        self._thread = self._checkout_thread = None
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -104,6 +133,16 @@ class SandboxServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _serving(server: BaseWSGIServer, name: str) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def _http_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def security_config(
@@ -130,14 +169,20 @@ def run(
     tls: ServerTls | None = None,
     callback_tls: ClientTls | None = None,
     data_folder: Path | None = None,
+    checkout_port: int,
+    payer: str = "at_once",
 ) -> None:
     """Serve in the foreground until Ctrl-C (``huiju sandbox``); secure mode with ``trust`` and ``signer``,
     and callbacks to ``callback_url`` (Huiju's inbound endpoint) in secure mode; HTTPS with client
-    certificates (mTLS) with ``tls``; the journal, stores and owed callbacks kept in ``data_folder``."""
+    certificates (mTLS) with ``tls``; the journal, stores and owed callbacks kept in ``data_folder``;
+    the checkout pages on ``checkout_port``, payments paid by the ``payer`` mode (:mod:`.payments`)."""
     security = security_config(trust, signer, max_skew_seconds)
     state = SandboxState(data_folder)
     callbacks = _callbacks(security, callback_url, 0.5, state, callback_tls)
-    app = SandboxApp(state, security=security, callbacks=callbacks)
+    app = SandboxApp(state, security=security, callbacks=callbacks, payments=PaymentDesk(payer))
+    checkout = serve(host, checkout_port, CheckoutApp(app))
+    app.payments.checkout_url = _http_url(host, checkout.server_port)
+    _serving(checkout, "huiju-sandbox-checkout")
     server = serve(host, port, app, tls)
     if callbacks is not None:
         callbacks.resume()
@@ -149,12 +194,16 @@ def run(
     if data_folder is not None:
         mode += f", kept in {data_folder}"
     print(f"Huiju sandbox on {scheme}://{host}:{server.server_port} ({mode}; Ctrl-C to stop)", flush=True)
+    payers = "payments wait for the payer there" if payer == "checkout" else "the simulated payer pays at once"
+    print(f"  payment checkout pages on {app.payments.checkout_url}/checkout/... ({payers})", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        checkout.shutdown()
+        checkout.server_close()
 
 
 HANDSHAKE_TIMEOUT = 10.0  # seconds a client may take to complete the TLS handshake

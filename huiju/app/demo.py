@@ -2,6 +2,10 @@
 
 Starts the SOAP sandbox, one Celery worker (with the sweep) and the web process as child
 processes, prints what runs where and the development accounts, and stops them all on Ctrl-C.
+
+The sandbox's payment platform runs with the ``checkout`` payer (:mod:`adapters.sandbox.payments`):
+the cash part of an order waits until the person trying the demo pays it on the checkout page that
+the order's page links to (去支付), instead of being paid at once by a simulated payer.
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ def run_demo() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     subprocess.run([sys.executable, "-m", "huiju.cli", "init"], check=True)  # noqa: S603
     children = {
-        "sandbox": _start("sandbox", "sandbox"),
+        "sandbox": _start("sandbox", "sandbox", "--payer", "checkout"),  # a person pays, on the checkout page
         "worker": _start("worker", "worker", "--loglevel=WARNING", "--quiet"),
         "web": _start("web", "serve"),
     }
@@ -112,6 +116,8 @@ def run_demo() -> None:
         say(_("Huiju is running (Ctrl-C stops everything):"))
         say(_("  sandbox  {url}/  (citizen_info, sms, egov_approval, data_exchange, payment){warning}",
               url=settings.sandbox_url, warning="" if sandbox_ok else silent))  # fmt: skip
+        say(_("  checkout {url}/checkout/...  (the payment platform's pages: an order's cash part waits for "
+              "you to pay it there, from the order's page)", url=settings.sandbox_checkout_url))  # fmt: skip
         say(_("  web      {url}{warning}", url=f"http://{settings.web_host}:{settings.web_port}/api/v1/items",
               warning="" if web_ok else silent))  # fmt: skip
         say(_("  portal   {url}{warning}", url=f"http://{settings.web_host}:{settings.web_port}/portal/",

@@ -5,7 +5,8 @@ cluster and the broker a Redis server of their own, on loopback, kept in ``<inst
 between runs; two Celery workers (one runs the periodic sweep) and gunicorn with two web processes.
 PostgreSQL and Redis run in sessions of their own, so that Ctrl-C reaches Huiju's processes first;
 they are stopped last, once nothing uses them. As root, PostgreSQL runs as the ``postgres`` user
-(``initdb`` refuses root), through ``runuser``.
+(``initdb`` refuses root), through ``runuser``. Unlike ``huiju demo``, the sandbox's payer pays at
+once unless ``HUIJU_SANDBOX_PAYER=checkout`` says otherwise: a run at scale places orders by machine.
 """
 
 from __future__ import annotations
@@ -187,8 +188,10 @@ def _announce(settings: Settings, say: Say, children: dict[str, subprocess.Popen
     silent = _("  NOT ANSWERING")
     say()
     say(_("Huiju is running, scaled out (Ctrl-C stops everything):"))
-    say(_("  sandbox  {url}/  (citizen_info, sms, egov_approval, data_exchange){warning}",
+    say(_("  sandbox  {url}/  (citizen_info, sms, egov_approval, data_exchange, payment){warning}",
           url=settings.sandbox_url, warning="" if sandbox_ok else silent))  # fmt: skip
+    say(_("  checkout {url}/checkout/...  (the payment platform's pages where payers pay)",
+          url=settings.sandbox_checkout_url))  # fmt: skip
     say(_("  web      {url}{warning}", url=f"{web}/api/v1/items", warning="" if web_ok else silent))
     say(_("  portal   {url}{warning}", url=f"{web}/portal/", warning="" if web_ok else silent))
     say(_("  console  {url}{warning}", url=f"{web}/console/", warning="" if web_ok else silent))

@@ -152,9 +152,20 @@ def accounts() -> None:
         "(default: HUIJU_SANDBOX_DATA, <instance>/sandbox)."
     ),
 )
+@click.option(
+    "--payer",
+    type=click.Choice(["at_once", "checkout"]),
+    default=None,
+    help=N_(
+        "What the payment platform's payer does with a new payment: at_once pays it, checkout waits for a "
+        "person on the checkout page (default: HUIJU_SANDBOX_PAYER, at_once)."
+    ),
+)
 @click.pass_context
 @handle_errors
-def sandbox(ctx: click.Context, host: str | None, port: int | None, plain: bool, data: Path | None) -> None:
+def sandbox(
+    ctx: click.Context, host: str | None, port: int | None, plain: bool, data: Path | None, payer: str | None
+) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from adapters.sandbox.server import run
@@ -166,9 +177,11 @@ def sandbox(ctx: click.Context, host: str | None, port: int | None, plain: bool,
     settings = load_settings()
     folder = settings.resolved_certs_folder
     data_folder = (data or settings.resolved_sandbox_data).resolve()
+    checkout: dict[str, Any] = {"checkout_port": settings.sandbox_checkout_port,
+                                "payer": payer or settings.sandbox_payer}  # fmt: skip
     if plain or not (folder / "ca.cert.pem").exists():
         say(_("the sandbox runs in plain mode: requests are not verified, replies not signed"), err=True)
-        run(host or settings.sandbox_host, port or settings.sandbox_port, data_folder=data_folder)
+        run(host or settings.sandbox_host, port or settings.sandbox_port, data_folder=data_folder, **checkout)
         return
     # Callbacks go where Huiju's web process takes them: over mutual TLS in secure mode.
     mtls = settings.resolved_inbound_mtls
@@ -181,6 +194,7 @@ def sandbox(ctx: click.Context, host: str | None, port: int | None, plain: bool,
         callback_url=settings.inbound_url,
         tls=ServerTls.from_store(folder, "sandbox"),
         callback_tls=ClientTls.from_store(folder, "sandbox") if mtls else None,
+        **checkout,
     )
 
 

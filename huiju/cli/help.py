@@ -42,7 +42,8 @@ class Formatter(click.HelpFormatter):
         self.locale = locale
 
     def word(self, text: str) -> str:
-        return translate(CLICK_WORDS.get(text, text), self.locale)
+        # An option without help has "": gettext would answer it with the catalogue's header.
+        return translate(CLICK_WORDS.get(text, text), self.locale) if text else text
 
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         super().write_usage(prog, args, prefix if prefix is not None else f"{self.word('Usage:')} ")

@@ -82,6 +82,8 @@ class Order(Base):
     status: Mapped[OrderStatus] = mapped_column(Enum(OrderStatus, native_enum=False, length=16))
     payment_status: Mapped[PaymentStatus] = mapped_column(Enum(PaymentStatus, native_enum=False, length=16))
     payment_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the payment platform's id
+    # The platform's checkout page (收银台) where the orderer pays the cash part, from its CreatePayment reply.
+    pay_url: Mapped[str | None] = mapped_column(String(500))
     process_instance_id: Mapped[int | None] = mapped_column(index=True)
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

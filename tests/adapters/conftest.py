@@ -22,7 +22,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from adapters.config import AdapterSettings
+from adapters.receiver import ReceiverSecurity, signed_reply, verified_request
 from adapters.sandbox.server import SandboxServer
+from adapters.soapserver import element
 from certs.store import (
     Role,
     SigningIdentity,
@@ -189,4 +191,43 @@ def hostile() -> Iterator[HostileServer]:
     finally:
         server.shutdown()
         server.server_close()
+        thread.join(timeout=5)
+
+
+INBOUND_NS = "urn:huiju:inbound:1"
+
+
+@dataclass
+class Receiver:
+    """Huiju's inbound endpoint, reduced to what a callback sender needs: a signed 'accepted'."""
+
+    url: str = ""
+    accepting: bool = False
+    received: list[str] = field(default_factory=list)  # message ids of the callbacks accepted
+
+
+@pytest.fixture
+def receiver(pki: Pki) -> Iterator[Receiver]:
+    peer = Receiver()
+    security = ReceiverSecurity(pki.trust, pki.huiju, member="huiju")
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        data = Request(environ).get_data(cache=False)
+        if not peer.accepting:  # down: no answer a sender could take for one
+            return Response("unavailable", status=503)(environ, start_response)
+        request = verified_request(data, security, limit=512 * 1024, now=datetime.now(UTC))
+        peer.received.append(request.header["messageId"])
+        reply = element(INBOUND_NS, f"{request.operation}Response", {"accepted": "true"})
+        body = signed_reply(security, reply, request=data, limit=512 * 1024, echo=request.header, system="huiju",
+                            message_id=request.header["messageId"])  # fmt: skip
+        return Response(body, content_type="text/xml; charset=utf-8")(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    peer.url = f"http://127.0.0.1:{server.server_port}/exchange/soap"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield peer
+    finally:
+        server.shutdown()
         thread.join(timeout=5)

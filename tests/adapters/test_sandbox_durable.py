@@ -6,29 +6,20 @@ fault-injection test (tests/integration/test_faults.py) kills a real ``huiju san
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
-
 from adapters.client import call
 from adapters.config import AdapterSettings
-from adapters.receiver import ReceiverSecurity, signed_reply, verified_request
 from adapters.sandbox.server import SandboxServer
 from adapters.sandbox.state import SandboxState
-from adapters.soapserver import element
-from tests.adapters.conftest import Pki
+from tests.adapters.conftest import Pki, Receiver
 from tests.support.servers import free_port
 
-INBOUND_NS = "urn:huiju:inbound:1"
 SMS = {"phone": "13800138000", "template": "CASE_RECEIVED", "params": {"case_number": "HJ-1"}}
 CASE = {
     "case_number": "HJ-DURABLE-1", "item_code": "ELD-SUBSIDY", "applicant_id_number": "110105193801012340",
@@ -77,42 +68,6 @@ def test_a_reset_empties_the_file_too(tmp_path: Path) -> None:
         first.state.reset()
     with SandboxServer(port=0, data_folder=data) as again:
         assert again.state.entries() == [] and again.state.stored()["sms"] == []
-
-
-@dataclass
-class Receiver:
-    """Huiju's inbound endpoint, reduced to what a callback sender needs: a signed 'accepted'."""
-
-    url: str = ""
-    accepting: bool = False
-    received: list[str] = field(default_factory=list)  # message ids of the callbacks accepted
-
-
-@pytest.fixture
-def receiver(pki: Pki) -> Iterator[Receiver]:
-    peer = Receiver()
-    security = ReceiverSecurity(pki.trust, pki.huiju, member="huiju")
-
-    def app(environ: dict[str, Any], start_response: Any) -> Any:
-        data = Request(environ).get_data(cache=False)
-        if not peer.accepting:  # down: no answer a sender could take for one
-            return Response("unavailable", status=503)(environ, start_response)
-        request = verified_request(data, security, limit=512 * 1024, now=datetime.now(UTC))
-        peer.received.append(request.header["messageId"])
-        reply = element(INBOUND_NS, f"{request.operation}Response", {"accepted": "true"})
-        body = signed_reply(security, reply, request=data, limit=512 * 1024, echo=request.header, system="huiju",
-                            message_id=request.header["messageId"])  # fmt: skip
-        return Response(body, content_type="text/xml; charset=utf-8")(environ, start_response)
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    peer.url = f"http://127.0.0.1:{server.server_port}/exchange/soap"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield peer
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 def test_a_callback_owed_before_a_restart_is_sent_after_it(tmp_path: Path, pki: Pki, receiver: Receiver) -> None:

@@ -217,6 +217,8 @@ def test_help_is_in_chinese_by_default_and_in_english_when_asked(
     submit = run(cli, "case", "submit", "--help").output
     assert "申请人的居民身份证号。" in submit and "[必填]" in submit and "显示本帮助并退出。" in submit
     assert "Submit" not in submit and "Options" not in submit
+    sandbox = run(cli, "sandbox", "--help").output  # --host and --port have no help: nothing is said of them
+    assert "--payer" in sandbox and "Project-Id-Version" not in sandbox and "收银台" in sandbox
     monkeypatch.setenv("HUIJU_LANG", "en")
     english = run(cli, "case", "submit", "--help").output
     assert "Usage:" in english and "The applicant's resident ID number." in english and "[required]" in english

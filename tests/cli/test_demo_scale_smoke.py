@@ -72,8 +72,9 @@ def instance() -> Iterator[Path]:
 def test_demo_scale_starts_everything_moves_a_case_and_stops_on_ctrl_c(instance: Path) -> None:
     tmp_path = instance
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUIJU_")}
-    web, sandbox, pg, redis = free_port(), free_port(), free_port(), free_port()
+    web, sandbox, pg, redis, checkout = free_port(), free_port(), free_port(), free_port(), free_port()
     env.update(HUIJU_INSTANCE_PATH=str(tmp_path), HUIJU_WEB_PORT=str(web), HUIJU_SANDBOX_PORT=str(sandbox),
+               HUIJU_SANDBOX_CHECKOUT_PORT=str(checkout),
                HUIJU_DEMO_POSTGRES_PORT=str(pg), HUIJU_DEMO_REDIS_PORT=str(redis), HUIJU_LANG="en",
                HUIJU_ENV="test")  # fmt: skip
     log = (tmp_path / "demo.log").open("wb")
@@ -86,6 +87,8 @@ def test_demo_scale_starts_everything_moves_a_case_and_stops_on_ctrl_c(instance:
         assert {"database", "broker", "system:citizen_info", "system:egov_approval", "outbox"} <= set(parts)
         assert _get(f"http://127.0.0.1:{web}/portal/")[0] == 200
         assert _get(f"http://127.0.0.1:{web}/console/login/")[0] == 200
+        unknown = _get(f"http://127.0.0.1:{checkout}/checkout/PAY-99999999")  # the platform's checkout, plain HTTP
+        assert unknown[0] == 404 and "PAY-99999999" in unknown[1]
         processes = _group(demo.pid)
         # Two worker nodes (each with its pool process; one also runs the sweep), gunicorn's master and
         # its two web processes (forked: the same command line).
@@ -127,6 +130,7 @@ def test_demo_scale_starts_everything_moves_a_case_and_stops_on_ctrl_c(instance:
                 os.killpg(demo.pid, signal.SIGKILL)
             log.close()
     assert code == 0, (tmp_path / "demo.log").read_text(errors="replace")[-3000:]
-    for port, what in ((web, "web"), (sandbox, "sandbox"), (pg, "PostgreSQL"), (redis, "Redis")):
+    for port, what in ((web, "web"), (sandbox, "sandbox"), (checkout, "checkout"), (pg, "PostgreSQL"),
+                       (redis, "Redis")):  # fmt: skip
         assert not _listening(port), f"{what} outlived Ctrl-C"
     assert _group(demo.pid) == []

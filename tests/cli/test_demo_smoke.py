@@ -8,6 +8,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -32,9 +33,9 @@ def _get(url: str, context: ssl.SSLContext | None = None) -> int:
 @pytest.mark.integration
 def test_demo_starts_everything_moves_a_case_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUIJU_")}
-    web, sandbox = free_port(), free_port()
+    web, sandbox, checkout = free_port(), free_port(), free_port()
     env.update(HUIJU_INSTANCE_PATH=str(tmp_path), HUIJU_WEB_PORT=str(web), HUIJU_SANDBOX_PORT=str(sandbox),
-               HUIJU_LANG="en", HUIJU_ENV="test")  # fmt: skip
+               HUIJU_SANDBOX_CHECKOUT_PORT=str(checkout), HUIJU_LANG="en", HUIJU_ENV="test")  # fmt: skip
     log = (tmp_path / "demo.log").open("wb")
     demo = subprocess.Popen([sys.executable, "-m", "huiju.cli", "demo"], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
@@ -48,6 +49,10 @@ def test_demo_starts_everything_moves_a_case_and_stops_on_ctrl_c(tmp_path: Path)
         assert mtls is not None, "make demo runs the sandbox in secure mode (HTTPS with client certificates)"
         assert _get(f"https://127.0.0.1:{sandbox}/_sandbox/health", mtls) == 200
         assert _get(f"https://127.0.0.1:{sandbox}/_sandbox/health") == 0  # no client certificate: refused
+        # The payment platform's checkout pages: plain HTTP, for a browser without a client certificate.
+        with pytest.raises(urllib.error.HTTPError) as unknown:
+            urllib.request.urlopen(f"http://127.0.0.1:{checkout}/checkout/PAY-99999999", timeout=2)  # noqa: S310
+        assert unknown.value.code == 404 and "PAY-99999999" in unknown.value.read().decode()
         cli = [sys.executable, "-m", "huiju.cli"]
         form = json.dumps({"income_band": "subsistence", "disability": "none", "living_alone": True})
         id_card, register = sample_materials(tmp_path / "samples")  # the files the demo prints for this
@@ -71,5 +76,7 @@ def test_demo_starts_everything_moves_a_case_and_stops_on_ctrl_c(tmp_path: Path)
                 os.killpg(demo.pid, signal.SIGKILL)
             log.close()
     assert code == 0, (tmp_path / "demo.log").read_text(errors="replace")[-2000:]
+    said = (tmp_path / "demo.log").read_text(errors="replace")
+    assert "payments wait for the payer there" in said, "make demo leaves each payment to the person trying it"
     assert _get(f"http://127.0.0.1:{web}/healthz") == 0, "the web process outlived Ctrl-C"
     assert _get(f"https://127.0.0.1:{sandbox}/_sandbox/health", mtls) == 0, "the sandbox outlived Ctrl-C"

@@ -78,6 +78,7 @@ def stack(backend_servers: Backend, tmp_path: Path) -> Iterator[Stack]:
     values = {
         "env": "test", "instance_path": str(instance), "lease_seconds": "3", "sweep_seconds": "0.5",
         "sandbox_port": str(sandbox_port), "web_port": str(web_port), "sandbox_data": str(instance / "sandbox"),
+        "sandbox_checkout_port": str(free_port()),
         "decision_query_after": WAIT, "delivery_query_after": WAIT,
     }  # fmt: skip
     if backend_servers.postgres is not None and backend_servers.redis is not None:

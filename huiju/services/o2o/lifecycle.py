@@ -41,6 +41,7 @@ from huiju.models import (
 from huiju.services.o2o import credit, feedback, settlement
 from huiju.services.o2o.money import yuan
 from huiju.services.o2o.orders import event, mark_cancelled
+from huiju.services.o2o.payments import checkout_url
 from huiju.services.o2o.policy import get_policy
 from workflows_bpmn.mirror import StepResult
 from workflows_bpmn.models import InstanceStatus, ProcessInstance
@@ -152,6 +153,7 @@ def _payment_reply(session: Session, order: Order, step: str, message_id: str) -
     reply = session.scalar(select(OutboxMessage.reply).where(OutboxMessage.message_id == message_id)) or {}
     if step == "create_payment":
         order.payment_id = str(reply.get("payment_id") or "") or None
+        order.pay_url = checkout_url(reply.get("pay_url"))
         if order.payment_status is PaymentStatus.NONE or order.payment_status is PaymentStatus.PENDING:
             order.payment_status = PaymentStatus.PENDING
         event(order, "payment_requested", "system", yuan(order.cash_fen), payment_id=order.payment_id)

@@ -18,6 +18,7 @@ from huiju.models import (
     OrderOffer,
     OrderRating,
     OrderStatus,
+    PaymentStatus,
     Resident,
     Role,
     ServiceCategory,
@@ -67,6 +68,27 @@ class OrderPage:
     links: list[FamilyLink] = field(default_factory=list)
     #: When a done order is confirmed on its own if nobody confirms it (the confirm task's timer).
     confirm_by: datetime | None = None
+    #: What became of the orderer's cash part (see :func:`payment_state`); None when the credit covered all.
+    payment: str | None = None
+    #: The payment platform's checkout page, for the orderer (or the parent) to pay on while it is awaited.
+    pay_url: str | None = None
+
+
+def payment_state(order: Order) -> str | None:
+    """The cash part of an order in one word for its page: ``awaited`` (the platform's page is ready),
+    ``preparing`` (CreatePayment not answered yet), ``paid``, ``failed``, ``unpaid`` (not paid in
+    time: the process closed the payment and cancelled the order), ``closed`` (cancelled before it
+    was paid), ``refunding`` or ``refunded``; None when the service credit covered all of it."""
+    status = order.payment_status
+    if order.cash_fen <= 0 or status is PaymentStatus.NONE:
+        return None
+    if status is PaymentStatus.PENDING:
+        if order.status is not OrderStatus.PLACED:
+            return "closed"  # cancelled while awaited: the process closes the payment
+        return "awaited" if order.pay_url else "preparing"
+    if status is PaymentStatus.CLOSED:
+        return "unpaid" if any(e.kind == "unpaid" for e in order.events) else "closed"
+    return status.value
 
 
 def _steps(order: Order) -> list[tuple[str, str]]:
@@ -88,6 +110,7 @@ def order_page(session: Session, actor: Actor, number: str) -> OrderPage:
     complaints = session.scalars(select(Complaint).where(Complaint.order_id == order.id).order_by(Complaint.id))
     resident_side = actor.role is Role.RESIDENT
     confirm = orders.ready_task(session, order, "confirm") if order.status is OrderStatus.DONE else None
+    payment = payment_state(order)
     return OrderPage(
         order=order,
         steps=_steps(order),
@@ -99,6 +122,8 @@ def order_page(session: Session, actor: Actor, number: str) -> OrderPage:
         can_rate=resident_side and order.status is OrderStatus.CONFIRMED and rating is None,
         can_complain=resident_side and order.status is not OrderStatus.PLACED,
         confirm_by=confirm.due_at if confirm is not None else None,
+        payment=payment,
+        pay_url=order.pay_url if resident_side and payment == "awaited" else None,
     )  # fmt: skip
 
 

@@ -6,11 +6,17 @@ A ``paid`` or ``failed`` report resumes the order's process waiting for it (the 
 ``payment_result``, correlated by order number). One that comes before Huiju has recorded the
 payment's id (the CreatePayment reply not yet taken in) is refused, so that the platform sends it
 again later; one about an order cancelled meanwhile is recorded and changes nothing else.
+
+The CreatePayment reply also names the platform's checkout page (收银台, ``payUrl``) where the
+orderer pays; :func:`checkout_url` decides whether it may become a link on the order's page.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +30,24 @@ from workflows_bpmn.runner import Engine
 
 PAYMENT_MESSAGE = "payment_result"
 STATUSES = ("paid", "failed", "refunded")
+#: The longest checkout address kept with an order (``Order.pay_url``).
+PAY_URL_MAX = 500
+
+log = logging.getLogger(__name__)
+
+
+def checkout_url(value: Any) -> str | None:
+    """The platform's checkout address from a CreatePayment reply, if a resident's browser may follow it:
+    an absolute http(s) URL with a host, no longer than :data:`PAY_URL_MAX`; None otherwise (a
+    ``javascript:`` address must never become a link), logged."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if len(text) <= PAY_URL_MAX and parts.scheme in ("http", "https") and parts.hostname and " " not in text:
+        return text
+    log.warning("payment platform's checkout address refused: %.80r", text)
+    return None
 
 
 @dataclass(frozen=True)
