@@ -330,19 +330,26 @@ def test_bad_form_data_in_a_timer_expression_is_a_step_error(make: Maker, form: 
 
 
 @pytest.mark.parametrize(
-    "definition",
+    ("definition", "words"),
     [
-        "<bpmn:timeDuration>'P1X'</bpmn:timeDuration>",
-        "<bpmn:timeDuration>'P999999999D'</bpmn:timeDuration>",
-        "<bpmn:timeDate>1</bpmn:timeDate>",
-        "<bpmn:timeDate>'tomorrow'</bpmn:timeDate>",
+        ("<bpmn:timeDuration>'P1X'</bpmn:timeDuration>", """'P1X' is not an ISO 8601 time such as "PT1H\""""),
+        ("<bpmn:timeDate>1</bpmn:timeDate>", "'1' is not an ISO 8601 time"),
+        ("<bpmn:timeDate>'tomorrow'</bpmn:timeDate>", "'tomorrow' is not an ISO 8601 time"),
     ],
-    ids=["bad-duration", "huge-duration", "number-date", "word-date"],
+    ids=["bad-duration", "number-date", "word-date"],
 )
-def test_unreadable_timer_value_at_start_is_a_step_error(make: Maker, definition: str) -> None:
+def test_a_timer_written_as_no_iso_time_is_refused_when_deployed(make: Maker, definition: str, words: str) -> None:
+    from huiju.errors import DeployError
+
+    with pytest.raises(DeployError) as info:
+        make(timer_process("bad", definition))
+    assert "intermediateCatchEvent 't' (line 4)" in info.value.message and words in info.value.message
+
+
+def test_a_timer_too_long_for_any_calendar_at_start_is_a_step_error(make: Maker) -> None:
     from huiju.errors import StepError
 
-    h = make(timer_process("bad", definition))
+    h = make(timer_process("bad", "<bpmn:timeDuration>'P999999999D'</bpmn:timeDuration>"))
     before = h.snapshot()
     with pytest.raises(StepError) as info:
         h.start("bad")
