@@ -179,15 +179,19 @@ def sandbox(
     data_folder = (data or settings.resolved_sandbox_data).resolve()
     checkout: dict[str, Any] = {"checkout_port": settings.sandbox_checkout_port,
                                 "payer": payer or settings.sandbox_payer}  # fmt: skip
+    host, port = host or settings.sandbox_host, port or settings.sandbox_port
+    for taken in (port, settings.sandbox_checkout_port):  # said in words, before anything starts
+        if taken:
+            _refuse_a_taken_port(host, taken)
     if plain or not (folder / "ca.cert.pem").exists():
         say(_("the sandbox runs in plain mode: requests are not verified, replies not signed"), err=True)
-        run(host or settings.sandbox_host, port or settings.sandbox_port, data_folder=data_folder, **checkout)
+        run(host, port, data_folder=data_folder, **checkout)
         return
     # Callbacks go where Huiju's web process takes them: over mutual TLS in secure mode.
     mtls = settings.resolved_inbound_mtls
     run(
-        host or settings.sandbox_host,
-        port or settings.sandbox_port,
+        host,
+        port,
         data_folder=data_folder,
         trust=TrustStore.watching(folder),  # a new CRL or partner CA is read without a restart
         signer=load_signing_identity(folder, "sandbox", passphrase=passphrase_of(settings)),
@@ -332,18 +336,25 @@ def _gunicorn(host: str, port: int, processes: int) -> None:
 def _refuse_a_taken_port(host: str, port: int) -> None:
     """gunicorn's processes each listen on the port with SO_REUSEPORT (the kernel then spreads new
     connections evenly over them); another server of this account listening so on the same port
-    would share its requests without a word. Refuse to start while anything listens there."""
+    would share its requests without a word. Refuse to start while anything listens there (the
+    sandbox too: its own server would say so in English, with a traceback)."""
+    import errno
     import socket
 
     from huiju.errors import ConfigurationError
 
+    reasons = {
+        errno.EADDRINUSE: _("another program listens on that port"),
+        errno.EACCES: _("this account may not listen on that port"),
+        errno.EADDRNOTAVAIL: _("this machine has no such address"),
+    }
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise ConfigurationError(
-                _("cannot serve on {host}:{port}: {reason}", host=host, port=port, reason=exc.strerror or str(exc))
-            ) from exc
+            reason = reasons.get(exc.errno or 0) or exc.strerror or str(exc)
+            raise ConfigurationError(_("cannot serve on {host}:{port}: {reason}", host=host, port=port,
+                                       reason=reason)) from exc  # fmt: skip
 
 
 @main.command(help=N_("Initialise, then run the sandbox, a worker and the web process until Ctrl-C."))

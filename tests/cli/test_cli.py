@@ -313,4 +313,23 @@ def test_serve_refuses_a_port_something_listens_on(tmp_path: Path, monkeypatch: 
         port = taken.getsockname()[1]
         result = CliRunner().invoke(main, ["serve", "--processes", "2", "--host", "127.0.0.1", "--port", str(port)])
     assert result.exit_code != 0
-    assert f"cannot serve on 127.0.0.1:{port}" in result.output
+    assert f"cannot serve on 127.0.0.1:{port}: another program listens on that port" in result.output
+
+
+@pytest.mark.parametrize("setting", ["HUIJU_SANDBOX_PORT", "HUIJU_SANDBOX_CHECKOUT_PORT"])
+def test_the_sandbox_refuses_a_taken_port_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    import socket
+
+    monkeypatch.setenv("HUIJU_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("HUIJU_ENV", "test")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv(setting, str(port))
+        result = CliRunner().invoke(main, ["sandbox", "--host", "127.0.0.1"])
+    assert result.exit_code != 0
+    assert f"无法在 127.0.0.1:{port} 上提供服务：已有其他程序在该端口上监听" in result.output
+    assert "Traceback" not in result.output and "Address already in use" not in result.output
