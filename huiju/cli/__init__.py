@@ -349,6 +349,9 @@ def _refuse_a_taken_port(host: str, port: int) -> None:
         errno.EADDRNOTAVAIL: _("this machine has no such address"),
     }
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers bind: a port whose last connections still wait out TIME_WAIT (a server just
+        # killed and started again) is free; one something listens on is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
