@@ -5,9 +5,8 @@ so. (A browser pays on it in tests/portal/test_portal_o2o_browser.py.)"""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from adapters.client import call
 from adapters.config import AdapterSettings
 from adapters.sandbox.server import SandboxServer
 from tests.adapters.conftest import Pki, Receiver
+from tests.support.polling import wait_for
 
 ORDER = {"order_number": "FW2026120700001", "amount_fen": 2450, "description": "助餐送餐（午餐）×2",
          "payer_phone": "13700001965"}  # fmt: skip
@@ -25,15 +25,6 @@ ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
 def settings(server: SandboxServer) -> AdapterSettings:
     return AdapterSettings.for_sandbox("payment", server.url, connect_timeout=2.0, operation_timeout=5.0)
-
-
-def wait_for(predicate: Callable[[], Any], what: str, seconds: float = 20.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ fault-injection test (tests/integration/test_faults.py) kills a real ``huiju san
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from adapters.config import AdapterSettings
 from adapters.sandbox.server import SandboxServer
 from adapters.sandbox.state import SandboxState
 from tests.adapters.conftest import Pki, Receiver
+from tests.support.polling import wait_for
 from tests.support.servers import free_port
 
 SMS = {"phone": "13800138000", "template": "CASE_RECEIVED", "params": {"case_number": "HJ-1"}}
@@ -30,15 +29,6 @@ CASE = {
 
 def settings(server: SandboxServer, system: str) -> AdapterSettings:
     return AdapterSettings.for_sandbox(system, server.url, connect_timeout=2.0, operation_timeout=5.0)
-
-
-def wait_for(predicate: Callable[[], Any], what: str, seconds: float = 30.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_retry_after_a_restart_is_answered_from_the_journal(tmp_path: Path) -> None:
