@@ -36,6 +36,7 @@ from certs.store import (
     revoke,
 )
 from certs.trust import TrustStore
+from tests.support.servers import serving
 
 
 @pytest.fixture(scope="session")
@@ -222,12 +223,6 @@ def receiver(pki: Pki) -> Iterator[Receiver]:
                             message_id=request.header["messageId"])  # fmt: skip
         return Response(body, content_type="text/xml; charset=utf-8")(environ, start_response)
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    peer.url = f"http://127.0.0.1:{server.server_port}/exchange/soap"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(app) as url:
+        peer.url = f"{url}/exchange/soap"
         yield peer
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
