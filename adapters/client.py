@@ -58,7 +58,7 @@ from adapters.config import AdapterSettings
 from adapters.contracts import CLIENT_NAME, EXCHANGE_NS, PROTOCOL_VERSION, WSDL_DIR, contract_file
 from adapters.registry import REGISTRY, System, validate_params
 from adapters.signing import Exchanged, ReplyGuard, ReplyRefused, SigningPlugin, exchanged, is_transient_fault
-from adapters.tls import ClientTls, ContextAdapter, client_context
+from adapters.tls import KEPT_SESSIONS, ClientTls
 from certs.store import SigningIdentity
 from certs.trust import TrustStore
 from huiju.db import utcnow
@@ -225,61 +225,55 @@ def call(
     system = REGISTRY.system(spec.system)
     contract = system.contract
     started = time.perf_counter()
-    session = requests.Session()
-    session.trust_env = False  # REQUESTS_CA_BUNDLE and proxies from the environment must not apply
-    if tls is not None:
-        session.cert = tls.cert
-        session.verify = str(tls.ca_file)
-        session.mount("https://", ContextAdapter(client_context(tls)))  # with the CA's revocation list
-    guard = ReplyGuard(trust, message_id, partner=settings.partner) if trust is not None else None
-    transport = GuardedTransport(
-        session,
-        connect_timeout=settings.connect_timeout,
-        operation_timeout=settings.operation_timeout,
-        reply_check=guard,
-    )
-    plugins = [SigningPlugin(signer)] if signer is not None else []
-    try:
-        client = Client(_system_document(system, settings.wsdl_file), transport=transport, settings=_zeep_settings(),
-                        plugins=plugins)  # fmt: skip
-        service = client.create_service(contract.binding_qname, settings.endpoint)
-        header_type = client.get_element(f"{{{EXCHANGE_NS}}}ExchangeHeader")
-        header = header_type(
-            client=CLIENT_NAME,
-            service=f"{spec.system}.{spec.soap_operation}",
-            messageId=message_id,
-            userId=user_id,
-            caseNumber=case_number,
-            timestamp=utcnow(),
-            protocolVersion=PROTOCOL_VERSION,
+    with KEPT_SESSIONS.lend(tls) as session:  # connections kept alive between calls (see adapters.tls)
+        guard = ReplyGuard(trust, message_id, partner=settings.partner) if trust is not None else None
+        transport = GuardedTransport(
+            session,
+            connect_timeout=settings.connect_timeout,
+            operation_timeout=settings.operation_timeout,
+            reply_check=guard,
         )
-        request = spec.to_request(params)
-        if spec.body_message_id:
-            request["messageId"] = message_id
-        result = getattr(service, spec.soap_operation)(**request, _soapheaders=[header])
-        reply = _unwrap(result, details)
-        out = spec.from_reply(reply)
-    except AdapterError:
-        raise
-    except Exception as exc:
-        error = translate(exc, details)
-        if error is None:
-            raise
-        log.warning("adapter call failed: %s", error.message, extra={"details": error.details})
-        raise error from exc
-    finally:
-        session.close()
-        if exchange_record is not None and transport.sent is not None:
-            exchange_record.append(
-                exchanged(
-                    transport.sent,
-                    transport.received,
-                    transport.status,
-                    signed=signer is not None,
-                    guard=guard,
-                    transport_error=transport.refusal,
-                )
+        plugins = [SigningPlugin(signer)] if signer is not None else []
+        try:
+            document = _system_document(system, settings.wsdl_file)
+            client = Client(document, transport=transport, settings=_zeep_settings(), plugins=plugins)
+            service = client.create_service(contract.binding_qname, settings.endpoint)
+            header_type = client.get_element(f"{{{EXCHANGE_NS}}}ExchangeHeader")
+            header = header_type(
+                client=CLIENT_NAME,
+                service=f"{spec.system}.{spec.soap_operation}",
+                messageId=message_id,
+                userId=user_id,
+                caseNumber=case_number,
+                timestamp=utcnow(),
+                protocolVersion=PROTOCOL_VERSION,
             )
+            request = spec.to_request(params)
+            if spec.body_message_id:
+                request["messageId"] = message_id
+            result = getattr(service, spec.soap_operation)(**request, _soapheaders=[header])
+            reply = _unwrap(result, details)
+            out = spec.from_reply(reply)
+        except AdapterError:
+            raise
+        except Exception as exc:
+            error = translate(exc, details)
+            if error is None:
+                raise
+            log.warning("adapter call failed: %s", error.message, extra={"details": error.details})
+            raise error from exc
+        finally:
+            if exchange_record is not None and transport.sent is not None:
+                exchange_record.append(
+                    exchanged(
+                        transport.sent,
+                        transport.received,
+                        transport.status,
+                        signed=signer is not None,
+                        guard=guard,
+                        transport_error=transport.refusal,
+                    )
+                )
     log.info(
         "adapter call %s ok in %.1f ms",
         operation,

@@ -15,14 +15,18 @@ that says so, rather than left to prompt on a terminal or fail obscurely mid-han
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import requests
 from requests.adapters import HTTPAdapter
 
 from certs.errors import CertificateStoreError
@@ -199,3 +203,78 @@ class ContextAdapter(HTTPAdapter):
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["ssl_context"] = self.context
         super().init_poolmanager(*args, **kwargs)
+
+
+class KeptSessions:
+    """HTTP sessions whose connections are kept alive between calls, lent to one caller at a time.
+
+    A call to a system called a moment ago then costs no new TCP connection and no new TLS
+    handshake, which with client certificates costs a few milliseconds of CPU on both sides of every
+    call. A connection the server has closed is noticed before it is used again (urllib3 looks at
+    the socket first). Each session presents one client TLS (``None``: plain HTTP). When the
+    revocation list changes on disk, :func:`client_context` gives a new context, and sessions of the
+    old one are closed instead of lent: no connection opened before the change is used after it, so
+    a revoked certificate is refused at the next call, as when every call made its own connection.
+    A session is never used by two threads at once (requests does not promise that it may be), nor
+    by a child forked from this process.
+    """
+
+    def __init__(self, idle_at_most: int = 8) -> None:
+        self.idle_at_most = idle_at_most
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._idle: dict[ClientTls | None, list[requests.Session]] = {}
+
+    @contextmanager
+    def lend(self, tls: ClientTls | None) -> Iterator[requests.Session]:
+        """A session for calls that present ``tls``, given back to the pool afterwards."""
+        context = client_context(tls) if tls is not None else None
+        session = self._take(tls, context)
+        try:
+            yield session
+        finally:
+            self._give_back(tls, context, session)
+
+    def _take(self, tls: ClientTls | None, context: ssl.SSLContext | None) -> requests.Session:
+        with self._lock:
+            if self._pid != os.getpid():  # forked: the sockets are the parent's
+                self._pid, self._idle = os.getpid(), {}
+            idle = self._idle.get(tls, [])
+            while idle:
+                session = idle.pop()
+                if _context_of(session) is context:
+                    return session
+                session.close()  # of a revocation list since changed
+        session = requests.Session()
+        session.trust_env = False  # REQUESTS_CA_BUNDLE and proxies from the environment must not apply
+        if tls is not None and context is not None:
+            session.cert = tls.cert
+            session.verify = str(tls.ca_file)
+            session.mount("https://", ContextAdapter(context))  # with the CA's revocation list
+        return session
+
+    def _give_back(self, tls: ClientTls | None, context: ssl.SSLContext | None, session: requests.Session) -> None:
+        current = client_context(tls) if tls is not None else None
+        with self._lock:
+            idle = self._idle.setdefault(tls, [])
+            if current is context and len(idle) < self.idle_at_most and self._pid == os.getpid():
+                idle.append(session)
+                return
+        session.close()
+
+    def close(self) -> None:
+        """Close every idle session (their connections go; the next call opens new ones)."""
+        with self._lock:
+            sessions = [session for idle in self._idle.values() for session in idle]
+            self._idle.clear()
+        for session in sessions:
+            session.close()
+
+
+def _context_of(session: requests.Session) -> ssl.SSLContext | None:
+    adapter = session.adapters.get("https://")
+    return adapter.context if isinstance(adapter, ContextAdapter) else None
+
+
+#: The sessions of this process's calls to partners' systems.
+KEPT_SESSIONS = KeptSessions()

@@ -30,7 +30,7 @@ from adapters.contracts import EXCHANGE_NS, PROTOCOL_VERSION
 from adapters.receiver import ReceiverSecurity
 from adapters.sandbox.state import SandboxState
 from adapters.soapserver import SOAP_ENV, element
-from adapters.tls import ClientTls, ContextAdapter, client_context
+from adapters.tls import KEPT_SESSIONS, ClientTls
 from certs.errors import CertificateError
 from certs.xmlsig import request_hash, sign_envelope, verify_envelope
 
@@ -176,12 +176,7 @@ class CallbackSender:
 
     def _send_once(self, callback: Callback) -> bool:
         data = self._envelope(callback)
-        with requests.Session() as session:
-            session.trust_env = False
-            if self.tls is not None:
-                session.cert = self.tls.cert
-                session.verify = str(self.tls.ca_file)
-                session.mount("https://", ContextAdapter(client_context(self.tls)))
+        with KEPT_SESSIONS.lend(self.tls) as session:
             reply = session.post(self.url, data=data, timeout=self.timeout,
                                  headers={"Content-Type": "text/xml; charset=utf-8",
                                           "SOAPAction": f"{INBOUND_NS}#{callback.operation}"})  # fmt: skip

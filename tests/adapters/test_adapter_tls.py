@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 from adapters.client import call
 from adapters.config import AdapterSettings
 from adapters.sandbox.server import SandboxServer
 from adapters.signing import Exchanged
-from adapters.tls import ClientTls, ServerTls, server_context
+from adapters.tls import KEPT_SESSIONS, ClientTls, ServerTls, server_context
 from certs.errors import CertificateStoreError
 from certs.store import active_certificate, init_dev_pki
 from huiju.errors import PermanentAdapterError, TransientAdapterError
@@ -134,6 +135,37 @@ def test_signed_mtls_round_trip_for_every_system(
         assert entry.signed and entry.reply_signature == "verified" and entry.http_status == 200
     assert len(mtls_sandbox.state.entries()) == 5
     assert mtls_sandbox.state.refused() == []
+
+
+def test_calls_to_a_system_share_one_kept_connection(
+    pki: Pki, client_tls: ClientTls, mtls_sandbox: SandboxServer, new_id: Callable[[], str]
+) -> None:
+    """A call to a system called a moment ago opens no new connection: no new TLS handshake."""
+    KEPT_SESSIONS.close()
+    for _ in range(3):
+        assert query_person(mtls_sandbox, new_id(), signer=pki.huiju, trust=pki.trust, tls=client_tls)["name"]
+    with KEPT_SESSIONS.lend(client_tls) as session:
+        adapter = session.get_adapter(mtls_sandbox.url)
+        assert isinstance(adapter, HTTPAdapter)
+        pools = adapter.poolmanager.pools
+        opened = [pools[key].num_connections for key in pools.keys()]
+    assert opened == [1]
+    assert len(mtls_sandbox.state.entries()) == 3
+
+
+def test_a_system_restarted_between_two_calls_is_called_on_a_new_connection(
+    pki: Pki, client_tls: ClientTls, new_id: Callable[[], str]
+) -> None:
+    """The kept connection to a server that went away is not used again: the next call is not
+    refused as transient, it opens a connection to the server that now listens."""
+    keys: dict[str, Any] = {"trust": pki.trust, "signer": pki.sandbox, "max_skew_seconds": 300,
+                            "tls": ServerTls.from_store(pki.folder, "sandbox")}  # fmt: skip
+    with SandboxServer(port=0, **keys) as first:
+        assert query_person(first, new_id(), signer=pki.huiju, trust=pki.trust, tls=client_tls)["name"]
+    with SandboxServer(port=first.port, **keys) as second:
+        message_id = new_id()
+        assert query_person(second, message_id, signer=pki.huiju, trust=pki.trust, tls=client_tls)["name"]
+        assert [entry["message_id"] for entry in second.state.entries(message_id)] == [message_id]
 
 
 def test_control_api_is_served_over_mtls(
