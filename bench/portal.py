@@ -8,10 +8,17 @@ the new case and "my cases"; sign out. Like a person, a resident reads each page
 next click (``--think``, 1 s on average). Every answer is checked (status, and where it leads);
 anything else counts as an error, with its cause.
 
+Residents arrive one by one at random moments of the first ``--ramp`` seconds (15 s, about one
+session), as people do, not all in the same millisecond: started together, the fifty signed in at
+once and stayed in step, so that a wave of sign-ins and submissions came round every session. The
+figures are of the ``--seconds`` that follow, with every resident at work; what was answered while
+they arrived is printed on a line of its own (``warm-up``), not counted in them, and so is each
+10 s stretch's p95, which shows whether the load was even.
+
 Prints requests per second, p50 and p95 of all requests and of each kind, and errors. Target:
 0 errors and p95 < 150 ms.
 
-Usage: ``python bench/portal.py [--residents N] [--seconds S] [--quick]``.
+Usage: ``python bench/portal.py [--residents N] [--seconds S] [--ramp S] [--quick]``.
 """
 
 from __future__ import annotations
@@ -74,15 +81,25 @@ _CASE = re.compile(r"/portal/cases/([A-Z0-9]+)$")
 
 @dataclass
 class Tally:
+    #: Requests sent before this moment (``time.monotonic()``), while residents still arrive, are
+    #: counted apart as the warm-up.
+    measuring_from: float = 0.0
     times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    #: When each measured request was sent, and how long its answer took.
+    stamps: list[tuple[float, float]] = field(default_factory=list)
+    warm_up: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     #: What the errors were: an HTTP status, or the exception's name.
     causes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, kind: str, seconds: float, ok: bool, cause: str = "") -> None:
+    def add(self, kind: str, sent: float, seconds: float, ok: bool, cause: str = "") -> None:
         with self.lock:
-            self.times[kind].append(seconds)
+            if sent < self.measuring_from:
+                self.warm_up.append(seconds)
+            else:
+                self.times[kind].append(seconds)
+                self.stamps.append((sent, seconds))
             if not ok:
                 self.errors[kind] += 1
                 self.causes[f"{kind}: {cause}"] += 1
@@ -98,14 +115,14 @@ class Resident_:
         self.http.trust_env = False
 
     def _call(self, kind: str, method: str, path: str, expect: int, **kwargs: object) -> requests.Response | None:
-        started = time.perf_counter()
+        sent, started = time.monotonic(), time.perf_counter()
         try:
             reply = self.http.request(method, self.base + path, allow_redirects=False, timeout=30, **kwargs)  # type: ignore[arg-type]
         except requests.RequestException as exc:
-            self.tally.add(kind, time.perf_counter() - started, False, type(exc).__name__)
+            self.tally.add(kind, sent, time.perf_counter() - started, False, type(exc).__name__)
             return None
         ok = reply.status_code == expect
-        self.tally.add(kind, time.perf_counter() - started, ok, f"HTTP {reply.status_code}")
+        self.tally.add(kind, sent, time.perf_counter() - started, ok, f"HTTP {reply.status_code}")
         return reply if ok else None
 
     def _token(self, page: requests.Response | None) -> str:
@@ -149,7 +166,8 @@ class Resident_:
             return None
         case = _CASE.search(submitted.headers.get("Location", ""))
         if case is None:  # answered, but not with the new case
-            self.tally.add("submit application", 0.0, False, f"to {submitted.headers.get('Location')}")
+            self.tally.add("submit application", time.monotonic(), 0.0, False,
+                           f"to {submitted.headers.get('Location')}")  # fmt: skip
             return None
         page = self._call("case page", "GET", f"/portal/cases/{case.group(1)}", 200)
         self._pause()
@@ -157,8 +175,10 @@ class Resident_:
         self._pause()
         return mine or page
 
-    def run(self, until: float) -> None:
-        """Sessions until the time is up: sign in, apply and read a few times, sign out."""
+    def run(self, arrives: float, until: float) -> None:
+        """From the moment the resident arrives, sessions until the time is up: sign in, apply and
+        read a few times, sign out."""
+        time.sleep(max(0.0, arrives - time.monotonic()))
         while time.monotonic() < until:
             if not self.sign_in():
                 continue
@@ -265,23 +285,27 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="seconds a resident reads a page before the next click, on average (0: none)",
     )
-    parser.add_argument("--quick", action="store_true", help="10 residents for 10 s")
+    parser.add_argument("--ramp", type=float, default=15.0,
+                        help="seconds over which the residents arrive, before the measured time")  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="10 residents for 10 s, arriving over 5 s")
     args = parser.parse_args(argv)
-    residents, seconds = (10, 10.0) if args.quick else (args.residents, args.seconds)
+    residents, seconds, ramp = (10, 10.0, 5.0) if args.quick else (args.residents, args.seconds, args.ramp)
     folder = Path(tempfile.mkdtemp(prefix="huiju-bench-portal-"))
     folder.chmod(0o755)
     tally = Tally()
     try:
         with _platform(folder, residents) as (base, logins):
-            until = time.monotonic() + seconds
-            began = time.perf_counter()
+            now = time.monotonic()
+            tally.measuring_from, until = now + ramp, now + ramp + seconds
+            arrivals = random.Random(2026)
             people = [Resident_(base, login, tally, args.think, n) for n, login in enumerate(logins)]
-            threads = [threading.Thread(target=person.run, args=(until,)) for person in people]
+            threads = [threading.Thread(target=person.run, args=(now + arrivals.uniform(0, ramp), until))
+                       for person in people]  # fmt: skip
             for t in threads:
                 t.start()
             for t in threads:
-                t.join(seconds + 120)
-            elapsed = time.perf_counter() - began
+                t.join(ramp + seconds + 120)
+            elapsed = time.monotonic() - tally.measuring_from
     finally:
         errors = sum(tally.errors.values())
         if errors:  # the web processes' log tells why
@@ -290,15 +314,28 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(folder, ignore_errors=True)
     every = [s for values in tally.times.values() for s in values]
     print(
-        f"portal {residents} residents for {seconds:.0f} s (reading each page {args.think:.1f} s on average) "
-        "against gunicorn (2 processes), PostgreSQL + Redis"
+        f"portal {residents} residents for {seconds:.0f} s (reading each page {args.think:.1f} s on average; "
+        f"arriving over the {ramp:.0f} s before) against gunicorn (2 processes), PostgreSQL + Redis"
     )
+    if tally.warm_up:
+        warm = tally.warm_up
+        print(f"portal warm-up, while residents arrived (not counted): {len(warm)} requests  "
+              f"p50 {statistics.median(warm) * 1000:.1f} ms  p95 {_percentile(warm, 0.95) * 1000:.1f} ms")  # fmt: skip
     for kind, values in sorted(tally.times.items()):
         print(f"portal {kind:<20} {len(values):6d} requests  p50 {statistics.median(values) * 1000:7.1f} ms  "
               f"p95 {_percentile(values, 0.95) * 1000:7.1f} ms  errors {tally.errors.get(kind, 0)}")  # fmt: skip
     print(f"portal requests/s {len(every) / elapsed:.1f}")
     print(f"portal p50 {statistics.median(every) * 1000:.1f} ms" if every else "portal p50 -")
     print(f"portal p95 {_percentile(every, 0.95) * 1000:.1f} ms")
+    stretches = defaultdict(list)
+    last = max(0, int(seconds // 10) - 1)  # a sign-out sent as the time ran out counts in the last stretch
+    for sent, took in tally.stamps:
+        stretches[min(last, int((sent - tally.measuring_from) // 10))].append(took)
+    print(
+        "portal p95 of each 10 s: "
+        + ", ".join(f"{_percentile(v, 0.95) * 1000:.0f}" for _, v in sorted(stretches.items()))
+        + " ms"
+    )
     print(f"portal errors {errors}")
     for cause, n in sorted(tally.causes.items()):
         print(f"portal error  {cause}: {n}")
