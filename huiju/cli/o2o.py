@@ -151,7 +151,10 @@ def list_orders(username: str, status: str | None) -> None:
             )
 
 
-@o2o.command("policy", help=N_("Show the platform's rules, or change some (time limits as PT15M, P3D ...)."))
+@o2o.command(
+    "policy",
+    help=N_("Show the platform's rules, or change some (time limits such as 15m, 2h or 3d)."),
+)
 @click.option("--accept-within", default=None, help=N_("A provider's time to accept an offer."))
 @click.option("--payment-wait", default=None, help=N_("The payer's time to pay."))
 @click.option("--confirm-within", default=None, help=N_("Then an order done is confirmed automatically."))

@@ -39,7 +39,7 @@ def test_credit_providers_policy_and_links(cli: CliRunner) -> None:
     assert policy.exit_code == 0 and "time for a provider to accept an offer: 10 minutes" in policy.output
     assert "providers rated below this are flagged: 3.5 of 5" in policy.output
     bad = run(cli, "o2o", "policy", "--accept-within", "ten minutes")
-    assert bad.exit_code == 2 and "is not a duration" in bad.output
+    assert bad.exit_code == 2 and "is not a length of time" in bad.output
     assert "accept an offer: 10 minutes" in run(cli, "o2o", "policy").output  # the refused change left it as it was
     linked = run(cli, "o2o", "link", "--family", "family-zhang", "--parent", "110105193801012340", "--name", "张秀英",
                  "--as", "officer-chaoyang-01")  # fmt: skip
@@ -86,7 +86,7 @@ def test_open311_channel_keys(cli: CliRunner) -> None:
 def test_policy_is_shown_in_words_in_the_terminals_language(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each rule by what it is, durations in words, the complaint time in working days: no column
     name, no ISO 8601 duration."""
-    english = run(cli, "o2o", "policy", "--payment-wait", "PT30M", "--confirm-within", "P2D", "--complaint-days", "2")
+    english = run(cli, "o2o", "policy", "--payment-wait", "30 分钟", "--confirm-within", "2d", "--complaint-days", "2")
     assert english.exit_code == 0, english.output
     assert english.output.splitlines() == [
         "time for a provider to accept an offer: 15 minutes",
@@ -113,9 +113,7 @@ def test_policy_is_shown_in_words_in_the_terminals_language(cli: CliRunner, monk
         assert not any(raw in said for raw in ("PT", "P2D", "accept_within", "complaint_days", "_tenths")), said
     refused = run(cli, "o2o", "policy", "--payment-wait", "half an hour")
     assert refused.exit_code == 2
-    assert refused.output.strip() == (
-        "错误：付款时限：“half an hour”不是时长，应如 PT15M（15 分钟）、PT2H（2 小时）或 P3D（3 天）"
-    )
+    assert refused.output.strip() == ("错误：付款时限：“half an hour”不是时长，应如 15 分钟、2 小时或 3 天")
     assert (
         run(cli, "o2o", "policy", "--complaint-days", "0").output.strip()
         == "错误：投诉答复时限：应为 1 到 30 之间的整数"
@@ -131,6 +129,13 @@ def test_policy_is_shown_in_words_in_the_terminals_language(cli: CliRunner, monk
     one = run(cli, "o2o", "policy", "--accept-within", "PT1H30M", "--complaint-days", "1").output.splitlines()
     assert one[0] == "time for a provider to accept an offer: 1 hour 30 minutes"
     assert one[3] == "time to answer a complaint: 1 working day"
+    for written in ("90 minutes", "1h30m", "1 小时 30 分钟", "PT1H30M"):  # in words, in short, or as ISO 8601
+        assert run(cli, "o2o", "policy", "--accept-within", written).output.splitlines()[0] == (
+            "time for a provider to accept an offer: 1 hour 30 minutes"
+        ), written
+    for refused in ("30", "2 months", "0 minutes", "1h and"):
+        said = run(cli, "o2o", "policy", "--accept-within", refused).output.strip()
+        assert said.startswith("error: time for a provider to accept an offer: "), said
 
 
 def test_staff_of_another_role_is_refused_naming_the_role_in_words(

@@ -48,3 +48,22 @@ def test_a_fixed_length_in_seconds(text: str, seconds: int) -> None:
 @pytest.mark.parametrize("text", ["P1M", "P1Y", "P", "PT", "15 minutes"])
 def test_a_length_that_varies_or_is_no_duration_has_no_seconds(text: str) -> None:
     assert durations.fixed_seconds(text) is None
+
+
+@pytest.mark.parametrize(
+    ("written", "iso"),
+    [
+        ("15 分钟", "PT15M"), ("15分钟", "PT15M"), ("2 小时", "PT2H"), ("3 天", "P3D"), ("2 周", "P14D"),
+        ("1天2小时", "P1DT2H"), ("1 天又 2 小时", "P1DT2H"), ("1 小时 30 分钟", "PT1H30M"),
+        ("15 minutes", "PT15M"), ("1 hour and 30 minutes", "PT1H30M"), ("3 days", "P3D"), ("90 MIN", "PT1H30M"),
+        ("1h30m", "PT1H30M"), ("1h, 30m", "PT1H30M"), ("3d", "P3D"), ("45s", "PT45S"),
+        ("PT15M", "PT15M"), (" p3d ", "P3D"), ("0 分钟", "PT0S"),
+    ],
+)  # fmt: skip
+def test_a_length_of_time_is_read_as_people_write_it(written: str, iso: str) -> None:
+    assert durations.from_words(written) == iso
+
+
+@pytest.mark.parametrize("written", ["", "15", "分钟", "half an hour", "15 分钟 abc", "2m3", "1h and", "15 minutesx"])
+def test_what_is_no_length_of_time_is_none(written: str) -> None:
+    assert durations.from_words(written) is None

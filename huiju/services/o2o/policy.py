@@ -59,13 +59,11 @@ def update_policy(session: Session, actor: Actor, changes: dict[str, Any]) -> O2
         setting = POLICY_SETTINGS.get(name)
         if name in DURATION_FIELDS and setting is not None:
             given = str(value).strip()
-            text = given.upper()
-            try:
-                length = seconds_of(text)
-            except InputError as exc:  # the operator's own text, as typed
-                problem = _("'{value}' is not a duration such as PT15M (15 minutes), PT2H (2 hours) or P3D (3 days)",
-                            value=given)  # fmt: skip
-                raise InputError(_("{setting}: {problem}", setting=setting, problem=problem), field=name) from exc
+            text = durations.from_words(given)
+            length = durations.fixed_seconds(text) if text is not None else None
+            if text is None or length is None:  # the operator's own text, as typed
+                problem = _("'{value}' is not a length of time such as 15 minutes, 2 hours or 3 days", value=given)
+                raise InputError(_("{setting}: {problem}", setting=setting, problem=problem), field=name)
             if length <= 0:
                 raise InputError(_("{setting}: must be longer than zero", setting=setting), field=name)
             checked[name] = text
