@@ -34,6 +34,7 @@ LabelKind = Literal[
     # community services (O2O), see huiju.labels_o2o
     "order_status",
     "payment_status",
+    "payment_state",
     "category",
     "unit",
     "offer",
@@ -262,6 +263,7 @@ TABLES: dict[LabelKind, dict[str, Message]] = {
     "instance": INSTANCES,
     "order_status": o2o.ORDER_STATUSES,
     "payment_status": o2o.PAYMENT_STATUSES,
+    "payment_state": o2o.PAYMENT_STATES,
     "category": o2o.CATEGORIES,
     "unit": o2o.UNITS,
     "offer": o2o.OFFER_OUTCOMES,

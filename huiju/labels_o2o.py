@@ -31,6 +31,19 @@ PAYMENT_STATUSES: dict[str, Message] = {
     "closed": _("payment closed"),
 }
 
+#: What became of an order's cash part, in short, as lists of orders show it (see
+#: :func:`huiju.services.o2o.pages.payment_state`; the order's own page says it in a sentence).
+PAYMENT_STATES: dict[str, Message] = {
+    "awaited": _("awaiting your payment"),
+    "preparing": _("payment page being prepared"),
+    "paid": _("paid"),
+    "failed": _("payment failed, order cancelled"),
+    "unpaid": _("not paid in time, order cancelled"),
+    "closed": _("cancelled before payment, nothing charged"),
+    "refunding": _("refund under way"),
+    "refunded": _("refunded"),
+}
+
 CATEGORIES: dict[str, Message] = {
     "home_care": _("home care visits"),
     "meal_delivery": _("meal delivery"),

@@ -63,6 +63,8 @@ def register_o2o_views(bp: Blueprint, limiter: Limiter, translator: Translator) 
     def o2o_label(kind: str, code: str) -> str:
         return label(kind, code, chosen_locale())  # type: ignore[arg-type]
 
+    bp.add_app_template_global(pages.payment_state, "payment_state")
+
     @bp.app_template_global("yuan")
     def show_yuan(fen: int) -> str:
         return yuan(fen)

@@ -19,11 +19,12 @@ from huiju.api.auth import current_actor, login_required
 from huiju.api.schemas import MAX_LIMIT, json_body, query_int
 from huiju.errors import InputError
 from huiju.i18n import _
-from huiju.models import OfferOutcome, Order, Service, TimeSlot
+from huiju.models import OfferOutcome, Order, Role, Service, TimeSlot
 from huiju.services import materials
 from huiju.services.actors import Actor
 from huiju.services.o2o import catalog, dispatch, orders
 from huiju.services.o2o.access import get_order
+from huiju.services.o2o.pages import payment_state
 from huiju.web.runtime import runtime
 
 
@@ -43,7 +44,8 @@ def order_json(session: Session, order: Order, actor: Actor, *, detail: bool = F
         "beneficiary": {"name": order.beneficiary.name, "phone": order.beneficiary.phone},
         "address": order.address, "note": order.note, "contact_phone": order.contact_phone,
         "offer_due_at": _iso(offer.due_at) if offer is not None else None,
-        "placed_at": _iso(order.placed_at), "done_note": order.done_note,
+        "placed_at": _iso(order.placed_at), "done_note": order.done_note, "payment": payment_state(order),
+        "pay_url": order.pay_url if actor.role is Role.RESIDENT and payment_state(order) == "awaited" else None,
     }  # fmt: skip
     if detail:
         body["timeline"] = [

@@ -5,13 +5,18 @@ follow is not kept."""
 
 from __future__ import annotations
 
+import base64
+import re
 import time
 from typing import Any
 
 import pytest
+from flask import Flask
 from o2o_support import OPERATOR, SON, drain_to, link_son, order, pay, place
 
 from exchange.models import OutboxMessage
+from huiju.app.seed import DEMO_PASSWORD
+from huiju.app.web import create_app
 from huiju.models import OrderStatus, PaymentStatus
 from huiju.runtime import Runtime
 from huiju.services.actors import SYSTEM, load_actor
@@ -124,3 +129,42 @@ def test_an_order_keeps_no_address_a_browser_must_not_follow(runtime: Runtime) -
     assert found.payment_id and found.pay_url is None  # the payment itself is recorded: its callback counts
     view = page_of(runtime, SON, number)
     assert (view.payment, view.pay_url) == ("preparing", None)
+
+
+def test_the_api_and_my_orders_give_the_payer_the_payment_state(runtime: Runtime) -> None:
+    """An app reads what the order's page says: the payment in one word and, for the orderer and the
+    parent while it is awaited, the checkout page; "My orders" says it in words."""
+    link_son(runtime)
+    drain_to(runtime, 6000)
+    number = place(runtime, "YY-MEAL", quantity=5)  # ¥75: ¥60 by credit, ¥15 to pay
+    app = create_app(runtime, {"TESTING": True})
+    assert api_order(app, SON, number)[1:] == ("preparing", None)
+    address = "http://127.0.0.1:8703/checkout/PAY-00000042"
+    deliver_replies(runtime, checkout_at(address))
+    for username in (SON, MOTHER):
+        assert api_order(app, username, number)[1:] == ("awaited", address), username
+    assert api_order(app, OPERATOR, number)[1:] == ("awaited", None)  # told it is awaited, not where to pay
+
+    son = app.test_client()
+    page = son.get("/portal/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert token is not None
+    signed_in = son.post("/portal/login", data={"login": SON, "password": DEMO_PASSWORD, "csrf_token": token.group(1)})
+    assert signed_in.status_code == 302
+    listed = son.get("/portal/orders", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert re.search(rf"{number}.*?自付 ¥15.00 · 待您支付", listed, re.S), listed
+
+    pay(runtime, number)
+    deliver_replies(runtime)
+    assert api_order(app, SON, number)[1:] == ("paid", None)
+    listed = son.get("/portal/orders").get_data(as_text=True)
+    assert re.search(rf"{number}.*?自付 ¥15.00 · 已支付", listed, re.S), listed
+
+
+def api_order(app: Flask, username: str, number: str) -> tuple[str, str | None, str | None]:
+    """The order as the JSON API gives it to ``username``: (status, payment, pay_url)."""
+    token = base64.b64encode(f"{username}:{DEMO_PASSWORD}".encode()).decode()
+    reply = app.test_client().get(f"/api/v1/o2o/orders/{number}", headers={"Authorization": f"Basic {token}"})
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    body = reply.get_json()
+    return body["status"], body["payment"], body["pay_url"]

@@ -88,7 +88,8 @@ def test_the_son_links_with_his_mothers_code_and_orders_for_her(
     number = order_a_meal(client)
     page = text(client.get(f"/portal/orders/{number}"))
     assert number in page and "¥15.00" in page
-    assert number in text(client.get("/portal/orders"))
+    listed = text(client.get("/portal/orders"))
+    assert number in listed and "自付" not in listed  # the credit covers it: no payment to speak of
     credit = text(client.get("/portal/credit"))
     assert "¥585.00" in credit
     # Ending the link asks first (a disclosure that names the parent), then ends it.
