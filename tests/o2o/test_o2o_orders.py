@@ -29,8 +29,9 @@ from o2o_support import (
 )
 from sqlalchemy import select
 
+from exchange.models import OutboxMessage
 from huiju.errors import ConflictError, NotFoundError, PermissionDenied
-from huiju.models import CreditEntry, FamilyLink, OfferOutcome, OrderOffer, OrderStatus, PaymentStatus, Resident
+from huiju.models import CreditEntry, FamilyLink, OfferOutcome, Order, OrderOffer, OrderStatus, PaymentStatus, Resident
 from huiju.runtime import Runtime
 from huiju.services.actors import SYSTEM, load_actor
 from huiju.services.materials import Upload, UploadStore
@@ -120,6 +121,39 @@ def test_the_son_orders_for_his_mother_and_the_second_provider_serves(runtime: R
     kinds = [e.kind for e in order(runtime, number).events]
     assert kinds[:3] == ["placed", "credit_spent", "payment_requested"]
     assert {"paid", "offered", "lapsed", "accepted", "on_the_way", "done", "confirmed", "rated"} <= set(kinds)
+
+
+def test_an_order_is_accepted_at_once_while_the_offers_sms_are_unanswered(runtime: Runtime) -> None:
+    """The offer round's SMS (to the provider, to the orderer and the parent) are still with the SMS
+    platform when the provider accepts: the order is accepted all the same, and stays so once they are."""
+    link_son(runtime)
+    number = place(runtime, "YY-MEAL")  # paid by credit: offered at once, nothing delivered yet
+    offered = sms_waiting(runtime, number)
+    assert {"ORDER_OFFERED", "ORDER_OFFERED_TO_PROVIDER"} <= offered, offered
+    with runtime.db.transaction() as session:
+        dispatch.answer_offer(session, runtime.engine, load_actor(session, FIRST), number, accept=True)
+    found = order(runtime, number)
+    assert found.status is OrderStatus.ACCEPTED and found.accepted_at is not None
+    assert sms_waiting(runtime, number) >= offered  # the round's SMS still unanswered
+    with runtime.db.transaction() as session, pytest.raises(ConflictError):
+        orders.cancel_order(session, runtime.engine, load_actor(session, SON), number, "不需要了")
+    accepted_at = found.accepted_at
+    deliver_replies(runtime)
+    found = order(runtime, number)
+    assert found.status is OrderStatus.ACCEPTED and found.accepted_at == accepted_at
+    assert "ORDER_ACCEPTED" in {template for template, _ in sms_sent(runtime, number)}
+    step(runtime, FIRST, "arrive", number)  # the service's start is open once the round has ended
+    assert order(runtime, number).status is OrderStatus.ON_THE_WAY
+
+
+def sms_waiting(runtime: Runtime, number: str) -> set[str]:
+    """The templates of the order's SMS not answered by the SMS platform yet."""
+    with runtime.db.sessions() as session:
+        rows = session.scalars(
+            select(OutboxMessage).join(Order, Order.process_instance_id == OutboxMessage.process_instance_id)
+            .where(Order.number == number, OutboxMessage.operation == "sms.send_sms", OutboxMessage.reply.is_(None))
+        )  # fmt: skip
+        return {str(m.params["template"]) for m in rows}
 
 
 def test_cancelling_before_a_provider_accepts_returns_credit_and_payment(runtime: Runtime) -> None:

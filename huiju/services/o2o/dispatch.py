@@ -73,6 +73,11 @@ def answer_offer(
     result = engine.complete_task(session, task.id, actor.username, form)
     offer.outcome = OfferOutcome.ACCEPTED if accept else OfferOutcome.DECLINED
     offer.answered_at, offer.reason = utcnow(), reason
+    if accept and order.status is OrderStatus.DISPATCHED:
+        # Accepted now, for the orderer and the provider alike: the process's next steps (the
+        # service's start) wait for its offer round to end, and the round's SMS (to the provider,
+        # to the orderer) may not be answered yet; a slow SMS platform must not hold the order back.
+        order.status, order.accepted_at = OrderStatus.ACCEPTED, order.accepted_at or utcnow()
     event(order, "accepted" if accept else "declined", actor.username, reason or provider.name,
           provider=provider.code)  # fmt: skip
     return result
