@@ -34,6 +34,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 def order_json(session: Session, order: Order, actor: Actor, *, detail: bool = False) -> dict[str, Any]:
     offer = next((o for o in reversed(orders.offers_of(session, order)) if o.outcome is OfferOutcome.PENDING), None)
+    payment = payment_state(order)
     body: dict[str, Any] = {
         "number": order.number, "status": order.status.value, "category": order.category.value,
         "service": {"code": order.service.code, "name": order.service.name},
@@ -44,8 +45,8 @@ def order_json(session: Session, order: Order, actor: Actor, *, detail: bool = F
         "beneficiary": {"name": order.beneficiary.name, "phone": order.beneficiary.phone},
         "address": order.address, "note": order.note, "contact_phone": order.contact_phone,
         "offer_due_at": _iso(offer.due_at) if offer is not None else None,
-        "placed_at": _iso(order.placed_at), "done_note": order.done_note, "payment": payment_state(order),
-        "pay_url": order.pay_url if actor.role is Role.RESIDENT and payment_state(order) == "awaited" else None,
+        "placed_at": _iso(order.placed_at), "done_note": order.done_note, "payment": payment,
+        "pay_url": order.pay_url if actor.role is Role.RESIDENT and payment == "awaited" else None,
     }  # fmt: skip
     if detail:
         body["timeline"] = [
