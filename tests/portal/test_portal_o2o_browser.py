@@ -252,6 +252,11 @@ def test_a_son_pays_the_cash_part_on_the_checkout_page(
         expect(page.locator("#order-status")).to_have_text("已下单")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
         shot("awaited")
+        page.get_by_role("link", name="我的订单").first.click()  # the list says which order awaits payment
+        expect(page.locator("#orders li", has_text=number)).to_contain_text("自付 ¥15.00 · 待您支付")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
+        shot("my-orders")
+        page.goto(order_url)
         checkout = pay.get_attribute("href")
         pay.click()  # to the platform's own page, plain HTTP: no client certificate in a browser
         expect(page.locator("#order-number")).to_have_text(number)
