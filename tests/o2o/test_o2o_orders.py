@@ -137,6 +137,8 @@ def test_an_order_is_accepted_at_once_while_the_offers_sms_are_unanswered(runtim
     assert sms_waiting(runtime, number) >= offered  # the round's SMS still unanswered
     with runtime.db.transaction() as session, pytest.raises(ConflictError):
         orders.cancel_order(session, runtime.engine, load_actor(session, SON), number, "不需要了")
+    with runtime.db.transaction() as session, pytest.raises(ConflictError, match="accepted a moment ago"):
+        dispatch.arrive(session, runtime.engine, load_actor(session, FIRST), number)  # too early: said so
     accepted_at = found.accepted_at
     deliver_replies(runtime)
     found = order(runtime, number)
