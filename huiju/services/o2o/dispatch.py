@@ -89,8 +89,9 @@ def arrive(session: Session, engine: Engine, actor: Actor, number: str) -> StepR
     order = get_order(session, actor, number)
     task = ready_task(session, order, "start_service")
     if task is None and order.status is OrderStatus.ACCEPTED:  # accepted a moment ago (see answer_offer)
-        raise ConflictError(_("order {number} was accepted a moment ago: its service can start in a few seconds, "
-                              "once the offer's text messages are sent; try again then", number=number))  # fmt: skip
+        raise ConflictError(_("order {number} was accepted a moment ago: its service can start once the offer's "
+                              "text messages have gone out, usually within seconds; try again shortly",
+                              number=number))  # fmt: skip
     if task is None or order.status is not OrderStatus.ACCEPTED:
         raise ConflictError(_("order {number} is not waiting for the provider to arrive", number=number))
     result = engine.complete_task(session, task.id, actor.username, {"decision": "arrive"})
