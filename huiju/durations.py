@@ -93,8 +93,6 @@ def from_words(text: str) -> str | None:
             return None
         seconds += int(found.group(1)) * _UNITS[found.group(2).lower()]
         at = found.end()
-        if given[at:].strip() == "":
-            break
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)

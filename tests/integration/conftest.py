@@ -14,7 +14,6 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
 from huiju.services.tasks import complete_task, inbox
 from huiju.settings import load_settings
+from tests.support import polling
 from tests.support.servers import PostgresServer, RedisServer
 
 LEASE_SECONDS = 3.0
@@ -220,13 +220,8 @@ def _clean_faults(sandbox: Sandbox) -> Iterator[None]:
 
 
 def wait_for(predicate: Callable[[], Any], what: str, seconds: float = WAIT_SECONDS) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    """The suite's wait (:func:`tests.support.polling.wait_for`), with the integration tests' budget."""
+    return polling.wait_for(predicate, what, seconds)
 
 
 class Driver:

@@ -24,6 +24,7 @@ from huiju.services.o2o import pages
 from huiju.services.o2o.payments import PAY_URL_MAX, checkout_url
 from huiju.services.o2o.policy import update_policy
 from tests.support.canned import canned_reply, deliver_replies
+from tests.support.portal_forms import log_in
 
 MOTHER = "resident-zhang"  # 张秀英's own account
 
@@ -146,11 +147,7 @@ def test_the_api_and_my_orders_give_the_payer_the_payment_state(runtime: Runtime
     assert api_order(app, OPERATOR, number)[1:] == ("awaited", None)  # told it is awaited, not where to pay
 
     son = app.test_client()
-    page = son.get("/portal/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    assert token is not None
-    signed_in = son.post("/portal/login", data={"login": SON, "password": DEMO_PASSWORD, "csrf_token": token.group(1)})
-    assert signed_in.status_code == 302
+    assert log_in(son, SON).status_code == 302
     listed = son.get("/portal/orders", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert re.search(rf"{number}.*?自付 ¥15.00 · 待您支付", listed, re.S), listed
 

@@ -4,7 +4,6 @@ the government systems answered the way a worker would, and the CSRF token of a 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask.testing import FlaskClient
@@ -16,15 +15,15 @@ from huiju.runtime import Runtime
 from huiju.services.actors import load_actor
 from huiju.services.cases import submit_case
 from huiju.services.tasks import complete_task, inbox
-from tests.support import files
+from tests.support import files, portal_forms
 from tests.support.canned import deliver_replies
+from tests.support.portal_forms import csrf_token as csrf_token  # the portal tests take it from here
 
 RESIDENT = "resident-zhang"
 OTHER_RESIDENT = "resident-wang"
 OFFICER = "officer-chaoyang-01"
 ITEM = "elderly-care-subsidy"
 FORM: dict[str, Any] = {"income_band": "subsistence", "disability": "none", "living_alone": True}
-_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def add_other_resident(runtime: Runtime) -> str:
@@ -58,15 +57,8 @@ def request_supplement(runtime: Runtime, number: str, missing: list[str]) -> Non
     deliver_replies(runtime)
 
 
-def csrf_token(html: str) -> str:
-    match = _TOKEN.search(html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
 def log_in(client: FlaskClient, login: str = RESIDENT, password: str = DEMO_PASSWORD) -> Any:
-    token = csrf_token(client.get("/portal/login").get_data(as_text=True))
-    return client.post("/portal/login", data={"login": login, "password": password, "csrf_token": token})
+    return portal_forms.log_in(client, login, password)
 
 
 REVIEWER = "reviewer-wangjing-01"
