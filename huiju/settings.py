@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     web_port: int = 8700
     sweep_seconds: float = 2.0
     lease_seconds: float = 30.0
+    #: The worker's CPU priority (Unix niceness, 0 to 19): above 0 it yields the CPU to the web
+    #: processes where both share a machine, so that people's pages come first and the background
+    #: work (calls, timers, documents) takes the rest.
+    worker_niceness: int = Field(default=10, ge=0, le=19)
     lang: Literal["zh_CN", "en"] = "zh_CN"
     certs_folder: Path | None = None
     certs_passphrase: str | None = None

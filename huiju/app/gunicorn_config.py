@@ -11,6 +11,7 @@ started and stopped by gunicorn's master.
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -68,6 +69,13 @@ def on_starting(server: Any) -> None:
     global _inbound
     if _settings.resolved_inbound_mtls:
         _inbound = subprocess.Popen([sys.executable, "-m", "huiju.cli", "serve-inbound"])  # noqa: S603
+
+
+def post_worker_init(worker: Any) -> None:
+    """Once the process has loaded the application: what it loaded lives as long as the process, so
+    the garbage collector stops looking at it. A full collection looked through some 240,000 objects
+    (about 80 ms, every thread of the process stopped); now only through what requests have made."""
+    gc.freeze()
 
 
 def on_exit(server: Any) -> None:

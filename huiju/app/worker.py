@@ -7,6 +7,7 @@ ids, write to the database and return nothing.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,14 @@ from sqlalchemy import select
 from huiju import logs
 from huiju.calendar import CHINA
 from huiju.settings import Settings
+
+
+def yield_cpu(niceness: int) -> int:
+    """Lower this process's CPU priority to ``niceness`` (its children, Celery's pool and beat, inherit
+    it); never raise it, which takes privileges. Returns the niceness it runs at."""
+    if niceness > os.getpriority(os.PRIO_PROCESS, 0):
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
+    return os.getpriority(os.PRIO_PROCESS, 0)
 
 
 def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:

@@ -238,11 +238,24 @@ def sandbox_sms(phone: str | None) -> None:
 @click.option("--pool", type=click.Choice(["prefork", "solo", "threads"]), default="prefork", show_default=True)
 @click.option("--quiet", is_flag=True, help=N_("No start-up banner."))
 @click.option("--name", default=None, help=N_("The worker's node name (several workers on one host: one each)."))
-def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: bool, name: str | None) -> None:
+@click.option(
+    "--nice",
+    "niceness",
+    type=click.IntRange(0, 19),
+    default=None,
+    help=N_("CPU priority, 0 to 19: above 0 the worker yields the CPU to the web processes (default: "
+            "HUIJU_WORKER_NICENESS, 10)."),
+)  # fmt: skip
+def worker(
+    concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: bool, name: str | None, niceness: int | None
+) -> None:
+    import gc
+
     from huiju.app.bootstrap import build_runtime
-    from huiju.app.worker import install_log_context
+    from huiju.app.worker import install_log_context, yield_cpu
 
     runtime = build_runtime()
+    yield_cpu(runtime.settings.worker_niceness if niceness is None else niceness)
     install_log_context(runtime.celery, runtime.settings, lambda: runtime)
     # --quiet (no banner) is an option of the celery command, not of its worker sub-command.
     argv = ["--quiet"] if quiet else []
@@ -251,6 +264,9 @@ def worker(concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: boo
         argv.append(f"--hostname={name}")
     if not no_beat:
         argv.append("--beat")
+    # What is loaded now lives as long as the worker: the garbage collector stops looking through it
+    # (in the pool's forked processes too, which then also keep sharing its memory pages).
+    gc.freeze()
     runtime.celery.worker_main(argv)
 
 

@@ -37,6 +37,11 @@ def _get(url: str) -> tuple[int, str]:
 
 def _group(pgid: int) -> list[str]:
     """The command lines of the processes of one process group."""
+    return [command for command, _niceness in _processes(pgid)]
+
+
+def _processes(pgid: int) -> list[tuple[str, int]]:
+    """The command line and niceness (CPU priority) of each live process of one process group."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -46,7 +51,8 @@ def _group(pgid: int) -> list[str]:
             # A zombie has exited already; it waits only for its parent (here perhaps a container's
             # init that never reaps) to read its status.
             if int(fields[2]) == pgid and fields[0] != "Z":
-                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found.append((command, int(fields[16])))
         except (OSError, IndexError, ValueError):
             continue
     return found
@@ -95,6 +101,12 @@ def test_demo_scale_starts_everything_moves_a_case_and_stops_on_ctrl_c(instance:
         nodes = {re.search(r"--name (\S+)", p).group(1) for p in processes if "huiju.cli worker" in p}  # type: ignore[union-attr]
         assert nodes == {"huiju-1@%h", "huiju-2@%h"}, processes
         assert sum("-m gunicorn" in p for p in processes) == 3, processes
+        # The workers yield the CPU to the web processes (HUIJU_WORKER_NICENESS, 10 by default).
+        ours = [
+            (command, nice) for command, nice in _processes(demo.pid) if "huiju.cli" in command or "gunicorn" in command
+        ]
+        assert {nice for command, nice in ours if "huiju.cli worker" in command} == {10}, ours
+        assert {nice for command, nice in ours if "huiju.cli worker" not in command} == {0}, ours
 
         scaled = {**env, "HUIJU_INSTANCE_PATH": str(tmp_path / "scale"),
                   "HUIJU_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{pg}/huiju",

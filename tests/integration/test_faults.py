@@ -80,6 +80,7 @@ def stack(backend_servers: Backend, tmp_path: Path) -> Iterator[Stack]:
         "sandbox_port": str(sandbox_port), "web_port": str(web_port), "sandbox_data": str(instance / "sandbox"),
         "sandbox_checkout_port": str(free_port()),
         "decision_query_after": WAIT, "delivery_query_after": WAIT,
+        "worker_niceness": "0",  # keeps pace with the faults on a busy machine (see the suite's conftest)
     }  # fmt: skip
     if backend_servers.postgres is not None and backend_servers.redis is not None:
         values["database_url"] = backend_servers.postgres.create_database(f"faults_{os.getpid()}_{sandbox_port}")
