@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 from SpiffWorkflow.spiff.parser import VALIDATOR
 
+from huiju import durations
 from huiju.i18n import Message, _
 
 log = logging.getLogger(__name__)
@@ -439,7 +440,20 @@ def _timer_refusals(file: str, root: etree._Element) -> list[tuple[etree._Elemen
                 else:
                     datetime.fromisoformat(value)
             except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exception for a bad duration
-                refusals.append((owner, _("{file}: {where}: '{value}' is not an ISO 8601 time such as {example}",
-                                          file=file, where=where(owner), value=str(value)[:80],
-                                          example=example)))  # fmt: skip
+                worded = duration_in_words(file, owner, value) if tag == "timeDuration" else None
+                refusals.append((owner, worded or _(
+                    "{file}: {where}: '{value}' is not an ISO 8601 time such as {example}", file=file,
+                    where=where(owner), value=str(value)[:80], example=example)))  # fmt: skip
     return refusals
+
+
+def duration_in_words(file: str, event: etree._Element, written: object) -> Message | None:
+    """For a timer's duration written as people say it ("3 天", "2 hours", or "PT2H" without its
+    quotes): the refusal that gives the text to write instead, an ISO 8601 duration between quotes
+    (what BPMN reads there is an expression). None for anything else."""
+    text = str(written).strip() if isinstance(written, str) else ""
+    iso = durations.from_words(text) if text and text[0] not in "\"'" else None
+    if iso is None:
+        return None
+    return _("{file}: {where}: a timer's duration is written in ISO 8601, between quotes: for “{written}” write "
+             "\"{iso}\"", file=file, where=where(event), written=text[:40], iso=iso)  # fmt: skip

@@ -36,7 +36,15 @@ from huiju.errors import DeployError, ExpressionError
 from huiju.i18n import Message, _
 from workflows_bpmn.expressions import check_expression
 from workflows_bpmn.models import DefinitionKind
-from workflows_bpmn.refusals import foreign_root, not_xml, schema_refusals, shape_refusals, spiff_refusal, where
+from workflows_bpmn.refusals import (
+    duration_in_words,
+    foreign_root,
+    not_xml,
+    schema_refusals,
+    shape_refusals,
+    spiff_refusal,
+    where,
+)
 from workflows_bpmn.specs import HuijuBpmnParser, connect_loops
 
 MAX_SOURCE_BYTES = 2 * 1024 * 1024
@@ -193,6 +201,10 @@ def check_bpmn(
         "loopCardinality", "completionCondition", "formalExpression", "messagePath",
     ):  # fmt: skip
         for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            worded = duration_in_words(name, _owner(el, 2), el.text) if tag == "timeDuration" else None
+            if worded is not None:
+                found.refuse(name, _owner(el, 2), worded)
+                continue
             _check_expr(name, _owner(el, 1), el.text, functions, found)
     for el in root.iter(f"{{{SPIFF_NS}}}messagePayload"):
         _check_expr(name, _owner(el), el.text, functions, found)

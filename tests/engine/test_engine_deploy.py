@@ -331,6 +331,24 @@ REFUSALS: dict[str, tuple[dict[str, str], str, str]] = {
         "small.bpmn: intermediateCatchEvent 't' (line 6): 'ten minutes' is not an ISO 8601 time such as \"PT1H\"",
         'small.bpmn：intermediateCatchEvent“t”（第6行）：“ten minutes”不是 ISO 8601 格式的时间，应如 "PT1H"',
     ),
+    "timer written in words": (
+        small(FLOW + "\n" + TIMER.format("2 小时")),
+        "small.bpmn: intermediateCatchEvent 't' (line 6): a timer's duration is written in ISO 8601, between quotes: "
+        'for “2 小时” write "PT2H"',
+        'small.bpmn：intermediateCatchEvent“t”（第6行）：计时器的时长要用 ISO 8601 格式写在引号里：“2 小时”应写作 "PT2H"',
+    ),
+    "timer written in words between quotes": (
+        small(FLOW + "\n" + TIMER.format('"3 days"')),
+        "small.bpmn: intermediateCatchEvent 't' (line 6): a timer's duration is written in ISO 8601, between quotes: "
+        'for “3 days” write "P3D"',
+        'small.bpmn：intermediateCatchEvent“t”（第6行）：计时器的时长要用 ISO 8601 格式写在引号里：“3 days”应写作 "P3D"',
+    ),
+    "ISO 8601 timer without its quotes": (
+        small(FLOW + "\n" + TIMER.format("PT15M")),
+        "small.bpmn: intermediateCatchEvent 't' (line 6): a timer's duration is written in ISO 8601, between quotes: "
+        'for “PT15M” write "PT15M"',
+        'small.bpmn：intermediateCatchEvent“t”（第6行）：计时器的时长要用 ISO 8601 格式写在引号里：“PT15M”应写作 "PT15M"',
+    ),
     "expression that does not parse": (
         small(
             '<bpmn:startEvent id="s"/><bpmn:endEvent id="e"/>\n<bpmn:sequenceFlow id="f" sourceRef="s" '
