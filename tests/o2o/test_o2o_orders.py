@@ -4,7 +4,9 @@ credit, the payment, the SMS and who may see what at every turn."""
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 
 import pytest
 from o2o_support import (
@@ -29,7 +31,8 @@ from o2o_support import (
 )
 from sqlalchemy import select
 
-from exchange.models import OutboxMessage
+import workflows_bpmn
+from exchange.models import MessageStatus, OutboxMessage
 from huiju.errors import ConflictError, NotFoundError, PermissionDenied
 from huiju.models import CreditEntry, FamilyLink, OfferOutcome, Order, OrderOffer, OrderStatus, PaymentStatus, Resident
 from huiju.runtime import Runtime
@@ -40,6 +43,8 @@ from huiju.services.o2o.access import get_order, visible_orders
 from huiju.services.o2o.policy import update_policy
 from tests.support import files
 from tests.support.canned import deliver_replies
+from workflows_bpmn.definitions import deploy
+from workflows_bpmn.expressions import host_functions
 from workflows_bpmn.models import ProcessInstance
 
 PNG = files.PNG  # a real picture: uploads are parsed
@@ -123,9 +128,10 @@ def test_the_son_orders_for_his_mother_and_the_second_provider_serves(runtime: R
     assert {"paid", "offered", "lapsed", "accepted", "on_the_way", "done", "confirmed", "rated"} <= set(kinds)
 
 
-def test_an_order_is_accepted_at_once_while_the_offers_sms_are_unanswered(runtime: Runtime) -> None:
-    """The offer round's SMS (to the provider, to the orderer and the parent) are still with the SMS
-    platform when the provider accepts: the order is accepted all the same, and stays so once they are."""
+def test_an_order_accepted_while_the_offers_sms_are_unsent_can_be_served_at_once(runtime: Runtime) -> None:
+    """The offer round's SMS (to the provider, to the orderer and the parent) are still waiting for the
+    SMS platform when the provider accepts: the order is accepted and its service can start at once;
+    the offer's texts not sent by then are not sent any more (the acceptance follows by SMS)."""
     link_son(runtime)
     number = place(runtime, "YY-MEAL")  # paid by credit: offered at once, nothing delivered yet
     offered = sms_waiting(runtime, number)
@@ -134,26 +140,60 @@ def test_an_order_is_accepted_at_once_while_the_offers_sms_are_unanswered(runtim
         dispatch.answer_offer(session, runtime.engine, load_actor(session, FIRST), number, accept=True)
     found = order(runtime, number)
     assert found.status is OrderStatus.ACCEPTED and found.accepted_at is not None
-    assert sms_waiting(runtime, number) >= offered  # the round's SMS still unanswered
+    waiting = sms_waiting(runtime, number)
+    round_sms = {"ORDER_OFFERED", "ORDER_OFFERED_TO_PROVIDER"}
+    assert "ORDER_ACCEPTED" in waiting and not round_sms & waiting, waiting  # the offer's cancelled, unsent
     with runtime.db.transaction() as session, pytest.raises(ConflictError):
         orders.cancel_order(session, runtime.engine, load_actor(session, SON), number, "不需要了")
+    step(runtime, FIRST, "arrive", number)  # at once, the SMS platform not heard from
+    assert order(runtime, number).status is OrderStatus.ON_THE_WAY
+    deliver_replies(runtime)
+    assert sms_statuses(runtime, number, round_sms) == {MessageStatus.CANCELLED}
+    assert sms_statuses(runtime, number, {"ORDER_ACCEPTED", "ORDER_ON_THE_WAY"}) == {MessageStatus.DELIVERED}
+
+
+def test_an_order_of_the_earlier_process_version_starts_once_the_offers_sms_are_answered(runtime: Runtime) -> None:
+    """Orders placed before the offer's end interrupted its texts run on to the end on that version:
+    there the service can start only once the round's SMS are answered, and a provider who tries
+    earlier is told so."""
+    folder = Path(workflows_bpmn.__file__).parent / "processes"
+    files = {name: (folder / name).read_text(encoding="utf-8")
+             for name in ("o2o_order.bpmn", "o2o_offer_answered.dmn", "o2o_offer_lapsed.dmn")}  # fmt: skip
+    shipped = files["o2o_order.bpmn"]
+    files["o2o_order.bpmn"] = re.sub(r"\s*<bpmn:terminateEventDefinition id=\"def_end_offer_\w+\" />", "", shipped)
+    assert files["o2o_order.bpmn"] != shipped
+    with runtime.db.transaction() as session:
+        deploy(session, files, host_functions(), deployed_by="admin", cache=runtime.engine.cache)
+    link_son(runtime)
+    number = place(runtime, "YY-MEAL")
+    with runtime.db.transaction() as session:
+        dispatch.answer_offer(session, runtime.engine, load_actor(session, FIRST), number, accept=True)
+    assert order(runtime, number).status is OrderStatus.ACCEPTED
     with runtime.db.transaction() as session, pytest.raises(ConflictError, match="accepted a moment ago"):
         dispatch.arrive(session, runtime.engine, load_actor(session, FIRST), number)  # too early: said so
-    accepted_at = found.accepted_at
     deliver_replies(runtime)
-    found = order(runtime, number)
-    assert found.status is OrderStatus.ACCEPTED and found.accepted_at == accepted_at
-    assert "ORDER_ACCEPTED" in {template for template, _ in sms_sent(runtime, number)}
-    step(runtime, FIRST, "arrive", number)  # the service's start is open once the round has ended
+    assert "ORDER_OFFERED_TO_PROVIDER" in {template for template, _ in sms_sent(runtime, number)}
+    step(runtime, FIRST, "arrive", number)  # the round has ended
     assert order(runtime, number).status is OrderStatus.ON_THE_WAY
 
 
-def sms_waiting(runtime: Runtime, number: str) -> set[str]:
-    """The templates of the order's SMS not answered by the SMS platform yet."""
+def sms_statuses(runtime: Runtime, number: str, templates: set[str]) -> set[MessageStatus]:
+    """What became of the order's SMS of these templates."""
     with runtime.db.sessions() as session:
         rows = session.scalars(
             select(OutboxMessage).join(Order, Order.process_instance_id == OutboxMessage.process_instance_id)
-            .where(Order.number == number, OutboxMessage.operation == "sms.send_sms", OutboxMessage.reply.is_(None))
+            .where(Order.number == number, OutboxMessage.operation == "sms.send_sms")
+        )  # fmt: skip
+        return {m.status for m in rows if m.params["template"] in templates}
+
+
+def sms_waiting(runtime: Runtime, number: str) -> set[str]:
+    """The templates of the order's SMS waiting for the SMS platform."""
+    with runtime.db.sessions() as session:
+        rows = session.scalars(
+            select(OutboxMessage).join(Order, Order.process_instance_id == OutboxMessage.process_instance_id)
+            .where(Order.number == number, OutboxMessage.operation == "sms.send_sms",
+                   OutboxMessage.status == MessageStatus.PENDING)
         )  # fmt: skip
         return {str(m.params["template"]) for m in rows}
 

@@ -74,9 +74,10 @@ def answer_offer(
     offer.outcome = OfferOutcome.ACCEPTED if accept else OfferOutcome.DECLINED
     offer.answered_at, offer.reason = utcnow(), reason
     if accept and order.status is OrderStatus.DISPATCHED:
-        # Accepted now, for the orderer and the provider alike: the process's next steps (the
-        # service's start) wait for its offer round to end, and the round's SMS (to the provider,
-        # to the orderer) may not be answered yet; a slow SMS platform must not hold the order back.
+        # Accepted now, for the orderer and the provider alike. The offer's turn ends with the
+        # answer (a terminate end event: its SMS not sent by then are not sent any more), so the
+        # service's start is ready in this same step; on the process's versions before that, the
+        # turn waited for its SMS to be answered, and a slow SMS platform must not hold the order back.
         order.status, order.accepted_at = OrderStatus.ACCEPTED, order.accepted_at or utcnow()
     event(order, "accepted" if accept else "declined", actor.username, reason or provider.name,
           provider=provider.code)  # fmt: skip
@@ -88,7 +89,7 @@ def arrive(session: Session, engine: Engine, actor: Actor, number: str) -> StepR
     provider_of(session, actor)
     order = get_order(session, actor, number)
     task = ready_task(session, order, "start_service")
-    if task is None and order.status is OrderStatus.ACCEPTED:  # accepted a moment ago (see answer_offer)
+    if task is None and order.status is OrderStatus.ACCEPTED:  # an earlier version's order (see answer_offer)
         raise ConflictError(_("order {number} was accepted a moment ago: its service can start once the offer's "
                               "text messages have gone out, usually within seconds; try again shortly",
                               number=number))  # fmt: skip
