@@ -25,7 +25,7 @@ enqueue to delivery.
 Prints requests per second, p50 and p95 of all requests and of each kind, errors, and the worker's
 line. Target: 0 errors and p95 < 150 ms.
 
-Usage: ``python bench/portal.py [--residents N] [--seconds S] [--ramp S] [--quick]``.
+Usage: ``python bench/portal.py [--residents N] [--seconds S] [--ramp S] [--worker-niceness N] [--quick]``.
 """
 
 from __future__ import annotations
@@ -235,7 +235,9 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def _platform(folder: Path, residents: int, worker_niceness: int | None) -> Iterator[tuple[str, list[str], str]]:
+def _platform(
+    folder: Path, residents: int, worker_niceness: int | None, web_processes: int = 2
+) -> Iterator[tuple[str, list[str], str]]:
     with ExitStack() as stack:
         pg: PostgresServer = stack.enter_context(PostgresServer())  # type: ignore[arg-type]  # its __exit__ takes any
         redis = stack.enter_context(RedisServer(folder / "redis"))
@@ -259,7 +261,7 @@ def _platform(folder: Path, residents: int, worker_niceness: int | None) -> Iter
                 *(["--nice", str(worker_niceness)] if worker_niceness is not None else []),
                 log=folder / "worker.log",
             ),
-            _huiju(env, "serve", "--processes", "2", log=folder / "web.log"),
+            _huiju(env, "serve", "--processes", str(web_processes), log=folder / "web.log"),
         ):
             stack.callback(_stop, process)
         base = f"http://127.0.0.1:{web_port}"
@@ -354,13 +356,14 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="the worker's CPU priority (default: its own default, HUIJU_WORKER_NICENESS)",
     )
+    parser.add_argument("--web-processes", type=int, default=2, help="gunicorn's web processes (default 2)")
     args = parser.parse_args(argv)
     residents, seconds, ramp = (10, 10.0, 5.0) if args.quick else (args.residents, args.seconds, args.ramp)
     folder = Path(tempfile.mkdtemp(prefix="huiju-bench-portal-"))
     folder.chmod(0o755)
     tally = Tally()
     try:
-        with _platform(folder, residents, args.worker_niceness) as (base, logins, database_url):
+        with _platform(folder, residents, args.worker_niceness, args.web_processes) as (base, logins, database_url):
             now = time.monotonic()
             tally.measuring_from, until = now + ramp, now + ramp + seconds
             measured_since = datetime.now(UTC) + timedelta(seconds=ramp)
@@ -383,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     every = [s for values in tally.times.values() for s in values]
     print(
         f"portal {residents} residents for {seconds:.0f} s (reading each page {args.think:.1f} s on average; "
-        f"arriving over the {ramp:.0f} s before) against gunicorn (2 processes), PostgreSQL + Redis"
+        f"arriving over the {ramp:.0f} s before) against gunicorn ({args.web_processes} processes), PostgreSQL + Redis"
     )
     if tally.warm_up:
         warm = tally.warm_up
