@@ -15,6 +15,8 @@ HUIJU_SANDBOX_HOST/PORT     where ``huiju sandbox`` listens                     
 HUIJU_WEB_HOST/PORT         where ``huiju serve`` listens                               127.0.0.1:8700
 HUIJU_SWEEP_SECONDS         how often the worker looks for due outbox rows and timers   2.0
 HUIJU_LEASE_SECONDS         how long a delivery attempt holds its outbox row            30
+HUIJU_WORKER_NICENESS       the worker's CPU priority, 0 to 19 (above 0 it yields the   ``10``
+                            CPU to the web processes on a shared machine)
 HUIJU_LANG                  language of the command line: ``zh_CN`` or ``en``           ``zh_CN``
 HUIJU_CERTS_FOLDER          keys, certificates, trust store and CRL                     ``<instance>/certs``
 HUIJU_CERTS_PASSPHRASE      passphrase of the private keys (none in development)        none
@@ -72,16 +74,17 @@ In production the secret key must be set and at least 32 bytes long, and cookies
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from huiju.calendar import Wait
 from huiju.errors import ConfigurationError, InputError
-from huiju.i18n import _
+from huiju.i18n import Message, _
 
 _DEV_SECRET = "huiju-development-only-secret"  # noqa: S105 - refused in production below
 #: Shortest secret key accepted in production: 256 bits, the key size of HMAC-SHA256 (RFC 2104).
@@ -137,7 +140,7 @@ class Settings(BaseSettings):
         try:
             Wait.parse(value)
         except InputError as exc:
-            raise ValueError(exc.message) from None
+            raise ValueError(exc.text) from None  # its words, in the reader's language (see _worded)
         return value
 
     log_format: Literal["json", "text"] | None = None
@@ -251,5 +254,48 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ConfigurationError:
         raise
+    except ValidationError as exc:
+        raise ConfigurationError(_("invalid Huiju setting: {error}", error=_worded(exc))) from exc
     except ValueError as exc:
         raise ConfigurationError(_("invalid Huiju setting: {error}", error=str(exc))) from exc
+
+
+def _worded(exc: ValidationError) -> Message:
+    """What is wrong with each setting, by its variable and the value given, in the reader's words
+    where the kind of error is a common one (the checker's own text otherwise)."""
+    said: Message | None = None
+    for error in exc.errors():
+        limits = error.get("ctx") or {}
+        worded = _BOUNDS.get(error["type"])
+        cause = limits.get("error")
+        if worded is not None:
+            problem = worded(limits)
+        elif isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], Message):
+            problem = cause.args[0]  # a validator's own words
+        else:
+            problem = _("{text}", text=error["msg"])
+        field = ".".join(str(part) for part in error["loc"]).upper()
+        if field:
+            problem = _("HUIJU_{name} = “{value}”: {problem}", name=field, value=str(error.get("input"))[:80],
+                        problem=problem)  # fmt: skip
+        said = problem if said is None else _("{first}; {second}", first=said, second=problem)
+    return said if said is not None else _("{text}", text=str(exc))
+
+
+def _number(value: Any) -> Any:
+    """A bound as people write it: 0, not 0.0."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+#: The words of the common kinds of pydantic's errors, given the error's context (its bounds); the
+#: others keep pydantic's own text.
+_BOUNDS: dict[str, Callable[[dict[str, Any]], Message]] = {
+    "int_parsing": lambda _limits: _("a whole number is expected"),
+    "float_parsing": lambda _limits: _("a number is expected"),
+    "bool_parsing": lambda _limits: _("true or false is expected"),
+    "less_than_equal": lambda limits: _("at most {limit} is allowed", limit=_number(limits.get("le"))),
+    "greater_than_equal": lambda limits: _("at least {limit} is needed", limit=_number(limits.get("ge"))),
+    "greater_than": lambda limits: _("more than {limit} is needed", limit=_number(limits.get("gt"))),
+    "less_than": lambda limits: _("less than {limit} is allowed", limit=_number(limits.get("lt"))),
+    "literal_error": lambda limits: _("one of {expected} is expected", expected=limits.get("expected")),
+}

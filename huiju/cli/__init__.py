@@ -125,6 +125,7 @@ def db_revision(message: str) -> None:
 
 
 @main.command(help=N_("Print the development accounts (one per role)."))
+@handle_errors
 def accounts() -> None:
     from huiju.app.seed import ACCOUNTS, DEMO_PASSWORD
     from huiju.labels import label
@@ -246,6 +247,7 @@ def sandbox_sms(phone: str | None) -> None:
     help=N_("CPU priority, 0 to 19: above 0 the worker yields the CPU to the web processes (default: "
             "HUIJU_WORKER_NICENESS, 10)."),
 )  # fmt: skip
+@handle_errors
 def worker(
     concurrency: int, no_beat: bool, loglevel: str, pool: str, quiet: bool, name: str | None, niceness: int | None
 ) -> None:
@@ -319,6 +321,7 @@ def _inbound_server(app: Any, settings: Any) -> Any:
 
 
 @main.command("serve-inbound", help=N_("Serve only the inbound endpoint over mutual TLS (beside gunicorn)."))
+@handle_errors
 def serve_inbound_only() -> None:
     # gunicorn's processes share one port; the mTLS listener is one process of its own, started and
     # stopped by gunicorn's master (huiju.app.gunicorn_config).
