@@ -266,7 +266,7 @@ def _worded(exc: ValidationError) -> Message:
     said: Message | None = None
     for error in exc.errors():
         limits = error.get("ctx") or {}
-        worded = _BOUNDS.get(error["type"])
+        worded = _PROBLEMS.get(error["type"])
         cause = limits.get("error")
         if worded is not None:
             problem = worded(limits)
@@ -289,7 +289,7 @@ def _number(value: Any) -> Any:
 
 #: The words of the common kinds of pydantic's errors, given the error's context (its bounds); the
 #: others keep pydantic's own text.
-_BOUNDS: dict[str, Callable[[dict[str, Any]], Message]] = {
+_PROBLEMS: dict[str, Callable[[dict[str, Any]], Message]] = {
     "int_parsing": lambda _limits: _("a whole number is expected"),
     "float_parsing": lambda _limits: _("a number is expected"),
     "bool_parsing": lambda _limits: _("true or false is expected"),
