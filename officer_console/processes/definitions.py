@@ -9,6 +9,7 @@ from flask import Response, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import lazy_gettext as _l
 
+from huiju import durations
 from huiju.errors import DeployError, InputError
 from huiju.services import modeler, processes
 from huiju.services.processes import Validation
@@ -137,6 +138,13 @@ class ProcessesView(BaseView):  # type: ignore[misc]
         with runtime().db.sessions() as session:
             return jsonify(modeler.palette(session, current_actor(), locale()))
 
+    @expose("/modeler/duration")
+    @requires("can_edit")
+    def duration(self) -> Any:
+        """The ISO 8601 duration of a length of time as people write it (``?text=2 小时``), for a timer
+        the modeler's administrator typed in words; ``iso`` is null for anything else."""
+        return jsonify({"iso": durations.from_words(str(request.args.get("text") or "")[:80])})
+
     @expose("/modeler/check", methods=["POST"])
     @requires("can_edit")
     def check(self) -> Any:
@@ -229,6 +237,7 @@ _MODELER_WORDS: dict[str, Any] = {
     "date": _l("Date"),
     "cycle": _l("Cycle"),
     "interrupting": _l("Interrupts the activity"),
+    "timer_written": _l("“{written}” is written {iso}, as BPMN reads a duration (ISO 8601)."),
     "message": _l("Message"),
     "message_variable": _l("Variable of the message's content"),
     "error": _l("Error"),

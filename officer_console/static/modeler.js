@@ -364,8 +364,28 @@
     }
     var kindControl = select(kinds, kind, function (value) { kind = value; save(kind, expression); });
     out.push(group(words.timer, kindControl, "timer_kind"));
-    out.push(group(words.timer, textInput(expression, function (value) { expression = value; save(kind, value); }),
-                   "timer_expression"));
+    var written = el("p", { class: "help-block", id: "timer-written" });
+    var input = textInput(expression, function (value) {
+      if (value === expression) { return; }  // as it stands (the text just written for the words, say)
+      expression = value;
+      save(kind, value);
+      written.textContent = "";
+      if (kind !== "timeDuration" || !value || value.charAt(0) === '"' || value.charAt(0) === "'") { return; }
+      // A length of time as people write it ("2 小时", "3 days", PT2H without its quotes) becomes the
+      // ISO 8601 text BPMN reads; anything else stays an expression, as written.
+      fetch(box.dataset.duration + "?text=" + encodeURIComponent(value), { credentials: "same-origin" })
+        .then(function (reply) { return reply.json(); })
+        .then(function (body) {
+          if (!body.iso || input.value.trim() !== value) { return; }
+          expression = '"' + body.iso + '"';
+          input.value = expression;
+          save(kind, expression);
+          written.textContent = words.timer_written.replace("{written}", value).replace("{iso}", expression);
+        });
+    });
+    var field = group(words.timer, input, "timer_expression");
+    field.appendChild(written);
+    out.push(field);
     if (element.type === "bpmn:BoundaryEvent") {
       out.push(checkbox(words.interrupting, element.businessObject.cancelActivity !== false, function (on) {
         modeling.updateProperties(element, { cancelActivity: on });

@@ -30,6 +30,7 @@ PROCESS_CONSOLE: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/console/processes/new/diagram.bpmn", only(400)),  # no process id
     ("GET", "/console/processes/palette.json", only(OK)),
     ("POST", "/console/processes/modeler/check", only(400)),  # no diagram
+    ("GET", "/console/processes/modeler/duration", only(OK)),  # no text: no duration
     ("GET", "/console/running/", only(OK)),
     ("GET", "/console/running/{n}", only(OK)),
     ("POST", "/console/running/{n}/suspend", only(303)),

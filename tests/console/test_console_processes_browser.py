@@ -237,6 +237,39 @@ def test_a_refused_element_is_marked_on_the_diagram(base_url: str) -> None:
         c.shot("processes-6-refused.png")
 
 
+def test_a_timer_typed_in_words_is_written_as_iso_8601(base_url: str) -> None:
+    """The administrator types a timer's length as people say it; the modeler writes the ISO 8601
+    text BPMN reads there, says so, and the check passes. An expression is left as it is."""
+    from playwright.sync_api import expect
+
+    with console(base_url) as c:
+        page = c.page
+        c.sign_in("admin")
+        page.goto(f"{base_url}/console/processes/{PROCESS}/v1/modeler")
+        expect(page.locator("#modeler")).to_have_attribute("data-rendered", "yes")
+        page.locator('[data-element-id="timer_supplement"]').first.click()
+        field = page.locator("#prop-timer_expression")
+        expect(field).to_have_value('limits["supplement_wait"]')
+        field.fill("2 小时")
+        field.dispatch_event("change")
+        expect(field).to_have_value('"PT2H"')
+        expect(page.locator("#timer-written")).to_have_text(
+            '“2 小时”已写为 "PT2H"，即 BPMN 读取的时长格式（ISO 8601）。'
+        )
+        saved = page.evaluate("window.huijuModeler.saveXML({format: true}).then(r => r.xml)")
+        assert '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"PT2H"</bpmn:timeDuration>' in saved
+        page.locator("#check").click()
+        expect(page.locator("#modeler-status")).to_have_class("alert alert-success")
+        expect(page.locator("#timer-written")).to_contain_text('"PT2H"')  # still said, after the check
+        c.shot("processes-7-timer-in-words.png")
+        field.fill('limits["supplement_wait"]')  # an expression: as written
+        field.dispatch_event("change")
+        page.locator("#check").click()
+        expect(page.locator("#modeler-status")).to_have_class("alert alert-success")
+        expect(field).to_have_value('limits["supplement_wait"]')
+        expect(page.locator("#timer-written")).to_have_text("")
+
+
 def test_the_item_form_previews_the_portal_form_as_the_schema_is_typed(base_url: str) -> None:
     from playwright.sync_api import expect
 
