@@ -220,15 +220,22 @@ def loop_collections(xml: str) -> dict[str, tuple[str | None, str | None]]:
     }  # fmt: skip
 
 
+def open_modeler_at(c: Any, element: str) -> None:
+    """The administrator opens the subsidy's version 1 in the modeler and selects ``element``."""
+    from playwright.sync_api import expect
+
+    c.sign_in("admin")
+    c.page.goto(f"{c.base_url}/console/processes/{PROCESS}/v1/modeler")
+    expect(c.page.locator("#modeler")).to_have_attribute("data-rendered", "yes")
+    c.page.locator(f'[data-element-id="{element}"]').first.click()
+
+
 def test_a_refused_element_is_marked_on_the_diagram(base_url: str) -> None:
     from playwright.sync_api import expect
 
     with console(base_url) as c:
         page = c.page
-        c.sign_in("admin")
-        page.goto(f"{base_url}/console/processes/{PROCESS}/v1/modeler")
-        expect(page.locator("#modeler")).to_have_attribute("data-rendered", "yes")
-        page.locator('[data-element-id="notify_applicant"]').first.click()
+        open_modeler_at(c, "notify_applicant")
         page.locator("#prop-operation").select_option("")  # a service task calling nothing
         page.locator("#check").click()
         expect(page.locator("#modeler-status")).to_have_class("alert alert-danger")
@@ -244,10 +251,7 @@ def test_a_timer_typed_in_words_is_written_as_iso_8601(base_url: str) -> None:
 
     with console(base_url) as c:
         page = c.page
-        c.sign_in("admin")
-        page.goto(f"{base_url}/console/processes/{PROCESS}/v1/modeler")
-        expect(page.locator("#modeler")).to_have_attribute("data-rendered", "yes")
-        page.locator('[data-element-id="timer_supplement"]').first.click()
+        open_modeler_at(c, "timer_supplement")
         field = page.locator("#prop-timer_expression")
         expect(field).to_have_value('limits["supplement_wait"]')
         field.fill("2 小时")
