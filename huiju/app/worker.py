@@ -19,12 +19,11 @@ from huiju.calendar import CHINA
 from huiju.settings import Settings
 
 
-def yield_cpu(niceness: int) -> int:
+def yield_cpu(niceness: int) -> None:
     """Lower this process's CPU priority to ``niceness`` (its children, Celery's pool and beat, inherit
-    it); never raise it, which takes privileges. Returns the niceness it runs at."""
+    it); never raise it, which takes privileges."""
     if niceness > os.getpriority(os.PRIO_PROCESS, 0):
         os.setpriority(os.PRIO_PROCESS, 0, niceness)
-    return os.getpriority(os.PRIO_PROCESS, 0)
 
 
 def create_celery(settings: Settings, runtime: Callable[[], Any]) -> Celery:
