@@ -186,8 +186,12 @@ OPERATIONS: dict[str, Message] = {
     "egov.query_case": _("Ask the extranet about the case"),
     "data_exchange.publish_record": _("Share a record"),
     "data_exchange.query_records": _("Look up shared records"),
+    "payment.create_payment": _("Ask for a payment"),
+    "payment.query_payment": _("Ask what became of a payment"),
+    "payment.refund": _("Refund a payment"),
     "NotifyDecision": _("Decision from the extranet"),
     "NotifyDelivery": _("SMS delivery report"),
+    "NotifyPayment": _("Payment report"),
 }
 
 #: States of a message with a government system: outbox status, log direction, kind and outcome.

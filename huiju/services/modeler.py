@@ -31,6 +31,9 @@ OPERATIONS: dict[str, Message] = {
     "egov.query_case": _("E-gov extranet: query a reported case"),
     "data_exchange.publish_record": _("Data exchange: publish a record"),
     "data_exchange.query_records": _("Data exchange: query records"),
+    "payment.create_payment": _("Payment platform: ask for a payment (its checkout page)"),
+    "payment.query_payment": _("Payment platform: ask what became of a payment"),
+    "payment.refund": _("Payment platform: refund a payment"),
 }
 #: Yes/no properties of a user task.
 FLAGS: dict[str, Message] = {

@@ -246,3 +246,15 @@ def test_a_new_process_starts_from_a_diagram_with_a_start_event(app: Flask) -> N
     assert client.get("/console/processes/new/diagram.bpmn?process_id=1bad").status_code == 400
     refused = client.get(blank)  # no English name: English pages would show the Chinese one
     assert refused.status_code == 400 and "请为流程填写英文名称" in refused.get_data(as_text=True)
+
+
+def test_every_built_in_operation_and_callback_is_worded() -> None:
+    """No operation code reaches a person: each built-in system's operations have words in the
+    modeler's list and on the pages of messages, and so does each callback a system may send."""
+    from exchange.inbound import ALLOWED_CLIENTS
+    from huiju.labels import OPERATIONS as SHOWN
+    from huiju.services.modeler import OPERATIONS as MODELED
+
+    built_in = [spec.name for system in REGISTRY.systems() if system.builtin for spec in system.operations]
+    assert built_in and set(built_in) <= set(MODELED) and set(built_in) <= set(SHOWN)
+    assert set(ALLOWED_CLIENTS) <= set(SHOWN)
